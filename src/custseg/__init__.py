@@ -1,0 +1,60 @@
+"""custseg: customer segmentation that works on your messy file the first time.
+
+>>> from custseg import Segmenter, load_table, demo_data_path
+>>> seg = Segmenter(random_state=0).fit(load_table(demo_data_path()))
+>>> seg.k_ >= 2
+True
+
+Heavy modules are imported on first use, so that ``import custseg`` and ``custseg --help``
+stay fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CustsegError",
+    "DataError",
+    "KSelection",
+    "Segmenter",
+    "UsageError",
+    "__version__",
+    "demo_data_path",
+    "load_table",
+    "read_table",
+    "select_k",
+]
+
+_LAZY = {
+    "Segmenter": "custseg.segmenter",
+    "KSelection": "custseg.selection",
+    "select_k": "custseg.selection",
+    "read_table": "custseg.io",
+    "load_table": "custseg.io",
+    "demo_data_path": "custseg.io",
+    "CustsegError": "custseg.errors",
+    "DataError": "custseg.errors",
+    "UsageError": "custseg.errors",
+}
+
+if TYPE_CHECKING:
+    from custseg.errors import CustsegError, DataError, UsageError
+    from custseg.io import demo_data_path, load_table, read_table
+    from custseg.segmenter import Segmenter
+    from custseg.selection import KSelection, select_k
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'custseg' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

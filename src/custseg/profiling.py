@@ -1,0 +1,272 @@
+"""Segment profiles, names and recommendations.
+
+For each segment: size, share, mean and median of every numeric column in original units,
+the z-score of its mean against the whole population, the features that set it apart most,
+the category mix of the categorical columns, a plain name built from levels, and a
+recommendation from a rule table (``data/rules.toml``, replaceable by the user's own file).
+
+Levels are Low / Mid / High: a segment's mean below the population's 33rd percentile is
+Low, above the 67th High, otherwise Mid.  A name lists the levels of every segmentation
+feature when there are at most three (in the order of the features); with more, the three
+with the largest absolute z-scores of at least 0.5 ("High milk · High grocery · Low fresh").
+
+Examples
+--------
+>>> short_label("Annual Income (k$)"), short_label("Spending Score (1-100)")
+('income', 'spending')
+>>> short_label("Detergents_Paper")
+'detergents paper'
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from custseg.errors import UsageError
+
+LEVELS = ("Low", "Mid", "High")
+#: Words dropped from column names to make short labels.
+FILLER_WORDS = {"annual", "score", "total", "amount", "avg", "average", "mean", "the", "of",
+                "per", "yearly", "monthly", "value", "level", "index"}
+MIN_DISTINCT_Z = 0.5
+
+
+def short_label(name: str) -> str:
+    """A short lower-case label for a column name, for segment names."""
+    text = re.sub(r"\([^)]*\)|\[[^]]*\]", " ", str(name))
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
+    words = [w for w in re.split(r"[^0-9A-Za-z]+", text.lower()) if w]
+    kept = [w for w in words if w not in FILLER_WORDS]
+    return " ".join(kept or words) or str(name)
+
+
+@dataclass
+class Rule:
+    when: dict[str, tuple[str, ...]]
+    recommendation: str
+
+
+def load_rules(path: str | Path | None = None) -> list[Rule]:
+    """Read a rule table (TOML, see ``data/rules.toml``); the bundled one by default.
+
+    >>> rules = load_rules()
+    >>> rules[0].when
+    {'income': ('High',), 'spending': ('High',)}
+    """
+    if path is None:
+        text = (resources.files("custseg") / "data" / "rules.toml").read_text("utf-8")
+        where = "bundled rules.toml"
+    else:
+        try:
+            text = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raise UsageError(f"--rules: cannot read {path}: {exc}", "--rules") from exc
+        where = str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"--rules: {where} is not valid TOML: {exc}", "--rules") from exc
+    rules = []
+    for i, raw in enumerate(data.get("rule", []), start=1):
+        when = raw.get("when")
+        rec = raw.get("recommendation")
+        if not isinstance(when, dict) or not when or not isinstance(rec, str):
+            raise UsageError(f"--rules: rule {i} in {where} needs a non-empty 'when' table and "
+                             "a 'recommendation' string", "--rules")
+        conds: dict[str, tuple[str, ...]] = {}
+        for key, level in when.items():
+            levels = (level,) if isinstance(level, str) else tuple(level)
+            bad = [lv for lv in levels if lv not in LEVELS]
+            if bad:
+                raise UsageError(f"--rules: rule {i} in {where}: level {bad} for {key!r} is not "
+                                 f"one of {list(LEVELS)}", "--rules")
+            conds[str(key).lower()] = levels
+        rules.append(Rule(conds, rec))
+    return rules
+
+
+@dataclass
+class SegmentProfile:
+    """Everything said about one segment."""
+
+    id: int
+    name: str
+    size: int
+    share: float
+    mean: dict[str, float]
+    median: dict[str, float]
+    z: dict[str, float]
+    levels: dict[str, str]
+    distinguishing: list[str]
+    categories: dict[str, dict[str, float]] = field(default_factory=dict)
+    recommendation: str = ""
+
+    def describe(self) -> str:
+        """What sets the segment apart, in one line: 'income High (z=+1.2), ...'."""
+        return ", ".join(f"{short_label(f)} {self.levels[f].lower()} (z={self.z[f]:+.1f})"
+                         for f in self.distinguishing)
+
+
+def _level(value: float, lo: float, hi: float) -> str:
+    if value < lo:
+        return "Low"
+    if value > hi:
+        return "High"
+    return "Mid"
+
+
+def _recommend(levels: dict[str, str], features: Sequence[str], z: dict[str, float],
+               rules: Sequence[Rule]) -> str:
+    labels = {f: short_label(f) for f in features}
+    best: tuple[int, int] | None = None
+    chosen = None
+    for order, rule in enumerate(rules):
+        ok = True
+        for key, wanted in rule.when.items():
+            hits = [f for f in features if key in labels[f] or key in f.lower()]
+            if not hits or levels[hits[0]] not in wanted:
+                ok = False
+                break
+        if ok:
+            rank = (len(rule.when), -order)
+            if best is None or rank > best:
+                best, chosen = rank, rule
+    if chosen is not None:
+        return chosen.recommendation
+    top = max(features, key=lambda f: abs(z[f]))
+    label, level = labels[top], levels[top]
+    if abs(z[top]) < MIN_DISTINCT_Z:
+        return ("Close to the average customer: standard communication; test offers that "
+                "could move them to a more valuable segment.")
+    if level == "High" or z[top] > 0:
+        return (f"Stands out by high {label}: recognise and reward it (loyalty perks, premium "
+                "offers) and use them as the reference group for up-selling.")
+    return (f"Stands out by low {label}: find out why, and test targeted offers or discounts "
+            f"to lift it.")
+
+
+def profile_segments(
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    features: Sequence[str],
+    *,
+    describe_numeric: Sequence[str] = (),
+    describe_categorical: Sequence[str] = (),
+    rules: Sequence[Rule] | None = None,
+) -> tuple[list[SegmentProfile], pd.DataFrame]:
+    """Profile, name and recommend each segment.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Typed data in original units (numeric columns as floats), one row per label.
+    labels : array of int
+        Segment of each row, 0..k-1.
+    features : list of str
+        Numeric segmentation features: they drive names and distinguishing features.
+    describe_numeric, describe_categorical : list of str
+        Other columns shown in the profiles (e.g. ``Age``, ``Genre``).
+    rules : list of Rule, optional
+        Recommendation rules; the bundled table by default.
+
+    Returns
+    -------
+    (list of SegmentProfile, DataFrame)
+        The profiles, and the same as a table (one row a segment) for ``profiles.csv``.
+    """
+    rules = load_rules() if rules is None else rules
+    labels = np.asarray(labels)
+    numeric = list(features) + [c for c in describe_numeric if c not in features]
+    values = frame[numeric].astype("float64")
+    pop_mean = values.mean()
+    pop_std = values.std(ddof=0).replace(0, np.nan)
+    q_lo = values.quantile(1 / 3)
+    q_hi = values.quantile(2 / 3)
+    n = len(frame)
+    profiles: list[SegmentProfile] = []
+    for seg in range(int(labels.max()) + 1 if len(labels) else 0):
+        mask = labels == seg
+        part = values[mask]
+        mean = part.mean()
+        median = part.median()
+        z = ((mean - pop_mean) / pop_std).fillna(0.0)
+        levels = {c: _level(mean[c], q_lo[c], q_hi[c]) for c in numeric}
+        ranked = sorted(features, key=lambda f: -abs(z[f]))
+        distinct = [f for f in ranked if abs(z[f]) >= MIN_DISTINCT_Z][:3] or ranked[:1]
+        cats = {}
+        for c in describe_categorical:
+            counts = frame.loc[mask, c].value_counts(normalize=True, dropna=False)
+            cats[c] = {("missing" if pd.isna(k) else str(k)): round(float(v), 4)
+                       for k, v in counts.items()}
+        profiles.append(SegmentProfile(
+            id=seg,
+            name="",
+            size=int(mask.sum()),
+            share=round(float(mask.sum()) / n, 6) if n else 0.0,
+            mean={c: float(mean[c]) for c in numeric},
+            median={c: float(median[c]) for c in numeric},
+            z={c: round(float(z[c]), 4) for c in numeric},
+            levels=levels,
+            distinguishing=distinct,
+            categories=cats,
+            recommendation=_recommend(levels, list(features),
+                                      {f: float(z[f]) for f in features}, rules),
+        ))
+    _name_segments(profiles, list(features))
+    return profiles, profiles_table(profiles, numeric, list(describe_categorical))
+
+
+def _name_from(p: SegmentProfile, feats: Sequence[str]) -> str:
+    return " · ".join(f"{p.levels[f]} {short_label(f)}" for f in feats)
+
+
+def _name_segments(profiles: list[SegmentProfile], features: list[str]) -> None:
+    for p in profiles:
+        if len(features) <= 3:
+            p.name = _name_from(p, features)
+        else:
+            strong = [f for f in p.distinguishing if abs(p.z[f]) >= MIN_DISTINCT_Z]
+            p.name = _name_from(p, strong) if strong else "Close to average"
+    seen: dict[str, int] = {}
+    for p in profiles:  # largest first: the largest keeps the plain name
+        if p.name in seen:
+            ranked = sorted(features, key=lambda f: -abs(p.z[f]))
+            extra = [f for f in ranked if short_label(f) not in p.name.lower()][:1]
+            if extra and len(features) > 3:
+                p.name = f"{p.name} · {_name_from(p, extra)}"
+            if p.name in seen:
+                p.name = f"{p.name} ({seen.get(p.name, 1) + 1})"
+        seen[p.name] = seen.get(p.name, 0) + 1
+
+
+def profiles_table(profiles: Sequence[SegmentProfile], numeric: Sequence[str],
+                   categorical: Sequence[str] = ()) -> pd.DataFrame:
+    """One row a segment: id, name, size, share, then ``<feature>_mean``, ``_median`` and
+    ``_z`` for every numeric column, the most common level of each categorical column
+    (``<column>_top``, ``<column>_top_share``), and the recommendation."""
+    rows = []
+    for p in profiles:
+        row: dict[str, Any] = {"segment": p.id, "segment_name": p.name, "size": p.size,
+                               "share": p.share}
+        for c in numeric:
+            row[f"{c}_mean"] = p.mean[c]
+            row[f"{c}_median"] = p.median[c]
+            row[f"{c}_z"] = p.z[c]
+        for c in categorical:
+            mix = p.categories.get(c, {})
+            top = max(mix, key=lambda k: mix[k]) if mix else ""
+            row[f"{c}_top"] = top
+            row[f"{c}_top_share"] = mix.get(top, float("nan"))
+        row["distinguishing"] = p.describe()
+        row["recommendation"] = p.recommendation
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,468 @@
+"""Column roles and data checks.
+
+:func:`validate_table` looks at a raw customer table once, where it enters, and returns a
+:class:`CheckedTable`: the roles of the columns (id, numeric, categorical, date, ignored), the
+features to segment on, a typed copy of the data, and the warnings found.  When something is
+wrong it raises one :class:`~custseg.errors.DataError` listing every problem together, each
+with its column, a few offending values and their row numbers (1-based data rows, the header
+not counted).
+
+Rules (documented in the README, "How columns are read"):
+
+* **numeric**: a numeric column, or a text column where at least half of the filled cells
+  are numbers.  Other cells are *junk*: well-known missing markers (``NA``, ``n/a``, ``?``,
+  ``-``, ``null``...) become missing values; anything else (``12k``) is coerced to missing
+  and counted, and more than ``max_junk`` of a column is an error.  Infinities are an error.
+* **categorical**: text with at most 50 distinct values (or at most 5% of the rows), booleans,
+  and integer codes with at most 3 distinct values (``Channel`` = 1/2).
+* **date**: text of which at least 90% parses as dates.
+* **id**: unique, never missing, and identifier-like: a name such as ``CustomerID``,
+  ``client_no``, ``key``; non-numeric codes (``CS1112``); or consecutive integers.
+* anything else (free text with many values) is ignored and said so.
+
+Examples
+--------
+>>> import pandas as pd
+>>> raw = pd.DataFrame({"CustomerID": ["0001", "0002", "0003", "0004"],
+...                     "Genre": ["Male", "Female", "Female", "Male"],
+...                     "Income": ["15", "16", "?", "17"], "Score": ["39", "81", "6", "77"]})
+>>> t = validate_table(raw)
+>>> t.roles.id_column, t.features, t.roles.categorical
+('CustomerID', ['Income', 'Score'], ['Genre'])
+>>> [p.describe() for p in t.warnings]
+["column 'Income': 1 value(s) written as a missing marker, read as missing: '?' (row 3)"]
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from custseg.errors import DataError, Problem, UsageError
+
+MISSING_MARKERS = frozenset(
+    {"na", "n/a", "nan", "null", "none", "nil", "#n/a", "?", "-", "--", "missing", "unknown"}
+)
+ID_NAME = re.compile(
+    r"(^|[^a-z])(id|ids|key|uuid|guid)([^a-z]|$)|(customer|client|cust|member|user|account)"
+    r"[ _-]?(id|no|nr|num|number|code|key)|^(id|no|nr)$|identifier",
+    re.IGNORECASE,
+)
+MAX_CATEGORIES = 50
+MAX_CODE_LEVELS = 3
+
+
+@dataclass
+class Roles:
+    """The role of every column of a table."""
+
+    id_column: str | None = None
+    numeric: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    dates: list[str] = field(default_factory=list)
+    ignored: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CheckedTable:
+    """A validated table: roles, features, typed data and warnings.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        Same rows as the input (minus dropped duplicate rows); numeric columns as float64,
+        categorical columns as stripped strings with missing values as NaN.
+    roles : Roles
+    features : list of str
+        Columns to segment on: numeric features, then categorical ones when asked for.
+    categorical_features : list of str
+        The categorical columns among ``features`` (one-hot encoded).
+    warnings : list of Problem
+    cleaning : dict
+        Counts for the summary: rows read, duplicate rows dropped, junk coerced per column,
+        missing values per feature, columns dropped and why.
+    """
+
+    frame: pd.DataFrame
+    roles: Roles
+    features: list[str]
+    categorical_features: list[str]
+    warnings: list[Problem]
+    cleaning: dict[str, Any]
+    kept_rows: np.ndarray
+
+
+def _rows(mask: np.ndarray | pd.Series, limit: int = 20) -> list[int]:
+    idx = np.flatnonzero(np.asarray(mask))
+    return [int(i) + 1 for i in idx[:limit]]
+
+
+def _is_text(s: pd.Series) -> bool:
+    return s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
+
+
+@dataclass
+class _Parsed:
+    values: pd.Series  # float64
+    junk: pd.Series  # bool mask: filled, not a number, not a marker
+    markers: pd.Series  # bool mask: missing markers such as "?"
+    n_filled: int
+
+
+def _parse_numeric(s: pd.Series) -> _Parsed:
+    """Read a text column as numbers; report junk and missing markers."""
+    text = s.astype("string").str.strip()
+    blank = text.isna() | (text == "")
+    values = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
+    failed = ~blank & values.isna()
+    if failed.any():
+        # decimal comma, as European spreadsheets write it: "12,5"
+        comma = text.where(failed).str.fullmatch(r"[-+]?\d+,\d+", na=False)
+        if comma.any():
+            alt = pd.to_numeric(text.where(comma).str.replace(",", ".", regex=False),
+                                errors="coerce")
+            values = values.where(~comma, alt)
+            failed = failed & ~comma
+    markers = failed & text.str.lower().isin(MISSING_MARKERS).fillna(False)
+    junk = failed & ~markers
+    return _Parsed(values, junk.astype(bool), markers.astype(bool), int((~blank).sum()))
+
+
+def _looks_like_dates(text: pd.Series) -> bool:
+    filled = text.dropna()
+    filled = filled[filled.str.strip() != ""]
+    if len(filled) == 0 or not filled.str.contains(r"\d", regex=True).all():
+        return False
+    sample = filled.iloc[:500]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() >= 0.9)
+
+
+def _infer_id(df: pd.DataFrame, numeric: dict[str, _Parsed]) -> str | None:
+    n = len(df)
+    fallback = None
+    for col in df.columns:
+        s = df[col]
+        if s.isna().any() or (_is_text(s) and (s.astype(str).str.strip() == "").any()):
+            continue
+        if s.nunique(dropna=False) != n:
+            continue
+        named = bool(ID_NAME.search(str(col)))
+        if named:
+            return str(col)
+        if fallback is not None:
+            continue
+        if _is_text(s) and col not in numeric:
+            fallback = str(col)  # unique codes such as CS1112
+        else:
+            values = numeric[col].values if col in numeric else s.astype("float64")
+            if n > 1 and np.all(np.mod(values, 1) == 0):
+                v = np.sort(values.to_numpy())
+                if np.all(np.diff(v) == 1):
+                    fallback = str(col)  # 1..n row numbers
+    return fallback
+
+
+def _require_columns(df: pd.DataFrame, names: Sequence[str] | None, option: str) -> None:
+    if not names:
+        return
+    missing = [c for c in names if c not in df.columns]
+    if missing:
+        raise UsageError(
+            f"{option}: column(s) {missing} not in the data. Columns in the data: "
+            f"{[str(c) for c in df.columns]}",
+            option,
+        )
+
+
+def validate_table(
+    df: pd.DataFrame,
+    *,
+    id_col: str | None = None,
+    features: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    use_categorical: bool = False,
+    max_junk: float = 0.05,
+    min_rows: int = 2,
+    infer_roles: bool = True,
+) -> CheckedTable:
+    """Infer column roles, type the data and run every data check.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table as read (text or typed columns).  It is not modified.
+    id_col : str, optional
+        The customer id column; inferred when not given (``""`` means: no id column).
+    features : list of str, optional
+        Columns to segment on; default: every numeric column that is not the id.
+    exclude : list of str, optional
+        Columns never used as features.
+    categorical : list of str, optional
+        Columns to treat as categorical whatever their type.
+    use_categorical : bool
+        Also segment on the categorical columns (one-hot encoded) when ``features`` is not
+        given.  By default categoricals only describe the segments.
+    max_junk : float
+        Largest share of non-numeric junk cells a numeric column may have; more is an error.
+    min_rows : int
+        Fewest customers needed (the smallest number of segments asked for).
+    infer_roles : bool
+        Infer an id column and integer-coded categoricals.  Off for plain arrays, whose
+        columns are all numeric features.
+
+    Raises
+    ------
+    UsageError
+        A column named in an option is not in the data.
+    DataError
+        Every problem found, together.
+    """
+    _require_columns(df, [id_col] if id_col else None, "--id-col")
+    _require_columns(df, features, "--features")
+    _require_columns(df, exclude, "--exclude")
+    _require_columns(df, categorical, "--categorical")
+    if not 0 <= max_junk <= 1:
+        raise UsageError(f"max_junk must be between 0 and 1, got {max_junk!r}", "--max-junk")
+    df = df.copy()
+    df.columns = [str(c) for c in df.columns]
+    errors: list[Problem] = []
+    warns: list[Problem] = []
+    exclude_set = set(exclude or [])
+    forced_cat = set(categorical or [])
+    requested = list(features or [])
+
+    # 1. type every column
+    parsed: dict[str, _Parsed] = {}
+    roles = Roles()
+    for col in df.columns:
+        s = df[col]
+        if col in forced_cat:
+            continue
+        if pd.api.types.is_bool_dtype(s):
+            continue
+        if pd.api.types.is_numeric_dtype(s):
+            v = s.astype("float64")
+            parsed[col] = _Parsed(v, pd.Series(False, index=s.index),
+                                  pd.Series(False, index=s.index), int(v.notna().sum()))
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            roles.dates.append(col)
+        elif _is_text(s):
+            p = _parse_numeric(s)
+            n_numbers = int(p.values.notna().sum())
+            if n_numbers > 0 and n_numbers >= 0.5 * (p.n_filled - int(p.markers.sum())):
+                parsed[col] = p
+
+    # 2. the id column
+    if id_col is None and infer_roles:
+        id_col = _infer_id(df, parsed)
+    roles.id_column = id_col or None
+
+    # 3. roles of the other columns
+    frame = pd.DataFrame(index=df.index)
+    for col in df.columns:
+        s = df[col]
+        if col == roles.id_column:
+            frame[col] = s
+            continue
+        if col in roles.dates:
+            frame[col] = s
+            continue
+        if col in parsed:
+            values = parsed[col].values
+            levels = values.dropna().unique()
+            is_code = (
+                infer_roles
+                and len(levels) <= MAX_CODE_LEVELS
+                and np.all(np.mod(levels, 1) == 0)
+                and col not in requested
+                and len(df) > 10 * MAX_CODE_LEVELS
+            )
+            if not is_code:
+                roles.numeric.append(col)
+                frame[col] = values
+                continue
+            s = values.map(lambda x: str(int(x)) if pd.notna(x) else np.nan)
+        if pd.api.types.is_datetime64_any_dtype(s):
+            roles.dates.append(col)
+            frame[col] = s
+            continue
+        text = s.astype("string").str.strip()
+        text = text.mask(text == "")
+        n_levels = text.nunique()
+        if col in forced_cat or col in requested or n_levels <= max(
+            MAX_CATEGORIES, 0.05 * len(df)
+        ) and n_levels < len(df):
+            if col not in forced_cat and col not in requested and _looks_like_dates(text):
+                roles.dates.append(col)
+                frame[col] = s
+                continue
+            roles.categorical.append(col)
+            frame[col] = text.astype(object).where(text.notna(), np.nan)
+        elif _looks_like_dates(text):
+            roles.dates.append(col)
+            frame[col] = s
+        else:
+            roles.ignored[col] = f"text with {n_levels} distinct values"
+            frame[col] = s
+
+    cleaning: dict[str, Any] = {
+        "rows_read": len(df),
+        "duplicate_rows_dropped": 0,
+        "junk_coerced": {},
+        "missing_markers": {},
+        "missing_values": {},
+        "columns_dropped": {},
+    }
+
+    # 4. features
+    if requested:
+        feats = [c for c in requested if c != roles.id_column]
+        if roles.id_column in requested:
+            errors.append(Problem(roles.id_column, "is the id column and cannot be a feature",
+                                  code="id-as-feature"))
+        for c in feats:
+            if c not in roles.numeric and c not in roles.categorical:
+                where = "a date column" if c in roles.dates else "free text"
+                errors.append(Problem(c, f"cannot be a feature: it is {where}",
+                                      code="not-a-feature"))
+        feats = [c for c in feats if c in roles.numeric or c in roles.categorical]
+    else:
+        feats = [c for c in roles.numeric if c not in exclude_set]
+        if use_categorical:
+            feats += [c for c in roles.categorical if c not in exclude_set]
+
+    # 5. checks on numeric features
+    kept: list[str] = []
+    for c in feats:
+        if c in roles.numeric:
+            p = parsed[c]
+            values = frame[c]
+            n_junk = int(p.junk.sum())
+            n_filled = max(p.n_filled, 1)
+            if n_junk:
+                junk_vals = df[c][p.junk].astype(str).tolist()
+                prob = Problem(c, f"{n_junk} non-numeric value(s) "
+                               f"({n_junk / n_filled:.0%} of filled cells)",
+                               rows=_rows(p.junk), values=junk_vals[:20], code="junk")
+                if n_junk / n_filled > max_junk:
+                    prob.message += (f", more than the {max_junk:.0%} accepted (--max-junk); "
+                                     "numbers such as 12.5 or 1e3 are accepted")
+                    errors.append(prob)
+                else:
+                    prob.message += ", read as missing"
+                    prob.severity = "warning"
+                    warns.append(prob)
+                cleaning["junk_coerced"][c] = n_junk
+            if p.markers.any():
+                n_mark = int(p.markers.sum())
+                warns.append(Problem(c, f"{n_mark} value(s) written as a missing marker, "
+                                     "read as missing", rows=_rows(p.markers),
+                                     values=df[c][p.markers].astype(str).tolist()[:20],
+                                     code="missing-marker", severity="warning"))
+                cleaning["missing_markers"][c] = n_mark
+            inf = np.isinf(values.to_numpy())
+            if inf.any():
+                errors.append(Problem(c, f"{int(inf.sum())} infinite value(s); give finite "
+                                      "numbers or leave the cell empty", rows=_rows(inf),
+                                      values=values[inf].tolist()[:20], code="infinite"))
+                continue
+            finite = values[np.isfinite(values)]
+            if len(finite) == 0:
+                prob = Problem(c, "has no values (all missing)", code="all-missing")
+                if requested:
+                    errors.append(prob)
+                else:
+                    prob.severity = "warning"
+                    prob.message += "; dropped"
+                    warns.append(prob)
+                    cleaning["columns_dropped"][c] = "all missing"
+                continue
+            if finite.nunique() == 1:
+                warns.append(Problem(c, f"is constant ({finite.iloc[0]:g}); dropped, it cannot "
+                                     "tell customers apart", code="constant", severity="warning"))
+                cleaning["columns_dropped"][c] = "constant"
+                continue
+            n_missing = int(values.isna().sum())
+            if n_missing:
+                cleaning["missing_values"][c] = n_missing
+        else:
+            col = frame[c]
+            if col.notna().sum() == 0:
+                errors.append(Problem(c, "has no values (all missing)", code="all-missing"))
+                continue
+            if col.nunique() == 1:
+                warns.append(Problem(c, "is constant; dropped", code="constant",
+                                     severity="warning"))
+                cleaning["columns_dropped"][c] = "constant"
+                continue
+            if col.isna().any():
+                cleaning["missing_values"][c] = int(col.isna().sum())
+        kept.append(c)
+
+    numeric_feats = [c for c in kept if c in roles.numeric]
+    cat_feats = [c for c in kept if c in roles.categorical]
+    if not numeric_feats and not cat_feats:
+        accepted = ", ".join(roles.numeric) or "none"
+        errors.append(Problem(None, "no usable numeric feature to segment on (numeric "
+                              f"columns found: {accepted}; give --features)",
+                              code="no-features"))
+
+    # 6. duplicates
+    keep = np.ones(len(df), dtype=bool)
+    if roles.id_column is not None:
+        ids = df[roles.id_column].astype(str).str.strip()
+        dup = ids.duplicated(keep=False).to_numpy()
+        if dup.any():
+            same_row = df.duplicated(keep="first").to_numpy()
+            conflicting = dup & ~df.duplicated(keep=False).to_numpy()
+            if conflicting.any():
+                errors.append(Problem(roles.id_column,
+                                      f"{int(conflicting.sum())} rows share an id with "
+                                      "different data; ids must be unique",
+                                      rows=_rows(conflicting),
+                                      values=ids[conflicting].tolist()[:20],
+                                      code="duplicate-id"))
+            elif same_row.any():
+                keep &= ~same_row
+    else:
+        same_row = df.duplicated(keep="first").to_numpy()
+        if same_row.any():
+            keep &= ~same_row
+    n_dup = int((~keep).sum())
+    if n_dup:
+        warns.append(Problem(roles.id_column, f"{n_dup} duplicated row(s) dropped (same "
+                             "values as an earlier row)", rows=_rows(~keep),
+                             code="duplicate-row", severity="warning"))
+        cleaning["duplicate_rows_dropped"] = n_dup
+
+    n_rows = int(keep.sum())
+    if n_rows < max(min_rows, 2):
+        errors.append(Problem(None, f"only {n_rows} customer(s) ({n_rows} sample"
+                              f"{'s' if n_rows != 1 else ''}), fewer than the "
+                              f"{max(min_rows, 2)} segments asked for", code="too-few-rows"))
+
+    if errors:
+        raise DataError(errors)
+    frame = frame.loc[keep].reset_index(drop=True)
+    return CheckedTable(
+        frame=frame,
+        roles=roles,
+        features=numeric_feats + cat_feats,
+        categorical_features=cat_feats,
+        warnings=warns,
+        cleaning=cleaning,
+        kept_rows=np.flatnonzero(keep),
+    )

@@ -1,0 +1,434 @@
+"""The :class:`Segmenter` estimator: from a customer table to named segments.
+
+It ties the one-way flow together: validate and infer roles (:mod:`custseg.schema`) ->
+preprocess (:mod:`custseg.preprocess`) -> choose k (:mod:`custseg.selection`) -> K-Means ->
+profile, name and recommend (:mod:`custseg.profiling`).  It follows the scikit-learn
+estimator contract and passes its ``check_estimator`` suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.cluster import KMeans
+from sklearn.metrics import pairwise_distances_argmin_min
+from sklearn.metrics.pairwise import euclidean_distances
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from custseg.errors import DataError, Problem, UsageError
+from custseg.preprocess import build_preprocessor, plan_preprocessing
+from custseg.profiling import SegmentProfile, load_rules, profile_segments
+from custseg.schema import _parse_numeric, validate_table
+from custseg.selection import KSelection, kmeans_model, score_partition, select_k
+
+ProgressFn = Callable[[str, int, int], None]
+
+#: Above this many customers, k is chosen on a seeded random sample of this size and the
+#: final K-Means on all customers starts from the sample's centres.
+SELECTION_SAMPLE = 50_000
+DEFAULT_K_RANGE = (2, 10)
+
+
+def parse_k(value: str | int) -> int | tuple[int, int]:
+    """Read a ``--k`` value: ``5``, ``2..10`` (or ``2-10``), or ``auto``.
+
+    >>> parse_k("5"), parse_k("2..10"), parse_k("auto")
+    (5, (2, 10), (2, 10))
+    """
+    if isinstance(value, int):
+        return value
+    text = str(value).strip().lower()
+    if text == "auto":
+        return DEFAULT_K_RANGE
+    for sep in ("..", "-", ":"):
+        if sep in text:
+            lo, _, hi = text.partition(sep)
+            try:
+                a, b = int(lo), int(hi)
+            except ValueError:
+                break
+            if not 2 <= a <= b:
+                break
+            return (a, b)
+    else:
+        try:
+            k = int(text)
+        except ValueError:
+            k = 0
+        if k >= 2:
+            return k
+    raise UsageError(f"--k must be a number of segments >= 2 (e.g. 5), a range such as 2..10, "
+                     f"or 'auto'; got {value!r}", "--k")
+
+
+def _as_frame(X: Any) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+
+
+class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Customer segmentation: clean, scale, choose k, K-Means, profile and name.
+
+    Parameters
+    ----------
+    k : "auto", int or sequence of int, default="auto"
+        Number of segments.  ``"auto"`` chooses it in ``k_range`` by consensus of the elbow,
+        silhouette, Calinski-Harabasz and Davies-Bouldin (see :mod:`custseg.selection`).
+    k_range : tuple of two int, default=(2, 10)
+        Smallest and largest k tried when ``k="auto"``.
+    features : list of str, optional
+        Columns to segment on (DataFrame input).  Default: every numeric column but the id.
+    id_col : str, optional
+        Customer id column; inferred when not given; ``""`` for none.
+    exclude : list of str, optional
+        Columns never used as features.
+    categorical : list of str, optional
+        Columns to treat as categorical whatever their type.
+    use_categorical : bool, default=False
+        Also segment on the categorical columns (one-hot).  Otherwise they only describe
+        the segments.
+    impute : {"median", "most_frequent", "drop"}, default="median"
+    clip : float, optional
+        Clip numeric features at the ``[clip, 1 - clip]`` quantiles.
+    log : "auto", "none" or list of str, default="auto"
+        Log-transform strongly skewed non-negative columns.
+    scaling : {"standard", "robust", "minmax", "none"}, default="standard"
+    max_junk : float, default=0.05
+        Largest share of non-numeric cells tolerated in a numeric column.
+    n_init : "auto" or int, default="auto"
+        K-Means initialisations (10 up to 100,000 customers, 3 above).
+    rules : str or path, optional
+        Recommendation rule table (TOML); the bundled one by default.
+    random_state : int, RandomState or None, default=None
+        Seed: the same data and seed give the same segments.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Segment of every input row, 0 = largest segment.  Rows dropped for missing values
+        (``impute="drop"``) get -1; exact duplicate rows get their twin's segment.
+    cluster_centers_ : ndarray of shape (k, n_scaled_features)
+        Segment centres in the scaled space.
+    k_ : int
+        Number of segments.
+    k_selection_ : KSelection
+        Every score for every k tried, the votes, the chosen k and its confidence.
+    segments_ : list of SegmentProfile
+        Name, size, share, means, medians, z-scores, levels, recommendation per segment.
+    profiles_ : DataFrame
+        The same as a table (``profiles.csv``).
+    distances_ : ndarray of shape (n_samples,)
+        Distance of each row to its segment's centre (scaled units; NaN for -1 rows).
+    roles_ : Roles
+        Column roles found (id, numeric, categorical, dates, ignored).
+    features_ : list of str
+        Columns segmented on.
+    preprocessor_ : ColumnTransformer
+        The fitted preprocessing.
+    plan_ : PreprocessPlan
+        What the preprocessing does (log-transformed columns, scaling...).
+    cleaning_ : dict
+        Rows read, duplicates dropped, junk coerced, missing values imputed, columns dropped.
+    warnings_ : list of Problem
+        Data warnings (nothing blocking).
+    fit_mask_ : ndarray of bool
+        Input rows used for fitting (not an exact duplicate, not dropped for missing values).
+    n_features_in_, feature_names_in_
+        As in scikit-learn.
+
+    Examples
+    --------
+    >>> from custseg import Segmenter, load_table, demo_data_path
+    >>> df = load_table(demo_data_path())
+    >>> seg = Segmenter(features=["Annual Income (k$)", "Spending Score (1-100)"],
+    ...                 random_state=0).fit(df)
+    >>> seg.k_, [s.size for s in seg.segments_]
+    (5, [81, 39, 35, 23, 22])
+    >>> seg.segments_[4].name
+    'Low income · High spending'
+    >>> seg.predict(df.head(3)).tolist()
+    [3, 4, 3]
+    """
+
+    def __init__(
+        self,
+        k: str | int | Sequence[int] = "auto",
+        *,
+        k_range: tuple[int, int] = DEFAULT_K_RANGE,
+        features: Sequence[str] | None = None,
+        id_col: str | None = None,
+        exclude: Sequence[str] | None = None,
+        categorical: Sequence[str] | None = None,
+        use_categorical: bool = False,
+        impute: str = "median",
+        clip: float | None = None,
+        log: str | Sequence[str] = "auto",
+        scaling: str = "standard",
+        max_junk: float = 0.05,
+        n_init: str | int = "auto",
+        rules: str | None = None,
+        random_state: Any = None,
+    ) -> None:
+        self.k = k
+        self.k_range = k_range
+        self.features = features
+        self.id_col = id_col
+        self.exclude = exclude
+        self.categorical = categorical
+        self.use_categorical = use_categorical
+        self.impute = impute
+        self.clip = clip
+        self.log = log
+        self.scaling = scaling
+        self.max_junk = max_junk
+        self.n_init = n_init
+        self.rules = rules
+        self.random_state = random_state
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    # ---------------------------------------------------------------- helpers
+    def _k_values(self) -> list[int]:
+        k = self.k
+        if isinstance(k, str):
+            if k != "auto":
+                parsed = parse_k(k)
+                return ([parsed] if isinstance(parsed, int)
+                        else list(range(parsed[0], parsed[1] + 1)))
+            lo, hi = self.k_range
+            if not 2 <= lo <= hi:
+                raise UsageError(f"k_range must be (low, high) with 2 <= low <= high, got "
+                                 f"{self.k_range!r}", "k_range")
+            return list(range(lo, hi + 1))
+        if isinstance(k, int | np.integer):
+            if k < 2:
+                raise UsageError(f"k must be at least 2, got {k!r}", "k")
+            return [int(k)]
+        values = sorted({int(v) for v in k})
+        if not values or values[0] < 2:
+            raise UsageError(f"k values must be at least 2, got {k!r}", "k")
+        return values
+
+    def _input_frame(self, X: Any, reset: bool) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            return X
+        X = check_array(X, dtype="numeric", ensure_all_finite="allow-nan",
+                        ensure_min_samples=1)
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        return _as_frame(X)
+
+    def _typed_features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Numeric features parsed as floats, categoricals as text, ready for the
+        preprocessor; junk and infinities are data errors naming the rows."""
+        missing = [c for c in self.features_ if c not in frame.columns]
+        if missing:
+            raise DataError([Problem(c, "missing from the data to segment; the model needs "
+                                     f"{self.features_}", code="missing-column")
+                             for c in missing])
+        out = pd.DataFrame(index=frame.index)
+        problems = []
+        for c in self.features_:
+            if c in self.plan_.numeric:
+                s = frame[c]
+                if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+                    values = s.astype("float64")
+                    junk = pd.Series(False, index=s.index)
+                else:
+                    parsed = _parse_numeric(s)
+                    values, junk = parsed.values, parsed.junk
+                if junk.any():
+                    problems.append(Problem(c, "non-numeric values",
+                                            rows=[int(i) + 1 for i in np.flatnonzero(junk)],
+                                            values=s[junk].astype(str).tolist(), code="junk"))
+                inf = np.isinf(values.to_numpy())
+                if inf.any():
+                    problems.append(Problem(c, "infinite values",
+                                            rows=[int(i) + 1 for i in np.flatnonzero(inf)],
+                                            values=values[inf].tolist(), code="infinite"))
+                out[c] = values
+            else:
+                text = frame[c].astype("string").str.strip()
+                out[c] = text.astype(object).where(text.notna() & (text != ""), np.nan)
+        if problems:
+            raise DataError(problems)
+        return out
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, X: Any, y: Any = None, *, progress: ProgressFn | None = None) -> Segmenter:
+        """Validate, preprocess, choose k, cluster and profile.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Customers, one per row.
+        y : ignored
+        progress : callable, optional
+            ``progress(stage, done, total)`` is called as work advances.
+        """
+        k_values = self._k_values()
+        rules = load_rules(self.rules)
+        is_frame = isinstance(X, pd.DataFrame)
+        frame = self._input_frame(X, reset=True)
+        n_input = len(frame)
+        checked = validate_table(
+            frame,
+            id_col=self.id_col,
+            features=self.features,
+            exclude=self.exclude,
+            categorical=self.categorical,
+            use_categorical=self.use_categorical,
+            max_junk=self.max_junk,
+            min_rows=min(k_values),
+            infer_roles=is_frame,
+        )
+        self.roles_ = checked.roles
+        self.features_ = list(checked.features)
+        self.warnings_ = list(checked.warnings)
+        self.cleaning_ = dict(checked.cleaning)
+        data = checked.frame
+        numeric = [c for c in self.features_ if c not in checked.categorical_features]
+        fit_rows = np.ones(len(data), dtype=bool)
+        if self.impute == "drop":
+            fit_rows = data[self.features_].notna().all(axis=1).to_numpy()
+            self.cleaning_["rows_dropped_missing"] = int((~fit_rows).sum())
+            if fit_rows.sum() < max(min(k_values), 2):
+                raise DataError([Problem(None, f"only {int(fit_rows.sum())} rows without "
+                                         "missing values remain after --impute drop",
+                                         code="too-few-rows")])
+        train = data.loc[fit_rows].reset_index(drop=True)
+        self.plan_ = plan_preprocessing(train, numeric, checked.categorical_features,
+                                        impute=self.impute, clip=self.clip, log=self.log,
+                                        scaling=self.scaling)
+        self.cleaning_["imputed"] = {c: n for c, n in checked.cleaning["missing_values"].items()
+                                     if self.impute != "drop"}
+        self.cleaning_["log_transformed"] = list(self.plan_.log_columns)
+        self.cleaning_["clipped_at_quantile"] = self.plan_.clip
+        if progress:
+            progress("preprocess", 0, 1)
+        self.preprocessor_ = build_preprocessor(self.plan_)
+        Z = np.ascontiguousarray(self.preprocessor_.fit_transform(train), dtype=np.float64)
+        if progress:
+            progress("preprocess", 1, 1)
+
+        n = Z.shape[0]
+        k_values = [k for k in k_values if k < n] or [min(k_values)]
+        if min(k_values) >= n:
+            raise DataError([Problem(None, f"only {n} customers ({n} samples), fewer than the "
+                                     f"{min(k_values)} segments asked for", code="too-few-rows")])
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        sample_idx = None
+        if n > SELECTION_SAMPLE and len(k_values) > 1:
+            sample_idx = np.sort(np.random.RandomState(seed).choice(n, SELECTION_SAMPLE,
+                                                                    replace=False))
+        Zs = Z if sample_idx is None else Z[sample_idx]
+        selection = select_k(Zs, k_values, random_state=seed, n_init=self.n_init,
+                             progress=progress)
+        k = selection.chosen_k
+        if sample_idx is None:
+            km = selection.model
+        else:
+            km = KMeans(k, init=selection.model.cluster_centers_, n_init=1,
+                        random_state=seed).fit(Z)
+            selection.n_samples = int(SELECTION_SAMPLE)
+            if progress:
+                progress("fit", 1, 1)
+        selection.model = None
+        labels = km.labels_
+        counts = np.bincount(labels, minlength=k)
+        order = np.argsort(-counts, kind="stable")
+        centres = km.cluster_centers_[order]
+        new_labels, dist = pairwise_distances_argmin_min(Z, centres)
+        self.cluster_centers_ = centres
+        self.k_ = int(k)
+        self.inertia_ = float(np.sum(dist**2))
+        self.k_selection_: KSelection = selection
+        self.final_scores_ = score_partition(Z, new_labels, self.inertia_, k, seed)
+
+        # labels for every input row
+        labels_all = np.full(n_input, -1, dtype=np.int64)
+        dist_all = np.full(n_input, np.nan)
+        kept = checked.kept_rows
+        fit_mask = np.zeros(n_input, dtype=bool)
+        fit_mask[kept[fit_rows]] = True
+        labels_all[kept[fit_rows]] = new_labels
+        dist_all[kept[fit_rows]] = dist
+        dup = np.setdiff1d(np.arange(n_input), kept)
+        if len(dup):
+            twin_lab, twin_dist = self._assign(frame.iloc[dup])
+            labels_all[dup], dist_all[dup] = twin_lab, twin_dist
+        self.labels_ = labels_all
+        self.distances_ = dist_all
+        self.fit_mask_ = fit_mask
+
+        if progress:
+            progress("profile", 0, 1)
+        describe_num = [c for c in self.roles_.numeric if c not in self.features_]
+        describe_cat = [c for c in self.roles_.categorical]
+        self.segments_: list[SegmentProfile]
+        self.segments_, self.profiles_ = profile_segments(
+            train, new_labels, numeric or self.features_, describe_numeric=describe_num,
+            describe_categorical=describe_cat, rules=rules,
+        ) if numeric else self._profile_categorical_only(train, new_labels, describe_cat, rules)
+        if progress:
+            progress("profile", 1, 1)
+        return self
+
+    def _profile_categorical_only(self, train: pd.DataFrame, labels: np.ndarray,
+                                  describe_cat: list[str], rules: Any) -> Any:
+        describe_num = [c for c in self.roles_.numeric]
+        return profile_segments(train, labels, describe_num, describe_categorical=describe_cat,
+                                rules=rules)
+
+    # ---------------------------------------------------------------- use
+    def _assign(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        typed = self._typed_features(frame)
+        Z = self.preprocessor_.transform(typed)
+        labels, dist = pairwise_distances_argmin_min(np.asarray(Z, dtype=np.float64),
+                                                     self.cluster_centers_)
+        return labels.astype(np.int64), dist
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Segment of each new customer (the nearest segment centre).
+
+        ``X`` has the columns seen in ``fit``, in the same order; to score a table with
+        other columns as well, use :meth:`assign`.
+        """
+        check_is_fitted(self)
+        frame = self._input_frame(X, reset=False)
+        return self._assign(frame)[0]
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Distance of each customer to every segment centre, shape (n_samples, k)."""
+        check_is_fitted(self)
+        frame = self._input_frame(X, reset=False)
+        Z = self.preprocessor_.transform(self._typed_features(frame))
+        return euclidean_distances(np.asarray(Z, dtype=np.float64), self.cluster_centers_)
+
+    def fit_predict(self, X: Any, y: Any = None, **kwargs: Any) -> np.ndarray:
+        """Fit and return ``labels_``."""
+        return self.fit(X, **kwargs).labels_
+
+    def assign(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Score a table of new customers by column name (other columns are ignored).
+
+        Returns a DataFrame with ``segment``, ``segment_name`` and ``distance``, indexed
+        like ``df``.
+        """
+        check_is_fitted(self)
+        if not isinstance(df, pd.DataFrame):
+            raise UsageError("assign() takes a DataFrame; use predict() for arrays", "df")
+        labels, dist = self._assign(df)
+        names = np.array([s.name for s in self.segments_], dtype=object)
+        return pd.DataFrame({"segment": labels, "segment_name": names[labels],
+                             "distance": dist}, index=df.index)

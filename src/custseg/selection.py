@@ -1,0 +1,253 @@
+"""Choosing the number of segments: elbow, silhouette, Calinski-Harabasz, Davies-Bouldin and
+a consensus with a confidence.
+
+The consensus rule (also in docs/choosing-k.md):
+
+1. Four signals each name a best k: the **elbow** of the inertia curve (found by kneed's
+   knee detector; no vote when there is no knee), the highest **silhouette**, the highest
+   **Calinski-Harabasz** score and the lowest **Davies-Bouldin** index.
+2. The k with the most votes is chosen.  Ties go to the k with the best mean rank over the
+   three indices (silhouette, Calinski-Harabasz, Davies-Bouldin), then to the smaller k.
+   The elbow is one vote among four, so on data with many well-separated groups, where the
+   elbow is known to come too early, the three indices outvote it.
+3. Confidence, between 0 and 1, is ``0.5 * agreement + 0.3 * structure + 0.2 * clarity``:
+   *agreement* is the share of signals voting for the chosen k; *structure* maps the best
+   silhouette from 0.25 (no substantial structure, Kaufman & Rousseeuw) to 0.70 (strong)
+   onto 0..1; *clarity* is how far the chosen k's silhouette leads the next best k, 5% or
+   more counting fully.  Labels: high (>= 0.65), medium (>= 0.4), low.
+4. When the best silhouette is below 0.25 the data show no clear structure: the result says
+   so plainly and the confidence is low, whatever the votes.
+
+Examples
+--------
+>>> from sklearn.datasets import make_blobs
+>>> X, _ = make_blobs(n_samples=300, centers=4, cluster_std=0.6, random_state=1)
+>>> sel = select_k(X, range(2, 8), random_state=0)
+>>> sel.chosen_k, sel.confidence_label
+(4, 'high')
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+#: Above this many customers the silhouette is computed on a seeded sample of this size.
+SILHOUETTE_SAMPLE = 10_000
+#: Best silhouette below which the data are said to show no clear structure.
+NO_STRUCTURE = 0.25
+STRONG_STRUCTURE = 0.70
+CLEAR_MARGIN = 0.05
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class KScore:
+    """Scores of one k."""
+
+    k: int
+    inertia: float
+    silhouette: float
+    calinski_harabasz: float
+    davies_bouldin: float
+
+
+@dataclass
+class KSelection:
+    """The outcome of choosing k, with every score and the reasons."""
+
+    method: str
+    chosen_k: int
+    scores: list[KScore]
+    votes: dict[str, int | None] = field(default_factory=dict)
+    elbow_k: int | None = None
+    confidence: float = 1.0
+    confidence_label: str = "fixed"
+    structure: str = ""
+    explanation: str = ""
+    n_samples: int = 0
+    silhouette_sample: int | None = None
+    #: The fitted K-Means of the chosen k (not serialised).
+    model: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "model"}
+        d["scores"] = [asdict(s) for s in self.scores]
+        d["votes"] = dict(self.votes)
+        return d
+
+
+def kmeans_model(k: int, random_state: Any, n_samples: int, n_init: int | str = "auto") -> KMeans:
+    """The K-Means used everywhere: k-means++, 10 initialisations up to 100,000 customers,
+    3 above."""
+    if n_init == "auto":
+        n_init = 10 if n_samples <= 100_000 else 3
+    return KMeans(n_clusters=k, init="k-means++", n_init=n_init, random_state=random_state)
+
+
+def _structure(best_silhouette: float) -> str:
+    if best_silhouette < NO_STRUCTURE:
+        return "none"
+    if best_silhouette < 0.5:
+        return "weak"
+    if best_silhouette < STRONG_STRUCTURE:
+        return "reasonable"
+    return "strong"
+
+
+def find_elbow(ks: list[int], inertia: list[float]) -> int | None:
+    """The knee of a decreasing convex inertia curve (kneed), or None when there is none.
+
+    >>> find_elbow([1, 2, 3, 4, 5, 6], [100, 40, 15, 12, 10, 9])
+    3
+    """
+    if len(ks) < 3:
+        return None
+    from kneed import KneeLocator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        knee = KneeLocator(ks, inertia, curve="convex", direction="decreasing").knee
+    return None if knee is None else int(knee)
+
+
+def score_partition(X: np.ndarray, labels: np.ndarray, inertia: float, k: int,
+                    random_state: Any) -> KScore:
+    """The internal scores of one partition (silhouette sampled above 10,000 customers)."""
+    n = X.shape[0]
+    n_labels = len(np.unique(labels))
+    if n_labels < 2 or n_labels >= n:
+        return KScore(k, float(inertia), float("nan"), float("nan"), float("nan"))
+    sample = SILHOUETTE_SAMPLE if n > SILHOUETTE_SAMPLE else None
+    rs = np.random.RandomState(0 if random_state is None else random_state)
+    sil = silhouette_score(X, labels, sample_size=sample, random_state=rs)
+    return KScore(
+        k=k,
+        inertia=float(inertia),
+        silhouette=float(sil),
+        calinski_harabasz=float(calinski_harabasz_score(X, labels)),
+        davies_bouldin=float(davies_bouldin_score(X, labels)),
+    )
+
+
+def _rank(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
+    v = np.where(np.isnan(values), -np.inf if higher_is_better else np.inf, values)
+    order = np.argsort(-v if higher_is_better else v, kind="stable")
+    ranks = np.empty(len(v))
+    ranks[order] = np.arange(1, len(v) + 1)
+    return ranks
+
+
+def consensus(scores: list[KScore]) -> KSelection:
+    """Apply the documented consensus rule to per-k scores (see the module docstring)."""
+    ks = [s.k for s in scores]
+    sil = np.array([s.silhouette for s in scores])
+    ch = np.array([s.calinski_harabasz for s in scores])
+    db = np.array([s.davies_bouldin for s in scores])
+    elbow = find_elbow(ks, [s.inertia for s in scores])
+    votes: dict[str, int | None] = {
+        "elbow": elbow,
+        "silhouette": ks[int(np.nanargmax(sil))],
+        "calinski_harabasz": ks[int(np.nanargmax(ch))],
+        "davies_bouldin": ks[int(np.nanargmin(db))],
+    }
+    counts = Counter(v for v in votes.values() if v is not None)
+    mean_rank = (_rank(sil, True) + _rank(ch, True) + _rank(db, False)) / 3
+    rank_of = dict(zip(ks, mean_rank, strict=True))
+    top = max(counts.values())
+    tied = [k for k, c in counts.items() if c == top]
+    chosen = min(tied, key=lambda k: (rank_of[k], k))
+
+    n_signals = len(votes)
+    agreement = counts[chosen] / n_signals
+    best_sil = float(np.nanmax(sil))
+    structure_score = float(np.clip((best_sil - NO_STRUCTURE) / (STRONG_STRUCTURE - NO_STRUCTURE),
+                                    0, 1))
+    i = ks.index(chosen)
+    others = np.delete(sil, i)
+    if len(others) and np.isfinite(sil[i]) and sil[i] > 0:
+        margin = (sil[i] - np.nanmax(others)) / sil[i]
+    else:
+        margin = 0.0
+    clarity = float(np.clip(margin / CLEAR_MARGIN, 0, 1))
+    confidence = 0.5 * agreement + 0.3 * structure_score + 0.2 * clarity
+    structure = _structure(best_sil)
+    label = "high" if confidence >= 0.65 else "medium" if confidence >= 0.4 else "low"
+    if structure == "none":
+        label = "low"
+    agree_names = [name.replace("_", "-") for name, v in votes.items() if v == chosen]
+    explanation = (
+        f"k = {chosen}: {counts[chosen]} of {n_signals} signals agree "
+        f"({', '.join(agree_names)}); best silhouette {best_sil:.2f} ({structure} structure)."
+    )
+    if structure == "none":
+        explanation += (
+            " The data show no clear structure: the segments are a convenient partition of a "
+            "continuum, not natural groups; treat them with caution."
+        )
+    elif label != "high":
+        explanation += " Other values of k are almost as good; compare them before acting."
+    return KSelection(
+        method="consensus",
+        chosen_k=int(chosen),
+        scores=scores,
+        votes=votes,
+        elbow_k=elbow,
+        confidence=round(float(confidence), 4),
+        confidence_label=label,
+        structure=structure,
+        explanation=explanation,
+    )
+
+
+def select_k(
+    X: np.ndarray,
+    k_values: Iterable[int],
+    *,
+    random_state: Any = None,
+    n_init: int | str = "auto",
+    progress: ProgressFn | None = None,
+) -> KSelection:
+    """Fit K-Means for every k and choose one by consensus.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Preprocessed (scaled) data.
+    k_values : iterable of int
+        Candidate numbers of segments (each at least 2 and below ``n_samples``).
+    random_state : int, optional
+        Seed for K-Means and the silhouette sample.
+    progress : callable, optional
+        Called as ``progress("choose k", done, total)`` after each k.
+    """
+    ks = sorted({int(k) for k in k_values if 2 <= int(k) < X.shape[0]})
+    if not ks:
+        raise ValueError(f"no valid k for {X.shape[0]} customers")
+    scores = []
+    models = {}
+    for i, k in enumerate(ks):
+        km = kmeans_model(k, random_state, X.shape[0], n_init).fit(X)
+        models[k] = km
+        scores.append(score_partition(X, km.labels_, km.inertia_, k, random_state))
+        if progress is not None:
+            progress("choose k", i + 1, len(ks))
+    if len(ks) == 1:
+        s = scores[0]
+        sel = KSelection(method="fixed", chosen_k=ks[0], scores=scores,
+                         structure=_structure(s.silhouette) if np.isfinite(s.silhouette) else "",
+                         explanation=f"k = {ks[0]} was fixed by the user.")
+    else:
+        sel = consensus(scores)
+    sel.model = models[sel.chosen_k]
+    sel.n_samples = int(X.shape[0])
+    sel.silhouette_sample = SILHOUETTE_SAMPLE if X.shape[0] > SILHOUETTE_SAMPLE else None
+    return sel
