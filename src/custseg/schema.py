@@ -302,9 +302,9 @@ def validate_table(
         text = s.astype("string").str.strip()
         text = text.mask(text == "")
         n_levels = text.nunique()
-        if col in forced_cat or col in requested or n_levels <= max(
+        if col in forced_cat or col in requested or (n_levels <= max(
             MAX_CATEGORIES, 0.05 * len(df)
-        ) and n_levels < len(df):
+        ) and n_levels < len(df)):
             if col not in forced_cat and col not in requested and _looks_like_dates(text):
                 roles.dates.append(col)
                 frame[col] = s

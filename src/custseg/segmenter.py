@@ -24,7 +24,7 @@ from custseg.errors import DataError, Problem, UsageError
 from custseg.preprocess import build_preprocessor, plan_preprocessing
 from custseg.profiling import SegmentProfile, load_rules, profile_segments
 from custseg.schema import _parse_numeric, validate_table
-from custseg.selection import KSelection, kmeans_model, score_partition, select_k
+from custseg.selection import KSelection, score_partition, select_k
 
 ProgressFn = Callable[[str, int, int], None]
 

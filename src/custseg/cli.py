@@ -1,0 +1,283 @@
+"""The ``custseg`` command: a thin Typer app over the library.
+
+It parses options, calls :mod:`custseg.pipeline`, and prints with Rich.  Heavy imports happen
+inside the commands so that ``custseg --help`` answers at once.  Exit codes: 0 success,
+1 internal error, 2 usage error, 3 data error (see :mod:`custseg.errors`).
+"""
+
+from __future__ import annotations
+
+import functools
+import shlex
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from custseg import __version__
+from custseg.errors import EXIT_DATA, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, CustsegError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from custseg.pipeline import SegmentationResult
+
+app = typer.Typer(
+    name="custseg",
+    help="Customer segmentation: from a customer file to named, explained segments.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+DEMO_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
+
+
+def _guarded(func: Callable[..., None]) -> Callable[..., None]:
+    """Map custseg errors to exit codes and messages on stderr; a bug exits 1 with its
+    traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            func(*args, **kwargs)
+        except CustsegError as exc:
+            kind = {EXIT_USAGE: "usage error", EXIT_DATA: "data error"}.get(exc.exit_code,
+                                                                             "error")
+            print(f"custseg: {kind}: {exc}", file=sys.stderr)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            print("custseg: interrupted", file=sys.stderr)
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug: say so, show where
+            traceback.print_exc()
+            print(f"custseg: internal error: {exc!r}. This is a bug in custseg; please report "
+                  "it with the command and the traceback above.", file=sys.stderr)
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+    return wrapper
+
+
+def _console(quiet: bool) -> Console:
+    from rich.console import Console
+
+    return Console(quiet=quiet, highlight=False, soft_wrap=False)
+
+
+class _Progress:
+    """Rich progress bars, one per stage, fed by the library's progress callback."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description:<10}"), BarColumn(),
+                                 TextColumn("{task.completed}/{task.total}"),
+                                 TimeElapsedColumn(), console=console, transient=True,
+                                 disable=console.quiet)
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=total)
+        self.progress.update(self.tasks[stage], completed=done, total=total)
+
+    def __enter__(self) -> _Progress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+def _print_result(console: Console, result: SegmentationResult, out: Path | None) -> None:
+    from rich.table import Table
+
+    s = result.summary
+    roles = s["roles"]
+    console.print(f"[bold]Read[/] {s['input']['rows']} rows × {s['input']['columns']} columns "
+                  f"from {s['input']['path']} ({s['input']['format']}"
+                  + (f", {s['input']['encoding']}, delimiter {s['input']['delimiter']!r}"
+                     if s["input"]["format"] == "csv" else "") + ")")
+    console.print(f"  id column: {roles['id_column'] or '(none: row numbers)'}")
+    console.print(f"  numeric:   {', '.join(roles['numeric']) or '-'}")
+    console.print(f"  categorical (describes segments): {', '.join(roles['categorical']) or '-'}")
+    if roles["dates"]:
+        console.print(f"  dates:     {', '.join(roles['dates'])}")
+    for col, why in roles["ignored"].items():
+        console.print(f"  ignored:   {col} ({why})")
+    console.print(f"  features:  {', '.join(s['features'])}")
+    if s["preprocessing"]["log_columns"]:
+        console.print(f"  log-transformed (skewed): {', '.join(s['preprocessing']['log_columns'])}")
+    for w in s["warnings"]:
+        col = f"column '{w['column']}': " if w["column"] else ""
+        console.print(f"[yellow]warning[/] {col}{w['message']}"
+                      + (f" (rows {', '.join(map(str, w['rows'][:5]))})" if w["rows"] else ""))
+
+    ksel = s["k_selection"]
+    if len(ksel["scores"]) > 1:
+        kt = Table(title="Choosing the number of segments", title_justify="left")
+        for col in ("k", "inertia", "silhouette", "Calinski-Harabasz", "Davies-Bouldin"):
+            kt.add_column(col, justify="right")
+        for sc in ksel["scores"]:
+            style = "bold green" if sc["k"] == ksel["chosen_k"] else None
+            kt.add_row(str(sc["k"]), f"{sc['inertia']:.1f}", f"{sc['silhouette']:.3f}",
+                       f"{sc['calinski_harabasz']:.1f}", f"{sc['davies_bouldin']:.3f}",
+                       style=style)
+        console.print(kt)
+    console.print(f"[bold]{ksel['explanation']}[/] Confidence: {ksel['confidence_label']} "
+                  f"({ksel['confidence']:.2f}).")
+
+    from custseg.profiling import short_label
+
+    feats = s["features"][:4]
+    table = Table(title=f"{s['k']} segments of {s['n_customers']} customers",
+                  title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("segment")
+    table.add_column("size", justify="right")
+    table.add_column("share", justify="right")
+    for f in feats:
+        table.add_column(f"{short_label(f)}\n(mean)", justify="right")
+    for seg in s["segments"]:
+        table.add_row(str(seg["id"]), seg["name"], str(seg["size"]), f"{seg['share']:.0%}",
+                      *[f"{seg['centre'][f]:,.1f}" for f in feats])
+    console.print(table)
+    console.print("[bold]Recommendations[/]")
+    for seg in s["segments"]:
+        console.print(f"  {seg['id']} [bold]{seg['name']}[/]: {seg['recommendation']}")
+    if out is not None:
+        console.print(f"Wrote segments.csv, profiles.csv, summary.json, report.html and model/ "
+                      f"to [bold]{out}[/]")
+
+
+def _run(input_path: Path, out: Path, *, force: bool, quiet: bool, command: str,
+         read_options: dict[str, Any], options: dict[str, Any]) -> None:
+    from custseg.pipeline import segment_file, write_outputs
+
+    console = _console(quiet)
+    with _Progress(console) as progress:
+        result = segment_file(input_path, progress=progress, command=command, **read_options,
+                              **options)
+        write_outputs(result, out, force=force)
+    _print_result(console, result, out)
+
+
+def _list(value: str | None, name: str) -> list[str] | None:
+    from custseg.io import parse_list_option
+
+    return parse_list_option(value, name)
+
+
+@app.command()
+@_guarded
+def demo(
+    out: Annotated[Path, typer.Option(help="Output folder (replaced if it exists).")] = Path(
+        "custseg-demo"),
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Segment the bundled Mall Customers data (annual income × spending score)."""
+    from custseg.io import demo_data_path
+
+    _run(demo_data_path(), out, force=True, quiet=quiet, command="custseg demo",
+         read_options={}, options={"features": DEMO_FEATURES, "random_state": seed})
+
+
+@app.command()
+@_guarded
+def segment(
+    input_path: Annotated[Path, typer.Argument(
+        metavar="INPUT", help="Customer table: CSV/TSV/delimited text, Parquet, .xlsx or "
+        "JSON Lines.")],
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder (default: INPUT's name + '-segments').")] = None,
+    k: Annotated[str, typer.Option(
+        "--k", help="Number of segments: 5, a range such as 2..10, or auto.")] = "2..10",
+    features: Annotated[str | None, typer.Option(
+        help="Columns to segment on, comma-separated (default: all numeric but the id).")] = None,
+    exclude: Annotated[str | None, typer.Option(
+        help="Columns never used as features, comma-separated.")] = None,
+    id_col: Annotated[str | None, typer.Option(
+        help="Customer id column (default: inferred).")] = None,
+    categorical: Annotated[str | None, typer.Option(
+        help="Columns to treat as categorical, comma-separated.")] = None,
+    use_categorical: Annotated[bool, typer.Option(
+        help="Also segment on categorical columns (one-hot encoded).")] = False,
+    impute: Annotated[str, typer.Option(
+        help="Missing numeric values: median, most_frequent or drop (rows).")] = "median",
+    clip: Annotated[float | None, typer.Option(
+        help="Clip outliers at this quantile and 1 minus it (e.g. 0.01).")] = None,
+    log: Annotated[bool, typer.Option(
+        "--log/--no-log", help="Log-transform strongly skewed non-negative columns.")] = True,
+    scaling: Annotated[str, typer.Option(
+        help="standard, robust, minmax or none.")] = "standard",
+    max_junk: Annotated[float, typer.Option(
+        help="Largest share of non-numeric cells accepted in a numeric column.")] = 0.05,
+    rules: Annotated[Path | None, typer.Option(
+        help="Your own recommendation rules (TOML, like the bundled rules.toml).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    delimiter: Annotated[str | None, typer.Option(
+        help="Delimiter of a text file (default: detected).")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="Encoding of a text file (default: detected).")] = None,
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace a non-empty output folder.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Segment a customer table and write segments, profiles, summary, report and model."""
+    from custseg.segmenter import parse_k
+
+    parsed_k = parse_k(k)
+    options: dict[str, Any] = {
+        "k": parsed_k if isinstance(parsed_k, int) else "auto",
+        "k_range": parsed_k if isinstance(parsed_k, tuple) else (2, 10),
+        "features": _list(features, "--features"),
+        "exclude": _list(exclude, "--exclude"),
+        "id_col": id_col,
+        "categorical": _list(categorical, "--categorical"),
+        "use_categorical": use_categorical,
+        "impute": impute,
+        "clip": clip,
+        "log": "auto" if log else "none",
+        "scaling": scaling,
+        "max_junk": max_junk,
+        "rules": str(rules) if rules else None,
+        "random_state": seed,
+    }
+    if delimiter == "\\t" or (delimiter or "").lower() == "tab":
+        delimiter = "\t"
+    sheet_value: str | int | None = int(sheet) if sheet and sheet.isdigit() else sheet
+    out = out or input_path.with_name(input_path.stem + "-segments")
+    command = "custseg " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "custseg segment"
+    _run(input_path, out, force=force, quiet=quiet, command=command,
+         read_options={"delimiter": delimiter, "encoding": encoding, "sheet": sheet_value},
+         options=options)
+
+
+@app.command()
+def version() -> None:
+    """Print the custseg version."""
+    typer.echo(f"custseg {__version__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app as the ``custseg`` command would, returning the exit code."""
+    try:
+        app(args=argv, prog_name="custseg")
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return EXIT_OK
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    app(prog_name="custseg")
+
+
+if __name__ == "__main__":
+    entry()

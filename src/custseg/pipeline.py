@@ -1,0 +1,234 @@
+"""From a file to a segmentation result, and from a result to the output folder.
+
+:func:`segment_file` reads a table, fits a :class:`~custseg.segmenter.Segmenter` and returns a
+:class:`SegmentationResult` holding everything the outputs and the report need (no printing,
+no files).  :func:`write_outputs` writes the output contract of ``custseg segment --out DIR``
+atomically (see docs/outputs.md):
+
+* ``segments.csv``: the input rows (exact duplicates dropped) with ``segment``,
+  ``segment_name`` and ``distance``; a ``row`` column first when there is no id column;
+* ``profiles.csv``: one row a segment;
+* ``summary.json``: the run described (schema in docs/summary.schema.json);
+* ``report.html``: a self-contained page;
+* ``model/``: the fitted segmenter.
+
+Examples
+--------
+>>> from custseg.pipeline import segment_file
+>>> from custseg.io import demo_data_path
+>>> result = segment_file(demo_data_path(), features=["Annual Income (k$)",
+...                       "Spending Score (1-100)"], random_state=0)
+>>> result.summary["k"], result.summary["segments"][0]["name"]
+(5, 'Mid income · Mid spending')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from custseg import __version__
+from custseg.io import TableInfo, atomic_output_dir, read_table
+from custseg.segmenter import Segmenter
+
+ProgressFn = Callable[[str, int, int], None]
+SUMMARY_SCHEMA_VERSION = "1.0"
+UNASSIGNED_NAME = "Not assigned (missing values)"
+
+
+@dataclass
+class SegmentationResult:
+    """Everything a segmentation run produced, for writing and rendering."""
+
+    table: pd.DataFrame
+    info: TableInfo
+    segmenter: Segmenter
+    segments: pd.DataFrame
+    summary: dict[str, Any]
+    projection: pd.DataFrame
+    command: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _versions() -> dict[str, str]:
+    import sklearn
+
+    return {"custseg": __version__, "python": platform.python_version(),
+            "scikit-learn": sklearn.__version__, "pandas": pd.__version__,
+            "numpy": np.__version__}
+
+
+def _clean_number(x: Any) -> Any:
+    if isinstance(x, float | np.floating):
+        x = float(x)
+        return None if not np.isfinite(x) else round(x, 6)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return _clean_number(obj)
+
+
+def segments_frame(table: pd.DataFrame, seg: Segmenter) -> pd.DataFrame:
+    """The rows of ``segments.csv``: input columns (id first) + segment, name, distance."""
+    keep = seg.fit_mask_ | (seg.labels_ == -1)  # exact duplicates are left out
+    out = table.loc[keep].copy()
+    id_col = seg.roles_.id_column
+    if id_col is not None:
+        out = out[[id_col, *[c for c in out.columns if c != id_col]]]
+    else:
+        out.insert(0, "row", np.flatnonzero(keep) + 1)
+    labels = seg.labels_[keep]
+    names = np.array([s.name for s in seg.segments_] + [UNASSIGNED_NAME], dtype=object)
+    out["segment"] = labels
+    out["segment_name"] = names[labels]
+    out["distance"] = np.round(seg.distances_[keep], 6)
+    return out.reset_index(drop=True)
+
+
+def projection_frame(seg: Segmenter, table: pd.DataFrame) -> pd.DataFrame:
+    """Coordinates to draw customers in 2-D: the two features when there are two (original
+    units), otherwise the first two principal components of the scaled features."""
+    mask = seg.fit_mask_
+    numeric = seg.plan_.numeric
+    labels = seg.labels_[mask]
+    if len(numeric) == 2 and not seg.plan_.categorical:
+        typed = seg._typed_features(table.loc[mask])
+        xy = typed[numeric].to_numpy(dtype=float)
+        names = list(numeric)
+    else:
+        from sklearn.decomposition import PCA
+
+        Z = np.asarray(seg.preprocessor_.transform(seg._typed_features(table.loc[mask])))
+        n_comp = min(2, Z.shape[1])
+        xy = PCA(n_components=n_comp, random_state=0).fit_transform(Z)
+        if n_comp == 1:
+            xy = np.column_stack([xy[:, 0], np.zeros(len(xy))])
+        names = ["component 1", "component 2"]
+    ids = (table.loc[mask, seg.roles_.id_column].astype(str).to_numpy()
+           if seg.roles_.id_column else (np.flatnonzero(mask) + 1).astype(str))
+    return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "segment": labels, "id": ids}).assign(
+        x_name=names[0], y_name=names[1])
+
+
+def build_summary(result_parts: dict[str, Any]) -> dict[str, Any]:
+    """The ``summary.json`` document (see docs/summary-schema.md)."""
+    seg: Segmenter = result_parts["segmenter"]
+    info: TableInfo = result_parts["info"]
+    numeric = seg.plan_.numeric
+    segments = []
+    for s in seg.segments_:
+        segments.append({
+            "id": s.id,
+            "name": s.name,
+            "size": s.size,
+            "share": s.share,
+            "centre": {f: s.mean[f] for f in numeric},
+            "median": {f: s.median[f] for f in numeric},
+            "z": {f: s.z[f] for f in s.z},
+            "levels": s.levels,
+            "distinguishing": s.distinguishing,
+            "categories": s.categories,
+            "recommendation": s.recommendation,
+        })
+    fs = seg.final_scores_
+    summary = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "custseg_version": __version__,
+        "n_customers": int(seg.fit_mask_.sum()),
+        "features": list(seg.features_),
+        "k": seg.k_,
+        "algorithm": "kmeans",
+        "k_selection": seg.k_selection_.to_dict(),
+        "quality": {"inertia": seg.inertia_, "silhouette": fs.silhouette,
+                    "calinski_harabasz": fs.calinski_harabasz,
+                    "davies_bouldin": fs.davies_bouldin},
+        "segments": segments,
+        "roles": seg.roles_.to_dict(),
+        "preprocessing": seg.plan_.to_dict(),
+        "cleaning": seg.cleaning_,
+        "warnings": [p.to_dict() for p in [*info.problems, *seg.warnings_]],
+        "input": {"path": info.path, "format": info.format, "encoding": info.encoding,
+                  "delimiter": info.delimiter, "rows": info.n_rows, "columns": info.n_columns},
+        "input_sha256": info.sha256,
+        "seed": result_parts.get("seed"),
+        "command": result_parts.get("command", ""),
+        "timings": result_parts.get("timings", {}),
+        "versions": _versions(),
+    }
+    return _jsonable(summary)
+
+
+def segment_file(
+    path: str | os.PathLike[str],
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    progress: ProgressFn | None = None,
+    command: str = "",
+    **segmenter_options: Any,
+) -> SegmentationResult:
+    """Read ``path`` and segment it; ``segmenter_options`` go to :class:`Segmenter`."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if progress:
+        progress("read", 0, 1)
+    table, info = read_table(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
+    if progress:
+        progress("read", 1, 1)
+    timings["read"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    seg = Segmenter(**segmenter_options).fit(table, progress=progress)
+    timings["segment"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    segments = segments_frame(table, seg)
+    projection = projection_frame(seg, table)
+    timings["prepare_outputs"] = time.perf_counter() - t2
+    timings = {k: round(v, 4) for k, v in timings.items()}
+    summary = build_summary({"segmenter": seg, "info": info, "timings": timings,
+                             "seed": segmenter_options.get("random_state"),
+                             "command": command})
+    return SegmentationResult(table, info, seg, segments, summary, projection, command, timings)
+
+
+def write_outputs(result: SegmentationResult, out: str | os.PathLike[str], *,
+                  force: bool = False, report: bool = True) -> Path:
+    """Write the output folder atomically; returns its path."""
+    import joblib
+
+    from custseg.report import render_report
+
+    out = Path(out)
+    with atomic_output_dir(out, force=force) as tmp:
+        result.segments.to_csv(tmp / "segments.csv", index=False, lineterminator="\n")
+        result.segmenter.profiles_.to_csv(tmp / "profiles.csv", index=False,
+                                          lineterminator="\n", float_format="%.6g")
+        (tmp / "summary.json").write_text(
+            json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        model_dir = tmp / "model"
+        model_dir.mkdir()
+        joblib.dump(result.segmenter, model_dir / "segmenter.joblib")
+        meta = {"format": "custseg-joblib", "format_version": 1,
+                "custseg_version": __version__, "features": result.segmenter.features_,
+                "k": result.segmenter.k_, "versions": _versions(),
+                "note": "joblib executes code when loaded: load only models you made."}
+        (model_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
+        if report:
+            (tmp / "report.html").write_text(render_report(result), "utf-8")
+    return out
