@@ -236,16 +236,19 @@ def _name_segments(profiles: list[SegmentProfile], features: list[str]) -> None:
         else:
             strong = [f for f in p.distinguishing if abs(p.z[f]) >= MIN_DISTINCT_Z]
             p.name = _name_from(p, strong) if strong else "Close to average"
-    seen: dict[str, int] = {}
+    used: set[str] = set()
     for p in profiles:  # largest first: the largest keeps the plain name
-        if p.name in seen:
+        if p.name in used and len(features) > 3:
             ranked = sorted(features, key=lambda f: -abs(p.z[f]))
             extra = [f for f in ranked if short_label(f) not in p.name.lower()][:1]
-            if extra and len(features) > 3:
+            if extra:
                 p.name = f"{p.name} · {_name_from(p, extra)}"
-            if p.name in seen:
-                p.name = f"{p.name} ({seen.get(p.name, 1) + 1})"
-        seen[p.name] = seen.get(p.name, 0) + 1
+        if p.name in used:
+            n = 2
+            while f"{p.name} ({n})" in used:
+                n += 1
+            p.name = f"{p.name} ({n})"
+        used.add(p.name)
 
 
 def profiles_table(profiles: Sequence[SegmentProfile], numeric: Sequence[str],
