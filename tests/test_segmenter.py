@@ -162,3 +162,20 @@ def test_fewer_customers_than_segments():
     X, _ = blobs()
     with pytest.raises(DataError, match="fewer than the 6 segments"):
         Segmenter(k=6).fit(X[:4])
+
+
+def test_categorical_only_features_name_segments_by_category(mall):
+    seg = Segmenter(features=["Genre"], random_state=0).fit(mall)
+    assert seg.k_ == 2  # only two distinct customers' values: k capped, said so
+    assert seg.k_selection_.method == "only-possible"
+    assert sorted(s.name for s in seg.segments_) == ["Female", "Male"]
+    with pytest.raises(DataError, match="only 2 distinct"):
+        Segmenter(k=3, features=["Genre"], random_state=0).fit(mall)
+
+
+def test_mixed_features_add_dominant_category_to_name(mall):
+    seg = Segmenter(k=3, features=["Genre", "Age"], random_state=0).fit(mall)
+    assert "Genre" in seg.features_
+    names = [s.name for s in seg.segments_]
+    assert any(n.endswith("Female") or n.endswith("Male") for n in names)
+    assert all("age" in n for n in names)

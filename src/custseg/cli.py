@@ -133,18 +133,23 @@ def _print_result(console: Console, result: SegmentationResult, out: Path | None
 
     from custseg.profiling import short_label
 
-    feats = s["features"][:4]
+    numeric = [f for f in s["features"] if f in s["preprocessing"]["numeric"]][:4]
+    cats = [f for f in s["features"] if f in s["preprocessing"]["categorical"]][:2]
     table = Table(title=f"{s['k']} segments of {s['n_customers']} customers",
                   title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("segment")
     table.add_column("size", justify="right")
     table.add_column("share", justify="right")
-    for f in feats:
+    for f in numeric:
         table.add_column(f"{short_label(f)}\n(mean)", justify="right")
+    for f in cats:
+        table.add_column(f"{short_label(f)}\n(most common)")
     for seg in s["segments"]:
+        top = [max(seg["categories"][c].items(), key=lambda kv: kv[1]) for c in cats]
         table.add_row(str(seg["id"]), seg["name"], str(seg["size"]), f"{seg['share']:.0%}",
-                      *[f"{seg['centre'][f]:,.1f}" for f in feats])
+                      *[f"{seg['centre'][f]:,.1f}" for f in numeric],
+                      *[f"{lvl} ({share:.0%})" for lvl, share in top])
     console.print(table)
     console.print("[bold]Recommendations[/]")
     for seg in s["segments"]:

@@ -5,10 +5,12 @@ the z-score of its mean against the whole population, the features that set it a
 the category mix of the categorical columns, a plain name built from levels, and a
 recommendation from a rule table (``data/rules.toml``, replaceable by the user's own file).
 
-Levels are Low / Mid / High: a segment's mean below the population's 33rd percentile is
-Low, above the 67th High, otherwise Mid.  A name lists the levels of every segmentation
-feature when there are at most three (in the order of the features); with more, the three
-with the largest absolute z-scores of at least 0.5 ("High milk · High grocery · Low fresh").
+Levels are Low / Mid / High: a segment's median below the population's 33rd percentile is
+Low, above the 67th High, otherwise Mid (the median, so that a few big customers do not lift
+a whole segment).  A name lists the levels of every segmentation feature when there are at
+most three (in the order of the features); with more, up to three features that are not Mid,
+by decreasing absolute z-score ("High milk · High grocery · Low fresh"), or
+"Close to average" when every feature is Mid.
 
 Examples
 --------
@@ -142,16 +144,19 @@ def _recommend(levels: dict[str, str], features: Sequence[str], z: dict[str, flo
                 best, chosen = rank, rule
     if chosen is not None:
         return chosen.recommendation
-    top = max(features, key=lambda f: abs(z[f]))
-    label, level = labels[top], levels[top]
-    if abs(z[top]) < MIN_DISTINCT_Z:
+    if not features:
+        return ("Defined by its categories (see its profile): tailor the offer and the channel "
+                "to them.")
+    marked = [f for f in features if levels[f] != "Mid"]
+    if not marked:
         return ("Close to the average customer: standard communication; test offers that "
                 "could move them to a more valuable segment.")
-    if level == "High" or z[top] > 0:
-        return (f"Stands out by high {label}: recognise and reward it (loyalty perks, premium "
-                "offers) and use them as the reference group for up-selling.")
-    return (f"Stands out by low {label}: find out why, and test targeted offers or discounts "
-            f"to lift it.")
+    top = max(marked, key=lambda f: abs(z[f]))
+    if levels[top] == "High":
+        return (f"Stands out by high {labels[top]}: recognise and reward it (loyalty perks, "
+                "premium offers) and use them as the reference group for up-selling.")
+    return (f"Stands out by low {labels[top]}: find out why, and test targeted offers or "
+            "discounts to lift it.")
 
 
 def profile_segments(
@@ -159,6 +164,7 @@ def profile_segments(
     labels: np.ndarray,
     features: Sequence[str],
     *,
+    categorical_features: Sequence[str] = (),
     describe_numeric: Sequence[str] = (),
     describe_categorical: Sequence[str] = (),
     rules: Sequence[Rule] | None = None,
@@ -173,6 +179,9 @@ def profile_segments(
         Segment of each row, 0..k-1.
     features : list of str
         Numeric segmentation features: they drive names and distinguishing features.
+    categorical_features : list of str
+        Categorical segmentation features: a level held by at least 75% of a segment is
+        added to its name ("Low age · Female").
     describe_numeric, describe_categorical : list of str
         Other columns shown in the profiles (e.g. ``Age``, ``Genre``).
     rules : list of Rule, optional
@@ -199,11 +208,11 @@ def profile_segments(
         mean = part.mean()
         median = part.median()
         z = ((mean - pop_mean) / pop_std).fillna(0.0)
-        levels = {c: _level(mean[c], q_lo[c], q_hi[c]) for c in numeric}
+        levels = {c: _level(median[c], q_lo[c], q_hi[c]) for c in numeric}
         ranked = sorted(features, key=lambda f: -abs(z[f]))
         distinct = [f for f in ranked if abs(z[f]) >= MIN_DISTINCT_Z][:3] or ranked[:1]
         cats = {}
-        for c in describe_categorical:
+        for c in dict.fromkeys([*categorical_features, *describe_categorical]):
             counts = frame.loc[mask, c].value_counts(normalize=True, dropna=False)
             cats[c] = {("missing" if pd.isna(k) else str(k)): round(float(v), 4)
                        for k, v in counts.items()}
@@ -221,21 +230,48 @@ def profile_segments(
             recommendation=_recommend(levels, list(features),
                                       {f: float(z[f]) for f in features}, rules),
         ))
-    _name_segments(profiles, list(features))
-    return profiles, profiles_table(profiles, numeric, list(describe_categorical))
+    _name_segments(profiles, list(features), list(categorical_features))
+    describe_cat = list(dict.fromkeys([*categorical_features, *describe_categorical]))
+    return profiles, profiles_table(profiles, numeric, describe_cat)
 
 
 def _name_from(p: SegmentProfile, feats: Sequence[str]) -> str:
     return " · ".join(f"{p.levels[f]} {short_label(f)}" for f in feats)
 
 
-def _name_segments(profiles: list[SegmentProfile], features: list[str]) -> None:
+#: Share of a segment that must hold a categorical level for it to appear in the name.
+CATEGORY_NAME_SHARE = 0.75
+
+
+def _category_parts(p: SegmentProfile, categorical: list[str]) -> list[str]:
+    parts = []
+    for c in categorical:
+        mix = p.categories.get(c, {})
+        if not mix:
+            continue
+        level, share = max(mix.items(), key=lambda kv: kv[1])
+        if share >= CATEGORY_NAME_SHARE and level != "missing":
+            parts.append(level if not level.replace(".", "").isdigit()
+                         else f"{short_label(c)} {level}")
+    return parts
+
+
+def _name_segments(profiles: list[SegmentProfile], features: list[str],
+                   categorical: list[str] | None = None) -> None:
+    categorical = categorical or []
     for p in profiles:
+        cat_parts = _category_parts(p, categorical)
+        if not features:
+            p.name = " · ".join(cat_parts) or "Mixed customers"
+            continue
         if len(features) <= 3:
             p.name = _name_from(p, features)
         else:
-            strong = [f for f in p.distinguishing if abs(p.z[f]) >= MIN_DISTINCT_Z]
-            p.name = _name_from(p, strong) if strong else "Close to average"
+            ranked = sorted(features, key=lambda f: -abs(p.z[f]))
+            strong = [f for f in ranked if p.levels[f] != "Mid"]
+            p.name = _name_from(p, strong[:3]) if strong else "Close to average"
+        if cat_parts:
+            p.name = " · ".join([p.name, *cat_parts])
     used: set[str] = set()
     for p in profiles:  # largest first: the largest keeps the plain name
         if p.name in used and len(features) > 3:

@@ -332,8 +332,21 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             sample_idx = np.sort(np.random.RandomState(seed).choice(n, SELECTION_SAMPLE,
                                                                     replace=False))
         Zs = Z if sample_idx is None else Z[sample_idx]
+        n_distinct = len(np.unique(Zs, axis=0))
+        if n_distinct < min(k_values):
+            raise DataError([Problem(None, f"the features take only {n_distinct} distinct "
+                                     f"value(s) across customers, fewer than the "
+                                     f"{min(k_values)} segments asked for",
+                                     code="too-few-distinct")])
+        asked_range = len(k_values) > 1
+        k_values = [k for k in k_values if k <= n_distinct]
         selection = select_k(Zs, k_values, random_state=seed, n_init=self.n_init,
                              progress=progress)
+        if asked_range and len(k_values) == 1:
+            selection.method = "only-possible"
+            selection.explanation = (f"k = {k_values[0]}: the only number of segments possible, "
+                                     f"since the features take only {n_distinct} distinct "
+                                     "values.")
         k = selection.chosen_k
         if sample_idx is None:
             km = selection.model
@@ -374,21 +387,14 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         if progress:
             progress("profile", 0, 1)
         describe_num = [c for c in self.roles_.numeric if c not in self.features_]
-        describe_cat = [c for c in self.roles_.categorical]
+        describe_cat = [c for c in self.roles_.categorical if c not in self.features_]
         self.segments_: list[SegmentProfile]
         self.segments_, self.profiles_ = profile_segments(
-            train, new_labels, numeric or self.features_, describe_numeric=describe_num,
-            describe_categorical=describe_cat, rules=rules,
-        ) if numeric else self._profile_categorical_only(train, new_labels, describe_cat, rules)
+            train, new_labels, numeric, categorical_features=checked.categorical_features,
+            describe_numeric=describe_num, describe_categorical=describe_cat, rules=rules)
         if progress:
             progress("profile", 1, 1)
         return self
-
-    def _profile_categorical_only(self, train: pd.DataFrame, labels: np.ndarray,
-                                  describe_cat: list[str], rules: Any) -> Any:
-        describe_num = [c for c in self.roles_.numeric]
-        return profile_segments(train, labels, describe_num, describe_categorical=describe_cat,
-                                rules=rules)
 
     # ---------------------------------------------------------------- use
     def _assign(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -91,7 +91,7 @@ def render_report(result: SegmentationResult) -> str:
         parts.append(f'<div class="chart" id="chart-{name}">' + pio.to_html(
             fig, full_html=False, include_plotlyjs=(i == 0), div_id=f"fig-{name}",
             config={"displaylogo": False}) + "</div>")
-    features = summary["features"]
+    features = [f for f in summary["features"] if f in summary["preprocessing"]["numeric"]]
     head = "".join(f"<th>{_esc(f)}</th>" for f in features)
     rows = []
     for s in summary["segments"]:
