@@ -1,0 +1,5 @@
+"""``python -m custseg`` runs the command-line interface."""
+
+from custseg.cli import entry
+
+entry()
