@@ -112,6 +112,17 @@ def _print_result(console: Console, result: SegmentationResult, out: Path | None
     console.print(f"  features:  {', '.join(s['features'])}")
     if s["preprocessing"]["log_columns"]:
         console.print(f"  log-transformed (skewed): {', '.join(s['preprocessing']['log_columns'])}")
+    cleaning = s["cleaning"]
+    imputed = cleaning.get("imputed") or {}
+    if imputed:
+        how = s["preprocessing"]["impute"]
+        console.print("  imputed (" + how + "): " + ", ".join(
+            f"{c} ({n} value{'s' if n != 1 else ''})" for c, n in imputed.items()))
+    if cleaning.get("rows_dropped_missing"):
+        console.print(f"  rows dropped for missing values: {cleaning['rows_dropped_missing']}")
+    if s["preprocessing"]["clip"]:
+        q = s["preprocessing"]["clip"]
+        console.print(f"  clipped at quantiles {q:g} and {1 - q:g}")
     for w in s["warnings"]:
         col = f"column '{w['column']}': " if w["column"] else ""
         console.print(f"[yellow]warning[/] {col}{w['message']}"
@@ -128,8 +139,11 @@ def _print_result(console: Console, result: SegmentationResult, out: Path | None
                        f"{sc['calinski_harabasz']:.1f}", f"{sc['davies_bouldin']:.3f}",
                        style=style)
         console.print(kt)
-    console.print(f"[bold]{ksel['explanation']}[/] Confidence: {ksel['confidence_label']} "
-                  f"({ksel['confidence']:.2f}).")
+    if ksel["method"] == "consensus":
+        console.print(f"[bold]{ksel['explanation']}[/] Confidence: {ksel['confidence_label']} "
+                      f"({ksel['confidence']:.2f}).")
+    else:
+        console.print(f"[bold]{ksel['explanation']}[/]")
 
     from custseg.profiling import short_label
 

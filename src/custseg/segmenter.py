@@ -229,7 +229,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _typed_features(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Numeric features parsed as floats, categoricals as text, ready for the
-        preprocessor; junk and infinities are data errors naming the rows."""
+        preprocessor.  Junk cells are read as missing (then imputed) up to ``max_junk`` of
+        a column, as in ``fit``; more junk, and infinities, are data errors naming the rows."""
         missing = [c for c in self.features_ if c not in frame.columns]
         if missing:
             raise DataError([Problem(c, "missing from the data to segment; the model needs "
@@ -246,8 +247,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 else:
                     parsed = _parse_numeric(s)
                     values, junk = parsed.values, parsed.junk
-                if junk.any():
-                    problems.append(Problem(c, "non-numeric values",
+                if junk.any() and junk.mean() > self.max_junk:
+                    problems.append(Problem(c, f"non-numeric values (more than the "
+                                            f"{self.max_junk:.0%} accepted)",
                                             rows=[int(i) + 1 for i in np.flatnonzero(junk)],
                                             values=s[junk].astype(str).tolist(), code="junk"))
                 inf = np.isinf(values.to_numpy())

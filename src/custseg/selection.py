@@ -244,7 +244,10 @@ def select_k(
         s = scores[0]
         sel = KSelection(method="fixed", chosen_k=ks[0], scores=scores,
                          structure=_structure(s.silhouette) if np.isfinite(s.silhouette) else "",
-                         explanation=f"k = {ks[0]} was fixed by the user.")
+                         explanation=f"k = {ks[0]} was fixed by the user; silhouette "
+                                     f"{s.silhouette:.2f}"
+                                     + (f" ({_structure(s.silhouette)} structure)."
+                                        if np.isfinite(s.silhouette) else "."))
     else:
         sel = consensus(scores)
     sel.model = models[sel.chosen_k]
