@@ -107,6 +107,8 @@ def render_report(result: SegmentationResult) -> str:
     warn = "".join(f"<li>{_esc(w['column'] or '')} {_esc(w['message'])}</li>"
                    for w in summary["warnings"]) or "<li>none</li>"
     roles = summary["roles"]
+    confidence = (f" Confidence: <b>{_esc(ksel['confidence_label'])}</b> "
+                  f"({ksel['confidence']:.2f})." if ksel["method"] == "consensus" else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -128,8 +130,7 @@ segmented on {', '.join(_esc(f) for f in features)} into <b>{summary['k']} segme
 {''.join(rows)}</table>
 {parts[0]}
 <h2>How many segments</h2>
-<p>{_esc(ksel['explanation'])} Confidence: <b>{_esc(ksel['confidence_label'])}</b>
-({ksel['confidence']:.2f}).</p>
+<p>{_esc(ksel['explanation'])}{confidence}</p>
 {''.join(parts[1:])}
 <table><tr><th>k</th><th>inertia</th><th>silhouette</th><th>Calinski-Harabasz</th>
 <th>Davies-Bouldin</th></tr>{score_rows}</table>
