@@ -10,7 +10,8 @@ import pytest
 
 import custseg
 
-MODULES = sorted(m.name for m in pkgutil.walk_packages(custseg.__path__, "custseg."))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(custseg.__path__, "custseg.")
+                 if m.name != "custseg.__main__")
 
 
 @pytest.mark.parametrize("name", ["custseg", *MODULES])

@@ -173,10 +173,37 @@ def _print_result(console: Console, result: SegmentationResult, out: Path | None
                       f"to [bold]{out}[/]")
 
 
+def _check_out(out: Path, *, force: bool, input_path: Path | None = None,
+               only_custseg_output: bool = False) -> None:
+    """Refuse a bad output folder before any work is done (it is checked again on writing)."""
+    from custseg.errors import OutputExistsError, UsageError
+
+    target = out.resolve()
+    cwd = Path.cwd().resolve()
+    if target == cwd or target in cwd.parents:
+        raise UsageError(f"--out {out} is the current folder or one of its parents; choose a "
+                         "new folder for the outputs", "--out")
+    if input_path is not None and target in input_path.resolve().parents:
+        raise UsageError(f"--out {out} contains the input file {input_path}; choose another "
+                         "folder", "--out")
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"--out {out} exists and is a file, not a folder", "--out")
+    if out.is_dir() and any(out.iterdir()):
+        if only_custseg_output and not (out / "summary.json").exists():
+            raise OutputExistsError(f"--out {out} is not empty and is not a custseg output "
+                                    "folder; the demo will not replace it", "--out")
+        if not force:
+            raise OutputExistsError(f"--out {out} exists and is not empty; choose another "
+                                    "--out or pass --force to replace it", "--out")
+
+
 def _run(input_path: Path, out: Path, *, force: bool, quiet: bool, command: str,
-         read_options: dict[str, Any], options: dict[str, Any]) -> None:
+         read_options: dict[str, Any], options: dict[str, Any],
+         only_custseg_output: bool = False) -> None:
     from custseg.pipeline import segment_file, write_outputs
 
+    _check_out(out, force=force, input_path=input_path,
+               only_custseg_output=only_custseg_output)
     console = _console(quiet)
     with _Progress(console) as progress:
         result = segment_file(input_path, progress=progress, command=command, **read_options,
@@ -194,24 +221,26 @@ def _list(value: str | None, name: str) -> list[str] | None:
 @app.command()
 @_guarded
 def demo(
-    out: Annotated[Path, typer.Option(help="Output folder (replaced if it exists).")] = Path(
+    out: Annotated[Path, typer.Option(
+        help="Output folder (replaced if it holds an earlier custseg output).")] = Path(
         "custseg-demo"),
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Segment the bundled Mall Customers data (annual income × spending score)."""
     from custseg.io import demo_data_path
 
     _run(demo_data_path(), out, force=True, quiet=quiet, command="custseg demo",
-         read_options={}, options={"features": DEMO_FEATURES, "random_state": seed})
+         read_options={}, options={"features": DEMO_FEATURES, "random_state": seed},
+         only_custseg_output=True)
 
 
 @app.command()
 @_guarded
 def segment(
     input_path: Annotated[Path, typer.Argument(
-        metavar="INPUT", help="Customer table: CSV/TSV/delimited text, Parquet, .xlsx or "
-        "JSON Lines.")],
+        metavar="INPUT", show_default=False,
+        help="Customer table: CSV/TSV/delimited text, Parquet, .xlsx or JSON Lines.")],
     out: Annotated[Path | None, typer.Option(
         help="Output folder (default: INPUT's name + '-segments').")] = None,
     k: Annotated[str, typer.Option(
@@ -238,7 +267,10 @@ def segment(
         help="Largest share of non-numeric cells accepted in a numeric column.")] = 0.05,
     rules: Annotated[Path | None, typer.Option(
         help="Your own recommendation rules (TOML, like the bundled rules.toml).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")] = 0,
+    threads: Annotated[int | None, typer.Option(
+        min=1, help="Largest number of threads for the computations (default: all cores).")
+    ] = None,
     delimiter: Annotated[str | None, typer.Option(
         help="Delimiter of a text file (default: detected).")] = None,
     encoding: Annotated[str | None, typer.Option(
@@ -267,6 +299,7 @@ def segment(
         "max_junk": max_junk,
         "rules": str(rules) if rules else None,
         "random_state": seed,
+        "n_threads": threads,
     }
     if delimiter == "\\t" or (delimiter or "").lower() == "tab":
         delimiter = "\t"

@@ -3,7 +3,7 @@
 :func:`segment_file` reads a table, fits a :class:`~custseg.segmenter.Segmenter` and returns a
 :class:`SegmentationResult` holding everything the outputs and the report need (no printing,
 no files).  :func:`write_outputs` writes the output contract of ``custseg segment --out DIR``
-atomically (see docs/outputs.md):
+atomically (see docs/summary-schema.md):
 
 * ``segments.csv``: the input rows (exact duplicates dropped) with ``segment``,
   ``segment_name`` and ``distance``; a ``row`` column first when there is no id column;
@@ -126,6 +126,13 @@ def projection_frame(seg: Segmenter, table: pd.DataFrame) -> pd.DataFrame:
         x_name=names[0], y_name=names[1])
 
 
+def _seed(value: Any) -> int | str | None:
+    """A seed as JSON can hold it: an int, None, or a description of a generator object."""
+    if value is None or isinstance(value, int | np.integer):
+        return None if value is None else int(value)
+    return f"<{type(value).__name__}>"
+
+
 def build_summary(result_parts: dict[str, Any]) -> dict[str, Any]:
     """The ``summary.json`` document (see docs/summary-schema.md)."""
     seg: Segmenter = result_parts["segmenter"]
@@ -133,12 +140,19 @@ def build_summary(result_parts: dict[str, Any]) -> dict[str, Any]:
     numeric = seg.plan_.numeric
     segments = []
     for s in seg.segments_:
+        centre: dict[str, Any] = {}
+        for f in seg.features_:  # numeric: the mean; categorical: the most common level
+            if f in numeric:
+                centre[f] = s.mean[f]
+            else:
+                mix = s.categories.get(f, {})
+                centre[f] = max(mix, key=lambda lvl: mix[lvl]) if mix else None
         segments.append({
             "id": s.id,
             "name": s.name,
             "size": s.size,
             "share": s.share,
-            "centre": {f: s.mean[f] for f in numeric},
+            "centre": centre,
             "median": {f: s.median[f] for f in numeric},
             "z": {f: s.z[f] for f in s.z},
             "levels": s.levels,
@@ -166,7 +180,7 @@ def build_summary(result_parts: dict[str, Any]) -> dict[str, Any]:
         "input": {"path": info.path, "format": info.format, "encoding": info.encoding,
                   "delimiter": info.delimiter, "rows": info.n_rows, "columns": info.n_columns},
         "input_sha256": info.sha256,
-        "seed": result_parts.get("seed"),
+        "seed": _seed(result_parts.get("seed")),
         "command": result_parts.get("command", ""),
         "timings": result_parts.get("timings", {}),
         "versions": _versions(),
@@ -215,12 +229,11 @@ def write_outputs(result: SegmentationResult, out: str | os.PathLike[str], *,
     from custseg.report import render_report
 
     out = Path(out)
+    t_write = time.perf_counter()
     with atomic_output_dir(out, force=force) as tmp:
         result.segments.to_csv(tmp / "segments.csv", index=False, lineterminator="\n")
         result.segmenter.profiles_.to_csv(tmp / "profiles.csv", index=False,
                                           lineterminator="\n", float_format="%.6g")
-        (tmp / "summary.json").write_text(
-            json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
         model_dir = tmp / "model"
         model_dir.mkdir()
         joblib.dump(result.segmenter, model_dir / "segmenter.joblib")
@@ -230,5 +243,10 @@ def write_outputs(result: SegmentationResult, out: str | os.PathLike[str], *,
                 "note": "joblib executes code when loaded: load only models you made."}
         (model_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
         if report:
+            t_report = time.perf_counter()
             (tmp / "report.html").write_text(render_report(result), "utf-8")
+            result.summary["timings"]["report"] = round(time.perf_counter() - t_report, 4)
+        result.summary["timings"]["write"] = round(time.perf_counter() - t_write, 4)
+        (tmp / "summary.json").write_text(
+            json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return out

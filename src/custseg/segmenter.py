@@ -24,7 +24,7 @@ from custseg.errors import DataError, Problem, UsageError
 from custseg.preprocess import build_preprocessor, plan_preprocessing
 from custseg.profiling import SegmentProfile, load_rules, profile_segments
 from custseg.schema import _parse_numeric, validate_table
-from custseg.selection import KSelection, score_partition, select_k
+from custseg.selection import KSelection, limit_threads, score_partition, select_k
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -105,6 +105,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         K-Means initialisations (10 up to 100,000 customers, 3 above).
     rules : str or path, optional
         Recommendation rule table (TOML); the bundled one by default.
+    n_threads : int, optional
+        Largest number of threads for the numerical work (BLAS and OpenMP, through
+        threadpoolctl).  Default: one thread below 20,000 customers (threads cost more than
+        they bring there, and much more on a busy machine), all cores above.
     random_state : int, RandomState or None, default=None
         Seed: the same data and seed give the same segments.
 
@@ -173,6 +177,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         max_junk: float = 0.05,
         n_init: str | int = "auto",
         rules: str | None = None,
+        n_threads: int | None = None,
         random_state: Any = None,
     ) -> None:
         self.k = k
@@ -189,6 +194,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.max_junk = max_junk
         self.n_init = n_init
         self.rules = rules
+        self.n_threads = n_threads
         self.random_state = random_state
 
     def __sklearn_tags__(self) -> Any:
@@ -266,6 +272,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         return out
 
     # ---------------------------------------------------------------- fit
+
     def fit(self, X: Any, y: Any = None, *, progress: ProgressFn | None = None) -> Segmenter:
         """Validate, preprocess, choose k, cluster and profile.
 
@@ -277,6 +284,17 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         progress : callable, optional
             ``progress(stage, done, total)`` is called as work advances.
         """
+        if self.n_threads is not None and int(self.n_threads) < 1:
+            raise UsageError(f"n_threads must be at least 1, got {self.n_threads!r}",
+                             "--threads")
+        try:
+            n_rows = int(X.shape[0])
+        except (AttributeError, IndexError, TypeError):
+            n_rows = len(X) if hasattr(X, "__len__") else 0
+        with limit_threads(n_rows, self.n_threads):
+            return self._fit(X, progress)
+
+    def _fit(self, X: Any, progress: ProgressFn | None) -> Segmenter:
         k_values = self._k_values()
         rules = load_rules(self.rules)
         is_frame = isinstance(X, pd.DataFrame)
@@ -319,6 +337,12 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             progress("preprocess", 0, 1)
         self.preprocessor_ = build_preprocessor(self.plan_)
         Z = np.ascontiguousarray(self.preprocessor_.fit_transform(train), dtype=np.float64)
+        if self.plan_.clip is not None and numeric:
+            clipper = self.preprocessor_.named_transformers_["numeric"].named_steps["clip"]
+            values = train[numeric].to_numpy(dtype=np.float64)
+            outside = (values < clipper.lower_) | (values > clipper.upper_)
+            self.cleaning_["clipped"] = {c: int(n) for c, n in zip(numeric, outside.sum(axis=0),
+                                                                   strict=True) if n}
         if progress:
             progress("preprocess", 1, 1)
 
@@ -343,7 +367,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         asked_range = len(k_values) > 1
         k_values = [k for k in k_values if k <= n_distinct]
         selection = select_k(Zs, k_values, random_state=seed, n_init=self.n_init,
-                             progress=progress)
+                             progress=progress, n_threads=self.n_threads)
         if asked_range and len(k_values) == 1:
             selection.method = "only-possible"
             selection.explanation = (f"k = {k_values[0]}: the only number of segments possible, "

@@ -14,9 +14,11 @@ The consensus rule (also in docs/choosing-k.md):
    *agreement* is the share of signals voting for the chosen k; *structure* maps the best
    silhouette from 0.25 (no substantial structure, Kaufman & Rousseeuw) to 0.70 (strong)
    onto 0..1; *clarity* is how far the chosen k's silhouette leads the next best k, 5% or
-   more counting fully.  Labels: high (>= 0.65), medium (>= 0.4), low.
+   more counting fully.  Labels: high (>= 0.65), medium (>= 0.4), low.  The explanation
+   names the runner-up when clarity is below 1, and says the signals disagree when at most
+   half of them vote for the chosen k.
 4. When the best silhouette is below 0.25 the data show no clear structure: the result says
-   so plainly and the confidence is low, whatever the votes.
+   so plainly and the confidence is capped at 0.39 (low), whatever the votes.
 
 Examples
 --------
@@ -46,7 +48,21 @@ NO_STRUCTURE = 0.25
 STRONG_STRUCTURE = 0.70
 CLEAR_MARGIN = 0.05
 
+#: Below this many customers the work runs on one thread unless told otherwise: threads
+#: cost more than they bring there, and far more when another process keeps a core busy.
+SMALL_DATA = 20_000
+
 ProgressFn = Callable[[str, int, int], None]
+
+
+def limit_threads(n_rows: int, n_threads: int | None = None) -> Any:
+    """Context manager limiting BLAS/OpenMP threads: ``n_threads`` if given, else one thread
+    below :data:`SMALL_DATA` rows, else no limit."""
+    from threadpoolctl import threadpool_limits
+
+    if n_threads is None and n_rows < SMALL_DATA:
+        n_threads = 1
+    return threadpool_limits(limits=n_threads)
 
 
 @dataclass
@@ -91,6 +107,16 @@ def kmeans_model(k: int, random_state: Any, n_samples: int, n_init: int | str = 
     if n_init == "auto":
         n_init = 10 if n_samples <= 100_000 else 3
     return KMeans(n_clusters=k, init="k-means++", n_init=n_init, random_state=random_state)
+
+
+#: Confidence is capped below "medium" when the data show no clear structure.
+LOW_CAP = 0.39
+STRUCTURE_WORDS = {"none": "no clear structure", "weak": "weak structure",
+                   "reasonable": "reasonable structure", "strong": "strong structure"}
+NO_STRUCTURE_SENTENCE = (
+    " The data show no clear structure: the segments are a convenient partition of a "
+    "continuum, not natural groups; treat them with caution."
+)
 
 
 def _structure(best_silhouette: float) -> str:
@@ -180,21 +206,24 @@ def consensus(scores: list[KScore]) -> KSelection:
     clarity = float(np.clip(margin / CLEAR_MARGIN, 0, 1))
     confidence = 0.5 * agreement + 0.3 * structure_score + 0.2 * clarity
     structure = _structure(best_sil)
-    label = "high" if confidence >= 0.65 else "medium" if confidence >= 0.4 else "low"
     if structure == "none":
-        label = "low"
+        confidence = min(confidence, LOW_CAP)
+    label = "high" if confidence >= 0.65 else "medium" if confidence >= 0.4 else "low"
     agree_names = [name.replace("_", "-") for name, v in votes.items() if v == chosen]
     explanation = (
         f"k = {chosen}: {counts[chosen]} of {n_signals} signals agree "
-        f"({', '.join(agree_names)}); best silhouette {best_sil:.2f} ({structure} structure)."
+        f"({', '.join(agree_names)}); best silhouette {best_sil:.2f} "
+        f"({STRUCTURE_WORDS[structure]})."
     )
     if structure == "none":
-        explanation += (
-            " The data show no clear structure: the segments are a convenient partition of a "
-            "continuum, not natural groups; treat them with caution."
-        )
-    elif label != "high":
-        explanation += " Other values of k are almost as good; compare them before acting."
+        explanation += NO_STRUCTURE_SENTENCE
+    else:
+        if clarity < 1:
+            runner_up = ks[int(np.nanargmax(np.where(np.arange(len(ks)) == i, -np.inf, sil)))]
+            explanation += (f" k = {runner_up} is almost as good on the silhouette; compare "
+                            "them before acting.")
+        if agreement <= 0.5:
+            explanation += " The signals disagree: treat the choice as tentative."
     return KSelection(
         method="consensus",
         chosen_k=int(chosen),
@@ -215,6 +244,7 @@ def select_k(
     random_state: Any = None,
     n_init: int | str = "auto",
     progress: ProgressFn | None = None,
+    n_threads: int | None = None,
 ) -> KSelection:
     """Fit K-Means for every k and choose one by consensus.
 
@@ -228,7 +258,15 @@ def select_k(
         Seed for K-Means and the silhouette sample.
     progress : callable, optional
         Called as ``progress("choose k", done, total)`` after each k.
+    n_threads : int, optional
+        Thread limit (see :func:`limit_threads`).
     """
+    with limit_threads(X.shape[0], n_threads):
+        return _select_k(X, k_values, random_state, n_init, progress)
+
+
+def _select_k(X: np.ndarray, k_values: Iterable[int], random_state: Any, n_init: int | str,
+              progress: ProgressFn | None) -> KSelection:
     ks = sorted({int(k) for k in k_values if 2 <= int(k) < X.shape[0]})
     if not ks:
         raise ValueError(f"no valid k for {X.shape[0]} customers")
@@ -242,12 +280,16 @@ def select_k(
             progress("choose k", i + 1, len(ks))
     if len(ks) == 1:
         s = scores[0]
-        sel = KSelection(method="fixed", chosen_k=ks[0], scores=scores,
-                         structure=_structure(s.silhouette) if np.isfinite(s.silhouette) else "",
-                         explanation=f"k = {ks[0]} was fixed by the user; silhouette "
-                                     f"{s.silhouette:.2f}"
-                                     + (f" ({_structure(s.silhouette)} structure)."
-                                        if np.isfinite(s.silhouette) else "."))
+        structure = _structure(s.silhouette) if np.isfinite(s.silhouette) else ""
+        explanation = f"k = {ks[0]} was fixed by the user"
+        if structure:
+            explanation += f"; silhouette {s.silhouette:.2f} ({STRUCTURE_WORDS[structure]})."
+            if structure == "none":
+                explanation += NO_STRUCTURE_SENTENCE
+        else:
+            explanation += "."
+        sel = KSelection(method="fixed", chosen_k=ks[0], scores=scores, structure=structure,
+                         explanation=explanation)
     else:
         sel = consensus(scores)
     sel.model = models[sel.chosen_k]
