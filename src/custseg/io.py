@@ -24,8 +24,10 @@ import csv
 import hashlib
 import io
 import os
+import re
 import shutil
 import tempfile
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -45,6 +47,11 @@ JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 DELIMITERS = (",", ";", "\t", "|")
 #: Share of malformed lines (wrong number of fields) skipped with a warning; more is an error.
 MAX_MALFORMED_SHARE = 0.01
+#: pandas < 3 turns JSON columns named like dates into dates unless told not to; pandas 3
+#: deprecates the option (``dtype=False`` already keeps every value as written).
+_JSON_NO_DATES: dict[str, Any] = (
+    {} if int(pd.__version__.split(".")[0]) >= 3 else {"convert_dates": False}
+)
 
 
 @dataclass
@@ -148,14 +155,38 @@ def detect_delimiter(text: str, preferred: str | None = None) -> str:
     return best[2]
 
 
-def _malformed_lines(text: str, delimiter: str, expected: int) -> list[tuple[int, int]]:
-    """(line number, field count) of each line whose number of fields is not ``expected``."""
-    bad = []
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+def _scan_records(
+    text: str, delimiter: str
+) -> tuple[list[str], list[list[str]], list[tuple[int, int]], int]:
+    """Split delimited text into the header, the good records and the malformed lines.
+
+    A record with more fields than the header is malformed unless every extra field is
+    blank (a trailing delimiter); its extra fields are then dropped.  Blank lines are
+    skipped.  Returns ``(header, records, bad, n_records)`` where ``bad`` holds the
+    (line number, field count) of each malformed line (the header is line 1) and
+    ``n_records`` counts every data record, good or bad.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
+                        skipinitialspace=True)
+    header: list[str] | None = None
+    records: list[list[str]] = []
+    bad: list[tuple[int, int]] = []
+    n_records = 0
     for row in reader:
-        if row and len(row) != expected:
-            bad.append((reader.line_num, len(row)))
-    return bad
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if header is None:
+            header = row
+            continue
+        n_records += 1
+        width = len(header)
+        if len(row) > width:
+            if any(f.strip() for f in row[width:]):
+                bad.append((reader.line_num, len(row)))
+                continue
+            row = row[:width]
+        records.append(row)
+    return header or [], records, bad, n_records
 
 
 def _read_text(
@@ -181,24 +212,43 @@ def _read_text(
         na_values=[],
         skipinitialspace=True,
         skip_blank_lines=True,
+        # never take the first column as the index when data lines have more fields than
+        # the header (a trailing delimiter): that would silently drop the id column
+        index_col=False,
         engine="c",
     )
     try:
-        df = pd.read_csv(io.StringIO(text), **options)
+        with warnings.catch_warnings():
+            # "Length of header or names does not match length of data": some line has
+            # more fields than the header and pandas would drop them silently
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(io.StringIO(text), **options)
+        return df, {"encoding": encoding, "delimiter": delimiter, "problems": problems}
     except pd.errors.EmptyDataError as exc:
         raise InputFileError(f"{path}: the file has no header and no data", str(path)) from exc
-    except pd.errors.ParserError:
-        header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
-        bad = _malformed_lines(text, delimiter, len(header))
-        n_lines = max(text.count("\n"), 1)
-        if len(bad) > max(1, MAX_MALFORMED_SHARE * n_lines):
+    except pd.errors.ParserError as exc:
+        unclosed = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if unclosed:
             raise InputFileError(
-                f"{path}: {len(bad)} lines do not have the {len(header)} fields of the header "
-                f"(delimiter {delimiter!r}), e.g. "
-                + ", ".join(f"line {ln} has {n}" for ln, n in bad[:5]),
+                f"{path}: a quoted field is never closed (a '\"' without its closing '\"') "
+                f"near line {int(unclosed.group(1)) + 1}",
                 str(path),
             ) from None
-        df = pd.read_csv(io.StringIO(text), on_bad_lines="skip", **options)
+    except pd.errors.ParserWarning:
+        pass
+    # Some lines have more fields than the header: find them, keep trailing delimiters,
+    # skip the malformed lines when they are few, and refuse the file when they are not.
+    header, records, bad, n_records = _scan_records(text, delimiter)
+    if bad:
+        share = len(bad) / max(n_records, 1)
+        if share > MAX_MALFORMED_SHARE:
+            raise InputFileError(
+                f"{path}: {len(bad)} of {n_records} lines ({share:.1%}, more than the "
+                f"{MAX_MALFORMED_SHARE:.0%} that may be skipped) do not have the {len(header)} "
+                f"fields of the header (delimiter {delimiter!r}), e.g. "
+                + ", ".join(f"line {ln} has {n}" for ln, n in bad[:5]),
+                str(path),
+            )
         problems.append(
             Problem(
                 None,
@@ -209,6 +259,11 @@ def _read_text(
                 severity="warning",
             )
         )
+    clean = io.StringIO()
+    writer = csv.writer(clean, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(records)
+    df = pd.read_csv(io.StringIO(clean.getvalue()), **options)
     return df, {"encoding": encoding, "delimiter": delimiter, "problems": problems}
 
 
@@ -257,9 +312,12 @@ def read_table(
         elif fmt == "parquet":
             df = pd.read_parquet(p)
         elif fmt == "excel":
-            df = pd.read_excel(p, sheet_name=0 if sheet is None else sheet)
+            # dtype=object: text cells such as "0001" stay text (pandas would make them 1);
+            # number, date and boolean cells then get their types back
+            df = pd.read_excel(p, sheet_name=0 if sheet is None else sheet, dtype=object)
+            df = df.infer_objects()
         else:
-            df = pd.read_json(p, lines=True, dtype=False, convert_dates=False)
+            df = pd.read_json(p, lines=True, dtype=False, **_JSON_NO_DATES)
     except InputFileError:
         raise
     except Exception as exc:  # the readers raise many types; all mean "not readable"

@@ -12,12 +12,17 @@ Rules (documented in the README, "How columns are read"):
 * **numeric**: a numeric column, or a text column where at least half of the filled cells
   are numbers.  Other cells are *junk*: well-known missing markers (``NA``, ``n/a``, ``?``,
   ``-``, ``null``...) become missing values; anything else (``12k``) is coerced to missing
-  and counted, and more than ``max_junk`` of a column is an error.  Infinities are an error.
+  and counted, and more than ``max_junk`` of a column is an error.  Infinities are an error,
+  and so are numbers beyond ±1e100 (``MAX_ABS_VALUE``), too large to compute with.
 * **categorical**: text with at most 50 distinct values (or at most 5% of the rows), booleans,
   and integer codes with at most 3 distinct values (``Channel`` = 1/2).
 * **date**: text of which at least 90% parses as dates.
-* **id**: unique, never missing, and identifier-like: a name such as ``CustomerID``,
-  ``client_no``, ``key``; non-numeric codes (``CS1112``); or consecutive integers.
+* **id**: unique (exact duplicate rows aside), never missing, and identifier-like: a name
+  such as ``CustomerID``, ``client_no``, ``key``; codes (``CS1112``: one word with a digit,
+  not dates); or consecutive integers.  A column named like an id that is at least 90%
+  unique is the id too, and its repeated values are reported as duplicated ids.
+* columns without a single value (empty, or only missing markers) are dropped with a
+  warning; naming one in ``features`` is an error.
 * anything else (free text with many values) is ignored and said so.
 
 Examples
@@ -55,7 +60,15 @@ ID_NAME = re.compile(
     re.IGNORECASE,
 )
 MAX_CATEGORIES = 50
+#: Larger numbers are errors like infinities: squaring them (variances, distances)
+#: overflows.  No real customer measure comes near.
+MAX_ABS_VALUE = 1e100
 MAX_CODE_LEVELS = 3
+#: Identifier codes: one word of letters, digits and a few separators (``CS1112``, UUIDs).
+CODE = r"[A-Za-z0-9][A-Za-z0-9_\-./#:]*"
+#: Share of distinct values (among distinct rows) for a column named like an id to be taken
+#: as the id even though some values repeat: the repeats are then reported as duplicated ids.
+ID_MIN_UNIQUE = 0.9
 
 
 @dataclass
@@ -149,29 +162,79 @@ def _looks_like_dates(text: pd.Series) -> bool:
     return bool(parsed.notna().mean() >= 0.9)
 
 
+def _looks_like_codes(text: pd.Series) -> bool:
+    """Identifier codes such as ``CS1112``: one word of letters, digits and ``_-./#:``,
+    with a digit, and not dates."""
+    if not text.str.fullmatch(CODE, na=False).all():
+        return False
+    if not text.str.contains(r"\d", regex=True, na=False).all():
+        return False
+    return not _looks_like_dates(text)
+
+
 def _infer_id(df: pd.DataFrame, numeric: dict[str, _Parsed]) -> str | None:
+    """The id column: never missing, identifier-like, and unique once exact duplicate rows
+    are set aside.
+
+    A column named like an id (``CustomerID``) that is almost unique (at least
+    ``ID_MIN_UNIQUE`` of the distinct rows) is also the id, so that the same id given to
+    different rows is reported as a duplicated id instead of going unnoticed.
+    """
     n = len(df)
-    fallback = None
+    if n == 0:
+        return None
+    distinct = ~df.duplicated(keep="first").to_numpy()
+    n_distinct = int(distinct.sum())
+    almost: str | None = None
+    fallback: str | None = None
     for col in df.columns:
         s = df[col]
-        if s.isna().any() or (_is_text(s) and (s.astype(str).str.strip() == "").any()):
+        if s.isna().any() or pd.api.types.is_bool_dtype(s):
             continue
-        if s.nunique(dropna=False) != n:
+        text = s.astype(str).str.strip() if _is_text(s) else None
+        if text is not None and (text == "").any():
             continue
-        named = bool(ID_NAME.search(str(col)))
-        if named:
-            return str(col)
-        if fallback is not None:
+        key = text if text is not None else s
+        n_unique = int(key[distinct].nunique())
+        unique = n_unique == n_distinct
+        if ID_NAME.search(str(col)):
+            if unique:
+                return str(col)
+            if almost is None and n_distinct > 1 and n_unique >= ID_MIN_UNIQUE * n_distinct:
+                almost = str(col)
             continue
-        if _is_text(s) and col not in numeric:
-            fallback = str(col)  # unique codes such as CS1112
-        else:
-            values = numeric[col].values if col in numeric else s.astype("float64")
-            if n > 1 and np.all(np.mod(values, 1) == 0):
-                v = np.sort(values.to_numpy())
+        if not unique or fallback is not None or n_distinct < 2:
+            continue
+        if col in numeric:
+            values = numeric[col].values.to_numpy()
+            if np.isfinite(values).all() and np.all(np.mod(values, 1) == 0):
+                v = np.unique(values)
                 if np.all(np.diff(v) == 1):
                     fallback = str(col)  # 1..n row numbers
-    return fallback
+        elif text is not None and _looks_like_codes(text):
+            fallback = str(col)  # unique codes such as CS1112
+    return almost or fallback
+
+
+def _hashable(s: pd.Series) -> pd.Series:
+    """Cells that cannot be compared (lists, dicts from JSON) as their text."""
+    if s.dtype != object:
+        return s
+    try:
+        s.factorize()  # hashes every cell
+        return s
+    except TypeError:
+        bad = s.map(lambda v: isinstance(v, (list, dict, set)))
+        return s.where(~bad, s.map(str))
+
+
+def _no_values(s: pd.Series) -> bool:
+    """True when a column has no value at all: every cell empty, NaN or a missing marker."""
+    if not _is_text(s):
+        return bool(s.isna().all())
+    text = s.astype("string").str.strip()
+    empty = text.isna() | (text == "") | text.str.lower().isin(MISSING_MARKERS).fillna(False)
+    return bool(empty.all())
 
 
 def _require_columns(df: pd.DataFrame, names: Sequence[str] | None, option: str) -> None:
@@ -238,6 +301,13 @@ def validate_table(
         raise UsageError(f"max_junk must be between 0 and 1, got {max_junk!r}", "--max-junk")
     df = df.copy()
     df.columns = [str(c) for c in df.columns]
+    repeated = sorted(set(df.columns[df.columns.duplicated()]))
+    if repeated:
+        raise DataError([Problem(c, f"appears {int((df.columns == c).sum())} times in the "
+                                 "header; column names must be unique", code="duplicate-column")
+                         for c in repeated])
+    for col in df.columns:
+        df[col] = _hashable(df[col])
     errors: list[Problem] = []
     warns: list[Problem] = []
     exclude_set = set(exclude or [])
@@ -247,8 +317,13 @@ def validate_table(
     # 1. type every column
     parsed: dict[str, _Parsed] = {}
     roles = Roles()
+    empty: list[str] = []  # columns without a single value
     for col in df.columns:
         s = df[col]
+        if col != id_col and _no_values(s):
+            empty.append(col)
+            roles.ignored[col] = "no values (all missing)"
+            continue
         if col in forced_cat:
             continue
         if pd.api.types.is_bool_dtype(s):
@@ -267,14 +342,14 @@ def validate_table(
 
     # 2. the id column
     if id_col is None and infer_roles:
-        id_col = _infer_id(df, parsed)
+        id_col = _infer_id(df.drop(columns=empty), parsed)
     roles.id_column = id_col or None
 
     # 3. roles of the other columns
     frame = pd.DataFrame(index=df.index)
     for col in df.columns:
         s = df[col]
-        if col == roles.id_column:
+        if col == roles.id_column or col in empty:
             frame[col] = s
             continue
         if col in roles.dates:
@@ -285,7 +360,8 @@ def validate_table(
             levels = values.dropna().unique()
             is_code = (
                 infer_roles
-                and len(levels) <= MAX_CODE_LEVELS
+                and 2 <= len(levels) <= MAX_CODE_LEVELS
+                and np.isfinite(levels).all()
                 and np.all(np.mod(levels, 1) == 0)
                 and col not in requested
                 and len(df) > 10 * MAX_CODE_LEVELS
@@ -326,6 +402,13 @@ def validate_table(
         "missing_values": {},
         "columns_dropped": {},
     }
+    for c in empty:
+        if c in requested:
+            continue  # an error below
+        if c not in exclude_set:
+            warns.append(Problem(c, "has no values (all missing); dropped", code="all-missing",
+                                 severity="warning"))
+        cleaning["columns_dropped"][c] = "all missing"
 
     # 4. features
     if requested:
@@ -334,7 +417,9 @@ def validate_table(
             errors.append(Problem(roles.id_column, "is the id column and cannot be a feature",
                                   code="id-as-feature"))
         for c in feats:
-            if c not in roles.numeric and c not in roles.categorical:
+            if c in empty:
+                errors.append(Problem(c, "has no values (all missing)", code="all-missing"))
+            elif c not in roles.numeric and c not in roles.categorical:
                 where = "a date column" if c in roles.dates else "free text"
                 errors.append(Problem(c, f"cannot be a feature: it is {where}",
                                       code="not-a-feature"))
@@ -378,6 +463,14 @@ def validate_table(
                 errors.append(Problem(c, f"{int(inf.sum())} infinite value(s); give finite "
                                       "numbers or leave the cell empty", rows=_rows(inf),
                                       values=values[inf].tolist()[:20], code="infinite"))
+            huge = np.abs(values.to_numpy()) > MAX_ABS_VALUE
+            huge &= ~inf
+            if huge.any():
+                errors.append(Problem(c, f"{int(huge.sum())} value(s) too large to compute "
+                                      f"with (beyond ±{MAX_ABS_VALUE:g})", rows=_rows(huge),
+                                      values=df[c][huge].astype(str).tolist()[:20],
+                                      code="too-large"))
+            if inf.any() or huge.any():
                 continue
             finite = values[np.isfinite(values)]
             if len(finite) == 0:
@@ -416,31 +509,30 @@ def validate_table(
     cat_feats = [c for c in kept if c in roles.categorical]
     if not numeric_feats and not cat_feats:
         accepted = ", ".join(roles.numeric) or "none"
+        dropped = "".join(f"; {c} dropped: {why}" for c, why in
+                          cleaning["columns_dropped"].items())
         errors.append(Problem(None, "no usable numeric feature to segment on (numeric "
-                              f"columns found: {accepted}; give --features)",
+                              f"columns found: {accepted}{dropped}; give --features)",
                               code="no-features"))
 
-    # 6. duplicates
-    keep = np.ones(len(df), dtype=bool)
+    # 6. duplicates: exact duplicate rows are dropped; one id on different rows is an error
+    same_row = df.duplicated(keep="first").to_numpy()
     if roles.id_column is not None:
         ids = df[roles.id_column].astype(str).str.strip()
-        dup = ids.duplicated(keep=False).to_numpy()
-        if dup.any():
-            same_row = df.duplicated(keep="first").to_numpy()
-            conflicting = dup & ~df.duplicated(keep=False).to_numpy()
+        dup_id = ids.duplicated(keep=False).to_numpy()
+        if dup_id.any():
+            # number of different rows each id is given to
+            versions = pd.Series(~same_row).groupby(ids.to_numpy()).transform("sum").to_numpy()
+            conflicting = dup_id & (versions > 1)
             if conflicting.any():
+                n_ids = ids[conflicting].nunique()
                 errors.append(Problem(roles.id_column,
-                                      f"{int(conflicting.sum())} rows share an id with "
-                                      "different data; ids must be unique",
+                                      f"{n_ids} id(s) given to {int(conflicting.sum())} rows "
+                                      "with different data; ids must be unique",
                                       rows=_rows(conflicting),
                                       values=ids[conflicting].tolist()[:20],
                                       code="duplicate-id"))
-            elif same_row.any():
-                keep &= ~same_row
-    else:
-        same_row = df.duplicated(keep="first").to_numpy()
-        if same_row.any():
-            keep &= ~same_row
+    keep = ~same_row
     n_dup = int((~keep).sum())
     if n_dup:
         warns.append(Problem(roles.id_column, f"{n_dup} duplicated row(s) dropped (same "
