@@ -479,3 +479,15 @@ def test_input_dataframe_not_modified(raises):
         assert t.frame.index.tolist() == list(range(N))
     pd.testing.assert_frame_equal(df, before)
     assert df.index.tolist() == list(range(100, 100 + N))
+
+
+@pytest.mark.parametrize(("cells", "expected"), [
+    (["1,234", "2,500", "999"], [1234.0, 2500.0, 999.0]),  # thousands separators
+    (["12,5", "3,75", "1,234"], [12.5, 3.75, 1.234]),  # decimal commas
+    (["1,234.5", "12"], [1234.5, 12.0]),
+    (["12,5", "7"], [12.5, 7.0]),
+])
+def test_commas_in_numbers(cells, expected):
+    from custseg.schema import _parse_numeric
+
+    assert _parse_numeric(pd.Series(cells)).values.tolist() == expected

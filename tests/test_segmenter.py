@@ -179,3 +179,28 @@ def test_mixed_features_add_dominant_category_to_name(mall):
     names = [s.name for s in seg.segments_]
     assert any(n.endswith("Female") or n.endswith("Male") for n in names)
     assert all("age" in n for n in names)
+
+
+def test_non_string_column_names_fit_and_predict():
+    X, _ = blobs()
+    df = pd.DataFrame(X)  # columns 0, 1, 2
+    df = pd.concat([df, df.iloc[[0]]], ignore_index=True)  # and an exact duplicate row
+    seg = Segmenter(k=4, random_state=0).fit(df)
+    assert seg.features_ == ["0", "1", "2"]
+    np.testing.assert_array_equal(seg.predict(df.head(5)), seg.labels_[:5])
+
+
+def test_predict_refuses_huge_values():
+    X, _ = blobs()
+    seg = Segmenter(k=4, random_state=0).fit(pd.DataFrame(X, columns=["a", "b", "c"]))
+    with pytest.raises(DataError, match="too large"):
+        seg.predict(pd.DataFrame({"a": [1e300], "b": [0.0], "c": [0.0]}))
+
+
+def test_range_with_many_identical_customers_keeps_only_valid_k():
+    # 3 distinct customers repeated: only k = 2 and 3 can give non-empty segments
+    X = np.repeat(np.array([[0.0, 0.0], [5.0, 5.0], [10.0, 0.0]]), [50, 30, 20], axis=0)
+    X = X + np.r_[np.zeros((99, 2)), [[1e-9, 0.0]]]  # 4 distinct rows, one a hair apart
+    seg = Segmenter(random_state=0).fit(X)
+    assert seg.k_ in (2, 3)
+    assert all(s.size > 0 for s in seg.segments_)

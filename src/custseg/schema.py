@@ -10,7 +10,9 @@ not counted).
 Rules (documented in the README, "How columns are read"):
 
 * **numeric**: a numeric column, or a text column where at least half of the filled cells
-  are numbers.  Other cells are *junk*: well-known missing markers (``NA``, ``n/a``, ``?``,
+  are numbers.  Commas: when every comma-number of a column fits thousands separators
+  (``1,234``, ``12,500.5``) they are read so; otherwise a comma is a decimal comma
+  (``12,5`` = 12.5).  Other cells are *junk*: well-known missing markers (``NA``, ``n/a``, ``?``,
   ``-``, ``null``...) become missing values; anything else (``12k``) is coerced to missing
   and counted, and more than ``max_junk`` of a column is an error.  Infinities are an error,
   and so are numbers beyond ±1e100 (``MAX_ABS_VALUE``), too large to compute with.
@@ -138,10 +140,17 @@ def _parse_numeric(s: pd.Series) -> _Parsed:
     values = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
     failed = ~blank & values.isna()
     if failed.any():
-        # decimal comma, as European spreadsheets write it: "12,5"
-        comma = text.where(failed).str.fullmatch(r"[-+]?\d+,\d+", na=False)
+        candidates = text.where(failed)
+        # thousands separators ("1,234", "12,500.75"), when every such cell fits them
+        thousands = candidates.str.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?", na=False)
+        # otherwise a decimal comma, as European spreadsheets write it: "12,5"
+        decimal = candidates.str.fullmatch(r"[-+]?\d+,\d+", na=False)
+        if thousands.any() and not (decimal & ~thousands).any():
+            comma, replacement = thousands, ""
+        else:
+            comma, replacement = decimal, "."
         if comma.any():
-            alt = pd.to_numeric(text.where(comma).str.replace(",", ".", regex=False),
+            alt = pd.to_numeric(text.where(comma).str.replace(",", replacement, regex=False),
                                 errors="coerce")
             values = values.where(~comma, alt)
             failed = failed & ~comma

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from custseg.errors import DataError, Problem, UsageError
 from custseg.preprocess import build_preprocessor, plan_preprocessing
 from custseg.profiling import SegmentProfile, load_rules, profile_segments
-from custseg.schema import _parse_numeric, validate_table
+from custseg.schema import MAX_ABS_VALUE, _parse_numeric, validate_table
 from custseg.selection import KSelection, limit_threads, score_partition, select_k
 
 ProgressFn = Callable[[str, int, int], None]
@@ -227,6 +227,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     def _input_frame(self, X: Any, reset: bool) -> pd.DataFrame:
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
+            if not all(isinstance(c, str) for c in X.columns):
+                X = X.rename(columns=str)  # as validate_table names them
             return X
         X = check_array(X, dtype="numeric", ensure_all_finite="allow-nan",
                         ensure_min_samples=1)
@@ -258,9 +260,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                                             f"{self.max_junk:.0%} accepted)",
                                             rows=[int(i) + 1 for i in np.flatnonzero(junk)],
                                             values=s[junk].astype(str).tolist(), code="junk"))
-                inf = np.isinf(values.to_numpy())
+                inf = np.abs(values.to_numpy()) > MAX_ABS_VALUE
                 if inf.any():
-                    problems.append(Problem(c, "infinite values",
+                    problems.append(Problem(c, f"infinite or too large values (beyond "
+                                            f"±{MAX_ABS_VALUE:g})",
                                             rows=[int(i) + 1 for i in np.flatnonzero(inf)],
                                             values=values[inf].tolist(), code="infinite"))
                 out[c] = values
@@ -384,6 +387,11 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 progress("fit", 1, 1)
         selection.model = None
         labels = km.labels_
+        if len(np.unique(labels)) < k:
+            raise DataError([Problem(None, f"K-Means could form only {len(np.unique(labels))} "
+                                     f"non-empty segments, fewer than the {k} asked for: "
+                                     "too many customers share the same values",
+                                     code="too-few-distinct")])
         counts = np.bincount(labels, minlength=k)
         order = np.argsort(-counts, kind="stable")
         centres = km.cluster_centers_[order]

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
 #: Above this many customers the silhouette is computed on a seeded sample of this size.
@@ -270,15 +271,35 @@ def _select_k(X: np.ndarray, k_values: Iterable[int], random_state: Any, n_init:
     ks = sorted({int(k) for k in k_values if 2 <= int(k) < X.shape[0]})
     if not ks:
         raise ValueError(f"no valid k for {X.shape[0]} customers")
+    asked_range = len(ks) > 1
     scores = []
     models = {}
+    degenerate = {}
     for i, k in enumerate(ks):
-        km = kmeans_model(k, random_state, X.shape[0], n_init).fit(X)
-        models[k] = km
-        scores.append(score_partition(X, km.labels_, km.inertia_, k, random_state))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            km = kmeans_model(k, random_state, X.shape[0], n_init).fit(X)
         if progress is not None:
             progress("choose k", i + 1, len(ks))
-    if len(ks) == 1:
+        if len(np.unique(km.labels_)) < k:
+            degenerate[k] = km  # fewer distinct groups than k: not a candidate
+            continue
+        models[k] = km
+        scores.append(score_partition(X, km.labels_, km.inertia_, k, random_state))
+    if not scores:  # the caller finds out that this k gives empty segments
+        k = ks[0]
+        models[k] = degenerate[k]
+        scores.append(score_partition(X, models[k].labels_, models[k].inertia_, k,
+                                      random_state))
+    ks = [sc.k for sc in scores]
+    if len(ks) == 1 and asked_range:
+        sel = KSelection(method="only-possible", chosen_k=ks[0], scores=scores,
+                         structure=_structure(scores[0].silhouette)
+                         if np.isfinite(scores[0].silhouette) else "",
+                         explanation=f"k = {ks[0]}: the only number of segments possible; "
+                                     "larger k leave segments empty (many identical "
+                                     "customers).")
+    elif len(ks) == 1:
         s = scores[0]
         structure = _structure(s.silhouette) if np.isfinite(s.silhouette) else ""
         explanation = f"k = {ks[0]} was fixed by the user"
