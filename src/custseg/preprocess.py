@@ -31,7 +31,13 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, RobustScaler, StandardScaler
+from sklearn.preprocessing import (
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    RobustScaler,
+    StandardScaler,
+)
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from custseg.errors import UsageError
@@ -116,6 +122,8 @@ class PreprocessPlan:
     log_columns: list[str] = field(default_factory=list)
     skewness: dict[str, float] = field(default_factory=dict)
     scaling: str = "standard"
+    #: "onehot" (default), or "ordinal" integer codes for k-prototypes.
+    categorical_encoding: str = "onehot"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -207,12 +215,14 @@ def build_preprocessor(plan: PreprocessPlan) -> ColumnTransformer:
     if plan.numeric:
         transformers.append(("numeric", Pipeline(steps), plan.numeric))
     if plan.categorical:
+        encoder = (
+            ("ordinal", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1))
+            if plan.categorical_encoding == "ordinal"
+            else ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False))
+        )
         transformers.append((
             "categorical",
-            Pipeline([
-                ("impute", SimpleImputer(strategy="most_frequent")),
-                ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-            ]),
+            Pipeline([("impute", SimpleImputer(strategy="most_frequent")), encoder]),
             plan.categorical,
         ))
     return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)

@@ -20,17 +20,30 @@ from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from custseg.algorithms import ALGORITHMS
 from custseg.errors import DataError, Problem, UsageError
 from custseg.preprocess import build_preprocessor, plan_preprocessing
 from custseg.profiling import SegmentProfile, load_rules, profile_segments
 from custseg.schema import MAX_ABS_VALUE, _parse_numeric, validate_table
-from custseg.selection import KSelection, limit_threads, score_partition, select_k
+from custseg.selection import (
+    KSelection,
+    _partition_scores,
+    fit_method,
+    limit_threads,
+    select_k,
+)
+from custseg.stability import bootstrap_stability
 
 ProgressFn = Callable[[str, int, int], None]
 
 #: Above this many customers, k is chosen on a seeded random sample of this size and the
 #: final K-Means on all customers starts from the sample's centres.
 SELECTION_SAMPLE = 50_000
+#: Customers used for the stability of each candidate k (a seeded sample).
+STABILITY_SAMPLE = 2_000
+K_STABILITY_RESAMPLES = 10
+PROBABILISTIC = ("gmm", "hdbscan")
+UNASSIGNED = "Unassigned"
 DEFAULT_K_RANGE = (2, 10)
 
 
@@ -105,6 +118,13 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         K-Means initialisations (10 up to 100,000 customers, 3 above).
     rules : str or path, optional
         Recommendation rule table (TOML); the bundled one by default.
+    algorithm : {"kmeans", "hierarchical", "gmm", "kprototypes", "hdbscan", "deep"}
+        The segmentation method (see :mod:`custseg.algorithms`).  ``kprototypes`` segments on
+        the categorical columns too, without one-hot encoding; ``hdbscan`` chooses the number
+        of segments itself and leaves customers in no dense region unassigned (-1).
+    stability : bool, default=False
+        Add bootstrap stability (20 re-fits on 80% subsamples of at most 5,000 customers) to
+        the choice of k, and measure each segment's stability (``stability_``).
     n_threads : int, optional
         Largest number of threads for the numerical work (BLAS and OpenMP, through
         threadpoolctl).  Default: one thread below 20,000 customers (threads cost more than
@@ -177,6 +197,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         max_junk: float = 0.05,
         n_init: str | int = "auto",
         rules: str | None = None,
+        algorithm: str = "kmeans",
+        stability: bool = False,
         n_threads: int | None = None,
         random_state: Any = None,
     ) -> None:
@@ -194,6 +216,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.max_junk = max_junk
         self.n_init = n_init
         self.rules = rules
+        self.algorithm = algorithm
+        self.stability = stability
         self.n_threads = n_threads
         self.random_state = random_state
 
@@ -298,6 +322,13 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             return self._fit(X, progress)
 
     def _fit(self, X: Any, progress: ProgressFn | None) -> Segmenter:
+        if self.algorithm not in ALGORITHMS:
+            raise UsageError(f"algorithm must be one of {list(ALGORITHMS)}, got "
+                             f"{self.algorithm!r}", "--algorithm")
+        if self.algorithm == "deep":
+            from custseg.algorithms.deep import require_torch
+
+            require_torch()
         k_values = self._k_values()
         rules = load_rules(self.rules)
         is_frame = isinstance(X, pd.DataFrame)
@@ -309,7 +340,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             features=self.features,
             exclude=self.exclude,
             categorical=self.categorical,
-            use_categorical=self.use_categorical,
+            use_categorical=self.use_categorical or self.algorithm == "kprototypes",
             max_junk=self.max_junk,
             min_rows=min(k_values),
             infer_roles=is_frame,
@@ -332,6 +363,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.plan_ = plan_preprocessing(train, numeric, checked.categorical_features,
                                         impute=self.impute, clip=self.clip, log=self.log,
                                         scaling=self.scaling)
+        if self.algorithm == "kprototypes":
+            self.plan_.categorical_encoding = "ordinal"
         self.cleaning_["imputed"] = {c: n for c, n in checked.cleaning["missing_values"].items()
                                      if self.impute != "drop"}
         self.cleaning_["log_transformed"] = list(self.plan_.log_columns)
@@ -369,38 +402,85 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                                      code="too-few-distinct")])
         asked_range = len(k_values) > 1
         k_values = [k for k in k_values if k <= n_distinct]
-        selection = select_k(Zs, k_values, random_state=seed, n_init=self.n_init,
-                             progress=progress, n_threads=self.n_threads)
-        if asked_range and len(k_values) == 1:
-            selection.method = "only-possible"
-            selection.explanation = (f"k = {k_values[0]}: the only number of segments possible, "
-                                     f"since the features take only {n_distinct} distinct "
-                                     "values.")
-        k = selection.chosen_k
-        if sample_idx is None:
-            km = selection.model
+        algorithm = self.algorithm
+        options = self._algorithm_options(Z)
+        stability_fn = None
+        if self.stability:
+            stability_fn = self._stability_for_k(Zs, seed, options)
+        if algorithm == "hdbscan":
+            from custseg.algorithms.density import DensitySegments
+
+            model = DensitySegments(**options).fit(Z)
+            k = model.n_clusters_
+            if k < 1:
+                raise DataError([Problem(None, "HDBSCAN found no dense segment: every customer "
+                                         "would be unassigned; try another --algorithm",
+                                         code="no-segments")])
+            noise = int((model.labels_ < 0).sum())
+            selection = KSelection(
+                method="density", chosen_k=k,
+                scores=[_partition_scores(Z, model.labels_, k, seed)],
+                explanation=(f"HDBSCAN found {k} dense segment{'s' if k != 1 else ''} (smallest "
+                             f"segment size {model.min_cluster_size_}); {noise} customers "
+                             f"({noise / n:.0%}) lie in no dense region and are Unassigned."),
+                structure="", n_samples=n)
         else:
-            km = KMeans(k, init=selection.model.cluster_centers_, n_init=1,
-                        random_state=seed).fit(Z)
-            selection.n_samples = int(SELECTION_SAMPLE)
-            if progress:
-                progress("fit", 1, 1)
+            selection = select_k(Zs, k_values, random_state=seed, n_init=self.n_init,
+                                 progress=progress, n_threads=self.n_threads,
+                                 algorithm=algorithm, options=options, stability=stability_fn)
+            if asked_range and len(k_values) == 1:
+                selection.method = "only-possible"
+                selection.explanation = (f"k = {k_values[0]}: the only number of segments "
+                                         f"possible, since the features take only {n_distinct} "
+                                         "distinct values.")
+            k = selection.chosen_k
+            model = selection.model
+            if sample_idx is not None:
+                if algorithm == "kmeans":
+                    model = KMeans(k, init=model.cluster_centers_, n_init=1,
+                                   random_state=seed).fit(Z)
+                else:
+                    model = fit_method(algorithm, k, Z, seed, self.n_init, options)
+                selection.n_samples = int(SELECTION_SAMPLE)
+                if progress:
+                    progress("fit", 1, 1)
         selection.model = None
-        labels = km.labels_
-        if len(np.unique(labels)) < k:
-            raise DataError([Problem(None, f"K-Means could form only {len(np.unique(labels))} "
-                                     f"non-empty segments, fewer than the {k} asked for: "
-                                     "too many customers share the same values",
-                                     code="too-few-distinct")])
-        counts = np.bincount(labels, minlength=k)
+        raw = np.asarray(model.labels_, dtype=np.int64)
+        found = len(np.unique(raw[raw >= 0]))
+        if found < k:
+            raise DataError([Problem(None, f"only {found} non-empty segments could be formed, "
+                                     f"fewer than the {k} asked for: too many customers share "
+                                     "the same values", code="too-few-distinct")])
+        counts = np.bincount(raw[raw >= 0], minlength=k)
         order = np.argsort(-counts, kind="stable")
-        centres = km.cluster_centers_[order]
-        new_labels, dist = pairwise_distances_argmin_min(Z, centres)
-        self.cluster_centers_ = centres
+        label_map = np.empty(k, dtype=np.int64)
+        label_map[order] = np.arange(k)
         self.k_ = int(k)
-        self.inertia_ = float(np.sum(dist**2))
         self.k_selection_: KSelection = selection
-        self.final_scores_ = score_partition(Z, new_labels, self.inertia_, k, seed)
+        if algorithm == "kmeans":
+            self.model_ = None
+            centres = model.cluster_centers_[order]
+            new_labels, dist = pairwise_distances_argmin_min(Z, centres)
+            self.cluster_centers_ = centres
+            probabilities = np.full(n, np.nan)
+        else:
+            self.model_ = model
+            self.label_map_ = label_map
+            new_labels = np.where(raw >= 0, label_map[np.clip(raw, 0, None)], -1)
+            S = self._space(Z)
+            self.cluster_centers_ = np.vstack([S[new_labels == s].mean(axis=0)
+                                               for s in range(k)])
+            dist = self._distance(S, new_labels)
+            probabilities = (np.asarray(model.probabilities_, dtype=float)
+                             if hasattr(model, "probabilities_") else np.full(n, np.nan))
+        assigned = new_labels >= 0
+        self.inertia_ = float(np.nansum(dist[assigned] ** 2))
+        self.final_scores_ = _partition_scores(self._space(Z), new_labels, k, seed)
+        self.stability_ = None
+        if self.stability:
+            self.stability_ = bootstrap_stability(
+                Z, new_labels, lambda Zb, sd: self._refit_labels(Zb, sd, options),
+                random_state=seed)
 
         # labels for every input row
         labels_all = np.full(n_input, -1, dtype=np.int64)
@@ -410,12 +490,15 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         fit_mask[kept[fit_rows]] = True
         labels_all[kept[fit_rows]] = new_labels
         dist_all[kept[fit_rows]] = dist
+        proba_all = np.full(n_input, np.nan)
+        proba_all[kept[fit_rows]] = probabilities
         dup = np.setdiff1d(np.arange(n_input), kept)
         if len(dup):
-            twin_lab, twin_dist = self._assign(frame.iloc[dup])
-            labels_all[dup], dist_all[dup] = twin_lab, twin_dist
+            twin_lab, twin_dist, twin_proba = self._assign(frame.iloc[dup], with_proba=True)
+            labels_all[dup], dist_all[dup], proba_all[dup] = twin_lab, twin_dist, twin_proba
         self.labels_ = labels_all
         self.distances_ = dist_all
+        self.probabilities_ = proba_all
         self.fit_mask_ = fit_mask
 
         if progress:
@@ -430,16 +513,76 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             progress("profile", 1, 1)
         return self
 
+    # ---------------------------------------------------------------- methods
+    def _algorithm_options(self, Z: np.ndarray) -> dict[str, Any]:
+        if self.algorithm == "kprototypes":
+            n_num = len(self.plan_.numeric)
+            return {"categorical": list(range(n_num, Z.shape[1]))}
+        return {}
+
+    def _space(self, Z: np.ndarray) -> np.ndarray:
+        """The space where segment centres and distances live: the preprocessed features,
+        or for k-prototypes numeric features plus weighted one-hot categories."""
+        if self.algorithm == "kprototypes" and self.model_ is not None:
+            return self.model_.scoring_matrix(Z)
+        return Z
+
+    def _distance(self, S: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        dist = np.full(len(labels), np.nan)
+        ok = labels >= 0
+        dist[ok] = np.sqrt(((S[ok] - self.cluster_centers_[labels[ok]]) ** 2).sum(axis=1))
+        return dist
+
+    def _refit_labels(self, Z: np.ndarray, seed: int, options: dict[str, Any]) -> np.ndarray:
+        """Labels of the same method re-fitted on ``Z`` (for bootstrap stability)."""
+        if self.algorithm == "hdbscan":
+            from custseg.algorithms.density import DensitySegments
+
+            return DensitySegments(**options).fit(Z).labels_
+        return np.asarray(fit_method(self.algorithm, self.k_, Z, seed, self.n_init,
+                                     options).labels_)
+
+    def _stability_for_k(self, Zs: np.ndarray, seed: int,
+                         options: dict[str, Any]) -> Callable[[int], float]:
+        def stability(k: int) -> float:
+            def refit(Zb: np.ndarray, sd: int) -> np.ndarray:
+                return np.asarray(fit_method(self.algorithm, k, Zb, sd, self.n_init,
+                                             options).labels_)
+
+            pool = Zs
+            if len(Zs) > STABILITY_SAMPLE:
+                idx = np.random.RandomState(seed).choice(len(Zs), STABILITY_SAMPLE,
+                                                         replace=False)
+                pool = Zs[np.sort(idx)]
+            reference = refit(pool, seed)
+            return bootstrap_stability(pool, reference, refit, n_resamples=K_STABILITY_RESAMPLES,
+                                       random_state=seed).mean_ari
+
+        return stability
+
     # ---------------------------------------------------------------- use
-    def _assign(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def _assign(self, frame: pd.DataFrame, with_proba: bool = False) -> Any:
         typed = self._typed_features(frame)
-        Z = self.preprocessor_.transform(typed)
-        labels, dist = pairwise_distances_argmin_min(np.asarray(Z, dtype=np.float64),
-                                                     self.cluster_centers_)
-        return labels.astype(np.int64), dist
+        Z = np.asarray(self.preprocessor_.transform(typed), dtype=np.float64)
+        proba = np.full(len(Z), np.nan)
+        if self.model_ is None:
+            labels, dist = pairwise_distances_argmin_min(Z, self.cluster_centers_)
+            labels = labels.astype(np.int64)
+        else:
+            if self.algorithm == "hdbscan":
+                raw, proba = self.model_._approximate(Z)
+            else:
+                raw = np.asarray(self.model_.predict(Z), dtype=np.int64)
+                if hasattr(self.model_, "predict_proba"):
+                    proba = self.model_.predict_proba(Z).max(axis=1)
+            labels = np.where(raw >= 0, self.label_map_[np.clip(raw, 0, None)], -1)
+            dist = self._distance(self._space(Z), labels)
+        return (labels, dist, proba) if with_proba else (labels, dist)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Segment of each new customer (the nearest segment centre).
+        """Segment of each new customer: the nearest segment centre (K-Means, hierarchical),
+        the most probable segment (Gaussian mixture), the k-prototypes cost, or HDBSCAN's
+        approximate prediction (-1: unassigned).
 
         ``X`` has the columns seen in ``fit``, in the same order; to score a table with
         other columns as well, use :meth:`assign`.
@@ -452,8 +595,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         """Distance of each customer to every segment centre, shape (n_samples, k)."""
         check_is_fitted(self)
         frame = self._input_frame(X, reset=False)
-        Z = self.preprocessor_.transform(self._typed_features(frame))
-        return euclidean_distances(np.asarray(Z, dtype=np.float64), self.cluster_centers_)
+        Z = np.asarray(self.preprocessor_.transform(self._typed_features(frame)),
+                       dtype=np.float64)
+        return euclidean_distances(self._space(Z), self.cluster_centers_)
 
     def fit_predict(self, X: Any, y: Any = None, **kwargs: Any) -> np.ndarray:
         """Fit and return ``labels_``."""
@@ -462,13 +606,16 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     def assign(self, df: pd.DataFrame) -> pd.DataFrame:
         """Score a table of new customers by column name (other columns are ignored).
 
-        Returns a DataFrame with ``segment``, ``segment_name`` and ``distance``, indexed
-        like ``df``.
+        Returns a DataFrame with ``segment``, ``segment_name``, ``distance`` and, for
+        methods that have one, ``probability``, indexed like ``df``.
         """
         check_is_fitted(self)
         if not isinstance(df, pd.DataFrame):
             raise UsageError("assign() takes a DataFrame; use predict() for arrays", "df")
-        labels, dist = self._assign(df)
-        names = np.array([s.name for s in self.segments_], dtype=object)
-        return pd.DataFrame({"segment": labels, "segment_name": names[labels],
-                             "distance": dist}, index=df.index)
+        labels, dist, proba = self._assign(df, with_proba=True)
+        names = np.array([s.name for s in self.segments_] + [UNASSIGNED], dtype=object)
+        out = pd.DataFrame({"segment": labels, "segment_name": names[labels],
+                            "distance": dist}, index=df.index)
+        if self.algorithm in PROBABILISTIC:
+            out["probability"] = proba
+        return out

@@ -5,7 +5,9 @@ The consensus rule (also in docs/choosing-k.md):
 
 1. Four signals each name a best k: the **elbow** of the inertia curve (found by kneed's
    knee detector; no vote when there is no knee), the highest **silhouette**, the highest
-   **Calinski-Harabasz** score and the lowest **Davies-Bouldin** index.
+   **Calinski-Harabasz** score and the lowest **Davies-Bouldin** index.  Gaussian mixtures
+   add a fifth, the lowest **BIC**; ``stability=True`` adds the highest bootstrap
+   **stability** (mean adjusted Rand index between re-fits on 80% subsamples).
 2. The k with the most votes is chosen.  Ties go to the k with the best mean rank over the
    three indices (silhouette, Calinski-Harabasz, Davies-Bouldin), then to the smaller k.
    The elbow is one vote among four, so on data with many well-separated groups, where the
@@ -54,6 +56,7 @@ CLEAR_MARGIN = 0.05
 SMALL_DATA = 20_000
 
 ProgressFn = Callable[[str, int, int], None]
+StabilityFn = Callable[[int], float]
 
 
 def limit_threads(n_rows: int, n_threads: int | None = None) -> Any:
@@ -75,6 +78,10 @@ class KScore:
     silhouette: float
     calinski_harabasz: float
     davies_bouldin: float
+    #: Gaussian mixtures only: Bayesian information criterion (lower is better).
+    bic: float | None = None
+    #: With ``stability=True``: mean adjusted Rand index between bootstrap re-fits.
+    stability: float | None = None
 
 
 @dataclass
@@ -186,6 +193,10 @@ def consensus(scores: list[KScore]) -> KSelection:
         "calinski_harabasz": ks[int(np.nanargmax(ch))],
         "davies_bouldin": ks[int(np.nanargmin(db))],
     }
+    if all(s.bic is not None for s in scores):
+        votes["bic"] = ks[int(np.nanargmin([s.bic for s in scores]))]
+    if all(s.stability is not None for s in scores):
+        votes["stability"] = ks[int(np.nanargmax([s.stability for s in scores]))]
     counts = Counter(v for v in votes.values() if v is not None)
     mean_rank = (_rank(sil, True) + _rank(ch, True) + _rank(db, False)) / 3
     rank_of = dict(zip(ks, mean_rank, strict=True))
@@ -246,6 +257,9 @@ def select_k(
     n_init: int | str = "auto",
     progress: ProgressFn | None = None,
     n_threads: int | None = None,
+    algorithm: str = "kmeans",
+    options: dict[str, Any] | None = None,
+    stability: StabilityFn | None = None,
 ) -> KSelection:
     """Fit K-Means for every k and choose one by consensus.
 
@@ -261,36 +275,107 @@ def select_k(
         Called as ``progress("choose k", done, total)`` after each k.
     n_threads : int, optional
         Thread limit (see :func:`limit_threads`).
+    algorithm : {"kmeans", "hierarchical", "gmm", "kprototypes"}
+        The method fitted for every k (see :mod:`custseg.algorithms`); ``options`` are passed
+        to its estimator.
+    stability : callable, optional
+        ``stability(k) -> float``: adds a bootstrap stability score and vote for every k.
     """
     with limit_threads(X.shape[0], n_threads):
-        return _select_k(X, k_values, random_state, n_init, progress)
+        return _select_k(X, k_values, random_state, n_init, progress, algorithm, options,
+                         stability)
+
+
+def _partition_scores(S: np.ndarray, labels: np.ndarray, k: int, random_state: Any,
+                      bic: float | None = None) -> KScore:
+    """Scores of labels on the scoring matrix ``S`` (inertia = within-segment sum of squares;
+    rows labelled -1 are left out)."""
+    keep = labels >= 0
+    S, labels = S[keep], labels[keep]
+    inertia = 0.0
+    for seg in np.unique(labels):
+        part = S[labels == seg]
+        inertia += float(((part - part.mean(axis=0)) ** 2).sum())
+    score = score_partition(S, labels, inertia, k, random_state)
+    score.bic = bic
+    return score
+
+
+def fit_method(algorithm: str, k: int, X: np.ndarray, random_state: Any,
+               n_init: int | str = "auto", options: dict[str, Any] | None = None) -> Any:
+    """Fit one of the k-based methods of :mod:`custseg.algorithms` with k segments."""
+    options = options or {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if algorithm == "kmeans":
+            return kmeans_model(k, random_state, X.shape[0], n_init).fit(X)
+        if algorithm == "hierarchical":
+            from custseg.algorithms.hierarchical import WardClustering
+
+            return WardClustering(k, random_state=random_state, **options).fit(X)
+        if algorithm == "gmm":
+            from custseg.algorithms.gmm import GaussianMixtureSegments
+
+            return GaussianMixtureSegments(k, random_state=random_state, **options).fit(X)
+        if algorithm == "kprototypes":
+            from custseg.algorithms.kprototypes import KPrototypesSegments
+
+            return KPrototypesSegments(k, random_state=random_state, **options).fit(X)
+    raise ValueError(f"algorithm {algorithm!r} does not take a number of segments")
+
+
+def _fit_candidates(X: np.ndarray, ks: list[int], algorithm: str, random_state: Any,
+                    n_init: int | str, options: dict[str, Any],
+                    progress: ProgressFn | None) -> tuple[dict[int, Any], dict[int, KScore],
+                                                          dict[int, Any]]:
+    """Fit the algorithm for every k; return models, scores and degenerate fits."""
+    models: dict[int, Any] = {}
+    scores: dict[int, KScore] = {}
+    degenerate: dict[int, Any] = {}
+    tree = None
+    for i, k in enumerate(ks):
+        if algorithm == "hierarchical":
+            if tree is None:  # one tree, cut at every k
+                tree = fit_method(algorithm, k, X, random_state, n_init, options)
+            model = tree
+        else:
+            model = fit_method(algorithm, k, X, random_state, n_init, options)
+        if progress is not None:
+            progress("choose k", i + 1, len(ks))
+        labels = model.labels_for(k) if algorithm == "hierarchical" else model.labels_
+        if len(np.unique(labels)) < k:
+            degenerate[k] = model  # fewer distinct groups than k: not a candidate
+            continue
+        models[k] = model
+        if algorithm == "kmeans":
+            scores[k] = score_partition(X, labels, model.inertia_, k, random_state)
+        else:
+            S = model.scoring_matrix(X) if algorithm == "kprototypes" else X
+            scores[k] = _partition_scores(S, labels, k, random_state,
+                                          getattr(model, "bic_", None))
+    return models, scores, degenerate
 
 
 def _select_k(X: np.ndarray, k_values: Iterable[int], random_state: Any, n_init: int | str,
-              progress: ProgressFn | None) -> KSelection:
+              progress: ProgressFn | None, algorithm: str = "kmeans",
+              options: dict[str, Any] | None = None,
+              stability: StabilityFn | None = None) -> KSelection:
     ks = sorted({int(k) for k in k_values if 2 <= int(k) < X.shape[0]})
     if not ks:
         raise ValueError(f"no valid k for {X.shape[0]} customers")
     asked_range = len(ks) > 1
-    scores = []
-    models = {}
-    degenerate = {}
-    for i, k in enumerate(ks):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            km = kmeans_model(k, random_state, X.shape[0], n_init).fit(X)
-        if progress is not None:
-            progress("choose k", i + 1, len(ks))
-        if len(np.unique(km.labels_)) < k:
-            degenerate[k] = km  # fewer distinct groups than k: not a candidate
-            continue
-        models[k] = km
-        scores.append(score_partition(X, km.labels_, km.inertia_, k, random_state))
+    models, by_k, degenerate = _fit_candidates(X, ks, algorithm, random_state, n_init,
+                                               options or {}, progress)
+    scores = [by_k[k] for k in ks if k in by_k]
     if not scores:  # the caller finds out that this k gives empty segments
         k = ks[0]
         models[k] = degenerate[k]
-        scores.append(score_partition(X, models[k].labels_, models[k].inertia_, k,
-                                      random_state))
+        labels = (models[k].labels_for(k) if algorithm == "hierarchical"
+                  else models[k].labels_)
+        scores.append(_partition_scores(X, labels, k, random_state))
+    if stability is not None and len(scores) > 1:
+        for sc in scores:
+            sc.stability = float(stability(sc.k))
     ks = [sc.k for sc in scores]
     if len(ks) == 1 and asked_range:
         sel = KSelection(method="only-possible", chosen_k=ks[0], scores=scores,
@@ -314,6 +399,8 @@ def _select_k(X: np.ndarray, k_values: Iterable[int], random_state: Any, n_init:
     else:
         sel = consensus(scores)
     sel.model = models[sel.chosen_k]
+    if algorithm == "hierarchical":
+        sel.model.with_k(sel.chosen_k)
     sel.n_samples = int(X.shape[0])
     sel.silhouette_sample = SILHOUETTE_SAMPLE if X.shape[0] > SILHOUETTE_SAMPLE else None
     return sel

@@ -1,0 +1,42 @@
+"""Segmentation methods beyond K-Means, each a scikit-learn compatible estimator.
+
+================  ==========================================================================
+``kmeans``        K-Means (k-means++), the default; see :mod:`custseg.selection`.
+``hierarchical``  :class:`WardClustering`: Ward agglomerative clustering, on K-Means
+                  micro-clusters weighted by size above 20,000 customers; a dendrogram.
+``gmm``           :class:`GaussianMixtureSegments`: Gaussian mixture, membership probabilities,
+                  k also chosen by BIC.
+``kprototypes``   :class:`KPrototypesSegments`: mixed numeric + categorical data (k-prototypes,
+                  the ``kmodes`` package), categorical weight chosen automatically.
+``hdbscan``       :class:`DensitySegments`: HDBSCAN (the ``hdbscan`` package); noise customers
+                  are "Unassigned" (-1); chooses the number of segments itself.
+``deep``          :class:`AutoencoderSegments`: an autoencoder embedding (PyTorch, the optional
+                  extra ``custseg[deep]``) segmented with K-Means.
+================  ==========================================================================
+
+All take preprocessed (scaled) data; :class:`custseg.Segmenter` chooses k, profiles and names
+the segments the same way whatever the method (``Segmenter(algorithm="gmm")``).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+ALGORITHMS = ("kmeans", "hierarchical", "gmm", "kprototypes", "hdbscan", "deep")
+
+_CLASSES = {
+    "WardClustering": "custseg.algorithms.hierarchical",
+    "GaussianMixtureSegments": "custseg.algorithms.gmm",
+    "KPrototypesSegments": "custseg.algorithms.kprototypes",
+    "DensitySegments": "custseg.algorithms.density",
+    "AutoencoderSegments": "custseg.algorithms.deep",
+}
+
+__all__ = ["ALGORITHMS", *_CLASSES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLASSES:
+        return getattr(import_module(_CLASSES[name]), name)
+    raise AttributeError(f"module 'custseg.algorithms' has no attribute {name!r}")
