@@ -8,6 +8,9 @@ The consensus rule (also in docs/choosing-k.md):
    **Calinski-Harabasz** score and the lowest **Davies-Bouldin** index.  Gaussian mixtures
    add a fifth, the lowest **BIC**; ``stability=True`` adds the highest bootstrap
    **stability** (mean adjusted Rand index between re-fits on 80% subsamples).
+   For Gaussian mixtures the BIC decides (the model's own likelihood criterion, Fraley &
+   Raftery 2002): the distance-based indices assume round segments and are biased against
+   elongated ones, so there they only inform the confidence.
 2. The k with the most votes is chosen.  Ties go to the k with the best mean rank over the
    three indices (silhouette, Calinski-Harabasz, Davies-Bouldin), then to the smaller k.
    The elbow is one vote among four, so on data with many well-separated groups, where the
@@ -203,6 +206,8 @@ def consensus(scores: list[KScore]) -> KSelection:
     top = max(counts.values())
     tied = [k for k, c in counts.items() if c == top]
     chosen = min(tied, key=lambda k: (rank_of[k], k))
+    if "bic" in votes:  # a mixture model: its own likelihood criterion decides
+        chosen = votes["bic"]
 
     n_signals = len(votes)
     agreement = counts[chosen] / n_signals

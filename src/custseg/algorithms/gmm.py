@@ -21,7 +21,10 @@ class GaussianMixtureSegments(ClusterMixin, BaseEstimator):
     n_clusters : int, default=3
         Number of mixture components (segments).
     covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
-    n_init : int, default=3
+    n_init : int, default=5
+        Initialisations, each from randomly chosen customers (``random_from_data``: K-Means
+        initialisations trap elongated segments in K-Means-like solutions); the best
+        likelihood wins.
     random_state : int or None
 
     Attributes
@@ -42,7 +45,7 @@ class GaussianMixtureSegments(ClusterMixin, BaseEstimator):
     ([50, 50], True)
     """
 
-    def __init__(self, n_clusters: int = 3, *, covariance_type: str = "full", n_init: int = 3,
+    def __init__(self, n_clusters: int = 3, *, covariance_type: str = "full", n_init: int = 5,
                  random_state: Any = None) -> None:
         self.n_clusters = n_clusters
         self.covariance_type = covariance_type
@@ -53,7 +56,8 @@ class GaussianMixtureSegments(ClusterMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         self.model_ = GaussianMixture(
             n_components=self.n_clusters, covariance_type=self.covariance_type,
-            n_init=self.n_init, reg_covar=1e-5, random_state=self.random_state,
+            n_init=self.n_init, init_params="random_from_data", reg_covar=1e-5,
+            random_state=self.random_state,
         ).fit(X)
         proba = self.model_.predict_proba(X)
         self.labels_ = proba.argmax(axis=1)

@@ -2,8 +2,12 @@
 
 The cost of a customer to a segment is the squared Euclidean distance on the (scaled)
 numeric features plus ``gamma`` times the number of categorical features that differ from
-the segment's mode.  ``gamma`` is chosen automatically as in Huang (1997): half the mean
-standard deviation of the numeric features (0.5 after standard scaling), and reported.
+the segment's mode.  ``gamma`` is chosen automatically so that both kinds of feature weigh
+the same on average, as R's ``clustMixType::lambdaest`` does: the mean variance of the
+numeric features divided by the mean concentration ``1 - sum(p_level^2)`` of the categorical
+ones (the chance that two random customers differ on it).  Huang's (1997) rule of thumb,
+half the mean standard deviation, under-weights the categories (0.5 after standard scaling,
+whatever the categories look like).  The value used is reported.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ class KPrototypesSegments(ClusterMixin, BaseEstimator):
     categorical : sequence of int, optional
         Indices of the categorical columns (integer codes).  Without any, this is K-Means.
     gamma : float, optional
-        Weight of a categorical mismatch; automatic when None.
+        Weight of a categorical mismatch; automatic when None (:meth:`balanced_gamma`).
     n_init : int, default=5
     random_state : int or None
 
@@ -60,6 +64,28 @@ class KPrototypesSegments(ClusterMixin, BaseEstimator):
             raise ValueError(f"categorical indices {cat} out of range for {n_features} columns")
         return cat
 
+    @staticmethod
+    def balanced_gamma(X: np.ndarray, categorical: Sequence[int]) -> float:
+        """Mean numeric variance / mean categorical concentration (see the module docstring).
+
+        >>> import numpy as np
+        >>> X = np.c_[np.r_[-1.0, 1, -1, 1], np.r_[0.0, 0, 1, 1]]
+        >>> KPrototypesSegments.balanced_gamma(X, [1])
+        2.0
+        """
+        cat = list(categorical)
+        num = [i for i in range(X.shape[1]) if i not in cat]
+        variance = float(np.mean(X[:, num].var(axis=0))) if num else 1.0
+        conc = []
+        for c in cat:
+            _, counts = np.unique(X[:, c], return_counts=True)
+            p = counts / counts.sum()
+            conc.append(1.0 - float((p**2).sum()))
+        mean_conc = float(np.mean(conc)) if conc else 0.0
+        if mean_conc <= 0 or variance <= 0:
+            return 1.0
+        return variance / mean_conc
+
     def fit(self, X: Any, y: Any = None) -> KPrototypesSegments:
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         cat = self._cat(X.shape[1])
@@ -78,7 +104,8 @@ class KPrototypesSegments(ClusterMixin, BaseEstimator):
         else:
             from kmodes.kprototypes import KPrototypes
 
-            self.model_ = KPrototypes(n_clusters=self.n_clusters, gamma=self.gamma,
+            gamma = self.gamma if self.gamma is not None else self.balanced_gamma(X, cat)
+            self.model_ = KPrototypes(n_clusters=self.n_clusters, gamma=gamma,
                                       n_init=self.n_init, init="Cao",
                                       random_state=self.random_state)
             self.model_.fit(X, categorical=cat)
