@@ -255,6 +255,12 @@ def segment(
         help="Columns to treat as categorical, comma-separated.")] = None,
     use_categorical: Annotated[bool, typer.Option(
         help="Also segment on categorical columns (one-hot encoded).")] = False,
+    algorithm: Annotated[str, typer.Option(
+        help="kmeans, hierarchical, gmm, kprototypes (mixed data), hdbscan (density) or "
+        "deep (autoencoder; needs custseg[deep]).")] = "kmeans",
+    stability: Annotated[bool, typer.Option(
+        "--stability", help="Add bootstrap stability to the choice of k and measure each "
+        "segment's stability.")] = False,
     impute: Annotated[str, typer.Option(
         help="Missing numeric values: median, most_frequent or drop (rows).")] = "median",
     clip: Annotated[float | None, typer.Option(
@@ -292,6 +298,8 @@ def segment(
         "id_col": id_col,
         "categorical": _list(categorical, "--categorical"),
         "use_categorical": use_categorical,
+        "algorithm": algorithm,
+        "stability": stability,
         "impute": impute,
         "clip": clip,
         "log": "auto" if log else "none",
@@ -309,6 +317,75 @@ def segment(
     _run(input_path, out, force=force, quiet=quiet, command=command,
          read_options={"delimiter": delimiter, "encoding": encoding, "sheet": sheet_value},
          options=options)
+
+
+@app.command("compare-methods")
+@_guarded
+def compare_methods_command(
+    input_path: Annotated[Path, typer.Argument(
+        metavar="INPUT", show_default=False, help="Customer table (as for segment).")],
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder (default: INPUT's name + '-methods').")] = None,
+    k: Annotated[str, typer.Option(
+        "--k", help="Number of segments or range, as for segment.")] = "2..10",
+    features: Annotated[str | None, typer.Option(
+        help="Columns to segment on, comma-separated.")] = None,
+    exclude: Annotated[str | None, typer.Option(help="Columns never used as features.")] = None,
+    methods: Annotated[str | None, typer.Option(
+        help="Methods to compare, comma-separated (default: all that fit the data).")] = None,
+    resamples: Annotated[int, typer.Option(
+        min=2, help="Bootstrap re-fits per method for stability.")] = 20,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")] = 0,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace a non-empty output folder.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Compare segmentation methods (internal scores and bootstrap stability) and recommend
+    one."""
+    import json
+
+    from rich.table import Table
+
+    from custseg.comparison import compare_methods
+    from custseg.io import atomic_output_dir, read_table
+    from custseg.report.comparison import render_comparison
+    from custseg.segmenter import parse_k
+
+    out = out or input_path.with_name(input_path.stem + "-methods")
+    _check_out(out, force=force, input_path=input_path)
+    parsed_k = parse_k(k)
+    options: dict[str, Any] = {
+        "k": parsed_k if isinstance(parsed_k, int) else "auto",
+        "k_range": parsed_k if isinstance(parsed_k, tuple) else (2, 10),
+        "features": _list(features, "--features"),
+        "exclude": _list(exclude, "--exclude"),
+    }
+    console = _console(quiet)
+    table, info = read_table(input_path)
+    with _Progress(console) as progress:
+        comparison = compare_methods(table, methods=_list(methods, "--methods"),
+                                     random_state=seed, n_resamples=resamples,
+                                     progress=progress, **options)
+    doc = {**comparison.to_dict(), "input": str(input_path), "input_sha256": info.sha256,
+           "seed": seed, "command": "custseg " + shlex.join(sys.argv[1:])}
+    with atomic_output_dir(out, force=force) as tmp:
+        (tmp / "comparison.json").write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
+        comparison.table().to_csv(tmp / "comparison.csv", index=False, lineterminator="\n")
+        (tmp / "comparison.html").write_text(render_comparison(doc), "utf-8")
+    rich_table = Table(title="Segmentation methods, best first", title_justify="left")
+    for col in ("method", "k", "score", "stability", "silhouette", "coverage",
+                "unstable segments"):
+        rich_table.add_column(col)
+    for r in comparison.results:
+        rich_table.add_row(r.algorithm, str(r.k), f"{r.score:.2f}", f"{r.stability:.2f}",
+                           f"{r.silhouette:.2f}", f"{r.coverage:.0%}",
+                           ", ".join(r.unstable_segments) or "-")
+    console.print(rich_table)
+    for name, why in comparison.skipped.items():
+        console.print(f"  skipped {name}: {why}", markup=False)
+    console.print(f"Recommended: {comparison.recommended} ("
+                  + "; ".join(comparison.reasons) + ")", markup=False)
+    console.print(f"Wrote comparison.json, comparison.csv and comparison.html to [bold]{out}[/]")
 
 
 @app.command()

@@ -38,11 +38,15 @@ import pandas as pd
 
 from custseg import __version__
 from custseg.io import TableInfo, atomic_output_dir, read_table
-from custseg.segmenter import Segmenter
+from custseg.segmenter import PROBABILISTIC, Segmenter
 
 ProgressFn = Callable[[str, int, int], None]
 SUMMARY_SCHEMA_VERSION = "1.0"
 UNASSIGNED_NAME = "Not assigned (missing values)"
+NOISE_NAME = "Unassigned"
+#: Customers whose highest membership probability (Gaussian mixture) is below this have no
+#: clear segment; the summary counts them.
+UNCLEAR_PROBABILITY = 0.6
 
 
 @dataclass
@@ -97,7 +101,11 @@ def segments_frame(table: pd.DataFrame, seg: Segmenter) -> pd.DataFrame:
     names = np.array([s.name for s in seg.segments_] + [UNASSIGNED_NAME], dtype=object)
     out["segment"] = labels
     out["segment_name"] = names[labels]
+    noise = (labels == -1) & seg.fit_mask_[keep]  # a density method left them out
+    out.loc[noise, "segment_name"] = NOISE_NAME
     out["distance"] = np.round(seg.distances_[keep], 6)
+    if seg.algorithm in PROBABILISTIC:
+        out["probability"] = np.round(seg.probabilities_[keep], 6)
     return out.reset_index(drop=True)
 
 
@@ -160,14 +168,36 @@ def build_summary(result_parts: dict[str, Any]) -> dict[str, Any]:
             "categories": s.categories,
             "recommendation": s.recommendation,
         })
+    if seg.stability_ is not None:
+        for entry, jac in zip(segments, seg.stability_.jaccard, strict=True):
+            entry["stability"] = jac
+            entry["stable"] = jac >= 0.6
     fs = seg.final_scores_
+    fitted = seg.labels_[seg.fit_mask_]
+    n_fit = max(len(fitted), 1)
+    extra: dict[str, Any] = {}
+    if (fitted == -1).any():
+        extra["unassigned"] = {"size": int((fitted == -1).sum()),
+                               "share": float((fitted == -1).sum() / n_fit)}
+    if seg.algorithm == "gmm":
+        proba = seg.probabilities_[seg.fit_mask_]
+        extra["unclear_customers"] = {"threshold": UNCLEAR_PROBABILITY,
+                                      "count": int((proba < UNCLEAR_PROBABILITY).sum())}
+    if seg.stability_ is not None:
+        extra["stability"] = seg.stability_.to_dict()
+    if seg.algorithm == "kprototypes" and seg.model_ is not None:
+        extra["categorical_weight"] = float(seg.model_.gamma_)
+    if seg.algorithm == "hierarchical" and seg.model_ is not None:
+        extra["hierarchy"] = {"micro_clusters": bool(seg.model_.micro_),
+                              "leaves": int(seg.model_.n_leaves_)}
     summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "custseg_version": __version__,
         "n_customers": int(seg.fit_mask_.sum()),
         "features": list(seg.features_),
         "k": seg.k_,
-        "algorithm": "kmeans",
+        "algorithm": seg.algorithm,
+        **extra,
         "k_selection": seg.k_selection_.to_dict(),
         "quality": {"inertia": seg.inertia_, "silhouette": fs.silhouette,
                     "calinski_harabasz": fs.calinski_harabasz,
