@@ -362,10 +362,18 @@ def parse_options(args: list[str]) -> dict[str, str]:
 @pytest.mark.parametrize("command", README_COMMANDS)
 def test_readme_command_runs(command: str, tmp_path: Path, mall_path: Path) -> None:
     args = shlex.split(command)[1:]
-    if args[0] == "segment":
+    if args[0] not in ("segment", "demo", "compare-methods"):
+        pytest.skip(f"'{args[0]}' is exercised by its own module's tests")
+    if args[0] != "demo":
         make_input(tmp_path / args[1], mall_path)
     proc = ok(run_custseg(*args, cwd=tmp_path))
     opts = parse_options(args[1:])
+    if args[0] == "compare-methods":
+        out = tmp_path / opts.get("--out", Path(args[1]).stem + "-methods")
+        doc = json.loads((out / "comparison.json").read_text("utf-8"))
+        assert doc["recommended"] == doc["results"][0]["algorithm"]
+        assert "Recommended" in proc.stdout
+        return
     if args[0] == "demo":
         out = tmp_path / opts.get("--out", "custseg-demo")
     else:

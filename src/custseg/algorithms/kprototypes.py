@@ -90,6 +90,7 @@ class KPrototypesSegments(ClusterMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         cat = self._cat(X.shape[1])
         self.categorical_ = cat
+        self.levels_ = [np.unique(X[:, c]) for c in cat]
         num = [i for i in range(X.shape[1]) if i not in cat]
         if not cat or not num:
             if cat:  # categorical only: k-modes is k-prototypes without numeric columns
@@ -135,7 +136,6 @@ class KPrototypesSegments(ClusterMixin, BaseEstimator):
         num = [i for i in range(X.shape[1]) if i not in cat]
         parts = [X[:, num]]
         weight = np.sqrt(self.gamma_ / 2) if np.isfinite(self.gamma_) else 1.0
-        for c in cat:
-            levels = np.unique(X[:, c])
+        for c, levels in zip(cat, self.levels_, strict=True):  # levels seen in fit
             parts.append((X[:, [c]] == levels[None, :]).astype(float) * weight)
         return np.hstack(parts)
