@@ -424,6 +424,24 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                              f"segment size {model.min_cluster_size_}); {noise} customers "
                              f"({noise / n:.0%}) lie in no dense region and are Unassigned."),
                 structure="", n_samples=n)
+        elif algorithm == "deep":
+            from custseg.algorithms.deep import AutoencoderEmbedding, AutoencoderSegments
+
+            if progress:
+                progress("embed", 0, 1)
+            embedding = AutoencoderEmbedding(random_state=seed).fit(Zs)
+            if progress:
+                progress("embed", 1, 1)
+            selection = select_k(embedding.transform(Zs), k_values, random_state=seed,
+                                 n_init=self.n_init, progress=progress,
+                                 n_threads=self.n_threads)
+            k = selection.chosen_k
+            E = embedding.transform(Z)
+            km = selection.model
+            if sample_idx is not None:
+                km = KMeans(k, init=km.cluster_centers_, n_init=1, random_state=seed).fit(E)
+                selection.n_samples = int(SELECTION_SAMPLE)
+            model = AutoencoderSegments.from_parts(embedding, km, E, seed)
         else:
             selection = select_k(Zs, k_values, random_state=seed, n_init=self.n_init,
                                  progress=progress, n_threads=self.n_threads,
@@ -522,9 +540,12 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _space(self, Z: np.ndarray) -> np.ndarray:
         """The space where segment centres and distances live: the preprocessed features,
-        or for k-prototypes numeric features plus weighted one-hot categories."""
+        for k-prototypes numeric features plus weighted one-hot categories, for deep the
+        autoencoder's embedding."""
         if self.algorithm == "kprototypes" and self.model_ is not None:
             return self.model_.scoring_matrix(Z)
+        if self.algorithm == "deep" and self.model_ is not None:
+            return self.model_.embed(Z)
         return Z
 
     def _distance(self, S: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -326,6 +326,10 @@ def fit_method(algorithm: str, k: int, X: np.ndarray, random_state: Any,
             from custseg.algorithms.kprototypes import KPrototypesSegments
 
             return KPrototypesSegments(k, random_state=random_state, **options).fit(X)
+        if algorithm == "deep":
+            from custseg.algorithms.deep import AutoencoderSegments
+
+            return AutoencoderSegments(k, random_state=random_state, **options).fit(X)
     raise ValueError(f"algorithm {algorithm!r} does not take a number of segments")
 
 
