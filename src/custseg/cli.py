@@ -218,6 +218,126 @@ def _list(value: str | None, name: str) -> list[str] | None:
     return parse_list_option(value, name)
 
 
+# Options of the transaction commands (`features`, `segment --transactions`).
+CustomerColOpt = Annotated[str | None, typer.Option(
+    "--customer-col", help="Transactions: customer id column (default: inferred).")]
+DateColOpt = Annotated[str | None, typer.Option(
+    "--date-col", help="Transactions: date or date-time column (default: inferred).")]
+AmountColOpt = Annotated[str | None, typer.Option(
+    "--amount-col", help="Transactions: line amount column (default: inferred, or quantity "
+    "x unit price).")]
+QuantityColOpt = Annotated[str | None, typer.Option(
+    "--quantity-col", help="Transactions: quantity column (default: inferred).")]
+PriceColOpt = Annotated[str | None, typer.Option(
+    "--price-col", help="Transactions: unit price column (default: inferred).")]
+InvoiceColOpt = Annotated[str | None, typer.Option(
+    "--invoice-col", help="Transactions: order or invoice id column; an id starting with C "
+    "is a cancellation (default: inferred).")]
+ProductColOpt = Annotated[str | None, typer.Option(
+    "--product-col", help="Transactions: product id column (default: inferred).")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="Transactions: date (YYYY-MM-DD) the features are computed at; later "
+    "lines are left out (default: the day after the last transaction).")]
+DateFormatOpt = Annotated[str | None, typer.Option(
+    "--date-format", help="Transactions: strptime format of the dates, e.g. '%d/%m/%Y %H:%M' "
+    "(default: detected).")]
+DuplicatesOpt = Annotated[str, typer.Option(
+    "--duplicates", help="Transactions: exact duplicate lines: auto (dropped when the lines "
+    "have an order id or a time of day, else kept), drop or keep.")]
+
+
+def _transaction_options(**given: Any) -> dict[str, Any]:
+    """The options of custseg.features.transactions_to_customers from the command line."""
+    columns = {role: given.pop(f"{role}_col") for role in
+               ("customer", "date", "amount", "quantity", "price", "invoice", "product")}
+    return {"columns": columns, **given}
+
+
+def _print_features(console: Console, fr: Any) -> None:
+    """What the transactions were read as, and what was cleaned."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    r = fr.report
+    c = r["cleaning"]
+    src = r["input"]
+    how = f"{src['format']}" + (f", {src['encoding']}, delimiter {src['delimiter']!r}"
+                                if src["format"] == "csv" else "")
+    console.print(f"[bold]Read[/] {c['lines_read']:,} transaction lines from "
+                  f"{escape(str(src['path']))} ({escape(how)})")
+    for role, col in r["columns"].items():
+        if col:
+            tag = "inferred" if role in r["inferred"] else "given"
+            console.print(f"  {role:<9} {escape(col)} ({tag})")
+    console.print(f"  dates:    {escape(', '.join(r['dates']['formats']) or 'typed')} "
+                  f"({escape(r['dates']['rule'])})")
+    console.print(f"  as of:    {r['as_of']}" + ("" if r["as_of_given"] else
+                                                 " (the day after the last transaction)"))
+    console.print(f"  frequency counts {r['frequency_counts']}")
+    labels = {"malformed_lines": "malformed lines skipped",
+              "missing_customer_lines": "lines without customer id dropped",
+              "missing_date_lines": "lines without date dropped",
+              "bad_date_lines": "lines with an unreadable date dropped",
+              "missing_amount_lines": "lines without amount dropped",
+              "bad_amount_lines": "lines with an unreadable amount dropped",
+              "bad_quantity_lines": "lines with an unreadable quantity dropped",
+              "duplicate_lines_dropped": "exact duplicate lines dropped",
+              "after_as_of_lines": "lines on or after the as-of date left out",
+              "zero_value_lines": "lines worth 0 left out",
+              "negative_price_lines": "lines with a negative price left out",
+              "cancellation_lines": "cancellation / return lines (netted)",
+              "customers_without_purchase": "customers without a purchase left out"}
+    for key, label in labels.items():
+        if c.get(key):
+            console.print(f"  {label}: {c[key]:,}")
+    for w in fr.warnings:
+        col = f"column '{w.column}': " if w.column else ""
+        rows = f" (e.g. {', '.join(map(str, w.rows[:5]))})" if w.rows else ""
+        console.print(f"[yellow]warning[/] {escape(col + w.message + rows)}")
+    table = Table(title=f"{r['n_customers']:,} customers: RFM segments", title_justify="left")
+    table.add_column("RFM segment")
+    table.add_column("customers", justify="right")
+    table.add_column("share", justify="right")
+    for name, n in r["rfm_segments"].items():
+        table.add_row(name, f"{n:,}", f"{n / max(r['n_customers'], 1):.0%}")
+    console.print(table)
+
+
+def _run_transactions(input_path: Path, out: Path, *, force: bool, quiet: bool,
+                      command: str, tx_options: dict[str, Any],
+                      options: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from custseg.errors import UsageError
+    from custseg.pipeline import segment_transactions, write_outputs
+
+    if options.get("id_col"):
+        raise UsageError("--id-col: with --transactions the customer id column is "
+                         "--customer-col", "--id-col")
+    _check_out(out, force=force, input_path=input_path)
+    console = _console(quiet)
+    with _Progress(console) as progress:
+        result = segment_transactions(input_path, progress=progress, command=command,
+                                      **tx_options, **options)
+        write_outputs(result, out, force=force)
+    tx = result.summary["transactions"]
+    console.print(f"[bold]Customer features[/] from {tx['cleaning']['lines_read']:,} "
+                  f"transaction lines as of {tx['as_of']}: {tx['n_customers']:,} customers")
+    _print_result(console, result, out)
+    rfm = result.summary["rfm"]
+    seg_ids = {seg["name"]: str(seg["id"]) for seg in result.summary["segments"]}
+    columns = [seg_ids.get(name, name) for name in rfm["crosstab"]]
+    table = Table(title="RFM segments (rows) × segments (columns, by #): customers",
+                  title_justify="left")
+    table.add_column("RFM segment")
+    for col in columns:
+        table.add_column(col, justify="right")
+    for rfm_name in rfm["segments"]:
+        table.add_row(rfm_name, *[f"{row[rfm_name]:,}" if row.get(rfm_name) else "·"
+                                  for row in rfm["crosstab"].values()])
+    console.print(table)
+
+
 @app.command()
 @_guarded
 def demo(
@@ -243,6 +363,21 @@ def segment(
         help="Customer table: CSV/TSV/delimited text, Parquet, .xlsx or JSON Lines.")],
     out: Annotated[Path | None, typer.Option(
         help="Output folder (default: INPUT's name + '-segments').")] = None,
+    transactions: Annotated[bool, typer.Option(
+        "--transactions", help="INPUT is a transaction log: compute the customer features "
+        "(as custseg features does) and segment customers on recency, frequency and "
+        "monetary (money log-transformed), with the rule-based RFM segments beside.")
+    ] = False,
+    customer_col: CustomerColOpt = None,
+    date_col: DateColOpt = None,
+    amount_col: AmountColOpt = None,
+    quantity_col: QuantityColOpt = None,
+    price_col: PriceColOpt = None,
+    invoice_col: InvoiceColOpt = None,
+    product_col: ProductColOpt = None,
+    as_of: AsOfOpt = None,
+    date_format: DateFormatOpt = None,
+    duplicates: DuplicatesOpt = "auto",
     k: Annotated[str, typer.Option(
         "--k", help="Number of segments: 5, a range such as 2..10, or auto.")] = "2..10",
     features: Annotated[str | None, typer.Option(
@@ -286,7 +421,9 @@ def segment(
         "--force", help="Replace a non-empty output folder.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
-    """Segment a customer table and write segments, profiles, summary, report and model."""
+    """Segment a customer table and write segments, profiles, summary, report and model.
+
+    With --transactions, INPUT is a transaction log: customer features are computed first."""
     from custseg.segmenter import parse_k
 
     parsed_k = parse_k(k)
@@ -314,6 +451,23 @@ def segment(
     sheet_value: str | int | None = int(sheet) if sheet and sheet.isdigit() else sheet
     out = out or input_path.with_name(input_path.stem + "-segments")
     command = "custseg " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "custseg segment"
+    tx_options = _transaction_options(
+        customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+        quantity_col=quantity_col, price_col=price_col, invoice_col=invoice_col,
+        product_col=product_col, as_of=as_of, date_format=date_format, duplicates=duplicates)
+    if transactions:
+        _run_transactions(input_path, out, force=force, quiet=quiet, command=command,
+                          tx_options={**tx_options, "delimiter": delimiter,
+                                      "encoding": encoding}, options=options)
+        return
+    tx_given = [f"--{k.replace('_', '-')}-col" for k, v in tx_options["columns"].items() if v]
+    tx_given += [o for o, v in (("--as-of", as_of), ("--date-format", date_format),
+                                ("--duplicates", duplicates != "auto")) if v]
+    if tx_given:
+        from custseg.errors import UsageError
+
+        raise UsageError(f"{', '.join(tx_given)}: only with --transactions (INPUT is a "
+                         "transaction log)", tx_given[0])
     _run(input_path, out, force=force, quiet=quiet, command=command,
          read_options={"delimiter": delimiter, "encoding": encoding, "sheet": sheet_value},
          options=options)
@@ -386,6 +540,68 @@ def compare_methods_command(
     console.print(f"Recommended: {comparison.recommended} ("
                   + "; ".join(comparison.reasons) + ")", markup=False)
     console.print(f"Wrote comparison.json, comparison.csv and comparison.html to [bold]{out}[/]")
+
+
+@app.command()
+@_guarded
+def features(
+    input_path: Annotated[Path, typer.Argument(
+        metavar="TRANSACTIONS", show_default=False,
+        help="Transaction log: CSV/TSV/delimited text or Parquet (also .xlsx, JSON Lines), "
+        "one line per purchase (or order line).")],
+    out: Annotated[Path | None, typer.Option(
+        help="Customer table to write: .parquet, or .csv (default: TRANSACTIONS' name + "
+        "'-customers.parquet').")] = None,
+    customer_col: CustomerColOpt = None,
+    date_col: DateColOpt = None,
+    amount_col: AmountColOpt = None,
+    quantity_col: QuantityColOpt = None,
+    price_col: PriceColOpt = None,
+    invoice_col: InvoiceColOpt = None,
+    product_col: ProductColOpt = None,
+    as_of: AsOfOpt = None,
+    date_format: DateFormatOpt = None,
+    duplicates: DuplicatesOpt = "auto",
+    delimiter: Annotated[str | None, typer.Option(
+        help="Delimiter of a text file (default: detected).")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="Encoding of a text file (default: detected).")] = None,
+    threads: Annotated[int | None, typer.Option(
+        min=1, help="Threads for DuckDB (default: all cores).")] = None,
+    memory_limit: Annotated[str | None, typer.Option(
+        help="DuckDB memory limit, e.g. 4GB (default 2GB; larger data spill to a "
+        "temporary folder).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace an existing output file.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Turn a transaction log into one row per customer: recency, frequency, monetary,
+    average order value, tenure, inter-purchase intervals, products, returns, RFM scores
+    and segments (see docs/features.md)."""
+    from custseg.errors import OutputExistsError
+    from custseg.features import transactions_to_customers, write_customers
+
+    out = out or input_path.with_name(input_path.stem + "-customers.parquet")
+    if out.exists() and not force:
+        raise OutputExistsError(f"--out {out} exists; choose another name or pass --force to "
+                                "replace it", "--out")
+    if out.resolve() == input_path.resolve():
+        raise OutputExistsError(f"--out {out} is the input file", "--out")
+    if delimiter == "\\t" or (delimiter or "").lower() == "tab":
+        delimiter = "\t"
+    options = _transaction_options(
+        customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+        quantity_col=quantity_col, price_col=price_col, invoice_col=invoice_col,
+        product_col=product_col, as_of=as_of, date_format=date_format, duplicates=duplicates)
+    console = _console(quiet)
+    with _Progress(console) as progress:
+        fr = transactions_to_customers(input_path, delimiter=delimiter, encoding=encoding,
+                                       threads=threads, memory_limit=memory_limit,
+                                       progress=progress, **options)
+        write_customers(fr.customers, out, force=force)
+    _print_features(console, fr)
+    console.print(f"Wrote {len(fr.customers):,} customers × {fr.customers.shape[1]} columns to "
+                  f"[bold]{out}[/]")
 
 
 @app.command()

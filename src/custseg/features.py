@@ -47,6 +47,7 @@ customer  recency_days  frequency  monetary  return_share
 from __future__ import annotations
 
 import codecs
+import hashlib
 import os
 import re
 import shutil
@@ -511,7 +512,8 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str | None,
         source.encoding = "utf-8-sig"
 
     def scan(file: Path) -> dict[int, str]:
-        con.sql("DROP TABLE IF EXISTS raw")
+        for table in ("raw", "rejects_err", "rejects_scan"):
+            con.sql(f"DROP TABLE IF EXISTS {table}")
         con.sql(f"CREATE TABLE raw AS SELECT * FROM read_csv({_lit(str(file))}, "
                 f"all_varchar = true, header = true, delim = {_lit(delimiter)}, quote = '\"', "
                 f"escape = '\"', store_rejects = true, rejects_table = 'rejects_err', "
@@ -556,7 +558,9 @@ def _open_source(con: duckdb.DuckDBPyConnection, data: Any, delimiter: str | Non
         frame.insert(0, "__row", np.arange(len(frame), dtype=np.int64))
         con.register("input_frame", frame)
         con.sql("CREATE VIEW src AS SELECT * FROM input_frame")
-        return _Source("dataframe", None, n_columns=frame.shape[1] - 1)
+        digest = hashlib.sha256(pd.util.hash_pandas_object(data, index=False).to_numpy()
+                                .tobytes()).hexdigest()
+        return _Source("dataframe", None, n_columns=frame.shape[1] - 1, sha256=digest)
     path = Path(data)
     if not path.exists():
         raise InputFileError(f"{path}: no such file", str(path))
@@ -937,14 +941,20 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
                                 code="duplicate-line", severity="warning"))
     weight = "1" if drop_dups else "n_copies"
 
-    last_day = con.sql("SELECT CAST(max(ts) AS DATE) FROM valid").fetchall()[0][0]
-    as_of_date = (pd.Timestamp(last_day) + pd.Timedelta(days=1)) if as_of_ts is None \
-        else as_of_ts
-    as_of_sql = f"DATE {_lit(as_of_date.strftime('%Y-%m-%d'))}"
     con.sql(f"""CREATE TABLE kept AS
         SELECT cust, CAST(ts AS DATE) AS day, {', '.join(c for c in key_cols[2:])},
                {weight} AS w, {value} AS value, ({cancel}) AS cancel
         FROM valid""")
+    # lines that are sales, cancellations or returns (not worth 0, not an adjustment)
+    sale = "value <> 0" + (" AND coalesce(price, 0) >= 0" if mapping.price else "")
+    last_day = con.sql(f"SELECT max(day) FROM kept WHERE {sale}").fetchall()[0][0]
+    if last_day is None:
+        raise DataError([Problem(mapping.amount or mapping.price, "no usable transaction: "
+                                 "every line is worth 0 or has a negative price",
+                                 code="no-transactions")])
+    as_of_date = (pd.Timestamp(last_day) + pd.Timedelta(days=1)) if as_of_ts is None \
+        else as_of_ts
+    as_of_sql = f"DATE {_lit(as_of_date.strftime('%Y-%m-%d'))}"
     row = _row(con, f"""SELECT
             coalesce(sum(w) FILTER (day >= {as_of_sql}), 0),
             coalesce(sum(w) FILTER (day < {as_of_sql} AND value = 0), 0),
@@ -956,8 +966,7 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
         FROM kept""")
     assert row is not None
     after_as_of, zero_value, negative_price, cancellations = (int(x) for x in row)
-    use = f"day < {as_of_sql} AND value <> 0" + (" AND coalesce(price, 0) >= 0"
-                                                  if mapping.price else "")
+    use = f"day < {as_of_sql} AND {sale}"
     if after_as_of:
         warnings.append(Problem(mapping.date, f"{after_as_of} line(s) on or after the as-of "
                                 f"date {as_of_date:%Y-%m-%d} left out", code="after-as-of",
@@ -1177,16 +1186,22 @@ def rfm_scores(customers: pd.DataFrame, *, recency: str = "recency_days",
     return out
 
 
-def rfm_crosstab(segment_names: Sequence[str], rfm: Sequence[str]) -> dict[str, dict[str, int]]:
-    """``{segment name: {RFM segment: customers}}``, RFM segments in ``RFM_SEGMENTS`` order,
-    zero counts left out."""
-    table = pd.crosstab(pd.Series(list(segment_names), name="segment"),
-                        pd.Series(list(rfm), name="rfm"))
-    order = [c for c in RFM_SEGMENT_NAMES if c in table.columns]
+def rfm_crosstab(segment_names: Sequence[str], rfm: Sequence[str],
+                 order: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
+    """``{segment name: {RFM segment: customers}}`` for customers given as two parallel
+    sequences; segments in ``order`` (default: first appearance), RFM segments in
+    ``RFM_SEGMENTS`` order, zero counts left out.
+
+    >>> rfm_crosstab(["A", "B", "A"], ["Lost", "Champions", "Champions"])
+    {'A': {'Champions': 1, 'Lost': 1}, 'B': {'Champions': 1}}
+    """
+    pairs = pd.DataFrame({"segment": list(segment_names), "rfm": list(rfm)})
+    counts = pairs.value_counts().to_dict()
+    rank = {name: i for i, name in enumerate(RFM_SEGMENT_NAMES)}
     out: dict[str, dict[str, int]] = {}
-    for name in dict.fromkeys(segment_names):
-        row = table.loc[name, order]
-        out[str(name)] = {str(k): int(v) for k, v in row.items() if v}
+    for name in order if order is not None else dict.fromkeys(pairs["segment"]):
+        cells = sorted((r for s, r in counts if s == name), key=lambda r: (rank.get(r, 99), r))
+        out[str(name)] = {str(r): int(counts[(name, r)]) for r in cells}
     return out
 
 

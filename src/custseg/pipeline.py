@@ -251,6 +251,99 @@ def segment_file(
     return SegmentationResult(table, info, seg, segments, summary, projection, command, timings)
 
 
+#: Customer features segmented on by default when segmenting transactions (custseg.features).
+TRANSACTION_FEATURES = ("recency_days", "frequency", "monetary")
+
+
+def segment_transactions(
+    data: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    columns: dict[str, str | None] | None = None,
+    as_of: str | None = None,
+    date_format: str | None = None,
+    duplicates: str = "auto",
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    progress: ProgressFn | None = None,
+    command: str = "",
+    **segmenter_options: Any,
+) -> SegmentationResult:
+    """Turn transactions into customer features (:mod:`custseg.features`) and segment them.
+
+    The customers are segmented on ``TRANSACTION_FEATURES`` (recency, frequency, monetary)
+    unless ``features`` is given.  Unless ``log="none"``, the money columns (``monetary``,
+    ``avg_order_value``) among the features are log-transformed, and so are the other
+    non-negative features with a skewness above 1.  ``segmenter_options`` go to
+    :class:`Segmenter`.  The summary gets ``rfm`` (the rule-based RFM segments and their
+    cross-table with the segments) and ``transactions`` (what was read and cleaned).
+    """
+    from custseg.features import (
+        MONEY_COLUMNS,
+        RFM_SEGMENT_NAMES,
+        rfm_crosstab,
+        transactions_to_customers,
+    )
+    from custseg.preprocess import SKEW_THRESHOLD
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    fr = transactions_to_customers(data, columns=columns, as_of=as_of, date_format=date_format,
+                                   duplicates=duplicates, delimiter=delimiter,
+                                   encoding=encoding, threads=segmenter_options.get("n_threads"),
+                                   progress=progress)
+    timings["read"] = time.perf_counter() - t0
+    id_col = fr.id_column
+    table = fr.customers.drop(columns=["rfm_score"])  # digits: not a number to describe
+    options = dict(segmenter_options)
+    features = list(options.pop("features", None) or TRANSACTION_FEATURES)
+    log = options.pop("log", "auto")
+    if log == "auto":
+        log = [f for f in features if f in MONEY_COLUMNS]
+        for f in features:
+            values = table[f] if f in table and f not in log else None
+            if values is not None and pd.api.types.is_numeric_dtype(values):
+                v = values.dropna().astype(float)
+                if len(v) > 2 and v.min() >= 0 and v.skew() > SKEW_THRESHOLD:
+                    log.append(f)
+    categorical = list(dict.fromkeys([*(options.pop("categorical", None) or []),
+                                      "rfm_segment"]))
+    options.pop("id_col", None)
+    t1 = time.perf_counter()
+    seg = Segmenter(features=features, id_col=id_col, categorical=categorical, log=log,
+                    **options).fit(table, progress=progress)
+    timings["segment"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    segments = segments_frame(table, seg)
+    rfm_score = fr.customers.set_index(id_col)["rfm_score"]
+    segments.insert(list(segments.columns).index("m_score") + 1, "rfm_score",
+                    rfm_score.reindex(segments[id_col]).to_numpy())
+    projection = projection_frame(seg, table)
+    timings["prepare_outputs"] = time.perf_counter() - t2
+    timings = {k: round(v, 4) for k, v in timings.items()}
+    report = fr.report
+    rows = report["cleaning"]["lines_read"]
+    info = TableInfo(path=report["input"]["path"] or "<DataFrame>",
+                     format=report["input"]["format"], n_rows=rows,
+                     n_columns=report["input"]["columns"], sha256=report["input"]["sha256"],
+                     encoding=report["input"]["encoding"],
+                     delimiter=report["input"]["delimiter"], problems=list(fr.warnings))
+    summary = build_summary({"segmenter": seg, "info": info, "timings": timings,
+                             "seed": segmenter_options.get("random_state"),
+                             "command": command})
+    order = [s["name"] for s in summary["segments"]]
+    names = segments["segment_name"].tolist()
+    order += [n for n in dict.fromkeys(names) if n not in order]
+    counts = table["rfm_segment"].value_counts()
+    summary["rfm"] = _jsonable({
+        "crosstab": rfm_crosstab(names, segments["rfm_segment"].tolist(), order=order),
+        "segments": {n: int(counts[n]) for n in RFM_SEGMENT_NAMES if n in counts},
+    })
+    summary["transactions"] = _jsonable({k: report[k] for k in (
+        "columns", "inferred", "dates", "frequency_counts", "duplicates", "as_of",
+        "n_customers", "cleaning")})
+    return SegmentationResult(table, info, seg, segments, summary, projection, command, timings)
+
+
 def write_outputs(result: SegmentationResult, out: str | os.PathLike[str], *,
                   force: bool = False, report: bool = True) -> Path:
     """Write the output folder atomically; returns its path."""
