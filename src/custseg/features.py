@@ -274,9 +274,42 @@ _TEXT_TYPES = ("VARCHAR", "BLOB")
 
 
 def _text(col: str) -> str:
-    """Trimmed text of a column; empty cells and missing markers (NA, ?, null...) as NULL."""
-    t = f"trim(CAST({_q(col)} AS VARCHAR))"
-    return f"CASE WHEN {t} = '' OR lower({t}) IN ({_MARKERS_SQL}) THEN NULL ELSE {t} END"
+    """A column of the ``clean`` view: text trimmed, empty cells and missing markers NULL."""
+    return _q(col)
+
+
+_MAX_MARKER = max(len(m) for m in MISSING_MARKERS)
+
+
+def _clean_sql(types: dict[str, str], columns: Sequence[str], source: str) -> str:
+    """SELECT of the columns used from ``source``: text trimmed, with empty cells and missing
+    markers (NA, ?, null...) as NULL; typed numbers and dates as they are."""
+    inner, outer = ["__row"], ["__row"]
+    for c in columns:
+        q = _q(c)
+        if _is_numeric_type(types[c]) or _is_temporal_type(types[c]):
+            inner.append(q)
+            outer.append(q)
+        else:
+            inner.append(f"trim(CAST({q} AS VARCHAR)) AS {q}")
+            outer.append(f"CASE WHEN {q} = '' OR (length({q}) <= {_MAX_MARKER} AND lower({q}) "
+                         f"IN ({_MARKERS_SQL})) THEN NULL ELSE {q} END AS {q}")
+    return f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source})"
+
+
+def _clean_view(con: duckdb.DuckDBPyConnection, source: _Source, types: dict[str, str],
+                columns: Sequence[str]) -> None:
+    """The view ``clean`` (see :func:`_clean_sql`); text files are cleaned as they are read."""
+    if source.kind == "csv":
+        con.sql("CREATE OR REPLACE VIEW clean AS SELECT * FROM src")
+    else:
+        con.sql(f"CREATE OR REPLACE VIEW clean AS {_clean_sql(types, columns, 'src')}")
+
+
+def _sha256(path: str) -> str:
+    from custseg.io import file_sha256
+
+    return file_sha256(path)
 
 
 def _is_numeric_type(t: str) -> bool:
@@ -324,24 +357,34 @@ def _date_expr(col: str, col_type: str, formats: Sequence[str]) -> str:
     return f"try_strptime({v}, {lst})"
 
 
-def _year_last_stats(con: duckdb.DuckDBPyConnection, col: str, seps: Sequence[str]
-                     ) -> tuple[int, int, int, int]:
-    """Over every value written with the year last: (largest first field, largest second
-    field, values whose first field > 12, values whose second field > 12)."""
-    parts = []
-    v = f"trim(CAST({_q(col)} AS VARCHAR))"
+def _year_last_example(con: duckdb.DuckDBPyConnection, col: str, seps: Sequence[str],
+                       field: int) -> str | None:
+    """A value written with the year last whose ``field``-th number (1 or 2) is above 12,
+    or None.  Stops at the first one found (a full scan only when there is none)."""
     for sep in seps:
         s = _lit(sep)
-        a = f"TRY_CAST(split_part({v}, {s}, 1) AS INTEGER)"
-        b = f"TRY_CAST(split_part({v}, {s}, 2) AS INTEGER)"
-        cond = f"({v}[2] = {s} OR {v}[3] = {s}) AND {b} IS NOT NULL"
-        parts.append(f"SELECT max({a}) AS a, max({b}) AS b, count(*) FILTER ({a} > 12) AS na, "
-                     f"count(*) FILTER ({b} > 12) AS nb FROM src WHERE {cond}")
-    union = " UNION ALL ".join(parts)
-    row = _row(con, "SELECT coalesce(max(a), 0), coalesce(max(b), 0), coalesce(sum(na), 0), "
-               f"coalesce(sum(nb), 0) FROM ({union})")
-    assert row is not None
-    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+        rows = con.sql(
+            f"SELECT v FROM (SELECT {_q(col)} AS v FROM src) WHERE (v[2] = {s} OR v[3] = {s}) "
+            f"AND TRY_CAST(split_part(v, {s}, {3 - field}) AS INTEGER) IS NOT NULL "
+            f"AND TRY_CAST(split_part(v, {s}, {field}) AS INTEGER) > 12 LIMIT 1").fetchall()
+        if rows:
+            return str(rows[0][0])
+    return None
+
+
+def _year_last_counts(con: duckdb.DuckDBPyConnection, col: str, seps: Sequence[str]
+                      ) -> tuple[int, int]:
+    """Values written with the year last whose first, and whose second, number is above 12."""
+    n_a = n_b = 0
+    for sep in seps:
+        s = _lit(sep)
+        row = _row(con, f"SELECT count(*) FILTER (a > 12), count(*) FILTER (b > 12) FROM ("
+                        f"SELECT TRY_CAST(split_part(v, {s}, 1) AS INTEGER) AS a, "
+                        f"TRY_CAST(split_part(v, {s}, 2) AS INTEGER) AS b FROM (SELECT "
+                        f"{_q(col)} AS v FROM src) WHERE v[2] = {s} OR v[3] = {s})")
+        assert row is not None
+        n_a, n_b = n_a + int(row[0]), n_b + int(row[1])
+    return n_a, n_b
 
 
 def _formats_for(con: duckdb.DuckDBPyConnection, examples: Sequence[str], day_first: bool
@@ -368,7 +411,7 @@ def _shape_examples(con: duckdb.DuckDBPyConnection, col: str, where: str = "",
     """Shapes of the date values (digits as 9) in the first rows: (shape, count, min, max)."""
     v = _text(col)
     sql = (f"SELECT translate(v, '0123456789', '9999999999') AS shape, count(*) AS n, "
-           f"min(v), max(v) FROM (SELECT {v} AS v FROM src {where} LIMIT {limit}) "
+           f"min(v), max(v) FROM (SELECT {v} AS v FROM clean {where} LIMIT {limit}) "
            f"WHERE v IS NOT NULL GROUP BY shape ORDER BY n DESC, shape LIMIT 200")
     return [(str(s), int(n), str(a), str(b)) for s, n, a, b in con.sql(sql).fetchall()]
 
@@ -386,18 +429,20 @@ def _plan_dates(con: duckdb.DuckDBPyConnection, col: str, col_type: str,
     ambiguous = False
     rule = "no day/month order to decide (years first or month names)"
     if seps:
-        a_max, b_max, n_a, n_b = _year_last_stats(con, col, seps)
-        if a_max > 12 and b_max <= 12:
-            day_first, rule = True, (f"day first: the first number goes up to {a_max}, the "
-                                     f"second only to {b_max}")
-        elif b_max > 12 and a_max <= 12:
-            day_first, rule = False, (f"month first: the second number goes up to {b_max}, "
-                                      f"the first only to {a_max}")
-        elif a_max > 12 and b_max > 12:
+        day_ex = _year_last_example(con, col, seps, 1)
+        month_ex = _year_last_example(con, col, seps, 2)
+        if day_ex and not month_ex:
+            day_first, rule = True, (f"day first: a first number above 12 ({day_ex!r}), no "
+                                     "second number above 12")
+        elif month_ex and not day_ex:
+            day_first, rule = False, (f"month first: a second number above 12 "
+                                      f"({month_ex!r}), no first number above 12")
+        elif day_ex and month_ex:
+            n_a, n_b = _year_last_counts(con, col, seps)
             day_first = n_a >= n_b
-            rule = (f"{'day' if day_first else 'month'} first: {max(n_a, n_b)} values have a "
-                    f"first number above 12 and {min(n_a, n_b)} a second one above 12 "
-                    "(the others cannot be read)")
+            rule = (f"{'day' if day_first else 'month'} first: {n_a} values have a first "
+                    f"number above 12 ({day_ex!r}) and {n_b} a second one ({month_ex!r}); "
+                    "the others cannot be read")
             ambiguous = True
         else:
             day_first = seps[0] != "/"
@@ -418,14 +463,13 @@ _THOUSANDS = r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$"
 def _comma_mode(con: duckdb.DuckDBPyConnection, col: str) -> str:
     """'thousands' when every number written with a comma fits thousands separators
     (``1,234.5``), else 'decimal' (``12,5``); 'none' when no value has a comma."""
-    v = f"translate({_text(col)}, {_lit(_CURRENCY)}, '')"
-    row = _row(con, f"SELECT count(*) FILTER (contains(v, ',')), count(*) FILTER "
-                      f"(contains(v, ',') AND NOT regexp_full_match(v, "
-                      f"{_lit(_THOUSANDS[1:-1])})) FROM (SELECT {v} AS v FROM src)")
-    assert row is not None
-    if not row[0]:
+    if not _count(con, f"SELECT count(*) FROM src WHERE contains({_q(col)}, ',')"):
         return "none"
-    return "decimal" if row[1] else "thousands"
+    v = f"translate({_text(col)}, {_lit(_CURRENCY)}, '')"
+    n_other = _count(con, f"SELECT count(*) FROM (SELECT {v} AS v FROM clean WHERE contains("
+                          f"{_q(col)}, ',')) WHERE NOT regexp_full_match(v, "
+                          f"{_lit(_THOUSANDS[1:-1])})")
+    return "decimal" if n_other else "thousands"
 
 
 def _number_expr(col: str, col_type: str, comma: str) -> str:
@@ -460,13 +504,14 @@ def _customer_expr(col: str, col_type: str) -> str:
 # ------------------------------------------------------------------ reading
 @dataclass
 class _Source:
-    kind: str  # csv, parquet, dataframe
+    kind: str  # csv, parquet, dataframe (excel and jsonl files are read as dataframes)
     path: str | None
     encoding: str | None = None
     delimiter: str | None = None
     n_columns: int = 0
     rejected: dict[int, str] = field(default_factory=dict)  # line -> error type
-    read_path: str | None = None  # the (transcoded) file DuckDB read
+    read_path: str | None = None  # the (transcoded) file DuckDB reads
+    original: str | None = None  # the file as given
     sha256: str | None = None
     ends_with_newline: bool = True
 
@@ -480,44 +525,90 @@ def _transcode(src: Path, dst: Path, encoding: str) -> None:
         fout.write(decoder.decode(b"", final=True))
 
 
-def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str | None,
-              encoding: str | None, work: Path) -> _Source:
-    from custseg.io import file_sha256
+def _read_csv_sql(source: _Source) -> str:
+    return (f"read_csv({_lit(str(source.read_path))}, all_varchar = true, header = true, "
+            f"delim = {_lit(str(source.delimiter))}, quote = '\"', escape = '\"', "
+            "null_padding = false")
 
+
+def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str | None,
+              encoding: str | None, work: Path) -> _Source:
+    """Detect the encoding and the delimiter; the file is read by :func:`_load_csv`."""
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
         fh.seek(max(0, path.stat().st_size - 1))
         last = fh.read(1)
     if not head.strip():
         raise InputFileError(f"{path}: the file is empty", str(path))
-    read_path = path
     if encoding is None and head.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"
-    if encoding and codecs.lookup(encoding).name not in ("utf-8",):
-        read_path = work / "transcoded.csv"
+    if encoding is None and not head.startswith(b"\xef\xbb\xbf"):
         try:
-            _transcode(path, read_path, encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise InputFileError(f"{path}: cannot decode as {encoding}: {exc}",
-                                 str(path)) from exc
-    sample = read_path.open("rb").read(1 << 16).decode("utf-8", errors="replace")
-    sample = sample.lstrip("\ufeff")
-    if len(sample) >= (1 << 15) and "\n" in sample:
-        sample = sample[: sample.rindex("\n")]
-    if delimiter is None:
-        delimiter = detect_delimiter(sample, "\t" if path.suffix.lower() == ".tsv" else None)
-    source = _Source("csv", str(path), encoding or "utf-8", delimiter,
-                     ends_with_newline=last in (b"\n", b"\r"), sha256=file_sha256(path))
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # not a character cut at the end of the sample
+                encoding = _single_byte_encoding(path)
+    source = _Source("csv", str(path), encoding or "utf-8", delimiter, read_path=str(path),
+                     original=str(path), ends_with_newline=last in (b"\n", b"\r"))
     if head.startswith(b"\xef\xbb\xbf") and not encoding:
         source.encoding = "utf-8-sig"
+    if encoding and codecs.lookup(encoding).name != "utf-8":
+        _transcode_source(source, work, encoding)
+    with open(str(source.read_path), "rb") as fh:
+        sample = fh.read(1 << 16).decode("utf-8", errors="replace").lstrip("\ufeff")
+    if len(sample) >= (1 << 15) and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]
+    if source.delimiter is None:
+        source.delimiter = detect_delimiter(
+            sample, "\t" if path.suffix.lower() == ".tsv" else None)
+    try:
+        con.sql(f"CREATE VIEW header AS SELECT * FROM {_read_csv_sql(source)}, "
+                "ignore_errors = true)")
+        con.sql("SELECT * FROM header LIMIT 0").fetchall()
+    except Exception as exc:  # duckdb raises many kinds; all mean "not readable"
+        raise InputFileError(f"{path}: cannot be read as delimited text: {exc}",
+                             str(path)) from exc
+    return source
 
-    def scan(file: Path) -> dict[int, str]:
+
+def _single_byte_encoding(path: Path) -> str:
+    """cp1252 (Windows Western, where '£' and '€' are one byte) when the file decodes as
+    such, else latin-1 (which decodes any byte)."""
+    decoder = codecs.getincrementaldecoder("cp1252")(errors="strict")
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                decoder.decode(chunk)
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _transcode_source(source: _Source, work: Path, encoding: str) -> None:
+    assert source.original is not None
+    dst = work / f"transcoded-{codecs.lookup(encoding).name}.csv"
+    try:
+        _transcode(Path(source.original), dst, encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InputFileError(f"{source.original}: cannot decode as {encoding}: {exc}",
+                             source.original) from exc
+    source.read_path, source.encoding = str(dst), encoding
+
+
+def _load_csv(con: duckdb.DuckDBPyConnection, source: _Source, columns: Sequence[str],
+              work: Path) -> None:
+    """Read the columns needed into the table ``raw`` (row order kept: ``rowid`` is the data
+    row), noting the malformed lines; a file that turns out not to be UTF-8 is transcoded
+    and read again."""
+    types = dict.fromkeys(columns, "VARCHAR")
+
+    def scan() -> dict[int, str]:
         for table in ("raw", "rejects_err", "rejects_scan"):
             con.sql(f"DROP TABLE IF EXISTS {table}")
-        con.sql(f"CREATE TABLE raw AS SELECT * FROM read_csv({_lit(str(file))}, "
-                f"all_varchar = true, header = true, delim = {_lit(delimiter)}, quote = '\"', "
-                f"escape = '\"', store_rejects = true, rejects_table = 'rejects_err', "
-                f"rejects_scan = 'rejects_scan', null_padding = false)")
+        reader = (f"(SELECT 0 AS __row, * FROM {_read_csv_sql(source)}, store_rejects = true, "
+                  "rejects_table = 'rejects_err', rejects_scan = 'rejects_scan'))")
+        con.sql(f"CREATE TABLE raw AS SELECT * EXCLUDE (__row) FROM "
+                f"({_clean_sql(types, columns, reader)})")
         rows = con.sql("SELECT line, error_type, csv_line FROM rejects_err").fetchall()
         rejected: dict[int, str] = {}
         for line, kind, text in rows:
@@ -527,27 +618,18 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str | None,
         return rejected
 
     try:
-        rejected = scan(read_path)
+        rejected = scan()
         if any(k in ("INVALID UNICODE", "INVALID ENCODING") for k in rejected.values()):
-            # not UTF-8: Windows Western (cp1252, where '£' is one byte), else latin-1
-            for enc in ("cp1252", "latin-1"):
-                dst = work / f"transcoded-{enc}.csv"
-                try:
-                    _transcode(path, dst, enc)
-                except UnicodeDecodeError:
-                    continue
-                read_path, source.encoding = dst, enc
-                break
-            rejected = scan(read_path)
+            assert source.original is not None
+            _transcode_source(source, work, _single_byte_encoding(Path(source.original)))
+            rejected = scan()
     except InputFileError:
         raise
     except Exception as exc:  # duckdb raises many kinds; all mean "not readable"
-        raise InputFileError(f"{path}: cannot be read as delimited text: {exc}",
-                             str(path)) from exc
+        raise InputFileError(f"{source.path}: cannot be read as delimited text: {exc}",
+                             source.path) from exc
     source.rejected = rejected
-    source.read_path = str(read_path)
-    con.sql("CREATE VIEW src AS SELECT rowid AS __row, * FROM raw")
-    return source
+    con.sql("CREATE OR REPLACE VIEW src AS SELECT rowid AS __row, * FROM raw")
 
 
 def _open_source(con: duckdb.DuckDBPyConnection, data: Any, delimiter: str | None,
@@ -570,8 +652,6 @@ def _open_source(con: duckdb.DuckDBPyConnection, data: Any, delimiter: str | Non
         raise InputFileError(f"{path}: the file is empty", str(path))
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
-        from custseg.io import file_sha256
-
         try:
             con.sql(f"CREATE VIEW src AS SELECT file_row_number AS __row, * EXCLUDE "
                     f"(file_row_number) FROM read_parquet({_lit(str(path))}, "
@@ -580,15 +660,15 @@ def _open_source(con: duckdb.DuckDBPyConnection, data: Any, delimiter: str | Non
         except Exception as exc:
             raise InputFileError(f"{path}: cannot be read as parquet: {exc}",
                                  str(path)) from exc
-        return _Source("parquet", str(path), sha256=file_sha256(path))
+        return _Source("parquet", str(path), original=str(path))
     if suffix in EXCEL_SUFFIXES or suffix in JSONL_SUFFIXES or suffix == ".xls":
         from custseg.io import read_table
 
         frame, info = read_table(path)
         source = _open_source(con, frame, None, None, work)
-        source.kind, source.path, source.sha256 = info.format, str(path), info.sha256
+        source.kind, source.path, source.original = info.format, str(path), str(path)
         return source
-    return _load_csv(con, path, delimiter, encoding, work)
+    return _open_csv(con, path, delimiter, encoding, work)
 
 
 def _line_numbers(source: _Source, rows: Sequence[int]) -> dict[int, int]:
@@ -629,7 +709,7 @@ def _connect(work: Path, threads: int | None, memory_limit: str | None
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
     }
-    con = duckdb.connect(str(work / "work.duckdb"), config=config)
+    con = duckdb.connect(":memory:", config=config)
     con.sql("SET enable_progress_bar = false")
     return con
 
@@ -660,6 +740,7 @@ def transactions_to_customers(
     max_bad_share: float = MAX_BAD_SHARE,
     threads: int | None = None,
     memory_limit: str | None = None,
+    checksum: bool = False,
     progress: ProgressFn | None = None,
 ) -> CustomerFeatures:
     """Turn a transaction log into one row of features per customer.
@@ -691,6 +772,9 @@ def transactions_to_customers(
     threads, memory_limit : optional
         DuckDB's threads (default: every core) and memory limit (default 2GB; beyond it
         DuckDB spills to a temporary folder).
+    checksum : bool
+        Also compute the SHA-256 of the input file (``report["input"]["sha256"]``; a few
+        seconds a gigabyte).
 
     Returns
     -------
@@ -712,7 +796,6 @@ def transactions_to_customers(
     given = columns if isinstance(columns, ColumnMap) else ColumnMap(**(columns or {}))
     as_of_ts = _as_of_date(as_of)
     t0 = time.perf_counter()
-    timings: dict[str, float] = {}
     work = Path(tempfile.mkdtemp(prefix="custseg-features-"))
     con = None
     try:
@@ -720,11 +803,10 @@ def transactions_to_customers(
         if progress:
             progress("read", 0, 3)
         source = _open_source(con, data, delimiter, encoding, work)
-        timings["read"] = time.perf_counter() - t0
         if progress:
             progress("read", 1, 3)
         return _features(con, source, given, as_of_ts, date_format, duplicates,
-                         max_malformed_share, max_bad_share, timings, progress)
+                         max_malformed_share, max_bad_share, checksum, work, t0, progress)
     finally:
         if con is not None:
             con.close()
@@ -733,13 +815,24 @@ def transactions_to_customers(
 
 def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
               as_of_ts: pd.Timestamp | None, date_format: str | None, duplicates: str,
-              max_malformed_share: float, max_bad_share: float, timings: dict[str, float],
-              progress: ProgressFn | None) -> CustomerFeatures:
+              max_malformed_share: float, max_bad_share: float, checksum: bool,
+              work: Path, t0: float, progress: ProgressFn | None) -> CustomerFeatures:
+    timings: dict[str, float] = {}
     t1 = time.perf_counter()
-    described = con.sql("DESCRIBE src").fetchall()
+    described = con.sql("DESCRIBE header" if source.kind == "csv" else "DESCRIBE src").fetchall()
     types = {str(r[0]): str(r[1]) for r in described if str(r[0]) != "__row"}
     names = list(types)
     source.n_columns = len(names)
+
+    # -- columns
+    mapping = infer_columns(names, given)
+    _check_mapping(names, given, mapping)
+    inferred = [r for r in ROLES if getattr(mapping, r) and not getattr(given, r)]
+    used = [c for c in mapping.to_dict().values() if c]
+    if source.kind == "csv":
+        _load_csv(con, source, used, work)
+    timings["read"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
     n_rows = _count(con, "SELECT count(*) FROM src")
     warnings: list[Problem] = []
     where = "line numbers count the header as line 1" if source.kind == "csv" else \
@@ -757,26 +850,21 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
                 f"the {max_malformed_share:.0%} that may be skipped) cannot be read "
                 f"({', '.join(kinds)}; delimiter {source.delimiter!r}), e.g. lines "
                 + ", ".join(str(ln) for ln in malformed[:5]), source.path)
-        last_line_truncated = (not source.ends_with_newline
-                               and malformed[-1] == max(malformed)
-                               and _is_last_line(source, malformed[-1]))
         msg = (f"skipped {len(malformed)} malformed line(s) ({', '.join(kinds)}; "
                f"{where})")
-        if last_line_truncated:
+        if not source.ends_with_newline and _is_last_line(source, malformed[-1]):
             msg += "; the last line is truncated (no line end, fields missing)"
         warnings.append(Problem(None, msg, rows=malformed, code="malformed-line",
                                 severity="warning"))
     if n_rows == 0:
         raise InputFileError(f"{source.path}: the file has a header but no data rows",
                              source.path)
-
-    # -- columns
-    mapping = infer_columns(names, given)
-    _check_mapping(names, given, mapping)
-    inferred = [r for r in ROLES if getattr(mapping, r) and not getattr(given, r)]
+    _clean_view(con, source, types, used)
 
     # -- how to read dates and numbers
-    plan = _plan_dates(con, mapping.date, types[mapping.date], date_format)  # type: ignore[arg-type]
+    assert mapping.date is not None and mapping.customer is not None
+    date_col, date_type = mapping.date, types[mapping.date]
+    plan = _plan_dates(con, date_col, date_type, date_format)
     numbers = {}
     comma_modes = {}
     for role in ("amount", "quantity", "price"):
@@ -787,41 +875,42 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
             numbers[role] = _number_expr(col, types[col], mode)
 
     def build_lines(formats: Sequence[str]) -> None:
-        date_col = mapping.date
-        assert date_col is not None and mapping.customer is not None
-        cols = [
+        assert mapping.customer is not None
+        inner = [
             "__row",
             f"{_customer_expr(mapping.customer, types[mapping.customer])} AS cust",
-            f"{_date_expr(date_col, types[date_col], formats)} AS ts",
-            f"({_text(date_col)}) IS NULL AS date_missing",
+            f"{_date_expr(date_col, date_type, formats)} AS ts",
+            f"{_q(date_col)} IS NULL AS date_missing",
         ]
+        outer = ["__row", "cust", "ts", "date_missing"]
         for role in ("amount", "quantity", "price"):
             col = getattr(mapping, role)
             if col:
-                cols.append(f"{numbers[role]} AS {role}")
-                cols.append(f"({_text(col)}) IS NULL AS {role}_missing")
+                inner += [f"{numbers[role]} AS {role}_raw", f"{_q(col)} IS NULL AS {role}_missing"]
+                outer += [f"CASE WHEN isfinite({role}_raw) AND abs({role}_raw) < 1e100 "
+                          f"THEN {role}_raw END AS {role}", f"{role}_missing"]
         for role in ("invoice", "product"):
             col = getattr(mapping, role)
             if col:
-                cols.append(f"{_text(col)} AS {role}")
+                inner.append(f"{_q(col)} AS {role}")
+                outer.append(role)
         con.sql("DROP TABLE IF EXISTS lines")
-        con.sql(f"CREATE TABLE lines AS SELECT {', '.join(cols)} FROM src")
+        con.sql(f"CREATE TABLE lines AS SELECT {', '.join(outer)} FROM "
+                f"(SELECT {', '.join(inner)} FROM clean)")
 
     build_lines(plan.formats)
     n_bad_dates = _count(con, "SELECT count(*) FROM lines WHERE ts IS NULL AND NOT date_missing")
-    if n_bad_dates and not date_format and not _is_temporal_type(types[mapping.date]):  # type: ignore[index]
+    if n_bad_dates and not date_format and not _is_temporal_type(date_type):
         # dates the first rows did not show: look at the shapes of those that failed
         bad_rows = "WHERE __row IN (SELECT __row FROM lines WHERE ts IS NULL AND NOT " \
                    "date_missing LIMIT 100000)"
-        more = _shape_examples(con, mapping.date, where=bad_rows)  # type: ignore[arg-type]
+        more = _shape_examples(con, date_col, where=bad_rows)
         extra = _formats_for(con, [x for _, _, a, b in more for x in (a, b)],
                              bool(plan.day_first))
         new = [f for f in extra if f not in plan.formats]
         if new:
             plan.formats.extend(new)
             build_lines(plan.formats)
-            n_bad_dates = _count(con, "SELECT count(*) FROM lines WHERE ts IS NULL AND NOT "
-                                      "date_missing")
     timings["parse"] = time.perf_counter() - t1
     if progress:
         progress("read", 2, 3)
@@ -920,10 +1009,23 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
                                 "AND CAST(ts AS TIME) <> TIME '00:00:00' LIMIT 1)"))
     drop_dups = duplicates == "drop" or (duplicates == "auto"
                                          and (bool(mapping.invoice) or has_time))
-    con.sql(f"""CREATE TABLE valid AS
-        SELECT {', '.join(key_cols)}, count(*) AS n_copies, max(__row) AS last_row
-        FROM lines WHERE {valid_cond} GROUP BY ALL""")
-    n_dup_lines = _count(con, "SELECT coalesce(sum(n_copies - 1), 0) FROM valid")
+    # exact duplicates: only lines whose hash repeats can be duplicates; they are grouped
+    keys = ", ".join(key_cols)
+    con.sql(f"CREATE TABLE dup_hashes AS SELECT hash({keys}) AS h FROM lines WHERE "
+            f"{valid_cond} GROUP BY h HAVING count(*) > 1")
+    if _count(con, "SELECT count(*) FROM dup_hashes"):
+        con.sql(f"""CREATE TABLE valid AS
+            SELECT {keys}, 1 AS n_copies, __row AS last_row FROM lines
+            WHERE {valid_cond} AND hash({keys}) NOT IN (SELECT h FROM dup_hashes)
+            UNION ALL
+            SELECT {keys}, count(*) AS n_copies, max(__row) AS last_row FROM lines
+            WHERE {valid_cond} AND hash({keys}) IN (SELECT h FROM dup_hashes) GROUP BY ALL""")
+        n_dup_lines = _count(con, "SELECT coalesce(sum(n_copies - 1), 0) FROM valid "
+                                  "WHERE n_copies > 1")
+    else:
+        con.sql(f"CREATE VIEW valid AS SELECT {keys}, 1 AS n_copies, __row AS last_row "
+                f"FROM lines WHERE {valid_cond}")
+        n_dup_lines = 0
     if n_dup_lines:
         rows_0 = [r for (r,) in con.sql("SELECT last_row FROM valid WHERE n_copies > 1 "
                                         "ORDER BY last_row LIMIT 20").fetchall()]
@@ -941,7 +1043,7 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
                                 code="duplicate-line", severity="warning"))
     weight = "1" if drop_dups else "n_copies"
 
-    con.sql(f"""CREATE TABLE kept AS
+    con.sql(f"""CREATE VIEW kept AS
         SELECT cust, CAST(ts AS DATE) AS day, {', '.join(c for c in key_cols[2:])},
                {weight} AS w, {value} AS value, ({cancel}) AS cancel
         FROM valid""")
@@ -999,10 +1101,11 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
                    sum(w) AS n_lines,
                    sum(w) FILTER (cancel) AS n_cancel
             FROM t GROUP BY cust),
-        orders AS (SELECT cust, count(*) AS frequency FROM (SELECT DISTINCT cust, {event} FROM t
-                   WHERE NOT cancel) GROUP BY cust),
+        events AS (SELECT cust, {event} AS ev, min(day) AS day FROM t WHERE NOT cancel
+                   GROUP BY cust, ev),
+        orders AS (SELECT cust, count(*) AS frequency FROM events GROUP BY cust),
         gaps AS (SELECT cust, day - lag(day) OVER (PARTITION BY cust ORDER BY day) AS gap
-                 FROM (SELECT DISTINCT cust, day FROM t WHERE NOT cancel)),
+                 FROM (SELECT DISTINCT cust, day FROM events)),
         ipi AS (SELECT cust, avg(gap) AS ipi_mean, stddev_pop(gap) AS ipi_std,
                        count(gap) AS n_gaps FROM gaps GROUP BY cust)
         {product_sql}
@@ -1050,7 +1153,8 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
     report = {
         "input": {"path": source.path, "format": source.kind, "encoding": source.encoding,
                   "delimiter": source.delimiter, "columns": source.n_columns,
-                  "sha256": source.sha256},
+                  "sha256": source.sha256 or (_sha256(source.original) if checksum and
+                                              source.original else None)},
         "columns": mapping.to_dict(),
         "inferred": inferred,
         "dates": {"formats": list(plan.formats), "day_first": plan.day_first,

@@ -37,6 +37,12 @@ import numpy as np
 import pandas as pd
 
 from custseg import __version__
+from custseg.explore import (
+    DataOverview,
+    SegmentViews,
+    overview_of_segmentation,
+    segment_views,
+)
 from custseg.io import TableInfo, atomic_output_dir, read_table
 from custseg.segmenter import PROBABILISTIC, Segmenter
 
@@ -61,6 +67,10 @@ class SegmentationResult:
     projection: pd.DataFrame
     command: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    #: The report's numbers (custseg.explore): the data's distributions, and point samples
+    #: and silhouettes of the segments.  None: computed when the report is rendered.
+    overview: DataOverview | None = None
+    views: SegmentViews | None = None
 
 
 def _versions() -> dict[str, str]:
@@ -248,7 +258,14 @@ def segment_file(
     summary = build_summary({"segmenter": seg, "info": info, "timings": timings,
                              "seed": segmenter_options.get("random_state"),
                              "command": command})
-    return SegmentationResult(table, info, seg, segments, summary, projection, command, timings)
+    t3 = time.perf_counter()
+    overview = overview_of_segmentation(seg, table, info, summary)
+    seed = summary["seed"] if isinstance(summary["seed"], int) else 0
+    views = segment_views(seg, table, projection, random_state=seed)
+    prepare = round(timings["prepare_outputs"] + time.perf_counter() - t3, 4)
+    timings["prepare_outputs"] = summary["timings"]["prepare_outputs"] = prepare
+    return SegmentationResult(table, info, seg, segments, summary, projection, command, timings,
+                              overview, views)
 
 
 #: Customer features segmented on by default when segmenting transactions (custseg.features).
