@@ -1,146 +1,493 @@
 """The HTML report, drawn from a :class:`~custseg.pipeline.SegmentationResult`.
 
-Nothing is fitted here: every number comes from the result.  The page is one
-self-contained file (plotly.js inlined once) that works offline.
+Nothing is fitted here: every number comes from the result (``summary``, the segmenter's
+profiles, and the report's numbers in ``result.overview`` and ``result.views``, computed by
+:mod:`custseg.explore`).  The page is one self-contained file (plotly.js inlined once, no
+request leaves it) that works offline and prints.  Sections (see docs/report.md): 1. Data,
+2. How many segments, 3. The segments, 4. Profiles, 5. Findings, an RFM cross-table when the
+summary has one, and a footer to reproduce the run.
+
+* :func:`render_report` -- the whole report of a segmentation, as an HTML string;
+* :func:`render_explore` -- the data part alone, for ``custseg explore``;
+* :func:`report_charts`, :func:`explore_charts` -- the charts as Plotly figures;
+* :func:`write_chart_images` -- each chart as a PNG (needs the ``png`` extra: kaleido, and a
+  Chrome or Chromium on the machine).
 """
 
 from __future__ import annotations
 
-import html
+import math
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from custseg import __version__
+
 if TYPE_CHECKING:
-    from custseg.pipeline import SegmentationResult
-
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf"]
-MAX_POINTS = 5000
-
-
-def _esc(x: Any) -> str:
-    return html.escape(str(x))
-
-
-def _fmt(x: Any) -> str:
-    if isinstance(x, float):
-        return f"{x:,.2f}" if abs(x) < 1e6 else f"{x:,.0f}"
-    return str(x)
-
-
-def _figures(result: SegmentationResult) -> list[tuple[str, Any]]:
     import plotly.graph_objects as go
 
-    summary = result.summary
-    proj = result.projection
-    if len(proj) > MAX_POINTS:
-        proj = proj.groupby("segment", group_keys=False).apply(
-            lambda g: g.sample(max(1, int(MAX_POINTS * len(g) / len(result.projection))),
-                               random_state=0))
-    names = {s["id"]: s["name"] for s in summary["segments"]}
-    scatter = go.Figure()
-    for seg_id in sorted(proj["segment"].unique()):
-        part = proj[proj["segment"] == seg_id]
-        scatter.add_trace(go.Scattergl(
-            x=part["x"], y=part["y"], mode="markers", name=f"{seg_id} · {names.get(seg_id)}",
-            marker={"size": 7, "color": PALETTE[int(seg_id) % len(PALETTE)], "opacity": 0.75},
-            text=part["id"],
-            hovertemplate="customer %{text}<br>%{x:.2f}, %{y:.2f}<extra>%{fullData.name}"
-                          "</extra>",
-        ))
-    x_name, y_name = proj["x_name"].iloc[0], proj["y_name"].iloc[0]
-    if x_name in result.segmenter.plan_.numeric:
-        scatter.add_trace(go.Scatter(
-            x=[s["centre"][x_name] for s in summary["segments"]],
-            y=[s["centre"][y_name] for s in summary["segments"]],
-            mode="markers", name="segment centres",
-            marker={"symbol": "x", "size": 14, "color": "black"},
-            text=[s["name"] for s in summary["segments"]],
-            hovertemplate="%{text}<br>%{x:.1f}, %{y:.1f}<extra>centre</extra>"))
-    scatter.update_layout(title="Customers by segment", xaxis_title=x_name, yaxis_title=y_name,
-                          height=520, template="plotly_white", legend={"orientation": "h",
-                                                                       "y": -0.2})
-    scores = summary["k_selection"]["scores"]
-    ks = [s["k"] for s in scores]
-    figs = [("segments", scatter)]
-    if len(ks) > 1:
-        from plotly.subplots import make_subplots
+    from custseg.explore import DataOverview, SegmentViews
+    from custseg.pipeline import SegmentationResult
 
-        sel = make_subplots(rows=1, cols=2, subplot_titles=(
-            "Elbow: inertia by k", "Silhouette by k (higher is better)"))
-        sel.add_trace(go.Scatter(x=ks, y=[s["inertia"] for s in scores], mode="lines+markers",
-                                 name="inertia"), 1, 1)
-        sel.add_trace(go.Scatter(x=ks, y=[s["silhouette"] for s in scores],
-                                 mode="lines+markers", name="silhouette"), 1, 2)
-        chosen = summary["k_selection"]["chosen_k"]
-        for col in (1, 2):
-            sel.add_vline(x=chosen, line_dash="dash", line_color="green", row=1, col=col)
-        sel.update_layout(height=380, template="plotly_white", showlegend=False)
-        sel.update_xaxes(title_text="k (number of segments)")
-        figs.append(("k-selection", sel))
-    return figs
+PLOT_CONFIG = {"displaylogo": False, "responsive": True,
+               "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+ALGORITHM_NAMES = {"kmeans": "K-Means", "gmm": "a Gaussian mixture",
+                   "hierarchical": "hierarchical clustering", "kprototypes": "k-prototypes",
+                   "hdbscan": "HDBSCAN", "deep": "a deep embedding and K-Means"}
+SECTION_TITLES = {"data": "Data", "k": "How many segments", "segments": "The segments",
+                  "profiles": "Profiles", "findings": "Findings",
+                  "rfm": "K-Means segments vs RFM segments"}
+
+
+@dataclass
+class Chart:
+    """One chart of the report: where it goes, its figure, and what to say under it."""
+
+    id: str
+    section: str
+    title: str
+    figure: go.Figure
+    note: str = ""
+    sampling: str = ""
+
+
+# ----------------------------------------------------------------------------- helpers
+def _num(x: Any) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return str(x)
+    return f"{x:,}" if isinstance(x, int) else f"{x:,.0f}"
+
+
+def _dec(x: Any, digits: int = 2) -> str:
+    if x is None or isinstance(x, str):
+        return "–" if x is None else x
+    x = float(x)
+    if not math.isfinite(x):
+        return "–"
+    return f"{x:,.{digits}f}" if abs(x) < 1e6 else f"{x:,.0f}"
+
+
+def _pct(x: Any) -> str:
+    return "–" if x is None else f"{float(x):.1%}"
+
+
+def _delimiter(d: Any) -> str:
+    return {"\t": "tab", " ": "space"}.get(d, str(d))
+
+
+def sampling_note(shown: int, total: int, what: str = "customers", seed: int = 0) -> str:
+    """The sentence under a chart that shows a sample ('' when it shows everyone)."""
+    if shown >= total:
+        return ""
+    from custseg.explore import MIN_PER_SEGMENT
+
+    return (f"Sampled: showing {shown:,} of {total:,} {what}, drawn at random within each "
+            f"segment in proportion to its size (at least {MIN_PER_SEGMENT} a segment; seed "
+            f"{seed}). The tables use every customer.")
+
+
+def _env() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True)
+    env.filters.update(num=_num, dec=_dec, pct=_pct, delimiter=_delimiter)
+    return env
+
+
+def _template() -> Any:
+    text = (resources.files("custseg.report") / "report.html.j2").read_text("utf-8")
+    return _env().from_string(text)
+
+
+def _chart_html(chart: Chart) -> str:
+    import plotly.io as pio
+
+    height = chart.figure.layout.height or 450
+    return pio.to_html(chart.figure, full_html=False, include_plotlyjs=False,
+                       div_id=f"fig-{chart.id}", default_width="100%",
+                       default_height=f"{int(height)}px",
+                       config={**PLOT_CONFIG, "toImageButtonOptions": {
+                           "format": "png", "filename": chart.id, "scale": 2}})
+
+
+def _plotlyjs() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+# ----------------------------------------------------------------------------- charts
+def explore_charts(overview: DataOverview) -> list[Chart]:
+    """The charts of the "Data" section."""
+    from custseg.report import figures
+
+    charts = []
+    dist = figures.distributions(overview)
+    if dist is not None:
+        charts.append(Chart(
+            "distributions", "data", "Distribution of each column", dist,
+            note="Histograms of numeric columns and counts of categorical ones, as read "
+                 "(original units, before imputation and transforms); features in blue. "
+                 "Hover a bar for its range and count."))
+    corr = figures.correlation(overview)
+    if corr is not None:
+        charts.append(Chart(
+            "correlation", "data", "Correlation between numeric columns", corr,
+            note="Pearson correlation, -1 to 1: red, they rise together; blue, one rises as "
+                 "the other falls. Strongly correlated features weigh twice in the "
+                 "segmentation."))
+    return charts
+
+
+def _views(result: SegmentationResult) -> SegmentViews:
+    if result.views is not None:
+        return result.views
+    from custseg.explore import segment_views
+
+    seed = result.summary.get("seed")
+    return segment_views(result.segmenter, result.table, result.projection,
+                         random_state=seed if isinstance(seed, int) else 0)
+
+
+def _overview(result: SegmentationResult) -> DataOverview:
+    if result.overview is not None:
+        return result.overview
+    from custseg.explore import overview_of_segmentation
+
+    return overview_of_segmentation(result.segmenter, result.table, result.info,
+                                    result.summary)
+
+
+def report_charts(result: SegmentationResult) -> list[Chart]:
+    """Every chart of the report of ``result``, in page order."""
+    from custseg.report import figures
+
+    summary = result.summary
+    views = _views(result)
+    seed = views.random_state
+    charts = explore_charts(_overview(result))
+    elbow = figures.elbow(summary)
+    if elbow is not None:
+        knee = summary["k_selection"].get("elbow_k")
+        charts.append(Chart(
+            "elbow", "k", "Elbow curve: within-segment spread by number of segments", elbow,
+            note=(f"The star marks the elbow (knee) at k = {knee}, where adding segments stops "
+                  "paying off; the dashed line the chosen k." if knee is not None else
+                  "The curve has no clear elbow; the dashed line marks the chosen k.")))
+    scores = figures.k_scores(summary)
+    if scores is not None:
+        charts.append(Chart(
+            "k-scores", "k", "Silhouette, Calinski-Harabasz and Davies-Bouldin by k", scores,
+            note="Stars: the best k by each index; dashed line: the chosen k."))
+    total = views.n_customers
+    if views.projected:
+        title = "Customers by segment, on the first two principal components"
+        note = ("Principal components are the two directions in which customers differ most "
+                "(across all scaled features); the axes have no units. Crosses: segment "
+                "centres. Hover a point for the customer's id and values.")
+    else:
+        title = f"Customers by segment: {views.x_name} × {views.y_name}"
+        note = ("Original units. Crosses: segment centres (means). Hover a point for the "
+                "customer's id and values.")
+    charts.append(Chart("scatter", "segments", title, figures.segment_scatter(summary, views),
+                        note=note, sampling=sampling_note(len(views.points), total,
+                                                          seed=seed)))
+    matrix = figures.scatter_matrix(summary, views)
+    if matrix is not None:
+        charts.append(Chart(
+            "scatter-matrix", "segments", "Every pair of features", matrix,
+            note="Original units. Click a segment in the legend to hide or show it.",
+            sampling=sampling_note(len(views.matrix_rows), total, seed=seed)))
+    charts.append(Chart("sizes", "segments", "Segment sizes", figures.sizes(summary)))
+    charts.append(Chart(
+        "silhouette", "segments", "Silhouette of each customer, by segment",
+        figures.silhouette(summary, views),
+        note="Each bar is a customer, sorted within its segment: long bars sit well inside "
+             "their segment; bars left of zero would fit another segment better. The dashed "
+             "line is the mean.",
+        sampling=sampling_note(len(views.silhouette), views.n_assigned,
+                               what="customers in a segment", seed=seed)))
+    snake = figures.snake(summary)
+    if snake is not None:
+        charts.append(Chart(
+            "z-heatmap", "profiles", "How each segment differs from the average customer",
+            snake,
+            note="z-score of each segment's mean: how many standard deviations above (red) or "
+                 "below (blue) the average customer; columns marked ·feature were segmented "
+                 "on, the others only describe the segments."))
+    return charts
+
+
+# ----------------------------------------------------------------------------- tables
+def _cleaning_rows(data: DataOverview, explore: bool) -> list[tuple[str, str]]:
+    c, p = data.cleaning, data.preprocessing
+
+    def per_col(d: dict[str, Any] | None) -> str:
+        return ", ".join(f"{k} ({_num(v)})" for k, v in (d or {}).items()) or "none"
+
+    rows = [("Exact duplicate rows", f"{_num(c.get('duplicate_rows_dropped', 0))} dropped")]
+    if c.get("rows_dropped_missing") is not None:
+        rows.append(("Rows with missing values",
+                     f"{_num(c['rows_dropped_missing'])} not segmented (--impute drop)"))
+    rows.append(("Missing markers read as missing (NA, ?, -...)",
+                 per_col(c.get("missing_markers"))))
+    rows.append(("Non-numeric values read as missing", per_col(c.get("junk_coerced"))))
+    how = p.get("impute", "median")
+    rows.append((f"Values {'to be ' if explore else ''}imputed ({how})",
+                 per_col(c.get("imputed"))))
+    clip = p.get("clip")
+    if clip:
+        rows.append((f"Values clipped at quantiles {clip:g} and {1 - clip:g}",
+                     per_col(c.get("clipped"))))
+    logs = p.get("log_columns") or []
+    skew = p.get("skewness") or {}
+    rows.append(("Log-transformed (skewness above 1)",
+                 ", ".join(f"{col} (skewness {skew.get(col, float('nan')):.1f})"
+                           for col in logs) or "none"))
+    rows.append(("Scaling", str(p.get("scaling", ""))))
+    rows.append(("Columns dropped", per_col(c.get("columns_dropped"))))
+    return rows
+
+
+def _profile_table(result: SegmentationResult, views: SegmentViews) -> dict[str, Any]:
+    from custseg.report.figures import segment_colour
+
+    summary = result.summary
+    profiles = result.segmenter.profiles_
+    numeric = [c for c in summary["features"] if f"{c}_mean" in profiles.columns]
+    numeric += [c for c in summary["roles"]["numeric"]
+                if c not in numeric and f"{c}_mean" in profiles.columns]
+    categorical = [c for c in profiles.columns if c.endswith("_top")]
+    categorical = [c[:-4] for c in categorical]
+    rows = []
+    by_id = {int(r["segment"]): r for _, r in profiles.iterrows()}
+    for s in summary["segments"]:
+        r = by_id.get(int(s["id"]), {})
+        cats = []
+        for c in categorical:
+            top, share = r.get(f"{c}_top"), r.get(f"{c}_top_share")
+            cats.append(f"{top} ({_pct(share)})" if top is not None else "–")
+        rows.append({"label": f"{s['id']} · {s['name']}", "colour": segment_colour(s["id"]),
+                     "size": s["size"], "share": s["share"], "all": False,
+                     "numeric": [(r.get(f"{c}_mean"), r.get(f"{c}_median")) for c in numeric],
+                     "categorical": cats})
+    all_cats = []
+    for c in categorical:
+        mix = views.category_shares.get(c, {})
+        top = max(mix, key=lambda lvl: mix[lvl]) if mix else None
+        all_cats.append(f"{top} ({_pct(mix[top])})" if top is not None else "–")
+    rows.append({"label": "All customers", "colour": "", "size": summary["n_customers"],
+                 "share": 1.0, "all": True,
+                 "numeric": [(views.population_mean.get(c), views.population_median.get(c))
+                             for c in numeric], "categorical": all_cats})
+    return {"numeric": numeric, "categorical": categorical, "rows": rows}
+
+
+def _segment_means(result: SegmentationResult) -> dict[int, dict[str, float]]:
+    profiles = result.segmenter.profiles_
+    means: dict[int, dict[str, float]] = {}
+    for _, r in profiles.iterrows():
+        means[int(r["segment"])] = {c[:-5]: float(r[c]) for c in profiles.columns
+                                    if c.endswith("_mean")}
+    return means
+
+
+def _cards(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    from custseg.report.figures import segment_colour
+    from custseg.report.findings import LEVEL_WORDS
+
+    cards = []
+    for s in summary["segments"]:
+        apart = ", ".join(
+            f"{LEVEL_WORDS.get(s['levels'].get(f, ''), '')} {f} ({s['z'].get(f, 0):+.1f} sd)"
+            .strip() for f in s.get("distinguishing", []))
+        mostly = []
+        for col, mix in s.get("categories", {}).items():
+            if mix:
+                top = max(mix, key=lambda lvl: mix[lvl])
+                mostly.append(f"{col} {top} ({mix[top]:.0%})")
+        stability = ""
+        if isinstance(s.get("stability"), int | float):  # with --stability
+            stability = (f"{s['stability']:.2f} (" + ("stable" if s.get("stable") else
+                         "unstable: it changes when the data are resampled") + ")")
+        cards.append({"id": s["id"], "name": s["name"], "size": s["size"],
+                      "share": s["share"], "colour": segment_colour(int(s["id"])),
+                      "apart": apart, "categories": ", ".join(mostly),
+                      "stability": stability,
+                      "recommendation": s.get("recommendation", "")})
+    return cards
+
+
+def rfm_crosstab(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The K-Means × RFM cross-table of ``summary["rfm"]["crosstab"]`` as rows to print, or
+    None.  Accepts ``{segment: {rfm_segment: count}}`` and pandas' ``split`` layout
+    (``{"index": [...], "columns": [...], "data": [[...]]}``)."""
+    rfm = summary.get("rfm")
+    table = rfm.get("crosstab") if isinstance(rfm, dict) else None
+    if not isinstance(table, dict) or not table:
+        return None
+    if {"index", "columns", "data"} <= set(table):
+        index, columns, data = table["index"], table["columns"], table["data"]
+    elif all(isinstance(v, dict) for v in table.values()):
+        index = list(table)
+        columns = []
+        for v in table.values():
+            columns += [c for c in v if c not in columns]
+        data = [[table[i].get(c, 0) for c in columns] for i in index]
+    else:
+        return None
+    names = {str(s["id"]): s["name"] for s in summary["segments"]}
+    rows = []
+    for label, cells in zip(index, data, strict=False):
+        label = str(label)
+        shown = f"{label} · {names[label]}" if label in names else label
+        numbers = [c if isinstance(c, int | float) else 0 for c in cells]
+        rows.append((shown, list(cells), sum(numbers)))
+    return {"columns": [str(c) for c in columns], "rows": rows}
+
+
+def _options(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in sorted(params.items()) if v is not None)
+
+
+# ----------------------------------------------------------------------------- pages
+def _page(context: dict[str, Any], charts: list[Chart]) -> str:
+    grouped: dict[str, list[dict[str, Any]]] = {s: [] for s in SECTION_TITLES}
+    for c in charts:
+        grouped.setdefault(c.section, []).append(
+            {"id": c.id, "title": c.title, "note": c.note, "sampling": c.sampling,
+             "html": _chart_html(c)})
+    return _template().render(charts=grouped, plotlyjs=_plotlyjs(), version=__version__,
+                              **context)
 
 
 def render_report(result: SegmentationResult) -> str:
     """The report as one HTML string (self-contained; plotly.js inlined once)."""
-    import plotly.io as pio
+    from custseg.explore import MAX_COLUMNS
+    from custseg.report.findings import findings, why_k
 
     summary = result.summary
+    views = _views(result)
+    data = _overview(result)
     ksel = summary["k_selection"]
-    parts = []
-    for i, (name, fig) in enumerate(_figures(result)):
-        parts.append(f'<div class="chart" id="chart-{name}">' + pio.to_html(
-            fig, full_html=False, include_plotlyjs=(i == 0), div_id=f"fig-{name}",
-            config={"displaylogo": False}) + "</div>")
-    features = [f for f in summary["features"] if f in summary["preprocessing"]["numeric"]]
-    head = "".join(f"<th>{_esc(f)}</th>" for f in features)
-    rows = []
-    for s in summary["segments"]:
-        cells = "".join(f"<td>{_fmt(s['centre'].get(f, ''))}</td>" for f in features)
-        rows.append(f"<tr><td>{s['id']}</td><td><b>{_esc(s['name'])}</b></td><td>{s['size']}"
-                    f"</td><td>{s['share']:.1%}</td>{cells}<td>{_esc(s['recommendation'])}"
-                    "</td></tr>")
-    score_rows = "".join(
-        f"<tr{' class=chosen' if sc['k'] == ksel['chosen_k'] else ''}><td>{sc['k']}</td>"
-        f"<td>{_fmt(sc['inertia'])}</td><td>{_fmt(sc['silhouette'])}</td>"
-        f"<td>{_fmt(sc['calinski_harabasz'])}</td><td>{_fmt(sc['davies_bouldin'])}</td></tr>"
-        for sc in ksel["scores"])
-    warn = "".join(f"<li>{_esc(w['column'] or '')} {_esc(w['message'])}</li>"
-                   for w in summary["warnings"]) or "<li>none</li>"
-    roles = summary["roles"]
-    confidence = (f" Confidence: <b>{_esc(ksel['confidence_label'])}</b> "
-                  f"({ksel['confidence']:.2f})." if ksel["method"] == "consensus" else "")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>custseg report: {summary['k']} segments</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
-       color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
-th {{ background: #f3f3f3; }} tr.chosen {{ background: #e6f4e6; font-weight: bold; }}
-.note {{ color: #555; }} footer {{ margin-top: 3em; font-size: 0.8em; color: #666; }}
-@media print {{ .chart {{ page-break-inside: avoid; }} }}
-</style></head><body>
-<h1>Customer segments</h1>
-<p>{summary['n_customers']} customers from <code>{_esc(summary['input']['path'])}</code>,
-segmented on {', '.join(_esc(f) for f in features)} into <b>{summary['k']} segments</b>.</p>
-<h2>The segments</h2>
-<table><tr><th>#</th><th>name</th><th>size</th><th>share</th>{head}<th>recommendation</th></tr>
-{''.join(rows)}</table>
-{parts[0]}
-<h2>How many segments</h2>
-<p>{_esc(ksel['explanation'])}{confidence}</p>
-{''.join(parts[1:])}
-<table><tr><th>k</th><th>inertia</th><th>silhouette</th><th>Calinski-Harabasz</th>
-<th>Davies-Bouldin</th></tr>{score_rows}</table>
-<h2>Data</h2>
-<p>id column: {_esc(roles['id_column'])}; numeric: {_esc(', '.join(roles['numeric']))};
-categorical: {_esc(', '.join(roles['categorical']))}; log-transformed:
-{_esc(', '.join(summary['preprocessing']['log_columns']) or 'none')};
-scaling: {_esc(summary['preprocessing']['scaling'])}.</p>
-<p>Warnings:</p><ul>{warn}</ul>
-<footer>custseg {_esc(summary['custseg_version'])} · seed {_esc(summary['seed'])} ·
-input sha256 {_esc(summary['input_sha256'])} · <code>{_esc(summary['command'])}</code></footer>
-</body></html>
-"""
+    features = summary["features"]
+    algorithm = ALGORITHM_NAMES.get(summary.get("algorithm", ""), summary.get("algorithm"))
+    lead = (f"{summary['n_customers']:,} customers from {Path(summary['input']['path']).name}, "
+            f"segmented on {', '.join(features)} into {summary['k']} segments with "
+            f"{algorithm}.")
+    k_note = []
+    if ksel.get("n_samples") and ksel["n_samples"] < summary["n_customers"]:
+        k_note.append(f"k was chosen on a random sample of {ksel['n_samples']:,} customers; "
+                      "the final segments use all of them.")
+    if ksel.get("silhouette_sample"):
+        k_note.append(f"Silhouettes by k were computed on a random sample of "
+                      f"{ksel['silhouette_sample']:,} customers.")
+    sections = [{"id": s, "title": f"{i}. {SECTION_TITLES[s]}"} for i, s in enumerate(
+        ["data", "k", "segments", "profiles", "findings"], start=1)]
+    rfm = rfm_crosstab(summary)
+    if rfm:
+        sections.append({"id": "rfm", "title": f"6. {SECTION_TITLES['rfm']}"})
+    versions = ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items())
+    context = {
+        "title": f"Customer segments: {summary['k']} segments of "
+                 f"{summary['n_customers']:,} customers",
+        "lead": lead, "why_k": why_k(summary), "sections": sections, "explore": False,
+        "summary": summary, "data": data, "cleaning_rows": _cleaning_rows(data, False),
+        "max_columns": MAX_COLUMNS, "k_sample_note": " ".join(k_note),
+        "profile": _profile_table(result, views), "cards": _cards(summary),
+        "findings": findings(summary, views, _segment_means(result)), "rfm": rfm,
+        "command": summary.get("command", ""), "seed": summary.get("seed"),
+        "sha256": summary.get("input_sha256", ""),
+        "options": _options(result.segmenter.get_params()), "versions": versions,
+    }
+    return _page(context, report_charts(result))
+
+
+def render_explore(overview: DataOverview) -> str:
+    """The data part of the report alone (``custseg explore``), as one HTML string."""
+    from custseg.explore import MAX_COLUMNS
+
+    name = Path(overview.input.get("path", "")).name
+    lead = (f"{overview.input.get('rows', overview.n_rows):,} rows × "
+            f"{overview.input.get('columns', 0):,} columns read from {name}: column roles, "
+            "cleaning and distributions, before segmenting.")
+    context = {
+        "title": f"Data overview: {name}", "lead": lead, "why_k": "",
+        "sections": [{"id": "data", "title": "1. Data"}], "explore": True, "summary": {},
+        "data": overview, "cleaning_rows": _cleaning_rows(overview, True),
+        "max_columns": MAX_COLUMNS, "command": overview.command, "seed": None,
+        "sha256": overview.input_sha256, "options": "", "versions": "",
+    }
+    return _page(context, explore_charts(overview))
+
+
+# ----------------------------------------------------------------------------- PNG
+PNG_HINT = ("--png draws the charts with kaleido and a Chrome or Chromium browser: "
+            "pip install 'custseg[png]', and install Chromium (Debian/Ubuntu: "
+            "apt-get install chromium) or set BROWSER_PATH to a Chrome executable")
+
+
+def check_png_support() -> None:
+    """Raise a :class:`~custseg.errors.UsageError` saying what to install when charts
+    cannot be written as PNG (kaleido missing, or no Chrome/Chromium found)."""
+    from custseg.errors import UsageError
+
+    try:
+        import kaleido  # noqa: F401
+        from choreographer.browsers.chromium import Chromium
+    except ImportError as exc:
+        raise UsageError(f"kaleido is not installed ({exc}). {PNG_HINT}", "--png") from None
+    path = os.environ.get("BROWSER_PATH") or Chromium.find_browser(skip_local=False)
+    if not path or not Path(path).is_file():
+        raise UsageError(f"no Chrome or Chromium browser found. {PNG_HINT}", "--png")
+
+
+def write_chart_images(charts: list[Chart], directory: str | os.PathLike[str], *,
+                       width: int = 1200, scale: float = 2.0) -> list[Path]:
+    """Write each chart as ``NN-<chart id>.png`` into ``directory`` (created if needed; files
+    of the same name are replaced); returns the paths, in page order."""
+    check_png_support()
+    import kaleido
+
+    from custseg.errors import UsageError
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    jobs, paths = [], []
+    for i, chart in enumerate(charts, start=1):
+        path = directory / f"{i:02d}-{chart.id}.png"
+        fig = chart.figure
+        if not fig.layout.title.text:
+            fig = type(fig)(fig)  # a copy: the title is for the slide, not the page
+            fig.update_layout(title={"text": chart.title, "x": 0.02},
+                              margin={"t": 70})
+        jobs.append({"fig": fig, "path": str(path),
+                     "opts": {"format": "png", "width": width,
+                              "height": int(fig.layout.height or 500), "scale": scale}})
+        paths.append(path)
+    try:
+        errors = kaleido.write_fig_from_object_sync(jobs, kopts={"mathjax": False})
+    except Exception as exc:  # kaleido and the browser fail in many ways
+        raise UsageError(f"could not write the charts as PNG: {exc!r}. {PNG_HINT}",
+                         "--png") from exc
+    missing = [p for p in paths if not p.is_file()]
+    if errors or missing:
+        raise UsageError(f"could not write {len(missing) or len(errors)} chart(s) as PNG: "
+                         f"{list(errors or [])[:3]!r}", "--png")
+    return paths
+
+
+def report_images(result: SegmentationResult, directory: str | os.PathLike[str]
+                  ) -> list[Path]:
+    """Every chart of the report of ``result`` as a PNG in ``directory``."""
+    return write_chart_images(report_charts(result), directory)
+
+
+def explore_images(overview: DataOverview, directory: str | os.PathLike[str]) -> list[Path]:
+    """The charts of the data overview as PNGs in ``directory``."""
+    return write_chart_images(explore_charts(overview), directory)
