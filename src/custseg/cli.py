@@ -199,17 +199,30 @@ def _check_out(out: Path, *, force: bool, input_path: Path | None = None,
 
 def _run(input_path: Path, out: Path, *, force: bool, quiet: bool, command: str,
          read_options: dict[str, Any], options: dict[str, Any],
-         only_custseg_output: bool = False) -> None:
+         only_custseg_output: bool = False, png: Path | None = None) -> None:
     from custseg.pipeline import segment_file, write_outputs
 
     _check_out(out, force=force, input_path=input_path,
                only_custseg_output=only_custseg_output)
+    if png is not None:
+        from custseg.report import check_png_support
+
+        check_png_support()  # before the work, not after
     console = _console(quiet)
     with _Progress(console) as progress:
         result = segment_file(input_path, progress=progress, command=command, **read_options,
                               **options)
         write_outputs(result, out, force=force)
     _print_result(console, result, out)
+    if png is not None:
+        from custseg.report import report_images
+
+        images = report_images(result, png)
+        console.print(f"Wrote {len(images)} charts as PNG to {png}", markup=False)
+
+
+PNG_HELP = ("Also write each chart of the report as a PNG into this folder (for slides; "
+            "needs custseg[png] and Chrome or Chromium).")
 
 
 def _list(value: str | None, name: str) -> list[str] | None:
@@ -345,6 +358,7 @@ def demo(
         help="Output folder (replaced if it holds an earlier custseg output).")] = Path(
         "custseg-demo"),
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
+    png: Annotated[Path | None, typer.Option(help=PNG_HELP)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Segment the bundled Mall Customers data (annual income × spending score)."""
@@ -352,7 +366,7 @@ def demo(
 
     _run(demo_data_path(), out, force=True, quiet=quiet, command="custseg demo",
          read_options={}, options={"features": DEMO_FEATURES, "random_state": seed},
-         only_custseg_output=True)
+         only_custseg_output=True, png=png)
 
 
 @app.command()
@@ -417,6 +431,7 @@ def segment(
     encoding: Annotated[str | None, typer.Option(
         help="Encoding of a text file (default: detected).")] = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")] = None,
+    png: Annotated[Path | None, typer.Option(help=PNG_HELP)] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Replace a non-empty output folder.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
@@ -470,7 +485,7 @@ def segment(
                          "transaction log)", tx_given[0])
     _run(input_path, out, force=force, quiet=quiet, command=command,
          read_options={"delimiter": delimiter, "encoding": encoding, "sheet": sheet_value},
-         options=options)
+         options=options, png=png)
 
 
 @app.command("compare-methods")
@@ -602,6 +617,75 @@ def features(
     _print_features(console, fr)
     console.print(f"Wrote {len(fr.customers):,} customers × {fr.customers.shape[1]} columns to "
                   f"[bold]{out}[/]")
+
+
+@app.command()
+@_guarded
+def explore(
+    input_path: Annotated[Path, typer.Argument(
+        metavar="INPUT", show_default=False,
+        help="Customer table: CSV/TSV/delimited text, Parquet, .xlsx or JSON Lines.")],
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder (default: INPUT's name + '-explore').")] = None,
+    features: Annotated[str | None, typer.Option(
+        help="Columns you would segment on, comma-separated (default: all numeric but the "
+        "id).")] = None,
+    exclude: Annotated[str | None, typer.Option(
+        help="Columns never used as features, comma-separated.")] = None,
+    id_col: Annotated[str | None, typer.Option(
+        help="Customer id column (default: inferred).")] = None,
+    categorical: Annotated[str | None, typer.Option(
+        help="Columns to treat as categorical, comma-separated.")] = None,
+    max_junk: Annotated[float, typer.Option(
+        help="Largest share of non-numeric cells accepted in a numeric column.")] = 0.05,
+    delimiter: Annotated[str | None, typer.Option(
+        help="Delimiter of a text file (default: detected).")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="Encoding of a text file (default: detected).")] = None,
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")] = None,
+    png: Annotated[Path | None, typer.Option(help=PNG_HELP)] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace a non-empty output folder.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Look at a customer table before segmenting: column roles, cleaning, distributions and
+    correlations, written as report.html (the data part of the segment report)."""
+    from custseg.explore import explore_file, write_explore
+
+    out = out or input_path.with_name(input_path.stem + "-explore")
+    _check_out(out, force=force, input_path=input_path)
+    if png is not None:
+        from custseg.report import check_png_support
+
+        check_png_support()
+    if delimiter == "\\t" or (delimiter or "").lower() == "tab":
+        delimiter = "\t"
+    command = "custseg " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "custseg explore"
+    overview = explore_file(
+        input_path, delimiter=delimiter, encoding=encoding,
+        sheet=int(sheet) if sheet and sheet.isdigit() else sheet, command=command,
+        features=_list(features, "--features"), exclude=_list(exclude, "--exclude"),
+        id_col=id_col, categorical=_list(categorical, "--categorical"), max_junk=max_junk)
+    write_explore(overview, out, force=force)
+    console = _console(quiet)
+    roles = overview.roles
+    lines = [f"Read {overview.input['rows']} rows × {overview.input['columns']} columns from "
+             f"{overview.input['path']}",
+             f"  id column: {roles['id_column'] or '(none: row numbers)'}",
+             f"  numeric:   {', '.join(roles['numeric']) or '-'}",
+             f"  categorical: {', '.join(roles['categorical']) or '-'}",
+             f"  would segment on: {', '.join(overview.features)}"]
+    for w in overview.warnings:
+        lines.append("warning " + (f"column '{w['column']}': " if w["column"] else "")
+                     + w["message"])
+    lines.append(f"Wrote report.html to {out}")
+    for line in lines:
+        console.print(line, markup=False)
+    if png is not None:
+        from custseg.report import explore_images
+
+        images = explore_images(overview, png)
+        console.print(f"Wrote {len(images)} charts as PNG to {png}", markup=False)
 
 
 @app.command()
