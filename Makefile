@@ -1,33 +1,41 @@
 # custseg: two commands do all set-up on a new machine.
-#   make demo   create .venv if missing, install, run the demo
-#   make test   create .venv if missing, install, lint, run the tests
+#   make demo   create .venv if missing, install custseg, run the demo
+#   make test   create .venv if missing, install custseg with the test tools and the optional
+#               extras the tests cover (deep: the CPU build of PyTorch), lint, run the tests
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: demo test install lint clean lock
 
-$(STAMP): pyproject.toml constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
-	touch $(STAMP)
 
-install: $(STAMP)
+$(DEMO_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	touch $(DEMO_STAMP)
 
-demo: $(STAMP)
+$(TEST_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,deep]"
+	touch $(TEST_STAMP)
+
+install: $(TEST_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(BIN)/custseg demo
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # Re-pin constraints.txt to what is installed now (after a deliberate upgrade).
-lock: $(STAMP)
+lock: $(TEST_STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^custseg' > constraints.txt
 
 clean:

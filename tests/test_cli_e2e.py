@@ -109,7 +109,7 @@ def test_demo_writes_every_output(demo: tuple[Path, str]) -> None:
     out, _ = demo
     assert {p.name for p in out.iterdir()} >= OUTPUT_FILES
     assert (out / "model").is_dir()
-    assert {p.name for p in (out / "model").iterdir()} >= {"segmenter.joblib", "meta.json"}
+    assert {p.name for p in (out / "model").iterdir()} >= {"model.skops", "bundle.json"}
 
 
 def test_demo_finds_the_readme_segments(demo: tuple[Path, str]) -> None:
@@ -362,12 +362,21 @@ def parse_options(args: list[str]) -> dict[str, str]:
 @pytest.mark.parametrize("command", README_COMMANDS)
 def test_readme_command_runs(command: str, tmp_path: Path, mall_path: Path) -> None:
     args = shlex.split(command)[1:]
-    if args[0] not in ("segment", "demo", "compare-methods"):
+    if args[0] not in ("segment", "demo", "compare-methods", "explore"):
         pytest.skip(f"'{args[0]}' is exercised by its own module's tests")
-    if args[0] != "demo":
+    if "--transactions" in args:  # a purchase log: the head of the shared retail log
+        lines = (mall_path.parent / "retail_data_transactions.csv").read_bytes().splitlines()
+        (tmp_path / args[1]).write_bytes(b"\n".join(lines[:5001]) + b"\n")
+    elif args[0] != "demo":
         make_input(tmp_path / args[1], mall_path)
     proc = ok(run_custseg(*args, cwd=tmp_path))
     opts = parse_options(args[1:])
+    if "--png" in opts:  # every chart of the report as a PNG
+        assert sorted((tmp_path / opts["--png"]).glob("[0-9][0-9]-*.png"))
+    if args[0] == "explore":
+        out = tmp_path / opts.get("--out", Path(args[1]).stem + "-explore")
+        assert (out / "report.html").is_file() and "Wrote report.html" in proc.stdout
+        return
     if args[0] == "compare-methods":
         out = tmp_path / opts.get("--out", Path(args[1]).stem + "-methods")
         doc = json.loads((out / "comparison.json").read_text("utf-8"))
@@ -381,7 +390,7 @@ def test_readme_command_runs(command: str, tmp_path: Path, mall_path: Path) -> N
     assert {p.name for p in out.iterdir()} >= OUTPUT_FILES
     s = load_summary(out)
     assert proc.stdout.strip(), "no output without --quiet"
-    if args[0] != "segment":
+    if args[0] != "segment" or "--transactions" in args:
         return
     fmt = {".csv": "csv", ".tsv": "csv", ".xlsx": "excel", ".parquet": "parquet",
            ".jsonl": "jsonl"}[Path(args[1]).suffix]

@@ -51,7 +51,8 @@ def test_write_outputs(tmp_path, result):
     profiles = pd.read_csv(out / "profiles.csv")
     assert len(profiles) == 5 and profiles["segment_name"].iloc[0] == "Mid income · Mid spending"
     assert json.loads((out / "summary.json").read_text())["k"] == 5
-    assert (out / "model" / "segmenter.joblib").stat().st_size > 0
+    assert (out / "model" / "model.skops").stat().st_size > 0
+    assert json.loads((out / "model" / "bundle.json").read_text())["k"] == 5
     with pytest.raises(OutputExistsError):
         write_outputs(result, out)
     write_outputs(result, out, force=True)

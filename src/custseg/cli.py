@@ -689,6 +689,38 @@ def explore(
 
 
 @app.command()
+@_guarded
+def score(
+    model: Annotated[Path, typer.Argument(
+        metavar="MODEL", show_default=False,
+        help="A model bundle: the model/ folder of a segment output (or that output folder).")],
+    input_path: Annotated[Path, typer.Argument(
+        metavar="INPUT", show_default=False,
+        help="Customers to score: CSV/TSV/delimited text, Parquet, .xlsx or JSON Lines.")],
+    out: Annotated[Path, typer.Option(
+        help="Scored file: .csv, or .parquet.")] = Path("scored.csv"),
+    chunk_size: Annotated[int, typer.Option(
+        min=1, help="Rows read and scored at a time (memory stays bounded).")] = 200_000,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Assign new customers to the segments of a model (batch scoring, streamed)."""
+    from custseg.scoring import score_file
+
+    console = _console(quiet)
+    with _Progress(console) as progress:
+        report = score_file(model, input_path, out, chunk_size=chunk_size, force=force,
+                            progress=progress)
+    console.print(f"Scored {report.rows} customers in {report.chunks} chunk(s) -> {out}",
+                  markup=False)
+    counts = ", ".join(f"{k}: {v}" for k, v in report.segment_counts.items())
+    console.print(f"  customers per segment: {counts}", markup=False)
+    if report.ignored_columns:
+        console.print(f"  columns not used by the model: {', '.join(report.ignored_columns)}",
+                      markup=False)
+
+
+@app.command()
 def version() -> None:
     """Print the custseg version."""
     typer.echo(f"custseg {__version__}")

@@ -364,8 +364,7 @@ def segment_transactions(
 def write_outputs(result: SegmentationResult, out: str | os.PathLike[str], *,
                   force: bool = False, report: bool = True) -> Path:
     """Write the output folder atomically; returns its path."""
-    import joblib
-
+    from custseg.bundle import save_bundle
     from custseg.report import render_report
 
     out = Path(out)
@@ -374,14 +373,8 @@ def write_outputs(result: SegmentationResult, out: str | os.PathLike[str], *,
         result.segments.to_csv(tmp / "segments.csv", index=False, lineterminator="\n")
         result.segmenter.profiles_.to_csv(tmp / "profiles.csv", index=False,
                                           lineterminator="\n", float_format="%.6g")
-        model_dir = tmp / "model"
-        model_dir.mkdir()
-        joblib.dump(result.segmenter, model_dir / "segmenter.joblib")
-        meta = {"format": "custseg-joblib", "format_version": 1,
-                "custseg_version": __version__, "features": result.segmenter.features_,
-                "k": result.segmenter.k_, "versions": _versions(),
-                "note": "joblib executes code when loaded: load only models you made."}
-        (model_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
+        save_bundle(result.segmenter, tmp / "model", training=result.table,
+                    summary=result.summary)
         if report:
             t_report = time.perf_counter()
             (tmp / "report.html").write_text(render_report(result), "utf-8")

@@ -111,6 +111,32 @@ class AutoencoderEmbedding(TransformerMixin, BaseEstimator):
         self.embedding_dim_ = e
         return self
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The networks as plain arrays (weights by name), so that a model bundle holds no
+        torch object and loads without executing code."""
+        state = self.__dict__.copy()
+        for name in ("encoder_", "decoder_"):
+            if name in state:
+                state[name] = {k: v.detach().numpy().copy()
+                               for k, v in state[name].state_dict().items()}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if isinstance(state.get("encoder_"), dict):
+            torch = require_torch()
+            nn = torch.nn
+            d, e = self.n_features_in_, self.embedding_dim_
+            h = max(int(self.hidden), 2 * e)
+            encoder = nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, h // 2), nn.ReLU(),
+                                    nn.Linear(h // 2, e))
+            decoder = nn.Sequential(nn.Linear(e, h // 2), nn.ReLU(), nn.Linear(h // 2, h),
+                                    nn.ReLU(), nn.Linear(h, d))
+            for module, weights in ((encoder, state["encoder_"]), (decoder, state["decoder_"])):
+                module.load_state_dict({k: torch.from_numpy(np.asarray(v))
+                                        for k, v in weights.items()})
+            self.encoder_, self.decoder_ = encoder, decoder
+
     def transform(self, X: Any) -> np.ndarray:
         torch = require_torch()
         check_is_fitted(self)
