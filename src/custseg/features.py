@@ -894,23 +894,11 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
             if col:
                 inner.append(f"{_q(col)} AS {role}")
                 outer.append(role)
-        con.sql("DROP TABLE IF EXISTS lines")
-        con.sql(f"CREATE TABLE lines AS SELECT {', '.join(outer)} FROM "
+        # a view: parsing again is cheaper than storing (and spilling) every parsed line
+        con.sql(f"CREATE OR REPLACE VIEW lines AS SELECT {', '.join(outer)} FROM "
                 f"(SELECT {', '.join(inner)} FROM clean)")
 
     build_lines(plan.formats)
-    n_bad_dates = _count(con, "SELECT count(*) FROM lines WHERE ts IS NULL AND NOT date_missing")
-    if n_bad_dates and not date_format and not _is_temporal_type(date_type):
-        # dates the first rows did not show: look at the shapes of those that failed
-        bad_rows = "WHERE __row IN (SELECT __row FROM lines WHERE ts IS NULL AND NOT " \
-                   "date_missing LIMIT 100000)"
-        more = _shape_examples(con, date_col, where=bad_rows)
-        extra = _formats_for(con, [x for _, _, a, b in more for x in (a, b)],
-                             bool(plan.day_first))
-        new = [f for f in extra if f not in plan.formats]
-        if new:
-            plan.formats.extend(new)
-            build_lines(plan.formats)
     timings["parse"] = time.perf_counter() - t1
     if progress:
         progress("read", 2, 3)
@@ -936,10 +924,30 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
         counts_sql.append(f"count(*) FILTER ({cond}{' AND ' + prior if prior else ''}) "
                           f"AS {name}")
         seen.append(cond)
-    row = _row(con, f"SELECT {', '.join(counts_sql)} FROM lines")
-    assert row is not None
-    counts = dict(zip(reasons, (int(x) for x in row), strict=True))
     valid_cond = " AND ".join(f"NOT ({c})" for c in reasons.values())
+    value = "amount" if mapping.amount else "quantity * price"
+    # lines that are sales, cancellations or returns (not worth 0, not an adjustment)
+    sale = "value <> 0" + (" AND coalesce(price, 0) >= 0" if mapping.price else "")
+    sale_line = sale.replace("value", f"({value})")
+    count_sql = (f"SELECT {', '.join(counts_sql)}, max(CAST(ts AS DATE)) FILTER "
+                 f"({valid_cond} AND {sale_line}) FROM lines")
+    row = _row(con, count_sql)
+    assert row is not None
+    if row[2] and not date_format and not _is_temporal_type(date_type):
+        # dates the first rows did not show: look at the shapes of those that failed
+        bad_rows = "WHERE __row IN (SELECT __row FROM lines WHERE cust IS NOT NULL AND ts IS " \
+                   "NULL AND NOT date_missing LIMIT 100000)"
+        more = _shape_examples(con, date_col, where=bad_rows)
+        extra = _formats_for(con, [x for _, _, a, b in more for x in (a, b)],
+                             bool(plan.day_first))
+        new = [f for f in extra if f not in plan.formats]
+        if new:
+            plan.formats.extend(new)
+            build_lines(plan.formats)
+            row = _row(con, count_sql)
+            assert row is not None
+    counts = dict(zip(reasons, (int(x) for x in row[:-1]), strict=True))
+    last_day = row[-1]
 
     n_with_customer = n_rows - counts["missing_customer"]
     problems: list[Problem] = []
@@ -994,7 +1002,6 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
                                              counts.items() if v), code="no-transactions")])
 
     # -- value of each line, cancellations, duplicates
-    value = "amount" if mapping.amount else "quantity * price"
     cancel_parts = []
     if mapping.invoice:
         cancel_parts.append("coalesce(upper(invoice[1]) = 'C', false)")
@@ -1014,20 +1021,20 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
     con.sql(f"CREATE TABLE dup_hashes AS SELECT hash({keys}) AS h FROM lines WHERE "
             f"{valid_cond} GROUP BY h HAVING count(*) > 1")
     if _count(con, "SELECT count(*) FROM dup_hashes"):
-        con.sql(f"""CREATE TABLE valid AS
-            SELECT {keys}, 1 AS n_copies, __row AS last_row FROM lines
-            WHERE {valid_cond} AND hash({keys}) NOT IN (SELECT h FROM dup_hashes)
-            UNION ALL
+        con.sql(f"""CREATE TABLE dup_groups AS
             SELECT {keys}, count(*) AS n_copies, max(__row) AS last_row FROM lines
             WHERE {valid_cond} AND hash({keys}) IN (SELECT h FROM dup_hashes) GROUP BY ALL""")
-        n_dup_lines = _count(con, "SELECT coalesce(sum(n_copies - 1), 0) FROM valid "
-                                  "WHERE n_copies > 1")
+        con.sql(f"""CREATE VIEW valid AS
+            SELECT {keys}, 1 AS n_copies, __row AS last_row FROM lines
+            WHERE {valid_cond} AND hash({keys}) NOT IN (SELECT h FROM dup_hashes)
+            UNION ALL SELECT * FROM dup_groups""")
+        n_dup_lines = _count(con, "SELECT coalesce(sum(n_copies - 1), 0) FROM dup_groups")
     else:
         con.sql(f"CREATE VIEW valid AS SELECT {keys}, 1 AS n_copies, __row AS last_row "
                 f"FROM lines WHERE {valid_cond}")
         n_dup_lines = 0
     if n_dup_lines:
-        rows_0 = [r for (r,) in con.sql("SELECT last_row FROM valid WHERE n_copies > 1 "
+        rows_0 = [r for (r,) in con.sql("SELECT last_row FROM dup_groups WHERE n_copies > 1 "
                                         "ORDER BY last_row LIMIT 20").fetchall()]
         lines = _line_numbers(source, rows_0)
         if drop_dups:
@@ -1047,9 +1054,6 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
         SELECT cust, CAST(ts AS DATE) AS day, {', '.join(c for c in key_cols[2:])},
                {weight} AS w, {value} AS value, ({cancel}) AS cancel
         FROM valid""")
-    # lines that are sales, cancellations or returns (not worth 0, not an adjustment)
-    sale = "value <> 0" + (" AND coalesce(price, 0) >= 0" if mapping.price else "")
-    last_day = con.sql(f"SELECT max(day) FROM kept WHERE {sale}").fetchall()[0][0]
     if last_day is None:
         raise DataError([Problem(mapping.amount or mapping.price, "no usable transaction: "
                                  "every line is worth 0 or has a negative price",
@@ -1087,33 +1091,34 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
     product_sql = ""
     product_join = ""
     if mapping.product:
-        product_sql = ", prods AS (SELECT cust, count(*) AS distinct_products FROM (SELECT " \
-                      "DISTINCT cust, product FROM t WHERE NOT cancel AND product IS NOT NULL) " \
-                      "GROUP BY cust)"
         product_join = "LEFT JOIN prods USING (cust)"
+    if mapping.product:
+        product_sql = (", prods AS (SELECT cust, count(*) AS distinct_products FROM (SELECT "
+                       f"DISTINCT cust, product FROM kept WHERE {use} AND NOT cancel AND "
+                       "product IS NOT NULL) GROUP BY cust)")
+    # one pass over the lines to purchase events (orders, or days), one for the products
     query = f"""
-        WITH t AS (SELECT * FROM kept WHERE {use}),
+        WITH events AS (
+            SELECT cust, {event} AS ev,
+                   min(day) FILTER (NOT cancel) AS day,
+                   sum(w * CASE WHEN cancel THEN -abs(value) ELSE value END) AS net,
+                   sum(w) AS n_lines, coalesce(sum(w) FILTER (cancel), 0) AS n_cancel,
+                   bool_or(NOT cancel) AS purchase
+            FROM kept WHERE {use} GROUP BY cust, ev),
         base AS (
-            SELECT cust,
-                   min(day) FILTER (NOT cancel) AS first_purchase,
-                   max(day) FILTER (NOT cancel) AS last_purchase,
-                   sum(w * CASE WHEN cancel THEN -abs(value) ELSE value END) AS monetary,
-                   sum(w) AS n_lines,
-                   sum(w) FILTER (cancel) AS n_cancel
-            FROM t GROUP BY cust),
-        events AS (SELECT cust, {event} AS ev, min(day) AS day FROM t WHERE NOT cancel
-                   GROUP BY cust, ev),
-        orders AS (SELECT cust, count(*) AS frequency FROM events GROUP BY cust),
+            SELECT cust, min(day) AS first_purchase, max(day) AS last_purchase,
+                   sum(net) AS monetary, sum(n_lines) AS n_lines, sum(n_cancel) AS n_cancel,
+                   count(*) FILTER (purchase) AS frequency
+            FROM events GROUP BY cust),
         gaps AS (SELECT cust, day - lag(day) OVER (PARTITION BY cust ORDER BY day) AS gap
-                 FROM (SELECT DISTINCT cust, day FROM events)),
+                 FROM (SELECT DISTINCT cust, day FROM events WHERE purchase)),
         ipi AS (SELECT cust, avg(gap) AS ipi_mean, stddev_pop(gap) AS ipi_std,
                        count(gap) AS n_gaps FROM gaps GROUP BY cust)
         {product_sql}
-        SELECT cust, first_purchase, last_purchase, monetary, n_lines,
-               coalesce(n_cancel, 0) AS n_cancel, coalesce(frequency, 0) AS frequency,
+        SELECT cust, first_purchase, last_purchase, monetary, n_lines, n_cancel, frequency,
                ipi_mean, ipi_std, coalesce(n_gaps, 0) AS n_gaps
                {', distinct_products' if mapping.product else ''}
-        FROM base LEFT JOIN orders USING (cust) LEFT JOIN ipi USING (cust) {product_join}
+        FROM base LEFT JOIN ipi USING (cust) {product_join}
         ORDER BY cust"""
     agg = con.sql(query).df()
     timings["aggregate"] = time.perf_counter() - t2
