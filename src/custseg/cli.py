@@ -318,7 +318,7 @@ def _print_features(console: Console, fr: Any) -> None:
 
 def _run_transactions(input_path: Path, out: Path, *, force: bool, quiet: bool,
                       command: str, tx_options: dict[str, Any],
-                      options: dict[str, Any]) -> None:
+                      options: dict[str, Any], png: Path | None = None) -> None:
     from rich.table import Table
 
     from custseg.errors import UsageError
@@ -328,6 +328,10 @@ def _run_transactions(input_path: Path, out: Path, *, force: bool, quiet: bool,
         raise UsageError("--id-col: with --transactions the customer id column is "
                          "--customer-col", "--id-col")
     _check_out(out, force=force, input_path=input_path)
+    if png is not None:
+        from custseg.report import check_png_support
+
+        check_png_support()  # before the work, not after
     console = _console(quiet)
     with _Progress(console) as progress:
         result = segment_transactions(input_path, progress=progress, command=command,
@@ -349,6 +353,11 @@ def _run_transactions(input_path: Path, out: Path, *, force: bool, quiet: bool,
         table.add_row(rfm_name, *[f"{row[rfm_name]:,}" if row.get(rfm_name) else "·"
                                   for row in rfm["crosstab"].values()])
     console.print(table)
+    if png is not None:
+        from custseg.report import report_images
+
+        images = report_images(result, png)
+        console.print(f"Wrote {len(images)} charts as PNG to {png}", markup=False)
 
 
 @app.command()
@@ -473,7 +482,8 @@ def segment(
     if transactions:
         _run_transactions(input_path, out, force=force, quiet=quiet, command=command,
                           tx_options={**tx_options, "delimiter": delimiter,
-                                      "encoding": encoding}, options=options)
+                                      "encoding": encoding}, options=options,
+                          png=png)
         return
     tx_given = [f"--{k.replace('_', '-')}-col" for k, v in tx_options["columns"].items() if v]
     tx_given += [o for o, v in (("--as-of", as_of), ("--date-format", date_format),
