@@ -470,11 +470,17 @@ def write_chart_images(charts: list[Chart], directory: str | os.PathLike[str], *
                      "opts": {"format": "png", "width": width,
                               "height": int(fig.layout.height or 500), "scale": scale}})
         paths.append(path)
-    try:
-        errors = kaleido.write_fig_from_object_sync(jobs, kopts={"mathjax": False})
-    except Exception as exc:  # kaleido and the browser fail in many ways
-        raise UsageError(f"could not write the charts as PNG: {exc!r}. {PNG_HINT}",
-                         "--png") from exc
+    errors: Any = ()
+    for attempt in (1, 2):  # a browser that starts slowly on a busy machine: try once more
+        try:
+            errors = kaleido.write_fig_from_object_sync(jobs, kopts={"mathjax": False})
+        except Exception as exc:  # kaleido and the browser fail in many ways
+            if attempt == 2:
+                raise UsageError(f"could not write the charts as PNG: {exc!r}. {PNG_HINT}",
+                                 "--png") from exc
+            continue
+        if not errors and all(p.is_file() for p in paths):
+            break
     missing = [p for p in paths if not p.is_file()]
     if errors or missing:
         raise UsageError(f"could not write {len(missing) or len(errors)} chart(s) as PNG: "
