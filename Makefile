@@ -1,7 +1,8 @@
 # custseg: two commands do all set-up on a new machine.
 #   make demo   create .venv if missing, install custseg, run the demo
 #   make test   create .venv if missing, install custseg with the test tools and the optional
-#               extras the tests cover (deep: the CPU build of PyTorch), lint, run the tests
+#               extras the tests cover (deep: the CPU build of PyTorch; service: FastAPI,
+#               SQLAlchemy, psycopg), lint, run the tests
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -19,7 +20,7 @@ $(DEMO_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	touch $(DEMO_STAMP)
 
 $(TEST_STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,deep]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,deep,service]"
 	touch $(TEST_STAMP)
 
 install: $(TEST_STAMP)

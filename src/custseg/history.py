@@ -525,13 +525,15 @@ def render_compare_html(comparison: Comparison) -> str:
     matrix.index = [f"A {i} · {names_a[i]}" for i in matrix.index]
     matrix.columns = [f"B {i} · {names_b[i]}" for i in matrix.columns]
     matrix["only in A"] = [c.only_a.get(i, 0) for i in c.matrix.index]
-    matrix = matrix.reset_index(names="from \\ to")
+    matrix = matrix.reset_index(names="from \\ to").astype(object)
     only_b = ["only in B", *[c.only_b.get(i, 0) for i in c.matrix.columns], ""]
     matrix.loc[len(matrix)] = only_b
     changes = pd.DataFrame(c.changes)
     cols = ["status", "a", "name_a", "b", "name_b", "size_a", "size_b", "change", "stayed",
             "from_other_segments", "new_customers"]
     changes = changes[[x for x in cols if x in changes.columns]]
+    for col in ("a", "b"):
+        changes[col] = changes[col].astype("Int64")
     sentences = "".join(f"<li>{html.escape(s)}</li>" for s in describe_changes(c))
     warn = "".join(f"<p class='warn'>{html.escape(w)}</p>" for w in c.warnings)
     in_both = int(c.matrix.to_numpy().sum())

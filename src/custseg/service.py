@@ -735,7 +735,7 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
             "recent: the last customers scored; auto: customers when there are any")] = "auto"
                   ) -> Any:
         reference = (meta.get("training") or {}).get("features") or {}
-        chosen = population
+        chosen = "recent"
         values: dict[str, list[Any]] = {}
         if population in ("auto", "customers") and events_ok and store is not None:
             current = as_of_policy.current(store)
@@ -749,8 +749,7 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
         if population == "customers" and chosen != "customers":
             raise HTTPException(409, "population=customers needs a model whose features are "
                                 "computed from purchase events, and a store")
-        if chosen != "customers":
-            chosen = "recent"
+        if chosen == "recent":
             snapshot = list(recent)
             values = {f: [r.get(f) for r in snapshot] for f in scorer.features}
             values = {f: [math.nan if v is None else v for v in vs] if f in scorer.numeric
@@ -789,10 +788,6 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
     return app
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """ASGI middleware: requests whose body exceeds ``max_bytes`` are answered 413."""
 
@@ -825,30 +820,34 @@ class BodyLimit:
                 await self._reply(send, 413, f"request body of {n} bytes is above the "
                                   f"limit of {self.max_bytes} bytes")
                 return
+        # The body is read here, up to the limit, and handed on whole: an error raised while
+        # the application reads it would be turned into a 400 by FastAPI.
+        chunks: list[bytes] = []
         received = 0
-        started = False
-
-        async def limited_receive() -> Any:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Any) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+            if message["type"] != "http.request":  # the client went away
+                break
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_bytes:
                 await self._reply(send, 413, f"request body is above the limit of "
                                   f"{self.max_bytes} bytes")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Any:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 def serve(bundle_path: str | Path, store_url: str, *, host: str = "127.0.0.1",
