@@ -4,8 +4,10 @@ Synthetic transactions in the layout of the UCI Online Retail data (InvoiceNo, S
 Quantity, InvoiceDate as ``M/D/YYYY H:MM``, UnitPrice, CustomerID; 4 lines an order, 20
 lines a customer, 2% of orders cancelled, 1% of orders without customer id) are generated
 on the fly, deterministically, into a temporary folder (CSV and/or Parquet) and deleted
-afterwards.  Each engine runs in its own subprocess, which reports its wall time and its peak
-resident memory (``ru_maxrss``: DuckDB, pandas and Python together).
+afterwards.  Each engine runs in its own subprocess, which reports its wall time, its CPU
+time (user + system, all threads), its peak resident memory (``ru_maxrss``: DuckDB, pandas
+and Python together) and the machine's load average when it started (other work on the
+machine slows a run down: the CPU time is the steadier figure).
 
 * ``custseg``: ``custseg.features.transactions_to_customers`` — every feature of
   docs/features.md (recency, frequency, monetary, average order value, tenure, inter-purchase
@@ -106,12 +108,14 @@ def run_pandas(path: Path) -> int:
 
 
 def child(engine: str, path: Path) -> None:
+    load = round(os.getloadavg()[0], 2)  # other work on the machine slows the run
     t0 = time.perf_counter()
     n = run_custseg(path) if engine == "custseg" else run_pandas(path)
     seconds = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"engine": engine, "seconds": seconds, "peak_mb": peak_mb,
-                      "customers": n}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"engine": engine, "seconds": seconds, "peak_mb": usage.ru_maxrss / 1024,
+                      "cpu_s": usage.ru_utime + usage.ru_stime, "customers": n,
+                      "load_before": load}))
 
 
 def measure(engine: str, path: Path) -> dict[str, float]:
@@ -166,12 +170,15 @@ def main() -> None:
                            "runs": len(ok),
                            "median_s": statistics.median(r["seconds"] for r in ok),
                            "median_peak_mb": statistics.median(r["peak_mb"] for r in ok),
+                           "median_cpu_s": statistics.median(r["cpu_s"] for r in ok),
+                           "load_before": [r["load_before"] for r in ok],
                            "customers": ok[0]["customers"],
                            "seconds": [round(r["seconds"], 2) for r in ok]}
                     results.append(row)
-                    print(f"  {engine}: median {row['median_s']:.2f} s, peak "
-                          f"{row['median_peak_mb']:,.0f} MB, {row['customers']:,} customers "
-                          f"(runs: {row['seconds']})", flush=True)
+                    print(f"  {engine}: median {row['median_s']:.2f} s (CPU "
+                          f"{row['median_cpu_s']:.1f} s), peak {row['median_peak_mb']:,.0f} MB, "
+                          f"{row['customers']:,} customers (runs: {row['seconds']}; load "
+                          f"average before: {row['load_before']})", flush=True)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
     if args.json:

@@ -297,13 +297,12 @@ def _clean_sql(types: dict[str, str], columns: Sequence[str], source: str) -> st
     return f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source})"
 
 
-def _clean_view(con: duckdb.DuckDBPyConnection, source: _Source, types: dict[str, str],
+def _load_typed(con: duckdb.DuckDBPyConnection, types: dict[str, str],
                 columns: Sequence[str]) -> None:
-    """The view ``clean`` (see :func:`_clean_sql`); text files are cleaned as they are read."""
-    if source.kind == "csv":
-        con.sql("CREATE OR REPLACE VIEW clean AS SELECT * FROM src")
-    else:
-        con.sql(f"CREATE OR REPLACE VIEW clean AS {_clean_sql(types, columns, 'src')}")
+    """Parquet and tables: the columns used, cleaned (see :func:`_clean_sql`), into the table
+    ``raw`` (read once: reading Parquet again for every pass costs more than keeping it)."""
+    con.sql(f"CREATE TABLE raw AS {_clean_sql(types, columns, 'src_in')}")
+    con.sql("CREATE OR REPLACE VIEW src AS SELECT * FROM raw")
 
 
 def _sha256(path: str) -> str:
@@ -420,6 +419,8 @@ def _plan_dates(con: duckdb.DuckDBPyConnection, col: str, col_type: str,
                 date_format: str | None) -> _DatePlan:
     if _is_temporal_type(col_type):
         return _DatePlan([], None, f"typed {col_type.lower()} column")
+    if _is_numeric_type(col_type):
+        return _DatePlan([], None, f"a {col_type.lower()} column: numbers, not dates")
     if date_format:
         return _DatePlan([date_format], None, f"--date-format {date_format}")
     shapes = _shape_examples(con, col)
@@ -639,7 +640,7 @@ def _open_source(con: duckdb.DuckDBPyConnection, data: Any, delimiter: str | Non
         frame.columns = [str(c) for c in frame.columns]
         frame.insert(0, "__row", np.arange(len(frame), dtype=np.int64))
         con.register("input_frame", frame)
-        con.sql("CREATE VIEW src AS SELECT * FROM input_frame")
+        con.sql("CREATE VIEW src_in AS SELECT * FROM input_frame")
         digest = hashlib.sha256(pd.util.hash_pandas_object(data, index=False).to_numpy()
                                 .tobytes()).hexdigest()
         return _Source("dataframe", None, n_columns=frame.shape[1] - 1, sha256=digest)
@@ -653,10 +654,10 @@ def _open_source(con: duckdb.DuckDBPyConnection, data: Any, delimiter: str | Non
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
         try:
-            con.sql(f"CREATE VIEW src AS SELECT file_row_number AS __row, * EXCLUDE "
+            con.sql(f"CREATE VIEW src_in AS SELECT file_row_number AS __row, * EXCLUDE "
                     f"(file_row_number) FROM read_parquet({_lit(str(path))}, "
                     "file_row_number = true)")
-            con.sql("SELECT * FROM src LIMIT 0").fetchall()
+            con.sql("SELECT * FROM src_in LIMIT 0").fetchall()
         except Exception as exc:
             raise InputFileError(f"{path}: cannot be read as parquet: {exc}",
                                  str(path)) from exc
@@ -819,7 +820,8 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
               work: Path, t0: float, progress: ProgressFn | None) -> CustomerFeatures:
     timings: dict[str, float] = {}
     t1 = time.perf_counter()
-    described = con.sql("DESCRIBE header" if source.kind == "csv" else "DESCRIBE src").fetchall()
+    described = con.sql("DESCRIBE header" if source.kind == "csv" else "DESCRIBE src_in"
+                        ).fetchall()
     types = {str(r[0]): str(r[1]) for r in described if str(r[0]) != "__row"}
     names = list(types)
     source.n_columns = len(names)
@@ -831,6 +833,8 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
     used = [c for c in mapping.to_dict().values() if c]
     if source.kind == "csv":
         _load_csv(con, source, used, work)
+    else:
+        _load_typed(con, types, used)
     timings["read"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     n_rows = _count(con, "SELECT count(*) FROM src")
@@ -859,7 +863,7 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
     if n_rows == 0:
         raise InputFileError(f"{source.path}: the file has a header but no data rows",
                              source.path)
-    _clean_view(con, source, types, used)
+    con.sql("CREATE OR REPLACE VIEW clean AS SELECT * FROM src")
 
     # -- how to read dates and numbers
     assert mapping.date is not None and mapping.customer is not None
@@ -894,8 +898,8 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
             if col:
                 inner.append(f"{_q(col)} AS {role}")
                 outer.append(role)
-        # a view: parsing again is cheaper than storing (and spilling) every parsed line
-        con.sql(f"CREATE OR REPLACE VIEW lines AS SELECT {', '.join(outer)} FROM "
+        con.sql("DROP TABLE IF EXISTS lines")
+        con.sql(f"CREATE TABLE lines AS SELECT {', '.join(outer)} FROM "
                 f"(SELECT {', '.join(inner)} FROM clean)")
 
     build_lines(plan.formats)
@@ -1016,26 +1020,20 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
                                 "AND CAST(ts AS TIME) <> TIME '00:00:00' LIMIT 1)"))
     drop_dups = duplicates == "drop" or (duplicates == "auto"
                                          and (bool(mapping.invoice) or has_time))
-    # exact duplicates: only lines whose hash repeats can be duplicates; they are grouped
+    # exact duplicates: only lines whose hash repeats can be; the later copies are listed
     keys = ", ".join(key_cols)
     con.sql(f"CREATE TABLE dup_hashes AS SELECT hash({keys}) AS h FROM lines WHERE "
             f"{valid_cond} GROUP BY h HAVING count(*) > 1")
-    if _count(con, "SELECT count(*) FROM dup_hashes"):
-        con.sql(f"""CREATE TABLE dup_groups AS
-            SELECT {keys}, count(*) AS n_copies, max(__row) AS last_row FROM lines
-            WHERE {valid_cond} AND hash({keys}) IN (SELECT h FROM dup_hashes) GROUP BY ALL""")
-        con.sql(f"""CREATE VIEW valid AS
-            SELECT {keys}, 1 AS n_copies, __row AS last_row FROM lines
-            WHERE {valid_cond} AND hash({keys}) NOT IN (SELECT h FROM dup_hashes)
-            UNION ALL SELECT * FROM dup_groups""")
-        n_dup_lines = _count(con, "SELECT coalesce(sum(n_copies - 1), 0) FROM dup_groups")
-    else:
-        con.sql(f"CREATE VIEW valid AS SELECT {keys}, 1 AS n_copies, __row AS last_row "
-                f"FROM lines WHERE {valid_cond}")
-        n_dup_lines = 0
+    con.sql(f"""CREATE TABLE dup_rows AS SELECT __row FROM (
+        SELECT __row, row_number() OVER (PARTITION BY {keys} ORDER BY __row) AS copy
+        FROM lines WHERE {valid_cond} AND hash({keys}) IN (SELECT h FROM dup_hashes))
+        WHERE copy > 1""")
+    n_dup_lines = _count(con, "SELECT count(*) FROM dup_rows")
+    drop = " AND __row NOT IN (SELECT __row FROM dup_rows)" if drop_dups and n_dup_lines else ""
+    con.sql(f"CREATE VIEW valid AS SELECT {keys} FROM lines WHERE {valid_cond}{drop}")
     if n_dup_lines:
-        rows_0 = [r for (r,) in con.sql("SELECT last_row FROM dup_groups WHERE n_copies > 1 "
-                                        "ORDER BY last_row LIMIT 20").fetchall()]
+        rows_0 = [r for (r,) in con.sql("SELECT __row FROM dup_rows ORDER BY __row LIMIT 20"
+                                        ).fetchall()]
         lines = _line_numbers(source, rows_0)
         if drop_dups:
             why = ("the lines carry an order id" if mapping.invoice else
@@ -1048,11 +1046,10 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
             msg = f"{n_dup_lines} exact duplicate line(s) kept ({why}; {where})"
         warnings.append(Problem(None, msg, rows=[lines[r] for r in rows_0],
                                 code="duplicate-line", severity="warning"))
-    weight = "1" if drop_dups else "n_copies"
 
     con.sql(f"""CREATE VIEW kept AS
         SELECT cust, CAST(ts AS DATE) AS day, {', '.join(c for c in key_cols[2:])},
-               {weight} AS w, {value} AS value, ({cancel}) AS cancel
+               1 AS w, {value} AS value, ({cancel}) AS cancel
         FROM valid""")
     if last_day is None:
         raise DataError([Problem(mapping.amount or mapping.price, "no usable transaction: "
