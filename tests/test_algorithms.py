@@ -214,3 +214,21 @@ def test_cli_algorithms_and_compare_methods(tmp_path):
     proc = run_custseg("segment", str(path), "--algorithm", "dbscan", "--out", "x", "-q",
                        cwd=tmp_path)
     assert proc.returncode == 2 and "algorithm" in proc.stderr
+
+
+@pytest.mark.parametrize(("algorithm", "marker"), [
+    ("hierarchical", 'id="chart-dendrogram"'),
+    ("hdbscan", 'class="note unassigned"'),
+    ("gmm", 'class="note unclear"'),
+])
+def test_report_shows_what_each_method_adds(algorithm, marker):
+    from custseg.io import demo_data_path
+    from custseg.pipeline import segment_file
+    from custseg.report import render_report
+
+    result = segment_file(demo_data_path(), algorithm=algorithm, random_state=0,
+                          features=["Annual Income (k$)", "Spending Score (1-100)"])
+    html = render_report(result)
+    assert marker in html
+    for other in {'id="chart-dendrogram"', 'class="note unassigned"'} - {marker}:
+        assert other not in html

@@ -212,6 +212,20 @@ def report_charts(result: SegmentationResult) -> list[Chart]:
              "line is the mean.",
         sampling=sampling_note(len(views.silhouette), views.n_assigned,
                                what="customers in a segment", seed=seed)))
+    model = getattr(result.segmenter, "model_", None)
+    if summary.get("algorithm") == "hierarchical" and hasattr(model, "linkage_"):
+        tree = figures.dendrogram(model.linkage_, int(summary["k"]))
+        if tree is not None:
+            micro = summary.get("hierarchy", {}).get("micro_clusters")
+            charts.append(Chart(
+                "dendrogram", "segments", "How the segments nest: the Ward tree (top merges)",
+                tree,
+                note=("Built on 300 K-Means micro-clusters weighted by their sizes (more than "
+                      "20,000 customers). " if micro else "")
+                + f"Only the top {figures.DENDROGRAM_LEAVES} groups are drawn; a number in "
+                  "brackets is how many leaves a group holds. The dashed line is the cut "
+                  "that gives the chosen segments; the higher a merge, the more different "
+                  "the two groups it joins."))
     snake = figures.snake(summary)
     if snake is not None:
         charts.append(Chart(

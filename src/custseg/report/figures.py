@@ -357,3 +357,35 @@ def snake(summary: dict[str, Any]) -> go.Figure | None:
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(automargin=True, tickangle=-30 if len(columns) > 6 else 0)
     return _layout(fig, 140 + 48 * len(segs))
+
+
+#: Leaves shown in the dendrogram: the tree is cut to its top merges for readability.
+DENDROGRAM_LEAVES = 30
+
+
+def dendrogram(linkage: np.ndarray, k: int, leaves: int = DENDROGRAM_LEAVES) -> go.Figure | None:
+    """The top of a Ward tree (SciPy linkage), truncated to ``leaves`` groups, with the cut
+    that gives ``k`` segments marked.  Leaf labels are group sizes (in leaves of the tree)."""
+    import plotly.graph_objects as go
+    from scipy.cluster.hierarchy import dendrogram as scipy_dendrogram
+
+    linkage = np.asarray(linkage, dtype=float)
+    if linkage.ndim != 2 or len(linkage) < 2:
+        return None
+    tree = scipy_dendrogram(linkage, truncate_mode="lastp", p=leaves, no_plot=True,
+                            count_sort=True)
+    fig = go.Figure()
+    for xs, ys in zip(tree["icoord"], tree["dcoord"], strict=True):
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": FEATURE_COLOUR,
+                                                                    "width": 1.5},
+                                 hoverinfo="skip", showlegend=False))
+    heights = np.sort(linkage[:, 2])
+    if 2 <= k <= len(heights):
+        cut = (heights[-k] + heights[-k + 1]) / 2 if k > 1 else heights[-1]
+        fig.add_hline(y=cut, line_dash="dash", line_color="green",
+                      annotation_text=f"cut: {k} segments", annotation_position="top left")
+    ticks = [5 + 10 * i for i in range(len(tree["ivl"]))]
+    fig.update_xaxes(tickvals=ticks, ticktext=tree["ivl"], tickangle=-90,
+                     title_text="groups of customers (size in brackets)")
+    fig.update_yaxes(title_text="merge height (Ward distance)")
+    return _layout(fig, 420)
