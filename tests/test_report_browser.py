@@ -114,3 +114,23 @@ def test_hostile_names_do_not_run(browser, tmp_path):
     visit = open_report(browser, Path(out) / "report.html")
     assert_clean(visit)  # no dialog, no request for "x"
     assert bad in visit.page.inner_text("body")  # shown as text
+
+
+
+def test_the_browser_checks_catch_problems(browser, tmp_path):
+    """The checks above can fail: a request to the network, a console error, a script error
+    and an empty chart container are all caught."""
+    page = tmp_path / "bad.html"
+    page.write_text(
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>bad</title>'
+        '<script src="https://cdn.example.invalid/plotly.js"></script></head><body>'
+        '<figure class="chart" data-chart="empty"><div class="plot"></div></figure>'
+        '<script>console.error("boom"); notAFunction();</script></body></html>', "utf-8")
+    visit = open_report(browser, page, wait_for_charts=False)
+    assert visit.blocked == ["https://cdn.example.invalid/plotly.js"]
+    assert any("boom" in e for e in visit.console_errors)
+    assert any("notAFunction" in e for e in visit.page_errors)
+    with pytest.raises(AssertionError):
+        assert_clean(visit)
+    with pytest.raises(AssertionError):
+        assert_charts_drawn(visit, ["empty"])
