@@ -7,12 +7,17 @@ in each bin of the training distribution with the share of the current customers
 
 The bins are the training deciles stored in the model bundle (``meta["training"]
 ["features"]``, see :mod:`custseg.bundle`): ten bins of 10% each for a continuous feature.
-When several deciles are equal (a feature with a large point mass, such as a frequency where
-half the customers bought once), the equal deciles make one bin, whose expected share is
-estimated from their positions (the mass of the repeated value is taken as reaching half a
-decile past its last position).  Shares are floored at 0.0001 so that an empty bin does not
-make the index infinite.  Categorical features use the training share of every category,
-and unseen categories share one more bin.  Missing values are left out and counted.
+Equal deciles (a feature with a large point mass, such as a frequency where half the
+customers bought once) make one edge, at the position of the last of them.  Customers whose
+value *equals* an edge (common with whole numbers: frequencies, days) are split between the
+two bins around it as far as the training quantiles allow: the training data had a share
+``p`` of customers at or below the decile, counting part of those at the edge, so the
+current customers count as ``p`` too whenever ``p`` lies between their share strictly below
+the edge and their share at or below it.  Without this split, a whole-number feature drawn
+from the very training population shows a PSI near 0.1.  Shares are floored at 0.0001 so
+that an empty bin does not make the index infinite.  Categorical features use the training
+share of every category, and unseen categories share one more bin.  Missing values are left
+out and counted.
 
 Reading the index (the usual credit-scoring convention):
 
@@ -89,7 +94,8 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
 def decile_bins(deciles: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """Inner bin edges and expected shares from the 11 training deciles (min ... max).
 
-    Bins are ``(-inf, e1], (e1, e2], ..., (em, +inf)``.
+    Bins are ``(-inf, e1], (e1, e2], ..., (em, +inf)``; an edge repeated in several deciles
+    sits at the position of the last of them.
 
     >>> edges, shares = decile_bins([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     >>> edges.tolist()
@@ -98,25 +104,32 @@ def decile_bins(deciles: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]
     >>> edges, shares = decile_bins([1, 1, 1, 1, 1, 1, 2, 2, 3, 5, 40])   # half bought once
     >>> edges.tolist(), shares.round(3).tolist()
-    ([1.0, 2.0, 3.0, 5.0], [0.55, 0.2, 0.05, 0.1, 0.1])
+    ([1.0, 2.0, 3.0, 5.0], [0.5, 0.2, 0.1, 0.1, 0.1])
     """
     q = np.asarray(deciles, dtype=float)
     if len(q) != 11 or not np.all(np.isfinite(q)):
         raise ValueError(f"expected 11 finite deciles, got {list(deciles)!r}")
     edges = np.unique(q[1:10])
-    cdf = []
-    for u in edges:
-        positions = np.flatnonzero(q == u)
-        last = int(positions.max())
-        if last == 10:
-            cdf.append(1.0)
-        elif len(positions) > 1:  # a point mass: it reaches past its last decile
-            cdf.append(min((last + 0.5) / 10, 1.0))
-        else:
-            cdf.append(last / 10)
-    cdf = np.maximum.accumulate(np.asarray(cdf))
+    cdf = np.array([np.flatnonzero(q == u).max() / 10 for u in edges])
     shares = np.diff(np.concatenate([[0.0], cdf, [1.0]]))
     return edges, shares
+
+
+def split_shares(edges: np.ndarray, expected: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Shares of ``values`` in the bins, values equal to an edge split between its two bins
+    as far as the expected cumulative share allows (see the module docstring).
+
+    >>> split_shares(np.array([2.0]), np.array([0.5, 0.5]), np.array([1, 2, 2, 2, 3]))
+    array([0.5, 0.5])
+    >>> split_shares(np.array([2.0]), np.array([0.5, 0.5]), np.array([3, 3, 4, 2]))
+    array([0.25, 0.75])
+    """
+    n = max(len(values), 1)
+    v = np.sort(values)
+    below = np.searchsorted(v, edges, side="left") / n
+    at_or_below = np.searchsorted(v, edges, side="right") / n
+    cut = np.clip(np.cumsum(expected)[:-1], below, at_or_below)
+    return np.diff(np.concatenate([[0.0], cut, [1.0]]))
 
 
 @dataclass
@@ -170,9 +183,7 @@ def numeric_drift(feature: str, deciles: Sequence[float], values: Any) -> Featur
     v = np.asarray(values, dtype=float)
     finite = v[np.isfinite(v)]
     edges, expected = decile_bins(deciles)
-    counts = np.bincount(np.searchsorted(edges, finite, side="left"),
-                         minlength=len(edges) + 1)
-    actual = counts / max(len(finite), 1)
+    actual = split_shares(edges, expected, finite)
     labels = [f"<= {_fmt(edges[0])}" if len(edges) else "all"]
     labels += [f"({_fmt(a)}, {_fmt(b)}]" for a, b in itertools.pairwise(edges)]
     if len(edges):
