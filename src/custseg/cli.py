@@ -594,7 +594,7 @@ def features(
     threads: Annotated[int | None, typer.Option(
         min=1, help="Threads for DuckDB (default: all cores).")] = None,
     memory_limit: Annotated[str | None, typer.Option(
-        help="DuckDB memory limit, e.g. 4GB (default 2GB; larger data spill to a "
+        help="DuckDB memory limit, e.g. 4GB (default 1536MB; larger data spill to a "
         "temporary folder).")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Replace an existing output file.")] = False,

@@ -83,7 +83,7 @@ MAX_BAD_SHARE = 0.05
 #: are looked at again).
 DATE_SAMPLE_ROWS = 100_000
 #: DuckDB's memory limit: large inputs spill to a temporary folder beyond it.
-DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_MEMORY_LIMIT = "1536MB"
 
 #: Columns of the customer table, in order (the customer id column comes first, under its
 #: input name).  ``distinct_products`` is there only when a product column is mapped.
@@ -771,7 +771,7 @@ def transactions_to_customers(
         Shares of malformed lines, and of unreadable dates or amounts, skipped with a
         warning; more is an error.
     threads, memory_limit : optional
-        DuckDB's threads (default: every core) and memory limit (default 2GB; beyond it
+        DuckDB's threads (default: every core) and memory limit (default 1536MB; beyond it
         DuckDB spills to a temporary folder).
     checksum : bool
         Also compute the SHA-256 of the input file (``report["input"]["sha256"]``; a few
@@ -1118,6 +1118,7 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
         FROM base LEFT JOIN ipi USING (cust) {product_join}
         ORDER BY cust"""
     agg = con.sql(query).df()
+    con.close()  # DuckDB's memory goes back before the customer table is built
     timings["aggregate"] = time.perf_counter() - t2
     if progress:
         progress("read", 3, 3)
@@ -1135,7 +1136,8 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
         raise DataError([Problem(None, "no customer with a purchase before the as-of date "
                                  f"{as_of_date:%Y-%m-%d}", code="no-customers")])
     customers = _customer_table(agg, mapping, as_of_date)
-    customers = rfm_scores(customers)
+    del agg
+    _add_rfm(customers, "recency_days", "frequency", "monetary")
     timings["features"] = time.perf_counter() - t3
     timings["total"] = sum(timings.values())
 
@@ -1281,15 +1283,22 @@ def rfm_scores(customers: pd.DataFrame, *, recency: str = "recency_days",
     [[3, 3, 3, '333', 'Need attention'], [1, 1, 1, '111', 'Lost']]
     """
     out = customers.copy()
+    _add_rfm(out, recency, frequency, monetary)
+    return out
+
+
+def _add_rfm(out: pd.DataFrame, recency: str, frequency: str, monetary: str) -> None:
     out["r_score"] = quintile_score(out[recency], higher_is_better=False)
     out["f_score"] = quintile_score(out[frequency])
     out["m_score"] = quintile_score(out[monetary])
     out["rfm_score"] = (out["r_score"].astype(str) + out["f_score"].astype(str)
                         + out["m_score"].astype(str))
-    table = {(r, f): rfm_segment(r, f) for r in range(1, 6) for f in range(1, 6)}
-    out["rfm_segment"] = [table[(r, f)] for r, f in zip(out["r_score"], out["f_score"],
-                                                        strict=True)]
-    return out
+    cells = out["r_score"].to_numpy() * 10 + out["f_score"].to_numpy()
+    names = np.array([""] * 56, dtype=object)
+    for r in range(1, 6):
+        for f in range(1, 6):
+            names[r * 10 + f] = rfm_segment(r, f)
+    out["rfm_segment"] = names[cells]
 
 
 def rfm_crosstab(segment_names: Sequence[str], rfm: Sequence[str],
