@@ -576,20 +576,7 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
     app.state.store = store
     app.state.online = online
     app.add_middleware(BodyLimit, max_bytes=max_body)
-
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[..., Any]) -> Any:
-        t0 = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = request.scope.get("route")
-            endpoint = getattr(route, "path", "other")
-            m_requests.labels(endpoint, request.method, str(status)).inc()
-            m_latency.labels(endpoint).observe(time.perf_counter() - t0)
+    app.add_middleware(Measure, requests=m_requests, latency=m_latency)
 
     @app.exception_handler(CustsegError)
     async def custseg_error(request: Request, exc: CustsegError) -> JSONResponse:
@@ -786,6 +773,35 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
         return Response(prom.generate_latest(registry), media_type=prom.CONTENT_TYPE_LATEST)
 
     return app
+
+
+class Measure:
+    """ASGI middleware: request counts by route, method and status, and latency by route."""
+
+    def __init__(self, app: Any, requests: Any, latency: Any) -> None:
+        self.app = app
+        self.requests = requests
+        self.latency = latency
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        status = 500
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        finally:
+            endpoint = getattr(scope.get("route"), "path", "other")  # set by the router
+            self.requests.labels(endpoint, scope["method"], str(status)).inc()
+            self.latency.labels(endpoint).observe(time.perf_counter() - t0)
 
 
 class BodyLimit:
