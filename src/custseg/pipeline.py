@@ -307,7 +307,7 @@ def segment_transactions(
     fr = transactions_to_customers(data, columns=columns, as_of=as_of, date_format=date_format,
                                    duplicates=duplicates, delimiter=delimiter,
                                    encoding=encoding, threads=segmenter_options.get("n_threads"),
-                                   progress=progress)
+                                   checksum=True, progress=progress)
     timings["read"] = time.perf_counter() - t0
     id_col = fr.id_column
     table = fr.customers.drop(columns=["rfm_score"])  # digits: not a number to describe
