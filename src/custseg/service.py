@@ -26,6 +26,7 @@ income and spending scores) 409.
 import collections
 import contextlib
 import datetime as dt
+import gc
 import hmac
 import logging
 import math
@@ -882,6 +883,11 @@ def serve(bundle_path: str | Path, store_url: str, *, host: str = "127.0.0.1",
     threadpool_limits(1)  # one customer at a time: threads cost more than they bring
     app = create_app(bundle_path, store_url, token=token, online_update=online_update,
                      as_of=as_of, max_body=max_body)
+    # Everything loaded so far (scikit-learn, pandas, the model: some 340,000 objects) lives
+    # as long as the process: moved out of the garbage collector's sight, a full collection
+    # takes microseconds instead of a 200 ms pause in the middle of a request.
+    gc.collect()
+    gc.freeze()
     if on_ready is not None:
         on_ready(app)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=access_log,
