@@ -835,6 +835,8 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
         _load_csv(con, source, used, work)
     else:
         _load_typed(con, types, used)
+    # rows carry their number from here on: no need to keep (and buffer) their order
+    con.sql("SET preserve_insertion_order = false")
     timings["read"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     n_rows = _count(con, "SELECT count(*) FROM src")
@@ -1085,40 +1087,48 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
 
     # -- per-customer features
     event = "invoice" if mapping.invoice else "day"
-    product_sql = ""
     product_join = ""
     if mapping.product:
         product_join = "LEFT JOIN prods USING (cust)"
+    # one pass over the lines to purchase events (orders, or days), one for the products;
+    # each step a table, so that DuckDB can spill every one of them
+    con.sql(f"""CREATE TABLE events AS
+        SELECT cust, {event} AS ev, min(day) FILTER (NOT cancel) AS day,
+               sum(w * CASE WHEN cancel THEN -abs(value) ELSE value END) AS net,
+               sum(w) AS n_lines, coalesce(sum(w) FILTER (cancel), 0) AS n_cancel,
+               bool_or(NOT cancel) AS purchase
+        FROM kept WHERE {use} GROUP BY cust, ev""")
+    con.sql("""CREATE TABLE base AS
+        SELECT cust, min(day) AS first_purchase, max(day) AS last_purchase,
+               sum(net) AS monetary, sum(n_lines) AS n_lines, sum(n_cancel) AS n_cancel,
+               count(*) FILTER (purchase) AS frequency
+        FROM events GROUP BY cust""")
+    con.sql("""CREATE TABLE days AS SELECT DISTINCT cust, day FROM events WHERE purchase""")
+    con.sql("DROP TABLE events")
+    con.sql("""CREATE TABLE ipi AS
+        SELECT cust, avg(gap) AS ipi_mean, stddev_pop(gap) AS ipi_std, count(gap) AS n_gaps
+        FROM (SELECT cust, day - lag(day) OVER (PARTITION BY cust ORDER BY day) AS gap
+              FROM days) GROUP BY cust""")
+    con.sql("DROP TABLE days")
     if mapping.product:
-        product_sql = (", prods AS (SELECT cust, count(*) AS distinct_products FROM (SELECT "
-                       f"DISTINCT cust, product FROM kept WHERE {use} AND NOT cancel AND "
-                       "product IS NOT NULL) GROUP BY cust)")
-    # one pass over the lines to purchase events (orders, or days), one for the products
+        con.sql(f"""CREATE TABLE prods AS
+            SELECT cust, count(*) AS distinct_products FROM (SELECT DISTINCT cust, product
+            FROM kept WHERE {use} AND NOT cancel AND product IS NOT NULL) GROUP BY cust""")
+    con.sql("DROP VIEW kept; DROP VIEW valid; DROP TABLE lines")
     query = f"""
-        WITH events AS (
-            SELECT cust, {event} AS ev,
-                   min(day) FILTER (NOT cancel) AS day,
-                   sum(w * CASE WHEN cancel THEN -abs(value) ELSE value END) AS net,
-                   sum(w) AS n_lines, coalesce(sum(w) FILTER (cancel), 0) AS n_cancel,
-                   bool_or(NOT cancel) AS purchase
-            FROM kept WHERE {use} GROUP BY cust, ev),
-        base AS (
-            SELECT cust, min(day) AS first_purchase, max(day) AS last_purchase,
-                   sum(net) AS monetary, sum(n_lines) AS n_lines, sum(n_cancel) AS n_cancel,
-                   count(*) FILTER (purchase) AS frequency
-            FROM events GROUP BY cust),
-        gaps AS (SELECT cust, day - lag(day) OVER (PARTITION BY cust ORDER BY day) AS gap
-                 FROM (SELECT DISTINCT cust, day FROM events WHERE purchase)),
-        ipi AS (SELECT cust, avg(gap) AS ipi_mean, stddev_pop(gap) AS ipi_std,
-                       count(gap) AS n_gaps FROM gaps GROUP BY cust)
-        {product_sql}
         SELECT cust, first_purchase, last_purchase, monetary, n_lines, n_cancel, frequency,
                ipi_mean, ipi_std, coalesce(n_gaps, 0) AS n_gaps
                {', distinct_products' if mapping.product else ''}
-        FROM base LEFT JOIN ipi USING (cust) {product_join}
-        ORDER BY cust"""
-    agg = con.sql(query).df()
-    con.close()  # DuckDB's memory goes back before the customer table is built
+        FROM base LEFT JOIN ipi USING (cust) {product_join}"""
+    con.sql(f"CREATE TABLE joined AS {query}")
+    con.sql("DROP TABLE base; DROP TABLE ipi" + ("; DROP TABLE prods" if mapping.product else ""))
+    query = "SELECT * FROM joined ORDER BY cust"
+    # written to a file (streamed, within the memory limit), read after DuckDB has let go of
+    # its memory
+    agg_path = work / "customers.parquet"
+    con.sql(f"COPY ({query}) TO {_lit(str(agg_path))} (FORMAT parquet)")
+    con.close()
+    agg = pd.read_parquet(agg_path)
     timings["aggregate"] = time.perf_counter() - t2
     if progress:
         progress("read", 3, 3)
