@@ -132,12 +132,13 @@ def test_hierarchical_micro_clusters_match_the_exact_tree():
 
 def test_comparison_picks_a_suitable_method():
     df, _ = elongated()
-    c = compare_methods(df, k_range=(2, 6), n_resamples=8)
+    everything = ["kmeans", "hierarchical", "gmm", "kprototypes", "hdbscan"]
+    c = compare_methods(df, k_range=(2, 6), n_resamples=8, methods=everything)
     assert c.recommended in ("gmm", "hdbscan")
     assert {r.algorithm for r in c.results} == {"kmeans", "hierarchical", "gmm", "hdbscan"}
-    assert "kprototypes" in c.skipped
+    assert "kprototypes" in c.skipped  # no categorical column
     df, _ = mixed()
-    c = compare_methods(df, k=3, n_resamples=8)
+    c = compare_methods(df, k=3, n_resamples=8, methods=everything)
     assert c.recommended == "kprototypes"
 
 
@@ -203,7 +204,7 @@ def test_cli_algorithms_and_compare_methods(tmp_path):
     assert all("stable" in s for s in summary["segments"])
 
     proc = run_custseg("compare-methods", str(path), "--k", "2..5", "--resamples", "5",
-                       "--out", "cmp", cwd=tmp_path)
+                       "--methods", "kmeans,gmm,hdbscan", "--out", "cmp", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
     assert doc["recommended"] in {r["algorithm"] for r in doc["results"]}

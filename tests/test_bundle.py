@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_custseg
 
+from conftest import run_custseg
 from custseg import Segmenter, demo_data_path, load_table
 from custseg.bundle import FORMAT_VERSION, BundleError, load_bundle, save_bundle
 from custseg.errors import DataError

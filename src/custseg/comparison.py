@@ -118,11 +118,8 @@ def compare_methods(
     has_cat = (bool(base.roles_.categorical) if not requested
                else any(f in base.roles_.categorical for f in requested))
     chosen, skipped = applicable_methods(segmenter_options, has_cat)
-    if methods is not None:
-        chosen = [m for m in methods if m in chosen or m not in skipped]
-        for m in methods:
-            if m in skipped:
-                chosen = [c for c in chosen if c != m]
+    if methods is not None:  # only those asked for, among those that fit the data
+        chosen = [m for m in methods if m in chosen]
     # the common space: scaled numeric features plus one-hot categories
     common_opts = {**segmenter_options, "use_categorical": has_cat}
     ref = Segmenter(random_state=random_state, k=2, **{k: v for k, v in common_opts.items()
