@@ -199,7 +199,7 @@ def _check_out(out: Path, *, force: bool, input_path: Path | None = None,
 
 def _run(input_path: Path, out: Path, *, force: bool, quiet: bool, command: str,
          read_options: dict[str, Any], options: dict[str, Any],
-         only_custseg_output: bool = False, png: Path | None = None) -> None:
+         only_custseg_output: bool = False, png: Path | None = None) -> SegmentationResult:
     from custseg.pipeline import segment_file, write_outputs
 
     _check_out(out, force=force, input_path=input_path,
@@ -219,6 +219,7 @@ def _run(input_path: Path, out: Path, *, force: bool, quiet: bool, command: str,
 
         images = report_images(result, png)
         console.print(f"Wrote {len(images)} charts as PNG to {png}", markup=False)
+    return result
 
 
 PNG_HELP = ("Also write each chart of the report as a PNG into this folder (for slides; "
@@ -318,7 +319,7 @@ def _print_features(console: Console, fr: Any) -> None:
 
 def _run_transactions(input_path: Path, out: Path, *, force: bool, quiet: bool,
                       command: str, tx_options: dict[str, Any],
-                      options: dict[str, Any], png: Path | None = None) -> None:
+                      options: dict[str, Any], png: Path | None = None) -> SegmentationResult:
     from rich.table import Table
 
     from custseg.errors import UsageError
@@ -358,6 +359,7 @@ def _run_transactions(input_path: Path, out: Path, *, force: bool, quiet: bool,
 
         images = report_images(result, png)
         console.print(f"Wrote {len(images)} charts as PNG to {png}", markup=False)
+    return result
 
 
 @app.command()
@@ -441,6 +443,13 @@ def segment(
         help="Encoding of a text file (default: detected).")] = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")] = None,
     png: Annotated[Path | None, typer.Option(help=PNG_HELP)] = None,
+    store: Annotated[str | None, typer.Option(
+        help="Also record the run and every customer's segment in this store "
+        "(sqlite:///FILE or postgresql://...), with segment identities kept stable across "
+        "runs (see docs/history.md).")] = None,
+    match_distance: Annotated[float, typer.Option(
+        min=0.0, help="With --store: largest distance (in standard deviations) between a "
+        "segment's centre and the previous run's for it to keep its identity.")] = 1.0,
     force: Annotated[bool, typer.Option(
         "--force", help="Replace a non-empty output folder.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
@@ -451,6 +460,7 @@ def segment(
     from custseg.segmenter import parse_k
 
     parsed_k = parse_k(k)
+    store_db = _open_store(store) if store else None  # a bad URL fails before the work
     options: dict[str, Any] = {
         "k": parsed_k if isinstance(parsed_k, int) else "auto",
         "k_range": parsed_k if isinstance(parsed_k, tuple) else (2, 10),
@@ -480,10 +490,11 @@ def segment(
         quantity_col=quantity_col, price_col=price_col, invoice_col=invoice_col,
         product_col=product_col, as_of=as_of, date_format=date_format, duplicates=duplicates)
     if transactions:
-        _run_transactions(input_path, out, force=force, quiet=quiet, command=command,
-                          tx_options={**tx_options, "delimiter": delimiter,
-                                      "encoding": encoding}, options=options,
-                          png=png)
+        result = _run_transactions(input_path, out, force=force, quiet=quiet, command=command,
+                                   tx_options={**tx_options, "delimiter": delimiter,
+                                               "encoding": encoding}, options=options,
+                                   png=png)
+        _record_run(store_db, result, out, quiet=quiet, match_distance=match_distance)
         return
     tx_given = [f"--{k.replace('_', '-')}-col" for k, v in tx_options["columns"].items() if v]
     tx_given += [o for o, v in (("--as-of", as_of), ("--date-format", date_format),
@@ -493,9 +504,10 @@ def segment(
 
         raise UsageError(f"{', '.join(tx_given)}: only with --transactions (INPUT is a "
                          "transaction log)", tx_given[0])
-    _run(input_path, out, force=force, quiet=quiet, command=command,
-         read_options={"delimiter": delimiter, "encoding": encoding, "sheet": sheet_value},
-         options=options, png=png)
+    result = _run(input_path, out, force=force, quiet=quiet, command=command,
+                  read_options={"delimiter": delimiter, "encoding": encoding,
+                                "sheet": sheet_value}, options=options, png=png)
+    _record_run(store_db, result, out, quiet=quiet, match_distance=match_distance)
 
 
 @app.command("compare-methods")
@@ -728,6 +740,191 @@ def score(
     if report.ignored_columns:
         console.print(f"  columns not used by the model: {', '.join(report.ignored_columns)}",
                       markup=False)
+
+
+def _open_store(url: str) -> Any:
+    """The store at ``url``; a missing service extra is said with the install command."""
+    try:
+        from custseg.store import open_store
+    except ImportError as exc:
+        from custseg.errors import UsageError
+
+        raise UsageError(f"--store needs the service extra ({exc.name} is missing): "
+                         "pip install 'custseg[service]'", "--store") from None
+    return open_store(url)
+
+
+def _record_run(store: Any, result: SegmentationResult, out: Path, *, quiet: bool,
+                match_distance: float) -> None:
+    """Record a segment run in the store and say which segments kept their identity."""
+    if store is None:
+        return
+    from custseg.history import record_segmentation
+
+    run_id, segments, vanished, previous = record_segmentation(
+        store, result, label=str(out), max_distance=match_distance)
+    store.close()
+    console = _console(quiet)
+    console.print(f"Recorded as run {run_id} in {store.display_url} "
+                  f"({len(result.segments):,} assignments)", markup=False)
+    if previous is None:
+        console.print("  first run in this store: stable ids "
+                      + ", ".join(f"{s['id']} -> #{s['stable_id']}" for s in segments),
+                      markup=False)
+        return
+    console.print(f"  segment identities against run {previous} (matched on centres, at most "
+                  f"{match_distance:g} standard deviations apart):", markup=False)
+    for s in segments:
+        if s["status"] == "kept":
+            renamed = (f", was '{s['previous_name']}'" if s["previous_name"] != s["name"]
+                       else "")
+            console.print(f"  segment {s['id']} '{s['name']}': stable #{s['stable_id']}, kept "
+                          f"(segment {s['previous_id']} of run {previous}{renamed})",
+                          markup=False)
+        else:
+            console.print(f"  segment {s['id']} '{s['name']}': stable #{s['stable_id']}, NEW "
+                          f"(no segment of run {previous} is close)", markup=False)
+    for v in vanished:
+        console.print(f"  VANISHED: #{v['stable_id']} '{v['name']}' (segment {v['id']} of run "
+                      f"{previous}) has no counterpart in this run", markup=False)
+
+
+@app.command()
+@_guarded
+def serve(
+    model: Annotated[Path, typer.Argument(
+        metavar="MODEL", show_default=False,
+        help="A model bundle: the model/ folder of a segment output (or that output folder).")],
+    store: Annotated[str, typer.Option(
+        help="Store URL: sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DB.")
+    ] = "sqlite:///custseg.db",
+    host: Annotated[str, typer.Option(
+        help="Address to listen on. Any address but loopback needs a token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    token: Annotated[str | None, typer.Option(
+        help="Bearer token every request but /healthz must carry. Prefer --token-env: a "
+        "command line is visible to the machine's other users.")] = None,
+    token_env: Annotated[str, typer.Option(
+        help="Environment variable holding the bearer token (used when set).")
+    ] = "CUSTSEG_TOKEN",
+    no_auth: Annotated[bool, typer.Option(
+        "--no-auth", help="Accept requests without a token on a non-loopback address.")
+    ] = False,
+    online_update: Annotated[bool, typer.Option(
+        "--online-update", help="Move K-Means centres toward scored customers (mini-batches "
+        "with decay); segment ids and names never change.")] = False,
+    as_of: Annotated[str, typer.Option(
+        help="Date customer features are computed at: today, latest (the day after the "
+        "latest event, as custseg features does) or YYYY-MM-DD.")] = "today",
+    max_body: Annotated[int, typer.Option(
+        min=1024, help="Largest request body, bytes.")] = 1 << 20,
+    access_log: Annotated[bool, typer.Option(
+        "--access-log", help="Log every request.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Serve a model over HTTP: score customers, follow purchase events, watch drift (see
+    docs/service.md)."""
+    import logging
+    import os
+
+    from custseg.errors import UsageError
+
+    try:
+        from custseg.service import serve as run_service
+    except ImportError as exc:
+        raise UsageError(f"custseg serve needs the service extra ({exc.name} is missing): "
+                         "pip install 'custseg[service]'", "serve") from None
+    token = token or os.environ.get(token_env) or None
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
+                        format="custseg serve: %(levelname)s %(message)s")
+    console = _console(quiet)
+
+    def ready(app: Any) -> None:
+        scorer, db = app.state.scorer, app.state.store
+        meta = scorer.meta
+        console.print(f"custseg serve: model {meta.get('algorithm')} k={meta.get('k')} "
+                      f"({', '.join(scorer.features)}), store {db.display_url}", markup=False)
+        console.print(f"  listening on http://{host}:{port} (auth "
+                      f"{'on' if token else 'off'}; fast scoring "
+                      f"{'on' if scorer.fast else 'off'}; online update "
+                      f"{'on' if app.state.online else 'off'}); API docs at /docs",
+                      markup=False)
+
+    run_service(model, store, host=host, port=port, token=token, allow_no_token=no_auth,
+                online_update=online_update, as_of=as_of, max_body=max_body,
+                access_log=access_log, on_ready=ready)
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(text).name or text).strip("_") or "run"
+
+
+@app.command()
+@_guarded
+def compare(
+    run_a: Annotated[str, typer.Argument(
+        metavar="RUN_A", show_default=False,
+        help="The earlier run: a segment output folder, or a run id recorded with --store.")],
+    run_b: Annotated[str, typer.Argument(
+        metavar="RUN_B", show_default=False, help="The later run, likewise.")],
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder for compare.html, compare.json and migration.csv (default: "
+        "compare-RUN_A-RUN_B).")] = None,
+    store: Annotated[str | None, typer.Option(
+        help="Store URL, to compare runs recorded with segment --store by their ids.")] = None,
+    match_distance: Annotated[float, typer.Option(
+        min=0.0, help="Largest distance (in standard deviations) between two segments' "
+        "centres for them to be the same segment.")] = 1.0,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace a non-empty output folder.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Who moved between the segments of two runs: migration matrix, growth and shrinkage,
+    new and vanished segments, and a Sankey diagram (compare.html)."""
+    from rich.table import Table
+
+    from custseg.history import compare_runs, describe_changes, load_run, write_comparison
+
+    out = out or Path(f"compare-{_slug(run_a)}-{_slug(run_b)}")
+    _check_out(out, force=force)
+    db = _open_store(store) if store else None
+    try:
+        a, b = load_run(run_a, db), load_run(run_b, db)
+    finally:
+        if db is not None:
+            db.close()
+    comparison = compare_runs(a, b, max_distance=match_distance)
+    write_comparison(comparison, out, force=force)
+    console = _console(quiet)
+    names_a = {int(s["id"]): s["name"] for s in a.segments}
+    names_b = {int(s["id"]): s["name"] for s in b.segments}
+    table = Table(title=f"Customers from A = {a.label} (rows) to B = {b.label} (columns)",
+                  title_justify="left")
+    table.add_column("A \\ B")
+    for j in comparison.matrix.columns:
+        table.add_column(f"{j}", justify="right")
+    table.add_column("only in A", justify="right")
+    for i, row in comparison.matrix.iterrows():
+        table.add_row(f"{i} {names_a.get(int(i), 'Unassigned')}", *[f"{v:,}" for v in row],
+                      f"{comparison.only_a.get(i, 0):,}")
+    table.add_row("only in B", *[f"{comparison.only_b.get(j, 0):,}"
+                                 for j in comparison.matrix.columns], "")
+    console.print(table)
+    for j in comparison.matrix.columns:
+        console.print(f"  B {j}: {names_b.get(int(j), 'Unassigned')}", markup=False)
+    in_both = int(comparison.matrix.to_numpy().sum())
+    console.print(f"{in_both:,} customers in both runs: {comparison.stayed:,} stayed in the "
+                  f"same segment, {comparison.moved:,} moved; "
+                  f"{sum(comparison.only_a.values()):,} only in A, "
+                  f"{sum(comparison.only_b.values()):,} only in B", markup=False)
+    for line in describe_changes(comparison):
+        console.print(f"  {line}", markup=False)
+    for w in comparison.warnings:
+        console.print(f"warning: {w}", markup=False)
+    console.print(f"Wrote compare.html, compare.json and migration.csv to {out}",
+                  markup=False)
 
 
 @app.command()
