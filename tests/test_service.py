@@ -224,6 +224,20 @@ def test_event_validation(tx_model, tmp_path):
     assert c.get("/v1/customers/c1").json()["features"]["recency_days"] == 31
 
 
+def test_a_store_failure_is_503_not_500(tx_model, tmp_path):
+    import sqlalchemy as sa
+
+    c = client(tx_model, tmp_path, as_of="latest")
+
+    def unreachable(*args, **kwargs):
+        raise sa.exc.OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    c.app.state.store.apply_events = unreachable
+    event = {"event_id": "e", "customer_id": "c", "timestamp": "2024-01-01", "amount": 5.0}
+    r = c.post("/v1/events", json={"events": [event]})
+    assert r.status_code == 503 and "nothing was applied" in r.json()["detail"]
+
+
 # ------------------------------------------------------------------ drift and segments
 def test_drift_of_scored_customers(mall_model, mall_rows, tmp_path):
     c = client(mall_model, tmp_path)

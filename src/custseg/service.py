@@ -44,7 +44,14 @@ from custseg.bundle import Bundle, load_bundle
 from custseg.drift import drift_report
 from custseg.errors import CustsegError, DataError, UsageError
 from custseg.schema import MAX_ABS_VALUE
-from custseg.store import EVENT_FEATURES, MAX_ID_LENGTH, Event, Store, open_store
+from custseg.store import (
+    EVENT_FEATURES,
+    MAX_ID_LENGTH,
+    Event,
+    Store,
+    StoreError,
+    open_store,
+)
 
 log = logging.getLogger("custseg.service")
 
@@ -409,6 +416,7 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
     needs ``Authorization: Bearer TOKEN``.
     """
     import prometheus_client as prom
+    import sqlalchemy as sa
     from fastapi import Depends, FastAPI, HTTPException, Query, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse, Response
@@ -581,10 +589,18 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
 
     @app.exception_handler(CustsegError)
     async def custseg_error(request: Request, exc: CustsegError) -> JSONResponse:
+        if isinstance(exc, StoreError):
+            return JSONResponse({"detail": str(exc)}, status_code=503)
         body: dict[str, Any] = {"detail": str(exc)}
         if isinstance(exc, DataError):
             body["problems"] = [p.to_dict() for p in exc.problems]
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def store_unreachable(request: Request, exc: Exception) -> JSONResponse:
+        log.error("store error: %s", exc)
+        return JSONResponse({"detail": "the store cannot be reached or is busy; nothing was "
+                             "applied, try again"}, status_code=503)
 
     def need_store() -> Store:
         if store is None:
