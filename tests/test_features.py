@@ -448,3 +448,13 @@ def test_cli_segment_transactions(tmp_path: Path, shared_data: Path) -> None:
     proc = run_custseg("segment", str(shared_data / RETAIL), "--as-of", "2015-01-01",
                        "--out", "run2", cwd=tmp_path)
     assert proc.returncode == 2 and "only with --transactions" in proc.stderr
+
+
+def test_large_logs_by_slices_give_the_same_table(retail: F.CustomerFeatures, shared_data: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above PART_LINES lines, duplicates, orders and products are computed by slices of
+    customers (bounded hash tables): same result."""
+    monkeypatch.setattr(F, "PART_LINES", 30_000)  # 125,000 lines -> 5 slices
+    sliced = transactions_to_customers(shared_data / RETAIL)
+    pd.testing.assert_frame_equal(sliced.customers, retail.customers)
+    assert sliced.report["cleaning"] == retail.report["cleaning"]

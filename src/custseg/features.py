@@ -82,6 +82,9 @@ MAX_BAD_SHARE = 0.05
 #: Rows read to guess the date formats (every row is then parsed, and the rows that fail
 #: are looked at again).
 DATE_SAMPLE_ROWS = 100_000
+#: Lines per slice of the large aggregations (duplicates, orders, products): DuckDB's hash
+#: tables for more distinct keys than this outgrow a 1.5 GB memory limit.
+PART_LINES = 25_000_000
 #: DuckDB's memory limit: large inputs spill to a temporary folder beyond it.
 DEFAULT_MEMORY_LIMIT = "1536MB"
 
@@ -1024,8 +1027,19 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
                                          and (bool(mapping.invoice) or has_time))
     # exact duplicates: only lines whose hash repeats can be; the later copies are listed
     keys = ", ".join(key_cols)
-    con.sql(f"CREATE TABLE dup_hashes AS SELECT hash({keys}) AS h FROM lines WHERE "
-            f"{valid_cond} GROUP BY h HAVING count(*) > 1")
+    n_valid = n_rows - sum(counts.values())
+    parts = max(1, -(-n_valid // PART_LINES))  # hash tables of a bounded size
+    if parts == 1:
+        con.sql(f"CREATE TABLE dup_hashes AS SELECT hash({keys}) AS h FROM lines WHERE "
+                f"{valid_cond} GROUP BY h HAVING count(*) > 1")
+    else:
+        con.sql(f"CREATE TABLE line_hashes AS SELECT hash({keys}) AS h FROM lines WHERE "
+                f"{valid_cond}")
+        con.sql("CREATE TABLE dup_hashes (h UBIGINT)")
+        for i in range(parts):
+            con.sql(f"INSERT INTO dup_hashes SELECT h FROM line_hashes WHERE h % {parts} = {i} "
+                    "GROUP BY h HAVING count(*) > 1")
+        con.sql("DROP TABLE line_hashes")
     con.sql(f"""CREATE TABLE dup_rows AS SELECT __row FROM (
         SELECT __row, row_number() OVER (PARTITION BY {keys} ORDER BY __row) AS copy
         FROM lines WHERE {valid_cond} AND hash({keys}) IN (SELECT h FROM dup_hashes))
@@ -1092,12 +1106,18 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
         product_join = "LEFT JOIN prods USING (cust)"
     # one pass over the lines to purchase events (orders, or days), one for the products;
     # each step a table, so that DuckDB can spill every one of them
-    con.sql(f"""CREATE TABLE events AS
-        SELECT cust, {event} AS ev, min(day) FILTER (NOT cancel) AS day,
-               sum(w * CASE WHEN cancel THEN -abs(value) ELSE value END) AS net,
-               sum(w) AS n_lines, coalesce(sum(w) FILTER (cancel), 0) AS n_cancel,
-               bool_or(NOT cancel) AS purchase
-        FROM kept WHERE {use} GROUP BY cust, ev""")
+    # large logs go by slices of customers (hash of the id), so that no hash table outgrows
+    # the memory limit
+    def by_part(i: int) -> str:
+        return "" if parts == 1 else f" AND hash(cust) % {parts} = {i}"
+
+    for i in range(parts):
+        con.sql(f"""{'CREATE TABLE events AS' if i == 0 else 'INSERT INTO events'}
+            SELECT cust, {event} AS ev, min(day) FILTER (NOT cancel) AS day,
+                   sum(w * CASE WHEN cancel THEN -abs(value) ELSE value END) AS net,
+                   sum(w) AS n_lines, coalesce(sum(w) FILTER (cancel), 0) AS n_cancel,
+                   bool_or(NOT cancel) AS purchase
+            FROM kept WHERE {use}{by_part(i)} GROUP BY cust, ev""")
     con.sql("""CREATE TABLE base AS
         SELECT cust, min(day) AS first_purchase, max(day) AS last_purchase,
                sum(net) AS monetary, sum(n_lines) AS n_lines, sum(n_cancel) AS n_cancel,
@@ -1111,9 +1131,11 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
               FROM days) GROUP BY cust""")
     con.sql("DROP TABLE days")
     if mapping.product:
-        con.sql(f"""CREATE TABLE prods AS
-            SELECT cust, count(*) AS distinct_products FROM (SELECT DISTINCT cust, product
-            FROM kept WHERE {use} AND NOT cancel AND product IS NOT NULL) GROUP BY cust""")
+        for i in range(parts):
+            con.sql(f"""{'CREATE TABLE prods AS' if i == 0 else 'INSERT INTO prods'}
+                SELECT cust, count(*) AS distinct_products FROM (SELECT DISTINCT cust, product
+                FROM kept WHERE {use} AND NOT cancel AND product IS NOT NULL{by_part(i)})
+                GROUP BY cust""")
     con.sql("DROP VIEW kept; DROP VIEW valid; DROP TABLE lines")
     query = f"""
         SELECT cust, first_purchase, last_purchase, monetary, n_lines, n_cancel, frequency,
