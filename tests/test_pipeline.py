@@ -98,3 +98,13 @@ def test_report_is_self_contained(result):
     for s in result.summary["segments"]:
         assert s["name"] in html
     assert html.count("plotly.js v") == 1  # the library inlined once, not per chart
+
+
+def test_output_folder_has_ordinary_permissions(tmp_path, result):
+    import os
+    import stat
+
+    umask = os.umask(0)
+    os.umask(umask)
+    out = write_outputs(result, tmp_path / "run")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask
