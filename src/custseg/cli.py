@@ -232,6 +232,17 @@ def _list(value: str | None, name: str) -> list[str] | None:
     return parse_list_option(value, name)
 
 
+# Options shared by several commands.
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+SeedOpt = Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")]
+SheetOpt = Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")]
+DelimiterOpt = Annotated[str | None, typer.Option(
+    help="Delimiter of a text file (default: detected).")]
+EncodingOpt = Annotated[str | None, typer.Option(
+    help="Encoding of a text file (default: detected).")]
+
+
 # Options of the transaction commands (`features`, `segment --transactions`).
 CustomerColOpt = Annotated[str | None, typer.Option(
     "--customer-col", help="Transactions: customer id column (default: inferred).")]
@@ -370,7 +381,7 @@ def demo(
         "custseg-demo"),
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     png: Annotated[Path | None, typer.Option(help=PNG_HELP)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Segment the bundled Mall Customers data (annual income × spending score)."""
     from custseg.io import demo_data_path
@@ -433,15 +444,13 @@ def segment(
         help="Largest share of non-numeric cells accepted in a numeric column.")] = 0.05,
     rules: Annotated[Path | None, typer.Option(
         help="Your own recommendation rules (TOML, like the bundled rules.toml).")] = None,
-    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")] = 0,
+    seed: SeedOpt = 0,
     threads: Annotated[int | None, typer.Option(
         min=1, help="Largest number of threads for the computations (default: all cores).")
     ] = None,
-    delimiter: Annotated[str | None, typer.Option(
-        help="Delimiter of a text file (default: detected).")] = None,
-    encoding: Annotated[str | None, typer.Option(
-        help="Encoding of a text file (default: detected).")] = None,
-    sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")] = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
     png: Annotated[Path | None, typer.Option(help=PNG_HELP)] = None,
     store: Annotated[str | None, typer.Option(
         help="Also record the run and every customer's segment in this store "
@@ -450,9 +459,8 @@ def segment(
     match_distance: Annotated[float, typer.Option(
         min=0.0, help="With --store: largest distance (in standard deviations) between a "
         "segment's centre and the previous run's for it to keep its identity.")] = 1.0,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Replace a non-empty output folder.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Segment a customer table and write segments, profiles, summary, report and model.
 
@@ -526,10 +534,9 @@ def compare_methods_command(
         help="Methods to compare, comma-separated (default: all that fit the data).")] = None,
     resamples: Annotated[int, typer.Option(
         min=2, help="Bootstrap re-fits per method for stability.")] = 20,
-    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")] = 0,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Replace a non-empty output folder.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    seed: SeedOpt = 0,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Compare segmentation methods (internal scores and bootstrap stability) and recommend
     one."""
@@ -599,10 +606,8 @@ def features(
     as_of: AsOfOpt = None,
     date_format: DateFormatOpt = None,
     duplicates: DuplicatesOpt = "auto",
-    delimiter: Annotated[str | None, typer.Option(
-        help="Delimiter of a text file (default: detected).")] = None,
-    encoding: Annotated[str | None, typer.Option(
-        help="Encoding of a text file (default: detected).")] = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
     threads: Annotated[int | None, typer.Option(
         min=1, help="Threads for DuckDB (default: all cores).")] = None,
     memory_limit: Annotated[str | None, typer.Option(
@@ -610,7 +615,7 @@ def features(
         "temporary folder).")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Replace an existing output file.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Turn a transaction log into one row per customer: recency, frequency, monetary,
     average order value, tenure, inter-purchase intervals, products, returns, RFM scores
@@ -660,15 +665,12 @@ def explore(
         help="Columns to treat as categorical, comma-separated.")] = None,
     max_junk: Annotated[float, typer.Option(
         help="Largest share of non-numeric cells accepted in a numeric column.")] = 0.05,
-    delimiter: Annotated[str | None, typer.Option(
-        help="Delimiter of a text file (default: detected).")] = None,
-    encoding: Annotated[str | None, typer.Option(
-        help="Encoding of a text file (default: detected).")] = None,
-    sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")] = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
     png: Annotated[Path | None, typer.Option(help=PNG_HELP)] = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Replace a non-empty output folder.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Look at a customer table before segmenting: column roles, cleaning, distributions and
     correlations, written as report.html (the data part of the segment report)."""
@@ -724,7 +726,7 @@ def score(
     chunk_size: Annotated[int, typer.Option(
         min=1, help="Rows read and scored at a time (memory stays bounded).")] = 200_000,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Assign new customers to the segments of a model (batch scoring, streamed)."""
     from custseg.scoring import score_file
@@ -820,7 +822,7 @@ def serve(
         min=1024, help="Largest request body, bytes.")] = 1 << 20,
     access_log: Annotated[bool, typer.Option(
         "--access-log", help="Log every request.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Serve a model over HTTP: score customers, follow purchase events, watch drift (see
     docs/service.md)."""
@@ -877,9 +879,8 @@ def compare(
     match_distance: Annotated[float, typer.Option(
         min=0.0, help="Largest distance (in standard deviations) between two segments' "
         "centres for them to be the same segment.")] = 1.0,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Replace a non-empty output folder.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Who moved between the segments of two runs: migration matrix, growth and shrinkage,
     new and vanished segments, and a Sankey diagram (compare.html)."""
