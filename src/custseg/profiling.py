@@ -159,6 +159,139 @@ def _recommend(levels: dict[str, str], features: Sequence[str], z: dict[str, flo
             "discounts to lift it.")
 
 
+@dataclass
+class SegmentStatistics:
+    """The numbers profiles are built from, whoever computed them.
+
+    :func:`profile_segments` computes them with pandas; the Spark engine
+    (:mod:`custseg.engines.spark`) computes them in Spark.  Both then build names, levels and
+    recommendations with :func:`profiles_from_statistics`, so the two agree by construction.
+    Segment ``i`` is the ``i``-th entry of each list.
+
+    Attributes
+    ----------
+    n : int
+        Customers profiled.
+    sizes : list of int
+        Customers per segment.
+    mean, median : list of dict
+        Per segment, per numeric column: mean and median in original units (missing values
+        left out; NaN when a segment has no value).
+    categories : list of dict
+        Per segment, ``{column: {level: share}}`` (empty cells as ``"missing"``).
+    population_mean, population_std : dict
+        Per numeric column, over all customers (standard deviation with ``ddof=0``).
+    lower_tertile, upper_tertile : dict
+        Per numeric column, the population's 33rd and 67th percentiles.
+    """
+
+    n: int
+    sizes: list[int]
+    mean: list[dict[str, float]]
+    median: list[dict[str, float]]
+    categories: list[dict[str, dict[str, float]]]
+    population_mean: dict[str, float]
+    population_std: dict[str, float]
+    lower_tertile: dict[str, float]
+    upper_tertile: dict[str, float]
+
+
+def segment_statistics(frame: pd.DataFrame, labels: np.ndarray, numeric: Sequence[str],
+                       categorical: Sequence[str] = ()) -> SegmentStatistics:
+    """The :class:`SegmentStatistics` of a typed table and its labels (0..k-1), with pandas.
+
+    >>> df = pd.DataFrame({"spend": [1.0, 2, 3, 10, 11, 12]})
+    >>> st = segment_statistics(df, np.array([0, 0, 0, 1, 1, 1]), ["spend"])
+    >>> st.sizes, st.median[1]["spend"], st.population_mean["spend"]
+    ([3, 3], 11.0, 6.5)
+    """
+    labels = np.asarray(labels)
+    values = frame[list(numeric)].astype("float64")
+    std = values.std(ddof=0)
+    stats = SegmentStatistics(
+        n=len(frame), sizes=[], mean=[], median=[], categories=[],
+        population_mean={c: float(v) for c, v in values.mean().items()},
+        population_std={c: float(v) for c, v in std.items()},
+        lower_tertile={c: float(v) for c, v in values.quantile(1 / 3).items()},
+        upper_tertile={c: float(v) for c, v in values.quantile(2 / 3).items()},
+    )
+    for seg in range(int(labels.max()) + 1 if len(labels) else 0):
+        mask = labels == seg
+        part = values[mask]
+        stats.sizes.append(int(mask.sum()))
+        stats.mean.append({c: float(v) for c, v in part.mean().items()})
+        stats.median.append({c: float(v) for c, v in part.median().items()})
+        cats = {}
+        for c in categorical:
+            counts = frame.loc[mask, c].value_counts(normalize=True, dropna=False)
+            cats[c] = {("missing" if pd.isna(k) else str(k)): round(float(v), 4)
+                       for k, v in counts.items()}
+        stats.categories.append(cats)
+    return stats
+
+
+def _z(mean: float, pop_mean: float, pop_std: float) -> float:
+    """(mean - population mean) / population std; 0 when undefined (constant column, or no
+    value in the segment)."""
+    if not np.isfinite(pop_std) or pop_std == 0:
+        return 0.0
+    z = (mean - pop_mean) / pop_std
+    return 0.0 if np.isnan(z) else float(z)
+
+
+def profiles_from_statistics(
+    stats: SegmentStatistics,
+    features: Sequence[str],
+    *,
+    categorical_features: Sequence[str] = (),
+    describe_numeric: Sequence[str] = (),
+    describe_categorical: Sequence[str] = (),
+    rules: Sequence[Rule] | None = None,
+) -> tuple[list[SegmentProfile], pd.DataFrame]:
+    """Profiles, names and recommendations from per-segment statistics.
+
+    Parameters are those of :func:`profile_segments`; ``stats`` holds every numeric column
+    of ``features`` and ``describe_numeric`` and every categorical column of
+    ``categorical_features`` and ``describe_categorical``.
+
+    >>> df = pd.DataFrame({"spend": [1.0, 2, 3, 10, 11, 12]})
+    >>> st = segment_statistics(df, np.array([0, 0, 0, 1, 1, 1]), ["spend"])
+    >>> [p.name for p in profiles_from_statistics(st, ["spend"])[0]]
+    ['Low spend', 'High spend']
+    """
+    rules = load_rules() if rules is None else rules
+    numeric = list(features) + [c for c in describe_numeric if c not in features]
+    n = stats.n
+    profiles: list[SegmentProfile] = []
+    for seg, size in enumerate(stats.sizes):
+        mean, median = stats.mean[seg], stats.median[seg]
+        z = {c: _z(mean[c], stats.population_mean[c], stats.population_std[c])
+             for c in numeric}
+        levels = {c: _level(median[c], stats.lower_tertile[c], stats.upper_tertile[c])
+                  for c in numeric}
+        ranked = sorted(features, key=lambda f: -abs(z[f]))
+        distinct = [f for f in ranked if abs(z[f]) >= MIN_DISTINCT_Z][:3] or ranked[:1]
+        cats = {c: stats.categories[seg].get(c, {})
+                for c in dict.fromkeys([*categorical_features, *describe_categorical])}
+        profiles.append(SegmentProfile(
+            id=seg,
+            name="",
+            size=int(size),
+            share=round(float(size) / n, 6) if n else 0.0,
+            mean={c: float(mean[c]) for c in numeric},
+            median={c: float(median[c]) for c in numeric},
+            z={c: round(float(z[c]), 4) for c in numeric},
+            levels=levels,
+            distinguishing=distinct,
+            categories=cats,
+            recommendation=_recommend(levels, list(features), {f: z[f] for f in features},
+                                      rules),
+        ))
+    _name_segments(profiles, list(features), list(categorical_features))
+    describe_cat = list(dict.fromkeys([*categorical_features, *describe_categorical]))
+    return profiles, profiles_table(profiles, numeric, describe_cat)
+
+
 def profile_segments(
     frame: pd.DataFrame,
     labels: np.ndarray,
@@ -192,47 +325,12 @@ def profile_segments(
     (list of SegmentProfile, DataFrame)
         The profiles, and the same as a table (one row a segment) for ``profiles.csv``.
     """
-    rules = load_rules() if rules is None else rules
-    labels = np.asarray(labels)
     numeric = list(features) + [c for c in describe_numeric if c not in features]
-    values = frame[numeric].astype("float64")
-    pop_mean = values.mean()
-    pop_std = values.std(ddof=0).replace(0, np.nan)
-    q_lo = values.quantile(1 / 3)
-    q_hi = values.quantile(2 / 3)
-    n = len(frame)
-    profiles: list[SegmentProfile] = []
-    for seg in range(int(labels.max()) + 1 if len(labels) else 0):
-        mask = labels == seg
-        part = values[mask]
-        mean = part.mean()
-        median = part.median()
-        z = ((mean - pop_mean) / pop_std).fillna(0.0)
-        levels = {c: _level(median[c], q_lo[c], q_hi[c]) for c in numeric}
-        ranked = sorted(features, key=lambda f: -abs(z[f]))
-        distinct = [f for f in ranked if abs(z[f]) >= MIN_DISTINCT_Z][:3] or ranked[:1]
-        cats = {}
-        for c in dict.fromkeys([*categorical_features, *describe_categorical]):
-            counts = frame.loc[mask, c].value_counts(normalize=True, dropna=False)
-            cats[c] = {("missing" if pd.isna(k) else str(k)): round(float(v), 4)
-                       for k, v in counts.items()}
-        profiles.append(SegmentProfile(
-            id=seg,
-            name="",
-            size=int(mask.sum()),
-            share=round(float(mask.sum()) / n, 6) if n else 0.0,
-            mean={c: float(mean[c]) for c in numeric},
-            median={c: float(median[c]) for c in numeric},
-            z={c: round(float(z[c]), 4) for c in numeric},
-            levels=levels,
-            distinguishing=distinct,
-            categories=cats,
-            recommendation=_recommend(levels, list(features),
-                                      {f: float(z[f]) for f in features}, rules),
-        ))
-    _name_segments(profiles, list(features), list(categorical_features))
-    describe_cat = list(dict.fromkeys([*categorical_features, *describe_categorical]))
-    return profiles, profiles_table(profiles, numeric, describe_cat)
+    categorical = list(dict.fromkeys([*categorical_features, *describe_categorical]))
+    stats = segment_statistics(frame, labels, numeric, categorical)
+    return profiles_from_statistics(stats, features, categorical_features=categorical_features,
+                                    describe_numeric=describe_numeric,
+                                    describe_categorical=describe_categorical, rules=rules)
 
 
 def _name_from(p: SegmentProfile, feats: Sequence[str]) -> str:
