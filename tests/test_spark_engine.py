@@ -1,0 +1,283 @@
+"""The Spark engine (custseg.engines.spark) on a real local Spark (local[2]).
+
+It must agree with the local engine on the same data (same k, adjusted Rand index >= 0.95,
+same segment names on the Mall data) and write the output contract.  Without PySpark or Java
+these tests are skipped on a developer's machine and fail in CI (.ci/run installs Java and
+`make test` installs the spark extra).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from jsonschema import Draft202012Validator
+from sklearn.metrics import adjusted_rand_score
+
+from conftest import ROOT, run_custseg
+from custseg.io import demo_data_path
+from custseg.pipeline import segment_file
+from pagecheck import check_page
+
+MALL_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
+SPARK_CONFIG = {
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "2",
+    "spark.driver.memory": "1g",
+    "spark.sql.adaptive.enabled": "false",
+}
+
+
+def _require_spark() -> None:
+    """Skip without PySpark or Java here; fail in CI, where they must be installed."""
+    missing = []
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        missing.append("pyspark (pip install 'custseg[spark]')")
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        missing.append("Java 17 (apt-get install openjdk-17-jre-headless)")
+    if not missing:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"the Spark engine tests need {' and '.join(missing)}: .ci/run and "
+                    "`make test` must install them")
+    pytest.skip(f"the Spark engine tests need {' and '.join(missing)}")
+
+
+@pytest.fixture(scope="module")
+def spark() -> Any:
+    _require_spark()
+    from custseg.engines.spark import spark_session
+
+    session = spark_session("local[2]", SPARK_CONFIG)
+    yield session
+    session.stop()
+
+
+def write_blobs(path: Path, n: int = 3000, seed: int = 7) -> pd.DataFrame:
+    """Customers in 6 well separated groups on 4 features, a few missing cells, and a
+    describing column; shuffled, with ids."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[20, 200, 5, 40], [60, 900, 12, 45], [100, 300, 25, 30],
+                        [40, 1500, 30, 60], [120, 1200, 8, 25], [80, 600, 40, 70]], float)
+    spread = np.array([5, 60, 2, 4], float)
+    sizes = rng.multinomial(n, [0.3, 0.2, 0.15, 0.15, 0.1, 0.1])
+    X = np.vstack([rng.normal(c, spread, size=(m, 4)) for c, m in zip(centres, sizes,
+                                                                      strict=True)])
+    X = X[rng.permutation(n)]
+    df = pd.DataFrame(X.round(2), columns=["visits", "spend", "basket", "age"])
+    df.insert(0, "customer_id", [f"C{i:05d}" for i in range(n)])
+    df["region"] = rng.choice(["north", "south", "east"], n)
+    for col, rows in (("spend", [3, 50, 700]), ("basket", [10, 2000])):
+        df.loc[rows, col] = np.nan
+    df.to_csv(path, index=False)
+    return df
+
+
+@pytest.fixture(scope="module")
+def blobs(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Any]:
+    from custseg.engines.spark import segment_spark, write_spark_outputs
+
+    root = tmp_path_factory.mktemp("spark-blobs")
+    path = root / "customers.csv"
+    write_blobs(path)
+    local = segment_file(path, random_state=0, k_range=(2, 8))
+    result = segment_spark(path, spark=spark, random_state=0, k_range=(2, 8))
+    out = write_spark_outputs(result, root / "out")
+    return {"path": path, "local": local, "spark": result, "out": out}
+
+
+@pytest.fixture(scope="module")
+def mall(spark: Any) -> dict[str, Any]:
+    from custseg.engines.spark import segment_spark
+
+    local = segment_file(demo_data_path(), features=MALL_FEATURES, random_state=0)
+    result = segment_spark(demo_data_path(), spark=spark, features=MALL_FEATURES,
+                           random_state=0)
+    return {"local": local, "spark": result}
+
+
+def _labels(frame: pd.DataFrame, id_col: str) -> pd.Series:
+    return frame.set_index(frame[id_col].astype(str))["segment"]
+
+
+# ----------------------------------------------------------------------------- agreement
+def test_blobs_same_k_and_segments_as_the_local_engine(blobs: dict[str, Any]) -> None:
+    local, result = blobs["local"], blobs["spark"]
+    assert result.summary["k"] == local.summary["k"] == 6
+    assert result.summary["k_selection"]["method"] == "consensus"
+    spark_seg = pd.read_parquet(blobs["out"] / "segments")
+    a = _labels(local.segments, "customer_id")
+    b = _labels(spark_seg, "customer_id").reindex(a.index)
+    assert b.notna().all() and len(spark_seg) == len(a) == 3000
+    assert adjusted_rand_score(a, b) >= 0.95
+    # the same features, the same preprocessing decisions and the same cleaning counts
+    for key in ("features", "n_customers"):
+        assert result.summary[key] == local.summary[key]
+    assert (result.summary["preprocessing"]["log_columns"]
+            == local.summary["preprocessing"]["log_columns"])
+    assert result.summary["cleaning"]["imputed"] == local.summary["cleaning"]["imputed"]
+    assert result.summary["roles"] == local.summary["roles"]
+    # segments numbered by size, with the same sizes up to a few customers
+    spark_sizes = [s["size"] for s in result.summary["segments"]]
+    local_sizes = [s["size"] for s in local.summary["segments"]]
+    assert spark_sizes == sorted(spark_sizes, reverse=True)
+    assert np.abs(np.subtract(spark_sizes, local_sizes)).max() <= 15
+
+
+def test_mall_gives_five_segments_with_the_local_engines_names(mall: dict[str, Any]) -> None:
+    local, result = mall["local"].summary, mall["spark"].summary
+    assert result["k"] == local["k"] == 5
+    assert [s["name"] for s in result["segments"]] == [s["name"] for s in local["segments"]]
+    assert [s["recommendation"] for s in result["segments"]] == [
+        s["recommendation"] for s in local["segments"]]
+    assert [s["size"] for s in result["segments"]] == [s["size"] for s in local["segments"]]
+    for s, t in zip(result["segments"], local["segments"], strict=True):
+        for f in MALL_FEATURES:  # exact medians below EXACT_QUANTILES customers
+            assert s["centre"][f] == pytest.approx(t["centre"][f], abs=1e-6)
+            assert s["median"][f] == pytest.approx(t["median"][f], abs=1e-6)
+    assert result["k_selection"]["votes"]["silhouette"] == 5
+    assert result["input_sha256"] == local["input_sha256"]  # the same file's bytes
+    mall_ids = mall["spark"].assignments.select("CustomerID", "segment").toPandas()
+    a = _labels(mall["local"].segments, "CustomerID")
+    assert adjusted_rand_score(a, _labels(mall_ids, "CustomerID").reindex(a.index)) == 1.0
+
+
+def test_k_selection_uses_the_local_engines_scores(mall: dict[str, Any]) -> None:
+    """With the same partition, the scores of a k are the local engine's to the digit."""
+    local = {s["k"]: s for s in mall["local"].summary["k_selection"]["scores"]}
+    ours = {s["k"]: s for s in mall["spark"].summary["k_selection"]["scores"]}
+    assert sorted(ours) == list(range(2, 11))
+    for key in ("silhouette", "calinski_harabasz", "davies_bouldin"):
+        assert ours[5][key] == pytest.approx(local[5][key], rel=1e-6)
+    # StandardScaler divides by the sample standard deviation (n - 1): inertia (n-1)/n
+    assert ours[5]["inertia"] == pytest.approx(local[5]["inertia"] * 199 / 200, rel=1e-4)
+
+
+# ----------------------------------------------------------------------------- outputs
+def test_output_folder(blobs: dict[str, Any]) -> None:
+    out = blobs["out"]
+    assert sorted(p.name for p in out.iterdir()) == ["profiles.csv", "report.html",
+                                                     "segments", "summary.json"]
+    parts = sorted((out / "segments").glob("part-*.parquet"))
+    assert parts and (out / "segments" / "_SUCCESS").exists()
+    assert not list((out / "segments").glob(".*crc"))
+    seg = pd.read_parquet(out / "segments")
+    assert list(seg.columns[:1]) == ["customer_id"]
+    assert {"visits", "spend", "basket", "age", "region", "segment", "segment_name",
+            "distance"} <= set(seg.columns)
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    names = {s["id"]: s["name"] for s in summary["segments"]}
+    assert (seg["segment_name"] == seg["segment"].map(names)).all()
+    assert seg["segment"].value_counts().sort_index().tolist() == [
+        s["size"] for s in summary["segments"]]
+    assert (seg["distance"] >= 0).all()
+    profiles = pd.read_csv(out / "profiles.csv")
+    assert profiles["segment_name"].tolist() == list(names.values())
+    assert not list(out.parent.glob(".out.tmp-*")), "the temporary folder is left behind"
+
+
+def test_summary_validates_against_the_schema(blobs: dict[str, Any]) -> None:
+    schema = json.loads((ROOT / "docs" / "summary.schema.json").read_text("utf-8"))
+    summary = json.loads((blobs["out"] / "summary.json").read_text("utf-8"))
+    errors = sorted(e.message for e in Draft202012Validator(schema).iter_errors(summary))
+    assert errors == []
+    engine = summary["engine"]
+    assert engine["name"] == "spark" and engine["master"] == "local[2]"
+    assert engine["selection_sample"] == 3000 and engine["quantiles"] == "exact"
+    assert summary["cleaning"]["missing_values"] == {"spend": 3, "basket": 2}
+    assert summary["versions"]["pyspark"]
+
+
+def test_report_is_self_contained(blobs: dict[str, Any]) -> None:
+    page = (blobs["out"] / "report.html").read_text("utf-8")
+    check_page(page)
+    assert "3,000 customers" in page
+    for name in (s["name"] for s in blobs["spark"].summary["segments"]):
+        assert name in page
+
+
+def test_same_seed_same_segments(spark: Any, tmp_path: Path) -> None:
+    from custseg.engines.spark import segment_spark
+
+    runs = [segment_spark(demo_data_path(), spark=spark, features=MALL_FEATURES, k=5,
+                          random_state=3) for _ in range(2)]
+    a, b = (r.assignments.toPandas().sort_values("CustomerID").reset_index(drop=True)
+            for r in runs)
+    pd.testing.assert_frame_equal(a, b)
+
+
+# ----------------------------------------------------------------------------- errors
+def test_unknown_feature_is_a_usage_error(spark: Any, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from custseg.cli import app
+
+    res = CliRunner().invoke(app, ["segment", str(demo_data_path()), "--engine", "spark",
+                                   "--spark-master", "local[2]", "--features", "Nope",
+                                   "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    assert "Nope" in res.output and "not in the data" in res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_options_the_spark_engine_lacks_are_refused(spark: Any) -> None:
+    from custseg.engines.spark import segment_spark
+    from custseg.errors import UsageError
+
+    with pytest.raises(UsageError, match="--algorithm 'gmm' is not available"):
+        segment_spark(demo_data_path(), spark=spark, algorithm="gmm")
+    with pytest.raises(UsageError, match="--impute 'drop'"):
+        segment_spark(demo_data_path(), spark=spark, impute="drop")
+
+
+def test_junk_beyond_the_limit_is_a_data_error(spark: Any, tmp_path: Path) -> None:
+    from custseg.engines.spark import segment_spark
+    from custseg.errors import DataError
+
+    df = pd.read_csv(demo_data_path(), dtype=str)
+    df.loc[[4, 9, 30, 77, 120, 150, 160, 170, 180, 190, 199], "Annual Income (k$)"] = "12k"
+    df.loc[5, "Spending Score (1-100)"] = "?"
+    path = tmp_path / "junk.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"Annual Income \(k\$\)': 11 non-numeric") as err:
+        segment_spark(path, spark=spark, random_state=0)
+    assert "'12k'" in str(err.value)
+    with pytest.raises(DataError):  # the local engine says the same
+        segment_file(path, random_state=0)
+
+
+def test_pyspark_is_not_imported_by_custseg_or_its_cli() -> None:
+    import subprocess
+
+    code = ("import sys, custseg, custseg.cli, custseg.engines; "
+            "print('pyspark' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- the command
+def test_cli_end_to_end(tmp_path: Path, spark: Any) -> None:
+    data = tmp_path / "mall.csv"
+    shutil.copy(demo_data_path(), data)
+    proc = run_custseg("segment", str(data), "--engine", "spark", "--spark-master",
+                       "local[2]", "--features", ",".join(MALL_FEATURES), "--k", "5",
+                       "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Low income · High spending" in proc.stdout
+    assert "Wrote profiles.csv, report.html, segments/, summary.json" in proc.stdout
+    seg = pd.read_parquet(tmp_path / "out" / "segments")
+    assert len(seg) == 200 and seg["segment"].nunique() == 5
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text("utf-8"))
+    assert summary["command"].startswith("custseg segment")
+    assert summary["engine"]["name"] == "spark"
