@@ -20,7 +20,7 @@ $(DEMO_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	touch $(DEMO_STAMP)
 
 $(TEST_STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,deep,service]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,deep,service,spark]"
 	touch $(TEST_STAMP)
 
 install: $(TEST_STAMP)
