@@ -142,6 +142,9 @@ def spark_session(master: str = "local[*]", config: dict[str, str] | None = None
     builder = SparkSession.builder.master(master).appName("custseg")
     settings = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "true"}
     settings.update(config or {})
+    if master.startswith("local"):  # Spark's 200 shuffle partitions are for clusters
+        settings.setdefault("spark.sql.shuffle.partitions", str(2 * (os.cpu_count() or 2)))
+    settings.setdefault("spark.ui.showConsoleProgress", "false")  # custseg shows progress
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
@@ -847,8 +850,9 @@ class _SparkRun:
 
     # ------------------------------------------------------------------ 4. choose k
     def _kmeans(self, data: Any, k: int, seed: int, n_init: int) -> Any:
-        """The best (lowest training cost) of ``n_init`` seeded MLlib k-means|| fits, run two
-        at a time; the same seeds give the same model whatever the timing."""
+        """The best (lowest training cost) of ``n_init`` seeded MLlib k-means|| fits, run
+        side by side (each fit is many short jobs); the same seeds give the same model
+        whatever the timing."""
         from concurrent.futures import ThreadPoolExecutor
 
         from pyspark.ml.clustering import KMeans
@@ -859,7 +863,7 @@ class _SparkRun:
 
         if n_init == 1:
             return fit(0)
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=n_init) as pool:
             models = list(pool.map(fit, range(n_init)))
         costs = [m.summary.trainingCost for m in models]
         return models[int(np.argmin(costs))]
