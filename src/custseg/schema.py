@@ -246,6 +246,28 @@ def _no_values(s: pd.Series) -> bool:
     return bool(empty.all())
 
 
+def junk_problem(column: str, n_junk: int, n_filled: int, max_junk: float, *,
+                 rows: Sequence[int] = (), values: Sequence[Any] = ()) -> Problem:
+    """The finding about a numeric column's non-numeric cells: a warning (they are read as
+    missing) up to ``max_junk`` of the filled cells, an error above.
+
+    >>> junk_problem("Age", 1, 100, 0.05, values=["12k"]).describe()
+    "column 'Age': 1 non-numeric value(s) (1% of filled cells), read as missing: '12k'"
+    >>> junk_problem("Age", 10, 100, 0.05).severity
+    'error'
+    """
+    n_filled = max(n_filled, 1)
+    prob = Problem(column, f"{n_junk} non-numeric value(s) ({n_junk / n_filled:.0%} of filled "
+                   "cells)", rows=list(rows), values=list(values), code="junk")
+    if n_junk / n_filled > max_junk:
+        prob.message += (f", more than the {max_junk:.0%} accepted (--max-junk); "
+                         "numbers such as 12.5 or 1e3 are accepted")
+    else:
+        prob.message += ", read as missing"
+        prob.severity = "warning"
+    return prob
+
+
 def _require_columns(df: pd.DataFrame, names: Sequence[str] | None, option: str) -> None:
     if not names:
         return
@@ -448,17 +470,9 @@ def validate_table(
             n_filled = max(p.n_filled, 1)
             if n_junk:
                 junk_vals = df[c][p.junk].astype(str).tolist()
-                prob = Problem(c, f"{n_junk} non-numeric value(s) "
-                               f"({n_junk / n_filled:.0%} of filled cells)",
-                               rows=_rows(p.junk), values=junk_vals[:20], code="junk")
-                if n_junk / n_filled > max_junk:
-                    prob.message += (f", more than the {max_junk:.0%} accepted (--max-junk); "
-                                     "numbers such as 12.5 or 1e3 are accepted")
-                    errors.append(prob)
-                else:
-                    prob.message += ", read as missing"
-                    prob.severity = "warning"
-                    warns.append(prob)
+                prob = junk_problem(c, n_junk, n_filled, max_junk, rows=_rows(p.junk),
+                                    values=junk_vals[:20])
+                (errors if prob.severity == "error" else warns).append(prob)
                 cleaning["junk_coerced"][c] = n_junk
             if p.markers.any():
                 n_mark = int(p.markers.sum())

@@ -555,7 +555,7 @@ class _SparkRun:
         from pyspark.sql import functions as F
 
         from custseg.preprocess import plan_preprocessing
-        from custseg.schema import validate_table
+        from custseg.schema import junk_problem, validate_table
 
         t0 = time.perf_counter()
         self._step("read", 0)
@@ -628,17 +628,9 @@ class _SparkRun:
         for c in feats:
             col = cols[c]
             if col.n_junk:
-                share = col.n_junk / max(col.n_filled, 1)
-                prob = Problem(c, f"{col.n_junk} non-numeric value(s) ({share:.0%} of filled "
-                               "cells)", values=col.junk_values, code="junk")
-                if share > max_junk:
-                    prob.message += (f", more than the {max_junk:.0%} accepted (--max-junk); "
-                                     "numbers such as 12.5 or 1e3 are accepted")
-                    problems.append(prob)
-                else:
-                    prob.message += ", read as missing"
-                    prob.severity = "warning"
-                    warns.append(prob)
+                prob = junk_problem(c, col.n_junk, col.n_filled, max_junk,
+                                    values=col.junk_values)
+                (problems if prob.severity == "error" else warns).append(prob)
                 cleaning["junk_coerced"][c] = col.n_junk
             if col.n_markers:
                 warns.append(Problem(c, f"{col.n_markers} value(s) written as a missing "
