@@ -112,7 +112,7 @@ def test_schema_is_draft_2020_12_and_valid(schema: dict[str, Any]) -> None:
                 "cleaning", "timings", "versions", "seed", "input_sha256"}
     assert contract <= set(schema["required"])
     optional = {"unassigned", "unclear_customers", "stability", "categorical_weight",
-                "hierarchy", "rfm", "transactions"}  # only for some methods or options
+                "hierarchy", "rfm", "transactions", "engine"}  # only for some methods or options
     assert set(schema["properties"]) - set(schema["required"]) <= optional
     assert set(schema["required"]) <= set(schema["properties"])
     ksel = schema["$defs"]["k_selection"]["required"]

@@ -110,6 +110,11 @@ def _print_result(console: Console, result: SegmentationResult, out: Path | None
     for col, why in roles["ignored"].items():
         console.print(f"  ignored:   {col} ({why})")
     console.print(f"  features:  {', '.join(s['features'])}")
+    engine = s.get("engine")
+    if engine and engine.get("name") == "local":
+        console.print(f"  engine:    fast path (k chosen on a stratified sample of "
+                      f"{engine['selection_sample']:,} customers; report drawn from "
+                      f"{engine['report_sample']:,}; {engine['dtype']})")
     if s["preprocessing"]["log_columns"]:
         console.print(f"  log-transformed (skewed): {', '.join(s['preprocessing']['log_columns'])}")
     cleaning = s["cleaning"]
@@ -169,8 +174,8 @@ def _print_result(console: Console, result: SegmentationResult, out: Path | None
     for seg in s["segments"]:
         console.print(f"  {seg['id']} [bold]{seg['name']}[/]: {seg['recommendation']}")
     if out is not None:
-        console.print(f"Wrote segments.csv, profiles.csv, summary.json, report.html and model/ "
-                      f"to [bold]{out}[/]")
+        written = [p.name + ("/" if p.is_dir() else "") for p in sorted(out.iterdir())]
+        console.print(f"Wrote {', '.join(written)} to [bold]{out}[/]")
 
 
 def _check_out(out: Path, *, force: bool, input_path: Path | None = None,
@@ -199,7 +204,9 @@ def _check_out(out: Path, *, force: bool, input_path: Path | None = None,
 
 def _run(input_path: Path, out: Path, *, force: bool, quiet: bool, command: str,
          read_options: dict[str, Any], options: dict[str, Any],
-         only_custseg_output: bool = False, png: Path | None = None) -> SegmentationResult:
+         only_custseg_output: bool = False, png: Path | None = None,
+         engine: str = "standard", fmt: str = "csv",
+         spark_master: str = "local[*]") -> SegmentationResult:
     from custseg.pipeline import segment_file, write_outputs
 
     _check_out(out, force=force, input_path=input_path,
@@ -210,9 +217,26 @@ def _run(input_path: Path, out: Path, *, force: bool, quiet: bool, command: str,
         check_png_support()  # before the work, not after
     console = _console(quiet)
     with _Progress(console) as progress:
-        result = segment_file(input_path, progress=progress, command=command, **read_options,
-                              **options)
-        write_outputs(result, out, force=force)
+        if engine == "local":
+            from custseg.engines.local import segment_large, write_large_outputs
+
+            result = segment_large(input_path, progress=progress, command=command,
+                                   **read_options, **options)
+            progress("write", 0, 1)
+            write_large_outputs(result, out, force=force, fmt=fmt)
+        elif engine == "spark":  # segments/ as Parquet part files written by Spark
+            from custseg.engines.spark import segment_spark, write_spark_outputs
+
+            spark_result = segment_spark(input_path, master=spark_master, progress=progress,
+                                         command=command, **read_options, **options)
+            write_spark_outputs(spark_result, out, force=force)
+            result = spark_result.report_result()
+        else:
+            result = segment_file(input_path, progress=progress, command=command,
+                                  **read_options, **options)
+            progress("write", 0, 1)
+            write_outputs(result, out, force=force, fmt=fmt)
+        progress("write", 1, 1)
     _print_result(console, result, out)
     if png is not None:
         from custseg.report import report_images
@@ -459,6 +483,15 @@ def segment(
     match_distance: Annotated[float, typer.Option(
         min=0.0, help="With --store: largest distance (in standard deviations) between a "
         "segment's centre and the previous run's for it to keep its identity.")] = 1.0,
+    engine: Annotated[str, typer.Option(
+        help="auto (the fast path for K-Means from 500,000 customers, else standard), "
+        "standard (pandas + scikit-learn, every method and check), local (the fast path: "
+        "columnar, float32, k chosen on a sample) or spark (Apache Spark; needs "
+        "custseg[spark]).")] = "auto",
+    spark_master: Annotated[str, typer.Option(
+        help="With --engine spark: the Spark master URL.")] = "local[*]",
+    output_format: Annotated[str, typer.Option(
+        "--format", help="Format of the segments file: csv or parquet.")] = "csv",
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -512,9 +545,14 @@ def segment(
 
         raise UsageError(f"{', '.join(tx_given)}: only with --transactions (INPUT is a "
                          "transaction log)", tx_given[0])
+    from custseg.engines import pick_engine
+
+    chosen = pick_engine(engine, input_path, options, output_format=output_format,
+                         store=store is not None)
     result = _run(input_path, out, force=force, quiet=quiet, command=command,
                   read_options={"delimiter": delimiter, "encoding": encoding,
-                                "sheet": sheet_value}, options=options, png=png)
+                                "sheet": sheet_value}, options=options, png=png,
+                  engine=chosen, fmt=output_format, spark_master=spark_master)
     _record_run(store_db, result, out, quiet=quiet, match_distance=match_distance)
 
 

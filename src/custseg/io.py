@@ -267,6 +267,18 @@ def _read_text(
     return df, {"encoding": encoding, "delimiter": delimiter, "problems": problems}
 
 
+def check_input_path(path: str | os.PathLike[str]) -> Path:
+    """The path, checked: it exists, is a file and is not empty (else InputFileError)."""
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"{p}: no such file", str(p))
+    if p.is_dir():
+        raise InputFileError(f"{p}: is a folder, not a file", str(p))
+    if p.stat().st_size == 0:
+        raise InputFileError(f"{p}: the file is empty", str(p))
+    return p
+
+
 def read_table(
     path: str | os.PathLike[str],
     *,
@@ -297,13 +309,7 @@ def read_table(
     InputFileError
         The file is missing, empty, not a table, or has too many malformed lines.
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputFileError(f"{p}: no such file", str(p))
-    if p.is_dir():
-        raise InputFileError(f"{p}: is a folder, not a file", str(p))
-    if p.stat().st_size == 0:
-        raise InputFileError(f"{p}: the file is empty", str(p))
+    p = check_input_path(path)
     fmt = detect_format(p)
     extra: dict[str, Any] = {}
     try:

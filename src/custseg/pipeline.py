@@ -362,15 +362,19 @@ def segment_transactions(
 
 
 def write_outputs(result: SegmentationResult, out: str | os.PathLike[str], *,
-                  force: bool = False, report: bool = True) -> Path:
-    """Write the output folder atomically; returns its path."""
+                  force: bool = False, report: bool = True, fmt: str = "csv") -> Path:
+    """Write the output folder atomically; returns its path.  ``fmt="parquet"`` writes
+    ``segments.parquet`` instead of ``segments.csv``."""
     from custseg.bundle import save_bundle
     from custseg.report import render_report
 
     out = Path(out)
     t_write = time.perf_counter()
     with atomic_output_dir(out, force=force) as tmp:
-        result.segments.to_csv(tmp / "segments.csv", index=False, lineterminator="\n")
+        if fmt == "parquet":
+            result.segments.to_parquet(tmp / "segments.parquet", index=False)
+        else:
+            result.segments.to_csv(tmp / "segments.csv", index=False, lineterminator="\n")
         result.segmenter.profiles_.to_csv(tmp / "profiles.csv", index=False,
                                           lineterminator="\n", float_format="%.6g")
         save_bundle(result.segmenter, tmp / "model", training=result.table,

@@ -13,3 +13,70 @@
 ``custseg segment --engine auto`` (the default) takes ``local`` for K-Means on
 :data:`custseg.engines.local.LOCAL_THRESHOLD` customers or more, ``standard`` below.
 """
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+ENGINES = ("auto", "standard", "local", "spark")
+
+
+def estimate_rows(path: str | os.PathLike[str]) -> int:
+    """Rows of a table, cheaply: Parquet's metadata, or a text file's size over the mean
+    length of its first lines (0 when it cannot tell).
+
+    >>> from custseg.io import demo_data_path
+    >>> 150 < estimate_rows(demo_data_path()) < 250
+    True
+    """
+    p = Path(path)
+    try:
+        if p.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(p).metadata.num_rows)
+        if p.suffix.lower() in (".xlsx", ".xlsm"):
+            return 0
+        size = p.stat().st_size
+        with open(p, "rb") as fh:
+            head = fh.read(1 << 16)
+    except (OSError, ValueError):
+        return 0
+    lines = head.count(b"\n")
+    if not lines:
+        return 1
+    return int(size / (len(head) / lines)) if len(head) < size else lines
+
+
+def pick_engine(engine: str, path: str | os.PathLike[str], options: dict[str, Any], *,
+                output_format: str = "csv", store: bool = False) -> str:
+    """The engine ``custseg segment`` runs: ``engine`` checked, ``auto`` resolved.
+
+    ``auto`` takes ``local`` for K-Means on numeric features from
+    :data:`custseg.engines.local.LOCAL_THRESHOLD` customers (estimated), unless an option
+    only the standard engine has is used (``--stability``, ``--use-categorical``,
+    ``--store``); otherwise ``standard``.
+    """
+    from custseg.errors import UsageError
+
+    if engine not in ENGINES:
+        raise UsageError(f"--engine must be one of {list(ENGINES)}, got {engine!r}", "--engine")
+    if output_format not in ("csv", "parquet"):
+        raise UsageError(f"--format must be csv or parquet, got {output_format!r}", "--format")
+    standard_only = [name for name, on in (
+        ("--algorithm " + str(options.get("algorithm")), options.get("algorithm") != "kmeans"),
+        ("--stability", options.get("stability")),
+        ("--use-categorical", options.get("use_categorical")),
+        ("--store", store)) if on]
+    if engine == "local" and standard_only:
+        raise UsageError(f"--engine local runs K-Means on numeric columns; "
+                         f"{', '.join(standard_only)} need --engine standard", "--engine")
+    if engine != "auto":
+        return engine
+    from custseg.engines.local import LOCAL_THRESHOLD
+
+    if standard_only or estimate_rows(path) < LOCAL_THRESHOLD:
+        return "standard"
+    return "local"

@@ -1,0 +1,220 @@
+"""Benchmark: the whole ``custseg segment`` on 100k to 10M customers against the notebook way.
+
+Synthetic customers (bench/scale_data.py: 6 features, 5 planted segments, an id) are written
+on the fly to a temporary folder as CSV and Parquet, and deleted afterwards.  Each run is a
+separate process; its wall time and peak resident memory (``ru_maxrss`` of that process,
+from ``os.wait4``) are measured, with the machine's load average when it started.
+
+* ``custseg``: ``custseg segment FILE --out DIR -q --seed 0 --engine E`` — the whole thing:
+  read, checks, preprocessing, k chosen among 2..10, final K-Means, profiles, names,
+  ``segments.csv`` (or ``--format parquet``), summary.json, report.html, model bundle.
+  ``E`` is ``local`` (the fast path), ``standard`` or ``auto``.
+* ``notebook``: the usual notebook pipeline, in plain pandas + scikit-learn:
+  ``pd.read_csv`` (or ``read_parquet``), ``StandardScaler``, ``KMeans(n_init=10)`` for
+  k = 1..10, silhouette on a 10,000 sample for every k >= 2, k = the best silhouette (the
+  elbow by kneed is reported beside it), the final ``KMeans(n_init=10)`` fit with that k,
+  ``df.to_csv`` of the table with its segment.
+
+Both partitions are then scored in the same space (the features standardised on all
+customers): ``inertia`` there is comparable between the two.
+
+Run (results go in docs/benchmarks.md)::
+
+    python bench/bench_scale.py --rows 1000000,10000000 --formats csv,parquet
+    python bench/bench_scale.py --rows 100000,300000,1000000,3000000,10000000 \
+        --formats csv --engines local --baseline-max-rows 1000000 --plot docs/scaling.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from scale_data import FEATURES, write  # noqa: E402
+
+NOTEBOOK = r'''
+import json, sys, time
+import numpy as np, pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+from sklearn.preprocessing import StandardScaler
+path, out = sys.argv[1], sys.argv[2]
+features = json.loads(sys.argv[3])
+t0 = time.perf_counter()
+df = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+X = StandardScaler().fit_transform(df[features])
+inertia, sil = {}, {}
+for k in range(1, 11):
+    km = KMeans(n_clusters=k, n_init=10, random_state=0).fit(X)
+    inertia[k] = km.inertia_
+    if k >= 2:
+        sil[k] = silhouette_score(X, km.labels_, sample_size=10_000, random_state=0)
+best = max(sil, key=sil.get)
+from kneed import KneeLocator
+elbow = KneeLocator(list(inertia), list(inertia.values()), curve="convex",
+                    direction="decreasing").knee
+km = KMeans(n_clusters=best, n_init=10, random_state=0).fit(X)
+df["segment"] = km.labels_
+df.to_csv(out, index=False)
+print(json.dumps({"k": int(best), "elbow": None if elbow is None else int(elbow),
+                  "inertia": float(km.inertia_), "seconds": time.perf_counter() - t0}))
+'''
+
+
+def run(cmd: list[str]) -> dict:
+    """Run ``cmd``; wall time, peak RSS (MB) of that process, its stdout, the load before."""
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out_text = proc.stdout.read()
+    err_text = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if status != 0:
+        raise SystemExit(f"{cmd} failed ({status}):\n{err_text[-3000:]}")
+    return {"wall": wall, "rss_mb": usage.ru_maxrss / 1024, "stdout": out_text, "load": load}
+
+
+def common_inertia(data: Path, labels_path: Path, column: str = "segment") -> float:
+    """Within-segment sum of squares of a partition, features standardised on all rows."""
+    import numpy as np
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    read = pq.read_table if data.suffix == ".parquet" else pacsv.read_csv
+    table = read(data)
+    X = np.column_stack([table.column(f).to_numpy().astype(np.float64) for f in FEATURES])
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    lread = pq.read_table if labels_path.suffix == ".parquet" else pacsv.read_csv
+    labels = lread(labels_path, **({"columns": [column]} if labels_path.suffix == ".parquet"
+                                   else {})).column(column).to_numpy()
+    total = 0.0
+    for s in np.unique(labels):
+        part = X[labels == s]
+        total += float(((part - part.mean(axis=0)) ** 2).sum())
+    return total
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", default="1000000,10000000")
+    ap.add_argument("--formats", default="csv,parquet")
+    ap.add_argument("--engines", default="local", help="custseg engines to run, e.g. local,auto")
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--baseline-max-rows", type=int, default=1_000_000,
+                    help="run the notebook baseline up to this many customers")
+    ap.add_argument("--output-format", default="csv", help="custseg --format")
+    ap.add_argument("--plot", type=Path, help="write a log-log plot of time and memory")
+    ap.add_argument("--json", type=Path, help="also write the results as JSON")
+    ap.add_argument("--tmp", type=Path, default=None)
+    a = ap.parse_args()
+    exe = str(Path(sys.executable).with_name("custseg"))
+    print(f"machine: {os.cpu_count()} cores, python {platform.python_version()}, "
+          f"{platform.machine()}")
+    results = []
+    tmp = Path(tempfile.mkdtemp(prefix="custseg-bench-", dir=a.tmp))
+    try:
+        for n in [int(x) for x in a.rows.split(",")]:
+            for fmt in a.formats.split(","):
+                data = tmp / f"customers-{n}.{fmt}"
+                t = time.perf_counter()
+                write(n, data)
+                print(f"{n:,} customers, {fmt}: {data.stat().st_size / 1e6:,.0f} MB, "
+                      f"generated in {time.perf_counter() - t:.1f} s", flush=True)
+                for engine in a.engines.split(","):
+                    runs = []
+                    for r in range(a.repeats):
+                        out = tmp / f"out-{engine}-{r}"
+                        shutil.rmtree(out, ignore_errors=True)
+                        m = run([exe, "segment", str(data), "--out", str(out), "-q",
+                                 "--seed", "0", "--engine", engine,
+                                 "--format", a.output_format])
+                        summary = json.loads((out / "summary.json").read_text())
+                        m.update(k=summary["k"], inertia_own=summary["quality"]["inertia"],
+                                 timings=summary["timings"],
+                                 engine=summary.get("engine", {}).get("name", "standard"))
+                        runs.append(m)
+                    seg_file = out / f"segments.{a.output_format}"
+                    inertia = common_inertia(data, seg_file)
+                    med = statistics.median(x["wall"] for x in runs)
+                    res = {"rows": n, "format": fmt, "who": f"custseg ({engine})",
+                           "wall": med, "walls": [round(x["wall"], 2) for x in runs],
+                           "rss_mb": max(x["rss_mb"] for x in runs), "k": runs[0]["k"],
+                           "inertia": inertia, "load": [round(x["load"], 2) for x in runs],
+                           "timings": runs[-1]["timings"], "engine": runs[0]["engine"]}
+                    results.append(res)
+                    print(f"  custseg --engine {engine} ({res['engine']}): median "
+                          f"{med:.2f} s {res['walls']}, peak {res['rss_mb']:,.0f} MB, "
+                          f"k={res['k']}, inertia {inertia:,.1f}, load {res['load']}",
+                          flush=True)
+                    print(f"    stages: {runs[-1]['timings']}", flush=True)
+                    shutil.rmtree(out, ignore_errors=True)
+                if n <= a.baseline_max_rows:
+                    out_csv = tmp / "notebook.csv"
+                    m = run([sys.executable, "-c", NOTEBOOK, str(data), str(out_csv),
+                             json.dumps(list(FEATURES))])
+                    info = json.loads(m["stdout"].strip().splitlines()[-1])
+                    inertia = common_inertia(data, out_csv)
+                    res = {"rows": n, "format": fmt, "who": "notebook", "wall": m["wall"],
+                           "walls": [round(m["wall"], 2)], "rss_mb": m["rss_mb"],
+                           "k": info["k"], "elbow": info["elbow"], "inertia": inertia,
+                           "load": [round(m["load"], 2)]}
+                    results.append(res)
+                    print(f"  notebook: {m['wall']:.2f} s, peak {m['rss_mb']:,.0f} MB, "
+                          f"k={info['k']} (elbow {info['elbow']}), inertia {inertia:,.1f}, "
+                          f"load {res['load']}", flush=True)
+                    out_csv.unlink(missing_ok=True)
+                    for r in results:
+                        if r["rows"] == n and r["format"] == fmt and r["who"] != "notebook":
+                            print(f"    {r['who']}: {m['wall'] / r['wall']:.1f}x faster, "
+                                  f"inertia {100 * (r['inertia'] / inertia - 1):+.3f}% vs "
+                                  f"notebook, same k: {r['k'] == info['k']}")
+                data.unlink()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if a.json:
+        a.json.write_text(json.dumps(results, indent=1))
+    if a.plot:
+        plot(results, a.plot)
+
+
+def plot(results: list[dict], path: Path) -> None:
+    """Log-log plot of wall time and peak memory against the number of customers."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("wall time (s)", "peak memory (MB)"))
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in results:
+        groups.setdefault((r["who"], r["format"]), []).append(r)
+    for (who, fmt), rs in groups.items():
+        rs = sorted(rs, key=lambda r: r["rows"])
+        x = [r["rows"] for r in rs]
+        name = f"{who}, {fmt}"
+        fig.add_trace(go.Scatter(x=x, y=[r["wall"] for r in rs], name=name,
+                                 mode="lines+markers", legendgroup=name), 1, 1)
+        fig.add_trace(go.Scatter(x=x, y=[r["rss_mb"] for r in rs], name=name,
+                                 mode="lines+markers", legendgroup=name, showlegend=False),
+                      1, 2)
+    fig.update_xaxes(type="log", title="customers")
+    fig.update_yaxes(type="log")
+    fig.update_layout(width=1100, height=450, template="plotly_white",
+                      title="custseg segment: time and memory against size (log-log)")
+    fig.write_image(str(path), scale=1)
+    print(f"plot written to {path}")
+
+
+if __name__ == "__main__":
+    main()

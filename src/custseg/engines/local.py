@@ -1,0 +1,795 @@
+"""The local fast path: millions of customers on one machine, fast and in bounded memory.
+
+``custseg segment --engine local`` (and ``--engine auto``, the default, for K-Means on
+:data:`LOCAL_THRESHOLD` customers or more) runs the same pipeline as
+:func:`custseg.pipeline.segment_file` with the work organised for size:
+
+1. **Columnar read** (pyarrow): CSV/TSV with the encoding and delimiter detected from the
+   first megabyte, multi-threaded, malformed lines skipped with their line numbers; Parquet
+   as it is stored.  The input's SHA-256 is computed in a thread while the file is parsed.
+2. **Checks** on every row of the feature columns (junk cells, missing-value markers,
+   infinite or too large values, constant or empty columns) with the messages of
+   :func:`custseg.schema.validate_table`; column roles are inferred on the first rows.
+3. **Preprocessing** planned and fitted on a sample (the same scikit-learn transformer as
+   the standard engine, kept in the model), then applied to all customers chunk by chunk in
+   NumPy, the result stored as float32 (after scaling, where float32 loses nothing that
+   matters; checked against the fitted transformer on the sample).
+4. **k chosen on a stratified random sample** (:data:`SELECTION_SAMPLE` customers, one drawn
+   from each of that many equal slices of the file, so that a file sorted by date or region
+   is covered evenly), with the scores' sampling errors
+   (:func:`custseg.selection.score_partition_sampled`).
+5. **Final K-Means on all customers**, warm-started from the sample's centres;
+   assignment and distances computed in chunks.
+6. **Profiles** of all customers in NumPy (exact means and medians per segment), names and
+   recommendations from :mod:`custseg.profiling`; the **report** is drawn from a sample of
+   :data:`REPORT_SAMPLE` customers (said in the report).
+7. **Outputs** written with a columnar writer: ``segments.csv`` or, with
+   ``--format parquet``, ``segments.parquet``; the rest as the standard engine writes it.
+
+What the fast path does not do: exact duplicate rows are kept (the standard engine leaves
+them out of the fit and gives them their twin's segment), segmenting on categorical
+columns, and methods other than K-Means (``--engine standard`` does them).
+
+Examples
+--------
+>>> from custseg.engines.local import segment_large
+>>> from custseg.io import demo_data_path
+>>> result = segment_large(demo_data_path(), features=["Annual Income (k$)",
+...                        "Spending Score (1-100)"], random_state=0)
+>>> result.summary["k"], result.summary["engine"]["name"]
+(5, 'local')
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from custseg.errors import DataError, InputFileError, Problem, UsageError
+from custseg.io import (
+    MAX_MALFORMED_SHARE,
+    TableInfo,
+    atomic_output_dir,
+    check_input_path,
+    decode_text,
+    detect_delimiter,
+    detect_format,
+    read_table,
+)
+from custseg.pipeline import (
+    NOISE_NAME,
+    UNASSIGNED_NAME,
+    ProgressFn,
+    SegmentationResult,
+    build_summary,
+    projection_frame,
+)
+from custseg.schema import MAX_ABS_VALUE, _parse_numeric, validate_table
+
+#: ``--engine auto`` takes the fast path for K-Means from this many customers.
+LOCAL_THRESHOLD = 500_000
+#: Customers k is chosen on (a stratified random sample).
+SELECTION_SAMPLE = 100_000
+#: Customers the report's charts and data overview are drawn from.
+REPORT_SAMPLE = 50_000
+#: Rows the role inference looks at.
+HEAD_ROWS = 20_000
+#: Rows a chunk of preprocessing or assignment works on.
+CHUNK_ROWS = 1 << 20
+#: Bytes of CSV text a parser thread takes at a time.
+BLOCK_SIZE = 8 << 20
+#: K-Means initialisations for each k on the selection sample.
+SAMPLE_N_INIT = 3
+OUTPUT_FORMATS = ("csv", "parquet")
+
+
+@dataclass
+class LargeResult(SegmentationResult):
+    """A :class:`~custseg.pipeline.SegmentationResult` of the fast path.
+
+    ``table``, ``segmenter`` and ``projection`` describe the report's sample of customers;
+    ``full`` is every row as read (Arrow) and ``model`` the segmenter of all customers
+    (``labels_``, ``distances_`` for every row).
+    """
+
+    full: Any = None
+    model: Any = None
+
+
+# --------------------------------------------------------------------------- reading
+def _sha256_in_thread(path: Path) -> tuple[threading.Thread, dict[str, str]]:
+    box: dict[str, str] = {}
+
+    def run() -> None:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(8 << 20), b""):
+                h.update(chunk)  # releases the GIL: runs beside the parser
+        box["sha256"] = h.hexdigest()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, box
+
+
+def _sniff(path: Path, delimiter: str | None, encoding: str | None) -> tuple[str, str]:
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    if len(head) == 1 << 20 and b"\n" in head:
+        head = head[: head.rfind(b"\n") + 1]  # never cut a character in two
+    if encoding:
+        text = head.decode(encoding, errors="replace")
+    else:
+        text, encoding = decode_text(head)
+    if delimiter is None:
+        delimiter = detect_delimiter(text, "\t" if path.suffix.lower() == ".tsv" else None)
+    return delimiter, encoding
+
+
+def _arrow_encoding(encoding: str) -> str:
+    return "utf8" if encoding.replace("-", "").lower() in ("utf8", "utf8sig") else encoding
+
+
+def _read_csv_arrow(path: Path, delimiter: str, encoding: str) -> tuple[Any, list[Problem]]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    forced: dict[str, Any] = {}
+    for _ in range(64):
+        bad: list[int | None] = []
+
+        def skip(row: Any, bad: list[int | None] = bad) -> str:
+            bad.append(row.number)
+            return "skip"
+
+        def read(threads: bool) -> Any:
+            return pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(encoding=_arrow_encoding(encoding),
+                                               use_threads=threads, block_size=BLOCK_SIZE),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=skip),
+                convert_options=pacsv.ConvertOptions(null_values=[""],
+                                                     strings_can_be_null=True,
+                                                     column_types=forced))
+        try:
+            table = read(True)
+            if bad and any(b is None for b in bad):  # line numbers need one thread
+                bad.clear()
+                table = read(False)
+        except pa.ArrowInvalid as exc:
+            m = re.search(r"In CSV column #(\d+): CSV conversion error", str(exc))
+            if not m:
+                raise InputFileError(f"{path}: cannot be read as csv: {exc}", str(path)) from exc
+            header = _header(path, delimiter, encoding)
+            forced[header[int(m.group(1))]] = pa.string()  # junk later in the file: as text
+            continue
+        problems: list[Problem] = []
+        if bad:
+            lines = sorted(int(b) for b in bad if b is not None)
+            share = len(bad) / max(table.num_rows + len(bad), 1)
+            if share > MAX_MALFORMED_SHARE:
+                raise InputFileError(
+                    f"{path}: {len(bad)} of {table.num_rows + len(bad)} lines ({share:.1%}, "
+                    f"more than the {MAX_MALFORMED_SHARE:.0%} that may be skipped) do not have "
+                    f"the {table.num_columns} fields of the header (delimiter {delimiter!r}), "
+                    "e.g. lines " + ", ".join(map(str, lines[:5])), str(path))
+            problems.append(Problem(
+                None, f"skipped {len(bad)} malformed line(s) whose number of fields is not "
+                f"{table.num_columns} (line numbers count the header as line 1)",
+                rows=lines, code="malformed-line", severity="warning"))
+        return table, problems
+    raise InputFileError(f"{path}: cannot be read as csv", str(path))
+
+
+def _header(path: Path, delimiter: str, encoding: str) -> list[str]:
+    import csv
+
+    with open(path, encoding=encoding, newline="", errors="replace") as fh:
+        return next(csv.reader(fh, delimiter=delimiter))
+
+
+def read_columnar(path: str | os.PathLike[str], *, delimiter: str | None = None,
+                  encoding: str | None = None, sheet: str | int | None = None
+                  ) -> tuple[Any, TableInfo]:
+    """Read a table as an Arrow table: CSV/TSV and Parquet column-wise and multi-threaded;
+    Excel and JSON Lines through :func:`custseg.io.read_table`.
+
+    >>> from custseg.io import demo_data_path
+    >>> table, info = read_columnar(demo_data_path())
+    >>> table.num_rows, info.delimiter, len(info.sha256)
+    (200, ',', 64)
+    """
+    import pyarrow as pa
+
+    p = check_input_path(path)
+    fmt = detect_format(p)
+    extra: dict[str, Any] = {}
+    problems: list[Problem] = []
+    if fmt in ("csv", "parquet"):
+        hasher, box = _sha256_in_thread(p)
+        try:
+            if fmt == "csv":
+                delimiter, encoding = _sniff(p, delimiter, encoding)
+                table, problems = _read_csv_arrow(p, delimiter, encoding)
+                extra = {"encoding": encoding, "delimiter": delimiter}
+            else:
+                import pyarrow.parquet as pq
+
+                table = pq.read_table(p)
+        except InputFileError:
+            raise
+        except Exception as exc:  # the readers raise many types; all mean "not readable"
+            raise InputFileError(f"{p}: cannot be read as {fmt}: {exc}", str(p)) from exc
+        hasher.join()
+        sha = box["sha256"]
+        table = table.rename_columns([str(c).strip() for c in table.column_names])
+        if table.num_rows == 0:
+            raise InputFileError(f"{p}: the file has a header but no data rows", str(p))
+    else:
+        df, info = read_table(p, delimiter=delimiter, encoding=encoding, sheet=sheet)
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        return table, info
+    info = TableInfo(path=str(p), format=fmt, n_rows=table.num_rows,
+                     n_columns=table.num_columns, sha256=sha, problems=problems, **extra)
+    return table, info
+
+
+# --------------------------------------------------------------------------- checks
+def _numeric_column(table: Any, name: str, max_junk: float, cleaning: dict[str, Any],
+                    errors: list[Problem], warns: list[Problem]) -> np.ndarray | None:
+    """The column as float64 with NaN for missing cells, after the standard engine's checks
+    (None when the column is dropped)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = table.column(name)
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or \
+            pa.types.is_decimal(col.type) or pa.types.is_boolean(col.type):
+        values = np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False),
+                            dtype=np.float64)
+        raw = None
+    else:
+        raw = col.to_pandas()
+        parsed = _parse_numeric(raw)
+        values = parsed.values.to_numpy(dtype=np.float64)
+        n_junk = int(parsed.junk.sum())
+        if n_junk:
+            rows = np.flatnonzero(parsed.junk.to_numpy())
+            prob = Problem(name, f"{n_junk} non-numeric value(s) "
+                           f"({n_junk / max(parsed.n_filled, 1):.0%} of filled cells)",
+                           rows=[int(i) + 1 for i in rows[:20]],
+                           values=raw.iloc[rows[:20]].astype(str).tolist(), code="junk")
+            if n_junk / max(parsed.n_filled, 1) > max_junk:
+                prob.message += (f", more than the {max_junk:.0%} accepted (--max-junk); "
+                                 "numbers such as 12.5 or 1e3 are accepted")
+                errors.append(prob)
+            else:
+                prob.message += ", read as missing"
+                prob.severity = "warning"
+                warns.append(prob)
+            cleaning["junk_coerced"][name] = n_junk
+        if parsed.markers.any():
+            rows = np.flatnonzero(parsed.markers.to_numpy())
+            warns.append(Problem(name, f"{len(rows)} value(s) written as a missing marker, "
+                                 "read as missing", rows=[int(i) + 1 for i in rows[:20]],
+                                 values=raw.iloc[rows[:20]].astype(str).tolist(),
+                                 code="missing-marker", severity="warning"))
+            cleaning["missing_markers"][name] = len(rows)
+    with np.errstate(invalid="ignore"):
+        inf = np.isinf(values)
+        huge = (np.abs(values) > MAX_ABS_VALUE) & ~inf
+    if inf.any():
+        rows = np.flatnonzero(inf)
+        errors.append(Problem(name, f"{len(rows)} infinite value(s); give finite numbers or "
+                              "leave the cell empty", rows=[int(i) + 1 for i in rows[:20]],
+                              values=values[rows[:20]].tolist(), code="infinite"))
+    if huge.any():
+        rows = np.flatnonzero(huge)
+        errors.append(Problem(name, f"{len(rows)} value(s) too large to compute with (beyond "
+                              f"±{MAX_ABS_VALUE:g})", rows=[int(i) + 1 for i in rows[:20]],
+                              values=[str(v) for v in values[rows[:20]]], code="too-large"))
+    if inf.any() or huge.any():
+        return None
+    missing = np.isnan(values)
+    n_missing = int(missing.sum())
+    if n_missing == len(values):
+        errors.append(Problem(name, "has no values (all missing)", code="all-missing"))
+        return None
+    finite = values[~missing]
+    if finite.min() == finite.max():
+        warns.append(Problem(name, f"is constant ({finite[0]:g}); dropped, it cannot tell "
+                             "customers apart", code="constant", severity="warning"))
+        cleaning["columns_dropped"][name] = "constant"
+        return None
+    if n_missing:
+        cleaning["missing_values"][name] = n_missing
+    return values
+
+
+def _check_features(table: Any, *, id_col: str | None, features: list[str] | None,
+                    exclude: list[str] | None, categorical: list[str] | None,
+                    max_junk: float, min_rows: int) -> tuple[Any, list[str], np.ndarray,
+                                                             list[Problem], dict[str, Any]]:
+    """Roles from the first rows, then every row of the feature columns checked; returns
+    roles, features, the raw feature matrix (float64, column-major), warnings, cleaning."""
+    head = table.slice(0, HEAD_ROWS).to_pandas()
+    checked = validate_table(head, id_col=id_col, features=features, exclude=exclude,
+                             categorical=categorical, use_categorical=False, max_junk=1.0,
+                             min_rows=min(min_rows, len(head)), infer_roles=True)
+    if checked.categorical_features:
+        raise UsageError("the fast path (--engine local) segments on numeric columns only; "
+                         f"{checked.categorical_features} are categorical: use --engine "
+                         "standard", "--engine")
+    roles = checked.roles
+    cleaning: dict[str, Any] = {"rows_read": table.num_rows, "duplicate_rows_dropped": 0,
+                                "junk_coerced": {}, "missing_markers": {},
+                                "missing_values": {},
+                                "columns_dropped": {c: why for c, why in
+                                                    checked.cleaning["columns_dropped"].items()
+                                                    if c not in checked.features}}
+    errors: list[Problem] = []
+    warns = [w for w in checked.warnings if w.code not in ("junk", "missing-marker",
+                                                           "constant", "duplicate-rows")]
+    columns: list[tuple[str, np.ndarray]] = []
+    for name in checked.features:
+        values = _numeric_column(table, name, max_junk, cleaning, errors, warns)
+        if values is not None:
+            columns.append((name, values))
+    if errors:
+        raise DataError(errors)
+    if not columns:
+        raise DataError([Problem(None, "no numeric feature left to segment on",
+                                 code="no-features")])
+    raw = np.empty((table.num_rows, len(columns)), dtype=np.float64, order="F")
+    for j, (_, values) in enumerate(columns):
+        raw[:, j] = values
+    return roles, [c for c, _ in columns], raw, warns, cleaning
+
+
+def _describe_columns(table: Any, roles: Any, features: list[str]
+                      ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The other numeric columns (typed as numbers in the file) and the categorical columns,
+    which describe the segments in the profiles."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    numeric: dict[str, np.ndarray] = {}
+    for c in roles.numeric:
+        col = table.column(c)
+        if c not in features and (pa.types.is_integer(col.type) or
+                                  pa.types.is_floating(col.type)):
+            numeric[c] = np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False),
+                                    dtype=np.float64)
+    return numeric, {c: table.column(c) for c in roles.categorical}
+
+
+# --------------------------------------------------------------------------- numbers
+def stratified_sample(n: int, size: int, random_state: int) -> np.ndarray:
+    """``size`` row numbers out of ``n``: one drawn at random from each of ``size`` equal
+    slices of the rows (all rows when ``n <= size``), sorted.
+
+    >>> stratified_sample(10, 4, 0)
+    array([1, 2, 5, 7])
+    """
+    if n <= size:
+        return np.arange(n)
+    edges = np.linspace(0, n, size + 1).astype(np.int64)
+    width = np.diff(edges)
+    rng = np.random.default_rng(random_state)
+    return edges[:-1] + (rng.random(size) * width).astype(np.int64)
+
+
+def fast_transform(preprocessor: Any, raw: np.ndarray, out: np.ndarray,
+                   chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
+    """Apply a fitted numeric preprocessor (:func:`custseg.preprocess.build_preprocessor`)
+    to ``raw`` (float64, one column per numeric feature) chunk by chunk, writing ``out``
+    (float32 or float64, same shape).  Same result as ``preprocessor.transform``."""
+    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+    pipe = preprocessor.named_transformers_["numeric"]
+    steps = dict(pipe.steps)
+    fill = steps["impute"].statistics_
+    clip = steps.get("clip")
+    log = steps.get("log")
+    scale = steps["scale"]
+    if isinstance(scale, StandardScaler):
+        shift, factor = scale.mean_, 1.0 / scale.scale_
+    elif isinstance(scale, RobustScaler):
+        shift, factor = scale.center_, 1.0 / scale.scale_
+    elif isinstance(scale, MinMaxScaler):
+        shift, factor = -scale.min_ / scale.scale_, scale.scale_
+    else:  # passthrough
+        shift, factor = np.zeros(raw.shape[1]), np.ones(raw.shape[1])
+    for start in range(0, raw.shape[0], chunk_rows):
+        block = np.array(raw[start:start + chunk_rows], dtype=np.float64, order="C")
+        nan = np.isnan(block)
+        if nan.any():
+            block[nan] = np.broadcast_to(fill, block.shape)[nan]
+        if clip is not None:
+            np.clip(block, clip.lower_, clip.upper_, out=block)
+        if log is not None and log.mask_.any():
+            block[:, log.mask_] = np.log1p(np.clip(block[:, log.mask_], 0, None))
+        block -= shift
+        block *= factor
+        out[start:start + chunk_rows] = block
+    return out
+
+
+def assign_chunked(Z: np.ndarray, centres: np.ndarray, chunk_rows: int = CHUNK_ROWS
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre and distance to it for every row, chunk by chunk (never n x k)."""
+    from sklearn.metrics import pairwise_distances_argmin_min
+
+    labels = np.empty(Z.shape[0], dtype=np.int64)
+    dist = np.empty(Z.shape[0], dtype=np.float64)
+    C = centres.astype(Z.dtype)
+    for start in range(0, Z.shape[0], chunk_rows):
+        lab, d = pairwise_distances_argmin_min(Z[start:start + chunk_rows], C)
+        labels[start:start + chunk_rows] = lab
+        dist[start:start + chunk_rows] = d
+    return labels, dist
+
+
+def segment_statistics_numpy(columns: dict[str, np.ndarray], labels: np.ndarray, k: int,
+                             categories: dict[str, Any] | None = None) -> Any:
+    """:class:`custseg.profiling.SegmentStatistics` of all customers in NumPy: exact means,
+    medians and tertiles of the numeric ``columns`` (float64, missing values as NaN and left
+    out), and the category shares of ``categories`` (Arrow columns, empty cells as
+    ``"missing"``); ``labels`` in 0..k-1, -1 left out."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from custseg.profiling import SegmentStatistics
+
+    keep = labels >= 0
+    lab = labels[keep].astype(np.int16)
+    order = np.argsort(lab, kind="stable")
+    bounds = np.searchsorted(lab[order], np.arange(k + 1))
+    sizes = np.diff(bounds)
+    stats = SegmentStatistics(n=int(keep.sum()), sizes=[int(s) for s in sizes],
+                              mean=[{} for _ in range(k)], median=[{} for _ in range(k)],
+                              categories=[{} for _ in range(k)], population_mean={},
+                              population_std={}, lower_tertile={}, upper_tertile={})
+    for c, values in columns.items():
+        x = values[keep]
+        ok = ~np.isnan(x)
+        xs = x[ok]
+        stats.population_mean[c] = float(xs.mean()) if len(xs) else float("nan")
+        stats.population_std[c] = float(xs.std()) if len(xs) else float("nan")
+        lo, hi = np.quantile(xs, [1 / 3, 2 / 3]) if len(xs) else (np.nan, np.nan)
+        stats.lower_tertile[c], stats.upper_tertile[c] = float(lo), float(hi)
+        sums = np.bincount(lab[ok], weights=xs, minlength=k)
+        counts = np.bincount(lab[ok], minlength=k)
+        xo = x[order]
+        for s in range(k):
+            stats.mean[s][c] = float(sums[s] / counts[s]) if counts[s] else float("nan")
+            part = xo[bounds[s]:bounds[s + 1]]
+            part = part[~np.isnan(part)]
+            stats.median[s][c] = float(np.median(part)) if len(part) else float("nan")
+    for c, col in (categories or {}).items():
+        text = pc.utf8_trim_whitespace(pc.cast(col, pa.string()))
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+        encoded = pc.dictionary_encode(text).combine_chunks()
+        levels = [*encoded.dictionary.to_pylist(), "missing"]
+        codes = np.asarray(encoded.indices.fill_null(len(levels) - 1).to_numpy(
+            zero_copy_only=False), dtype=np.int64)[keep]
+        table = np.bincount(lab.astype(np.int64) * len(levels) + codes,
+                            minlength=k * len(levels)).reshape(k, len(levels))
+        for s in range(k):
+            shares = table[s] / max(table[s].sum(), 1)
+            ranked = sorted((i for i in range(len(levels)) if table[s, i]),
+                            key=lambda i: -table[s, i])
+            stats.categories[s][c] = {str(levels[i]): round(float(shares[i]), 4) for i in ranked}
+    return stats
+
+
+# --------------------------------------------------------------------------- the pipeline
+def segment_large(
+    path: str | os.PathLike[str],
+    *,
+    k: Any = "auto",
+    k_range: tuple[int, int] = (2, 10),
+    features: list[str] | None = None,
+    id_col: str | None = None,
+    exclude: list[str] | None = None,
+    categorical: list[str] | None = None,
+    impute: str = "median",
+    clip: float | None = None,
+    log: Any = "auto",
+    scaling: str = "standard",
+    max_junk: float = 0.05,
+    n_init: Any = "auto",
+    rules: str | None = None,
+    n_threads: int | None = None,
+    random_state: Any = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    sample_size: int = SELECTION_SAMPLE,
+    report_sample: int = REPORT_SAMPLE,
+    progress: ProgressFn | None = None,
+    command: str = "",
+    **unsupported: Any,
+) -> LargeResult:
+    """Segment a large table with K-Means on the fast path (see the module docstring).
+
+    The options are those of :class:`custseg.Segmenter`; ``sample_size`` customers choose
+    k, ``report_sample`` customers feed the report's charts.
+    """
+    from custseg.selection import limit_threads
+
+    bad = {o: v for o, v in unsupported.items()
+           if v not in (None, False, "kmeans", ()) and o != "use_categorical"}
+    if unsupported.get("use_categorical"):
+        bad["use_categorical"] = True
+    if bad:
+        raise UsageError(f"the fast path (--engine local) runs K-Means on numeric columns; "
+                         f"{sorted(bad)} need --engine standard", "--engine")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def stage(name: str, done: int, total: int = 1) -> None:
+        if progress:
+            progress(name, done, total)
+
+    stage("read", 0)
+    table, info = read_columnar(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
+    stage("read", 1)
+    timings["read"] = time.perf_counter() - t0
+    with limit_threads(table.num_rows, n_threads):
+        return _segment_table(table, info, locals(), timings, stage, t0)
+
+
+def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict[str, float],
+                   stage: Any, t0: float) -> LargeResult:
+    from sklearn.cluster import KMeans
+    from sklearn.utils import check_random_state
+
+    from custseg.preprocess import build_preprocessor, plan_preprocessing
+    from custseg.profiling import load_rules, profiles_from_statistics
+    from custseg.segmenter import Segmenter
+    from custseg.selection import score_partition_sampled, select_k
+
+    seg = Segmenter(k=o["k"], k_range=o["k_range"], features=o["features"], id_col=o["id_col"],
+                    exclude=o["exclude"], categorical=o["categorical"], impute=o["impute"],
+                    clip=o["clip"], log=o["log"], scaling=o["scaling"], max_junk=o["max_junk"],
+                    n_init=o["n_init"], rules=o["rules"], n_threads=o["n_threads"],
+                    random_state=o["random_state"])
+    k_values = seg._k_values()
+    rules = load_rules(o["rules"])
+    t1 = time.perf_counter()
+    stage("check", 0)
+    roles, feats, raw, warns, cleaning = _check_features(
+        table, id_col=o["id_col"], features=o["features"], exclude=o["exclude"],
+        categorical=o["categorical"], max_junk=o["max_junk"], min_rows=min(k_values))
+    stage("check", 1)
+    n = raw.shape[0]
+    rng = check_random_state(o["random_state"])
+    seed = int(rng.randint(np.iinfo(np.int32).max))
+    fit_rows = np.ones(n, dtype=bool)
+    if o["impute"] == "drop":
+        fit_rows = ~np.isnan(raw).any(axis=1)
+        cleaning["rows_dropped_missing"] = int((~fit_rows).sum())
+        if fit_rows.sum() < max(min(k_values), 2):
+            raise DataError([Problem(None, f"only {int(fit_rows.sum())} rows without missing "
+                                     "values remain after --impute drop", code="too-few-rows")])
+    fit_idx = np.flatnonzero(fit_rows) if not fit_rows.all() else None
+    n_fit = int(fit_rows.sum())
+    sample = stratified_sample(n_fit, o["sample_size"], seed)
+    if fit_idx is not None:
+        sample = fit_idx[sample]
+    sample_frame = pd.DataFrame(raw[sample], columns=feats)
+    plan = plan_preprocessing(sample_frame, feats, [], impute=o["impute"], clip=o["clip"],
+                              log=o["log"], scaling=o["scaling"])
+    stage("preprocess", 0)
+    preprocessor = build_preprocessor(plan).fit(sample_frame)
+    Z = np.empty(raw.shape, dtype=np.float32)
+    fast_transform(preprocessor, raw, Z)
+    reference = preprocessor.transform(sample_frame.iloc[:1000])
+    if not np.allclose(Z[sample[:1000]], reference, rtol=1e-5, atol=1e-5):
+        raise RuntimeError("fast preprocessing disagrees with the fitted transformer")
+    stage("preprocess", 1)
+    timings["preprocess"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    Zs = Z[sample]
+    n_distinct = len(np.unique(Zs, axis=0))
+    if n_distinct < min(k_values):
+        raise DataError([Problem(None, f"the features take only {n_distinct} distinct value(s) "
+                                 f"across customers, fewer than the {min(k_values)} segments "
+                                 "asked for", code="too-few-distinct")])
+    k_values = [kv for kv in k_values if kv <= n_distinct]
+    n_init = SAMPLE_N_INIT if o["n_init"] == "auto" else o["n_init"]
+    sampled = n_fit > len(sample)
+    selection = select_k(Zs, k_values, random_state=seed, n_init=n_init, progress=stage,
+                         n_threads=o["n_threads"], sampling_error=sampled)
+    kk = selection.chosen_k
+    timings["choose_k"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    stage("fit", 0)
+    Zfit = Z if fit_idx is None else Z[fit_idx]
+    if sampled:
+        km = KMeans(kk, init=selection.model.cluster_centers_.astype(Z.dtype), n_init=1,
+                    random_state=seed).fit(Zfit)
+    else:
+        km = selection.model
+    stage("fit", 1)
+    timings["fit"] = time.perf_counter() - t3
+    t4 = time.perf_counter()
+    stage("assign", 0)
+    labels_fit, dist_fit = assign_chunked(Zfit, km.cluster_centers_)
+    counts = np.bincount(labels_fit, minlength=kk)
+    if (counts == 0).any():
+        raise DataError([Problem(None, f"only {int((counts > 0).sum())} non-empty segments "
+                                 f"could be formed, fewer than the {kk} asked for",
+                                 code="too-few-distinct")])
+    order = np.argsort(-counts, kind="stable")
+    label_map = np.empty(kk, dtype=np.int64)
+    label_map[order] = np.arange(kk)
+    centres = km.cluster_centers_[order].astype(np.float64)
+    labels = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.nan)
+    labels[fit_rows] = label_map[labels_fit]
+    dist[fit_rows] = dist_fit
+    del labels_fit, dist_fit
+    stage("assign", 1)
+    timings["assign"] = time.perf_counter() - t4
+
+    t5 = time.perf_counter()
+    stage("profile", 0)
+    describe_num, describe_cat = _describe_columns(table, roles, feats)
+    numbers = {c: raw[:, j] for j, c in enumerate(feats)} | describe_num
+    stats = segment_statistics_numpy(numbers, labels, kk, describe_cat)
+    segments, profiles = profiles_from_statistics(
+        stats, feats, describe_numeric=list(describe_num),
+        describe_categorical=list(describe_cat), rules=rules)
+    stage("profile", 1)
+    selection.model = None
+    if sampled:
+        selection.n_samples = len(sample)
+        selection.sampling = {**(selection.sampling or {}), "sample": len(sample),
+                              "population": n_fit, "design": "stratified by row order"}
+    seg.n_features_in_ = table.num_columns
+    seg.feature_names_in_ = np.asarray(table.column_names, dtype=object)
+    seg.roles_ = roles
+    seg.features_ = feats
+    seg.warnings_ = warns
+    cleaning["imputed"] = ({c: m for c, m in cleaning["missing_values"].items()}
+                           if o["impute"] != "drop" else {})
+    cleaning["log_transformed"] = list(plan.log_columns)
+    cleaning["clipped_at_quantile"] = plan.clip
+    seg.cleaning_ = cleaning
+    seg.plan_ = plan
+    seg.preprocessor_ = preprocessor
+    seg.k_ = int(kk)
+    seg.k_selection_ = selection
+    seg.model_ = None
+    seg.cluster_centers_ = centres
+    seg.inertia_ = float(np.nansum(dist[fit_rows].astype(np.float64) ** 2))
+    sample_labels = labels[sample]
+    seg.final_scores_ = score_partition_sampled(Zs, sample_labels, seg.inertia_, kk, seed)
+    seg.stability_ = None
+    seg.labels_ = labels
+    seg.distances_ = dist
+    seg.probabilities_ = np.full(n, np.nan)
+    seg.fit_mask_ = fit_rows
+    seg.segments_ = segments
+    seg.profiles_ = profiles
+    timings["profile"] = time.perf_counter() - t5
+    timings["segment"] = time.perf_counter() - t1  # checks to profiles, as the standard engine
+
+    t6 = time.perf_counter()
+    view_rows = stratified_sample(n, o["report_sample"], seed + 1)
+    view = copy.copy(seg)
+    view.labels_ = labels[view_rows]
+    view.distances_ = dist[view_rows]
+    view.probabilities_ = seg.probabilities_[view_rows]
+    view.fit_mask_ = fit_rows[view_rows]
+    sample_table = table.take(view_rows).to_pandas()
+    projection = projection_frame(view, sample_table)
+    timings = {key: round(v, 4) for key, v in timings.items()}
+    summary = build_summary({"segmenter": seg, "info": info, "timings": timings,
+                             "seed": o["random_state"], "command": o["command"]})
+    summary["engine"] = {
+        "name": "local",
+        "selection_sample": len(sample) if sampled else n_fit,
+        "report_sample": len(view_rows),
+        "dtype": str(Z.dtype),
+        "duplicates": "kept (not searched for on the fast path)",
+    }
+    from custseg.explore import overview_of_segmentation, segment_views
+
+    overview = overview_of_segmentation(view, sample_table, info, summary)
+    views = segment_views(view, sample_table, projection, random_state=seed)
+    summary["timings"]["prepare_outputs"] = round(time.perf_counter() - t6, 4)
+    result = LargeResult(table=sample_table, info=info, segmenter=view, segments=pd.DataFrame(),
+                         summary=summary, projection=projection, command=o["command"],
+                         timings=summary["timings"], overview=overview, views=views,
+                         full=table, model=seg)
+    summary["timings"]["total_before_write"] = round(time.perf_counter() - t0, 4)
+    return result
+
+
+# --------------------------------------------------------------------------- outputs
+def segments_table(result: LargeResult) -> Any:
+    """``segments`` as an Arrow table: the id (or ``row``) first, every input column, then
+    ``segment``, ``segment_name`` and ``distance`` (rounded to 6 decimals)."""
+    import pyarrow as pa
+
+    seg = result.model
+    table = result.full
+    id_col = seg.roles_.id_column
+    if id_col is not None:
+        table = table.select([id_col, *[c for c in table.column_names if c != id_col]])
+    else:
+        table = table.add_column(0, "row", pa.array(np.arange(1, table.num_rows + 1)))
+    names = [s.name for s in seg.segments_]
+    labels = seg.labels_
+    index = np.where(labels >= 0, labels, len(names))
+    missing = (labels < 0) & ~seg.fit_mask_
+    name_array = pa.array([*names, NOISE_NAME, UNASSIGNED_NAME])
+    index = np.where(missing, len(names) + 1, index)
+    table = table.append_column("segment", pa.array(labels))
+    table = table.append_column("segment_name", name_array.take(pa.array(index)))
+    return table.append_column("distance", pa.array(np.round(seg.distances_, 6)))
+
+
+def write_large_outputs(result: LargeResult, out: str | os.PathLike[str], *,
+                        force: bool = False, report: bool = True, fmt: str = "csv") -> Path:
+    """Write the output folder atomically: ``segments.csv`` (or ``segments.parquet``),
+    ``profiles.csv``, ``summary.json``, ``report.html``, ``model/``."""
+    import json
+
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from custseg.bundle import save_bundle
+    from custseg.report import render_report
+
+    if fmt not in OUTPUT_FORMATS:
+        raise UsageError(f"--format must be one of {OUTPUT_FORMATS}, got {fmt!r}", "--format")
+    out = Path(out)
+    t_write = time.perf_counter()
+    with atomic_output_dir(out, force=force) as tmp:
+        table = segments_table(result)
+        errors: list[BaseException] = []
+
+        def write_segments() -> None:  # Arrow's writers release the GIL: runs beside the rest
+            try:
+                if fmt == "parquet":
+                    pq.write_table(table, tmp / "segments.parquet")
+                else:
+                    pacsv.write_csv(table, tmp / "segments.csv",
+                                    pacsv.WriteOptions(quoting_style="needed"))
+            except BaseException as exc:  # re-raised in the main thread
+                errors.append(exc)
+
+        writer = threading.Thread(target=write_segments, daemon=True)
+        writer.start()
+        try:
+            result.model.profiles_.to_csv(tmp / "profiles.csv", index=False,
+                                          lineterminator="\n", float_format="%.6g")
+            save_bundle(result.model, tmp / "model", training=result.table,
+                        summary=result.summary)
+            if report:
+                t_report = time.perf_counter()
+                (tmp / "report.html").write_text(render_report(result), "utf-8")
+                result.summary["timings"]["report"] = round(time.perf_counter() - t_report, 4)
+        finally:
+            writer.join()
+        if errors:
+            raise errors[0]
+        result.summary["timings"]["write"] = round(time.perf_counter() - t_write, 4)
+        (tmp / "summary.json").write_text(
+            json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    return out

@@ -1,0 +1,286 @@
+"""The local fast path (custseg.engines.local): same answers as the standard engine, the
+same checks on messy files, columnar outputs, and the engine choice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from jsonschema import Draft202012Validator
+from sklearn.metrics import adjusted_rand_score
+
+from conftest import ROOT, run_custseg
+from custseg.bundle import load_bundle
+from custseg.engines import estimate_rows, local, pick_engine
+from custseg.engines.local import (
+    fast_transform,
+    read_columnar,
+    segment_large,
+    stratified_sample,
+    write_large_outputs,
+)
+from custseg.errors import DataError, InputFileError, UsageError
+from custseg.io import demo_data_path
+from custseg.pipeline import segment_file
+from custseg.preprocess import build_preprocessor, plan_preprocessing
+from custseg.selection import KScore, consensus
+
+SCHEMA = json.loads((ROOT / "docs" / "summary.schema.json").read_text("utf-8"))
+INCOME, SPENDING = "Annual Income (k$)", "Spending Score (1-100)"
+
+
+def blobs(n: int, seed: int = 0) -> pd.DataFrame:
+    """Customers in 5 planted groups on 4 features, with an id."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[20, 30, 80, 5], [60, 90, 20, 40], [40, 60, 50, 20],
+                        [70, 20, 30, 60], [30, 80, 90, 10]], dtype=float)
+    g = rng.integers(0, 5, n)
+    X = centres[g] + rng.standard_normal((n, 4)) * 4
+    df = pd.DataFrame(np.round(X, 2), columns=["age", "income", "spending", "visits"])
+    df.insert(0, "customer_id", np.arange(1, n + 1))
+    return df
+
+
+@pytest.fixture(scope="module")
+def blob_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("blobs") / "customers.csv"
+    blobs(30_000).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def large_result(blob_csv: Path) -> local.LargeResult:
+    return segment_large(blob_csv, random_state=3, sample_size=5_000, report_sample=2_000)
+
+
+# ------------------------------------------------------------------ same answer
+def test_fast_path_agrees_with_the_standard_engine(blob_csv: Path,
+                                                   large_result: local.LargeResult) -> None:
+    standard = segment_file(blob_csv, random_state=3)
+    assert large_result.summary["k"] == standard.summary["k"] == 5
+    fast = large_result.model
+    ids = pd.read_csv(blob_csv)["customer_id"].to_numpy()
+    std_labels = pd.Series(standard.segmenter.labels_, index=ids)
+    assert adjusted_rand_score(std_labels.loc[ids], fast.labels_) > 0.99
+    assert sorted(s.name for s in fast.segments_) == sorted(
+        s["name"] for s in standard.summary["segments"])
+    # sizes within 1% of the standard engine's, segment by segment (both ordered by size)
+    fast_sizes = [s.size for s in fast.segments_]
+    std_sizes = [s["size"] for s in standard.summary["segments"]]
+    assert np.allclose(fast_sizes, std_sizes, rtol=0.01)
+
+
+def test_k_is_chosen_on_a_stratified_sample_with_sampling_errors(
+        large_result: local.LargeResult) -> None:
+    ksel = large_result.summary["k_selection"]
+    assert ksel["n_samples"] == 5_000
+    assert ksel["sampling"]["sample"] == 5_000
+    assert ksel["sampling"]["population"] == 30_000
+    assert ksel["silhouette_sample"] == 5 * 1_000
+    for sc in ksel["scores"]:
+        assert 0 < sc["silhouette_se"] < 0.05
+        assert sc["calinski_harabasz_se"] > 0
+    engine = large_result.summary["engine"]
+    assert engine == {"name": "local", "selection_sample": 5_000, "report_sample": 2_000,
+                      "dtype": "float32",
+                      "duplicates": "kept (not searched for on the fast path)"}
+    assert large_result.model.labels_.shape == (30_000,)
+    assert len(large_result.table) == 2_000  # the report's sample
+
+
+def test_demo_data_same_segments_as_the_standard_engine() -> None:
+    feats = [INCOME, SPENDING]
+    fast = segment_large(demo_data_path(), features=feats, random_state=0).model
+    standard = segment_file(demo_data_path(), features=feats, random_state=0).segmenter
+    assert fast.k_ == standard.k_ == 5
+    assert [(s.name, s.size) for s in fast.segments_] == [
+        (s.name, s.size) for s in standard.segments_]
+    assert np.array_equal(fast.labels_, standard.labels_)
+    for a, b in zip(fast.segments_, standard.segments_, strict=True):
+        assert a.mean == pytest.approx(b.mean)
+        assert a.median == pytest.approx(b.median)
+
+
+def test_sampling_error_turns_a_narrow_win_into_a_tie() -> None:
+    def score(k: int, sil: float, se: float | None) -> KScore:
+        ch, db = {3: 50.0, 4: 60.0, 5: 40.0}[k], {3: 0.9, 4: 0.8, 5: 1.0}[k]
+        return KScore(k, 100.0 / k, sil, ch, db, silhouette_se=se)
+
+    narrow = [score(3, 0.60, 0.02), score(4, 0.62, 0.02), score(5, 0.50, 0.02)]
+    sel = consensus(narrow)
+    assert sel.chosen_k == 4
+    assert sel.sampling == {"within_error": [3]}
+    assert "within the sampling error" in sel.explanation
+    exact = consensus([score(3, 0.60, None), score(4, 0.62, None), score(5, 0.50, None)])
+    assert sel.chosen_k == exact.chosen_k
+    assert sel.confidence < exact.confidence  # the clarity part is lost
+    clear = consensus([score(3, 0.60, 0.001), score(4, 0.62, 0.001), score(5, 0.50, 0.001)])
+    assert clear.sampling == {"within_error": []}
+
+
+def test_stratified_sample_takes_one_row_per_slice() -> None:
+    idx = stratified_sample(1_000_000, 1_000, 7)
+    assert len(idx) == 1_000 and np.all(np.diff(idx) > 0)
+    assert np.array_equal(idx // 1_000, np.arange(1_000))  # one in each slice of 1,000 rows
+    assert np.array_equal(stratified_sample(10, 20, 0), np.arange(10))
+    assert not np.array_equal(idx, stratified_sample(1_000_000, 1_000, 8))
+
+
+def test_fast_transform_equals_the_fitted_transformer() -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.lognormal(3, 1, 5000), "b": rng.normal(50, 10, 5000),
+                       "c": rng.uniform(0, 1, 5000)})
+    df.loc[rng.choice(5000, 300, replace=False), "b"] = np.nan
+    for scaling in ("standard", "robust", "minmax", "none"):
+        plan = plan_preprocessing(df, ["a", "b", "c"], [], clip=0.01, scaling=scaling)
+        pre = build_preprocessor(plan).fit(df)
+        out = np.empty((len(df), 3))
+        fast_transform(pre, df.to_numpy(), out, chunk_rows=777)
+        assert np.allclose(out, pre.transform(df), rtol=1e-12, atol=1e-12), scaling
+
+
+# ------------------------------------------------------------------ messy files
+def test_messy_csv_is_checked_like_the_standard_engine(tmp_path: Path) -> None:
+    df = blobs(3_000, seed=1)
+    text = df.to_csv(index=False, sep=";").splitlines()
+    rows = [line.split(";") for line in text]
+    rows[5][2] = "12k"           # junk: data row 4
+    rows[9][3] = "N/A"           # missing marker: data row 8
+    rows[12][1] = "NA"
+    rows[20] = rows[20][:3]      # malformed: line 21 (header = line 1)
+    rows[0].append("note")
+    for r in rows[1:]:
+        if len(r) == 5:
+            r.append("£ café")   # cp1252 text column
+    body = "\n".join(";".join(r) for r in rows) + "\n"
+    path = tmp_path / "messy.csv"
+    path.write_bytes(body.encode("cp1252"))
+    result = segment_large(path, random_state=0, sample_size=1_000, report_sample=500)
+    info = result.info
+    assert (info.encoding, info.delimiter) == ("cp1252", ";")
+    s = result.summary
+    assert s["cleaning"]["junk_coerced"] == {"income": 1}
+    assert s["cleaning"]["missing_markers"] == {"age": 1, "spending": 1}
+    assert s["cleaning"]["missing_values"] == {"age": 1, "income": 1, "spending": 1}
+    codes = {w["code"]: w for w in s["warnings"]}
+    assert codes["junk"]["rows"] == [5] and codes["junk"]["values"] == ["12k"]
+    assert codes["malformed-line"]["rows"] == [21]
+    assert s["cleaning"]["rows_read"] == 2_999
+    assert "note" not in s["features"] and s["roles"]["id_column"] == "customer_id"
+
+
+def test_too_much_junk_names_column_rows_and_values(tmp_path: Path) -> None:
+    df = blobs(2_000).astype({"income": object})
+    df.loc[[10, 20, 30, *range(100, 300)], "income"] = "unknown value"
+    path = tmp_path / "junk.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(DataError) as err:
+        segment_large(path, random_state=0)
+    prob = err.value.problems[0]
+    assert prob.column == "income" and prob.code == "junk"
+    assert prob.rows[:3] == [11, 21, 31] and prob.values[0] == "unknown value"
+    assert "--max-junk" in prob.message
+
+
+def test_junk_after_the_first_block_is_found(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(local, "BLOCK_SIZE", 4096)  # so that the junk is in a later block
+    df = blobs(2_000).astype({"visits": object})
+    df.loc[1_990, "visits"] = "n.a."
+    path = tmp_path / "late.csv"
+    df.to_csv(path, index=False)
+    result = segment_large(path, random_state=0, sample_size=1_000)
+    assert result.summary["cleaning"]["junk_coerced"] == {"visits": 1}
+    assert [w["rows"] for w in result.summary["warnings"] if w["code"] == "junk"] == [[1991]]
+
+
+def test_infinite_values_and_bad_files_are_errors(tmp_path: Path) -> None:
+    df = blobs(1_000)
+    df.loc[7, "age"] = np.inf
+    path = tmp_path / "inf.parquet"
+    df.to_parquet(path)
+    with pytest.raises(DataError) as err:
+        segment_large(path)
+    assert (err.value.problems[0].column, err.value.problems[0].rows) == ("age", [8])
+    with pytest.raises(InputFileError):
+        read_columnar(tmp_path / "missing.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n" + "1,2,3,4\n" * 50 + "3,4\n")
+    with pytest.raises(InputFileError, match="do not have the 2 fields"):
+        read_columnar(bad)
+
+
+def test_unsupported_options_point_to_the_standard_engine(blob_csv: Path) -> None:
+    with pytest.raises(UsageError, match="--engine standard"):
+        segment_large(blob_csv, algorithm="gmm")
+    with pytest.raises(UsageError, match="--engine standard"):
+        pick_engine("local", blob_csv, {"algorithm": "kmeans", "stability": True})
+
+
+def test_auto_engine_takes_the_fast_path_for_large_tables(
+        blob_csv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    opts = {"algorithm": "kmeans"}
+    assert pick_engine("auto", blob_csv, opts) == "standard"
+    assert 25_000 < estimate_rows(blob_csv) < 35_000
+    monkeypatch.setattr(local, "LOCAL_THRESHOLD", 10_000)
+    assert pick_engine("auto", blob_csv, opts) == "local"
+    assert pick_engine("auto", blob_csv, {"algorithm": "gmm"}) == "standard"
+    assert pick_engine("auto", blob_csv, opts, store=True) == "standard"
+    assert pick_engine("standard", blob_csv, opts) == "standard"
+    with pytest.raises(UsageError):
+        pick_engine("fast", blob_csv, opts)
+
+
+# ------------------------------------------------------------------ outputs
+def test_outputs_csv_and_parquet_bundle_and_schema(large_result: local.LargeResult,
+                                                   blob_csv: Path, tmp_path: Path) -> None:
+    write_large_outputs(large_result, tmp_path / "csv", fmt="csv")
+    write_large_outputs(large_result, tmp_path / "pq", fmt="parquet")
+    assert {p.name for p in (tmp_path / "pq").iterdir()} == {
+        "segments.parquet", "profiles.csv", "summary.json", "report.html", "model"}
+    from_csv = pd.read_csv(tmp_path / "csv" / "segments.csv")
+    from_pq = pq.read_table(tmp_path / "pq" / "segments.parquet").to_pandas()
+    assert list(from_csv.columns) == ["customer_id", "age", "income", "spending", "visits",
+                                      "segment", "segment_name", "distance"]
+    pd.testing.assert_frame_equal(from_csv, from_pq, check_dtype=False)
+    fast = large_result.model
+    assert np.array_equal(from_csv["segment"], fast.labels_)
+    assert from_csv.groupby("segment")["segment_name"].first().tolist() == [
+        s.name for s in fast.segments_]
+    summary = json.loads((tmp_path / "csv" / "summary.json").read_text("utf-8"))
+    Draft202012Validator(SCHEMA).validate(summary)
+    assert summary["n_customers"] == 30_000
+    html = (tmp_path / "csv" / "report.html").read_text("utf-8")
+    assert "2,000" in html and "30,000" in html
+    # the bundle scores new customers like the fit did
+    bundle = load_bundle(tmp_path / "csv" / "model")
+    table = pd.read_csv(blob_csv).head(500)
+    assert np.array_equal(bundle.segmenter.predict(table), fast.labels_[:500])
+
+
+def test_same_seed_same_bytes(blob_csv: Path, tmp_path: Path) -> None:
+    outs = []
+    for i in range(2):
+        r = segment_large(blob_csv, random_state=11, sample_size=4_000, report_sample=1_000)
+        write_large_outputs(r, tmp_path / f"run{i}", report=False)
+        outs.append((tmp_path / f"run{i}" / "segments.csv").read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_cli_engine_local_with_parquet_output(blob_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    proc = run_custseg("segment", str(blob_csv), "--engine", "local", "--format", "parquet",
+                       "--k", "3..7", "--out", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    summary: dict[str, Any] = json.loads((out / "summary.json").read_text("utf-8"))
+    assert summary["engine"]["name"] == "local" and summary["k"] == 5
+    assert pq.read_metadata(out / "segments.parquet").num_rows == 30_000
+    bad = run_custseg("segment", str(blob_csv), "--engine", "local", "--features", "nope",
+                      "--out", str(tmp_path / "bad"), "-q")
+    assert bad.returncode == 2 and "nope" in bad.stderr
+    assert not (tmp_path / "bad").exists()
