@@ -134,6 +134,25 @@ def test_blobs_same_k_and_segments_as_the_local_engine(blobs: dict[str, Any]) ->
     assert np.abs(np.subtract(spark_sizes, local_sizes)).max() <= 15
 
 
+def test_k_chosen_on_a_sample_then_everyone_from_its_centres(blobs: dict[str, Any],
+                                                             spark: Any) -> None:
+    """Above sample_size customers: k on a seeded sample, the final K-Means on everyone
+    starting from the sample's centres (as the local engine does above 50,000)."""
+    from custseg.engines.spark import segment_spark
+
+    result = segment_spark(blobs["path"], spark=spark, random_state=0, k_range=(4, 7),
+                           sample_size=1000, report_sample=500)
+    s = result.summary
+    assert s["k"] == 6 and s["k_selection"]["n_samples"] == 1000
+    assert s["engine"]["selection_sample"] == 1000 and s["engine"]["report_sample"] == 500
+    assert s["engine"]["final_init"] == "sample" and s["engine"]["final_iterations"] >= 1
+    assert s["n_customers"] == 3000
+    got = _labels(result.assignments.select("customer_id", "segment").toPandas(),
+                  "customer_id")
+    a = _labels(blobs["local"].segments, "customer_id")
+    assert adjusted_rand_score(a, got.reindex(a.index)) >= 0.95
+
+
 def test_mall_gives_five_segments_with_the_local_engines_names(mall: dict[str, Any]) -> None:
     local, result = mall["local"].summary, mall["spark"].summary
     assert result["k"] == local["k"] == 5

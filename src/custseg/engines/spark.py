@@ -505,6 +505,7 @@ class _SparkRun:
         self.progress = progress
         self.timings: dict[str, float] = {}
         self.cached: list[Any] = []
+        self.sizes: list[int] = []
 
     def _step(self, stage: str, done: int, total: int = 1) -> None:
         if self.progress is not None:
@@ -714,6 +715,7 @@ class _SparkRun:
                 centres = np.asarray(self._kmeans(scaled, k, seed, 1).clusterCenters())
             self._step("fit", 1)
         assigned, centres, sizes, quality = self.assign(scaled, centres)
+        self.sizes = sizes
 
         # 6. profiles
         self._step("profile", 0)
@@ -872,7 +874,7 @@ class _SparkRun:
 
         ks = [kv for kv in k_values if kv < n] or [min(k_values)]
         sampled = n > sample_size and len(ks) > 1
-        sample = scaled.orderBy(F.rand(seed)).limit(sample_size) if sampled else scaled
+        sample = _seeded_sample(scaled, n, sample_size, seed) if sampled else scaled
         # small enough for one task: MLlib's many short jobs run faster on one partition
         sample = self._cache(sample.select("__key", "__scaled", "__x").coalesce(1))
         local = sample.select(F.col("__key").cast("string").alias("key"), "__x").toPandas()
@@ -1065,7 +1067,7 @@ class _SparkRun:
         scaled features (``__x``)."""
         from pyspark.sql import functions as F
 
-        picked = assigned.orderBy(F.rand(seed + 1)).limit(size)
+        picked = _seeded_sample(assigned, sum(self.sizes), size, seed + 1)
         sel = [F.col("__key").cast("string").alias("id"), "segment",
                *[F.col(cols[c].internal).alias(c) for c in [*kept, *describe_num]],
                *[F.col(f"__cat{j}").alias(c) for j, c in enumerate(categorical)],
@@ -1144,6 +1146,17 @@ class _SparkRun:
             warnings=summary["warnings"], input_info=summary["input"],
             input_sha256=summary["input_sha256"], command=summary["command"])
         return views, overview
+
+
+def _seeded_sample(df: Any, n: int, size: int, seed: int) -> Any:
+    """Exactly ``min(size, n)`` rows drawn at random (seeded): a Bernoulli pre-sample of
+    about 1.2 ``size`` rows when the data are much larger (one pass, no shuffle of
+    everyone), then the ``size`` rows with the smallest random keys."""
+    from pyspark.sql import functions as F
+
+    if n > 4 * size:
+        df = df.sample(withReplacement=False, fraction=min(1.0, 1.2 * size / n), seed=seed)
+    return df.orderBy(F.rand(seed)).limit(size)
 
 
 def _squared_distances(centres: np.ndarray) -> Any:
