@@ -340,20 +340,22 @@ def _check_features(table: Any, *, id_col: str | None, features: list[str] | Non
     errors: list[Problem] = []
     warns = [w for w in checked.warnings if w.code not in ("junk", "missing-marker",
                                                            "constant", "duplicate-rows")]
-    columns: list[tuple[str, np.ndarray]] = []
-    for name in checked.features:
+    raw = np.empty((table.num_rows, len(checked.features)), dtype=np.float64, order="F")
+    kept: list[str] = []
+    for name in checked.features:  # each column straight into its place: no second copy
         values = _numeric_column(table, name, max_junk, cleaning, errors, warns)
         if values is not None:
-            columns.append((name, values))
+            raw[:, len(kept)] = values
+            kept.append(name)
+        del values
     if errors:
         raise DataError(errors)
-    if not columns:
+    if not kept:
         raise DataError([Problem(None, "no numeric feature left to segment on",
                                  code="no-features")])
-    raw = np.empty((table.num_rows, len(columns)), dtype=np.float64, order="F")
-    for j, (_, values) in enumerate(columns):
-        raw[:, j] = values
-    return roles, [c for c, _ in columns], raw, warns, cleaning
+    if len(kept) < raw.shape[1]:
+        raw = np.asfortranarray(raw[:, :len(kept)])
+    return roles, kept, raw, warns, cleaning
 
 
 def _describe_columns(table: Any, roles: Any, features: list[str]
@@ -721,9 +723,11 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
 
 
 # --------------------------------------------------------------------------- outputs
-def segments_table(result: LargeResult) -> Any:
-    """``segments`` as an Arrow table: the id (or ``row``) first, every input column, then
-    ``segment``, ``segment_name`` and ``distance`` (rounded to 6 decimals)."""
+def segments_batches(result: LargeResult, chunk_rows: int = CHUNK_ROWS) -> Any:
+    """``segments`` as Arrow record batches of at most ``chunk_rows`` rows: the id (or
+    ``row``) first, every input column, then ``segment``, ``segment_name`` and ``distance``
+    (6 decimals).  Built a chunk at a time, so that the names of 10 M customers never sit in
+    memory at once."""
     import pyarrow as pa
 
     seg = result.model
@@ -731,17 +735,24 @@ def segments_table(result: LargeResult) -> Any:
     id_col = seg.roles_.id_column
     if id_col is not None:
         table = table.select([id_col, *[c for c in table.column_names if c != id_col]])
-    else:
-        table = table.add_column(0, "row", pa.array(np.arange(1, table.num_rows + 1)))
-    names = [s.name for s in seg.segments_]
+    names = pa.array([*(s.name for s in seg.segments_), NOISE_NAME, UNASSIGNED_NAME])
+    k = len(seg.segments_)
     labels = seg.labels_
-    index = np.where(labels >= 0, labels, len(names))
-    missing = (labels < 0) & ~seg.fit_mask_
-    name_array = pa.array([*names, NOISE_NAME, UNASSIGNED_NAME])
-    index = np.where(missing, len(names) + 1, index)
-    table = table.append_column("segment", pa.array(labels))
-    table = table.append_column("segment_name", name_array.take(pa.array(index)))
-    return table.append_column("distance", pa.array(np.round(seg.distances_, 6)))
+    for start in range(0, table.num_rows, chunk_rows):
+        part = table.slice(start, chunk_rows)
+        stop = start + part.num_rows
+        lab = labels[start:stop]
+        index = np.where(lab >= 0, lab, np.where(seg.fit_mask_[start:stop], k, k + 1))
+        arrays = [c.combine_chunks() for c in part.columns]
+        fields = list(part.schema)
+        if id_col is None:
+            arrays.insert(0, pa.array(np.arange(start + 1, stop + 1)))
+            fields.insert(0, pa.field("row", pa.int64()))
+        arrays += [pa.array(lab), names.take(pa.array(index)),
+                   pa.array(np.round(seg.distances_[start:stop], 6))]
+        fields += [pa.field("segment", pa.int64()), pa.field("segment_name", pa.string()),
+                   pa.field("distance", pa.float64())]
+        yield pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def write_large_outputs(result: LargeResult, out: str | os.PathLike[str], *,
@@ -761,18 +772,24 @@ def write_large_outputs(result: LargeResult, out: str | os.PathLike[str], *,
     out = Path(out)
     t_write = time.perf_counter()
     with atomic_output_dir(out, force=force) as tmp:
-        table = segments_table(result)
         errors: list[BaseException] = []
 
         def write_segments() -> None:  # Arrow's writers release the GIL: runs beside the rest
+            writer = None
             try:
-                if fmt == "parquet":
-                    pq.write_table(table, tmp / "segments.parquet")
-                else:
-                    pacsv.write_csv(table, tmp / "segments.csv",
-                                    pacsv.WriteOptions(quoting_style="needed"))
+                for batch in segments_batches(result):
+                    if writer is None:
+                        writer = (pq.ParquetWriter(tmp / "segments.parquet", batch.schema)
+                                  if fmt == "parquet" else
+                                  pacsv.CSVWriter(tmp / "segments.csv", batch.schema,
+                                                  write_options=pacsv.WriteOptions(
+                                                      quoting_style="needed")))
+                    writer.write_batch(batch)
             except BaseException as exc:  # re-raised in the main thread
                 errors.append(exc)
+            finally:
+                if writer is not None:
+                    writer.close()
 
         writer = threading.Thread(target=write_segments, daemon=True)
         writer.start()
