@@ -284,3 +284,30 @@ def test_cli_engine_local_with_parquet_output(blob_csv: Path, tmp_path: Path) ->
                       "--out", str(tmp_path / "bad"), "-q")
     assert bad.returncode == 2 and "nope" in bad.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_numpy_statistics_equal_the_pandas_ones() -> None:
+    from custseg.engines.local import segment_statistics_numpy
+    from custseg.profiling import segment_statistics
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    cols = {"a": rng.lognormal(2, 1, n), "b": rng.normal(0, 1, n).round(1)}
+    cols["a"][rng.choice(n, 500, replace=False)] = np.nan
+    labels = rng.integers(-1, 4, n)  # -1: left out
+    genre = pd.Series(rng.choice(["F", "M", None], n, p=[0.5, 0.4, 0.1]))
+    import pyarrow as pa
+
+    fast = segment_statistics_numpy(cols, labels, 4, {"genre": pa.chunked_array(
+        [pa.array(genre)])})
+    keep = labels >= 0
+    frame = pd.DataFrame(cols)[keep].assign(genre=genre[keep].to_numpy())
+    slow = segment_statistics(frame, labels[keep], ["a", "b"], ["genre"])
+    assert fast.sizes == slow.sizes and fast.n == slow.n
+    for f, s in ((fast.mean, slow.mean), (fast.median, slow.median)):
+        for x, y in zip(f, s, strict=True):
+            assert x == pytest.approx(y)
+    assert fast.population_std == pytest.approx(slow.population_std)
+    assert fast.lower_tertile == pytest.approx(slow.lower_tertile)
+    assert fast.upper_tertile == pytest.approx(slow.upper_tertile)
+    assert fast.categories == slow.categories

@@ -462,22 +462,39 @@ def segment_statistics_numpy(columns: dict[str, np.ndarray], labels: np.ndarray,
                               mean=[{} for _ in range(k)], median=[{} for _ in range(k)],
                               categories=[{} for _ in range(k)], population_mean={},
                               population_std={}, lower_tertile={}, upper_tertile={})
-    for c, values in columns.items():
-        x = values[keep]
+    everyone = bool(keep.all())
+
+    def one_column(values: np.ndarray) -> tuple[float, float, float, float, list[float],
+                                                 list[float]]:
+        x = values if everyone else values[keep]
         ok = ~np.isnan(x)
-        xs = x[ok]
-        stats.population_mean[c] = float(xs.mean()) if len(xs) else float("nan")
-        stats.population_std[c] = float(xs.std()) if len(xs) else float("nan")
-        lo, hi = np.quantile(xs, [1 / 3, 2 / 3]) if len(xs) else (np.nan, np.nan)
-        stats.lower_tertile[c], stats.upper_tertile[c] = float(lo), float(hi)
-        sums = np.bincount(lab[ok], weights=xs, minlength=k)
-        counts = np.bincount(lab[ok], minlength=k)
+        complete = bool(ok.all())
+        xs = x if complete else x[ok]
+        if not len(xs):
+            return (np.nan, np.nan, np.nan, np.nan, [np.nan] * k, [np.nan] * k)
+        lo, hi = np.quantile(xs, [1 / 3, 2 / 3])
+        sums = np.bincount(lab if complete else lab[ok], weights=xs, minlength=k)
+        counts = np.bincount(lab if complete else lab[ok], minlength=k)
         xo = x[order]
+        medians = []
         for s in range(k):
-            stats.mean[s][c] = float(sums[s] / counts[s]) if counts[s] else float("nan")
             part = xo[bounds[s]:bounds[s + 1]]
-            part = part[~np.isnan(part)]
-            stats.median[s][c] = float(np.median(part)) if len(part) else float("nan")
+            if not complete:
+                part = part[~np.isnan(part)]
+            medians.append(float(np.median(part)) if len(part) else float("nan"))
+        means = [float(sums[s] / counts[s]) if counts[s] else float("nan") for s in range(k)]
+        return float(xs.mean()), float(xs.std()), float(lo), float(hi), means, medians
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # NumPy releases the GIL
+        results = list(pool.map(one_column, columns.values()))
+    for c, (mean, std, lo, hi, means, medians) in zip(columns, results, strict=True):
+        stats.population_mean[c], stats.population_std[c] = mean, std
+        stats.lower_tertile[c], stats.upper_tertile[c] = lo, hi
+        for s in range(k):
+            stats.mean[s][c] = means[s]
+            stats.median[s][c] = medians[s]
     for c, col in (categories or {}).items():
         text = pc.utf8_trim_whitespace(pc.cast(col, pa.string()))
         text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
