@@ -74,7 +74,7 @@ from custseg.pipeline import (
     build_summary,
     projection_frame,
 )
-from custseg.schema import MAX_ABS_VALUE, _parse_numeric, validate_table
+from custseg.schema import MAX_ABS_VALUE, _parse_numeric, junk_problem, validate_table
 
 #: ``--engine auto`` takes the fast path for K-Means from this many customers.
 LOCAL_THRESHOLD = 500_000
@@ -265,18 +265,10 @@ def _numeric_column(table: Any, name: str, max_junk: float, cleaning: dict[str, 
         n_junk = int(parsed.junk.sum())
         if n_junk:
             rows = np.flatnonzero(parsed.junk.to_numpy())
-            prob = Problem(name, f"{n_junk} non-numeric value(s) "
-                           f"({n_junk / max(parsed.n_filled, 1):.0%} of filled cells)",
-                           rows=[int(i) + 1 for i in rows[:20]],
-                           values=raw.iloc[rows[:20]].astype(str).tolist(), code="junk")
-            if n_junk / max(parsed.n_filled, 1) > max_junk:
-                prob.message += (f", more than the {max_junk:.0%} accepted (--max-junk); "
-                                 "numbers such as 12.5 or 1e3 are accepted")
-                errors.append(prob)
-            else:
-                prob.message += ", read as missing"
-                prob.severity = "warning"
-                warns.append(prob)
+            prob = junk_problem(name, n_junk, parsed.n_filled, max_junk,
+                                rows=[int(i) + 1 for i in rows[:20]],
+                                values=raw.iloc[rows[:20]].astype(str).tolist())
+            (errors if prob.severity == "error" else warns).append(prob)
             cleaning["junk_coerced"][name] = n_junk
         if parsed.markers.any():
             rows = np.flatnonzero(parsed.markers.to_numpy())
@@ -443,7 +435,8 @@ def assign_chunked(Z: np.ndarray, centres: np.ndarray, chunk_rows: int = CHUNK_R
 
 
 def segment_statistics_numpy(columns: dict[str, np.ndarray], labels: np.ndarray, k: int,
-                             categories: dict[str, Any] | None = None) -> Any:
+                             categories: dict[str, Any] | None = None,
+                             n_threads: int | None = None) -> Any:
     """:class:`custseg.profiling.SegmentStatistics` of all customers in NumPy: exact means,
     medians and tertiles of the numeric ``columns`` (float64, missing values as NaN and left
     out), and the category shares of ``categories`` (Arrow columns, empty cells as
@@ -487,7 +480,8 @@ def segment_statistics_numpy(columns: dict[str, np.ndarray], labels: np.ndarray,
 
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # NumPy releases the GIL
+    workers = n_threads or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # NumPy releases the GIL
         results = list(pool.map(one_column, columns.values()))
     for c, (mean, std, lo, hi, means, medians) in zip(columns, results, strict=True):
         stats.population_mean[c], stats.population_std[c] = mean, std
@@ -561,12 +555,20 @@ def segment_large(
         if progress:
             progress(name, done, total)
 
-    stage("read", 0)
-    table, info = read_columnar(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
-    stage("read", 1)
-    timings["read"] = time.perf_counter() - t0
-    with limit_threads(table.num_rows, n_threads):
-        return _segment_table(table, info, locals(), timings, stage, t0)
+    import pyarrow as pa
+
+    arrow_threads = pa.cpu_count()
+    if n_threads is not None:
+        pa.set_cpu_count(int(n_threads))  # Arrow's reader and writers too
+    try:
+        stage("read", 0)
+        table, info = read_columnar(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
+        stage("read", 1)
+        timings["read"] = time.perf_counter() - t0
+        with limit_threads(table.num_rows, n_threads):
+            return _segment_table(table, info, locals(), timings, stage, t0)
+    finally:
+        pa.set_cpu_count(arrow_threads)
 
 
 def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict[str, float],
@@ -668,7 +670,7 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
     stage("profile", 0)
     describe_num, describe_cat = _describe_columns(table, roles, feats)
     numbers = {c: raw[:, j] for j, c in enumerate(feats)} | describe_num
-    stats = segment_statistics_numpy(numbers, labels, kk, describe_cat)
+    stats = segment_statistics_numpy(numbers, labels, kk, describe_cat, o["n_threads"])
     segments, profiles = profiles_from_statistics(
         stats, feats, describe_numeric=list(describe_num),
         describe_categorical=list(describe_cat), rules=rules)
