@@ -11,6 +11,14 @@ from custseg.algorithms import (
     KPrototypesSegments,
     WardClustering,
 )
+from custseg.algorithms.kmeans import FastKMeans
+
+
+def _expected_failures(estimator):
+    if isinstance(estimator, FastKMeans):  # as scikit-learn's own KMeans (labels permute)
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "sample_weight is not equivalent to removing/repeating samples."}
+    return {}
 
 
 @parametrize_with_checks([
@@ -23,6 +31,8 @@ from custseg.algorithms import (
     GaussianMixtureSegments(n_clusters=3, random_state=0),
     KPrototypesSegments(n_clusters=3, random_state=0),
     DensitySegments(),
-])
+    FastKMeans(n_clusters=3, random_state=0),
+    FastKMeans(n_clusters=3, repair=False, n_threads=1, random_state=0),
+], expected_failed_checks=_expected_failures)
 def test_sklearn_contract(estimator, check):
     check(estimator)

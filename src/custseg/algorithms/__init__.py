@@ -2,6 +2,8 @@
 
 ================  ==========================================================================
 ``kmeans``        K-Means (k-means++), the default; see :mod:`custseg.selection`.
+                  :class:`FastKMeans`: compiled (Numba) Lloyd kernel, k-means++ seeding on a
+                  sample, split/merge repair; :func:`custseg.algorithms.kmeans.assign`.
 ``hierarchical``  :class:`WardClustering`: Ward agglomerative clustering, on K-Means
                   micro-clusters weighted by size above 20,000 customers; a dendrogram.
 ``gmm``           :class:`GaussianMixtureSegments`: Gaussian mixture, membership probabilities,
@@ -26,6 +28,7 @@ from typing import Any
 ALGORITHMS = ("kmeans", "hierarchical", "gmm", "kprototypes", "hdbscan", "deep")
 
 _CLASSES = {
+    "FastKMeans": "custseg.algorithms.kmeans",
     "WardClustering": "custseg.algorithms.hierarchical",
     "GaussianMixtureSegments": "custseg.algorithms.gmm",
     "KPrototypesSegments": "custseg.algorithms.kprototypes",
