@@ -256,7 +256,8 @@ def test_outputs_csv_and_parquet_bundle_and_schema(large_result: local.LargeResu
     Draft202012Validator(SCHEMA).validate(summary)
     assert summary["n_customers"] == 30_000
     html = (tmp_path / "csv" / "report.html").read_text("utf-8")
-    assert "2,000" in html and "30,000" in html
+    assert ("drawn from a stratified sample of 2,000 of the 30,000 customers" in html)
+    assert "means over 5 disjoint random subsamples of 1,000 customers" in html
     # the bundle scores new customers like the fit did
     bundle = load_bundle(tmp_path / "csv" / "model")
     table = pd.read_csv(blob_csv).head(500)

@@ -398,9 +398,22 @@ def render_report(result: SegmentationResult) -> str:
     if ksel.get("n_samples") and ksel["n_samples"] < summary["n_customers"]:
         k_note.append(f"k was chosen on a random sample of {ksel['n_samples']:,} customers; "
                       "the final segments use all of them.")
-    if ksel.get("silhouette_sample"):
+    sampling = ksel.get("sampling") or {}
+    if sampling.get("subsamples"):
+        k_note.append(f"Silhouettes by k are means over {sampling['subsamples']} disjoint random "
+                      f"subsamples of {sampling['subsample_size']:,} customers, with their "
+                      "standard errors (summary.json).")
+    elif ksel.get("silhouette_sample"):
         k_note.append(f"Silhouettes by k were computed on a random sample of "
                       f"{ksel['silhouette_sample']:,} customers.")
+    engine = summary.get("engine") or {}
+    data_note = ""
+    if engine.get("report_sample") and engine["report_sample"] < summary["n_customers"]:
+        data_note = (f"The distributions, correlations and charts of this report are drawn "
+                     f"from a stratified sample of {engine['report_sample']:,} of the "
+                     f"{summary['n_customers']:,} customers (the fast path for large tables); "
+                     "the segment sizes, profiles and the choice of k are computed on all "
+                     "of them.")
     sections = [{"id": s, "title": f"{i}. {SECTION_TITLES[s]}"} for i, s in enumerate(
         ["data", "k", "segments", "profiles", "findings"], start=1)]
     rfm = rfm_crosstab(summary)
@@ -413,6 +426,7 @@ def render_report(result: SegmentationResult) -> str:
         "lead": lead, "why_k": why_k(summary), "sections": sections, "explore": False,
         "summary": summary, "data": data, "cleaning_rows": _cleaning_rows(data, False),
         "max_columns": MAX_COLUMNS, "k_sample_note": " ".join(k_note),
+        "data_sample_note": data_note,
         "profile": _profile_table(result, views), "cards": _cards(summary),
         "findings": findings(summary, views, _segment_means(result)), "rfm": rfm,
         "command": summary.get("command", ""), "seed": summary.get("seed"),
@@ -435,7 +449,7 @@ def render_explore(overview: DataOverview) -> str:
         "sections": [{"id": "data", "title": "1. Data"}], "explore": True, "summary": {},
         "data": overview, "cleaning_rows": _cleaning_rows(overview, True),
         "max_columns": MAX_COLUMNS, "command": overview.command, "seed": None,
-        "sha256": overview.input_sha256, "options": "", "versions": "",
+        "sha256": overview.input_sha256, "options": "", "versions": "", "data_sample_note": "",
     }
     return _page(context, explore_charts(overview))
 
