@@ -42,6 +42,7 @@ import hashlib
 import json
 import os
 import platform
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,38 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _skops_io() -> Any:
+    """``skops.io``, imported without PyTorch.
+
+    Importing ``skops.io`` walks every scikit-learn package to list the estimators it trusts,
+    and the walk imports ``sklearn.externals.array_api_compat.torch``, hence PyTorch when it
+    is installed: 2-4 s for nothing, since a bundle holds no PyTorch object (the deep
+    method's weights are NumPy arrays).  While ``skops.io`` is imported, an import hook makes
+    ``import torch`` fail (the walk skips packages that fail to import); it is removed
+    afterwards, so that a later ``import torch`` works as usual.
+    """
+    if "skops.io" in sys.modules or "torch" in sys.modules:
+        import skops.io
+
+        return skops.io
+    blocker = _NoTorch()
+    sys.meta_path.insert(0, blocker)
+    try:
+        import skops.io
+    finally:
+        sys.meta_path.remove(blocker)
+    return skops.io
+
+
+class _NoTorch:
+    """An import hook under which ``import torch`` fails (see :func:`_skops_io`)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError(f"{name} is not imported while skops.io loads")
+        return None
+
+
 def _versions() -> dict[str, str]:
     import sklearn
 
@@ -167,7 +200,7 @@ def save_bundle(seg: Any, folder: str | os.PathLike[str], *,
     ``training`` (the table it was fitted on) gives the data fingerprint; ``summary`` (the
     run's summary.json) the k selection and the input checksum.
     """
-    import skops.io as sio
+    sio = _skops_io()
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -241,7 +274,7 @@ def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
 
 def load_bundle(folder: str | os.PathLike[str]) -> Bundle:
     """Load a bundle safely (see the module docstring); raises :class:`BundleError`."""
-    import skops.io as sio
+    sio = _skops_io()
 
     meta = read_meta(folder)
     folder = Path(meta.pop("_folder"))
