@@ -234,6 +234,11 @@ def test_auto_engine_takes_the_fast_path_for_large_tables(
     assert pick_engine("standard", blob_csv, opts) == "standard"
     with pytest.raises(UsageError):
         pick_engine("fast", blob_csv, opts)
+    with pytest.raises(UsageError, match="Parquet"):
+        pick_engine("spark", blob_csv, opts, output_format="csv")
+    with pytest.raises(UsageError, match="--store"):
+        pick_engine("spark", blob_csv, opts, store=True)
+    assert pick_engine("spark", blob_csv, opts, output_format="parquet") == "spark"
 
 
 # ------------------------------------------------------------------ outputs

@@ -490,8 +490,9 @@ def segment(
         "custseg[spark]).")] = "auto",
     spark_master: Annotated[str, typer.Option(
         help="With --engine spark: the Spark master URL.")] = "local[*]",
-    output_format: Annotated[str, typer.Option(
-        "--format", help="Format of the segments file: csv or parquet.")] = "csv",
+    output_format: Annotated[str | None, typer.Option(
+        "--format", help="Format of the segments file: csv or parquet (default: csv; "
+        "Parquet part files with --engine spark).")] = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -552,7 +553,7 @@ def segment(
     result = _run(input_path, out, force=force, quiet=quiet, command=command,
                   read_options={"delimiter": delimiter, "encoding": encoding,
                                 "sheet": sheet_value}, options=options, png=png,
-                  engine=chosen, fmt=output_format, spark_master=spark_master)
+                  engine=chosen, fmt=output_format or "csv", spark_master=spark_master)
     _record_run(store_db, result, out, quiet=quiet, match_distance=match_distance)
 
 

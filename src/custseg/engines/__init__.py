@@ -51,7 +51,7 @@ def estimate_rows(path: str | os.PathLike[str]) -> int:
 
 
 def pick_engine(engine: str, path: str | os.PathLike[str], options: dict[str, Any], *,
-                output_format: str = "csv", store: bool = False) -> str:
+                output_format: str | None = None, store: bool = False) -> str:
     """The engine ``custseg segment`` runs: ``engine`` checked, ``auto`` resolved.
 
     ``auto`` takes ``local`` for K-Means on numeric features from
@@ -63,8 +63,15 @@ def pick_engine(engine: str, path: str | os.PathLike[str], options: dict[str, An
 
     if engine not in ENGINES:
         raise UsageError(f"--engine must be one of {list(ENGINES)}, got {engine!r}", "--engine")
-    if output_format not in ("csv", "parquet"):
+    if output_format not in (None, "csv", "parquet"):
         raise UsageError(f"--format must be csv or parquet, got {output_format!r}", "--format")
+    if engine == "spark":
+        refused = [name for name, on in (("--format csv", output_format == "csv"),
+                                         ("--store", store)) if on]
+        if refused:
+            raise UsageError(f"--engine spark writes the segments as Parquet part files and "
+                             f"records no run; {', '.join(refused)} need another engine",
+                             "--engine")
     standard_only = [name for name, on in (
         ("--algorithm " + str(options.get("algorithm")), options.get("algorithm") != "kmeans"),
         ("--stability", options.get("stability")),
