@@ -9,7 +9,7 @@ centres on 1 or 2 threads.
 
 Inside a chunk, ``BLOCK`` rows at a time are copied transposed into a small ``(d, BLOCK)``
 buffer that stays in L1 cache, so that the distance loops run over contiguous rows and
-vectorise (AVX2/AVX-512).  The features are padded with zeros to 2, 4 or a multiple of 8
+vectorise (AVX2/AVX-512).  The features are padded with zeros to 2, 4, 6 or a multiple of 8
 and the loops over features are compiled for those group widths (unrolled), so the loops
 over rows vectorise whatever ``d`` is.  Distances are computed as ``sum((x - c)**2)`` in the
 data's dtype (float32 stays float32; no ``|x|² - 2x·c + |c|²`` cancellation).  Per-cluster
@@ -54,18 +54,20 @@ def _jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     return decorate
 
 
-#: The features are padded with zeros to 2, 4 or a multiple of 8 (``padded_width``); the
-#: distance and sum loops are compiled for groups of 2, 4 and 8 features (unrolled, the loops
-#: over rows vectorised).  Zero features change neither distances nor sums.
+#: The features are padded with zeros to 2, 4, 6 or a multiple of 8 (``padded_width``); the
+#: distance and sum loops are compiled for groups of 2, 4, 6 and 8 features (unrolled, the
+#: loops over rows vectorised).  Zero features change neither distances nor sums.
 GROUP = 8
 
 
 def padded_width(d: int) -> int:
-    """Number of features the kernels work on: 2, 4 or a multiple of 8."""
+    """Number of features the kernels work on: 2, 4, 6 or a multiple of 8."""
     if d <= 2:
         return 2
     if d <= 4:
         return 4
+    if d <= 6:
+        return 6
     return -(-d // GROUP) * GROUP
 
 
@@ -124,6 +126,22 @@ def _dist_group(xt, b, C, c, g, dist, first, G):  # pragma: no cover - compiled
             dist[r] = t
 
 
+@_jit(fastmath=FASTMATH, inline="always")
+def _nearest_fused(xt, b, C, best, lab, G):  # pragma: no cover - compiled
+    # one group of features: distance and comparison in one loop (no distance buffer)
+    k = C.shape[0]
+    for c in range(k):
+        for r in range(b):
+            t = xt[0, r] - C[c, 0]
+            t = t * t
+            for j in range(1, G):
+                u = xt[j, r] - C[c, j]
+                t += u * u
+            if t < best[r]:
+                best[r] = t
+                lab[r] = c
+
+
 @_jit(fastmath=FASTMATH)
 def _nearest(xt, b, C, dist, best, lab):  # pragma: no cover - compiled
     """Nearest centre (``lab``) and squared distance (``best``) of the block's rows (``C``
@@ -132,18 +150,22 @@ def _nearest(xt, b, C, dist, best, lab):  # pragma: no cover - compiled
     for r in range(b):
         best[r] = np.inf
         lab[r] = 0
-    for c in range(k):
-        if dp == 2:
-            _dist_group(xt, b, C, c, 0, dist, True, 2)
-        elif dp == 4:
-            _dist_group(xt, b, C, c, 0, dist, True, 4)
-        else:
+    if dp == 2:
+        _nearest_fused(xt, b, C, best, lab, 2)
+    elif dp == 4:
+        _nearest_fused(xt, b, C, best, lab, 4)
+    elif dp == 6:
+        _nearest_fused(xt, b, C, best, lab, 6)
+    elif dp == GROUP:
+        _nearest_fused(xt, b, C, best, lab, GROUP)
+    else:
+        for c in range(k):
             for g in range(0, dp, GROUP):
                 _dist_group(xt, b, C, c, g, dist, g == 0, GROUP)
-        for r in range(b):
-            if dist[r] < best[r]:
-                best[r] = dist[r]
-                lab[r] = c
+            for r in range(b):
+                if dist[r] < best[r]:
+                    best[r] = dist[r]
+                    lab[r] = c
 
 
 @_jit(fastmath=FASTMATH, inline="always")
@@ -166,6 +188,7 @@ def _masked_group(xt, b, lab, sums, counts, g, G, zero):  # pragma: no cover - c
             if G > 4:
                 s4 += xt[g + 4, r] if m else zero
                 s5 += xt[g + 5, r] if m else zero
+            if G > 6:
                 s6 += xt[g + 6, r] if m else zero
                 s7 += xt[g + 7, r] if m else zero
         if g == 0:
@@ -178,6 +201,7 @@ def _masked_group(xt, b, lab, sums, counts, g, G, zero):  # pragma: no cover - c
         if G > 4:
             sums[c, g + 4] += s4
             sums[c, g + 5] += s5
+        if G > 6:
             sums[c, g + 6] += s6
             sums[c, g + 7] += s7
 
@@ -211,6 +235,8 @@ def _accumulate(xt, b, lab, best, w, start, sums, counts, zero):  # pragma: no c
         _masked_group(xt, b, lab, sums, counts, 0, 2, zero)
     elif dp == 4:
         _masked_group(xt, b, lab, sums, counts, 0, 4, zero)
+    elif dp == 6:
+        _masked_group(xt, b, lab, sums, counts, 0, 6, zero)
     else:
         for g in range(0, dp, GROUP):
             _masked_group(xt, b, lab, sums, counts, g, GROUP, zero)
