@@ -26,6 +26,9 @@ import time
 
 import numpy as np
 
+#: The read bandwidth quoted in issue 7 for this machine, for a second, stable column.
+REFERENCE_GBS = 30.0
+
 
 def load() -> str:
     return " ".join(os.getloadavg().__repr__().strip("()").split(", "))
@@ -177,10 +180,12 @@ def main() -> None:
     compiled = [] if args.no_compile else compile_times()
     print(f"\nload average after: {load()}\n")
     print(f"read bandwidth {bw:.1f} GB/s; n = {n:,}, k = {k}; bound = n·d·4 bytes / bandwidth\n")
-    print("| d | kernel | ms per iteration | × bound |")
-    print("|---|---|---|---|")
+    print(f"| d | kernel | ms per iteration | × bound ({bw:.0f} GB/s) | × bound at "
+          f"{REFERENCE_GBS:.0f} GB/s |")
+    print("|---|---|---|---|---|")
     for d, name, t, ratio in rows:
-        print(f"| {d} | {name} | {t * 1e3:.1f} | {ratio:.1f} |")
+        at_reference = t / (n * d * 4 / (REFERENCE_GBS * 1e9))
+        print(f"| {d} | {name} | {t * 1e3:.1f} | {ratio:.1f} | {at_reference:.1f} |")
     if fits:
         base = fits[0][1]
         print(f"\nwhole fit, {n:,} × 4, k = {k} (median of 3 seeds)\n")
