@@ -386,9 +386,11 @@ def select_k(
         Called as ``progress("choose k", done, total)`` after each k.
     n_threads : int, optional
         Thread limit (see :func:`limit_threads`).
-    algorithm : {"kmeans", "hierarchical", "gmm", "kprototypes"}
+    algorithm : {"kmeans", "fastkmeans", "hierarchical", "gmm", "kprototypes"}
         The method fitted for every k (see :mod:`custseg.algorithms`); ``options`` are passed
-        to its estimator.
+        to its estimator.  ``fastkmeans`` is :class:`custseg.algorithms.kmeans.FastKMeans`
+        (one k-means++ start and a global repair step instead of ``n_init`` starts), used by
+        the fast path for large tables.
     stability : callable, optional
         ``stability(k) -> float``: adds a bootstrap stability score and vote for every k.
     sampling_error : bool, default=False
@@ -424,6 +426,10 @@ def fit_method(algorithm: str, k: int, X: np.ndarray, random_state: Any,
         warnings.simplefilter("ignore", ConvergenceWarning)
         if algorithm == "kmeans":
             return kmeans_model(k, random_state, X.shape[0], n_init).fit(X)
+        if algorithm == "fastkmeans":  # the fast path's K-Means: one start + global repair
+            from custseg.algorithms.kmeans import FastKMeans
+
+            return FastKMeans(k, random_state=random_state, **options).fit(X)
         if algorithm == "hierarchical":
             from custseg.algorithms.hierarchical import WardClustering
 
@@ -467,7 +473,7 @@ def _fit_candidates(X: np.ndarray, ks: list[int], algorithm: str, random_state: 
             degenerate[k] = model  # fewer distinct groups than k: not a candidate
             continue
         models[k] = model
-        if algorithm == "kmeans":
+        if algorithm in ("kmeans", "fastkmeans"):
             scorer = score_partition_sampled if sampling_error else score_partition
             scores[k] = scorer(X, labels, model.inertia_, k, random_state)
         else:
@@ -525,7 +531,7 @@ def _select_k(X: np.ndarray, k_values: Iterable[int], random_state: Any, n_init:
         sel.model.with_k(sel.chosen_k)
     sel.n_samples = int(X.shape[0])
     sel.silhouette_sample = SILHOUETTE_SAMPLE if X.shape[0] > SILHOUETTE_SAMPLE else None
-    if sampling_error and algorithm == "kmeans":
+    if sampling_error and algorithm in ("kmeans", "fastkmeans"):
         m = max(2, min(SUBSAMPLE_SIZE, X.shape[0] // SUBSAMPLES))
         sel.silhouette_sample = m * SUBSAMPLES
         sel.sampling = {"subsamples": SUBSAMPLES, "subsample_size": m,

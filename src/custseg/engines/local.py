@@ -17,9 +17,12 @@
 4. **k chosen on a stratified random sample** (:data:`SELECTION_SAMPLE` customers, one drawn
    from each of that many equal slices of the file, so that a file sorted by date or region
    is covered evenly), with the scores' sampling errors
-   (:func:`custseg.selection.score_partition_sampled`).
-5. **Final K-Means on all customers**, warm-started from the sample's centres;
-   assignment and distances computed in chunks.
+   (:func:`custseg.selection.score_partition_sampled`); for each k,
+   :class:`custseg.algorithms.kmeans.FastKMeans` (one k-means++ start and a global
+   split/merge repair step instead of several starts; a compiled Lloyd kernel).
+5. **Final K-Means on all customers**, warm-started from the sample's centres (Lloyd
+   iterations of the compiled kernel on the float32 matrix, no copy); assignment and
+   distances computed in chunks.
 6. **Profiles** of all customers in NumPy (exact means and medians per segment), names and
    recommendations from :mod:`custseg.profiling`; the **report** is drawn from a sample of
    :data:`REPORT_SAMPLE` customers (said in the report).
@@ -88,8 +91,6 @@ HEAD_ROWS = 20_000
 CHUNK_ROWS = 1 << 20
 #: Bytes of CSV text a parser thread takes at a time.
 BLOCK_SIZE = 8 << 20
-#: K-Means initialisations for each k on the selection sample.
-SAMPLE_N_INIT = 3
 OUTPUT_FORMATS = ("csv", "parquet")
 
 
@@ -419,19 +420,14 @@ def fast_transform(preprocessor: Any, raw: np.ndarray, out: np.ndarray,
     return out
 
 
-def assign_chunked(Z: np.ndarray, centres: np.ndarray, chunk_rows: int = CHUNK_ROWS
+def assign_chunked(Z: np.ndarray, centres: np.ndarray, n_threads: int | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest centre and distance to it for every row, chunk by chunk (never n x k)."""
-    from sklearn.metrics import pairwise_distances_argmin_min
+    """Nearest centre and Euclidean distance to it for every row, in chunks (never n x k):
+    :func:`custseg.algorithms.kmeans.assign`."""
+    from custseg.algorithms.kmeans import assign
 
-    labels = np.empty(Z.shape[0], dtype=np.int64)
-    dist = np.empty(Z.shape[0], dtype=np.float64)
-    C = centres.astype(Z.dtype)
-    for start in range(0, Z.shape[0], chunk_rows):
-        lab, d = pairwise_distances_argmin_min(Z[start:start + chunk_rows], C)
-        labels[start:start + chunk_rows] = lab
-        dist[start:start + chunk_rows] = d
-    return labels, dist
+    labels, sq = assign(Z, np.asarray(centres, dtype=Z.dtype), n_threads=n_threads)
+    return labels.astype(np.int64), np.sqrt(sq, dtype=np.float64)
 
 
 def segment_statistics_numpy(columns: dict[str, np.ndarray], labels: np.ndarray, k: int,
@@ -536,8 +532,9 @@ def segment_large(
 ) -> LargeResult:
     """Segment a large table with K-Means on the fast path (see the module docstring).
 
-    The options are those of :class:`custseg.Segmenter`; ``sample_size`` customers choose
-    k, ``report_sample`` customers feed the report's charts.
+    The options are those of :class:`custseg.Segmenter` (``n_init`` is not used: the
+    repair step of :class:`~custseg.algorithms.kmeans.FastKMeans` replaces several starts);
+    ``sample_size`` customers choose k, ``report_sample`` customers feed the report's charts.
     """
     from custseg.selection import limit_threads
 
@@ -573,12 +570,12 @@ def segment_large(
 
 def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict[str, float],
                    stage: Any, t0: float) -> LargeResult:
-    from sklearn.cluster import KMeans
     from sklearn.utils import check_random_state
 
+    from custseg.algorithms.kmeans import FastKMeans
     from custseg.preprocess import build_preprocessor, plan_preprocessing
     from custseg.profiling import load_rules, profiles_from_statistics
-    from custseg.segmenter import Segmenter
+    from custseg.segmenter import Segmenter, segmenter_from_parts
     from custseg.selection import score_partition_sampled, select_k
 
     seg = Segmenter(k=o["k"], k_range=o["k_range"], features=o["features"], id_col=o["id_col"],
@@ -630,25 +627,25 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
                                  f"across customers, fewer than the {min(k_values)} segments "
                                  "asked for", code="too-few-distinct")])
     k_values = [kv for kv in k_values if kv <= n_distinct]
-    n_init = SAMPLE_N_INIT if o["n_init"] == "auto" else o["n_init"]
     sampled = n_fit > len(sample)
-    selection = select_k(Zs, k_values, random_state=seed, n_init=n_init, progress=stage,
-                         n_threads=o["n_threads"], sampling_error=sampled)
+    selection = select_k(Zs, k_values, random_state=seed, progress=stage,
+                         n_threads=o["n_threads"], sampling_error=sampled,
+                         algorithm="fastkmeans", options={"n_threads": o["n_threads"]})
     kk = selection.chosen_k
     timings["choose_k"] = time.perf_counter() - t2
     t3 = time.perf_counter()
     stage("fit", 0)
     Zfit = Z if fit_idx is None else Z[fit_idx]
-    if sampled:
-        km = KMeans(kk, init=selection.model.cluster_centers_.astype(Z.dtype), n_init=1,
-                    random_state=seed).fit(Zfit)
+    if sampled:  # Lloyd on everyone from the sample's centres
+        km = FastKMeans(kk, init=selection.model.cluster_centers_, repair=False,
+                        random_state=seed, n_threads=o["n_threads"]).fit(Zfit)
     else:
         km = selection.model
     stage("fit", 1)
     timings["fit"] = time.perf_counter() - t3
     t4 = time.perf_counter()
     stage("assign", 0)
-    labels_fit, dist_fit = assign_chunked(Zfit, km.cluster_centers_)
+    labels_fit, dist_fit = assign_chunked(Zfit, km.cluster_centers_, o["n_threads"])
     counts = np.bincount(labels_fit, minlength=kk)
     if (counts == 0).any():
         raise DataError([Problem(None, f"only {int((counts > 0).sum())} non-empty segments "
@@ -680,32 +677,18 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
         selection.n_samples = len(sample)
         selection.sampling = {**(selection.sampling or {}), "sample": len(sample),
                               "population": n_fit, "design": "stratified by row order"}
-    seg.n_features_in_ = table.num_columns
-    seg.feature_names_in_ = np.asarray(table.column_names, dtype=object)
-    seg.roles_ = roles
-    seg.features_ = feats
-    seg.warnings_ = warns
     cleaning["imputed"] = ({c: m for c, m in cleaning["missing_values"].items()}
                            if o["impute"] != "drop" else {})
     cleaning["log_transformed"] = list(plan.log_columns)
     cleaning["clipped_at_quantile"] = plan.clip
-    seg.cleaning_ = cleaning
-    seg.plan_ = plan
-    seg.preprocessor_ = preprocessor
-    seg.k_ = int(kk)
-    seg.k_selection_ = selection
-    seg.model_ = None
-    seg.cluster_centers_ = centres
-    seg.inertia_ = float(np.nansum(dist[fit_rows].astype(np.float64) ** 2))
-    sample_labels = labels[sample]
-    seg.final_scores_ = score_partition_sampled(Zs, sample_labels, seg.inertia_, kk, seed)
-    seg.stability_ = None
-    seg.labels_ = labels
-    seg.distances_ = dist
-    seg.probabilities_ = np.full(n, np.nan)
-    seg.fit_mask_ = fit_rows
-    seg.segments_ = segments
-    seg.profiles_ = profiles
+    inertia = float(np.nansum(dist[fit_rows].astype(np.float64) ** 2))
+    seg = segmenter_from_parts(
+        seg.get_params(), columns=table.column_names, roles=roles, features=feats, plan=plan,
+        preprocessor=preprocessor, k_selection=selection, cluster_centers=centres,
+        segments=segments, profiles=profiles, cleaning=cleaning, warnings=warns,
+        inertia=inertia,
+        final_scores=score_partition_sampled(Zs, labels[sample], inertia, kk, seed),
+        labels=labels, distances=dist, fit_mask=fit_rows)
     timings["profile"] = time.perf_counter() - t5
     timings["segment"] = time.perf_counter() - t1  # checks to profiles, as the standard engine
 
