@@ -9,7 +9,7 @@ estimator contract and passes its ``check_estimator`` suite.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,13 @@ from custseg.selection import (
     select_k,
 )
 from custseg.stability import bootstrap_stability
+
+if TYPE_CHECKING:
+    from sklearn.compose import ColumnTransformer
+
+    from custseg.preprocess import PreprocessPlan
+    from custseg.schema import Roles
+    from custseg.selection import KScore
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -640,3 +647,114 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         if self.algorithm in PROBABILISTIC:
             out["probability"] = proba
         return out
+
+
+def segmenter_from_parts(
+    params: dict[str, Any],
+    *,
+    columns: Sequence[str],
+    roles: Roles,
+    features: Sequence[str],
+    plan: PreprocessPlan,
+    preprocessor: ColumnTransformer,
+    k_selection: KSelection,
+    cluster_centers: np.ndarray,
+    segments: list[SegmentProfile],
+    profiles: pd.DataFrame,
+    cleaning: dict[str, Any],
+    warnings: list[Problem],
+    inertia: float,
+    final_scores: KScore,
+    labels: np.ndarray | None = None,
+    distances: np.ndarray | None = None,
+    fit_mask: np.ndarray | None = None,
+) -> Segmenter:
+    """A fitted K-Means :class:`Segmenter` assembled from parts an engine computed itself.
+
+    The engines that do not call :meth:`Segmenter.fit` (the fast path,
+    :mod:`custseg.engines.local`, and Spark, :mod:`custseg.engines.spark`) build the same
+    fitted estimator with this function, so that ``predict``, ``assign``, ``transform``,
+    :func:`custseg.bundle.save_bundle`, ``custseg score`` and ``custseg serve`` treat their
+    models as any other: new customers go through ``preprocessor`` and to the nearest of
+    ``cluster_centers``.
+
+    Parameters
+    ----------
+    params : dict
+        Constructor arguments of :class:`Segmenter` (``get_params()`` keys only).
+    columns : sequence of str
+        The input table's columns, in order (``feature_names_in_``: ``predict`` takes a
+        table with these columns).
+    roles, features, plan, cleaning, warnings
+        Column roles, the features segmented on, the preprocessing plan, the cleaning
+        record and the data warnings (:class:`~custseg.errors.Problem`).
+    preprocessor : ColumnTransformer
+        Fitted :func:`custseg.preprocess.build_preprocessor` of ``plan``.
+    k_selection : KSelection
+        The choice of k (its ``model`` is dropped: not serialised).
+    cluster_centers : ndarray of shape (k, n_scaled_features)
+        Segment centres in the preprocessed space, segment 0 (the largest) first.
+    segments, profiles
+        The segments' profiles (:class:`~custseg.profiling.SegmentProfile`) and
+        ``profiles.csv``'s table.
+    inertia : float
+        Sum of squared distances to the centres.
+    final_scores : KScore
+        Scores of the final partition.
+    labels, distances, fit_mask : ndarray, optional
+        Per training row, when the engine holds them (kept out of bundles).
+
+    Returns
+    -------
+    Segmenter
+        Fitted: ``check_is_fitted`` passes and ``predict`` assigns the nearest centre.
+
+    Examples
+    --------
+    >>> from custseg import Segmenter, load_table, demo_data_path
+    >>> df = load_table(demo_data_path())
+    >>> fitted = Segmenter(k=5, features=["Annual Income (k$)", "Spending Score (1-100)"],
+    ...                    random_state=0).fit(df)
+    >>> copy = segmenter_from_parts(
+    ...     fitted.get_params(), columns=list(df.columns), roles=fitted.roles_,
+    ...     features=fitted.features_, plan=fitted.plan_, preprocessor=fitted.preprocessor_,
+    ...     k_selection=fitted.k_selection_, cluster_centers=fitted.cluster_centers_,
+    ...     segments=fitted.segments_, profiles=fitted.profiles_, cleaning=fitted.cleaning_,
+    ...     warnings=fitted.warnings_, inertia=fitted.inertia_,
+    ...     final_scores=fitted.final_scores_)
+    >>> bool((copy.predict(df) == fitted.predict(df)).all())
+    True
+    """
+    centres = np.asarray(cluster_centers, dtype=np.float64)
+    if centres.ndim != 2 or centres.shape[0] != len(segments):
+        raise ValueError(f"cluster_centers must have one row a segment ({len(segments)}), "
+                         f"got shape {centres.shape}")
+    seg = Segmenter(**params)
+    if seg.algorithm != "kmeans":
+        raise ValueError(f"segmenter_from_parts builds K-Means models only, got algorithm "
+                         f"{seg.algorithm!r}")
+    seg.n_features_in_ = len(columns)
+    seg.feature_names_in_ = np.asarray(list(columns), dtype=object)
+    seg.roles_ = roles
+    seg.features_ = list(features)
+    seg.warnings_ = list(warnings)
+    seg.cleaning_ = cleaning
+    seg.plan_ = plan
+    seg.preprocessor_ = preprocessor
+    seg.k_ = int(centres.shape[0])
+    k_selection.model = None
+    seg.k_selection_ = k_selection
+    seg.model_ = None
+    seg.cluster_centers_ = centres
+    seg.inertia_ = float(inertia)
+    seg.final_scores_ = final_scores
+    seg.stability_ = None
+    if labels is not None:
+        seg.labels_ = labels
+        seg.distances_ = (distances if distances is not None
+                          else np.full(len(labels), np.nan))
+        seg.probabilities_ = np.full(len(labels), np.nan)
+        seg.fit_mask_ = fit_mask if fit_mask is not None else labels >= 0
+    seg.segments_ = segments
+    seg.profiles_ = profiles
+    return seg
