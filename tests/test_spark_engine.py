@@ -185,7 +185,7 @@ def test_k_selection_uses_the_local_engines_scores(mall: dict[str, Any]) -> None
 # ----------------------------------------------------------------------------- outputs
 def test_output_folder(blobs: dict[str, Any]) -> None:
     out = blobs["out"]
-    assert sorted(p.name for p in out.iterdir()) == ["profiles.csv", "report.html",
+    assert sorted(p.name for p in out.iterdir()) == ["model", "profiles.csv", "report.html",
                                                      "segments", "summary.json"]
     parts = sorted((out / "segments").glob("part-*.parquet"))
     assert parts and (out / "segments" / "_SUCCESS").exists()
@@ -233,6 +233,80 @@ def test_same_seed_same_segments(spark: Any, tmp_path: Path) -> None:
     a, b = (r.assignments.toPandas().sort_values("CustomerID").reset_index(drop=True)
             for r in runs)
     pd.testing.assert_frame_equal(a, b)
+
+
+# ----------------------------------------------------------------------------- the bundle
+def test_bundle_predicts_every_customer_as_spark_did(blobs: dict[str, Any]) -> None:
+    """``model/`` loads, and its Segmenter gives every customer of the input table the
+    segment (and distance) Spark gave, from Spark's own fitted preprocessing."""
+    from custseg.bundle import load_bundle
+
+    bundle = load_bundle(blobs["out"] / "model")
+    seg = bundle.segmenter
+    table = pd.read_csv(blobs["path"])
+    spark_seg = pd.read_parquet(blobs["out"] / "segments")
+    want = spark_seg.set_index("customer_id").loc[table["customer_id"]]
+    got = seg.predict(table)
+    assert (got == want["segment"].to_numpy()).all(), f"{(got != want['segment']).sum()} differ"
+    assigned = seg.assign(table)
+    np.testing.assert_allclose(assigned["distance"], want["distance"], atol=2e-6)
+    assert (assigned["segment_name"].to_numpy() == want["segment_name"].to_numpy()).all()
+    meta = bundle.meta
+    assert meta["k"] == 6 and meta["features"] == ["visits", "spend", "basket", "age"]
+    assert [s["size"] for s in meta["segments"]] == [
+        s["size"] for s in blobs["spark"].summary["segments"]]
+    assert meta["training"]["n_customers"] == 3000
+    assert meta["training"]["input_sha256"] == blobs["spark"].summary["input_sha256"]
+    assert meta["k_selection"]["chosen_k"] == 6
+    # Spark's parameters: medians of the values read, the sample standard deviation (n - 1)
+    steps = seg.preprocessor_.named_transformers_["numeric"].named_steps
+    values = table[meta["features"]].to_numpy(dtype=float)
+    medians = steps["impute"].statistics_
+    for j in range(values.shape[1]):
+        v = values[:, j][~np.isnan(values[:, j])]
+        assert np.quantile(v, 0.499) <= medians[j] <= np.quantile(v, 0.501)
+    filled = np.where(np.isnan(values), medians, values)
+    np.testing.assert_allclose(steps["scale"].mean_, filled.mean(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(steps["scale"].scale_, filled.std(axis=0, ddof=1), rtol=1e-9)
+
+
+def test_bundle_with_clipping_log_and_no_id(spark: Any, tmp_path: Path) -> None:
+    """Clipping bounds and log1p carried into the model; without an id column the rows
+    are matched by row number."""
+    from custseg.bundle import load_bundle
+    from custseg.engines.spark import segment_spark, write_spark_outputs
+
+    table = pd.read_csv(demo_data_path()).drop(columns="CustomerID")
+    path = tmp_path / "no_id.csv"
+    table.to_csv(path, index=False)
+    result = segment_spark(path, spark=spark, features=MALL_FEATURES, k=5, clip=0.05,
+                           log=[MALL_FEATURES[0]], random_state=0, n_init=1)
+    out = write_spark_outputs(result, tmp_path / "out", report=False)
+    seg = load_bundle(out / "model").segmenter
+    steps = seg.preprocessor_.named_transformers_["numeric"].named_steps
+    assert seg.plan_.log_columns == [MALL_FEATURES[0]] and seg.plan_.clip == 0.05
+    assert list(steps) == ["impute", "clip", "log", "scale"]
+    values = table[MALL_FEATURES].to_numpy(dtype=float)
+    np.testing.assert_allclose(steps["clip"].lower_, np.quantile(values, 0.05, axis=0))
+    np.testing.assert_allclose(steps["clip"].upper_, np.quantile(values, 0.95, axis=0))
+    spark_seg = pd.read_parquet(out / "segments").sort_values("row")
+    assert spark_seg["row"].tolist() == list(range(1, 201))
+    assert seg.predict(table).tolist() == spark_seg["segment"].tolist()
+
+
+def test_custseg_score_with_the_spark_model(blobs: dict[str, Any], tmp_path: Path) -> None:
+    """``custseg score MODEL INPUT`` runs on a Spark run's bundle, with Spark's segments."""
+    scored = tmp_path / "scored.csv"
+    proc = run_custseg("score", str(blobs["out"] / "model"), str(blobs["path"]), "--out",
+                       str(scored), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = pd.read_csv(scored)
+    assert list(got.columns) == ["customer_id", "segment", "segment_name", "distance"]
+    want = pd.read_parquet(blobs["out"] / "segments").set_index("customer_id")
+    want = want.loc[got["customer_id"]]
+    assert len(got) == 3000
+    assert (got["segment"].to_numpy() == want["segment"].to_numpy()).all()
+    assert (got["segment_name"].to_numpy() == want["segment_name"].to_numpy()).all()
 
 
 # ----------------------------------------------------------------------------- errors
@@ -294,7 +368,7 @@ def test_cli_end_to_end(tmp_path: Path, spark: Any) -> None:
                        "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Low income · High spending" in proc.stdout
-    assert "Wrote profiles.csv, report.html, segments/, summary.json" in proc.stdout
+    assert "Wrote model/, profiles.csv, report.html, segments/, summary.json" in proc.stdout
     seg = pd.read_parquet(tmp_path / "out" / "segments")
     assert len(seg) == 200 and seg["segment"].nunique() == 5
     summary = json.loads((tmp_path / "out" / "summary.json").read_text("utf-8"))

@@ -27,7 +27,11 @@ rows, per-segment numbers) coming to the driver:
    engine uses;
 7. **write** (:func:`write_spark_outputs`): ``segments/`` (Parquet part files written by
    Spark), ``profiles.csv``, ``summary.json``, ``report.html`` drawn from a seeded sample of
-   :data:`REPORT_SAMPLE` customers; atomically, as the local engine.
+   :data:`REPORT_SAMPLE` customers, and ``model/``, the bundle for ``custseg score`` and
+   ``custseg serve``: a fitted :class:`~custseg.segmenter.Segmenter` whose scikit-learn
+   preprocessing carries Spark's own fitted medians, clipping bounds, means and standard
+   deviations (:func:`spark_segmenter`), so that it assigns a customer as Spark did;
+   atomically, as the local engine.
 
 PySpark is imported here only, when the engine runs; without it a
 :class:`~custseg.errors.UsageError` says ``pip install 'custseg[spark]'``.
@@ -63,9 +67,13 @@ import pandas as pd
 from custseg.errors import DataError, Problem, UsageError
 
 if TYPE_CHECKING:
+    from sklearn.compose import ColumnTransformer
+
     from custseg.explore import DataOverview, SegmentViews
     from custseg.pipeline import SegmentationResult
+    from custseg.preprocess import PreprocessPlan
     from custseg.profiling import SegmentProfile
+    from custseg.segmenter import Segmenter
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -186,6 +194,9 @@ class SparkSegmentation:
         describing columns, ``segment``.
     views, overview
         The report's numbers (drawn from ``sample`` and the Spark aggregates).
+    model : Segmenter
+        The fitted model as a :class:`~custseg.segmenter.Segmenter` (:func:`spark_segmenter`):
+        ``model.predict`` assigns customers as Spark did; ``model/`` is its bundle.
     """
 
     spark: Any
@@ -197,6 +208,7 @@ class SparkSegmentation:
     views: SegmentViews
     overview: DataOverview
     params: dict[str, Any]
+    model: Segmenter | None = None
     cached: list[Any] = field(default_factory=list, repr=False)
 
     def report_result(self) -> SegmentationResult:
@@ -217,6 +229,120 @@ class SparkSegmentation:
         for df in self.cached:
             df.unpersist()
         self.cached.clear()
+
+
+@dataclass
+class SparkPreprocessing:
+    """The parameters Spark fitted in the preprocessing, one value a feature, in order.
+
+    Attributes
+    ----------
+    medians : ndarray
+        The ``Imputer``'s medians (relative error :data:`IMPUTER_RELATIVE_ERROR`).
+    lower, upper : ndarray or None
+        Clipping bounds (the ``[clip, 1 - clip]`` quantiles of the imputed values), or None
+        without clipping.
+    mean, std : ndarray
+        ``StandardScaler``'s mean and standard deviation (the sample one, ddof = 1) of the
+        imputed, clipped, log-transformed values.
+    n : int
+        Customers they were fitted on.
+    """
+
+    medians: np.ndarray
+    lower: np.ndarray | None
+    upper: np.ndarray | None
+    mean: np.ndarray
+    std: np.ndarray
+    n: int
+
+
+def sklearn_preprocessor(plan: PreprocessPlan, fitted: SparkPreprocessing,
+                         sample: pd.DataFrame) -> ColumnTransformer:
+    """Spark's fitted preprocessing as the local engine's scikit-learn transformer.
+
+    :func:`custseg.preprocess.build_preprocessor` of ``plan`` is fitted on ``sample`` (the
+    customers collected to the driver, features in original units; its missing cells
+    filled with Spark's medians, so that no column is empty), then given Spark's own fitted
+    values: the medians as ``SimpleImputer.statistics_``, the clipping bounds as
+    ``QuantileClipper.lower_``/``upper_``, and the scaler's mean and *sample* standard
+    deviation as ``StandardScaler.mean_``, ``scale_`` and ``var_`` (``scale_`` 1 where the
+    deviation is 0, as scikit-learn's).  Its output equals Spark's scaled features up to
+    floating-point rounding.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from custseg.preprocess import PreprocessPlan
+    >>> plan = PreprocessPlan(["a", "b"], [], log_columns=["b"])
+    >>> fitted = SparkPreprocessing(np.array([2.0, 1.0]), None, None,
+    ...                             np.array([2.0, 1.0]), np.array([1.0, 0.5]), 3)
+    >>> pre = sklearn_preprocessor(plan, fitted, pd.DataFrame({"a": [1.0, 2, 3],
+    ...                                                        "b": [0.0, np.e - 1, None]}))
+    >>> pre.transform(pd.DataFrame({"a": [4.0, None], "b": [np.e - 1, 0.0]})).tolist()
+    [[2.0, 0.0], [0.0, -2.0]]
+    """
+    from custseg.preprocess import build_preprocessor
+
+    features = list(plan.numeric)
+    medians = np.asarray(fitted.medians, dtype=np.float64)
+    frame = sample[features].astype(np.float64).fillna(dict(zip(features, medians,
+                                                                 strict=True)))
+    pre = build_preprocessor(plan).fit(frame)
+    steps = pre.named_transformers_["numeric"].named_steps
+    steps["impute"].statistics_ = medians
+    if "clip" in steps:
+        if fitted.lower is None or fitted.upper is None:
+            raise ValueError("the plan clips, but Spark's clipping bounds are missing")
+        steps["clip"].lower_ = np.asarray(fitted.lower, dtype=np.float64)
+        steps["clip"].upper_ = np.asarray(fitted.upper, dtype=np.float64)
+    std = np.asarray(fitted.std, dtype=np.float64)
+    scaler = steps["scale"]
+    scaler.mean_ = np.asarray(fitted.mean, dtype=np.float64)
+    scaler.var_ = std ** 2
+    scaler.scale_ = np.where(std > 0, std, 1.0)
+    scaler.n_samples_seen_ = int(fitted.n)
+    return pre
+
+
+def spark_segmenter(result: SparkSegmentation, *, columns: Sequence[str], roles: Any,
+                    plan: PreprocessPlan, fitted: SparkPreprocessing, selection: Any,
+                    centres: np.ndarray, quality: dict[str, Any], cleaning: dict[str, Any],
+                    warnings: list[Problem]) -> Segmenter:
+    """The Spark run's model as a fitted :class:`~custseg.segmenter.Segmenter` (assembled by
+    :func:`custseg.segmenter.segmenter_from_parts`, as the local engine's fast path does).
+
+    Its preprocessing is :func:`sklearn_preprocessor` (Spark's fitted parameters), its
+    ``cluster_centers_`` Spark's final centres in that scaled space (segment 0, the largest,
+    first), so ``predict`` gives every customer the segment Spark gave (the nearest centre,
+    the first on a tie).  ``result.sample``'s scaled features are checked against Spark's:
+    a disagreement beyond rounding is a bug and raises ``RuntimeError``.
+    """
+    from custseg.segmenter import Segmenter, segmenter_from_parts
+    from custseg.selection import KScore
+
+    kept = list(plan.numeric)
+    preprocessor = sklearn_preprocessor(plan, fitted, result.sample)
+    if len(result.sample):
+        ours = np.asarray(preprocessor.transform(result.sample[kept].astype(np.float64)),
+                          dtype=np.float64)
+        theirs = np.vstack(result.sample["__x"].to_numpy())
+        if not np.allclose(ours, theirs, rtol=1e-9, atol=1e-9):
+            worst = float(np.abs(ours - theirs).max())
+            raise RuntimeError(f"the model's preprocessing disagrees with Spark's (by up to "
+                               f"{worst:g} scaled units)")
+    allowed = Segmenter().get_params()
+    params = {key: value for key, value in result.params.items() if key in allowed}
+    silhouette = quality.get("silhouette")
+    final = KScore(k=len(centres), inertia=float(quality["inertia"]),
+                   silhouette=float("nan") if silhouette is None else float(silhouette),
+                   calinski_harabasz=float(quality["calinski_harabasz"]),
+                   davies_bouldin=float(quality["davies_bouldin"]))
+    return segmenter_from_parts(
+        params, columns=columns, roles=roles, features=kept, plan=plan,
+        preprocessor=preprocessor, k_selection=selection, cluster_centers=centres,
+        segments=result.segments, profiles=result.profiles, cleaning=cleaning,
+        warnings=warnings, inertia=float(quality["inertia"]), final_scores=final)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -693,8 +819,8 @@ class _SparkRun:
 
         # 3. preprocessing, decided as the local engine decides it
         self._step("preprocess", 0)
-        plan, scaled, clipped = self.preprocess(typed, kept, cols, n, clip, log, stats, feats,
-                                                plan_preprocessing)
+        plan, scaled, clipped, fitted = self.preprocess(typed, kept, cols, n, clip, log, stats,
+                                                        feats, plan_preprocessing)
         cleaning["imputed"] = dict(cleaning["missing_values"])
         cleaning["log_transformed"] = list(plan.log_columns)
         cleaning["clipped_at_quantile"] = plan.clip
@@ -760,17 +886,23 @@ class _SparkRun:
         views, overview = self.report_numbers(sample, summary, kept, describe_num,
                                               list(roles.categorical), population, centres,
                                               seed)
+        result = SparkSegmentation(self.spark, output, summary, segs, profiles_table,
+                                   sample, views, overview, params, cached=self.cached)
+        result.model = spark_segmenter(result, columns=data_cols, roles=roles, plan=plan,
+                                       fitted=fitted, selection=selection, centres=centres,
+                                       quality=quality, cleaning=cleaning, warnings=warns)
         self.timings["prepare_outputs"] = time.perf_counter() - t2
         summary["timings"] = {k_: round(v, 4) for k_, v in self.timings.items()}
-        return SparkSegmentation(self.spark, output, summary, segs, profiles_table,
-                                 sample, views, overview, params, self.cached)
+        return result
 
     # ------------------------------------------------------------------ 3. preprocess
     def preprocess(self, typed: Any, kept: list[str], cols: dict[str, _NumericColumn],
                    n: int, clip: float | None, log: str | Sequence[str], stats: Any,
-                   feats: list[str], plan_preprocessing: Any) -> tuple[Any, Any, Any]:
+                   feats: list[str], plan_preprocessing: Any
+                   ) -> tuple[Any, Any, Any, SparkPreprocessing]:
         """Impute (median), clip, log1p, assemble and scale; returns the plan, the scaled
-        data (cached: ``__key``, the typed columns, ``__scaled``) and the clipped counts."""
+        data (cached: ``__key``, the typed columns, ``__scaled``), the clipped counts and the
+        fitted parameters (for the model bundle)."""
         from pyspark.ml.feature import Imputer, StandardScaler, VectorAssembler
         from pyspark.ml.functions import vector_to_array
         from pyspark.sql import functions as F
@@ -833,7 +965,14 @@ class _SparkRun:
                 *[c for c in typed.columns if c.startswith("__cat")]]
         scaled = scaler.transform(data).select(*keep, "__scaled")
         scaled = scaled.withColumn("__x", vector_to_array("__scaled"))
-        return plan, self._cache(scaled), clipped
+        surrogate = imputer.surrogateDF.first()
+        fitted = SparkPreprocessing(
+            medians=np.array([float(surrogate[c]) for c in internal]),
+            lower=(np.array([bounds[f"{c}_imp"][0] for c in internal]) if bounds else None),
+            upper=(np.array([bounds[f"{c}_imp"][1] for c in internal]) if bounds else None),
+            mean=np.asarray(scaler.mean.toArray(), dtype=np.float64),
+            std=np.asarray(scaler.std.toArray(), dtype=np.float64), n=n)
+        return plan, self._cache(scaled), clipped, fitted
 
     def _quantiles(self, column: Any, probs: list[float], n: int) -> Any:
         from pyspark.sql import functions as F
@@ -1254,9 +1393,13 @@ def write_spark_outputs(result: SparkSegmentation, out: str | os.PathLike[str], 
     ``_SUCCESS``; read the folder with ``pandas.read_parquet`` or ``spark.read.parquet``),
     one row a customer: the id column (or ``row``), the input columns as read,
     ``segment``, ``segment_name``, ``distance``.  Then ``profiles.csv``, ``summary.json`` and
-    ``report.html`` as the local engine writes them.  ``OUT`` is a local folder: Spark writes
-    into a temporary folder beside it, which replaces ``OUT`` when everything is written.
+    ``report.html`` as the local engine writes them, and ``model/``: the bundle of
+    ``result.model`` (:func:`custseg.bundle.save_bundle`; its drift fingerprint is of the
+    collected sample, ``result.sample``), for ``custseg score`` and ``custseg serve``.
+    ``OUT`` is a local folder: Spark writes into a temporary folder beside it, which
+    replaces ``OUT`` when everything is written.
     """
+    from custseg.bundle import save_bundle
     from custseg.io import atomic_output_dir
 
     out = Path(out)
@@ -1268,6 +1411,9 @@ def write_spark_outputs(result: SparkSegmentation, out: str | os.PathLike[str], 
             crc.unlink()
         result.profiles.to_csv(tmp / "profiles.csv", index=False, lineterminator="\n",
                                float_format="%.6g")
+        if result.model is not None:
+            save_bundle(result.model, tmp / "model", training=result.sample,
+                        summary=result.summary)
         if report:
             from custseg.report import render_report
 
