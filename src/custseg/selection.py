@@ -220,19 +220,23 @@ def score_partition_sampled(X: np.ndarray, labels: np.ndarray, inertia: float, k
     labels = np.asarray(labels)
     if len(np.unique(labels)) < 2:
         return KScore(k, float(inertia), float("nan"), float("nan"), float("nan"))
+    from threadpoolctl import threadpool_limits
+
     m = max(2, min(subsample_size, n // max(subsamples, 1)))
     perm = np.random.RandomState(0 if random_state is None else random_state).permutation(n)
     sil, ch, db = [], [], []
-    for b in range(subsamples):
-        idx = perm[b * m:(b + 1) * m]
-        lab = labels[idx]
-        if not 2 <= len(np.unique(lab)) < len(idx):
-            continue
-        sil.append(silhouette_score(X[idx], lab))
-        ch.append(calinski_harabasz_score(X[idx], lab))
-        db.append(davies_bouldin_score(X[idx], lab))
-    ch_all = float(calinski_harabasz_score(X, labels))
-    db_all = float(davies_bouldin_score(X, labels))
+    with threadpool_limits(limits=1):  # small matrices: threads cost more than they bring
+        for b in range(subsamples):
+            idx = perm[b * m:(b + 1) * m]
+            lab = labels[idx]
+            if not 2 <= len(np.unique(lab)) < len(idx):
+                continue
+            Xb = X[idx].astype(np.float64)
+            sil.append(silhouette_score(Xb, lab))
+            ch.append(calinski_harabasz_score(Xb, lab))
+            db.append(davies_bouldin_score(Xb, lab))
+        ch_all = float(calinski_harabasz_score(X, labels))
+        db_all = float(davies_bouldin_score(X, labels))
     if not sil:
         return KScore(k, float(inertia), float("nan"), ch_all, db_all)
 
