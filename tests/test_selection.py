@@ -109,3 +109,24 @@ def test_consensus_tie_breaks_by_mean_rank():
 def test_find_elbow():
     assert find_elbow([1, 2, 3, 4, 5, 6], [100, 40, 15, 12, 10, 9]) == 3
     assert find_elbow([2, 3], [10, 5]) is None
+
+
+def test_small_silhouette_equals_scikit_learns() -> None:
+    from sklearn.metrics import silhouette_score
+
+    from custseg.selection import small_silhouette
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for _ in range(40):
+        n = int(rng.integers(3, 1500))
+        d = int(rng.integers(1, 8))
+        k = int(rng.integers(2, min(12, n)))
+        X = rng.standard_normal((n, d)) * rng.uniform(0.1, 100)
+        y = rng.integers(0, k, n)
+        y[rng.integers(0, n)] = k + 3  # a singleton segment scores 0, as in scikit-learn
+        if not 2 <= len(np.unique(y)) < n:
+            continue
+        assert small_silhouette(X, y) == pytest.approx(silhouette_score(X, y), abs=2e-5)
+        checked += 1
+    assert checked >= 30

@@ -198,6 +198,41 @@ SUBSAMPLE_SIZE = 2_000
 TIE_SE = 2.0
 
 
+def small_silhouette(X: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of a few thousand customers in one dense float32 pass: the value of
+    scikit-learn's ``silhouette_score`` to about 1e-6, 3-4x faster at 2,000 customers (one
+    distance matrix, per-segment sums by a matrix product, no chunking).  Memory: 4 n**2
+    bytes.
+
+    >>> from sklearn.datasets import make_blobs
+    >>> X, y = make_blobs(500, centers=3, random_state=0)
+    >>> bool(np.isclose(small_silhouette(X, y), silhouette_score(X, y)))
+    True
+    """
+    X = np.asarray(X, dtype=np.float32)
+    codes, labels = np.unique(labels, return_inverse=True)
+    sq = np.einsum("ij,ij->i", X, X)
+    D = X @ X.T
+    D *= -2.0
+    D += sq[:, None]
+    D += sq[None, :]
+    np.maximum(D, 0, out=D)
+    np.sqrt(D, out=D)
+    np.fill_diagonal(D, 0.0)
+    onehot = np.zeros((len(X), len(codes)), dtype=np.float32)
+    onehot[np.arange(len(X)), labels] = 1.0
+    sums = (D @ onehot).astype(np.float64)
+    sizes = np.bincount(labels, minlength=len(codes)).astype(np.float64)
+    rows = np.arange(len(X))
+    own = sizes[labels] - 1
+    a = np.divide(sums[rows, labels], own, out=np.zeros(len(X)), where=own > 0)
+    mean_other = sums / sizes
+    mean_other[rows, labels] = np.inf
+    b = mean_other.min(axis=1)
+    s = np.where(own > 0, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
+    return float(s.mean())
+
+
 def score_partition_sampled(X: np.ndarray, labels: np.ndarray, inertia: float, k: int,
                             random_state: Any, *, subsamples: int = SUBSAMPLES,
                             subsample_size: int = SUBSAMPLE_SIZE) -> KScore:
@@ -205,7 +240,8 @@ def score_partition_sampled(X: np.ndarray, labels: np.ndarray, inertia: float, k
 
     The silhouette is the mean over ``subsamples`` disjoint random subsamples of
     ``subsample_size`` customers (the pairwise distances of 5 x 2,000 customers instead of
-    one 10,000 sample: 5x less work) and ``silhouette_se`` the standard error of that mean.
+    one 10,000 sample: 5x less work; :func:`small_silhouette`) and ``silhouette_se`` the
+    standard error of that mean.
     Calinski-Harabasz and Davies-Bouldin are computed on all of ``X`` (they are linear in
     its size); their standard errors scale the relative spread over the same subsamples by
     ``sqrt(subsample_size / len(X))``, as for a mean.
@@ -232,7 +268,7 @@ def score_partition_sampled(X: np.ndarray, labels: np.ndarray, inertia: float, k
             if not 2 <= len(np.unique(lab)) < len(idx):
                 continue
             Xb = X[idx].astype(np.float64)
-            sil.append(silhouette_score(Xb, lab))
+            sil.append(small_silhouette(X[idx], lab))
             ch.append(calinski_harabasz_score(Xb, lab))
             db.append(davies_bouldin_score(Xb, lab))
         ch_all = float(calinski_harabasz_score(X, labels))
@@ -462,6 +498,8 @@ def _fit_candidates(X: np.ndarray, ks: list[int], algorithm: str, random_state: 
     models: dict[int, Any] = {}
     scores: dict[int, KScore] = {}
     degenerate: dict[int, Any] = {}
+    if algorithm == "fastkmeans":
+        return _fit_candidates_parallel(X, ks, random_state, options, progress, sampling_error)
     tree = None
     for i, k in enumerate(ks):
         if algorithm == "hierarchical":
@@ -477,13 +515,56 @@ def _fit_candidates(X: np.ndarray, ks: list[int], algorithm: str, random_state: 
             degenerate[k] = model  # fewer distinct groups than k: not a candidate
             continue
         models[k] = model
-        if algorithm in ("kmeans", "fastkmeans"):
+        if algorithm == "kmeans":
             scorer = score_partition_sampled if sampling_error else score_partition
             scores[k] = scorer(X, labels, model.inertia_, k, random_state)
         else:
             S = model.scoring_matrix(X) if algorithm == "kprototypes" else X
             scores[k] = _partition_scores(S, labels, k, random_state,
                                           getattr(model, "bic_", None))
+    return models, scores, degenerate
+
+
+def _fit_candidates_parallel(X: np.ndarray, ks: list[int], random_state: Any,
+                             options: dict[str, Any], progress: ProgressFn | None,
+                             sampling_error: bool) -> tuple[dict[int, Any], dict[int, KScore],
+                                                            dict[int, Any]]:
+    """:class:`~custseg.algorithms.kmeans.FastKMeans` for every k, several k at a time.
+
+    Each k is fitted and scored on one thread (its compiled kernels and matrix products
+    release the GIL), the values of k spread over ``options["n_threads"]`` threads (default:
+    every core).  Every k has its own seed, so the result does not depend on the threads.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    workers = int(options.get("n_threads") or os.cpu_count() or 1)
+    one = {**options, "n_threads": 1}
+    scorer = score_partition_sampled if sampling_error else score_partition
+
+    def fit_and_score(k: int) -> tuple[Any, KScore | None]:
+        with threadpool_limits(limits=1):
+            model = fit_method("fastkmeans", k, X, random_state, 1, one)
+            labels = model.labels_
+            if len(np.unique(labels)) < k:
+                return model, None
+            return model, scorer(X, labels, model.inertia_, k, random_state)
+
+    models: dict[int, Any] = {}
+    scores: dict[int, KScore] = {}
+    degenerate: dict[int, Any] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(ks)))) as pool:
+        futures = [pool.submit(fit_and_score, k) for k in ks]
+        for i, (k, future) in enumerate(zip(ks, futures, strict=True)):
+            model, score = future.result()
+            if progress is not None:
+                progress("choose k", i + 1, len(ks))
+            if score is None:
+                degenerate[k] = model
+            else:
+                models[k], scores[k] = model, score
     return models, scores, degenerate
 
 

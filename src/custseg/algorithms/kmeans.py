@@ -454,8 +454,9 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
         S = sample_rows(k)
         if n > S:
-            rows = np.sort(sample_without_replacement(n, S, random_state=rs,
-                                                      method="tracking_selection"))
+            # "auto": a pool draw when S is a large share of n, set-based tracking when
+            # small ("tracking_selection" always cost 90 ms at n = 100,000, S = 20,000)
+            rows = np.sort(sample_without_replacement(n, S, random_state=rs, method="auto"))
             Xs = X[rows]
             ws = None if w is None else w[rows]
         else:
