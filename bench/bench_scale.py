@@ -22,7 +22,7 @@ Run (results go in docs/benchmarks.md)::
 
     python bench/bench_scale.py --rows 1000000,10000000 --formats csv,parquet
     python bench/bench_scale.py --rows 100000,300000,1000000,3000000,10000000 \
-        --formats csv --engines local --baseline-max-rows 1000000 --plot docs/scaling.png
+        --formats csv --engines local,standard --plot docs/scaling.png
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from scale_data import FEATURES, write  # noqa: E402
+from scale_data import FEATURES  # noqa: E402
 
 NOTEBOOK = r'''
 import json, sys, time
@@ -74,7 +74,10 @@ print(json.dumps({"k": int(best), "elbow": None if elbow is None else int(elbow)
 
 
 def run(cmd: list[str]) -> dict:
-    """Run ``cmd``; wall time, peak RSS (MB) of that process, its stdout, the load before."""
+    """Run ``cmd``; wall time, peak RSS (MB) of that process, its stdout, the load before.
+
+    The peak is the child's ``ru_maxrss``; it would include this process's own memory at
+    the fork, so this process stays small: data generation and scoring run in children."""
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -107,6 +110,14 @@ def common_inertia(data: Path, labels_path: Path, column: str = "segment") -> fl
     return total
 
 
+def inertia_in_child(data: Path, labels_path: Path) -> float:
+    """:func:`common_inertia` in a child process (this one stays small)."""
+    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); from bench_scale import "
+            f"common_inertia; print(common_inertia(__import__('pathlib').Path({str(data)!r}), "
+            f"__import__('pathlib').Path({str(labels_path)!r})))")
+    return float(run([sys.executable, "-c", code])["stdout"].strip())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default="1000000,10000000")
@@ -115,6 +126,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--baseline-max-rows", type=int, default=1_000_000,
                     help="run the notebook baseline up to this many customers")
+    ap.add_argument("--standard-max-rows", type=int, default=1_000_000,
+                    help="run custseg --engine standard up to this many customers")
     ap.add_argument("--output-format", default="csv", help="custseg --format")
     ap.add_argument("--plot", type=Path, help="write a log-log plot of time and memory")
     ap.add_argument("--json", type=Path, help="also write the results as JSON")
@@ -130,10 +143,13 @@ def main() -> None:
             for fmt in a.formats.split(","):
                 data = tmp / f"customers-{n}.{fmt}"
                 t = time.perf_counter()
-                write(n, data)
+                run([sys.executable, str(HERE / "scale_data.py"), "--rows", str(n),
+                     "--out", str(data)])
                 print(f"{n:,} customers, {fmt}: {data.stat().st_size / 1e6:,.0f} MB, "
                       f"generated in {time.perf_counter() - t:.1f} s", flush=True)
                 for engine in a.engines.split(","):
+                    if engine == "standard" and n > a.standard_max_rows:
+                        continue
                     runs = []
                     for r in range(a.repeats):
                         out = tmp / f"out-{engine}-{r}"
@@ -147,7 +163,7 @@ def main() -> None:
                                  engine=summary.get("engine", {}).get("name", "standard"))
                         runs.append(m)
                     seg_file = out / f"segments.{a.output_format}"
-                    inertia = common_inertia(data, seg_file)
+                    inertia = inertia_in_child(data, seg_file)
                     med = statistics.median(x["wall"] for x in runs)
                     res = {"rows": n, "format": fmt, "who": f"custseg ({engine})",
                            "wall": med, "walls": [round(x["wall"], 2) for x in runs],
@@ -166,7 +182,7 @@ def main() -> None:
                     m = run([sys.executable, "-c", NOTEBOOK, str(data), str(out_csv),
                              json.dumps(list(FEATURES))])
                     info = json.loads(m["stdout"].strip().splitlines()[-1])
-                    inertia = common_inertia(data, out_csv)
+                    inertia = inertia_in_child(data, out_csv)
                     res = {"rows": n, "format": fmt, "who": "notebook", "wall": m["wall"],
                            "walls": [round(m["wall"], 2)], "rss_mb": m["rss_mb"],
                            "k": info["k"], "elbow": info["elbow"], "inertia": inertia,
