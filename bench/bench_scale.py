@@ -132,7 +132,11 @@ def main() -> None:
     ap.add_argument("--plot", type=Path, help="write a log-log plot of time and memory")
     ap.add_argument("--json", type=Path, help="also write the results as JSON")
     ap.add_argument("--tmp", type=Path, default=None)
+    ap.add_argument("--replot", type=Path, help="only draw --plot from a --json of a run")
     a = ap.parse_args()
+    if a.replot:
+        plot(json.loads(a.replot.read_text()), a.plot)
+        return
     exe = str(Path(sys.executable).with_name("custseg"))
     print(f"machine: {os.cpu_count()} cores, python {platform.python_version()}, "
           f"{platform.machine()}")
@@ -215,13 +219,15 @@ def plot(results: list[dict], path: Path) -> None:
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in results:
         groups.setdefault((r["who"], r["format"]), []).append(r)
-    for (who, fmt), rs in groups.items():
+    colours = ["#1f77b4", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd", "#8c564b"]
+    for i, ((who, fmt), rs) in enumerate(groups.items()):
         rs = sorted(rs, key=lambda r: r["rows"])
         x = [r["rows"] for r in rs]
         name = f"{who}, {fmt}"
-        fig.add_trace(go.Scatter(x=x, y=[r["wall"] for r in rs], name=name,
+        line = {"color": colours[i % len(colours)]}
+        fig.add_trace(go.Scatter(x=x, y=[r["wall"] for r in rs], name=name, line=line,
                                  mode="lines+markers", legendgroup=name), 1, 1)
-        fig.add_trace(go.Scatter(x=x, y=[r["rss_mb"] for r in rs], name=name,
+        fig.add_trace(go.Scatter(x=x, y=[r["rss_mb"] for r in rs], name=name, line=line,
                                  mode="lines+markers", legendgroup=name, showlegend=False),
                       1, 2)
     fig.update_xaxes(type="log", title="customers")
