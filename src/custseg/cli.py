@@ -983,8 +983,29 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """Console-script entry point."""
-    app(prog_name="custseg")
+    """Console-script entry point.
+
+    After the command, the exit handlers run and the streams are flushed, then the process
+    ends at once: tearing down the interpreter's modules (scikit-learn, SciPy, Numba...)
+    and freeing a large run's memory piece by piece took another 0.5 s after a 1M-customer
+    run, for nothing the operating system does not do anyway.
+    """
+    import atexit
+    import os
+
+    try:
+        app(prog_name="custseg")
+        code = 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
