@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
 import os
 import re
@@ -260,18 +261,30 @@ def read_columnar(path: str | os.PathLike[str], *, delimiter: str | None = None,
 
 
 # --------------------------------------------------------------------------- checks
+def _is_number_type(t: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+                or pa.types.is_boolean(t))
+
+
+def _arrow_float64(col: Any) -> np.ndarray:
+    """A numeric Arrow column as float64, missing cells as NaN."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False),
+                      dtype=np.float64)
+
+
 def _numeric_column(table: Any, name: str, max_junk: float, cleaning: dict[str, Any],
                     errors: list[Problem], warns: list[Problem]) -> np.ndarray | None:
     """The column as float64 with NaN for missing cells, after the standard engine's checks
     (None when the column is dropped)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     col = table.column(name)
-    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or \
-            pa.types.is_decimal(col.type) or pa.types.is_boolean(col.type):
-        values = np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False),
-                            dtype=np.float64)
+    if _is_number_type(col.type):
+        values = _arrow_float64(col)
         raw = None
     else:
         raw = col.to_pandas()
@@ -368,19 +381,17 @@ def _check_features(table: Any, *, id_col: str | None, features: list[str] | Non
 
 
 def _describe_columns(table: Any, roles: Any, features: list[str]
-                      ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+                      ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The other numeric columns (typed as numbers in the file) and the categorical columns,
     which describe the segments in the profiles."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    numeric: dict[str, np.ndarray] = {}
+    numeric: dict[str, Any] = {}
     for c in roles.numeric:
         col = table.column(c)
         if c not in features and (pa.types.is_integer(col.type) or
                                   pa.types.is_floating(col.type)):
-            numeric[c] = np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False),
-                                    dtype=np.float64)
+            numeric[c] = functools.partial(_arrow_float64, col)  # loaded when profiled
     return numeric, {c: table.column(c) for c in roles.categorical}
 
 
@@ -446,12 +457,13 @@ def assign_chunked(Z: np.ndarray, centres: np.ndarray, n_threads: int | None = N
     return labels.astype(np.int64), np.sqrt(sq, dtype=np.float64)
 
 
-def segment_statistics_numpy(columns: dict[str, np.ndarray], labels: np.ndarray, k: int,
+def segment_statistics_numpy(columns: dict[str, Any], labels: np.ndarray, k: int,
                              categories: dict[str, Any] | None = None,
                              n_threads: int | None = None) -> Any:
     """:class:`custseg.profiling.SegmentStatistics` of all customers in NumPy: exact means,
-    medians and tertiles of the numeric ``columns`` (float64, missing values as NaN and left
-    out), and the category shares of ``categories`` (Arrow columns, empty cells as
+    medians and tertiles of the numeric ``columns`` (float64 arrays, or functions returning
+    one, called when the column's turn comes; missing values as NaN and left out), and the
+    category shares of ``categories`` (Arrow columns, empty cells as
     ``"missing"``); ``labels`` in 0..k-1, -1 left out."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -469,8 +481,10 @@ def segment_statistics_numpy(columns: dict[str, np.ndarray], labels: np.ndarray,
                               population_std={}, lower_tertile={}, upper_tertile={})
     everyone = bool(keep.all())
 
-    def one_column(values: np.ndarray) -> tuple[float, float, float, float, list[float],
-                                                 list[float]]:
+    def one_column(values: Any) -> tuple[float, float, float, float, list[float],
+                                          list[float]]:
+        if callable(values):  # loaded here, so that only a column a thread is in memory
+            values = values()
         x = values if everyone else values[keep]
         ok = ~np.isnan(x)
         complete = bool(ok.all())
@@ -654,9 +668,14 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
     preprocessor = build_preprocessor(plan).fit(sample_frame)
     Z = np.empty(raw.shape, dtype=np.float32)
     fast_transform(preprocessor, raw, Z)
+    # the profiles read the numbers again from the Arrow table, a column at a time; only
+    # columns parsed from text (junk, decimal commas...) keep their parsed values
+    parsed = {c: np.array(raw[:, j]) for j, c in enumerate(feats)
+              if not _is_number_type(table.column(c).type)}
     reference = preprocessor.transform(sample_frame.iloc[:1000])
     if not np.allclose(Z[sample[:1000]], reference, rtol=1e-5, atol=1e-5):
         raise RuntimeError("fast preprocessing disagrees with the fitted transformer")
+    del raw  # 8 bytes a value: the largest array of the run
     stage("preprocess", 1)
     timings["preprocess"] = time.perf_counter() - t1
 
@@ -707,7 +726,9 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
     t5 = time.perf_counter()
     stage("profile", 0)
     describe_num, describe_cat = _describe_columns(table, roles, feats)
-    numbers = {c: raw[:, j] for j, c in enumerate(feats)} | describe_num
+    numbers: dict[str, Any] = {
+        c: parsed[c] if c in parsed else functools.partial(_arrow_float64, table.column(c))
+        for c in feats} | describe_num
     stats = segment_statistics_numpy(numbers, labels, kk, describe_cat, o["n_threads"])
     segments, profiles = profiles_from_statistics(
         stats, feats, describe_numeric=list(describe_num),
