@@ -101,7 +101,7 @@ def selection_sample_size(n: int) -> int:
 #: Customers the report's charts and data overview are drawn from.
 REPORT_SAMPLE = 50_000
 #: Rows the role inference looks at.
-HEAD_ROWS = 20_000
+HEAD_ROWS = 10_000
 #: Rows a chunk of preprocessing or assignment works on.
 CHUNK_ROWS = 1 << 20
 #: Bytes of CSV text a parser thread takes at a time.
