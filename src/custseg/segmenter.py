@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.cluster import KMeans
 from sklearn.metrics import pairwise_distances_argmin_min
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state
@@ -446,6 +445,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             E = embedding.transform(Z)
             km = selection.model
             if sample_idx is not None:
+                from sklearn.cluster import KMeans
+
                 km = KMeans(k, init=km.cluster_centers_, n_init=1, random_state=seed).fit(E)
                 selection.n_samples = int(SELECTION_SAMPLE)
             model = AutoencoderSegments.from_parts(embedding, km, E, seed)
@@ -462,6 +463,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             model = selection.model
             if sample_idx is not None:
                 if algorithm == "kmeans":
+                    from sklearn.cluster import KMeans
+
                     model = KMeans(k, init=model.cluster_centers_, n_init=1,
                                    random_state=seed).fit(Z)
                 else:

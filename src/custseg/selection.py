@@ -40,11 +40,13 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
+
+if TYPE_CHECKING:
+    from sklearn.cluster import KMeans
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
 #: Above this many customers the silhouette is computed on a seeded sample of this size.
@@ -127,11 +129,14 @@ class KSelection:
         return d
 
 
-def kmeans_model(k: int, random_state: Any, n_samples: int, n_init: int | str = "auto") -> KMeans:
+def kmeans_model(k: int, random_state: Any, n_samples: int,
+                 n_init: int | str = "auto") -> KMeans:
     """The K-Means used everywhere: k-means++, 10 initialisations up to 100,000 customers,
     3 above."""
     if n_init == "auto":
         n_init = 10 if n_samples <= 100_000 else 3
+    from sklearn.cluster import KMeans  # imported when used: 0.1 s the fast path saves
+
     return KMeans(n_clusters=k, init="k-means++", n_init=n_init, random_state=random_state)
 
 
