@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -27,19 +29,8 @@ from threadpoolctl import threadpool_limits
 
 from custseg.algorithms.kmeans import FastKMeans
 
-
-def planted_groups(n_groups: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    side = int(np.ceil(np.sqrt(n_groups)))
-    grid = np.array([(i, j) for i in range(side) for j in range(side)], dtype=float)
-    centres = grid[rng.choice(len(grid), n_groups, replace=False)]
-    centres += rng.uniform(-0.1, 0.1, centres.shape)
-    sizes = np.exp(rng.uniform(np.log(20), np.log(400), n_groups)).astype(int)
-    y = np.repeat(np.arange(n_groups), sizes)
-    noise = rng.normal(0, 0.08, (len(y), 2))
-    norm = np.linalg.norm(noise, axis=1, keepdims=True)
-    noise *= np.minimum(1, 0.24 / np.maximum(norm, 1e-12))
-    return centres[y] + noise, y
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from planted import planted_groups
 
 
 def unplanted(seed: int):

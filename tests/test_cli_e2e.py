@@ -15,14 +15,12 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
-from conftest import ROOT, run_custseg
+from conftest import ROOT, run_custseg, summary_validator
 
 INCOME, SPENDING = "Annual Income (k$)", "Spending Score (1-100)"
 WHOLESALE_SPENDING = ["Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", "Delicassen"]
@@ -38,18 +36,10 @@ DEMO_SEGMENTS = [
     ("Low income · High spending", 22, 25.7, 79.4),
 ]
 
-_VALIDATOR = Draft202012Validator(
-    json.loads((ROOT / "docs" / "summary.schema.json").read_text("utf-8")))
+_VALIDATOR = summary_validator()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_openmp_thread() -> Iterator[None]:
-    """Run the commands with one OpenMP thread.  On a machine whose CPUs are busy, K-Means'
-    OpenMP threads spin-wait for each other: a Wholesale run then takes ~25 s instead of ~2 s
-    (same results).  Reported as a performance issue; pinned here to keep the suite fast."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("OMP_NUM_THREADS", "1")
-        yield
+pytestmark = pytest.mark.usefixtures("one_openmp_thread")
 
 
 def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:

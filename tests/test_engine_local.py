@@ -11,10 +11,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from jsonschema import Draft202012Validator
 from sklearn.metrics import adjusted_rand_score
 
-from conftest import ROOT, run_custseg
+from conftest import run_custseg, summary_validator
 from custseg.bundle import load_bundle
 from custseg.engines import estimate_rows, local, pick_engine
 from custseg.engines.local import (
@@ -30,7 +29,6 @@ from custseg.pipeline import segment_file
 from custseg.preprocess import build_preprocessor, plan_preprocessing
 from custseg.selection import KScore, consensus
 
-SCHEMA = json.loads((ROOT / "docs" / "summary.schema.json").read_text("utf-8"))
 INCOME, SPENDING = "Annual Income (k$)", "Spending Score (1-100)"
 
 
@@ -258,7 +256,7 @@ def test_outputs_csv_and_parquet_bundle_and_schema(large_result: local.LargeResu
     assert from_csv.groupby("segment")["segment_name"].first().tolist() == [
         s.name for s in fast.segments_]
     summary = json.loads((tmp_path / "csv" / "summary.json").read_text("utf-8"))
-    Draft202012Validator(SCHEMA).validate(summary)
+    summary_validator().validate(summary)
     assert summary["n_customers"] == 30_000
     html = (tmp_path / "csv" / "report.html").read_text("utf-8")
     assert ("drawn from a stratified sample of 2,000 of the 30,000 customers" in html)

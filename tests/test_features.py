@@ -8,7 +8,6 @@ small hand-made files, one kind of mess each, are checked against features compu
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, run_custseg
+from conftest import run_custseg, summary_validator
 from custseg import features as F
 from custseg.errors import DataError, InputFileError, UsageError
 from custseg.features import (
@@ -31,12 +30,7 @@ from custseg.features import (
 RETAIL = "retail_data_transactions.csv"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_openmp_thread() -> Iterator[None]:
-    """K-Means threads spin-wait on a busy machine (see test_summary_schema.py)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("OMP_NUM_THREADS", "1")
-        yield
+pytestmark = pytest.mark.usefixtures("one_openmp_thread")
 
 
 def write(path: Path, lines: list[str], *, encoding: str = "utf-8", newline: str = "\n",
@@ -422,15 +416,12 @@ def test_cli_features(tmp_path: Path, uci_file: Path, shared_data: Path) -> None
 
 
 def test_cli_segment_transactions(tmp_path: Path, shared_data: Path) -> None:
-    from jsonschema import Draft202012Validator
-
     proc = run_custseg("segment", str(shared_data / RETAIL), "--transactions", "--k", "4",
                        "--out", "run", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "RFM segments (rows)" in proc.stdout
     summary: dict[str, Any] = json.loads((tmp_path / "run" / "summary.json").read_text())
-    schema = json.loads((ROOT / "docs" / "summary.schema.json").read_text())
-    errors = [e.message for e in Draft202012Validator(schema).iter_errors(summary)]
+    errors = [e.message for e in summary_validator().iter_errors(summary)]
     assert errors == []
     assert summary["features"] == ["recency_days", "frequency", "monetary"]
     assert "monetary" in summary["preprocessing"]["log_columns"]

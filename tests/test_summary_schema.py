@@ -17,27 +17,20 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import ROOT, run_custseg
+from conftest import ROOT, SUMMARY_SCHEMA, run_custseg
 
-SCHEMA_PATH = ROOT / "docs" / "summary.schema.json"
+SCHEMA_PATH = SUMMARY_SCHEMA
 SCHEMA_DOC = ROOT / "docs" / "summary-schema.md"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_openmp_thread() -> Iterator[None]:
-    """Run the commands with one OpenMP thread.  On a machine whose CPUs are busy, K-Means'
-    OpenMP threads spin-wait for each other: a Wholesale run then takes ~25 s instead of ~2 s
-    (same results).  Reported as a performance issue; pinned here to keep the suite fast."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("OMP_NUM_THREADS", "1")
-        yield
+pytestmark = pytest.mark.usefixtures("one_openmp_thread")
 
 
 @pytest.fixture(scope="module")

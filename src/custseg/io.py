@@ -189,6 +189,24 @@ def _scan_records(
     return header or [], records, bad, n_records
 
 
+def malformed_lines_problem(path: Path, lines: list[int], n_lines: int, n_fields: int,
+                            delimiter: str, *, examples: list[str] | None = None) -> Problem:
+    """The warning about lines skipped because their number of fields is not the header's,
+    or an :class:`InputFileError` when they are more than :data:`MAX_MALFORMED_SHARE` of
+    the ``n_lines`` data lines.  ``lines`` are file line numbers (the header is line 1)."""
+    share = len(lines) / max(n_lines, 1)
+    if share > MAX_MALFORMED_SHARE:
+        examples = examples or [f"line {ln}" for ln in lines[:5]]
+        raise InputFileError(
+            f"{path}: {len(lines)} of {n_lines} lines ({share:.1%}, more than the "
+            f"{MAX_MALFORMED_SHARE:.0%} that may be skipped) do not have the {n_fields} "
+            f"fields of the header (delimiter {delimiter!r}), e.g. " + ", ".join(examples),
+            str(path))
+    return Problem(None, f"skipped {len(lines)} malformed line(s) whose number of fields is "
+                   f"not {n_fields} (line numbers count the header as line 1)",
+                   rows=list(lines), code="malformed-line", severity="warning")
+
+
 def _read_text(
     path: Path, delimiter: str | None, encoding: str | None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -240,25 +258,9 @@ def _read_text(
     # skip the malformed lines when they are few, and refuse the file when they are not.
     header, records, bad, n_records = _scan_records(text, delimiter)
     if bad:
-        share = len(bad) / max(n_records, 1)
-        if share > MAX_MALFORMED_SHARE:
-            raise InputFileError(
-                f"{path}: {len(bad)} of {n_records} lines ({share:.1%}, more than the "
-                f"{MAX_MALFORMED_SHARE:.0%} that may be skipped) do not have the {len(header)} "
-                f"fields of the header (delimiter {delimiter!r}), e.g. "
-                + ", ".join(f"line {ln} has {n}" for ln, n in bad[:5]),
-                str(path),
-            )
-        problems.append(
-            Problem(
-                None,
-                f"skipped {len(bad)} malformed line(s) whose number of fields is not "
-                f"{len(header)} (line numbers count the header as line 1)",
-                rows=[ln for ln, _ in bad],
-                code="malformed-line",
-                severity="warning",
-            )
-        )
+        problems.append(malformed_lines_problem(
+            path, [ln for ln, _ in bad], n_records, len(header), delimiter,
+            examples=[f"line {ln} has {n}" for ln, n in bad[:5]]))
     clean = io.StringIO()
     writer = csv.writer(clean, delimiter=delimiter, lineterminator="\n")
     writer.writerow(header)

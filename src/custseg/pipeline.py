@@ -361,13 +361,37 @@ def segment_transactions(
     return SegmentationResult(table, info, seg, segments, summary, projection, command, timings)
 
 
+def write_model_and_report(folder: Path, *, summary: dict[str, Any], profiles: pd.DataFrame,
+                           model: Any, training: pd.DataFrame | None,
+                           report: SegmentationResult | None) -> None:
+    """Write ``profiles.csv``, ``model/`` (when there is a model) and ``report.html`` (when
+    ``report`` is given: the result the report is drawn from) into ``folder``; the report's
+    time goes in ``summary["timings"]``.  Every engine's writer calls it."""
+    from custseg.bundle import save_bundle
+
+    profiles.to_csv(folder / "profiles.csv", index=False, lineterminator="\n",
+                    float_format="%.6g")
+    if model is not None:
+        save_bundle(model, folder / "model", training=training, summary=summary)
+    if report is not None:
+        from custseg.report import render_report
+
+        t_report = time.perf_counter()
+        (folder / "report.html").write_text(render_report(report), "utf-8")
+        summary["timings"]["report"] = round(time.perf_counter() - t_report, 4)
+
+
+def write_summary(folder: Path, summary: dict[str, Any], started: float) -> None:
+    """Write ``summary.json`` last, with the writing time since ``started``."""
+    summary["timings"]["write"] = round(time.perf_counter() - started, 4)
+    (folder / "summary.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
 def write_outputs(result: SegmentationResult, out: str | os.PathLike[str], *,
                   force: bool = False, report: bool = True, fmt: str = "csv") -> Path:
     """Write the output folder atomically; returns its path.  ``fmt="parquet"`` writes
     ``segments.parquet`` instead of ``segments.csv``."""
-    from custseg.bundle import save_bundle
-    from custseg.report import render_report
-
     out = Path(out)
     t_write = time.perf_counter()
     with atomic_output_dir(out, force=force) as tmp:
@@ -375,15 +399,8 @@ def write_outputs(result: SegmentationResult, out: str | os.PathLike[str], *,
             result.segments.to_parquet(tmp / "segments.parquet", index=False)
         else:
             result.segments.to_csv(tmp / "segments.csv", index=False, lineterminator="\n")
-        result.segmenter.profiles_.to_csv(tmp / "profiles.csv", index=False,
-                                          lineterminator="\n", float_format="%.6g")
-        save_bundle(result.segmenter, tmp / "model", training=result.table,
-                    summary=result.summary)
-        if report:
-            t_report = time.perf_counter()
-            (tmp / "report.html").write_text(render_report(result), "utf-8")
-            result.summary["timings"]["report"] = round(time.perf_counter() - t_report, 4)
-        result.summary["timings"]["write"] = round(time.perf_counter() - t_write, 4)
-        (tmp / "summary.json").write_text(
-            json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        write_model_and_report(tmp, summary=result.summary,
+                               profiles=result.segmenter.profiles_, model=result.segmenter,
+                               training=result.table, report=result if report else None)
+        write_summary(tmp, result.summary, t_write)
     return out

@@ -268,6 +268,39 @@ def junk_problem(column: str, n_junk: int, n_filled: int, max_junk: float, *,
     return prob
 
 
+def marker_problem(column: str, n: int, *, rows: Sequence[int] = (),
+                   values: Sequence[Any] = ()) -> Problem:
+    """The warning about cells written as a missing marker (``NA``, ``?``...)."""
+    return Problem(column, f"{n} value(s) written as a missing marker, read as missing",
+                   rows=list(rows), values=list(values), code="missing-marker",
+                   severity="warning")
+
+
+def infinite_problem(column: str, n: int, *, rows: Sequence[int] = (),
+                     values: Sequence[Any] = ()) -> Problem:
+    """The error about infinite values in a numeric column."""
+    return Problem(column, f"{n} infinite value(s); give finite numbers or leave the cell "
+                   "empty", rows=list(rows), values=list(values), code="infinite")
+
+
+def too_large_problem(column: str, n: int, *, rows: Sequence[int] = (),
+                      values: Sequence[Any] = ()) -> Problem:
+    """The error about values beyond :data:`MAX_ABS_VALUE`."""
+    return Problem(column, f"{n} value(s) too large to compute with (beyond "
+                   f"±{MAX_ABS_VALUE:g})", rows=list(rows), values=list(values),
+                   code="too-large")
+
+
+def constant_problem(column: str, value: float) -> Problem:
+    """The warning about a numeric column with a single value, dropped.
+
+    >>> constant_problem("Age", 30.0).message
+    'is constant (30); dropped, it cannot tell customers apart'
+    """
+    return Problem(column, f"is constant ({value:g}); dropped, it cannot tell customers apart",
+                   code="constant", severity="warning")
+
+
 def _require_columns(df: pd.DataFrame, names: Sequence[str] | None, option: str) -> None:
     if not names:
         return
@@ -476,23 +509,18 @@ def validate_table(
                 cleaning["junk_coerced"][c] = n_junk
             if p.markers.any():
                 n_mark = int(p.markers.sum())
-                warns.append(Problem(c, f"{n_mark} value(s) written as a missing marker, "
-                                     "read as missing", rows=_rows(p.markers),
-                                     values=df[c][p.markers].astype(str).tolist()[:20],
-                                     code="missing-marker", severity="warning"))
+                warns.append(marker_problem(c, n_mark, rows=_rows(p.markers),
+                                            values=df[c][p.markers].astype(str).tolist()[:20]))
                 cleaning["missing_markers"][c] = n_mark
             inf = np.isinf(values.to_numpy())
             if inf.any():
-                errors.append(Problem(c, f"{int(inf.sum())} infinite value(s); give finite "
-                                      "numbers or leave the cell empty", rows=_rows(inf),
-                                      values=values[inf].tolist()[:20], code="infinite"))
+                errors.append(infinite_problem(c, int(inf.sum()), rows=_rows(inf),
+                                               values=values[inf].tolist()[:20]))
             huge = np.abs(values.to_numpy()) > MAX_ABS_VALUE
             huge &= ~inf
             if huge.any():
-                errors.append(Problem(c, f"{int(huge.sum())} value(s) too large to compute "
-                                      f"with (beyond ±{MAX_ABS_VALUE:g})", rows=_rows(huge),
-                                      values=df[c][huge].astype(str).tolist()[:20],
-                                      code="too-large"))
+                errors.append(too_large_problem(c, int(huge.sum()), rows=_rows(huge),
+                                                values=df[c][huge].astype(str).tolist()[:20]))
             if inf.any() or huge.any():
                 continue
             finite = values[np.isfinite(values)]
@@ -507,8 +535,7 @@ def validate_table(
                     cleaning["columns_dropped"][c] = "all missing"
                 continue
             if finite.nunique() == 1:
-                warns.append(Problem(c, f"is constant ({finite.iloc[0]:g}); dropped, it cannot "
-                                     "tell customers apart", code="constant", severity="warning"))
+                warns.append(constant_problem(c, finite.iloc[0]))
                 cleaning["columns_dropped"][c] = "constant"
                 continue
             n_missing = int(values.isna().sum())

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 ENGINES = ("auto", "standard", "local", "spark")
+#: Formats of the segments file (``--format``).
+OUTPUT_FORMATS = ("csv", "parquet")
 
 
 def estimate_rows(path: str | os.PathLike[str]) -> int:
@@ -63,8 +65,9 @@ def pick_engine(engine: str, path: str | os.PathLike[str], options: dict[str, An
 
     if engine not in ENGINES:
         raise UsageError(f"--engine must be one of {list(ENGINES)}, got {engine!r}", "--engine")
-    if output_format not in (None, "csv", "parquet"):
-        raise UsageError(f"--format must be csv or parquet, got {output_format!r}", "--format")
+    if output_format is not None and output_format not in OUTPUT_FORMATS:
+        raise UsageError(f"--format must be one of {list(OUTPUT_FORMATS)}, got "
+                         f"{output_format!r}", "--format")
     if engine == "spark":
         refused = [name for name, on in (("--format csv", output_format == "csv"),
                                          ("--store", store)) if on]

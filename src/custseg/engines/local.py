@@ -49,7 +49,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import hashlib
 import os
 import re
 import threading
@@ -63,13 +62,14 @@ import pandas as pd
 
 from custseg.errors import DataError, InputFileError, Problem, UsageError
 from custseg.io import (
-    MAX_MALFORMED_SHARE,
     TableInfo,
     atomic_output_dir,
     check_input_path,
     decode_text,
     detect_delimiter,
     detect_format,
+    file_sha256,
+    malformed_lines_problem,
     read_table,
 )
 from custseg.pipeline import (
@@ -79,8 +79,19 @@ from custseg.pipeline import (
     SegmentationResult,
     build_summary,
     projection_frame,
+    write_model_and_report,
+    write_summary,
 )
-from custseg.schema import MAX_ABS_VALUE, _parse_numeric, junk_problem, validate_table
+from custseg.schema import (
+    MAX_ABS_VALUE,
+    _parse_numeric,
+    constant_problem,
+    infinite_problem,
+    junk_problem,
+    marker_problem,
+    too_large_problem,
+    validate_table,
+)
 
 #: ``--engine auto`` takes the fast path for K-Means from this many customers.
 LOCAL_THRESHOLD = 500_000
@@ -106,7 +117,6 @@ HEAD_ROWS = 10_000
 CHUNK_ROWS = 1 << 20
 #: Bytes of CSV text a parser thread takes at a time.
 BLOCK_SIZE = 8 << 20
-OUTPUT_FORMATS = ("csv", "parquet")
 
 
 @dataclass
@@ -124,16 +134,10 @@ class LargeResult(SegmentationResult):
 
 # --------------------------------------------------------------------------- reading
 def _sha256_in_thread(path: Path) -> tuple[threading.Thread, dict[str, str]]:
+    """:func:`custseg.io.file_sha256` in a thread (hashing releases the GIL: it runs beside
+    the parser); the digest lands in the returned dict under ``"sha256"``."""
     box: dict[str, str] = {}
-
-    def run() -> None:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(8 << 20), b""):
-                h.update(chunk)  # releases the GIL: runs beside the parser
-        box["sha256"] = h.hexdigest()
-
-    t = threading.Thread(target=run, daemon=True)
+    t = threading.Thread(target=lambda: box.update(sha256=file_sha256(path)), daemon=True)
     t.start()
     return t, box
 
@@ -189,20 +193,9 @@ def _read_csv_arrow(path: Path, delimiter: str, encoding: str) -> tuple[Any, lis
             header = _header(path, delimiter, encoding)
             forced[header[int(m.group(1))]] = pa.string()  # junk later in the file: as text
             continue
-        problems: list[Problem] = []
-        if bad:
-            lines = sorted(int(b) for b in bad if b is not None)
-            share = len(bad) / max(table.num_rows + len(bad), 1)
-            if share > MAX_MALFORMED_SHARE:
-                raise InputFileError(
-                    f"{path}: {len(bad)} of {table.num_rows + len(bad)} lines ({share:.1%}, "
-                    f"more than the {MAX_MALFORMED_SHARE:.0%} that may be skipped) do not have "
-                    f"the {table.num_columns} fields of the header (delimiter {delimiter!r}), "
-                    "e.g. lines " + ", ".join(map(str, lines[:5])), str(path))
-            problems.append(Problem(
-                None, f"skipped {len(bad)} malformed line(s) whose number of fields is not "
-                f"{table.num_columns} (line numbers count the header as line 1)",
-                rows=lines, code="malformed-line", severity="warning"))
+        problems = [malformed_lines_problem(
+            path, sorted(int(b) for b in bad if b is not None), table.num_rows + len(bad),
+            table.num_columns, delimiter)] if bad else []
         return table, problems
     raise InputFileError(f"{path}: cannot be read as csv", str(path))
 
@@ -300,10 +293,8 @@ def _numeric_column(table: Any, name: str, max_junk: float, cleaning: dict[str, 
             cleaning["junk_coerced"][name] = n_junk
         if parsed.markers.any():
             rows = np.flatnonzero(parsed.markers.to_numpy())
-            warns.append(Problem(name, f"{len(rows)} value(s) written as a missing marker, "
-                                 "read as missing", rows=[int(i) + 1 for i in rows[:20]],
-                                 values=raw.iloc[rows[:20]].astype(str).tolist(),
-                                 code="missing-marker", severity="warning"))
+            warns.append(marker_problem(name, len(rows), rows=[int(i) + 1 for i in rows[:20]],
+                                        values=raw.iloc[rows[:20]].astype(str).tolist()))
             cleaning["missing_markers"][name] = len(rows)
     missing = np.isnan(values)
     n_missing = int(np.count_nonzero(missing))
@@ -317,20 +308,16 @@ def _numeric_column(table: Any, name: str, max_junk: float, cleaning: dict[str, 
             huge = (np.abs(values) > MAX_ABS_VALUE) & ~inf
         if inf.any():
             rows = np.flatnonzero(inf)
-            errors.append(Problem(name, f"{len(rows)} infinite value(s); give finite numbers "
-                                  "or leave the cell empty",
-                                  rows=[int(i) + 1 for i in rows[:20]],
-                                  values=values[rows[:20]].tolist(), code="infinite"))
+            errors.append(infinite_problem(name, len(rows), rows=[int(i) + 1 for i in rows[:20]],
+                                           values=values[rows[:20]].tolist()))
         if huge.any():
             rows = np.flatnonzero(huge)
-            errors.append(Problem(name, f"{len(rows)} value(s) too large to compute with "
-                                  f"(beyond ±{MAX_ABS_VALUE:g})",
-                                  rows=[int(i) + 1 for i in rows[:20]],
-                                  values=[str(v) for v in values[rows[:20]]], code="too-large"))
+            errors.append(too_large_problem(name, len(rows),
+                                            rows=[int(i) + 1 for i in rows[:20]],
+                                            values=[str(v) for v in values[rows[:20]]]))
         return None
     if lo == hi:
-        warns.append(Problem(name, f"is constant ({lo:g}); dropped, it cannot tell "
-                             "customers apart", code="constant", severity="warning"))
+        warns.append(constant_problem(name, lo))
         cleaning["columns_dropped"][name] = "constant"
         return None
     if n_missing:
@@ -739,8 +726,7 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
         selection.n_samples = len(sample)
         selection.sampling = {**(selection.sampling or {}), "sample": len(sample),
                               "population": n_fit, "design": "stratified by row order"}
-    cleaning["imputed"] = ({c: m for c, m in cleaning["missing_values"].items()}
-                           if o["impute"] != "drop" else {})
+    cleaning["imputed"] = dict(cleaning["missing_values"]) if o["impute"] != "drop" else {}
     cleaning["log_transformed"] = list(plan.log_columns)
     cleaning["clipped_at_quantile"] = plan.clip
     inertia = float(np.nansum(dist[fit_rows].astype(np.float64) ** 2))
@@ -823,16 +809,14 @@ def write_large_outputs(result: LargeResult, out: str | os.PathLike[str], *,
                         force: bool = False, report: bool = True, fmt: str = "csv") -> Path:
     """Write the output folder atomically: ``segments.csv`` (or ``segments.parquet``),
     ``profiles.csv``, ``summary.json``, ``report.html``, ``model/``."""
-    import json
-
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from custseg.bundle import save_bundle
-    from custseg.report import render_report
+    from custseg.engines import OUTPUT_FORMATS
 
     if fmt not in OUTPUT_FORMATS:
-        raise UsageError(f"--format must be one of {OUTPUT_FORMATS}, got {fmt!r}", "--format")
+        raise UsageError(f"--format must be one of {list(OUTPUT_FORMATS)}, got {fmt!r}",
+                         "--format")
     out = Path(out)
     t_write = time.perf_counter()
     with atomic_output_dir(out, force=force) as tmp:
@@ -858,19 +842,12 @@ def write_large_outputs(result: LargeResult, out: str | os.PathLike[str], *,
         writer = threading.Thread(target=write_segments, daemon=True)
         writer.start()
         try:
-            result.model.profiles_.to_csv(tmp / "profiles.csv", index=False,
-                                          lineterminator="\n", float_format="%.6g")
-            save_bundle(result.model, tmp / "model", training=result.table,
-                        summary=result.summary)
-            if report:
-                t_report = time.perf_counter()
-                (tmp / "report.html").write_text(render_report(result), "utf-8")
-                result.summary["timings"]["report"] = round(time.perf_counter() - t_report, 4)
+            write_model_and_report(tmp, summary=result.summary,
+                                   profiles=result.model.profiles_, model=result.model,
+                                   training=result.table, report=result if report else None)
         finally:
             writer.join()
         if errors:
             raise errors[0]
-        result.summary["timings"]["write"] = round(time.perf_counter() - t_write, 4)
-        (tmp / "summary.json").write_text(
-            json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        write_summary(tmp, result.summary, t_write)
     return out

@@ -52,7 +52,6 @@ PosixPath('runs/spark')
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import time
@@ -682,7 +681,12 @@ class _SparkRun:
         from pyspark.sql import functions as F
 
         from custseg.preprocess import plan_preprocessing
-        from custseg.schema import junk_problem, validate_table
+        from custseg.schema import (
+            constant_problem,
+            junk_problem,
+            marker_problem,
+            validate_table,
+        )
 
         t0 = time.perf_counter()
         self._step("read", 0)
@@ -760,9 +764,7 @@ class _SparkRun:
                 (problems if prob.severity == "error" else warns).append(prob)
                 cleaning["junk_coerced"][c] = col.n_junk
             if col.n_markers:
-                warns.append(Problem(c, f"{col.n_markers} value(s) written as a missing "
-                                     "marker, read as missing", values=col.marker_values,
-                                     code="missing-marker", severity="warning"))
+                warns.append(marker_problem(c, col.n_markers, values=col.marker_values))
                 cleaning["missing_markers"][c] = col.n_markers
         typed = base.select(_c(key).alias("__key"),
                             *[_parse_expr(cols[c]).alias(cols[c].internal) for c in cols],
@@ -798,8 +800,7 @@ class _SparkRun:
                     cleaning["columns_dropped"][c] = "all missing"
                 continue
             if stats[f"lo{i}"] == stats[f"hi{i}"]:
-                warns.append(Problem(c, f"is constant ({stats[f'lo{i}']:g}); dropped, it cannot "
-                                     "tell customers apart", code="constant", severity="warning"))
+                warns.append(constant_problem(c, stats[f"lo{i}"]))
                 cleaning["columns_dropped"][c] = "constant"
                 continue
             if n - stats[f"n{i}"]:
@@ -1399,8 +1400,8 @@ def write_spark_outputs(result: SparkSegmentation, out: str | os.PathLike[str], 
     ``OUT`` is a local folder: Spark writes into a temporary folder beside it, which
     replaces ``OUT`` when everything is written.
     """
-    from custseg.bundle import save_bundle
     from custseg.io import atomic_output_dir
+    from custseg.pipeline import write_model_and_report, write_summary
 
     out = Path(out)
     t_write = time.perf_counter()
@@ -1409,19 +1410,8 @@ def write_spark_outputs(result: SparkSegmentation, out: str | os.PathLike[str], 
         result.assignments.write.mode("error").parquet(target.resolve().as_uri())
         for crc in target.glob(".*.crc"):  # Hadoop's local checksums: not part of the output
             crc.unlink()
-        result.profiles.to_csv(tmp / "profiles.csv", index=False, lineterminator="\n",
-                               float_format="%.6g")
-        if result.model is not None:
-            save_bundle(result.model, tmp / "model", training=result.sample,
-                        summary=result.summary)
-        if report:
-            from custseg.report import render_report
-
-            t_report = time.perf_counter()
-            html = render_report(result.report_result())
-            (tmp / "report.html").write_text(html, "utf-8")
-            result.summary["timings"]["report"] = round(time.perf_counter() - t_report, 4)
-        result.summary["timings"]["write"] = round(time.perf_counter() - t_write, 4)
-        (tmp / "summary.json").write_text(
-            json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        write_model_and_report(tmp, summary=result.summary, profiles=result.profiles,
+                               model=result.model, training=result.sample,
+                               report=result.report_result() if report else None)
+        write_summary(tmp, result.summary, t_write)
     return out
