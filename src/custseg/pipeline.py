@@ -151,6 +151,31 @@ def _seed(value: Any) -> int | str | None:
     return f"<{type(value).__name__}>"
 
 
+#: What profiling says of a segment besides its numbers (custseg.profiling.SegmentProfile).
+SEGMENT_EXTRAS = ("traits", "evidence", "outlier_group", "defined_by_risk",
+                  "notable_categories", "recommendation_kind")
+
+
+def _feature_decisions(seg: Segmenter) -> dict[str, Any]:
+    """Every decision made about the columns (custseg.roles), the labels, the outliers and
+    the weighting of the features, for the summary."""
+    decisions = getattr(seg, "column_decisions_", [])
+    if not decisions:
+        return {}
+    from custseg.labels import label_for
+
+    labels_map = getattr(seg, "labels_map_", {})
+    shown = [d.feature for d in decisions if d.feature and d.use != "dropped"]
+    return {
+        "columns": [d.to_dict() for d in decisions],
+        "derived": [d.to_dict() for d in seg.derivations_],
+        "labels": {c: label_for(c, labels_map) for c in shown},
+        "near_duplicates": list(seg.near_duplicates_),
+        "outliers": seg.outliers_,
+        "reduction": seg.reduction_,
+    }
+
+
 def build_summary(result_parts: dict[str, Any]) -> dict[str, Any]:
     """The ``summary.json`` document (see docs/summary-schema.md)."""
     seg: Segmenter = result_parts["segmenter"]
@@ -177,6 +202,7 @@ def build_summary(result_parts: dict[str, Any]) -> dict[str, Any]:
             "distinguishing": s.distinguishing,
             "categories": s.categories,
             "recommendation": s.recommendation,
+            **{key: getattr(s, key) for key in SEGMENT_EXTRAS if hasattr(s, key)},
         })
     if seg.stability_ is not None:
         for entry, jac in zip(segments, seg.stability_.jaccard, strict=True):
@@ -214,6 +240,7 @@ def build_summary(result_parts: dict[str, Any]) -> dict[str, Any]:
                     "davies_bouldin": fs.davies_bouldin},
         "segments": segments,
         "roles": seg.roles_.to_dict(),
+        **_feature_decisions(seg),
         "preprocessing": seg.plan_.to_dict(),
         "cleaning": seg.cleaning_,
         "warnings": [p.to_dict() for p in [*info.problems, *seg.warnings_]],

@@ -111,6 +111,173 @@ class SelectiveLog1p(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return X
 
 
+class SignedLog(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """``asinh(x / s)`` of the flagged columns: a log scale for amounts that can be negative
+    (a balance), linear within ``±s`` (``s``: the median absolute value, learned in fit).
+
+    >>> import numpy as np
+    >>> Z = SignedLog([True]).fit_transform(np.array([[-100.0], [1.0], [10.0], [1000.0]]))
+    >>> [round(float(v), 2) for v in Z.ravel()]
+    [-1.36, 0.02, 0.18, 3.59]
+    """
+
+    def __init__(self, columns: Sequence[bool] | None = None) -> None:
+        self.columns = columns
+
+    def fit(self, X: Any, y: Any = None) -> SignedLog:
+        X = validate_data(self, X, ensure_all_finite="allow-nan")
+        mask = np.zeros(X.shape[1], dtype=bool)
+        if self.columns is not None and len(self.columns):
+            cols = np.asarray(self.columns, dtype=bool)
+            mask[: len(cols)] = cols[: X.shape[1]]
+        self.mask_ = mask
+        scale = np.ones(X.shape[1])
+        for j in np.flatnonzero(mask):
+            a = np.abs(X[:, j])
+            a = a[np.isfinite(a) & (a > 0)]
+            scale[j] = float(np.median(a)) if len(a) else 1.0
+        self.scale_ = scale
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", copy=True)
+        X = X.astype(np.float64, copy=False)
+        X[:, self.mask_] = np.arcsinh(X[:, self.mask_] / self.scale_[self.mask_])
+        return X
+
+
+#: Tukey's "far out" fences: values beyond Q1 - 3 IQR or Q3 + 3 IQR are outliers.
+FENCE_IQR = 3.0
+
+
+class RobustFences(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Winsorise each column at Tukey's far-out fences (Q1 - 3 IQR, Q3 + 3 IQR) learned in
+    fit, so that outliers are kept but do not pull the segment centres.
+
+    When the IQR is 0 (a column mostly one value), the 5-95% range stands in for it; a
+    column with no spread at all is left as it is.  Outliers are rare by definition: a fence
+    that would cut off more than ``max_share`` of the customers on its side (a mass of zeros
+    below a log-scaled amount, say) marks a group, not outliers, and is not applied.
+
+    >>> import numpy as np
+    >>> X = np.array([[1.0], [2], [3], [4], [5], [6], [7], [8], [100]])
+    >>> f = RobustFences().fit(X)
+    >>> float(f.upper_[0]), f.transform(X).ravel()[-1]
+    (19.0, np.float64(19.0))
+    """
+
+    def __init__(self, iqr_multiple: float = FENCE_IQR, max_share: float = 0.02) -> None:
+        self.iqr_multiple = iqr_multiple
+        self.max_share = max_share
+
+    def fit(self, X: Any, y: Any = None) -> RobustFences:
+        X = validate_data(self, X, ensure_all_finite="allow-nan")
+        lower = np.full(X.shape[1], -np.inf)
+        upper = np.full(X.shape[1], np.inf)
+        for j in range(X.shape[1]):
+            v = X[:, j]
+            v = v[np.isfinite(v)]
+            if len(v) < 4:
+                continue
+            q05, q1, q3, q95 = np.quantile(v, [0.05, 0.25, 0.75, 0.95])
+            spread = q3 - q1 if q3 > q1 else (q95 - q05) / 2
+            if spread <= 0:
+                continue
+            lo = q1 - self.iqr_multiple * spread
+            hi = q3 + self.iqr_multiple * spread
+            if np.mean(v < lo) <= self.max_share:
+                lower[j] = lo
+            if np.mean(v > hi) <= self.max_share:
+                upper[j] = hi
+        self.lower_, self.upper_ = lower, upper
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        return np.clip(X, self.lower_, self.upper_)
+
+
+#: Features whose |correlation| reaches this are one group (average linkage).
+GROUP_R = 0.7
+
+
+class FeatureGroupWeights(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Weight scaled features so that a group of features that move together counts as
+    one: each member of a group of ``m`` (mean |r| >= ``threshold``, average linkage) is
+    multiplied by ``1 / sqrt(m)``, so the group adds as much to a distance as one feature.
+
+    Six monthly bill amounts then weigh as one "bill amount", not six times any other
+    trait, and the segments are not all cut along the block that repeats itself.
+
+    >>> import numpy as np
+    >>> rng = np.random.RandomState(0)
+    >>> a = rng.normal(size=200)
+    >>> X = np.column_stack([a, a + 0.01 * rng.normal(size=200), rng.normal(size=200)])
+    >>> w = FeatureGroupWeights().fit(X)
+    >>> w.groups_, [round(float(v), 3) for v in w.weights_]
+    ([[0, 1]], [0.707, 0.707, 1.0])
+    """
+
+    def __init__(self, threshold: float = GROUP_R) -> None:
+        self.threshold = threshold
+
+    def fit(self, X: Any, y: Any = None) -> FeatureGroupWeights:
+        X = validate_data(self, X, ensure_all_finite="allow-nan")
+        d = X.shape[1]
+        weights = np.ones(d)
+        groups: list[list[int]] = []
+        if d >= 2:
+            S = X
+            if len(S) > 20_000:
+                S = S[np.random.RandomState(0).choice(len(S), 20_000, replace=False)]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                corr = np.corrcoef(S, rowvar=False)
+            corr = np.nan_to_num(np.abs(corr), nan=0.0)
+            from scipy.cluster.hierarchy import fcluster, linkage
+            from scipy.spatial.distance import squareform
+
+            dist = np.clip(1.0 - corr, 0.0, None)
+            np.fill_diagonal(dist, 0.0)
+            tree = linkage(squareform(dist, checks=False), method="average")
+            ids = fcluster(tree, t=1.0 - self.threshold, criterion="distance")
+            for g in np.unique(ids):
+                members = [int(j) for j in np.flatnonzero(ids == g)]
+                if len(members) > 1:
+                    groups.append(members)
+                    weights[members] = 1.0 / np.sqrt(len(members))
+        self.weights_ = weights
+        self.groups_ = sorted(groups)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        return X * self.weights_
+
+
+class ScaleBy(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Multiply every column by ``factor`` (one-hot categories weighted against numbers).
+
+    >>> import numpy as np
+    >>> ScaleBy(0.5).fit_transform(np.array([[1.0, 0.0]]))
+    array([[0.5, 0. ]])
+    """
+
+    def __init__(self, factor: float = 1.0) -> None:
+        self.factor = factor
+
+    def fit(self, X: Any, y: Any = None) -> ScaleBy:
+        validate_data(self, X, ensure_all_finite="allow-nan")
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        return X * float(self.factor)
+
+
 @dataclass
 class PreprocessPlan:
     """What preprocessing will do, decided from the data before fitting."""
@@ -124,6 +291,15 @@ class PreprocessPlan:
     scaling: str = "standard"
     #: "onehot" (default), or "ordinal" integer codes for k-prototypes.
     categorical_encoding: str = "onehot"
+    #: Amounts that can be negative, put on a log scale by ``asinh(x / s)``.
+    signed_log_columns: list[str] = field(default_factory=list)
+    #: Winsorise at Tukey's far-out fences (after the log, before scaling).
+    winsorize: bool = False
+    #: Weight groups of correlated features as one (|r| at or above this); None: off.
+    group_threshold: float | None = None
+    #: One-hot columns multiplied by this (1 / sqrt(2): two customers in different
+    #: categories are as far apart as one standard deviation).
+    category_weight: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,6 +314,10 @@ def plan_preprocessing(
     clip: float | None = None,
     log: str | Sequence[str] = "auto",
     scaling: str = "standard",
+    signed_log: Sequence[str] = (),
+    winsorize: bool = False,
+    group_threshold: float | None = None,
+    category_weight: float = 1.0,
 ) -> PreprocessPlan:
     """Decide the preprocessing from the data.
 
@@ -155,6 +335,15 @@ def plan_preprocessing(
     log : "auto", "none" or list of str
         ``auto`` log-transforms non-negative columns with skewness above 1.
     scaling : {"standard", "robust", "minmax", "none"}
+    signed_log : list of str
+        Amounts that can be negative: ``asinh(x / s)`` (when ``log`` is not ``"none"`` and
+        the column is skewed, skewness of the absolute values above 1).
+    winsorize : bool
+        Clip at Tukey's far-out fences for fitting (:class:`RobustFences`).
+    group_threshold : float or None
+        Weight groups of correlated features as one (:class:`FeatureGroupWeights`).
+    category_weight : float
+        Weight of each one-hot column.
     """
     if impute not in IMPUTE_CHOICES:
         raise UsageError(f"impute must be one of {IMPUTE_CHOICES}, got {impute!r}", "--impute")
@@ -165,6 +354,7 @@ def plan_preprocessing(
         raise UsageError(f"clip must be a quantile between 0 and 0.5, got {clip!r}", "--clip")
     numeric = list(numeric)
     skewness: dict[str, float] = {}
+    signed_cols: list[str] = []
     if isinstance(log, str):
         if log not in ("auto", "none"):
             raise UsageError(f"log must be 'auto', 'none' or a list of columns, got {log!r}",
@@ -182,12 +372,17 @@ def plan_preprocessing(
             skewness[col] = round(skew, 4)
             if log == "auto" and values.min() >= 0 and skew > SKEW_THRESHOLD:
                 log_cols.append(col)
+            elif (log == "auto" and col in signed_log and values.min() < 0
+                  and float(pd.Series(np.abs(values)).skew()) > SKEW_THRESHOLD):
+                signed_cols.append(col)
     else:
         log_cols = list(log)
         unknown = [c for c in log_cols if c not in numeric]
         if unknown:
             raise UsageError(f"log: {unknown} are not numeric features ({numeric})", "--log")
-    return PreprocessPlan(numeric, list(categorical), impute, clip, log_cols, skewness, scaling)
+    return PreprocessPlan(numeric, list(categorical), impute, clip, log_cols, skewness, scaling,
+                          signed_log_columns=signed_cols, winsorize=winsorize,
+                          group_threshold=group_threshold, category_weight=category_weight)
 
 
 def _scaler(name: str) -> Any:
@@ -210,7 +405,14 @@ def build_preprocessor(plan: PreprocessPlan) -> ColumnTransformer:
         steps.append(("clip", QuantileClipper(plan.clip)))
     if plan.log_columns:
         steps.append(("log", SelectiveLog1p([c in plan.log_columns for c in plan.numeric])))
+    if plan.signed_log_columns:
+        steps.append(("signed_log", SignedLog([c in plan.signed_log_columns
+                                               for c in plan.numeric])))
+    if plan.winsorize:
+        steps.append(("fences", RobustFences()))
     steps.append(("scale", _scaler(plan.scaling)))
+    if plan.group_threshold is not None and len(plan.numeric) > 1:
+        steps.append(("groups", FeatureGroupWeights(plan.group_threshold)))
     transformers: list[tuple[str, Any, list[str]]] = []
     if plan.numeric:
         transformers.append(("numeric", Pipeline(steps), plan.numeric))
@@ -220,9 +422,9 @@ def build_preprocessor(plan: PreprocessPlan) -> ColumnTransformer:
             if plan.categorical_encoding == "ordinal"
             else ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False))
         )
-        transformers.append((
-            "categorical",
-            Pipeline([("impute", SimpleImputer(strategy="most_frequent")), encoder]),
-            plan.categorical,
-        ))
+        cat_steps: list[tuple[str, Any]] = [
+            ("impute", SimpleImputer(strategy="most_frequent")), encoder]
+        if plan.categorical_encoding != "ordinal" and plan.category_weight != 1.0:
+            cat_steps.append(("weight", ScaleBy(plan.category_weight)))
+        transformers.append(("categorical", Pipeline(cat_steps), plan.categorical))
     return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)

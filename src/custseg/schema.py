@@ -17,7 +17,8 @@ Rules (documented in the README, "How columns are read"):
   and counted, and more than ``max_junk`` of a column is an error.  Infinities are an error,
   and so are numbers beyond ±1e100 (``MAX_ABS_VALUE``), too large to compute with.
 * **categorical**: text with at most 50 distinct values (or at most 5% of the rows), booleans,
-  and integer codes with at most 3 distinct values (``Channel`` = 1/2).
+  and integer codes with at most 3 distinct values from 1 (``Channel`` = 1/2; 0/1/2 are
+  counts or flags, see :mod:`custseg.roles`).
 * **date**: text of which at least 90% parses as dates.
 * **id**: unique (exact duplicate rows aside), never missing, and identifier-like: a name
   such as ``CustomerID``, ``client_no``, ``key``; codes (``CS1112``: one word with a digit,
@@ -427,6 +428,7 @@ def validate_table(
                 and 2 <= len(levels) <= MAX_CODE_LEVELS
                 and np.isfinite(levels).all()
                 and np.all(np.mod(levels, 1) == 0)
+                and levels.min() >= 1  # 0/1/2 are counts or flags (custseg.roles)
                 and col not in requested
                 and len(df) > 10 * MAX_CODE_LEVELS
             )

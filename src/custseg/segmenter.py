@@ -21,10 +21,12 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from custseg.algorithms import ALGORITHMS
 from custseg.errors import DataError, Problem, UsageError
-from custseg.preprocess import build_preprocessor, plan_preprocessing
+from custseg.preprocess import GROUP_R, build_preprocessor, plan_preprocessing
 from custseg.profiling import SegmentProfile, load_rules, profile_segments
+from custseg.roles import assign_roles, derive
 from custseg.schema import MAX_ABS_VALUE, _parse_numeric, validate_table
 from custseg.selection import (
+    USEFUL_K,
     KSelection,
     _partition_scores,
     fit_method,
@@ -44,13 +46,18 @@ ProgressFn = Callable[[str, int, int], None]
 
 #: Above this many customers, k is chosen on a seeded random sample of this size and the
 #: final K-Means on all customers starts from the sample's centres.
-SELECTION_SAMPLE = 50_000
+SELECTION_SAMPLE = 10_000
 #: Customers used for the stability of each candidate k (a seeded sample).
 STABILITY_SAMPLE = 2_000
 K_STABILITY_RESAMPLES = 10
 PROBABILISTIC = ("gmm", "hdbscan")
 UNASSIGNED = "Unassigned"
 DEFAULT_K_RANGE = (2, 10)
+#: Weight of each one-hot column when segmenting on categories too: two customers in
+#: different categories are as far apart as one standard deviation of a number.
+CATEGORY_WEIGHT = float(1 / np.sqrt(2))
+#: Outlier examples kept per column (summary and report).
+OUTLIER_EXAMPLES = 5
 
 
 def parse_k(value: str | int) -> int | tuple[int, int]:
@@ -135,6 +142,22 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         Largest number of threads for the numerical work (BLAS and OpenMP, through
         threadpoolctl).  Default: one thread below 20,000 customers (threads cost more than
         they bring there, and much more on a busy machine), all cores above.
+    column_roles : dict, optional
+        ``{column: role}`` overriding the roles found (:mod:`custseg.roles`): ``id``,
+        ``date``, ``birth_year``, ``age``, ``count``, ``money``, ``rate``, ``flag``,
+        ``category``, ``text`` or ``measure``.
+    labels : str, path or dict, optional
+        Readable labels for columns (a TOML/CSV file, see :func:`custseg.labels.load_labels`,
+        or a dict); others are made from the column names.
+    useful_k : tuple of two int or None, default=(3, 8)
+        With ``k="auto"``: k is chosen in this range unless the evidence for a k outside it
+        is strong (:func:`custseg.selection.consensus_for_action`).  None: any k of
+        ``k_range``.
+    outliers : {"winsorize", "keep"}, default="winsorize"
+        Outliers (beyond Tukey's far-out fences, after the log) are listed and, with
+        ``winsorize``, clipped at the fences for fitting; profiles keep their real values.
+    feature_groups : bool, default=True
+        Weight groups of strongly correlated features (|r| >= 0.8) as one feature.
     random_state : int, RandomState or None, default=None
         Seed: the same data and seed give the same segments.
 
@@ -206,6 +229,11 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         algorithm: str = "kmeans",
         stability: bool = False,
         n_threads: int | None = None,
+        column_roles: dict[str, str] | None = None,
+        labels: Any = None,
+        useful_k: tuple[int, int] | None = USEFUL_K,
+        outliers: str = "winsorize",
+        feature_groups: bool = True,
         random_state: Any = None,
     ) -> None:
         self.k = k
@@ -225,6 +253,11 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.algorithm = algorithm
         self.stability = stability
         self.n_threads = n_threads
+        self.column_roles = column_roles
+        self.labels = labels
+        self.useful_k = useful_k
+        self.outliers = outliers
+        self.feature_groups = feature_groups
         self.random_state = random_state
 
     def __sklearn_tags__(self) -> Any:
@@ -269,14 +302,20 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         """Numeric features parsed as floats, categoricals as text, ready for the
         preprocessor.  Junk cells are read as missing (then imputed) up to ``max_junk`` of
         a column, as in ``fit``; more junk, and infinities, are data errors naming the rows."""
-        missing = [c for c in self.features_ if c not in frame.columns]
+        derivations = {d.name: d for d in getattr(self, "derivations_", [])}
+        needed = [derivations[c].source if c in derivations else c for c in self.features_]
+        missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
         if missing:
             raise DataError([Problem(c, "missing from the data to segment; the model needs "
-                                     f"{self.features_}", code="missing-column")
+                                     f"{list(dict.fromkeys(needed))}", code="missing-column")
                              for c in missing])
+        derived = derive(frame, [derivations[c] for c in self.features_ if c in derivations])
         out = pd.DataFrame(index=frame.index)
         problems = []
         for c in self.features_:
+            if c in derived.columns:
+                out[c] = derived[c]
+                continue
             if c in self.plan_.numeric:
                 s = frame[c]
                 if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
@@ -352,11 +391,36 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             infer_roles=is_frame,
         )
         self.roles_ = checked.roles
-        self.features_ = list(checked.features)
+        if self.outliers not in ("winsorize", "keep"):
+            raise UsageError(f"outliers must be 'winsorize' or 'keep', got {self.outliers!r}",
+                             "outliers")
+        use_cat = self.use_categorical or self.algorithm == "kprototypes"
+        fr = assign_roles(checked, overrides=self.column_roles, requested=self.features,
+                          exclude=self.exclude, use_categorical=use_cat, infer=is_frame,
+                          random_state=0)
+        self.column_decisions_ = fr.decisions
+        self.derivations_ = fr.derivations
+        self.near_duplicates_ = fr.near_duplicates
+        self.feature_roles_ = dict(fr.role_of)
+        self.labels_map_ = self._load_labels()
+        if use_cat and not fr.categorical_features and self.use_categorical:
+            raise UsageError("use_categorical: the data have no categorical column to segment "
+                             "on (columns found: " + ", ".join(
+                                 f"{d.column} ({d.role})" for d in fr.decisions) + ")",
+                             "--use-categorical")
+        self.features_ = [*fr.features, *fr.categorical_features]
+        if not self.features_:
+            raise DataError([Problem(None, "no usable feature to segment on: " + "; ".join(
+                f"{d.column}: {d.role}, {d.use}" for d in fr.decisions), code="no-features")])
         self.warnings_ = list(checked.warnings)
         self.cleaning_ = dict(checked.cleaning)
-        data = checked.frame
-        numeric = [c for c in self.features_ if c not in checked.categorical_features]
+        data = fr.frame
+        numeric = list(fr.features)
+        categorical_features = list(fr.categorical_features)
+        for name in [d.name for d in fr.derivations if d.name in numeric]:
+            n_missing = int(data[name].isna().sum())
+            if n_missing:
+                self.cleaning_["missing_values"][name] = n_missing
         fit_rows = np.ones(len(data), dtype=bool)
         if self.impute == "drop":
             fit_rows = data[self.features_].notna().all(axis=1).to_numpy()
@@ -366,12 +430,16 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                                          "missing values remain after --impute drop",
                                          code="too-few-rows")])
         train = data.loc[fit_rows].reset_index(drop=True)
-        self.plan_ = plan_preprocessing(train, numeric, checked.categorical_features,
-                                        impute=self.impute, clip=self.clip, log=self.log,
-                                        scaling=self.scaling)
+        signed = [c for c in numeric if self.feature_roles_.get(c) == "money"]
+        self.plan_ = plan_preprocessing(
+            train, numeric, categorical_features, impute=self.impute, clip=self.clip,
+            log=self.log, scaling=self.scaling, signed_log=signed,
+            winsorize=self.outliers == "winsorize" and is_frame,
+            group_threshold=GROUP_R if self.feature_groups and is_frame else None,
+            category_weight=CATEGORY_WEIGHT if use_cat else 1.0)
         if self.algorithm == "kprototypes":
             self.plan_.categorical_encoding = "ordinal"
-        self.cleaning_["imputed"] = {c: n for c, n in checked.cleaning["missing_values"].items()
+        self.cleaning_["imputed"] = {c: n for c, n in self.cleaning_["missing_values"].items()
                                      if self.impute != "drop"}
         self.cleaning_["log_transformed"] = list(self.plan_.log_columns)
         self.cleaning_["clipped_at_quantile"] = self.plan_.clip
@@ -385,6 +453,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             outside = (values < clipper.lower_) | (values > clipper.upper_)
             self.cleaning_["clipped"] = {c: int(n) for c, n in zip(numeric, outside.sum(axis=0),
                                                                    strict=True) if n}
+        self.outliers_ = self._find_outliers(train, numeric, checked.kept_rows[fit_rows])
+        self.reduction_ = self._reduction(numeric)
         if progress:
             progress("preprocess", 1, 1)
 
@@ -408,6 +478,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                                      code="too-few-distinct")])
         asked_range = len(k_values) > 1
         k_values = [k for k in k_values if k <= n_distinct]
+        useful = (tuple(self.useful_k) if self.useful_k is not None and self.k == "auto"
+                  else None)
         algorithm = self.algorithm
         options = self._algorithm_options(Z)
         stability_fn = None
@@ -440,7 +512,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 progress("embed", 1, 1)
             selection = select_k(embedding.transform(Zs), k_values, random_state=seed,
                                  n_init=self.n_init, progress=progress,
-                                 n_threads=self.n_threads)
+                                 n_threads=self.n_threads, useful=useful)
             k = selection.chosen_k
             E = embedding.transform(Z)
             km = selection.model
@@ -453,7 +525,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         else:
             selection = select_k(Zs, k_values, random_state=seed, n_init=self.n_init,
                                  progress=progress, n_threads=self.n_threads,
-                                 algorithm=algorithm, options=options, stability=stability_fn)
+                                 algorithm=algorithm, options=options, stability=stability_fn,
+                                 useful=useful)
             if asked_range and len(k_values) == 1:
                 selection.method = "only-possible"
                 selection.explanation = (f"k = {k_values[0]}: the only number of segments "
@@ -531,15 +604,105 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
         if progress:
             progress("profile", 0, 1)
-        describe_num = [c for c in self.roles_.numeric if c not in self.features_]
-        describe_cat = [c for c in self.roles_.categorical if c not in self.features_]
+        describe_num = [d.feature for d in fr.decisions
+                        if d.use == "describe" and d.role != "category" and d.feature]
+        describe_cat = [d.feature for d in fr.decisions
+                        if d.use == "describe" and d.role == "category" and d.feature]
         self.segments_: list[SegmentProfile]
         self.segments_, self.profiles_ = profile_segments(
-            train, new_labels, numeric, categorical_features=checked.categorical_features,
-            describe_numeric=describe_num, describe_categorical=describe_cat, rules=rules)
+            train, new_labels, numeric, categorical_features=categorical_features,
+            describe_numeric=describe_num, describe_categorical=describe_cat, rules=rules,
+            **self._profile_context())
         if progress:
             progress("profile", 1, 1)
         return self
+
+    # ---------------------------------------------------------------- roles, outliers
+    def _load_labels(self) -> dict[str, str]:
+        if self.labels is None:
+            return {}
+        if isinstance(self.labels, dict):
+            return {str(k): str(v) for k, v in self.labels.items()}
+        from custseg.labels import load_labels
+
+        return dict(load_labels(self.labels))
+
+    def _profile_context(self) -> dict[str, Any]:
+        """Roles and labels for profiling (names, evidence, recommendations)."""
+        return {"roles": dict(self.feature_roles_), "labels": dict(self.labels_map_)}
+
+    def _find_outliers(self, train: pd.DataFrame, numeric: list[str],
+                       rows: np.ndarray) -> dict[str, Any]:
+        """Customers beyond the far-out fences on some feature (on the scale the features
+        are fitted on: after the log), with a few examples per column (their 1-based data
+        rows: ``rows`` holds the 0-based input row of each row of ``train``)."""
+        out: dict[str, Any] = {"method": "Tukey's far-out fences (Q1 - 3 IQR, Q3 + 3 IQR) "
+                               "on the fitted scale (after the log)",
+                               "winsorized": self.plan_.winsorize, "rows": 0, "share": 0.0,
+                               "columns": {}}
+        if not numeric or not self.plan_.winsorize:
+            return out
+        pipe = self.preprocessor_.named_transformers_["numeric"]
+        cut = [name for name, _ in pipe.steps].index("fences")
+        fences = pipe.named_steps["fences"]
+        before = np.asarray(pipe[:cut].transform(train[numeric]), dtype=np.float64)
+        low = before < fences.lower_
+        high = before > fences.upper_
+        flagged = low | high
+        any_row = flagged.any(axis=1)
+        out["rows"] = int(any_row.sum())
+        out["share"] = round(float(any_row.mean()), 6) if len(any_row) else 0.0
+        raw = train[numeric].to_numpy(dtype=np.float64)
+        inverse = self._fence_values(pipe, cut, fences, numeric)
+        for j, c in enumerate(numeric):
+            idx = np.flatnonzero(flagged[:, j])
+            if not len(idx):
+                continue
+            order = idx[np.argsort(-np.abs(before[idx, j] - np.median(before[:, j])),
+                                   kind="stable")][:OUTLIER_EXAMPLES]
+            out["columns"][c] = {
+                "count": len(idx), "low": int(low[:, j].sum()), "high": int(high[:, j].sum()),
+                "lower": inverse[c][0], "upper": inverse[c][1],
+                "examples": [{"row": int(rows[i]) + 1, "value": float(raw[i, j])}
+                             for i in sorted(order)]}
+        return out
+
+    @staticmethod
+    def _fence_values(pipe: Any, cut: int, fences: Any, numeric: list[str]
+                      ) -> dict[str, tuple[float | None, float | None]]:
+        """The fences in the columns' own units (the log undone)."""
+        lower, upper = fences.lower_.copy(), fences.upper_.copy()
+        steps = dict(pipe.steps[:cut])
+        out = {}
+        for j, c in enumerate(numeric):
+            pair = []
+            for v in (lower[j], upper[j]):
+                if not np.isfinite(v):
+                    pair.append(None)
+                    continue
+                if "signed_log" in steps and steps["signed_log"].mask_[j]:
+                    v = float(np.sinh(v) * steps["signed_log"].scale_[j])
+                if "log" in steps and steps["log"].mask_[j]:
+                    v = float(np.expm1(v))
+                pair.append(round(float(v), 6))
+            out[c] = (pair[0], pair[1])
+        return out
+
+    def _reduction(self, numeric: list[str]) -> dict[str, Any]:
+        """How the features were weighted before clustering (groups of correlated ones)."""
+        info: dict[str, Any] = {"method": "none", "groups": []}
+        if not numeric or self.plan_.group_threshold is None or len(numeric) < 2:
+            return info
+        groups = self.preprocessor_.named_transformers_["numeric"].named_steps["groups"]
+        info["method"] = "feature groups"
+        info["threshold"] = float(self.plan_.group_threshold)
+        info["groups"] = [{"features": [numeric[j] for j in g],
+                           "weight": round(float(groups.weights_[g[0]]), 4)}
+                          for g in groups.groups_]
+        info["effective_features"] = round(float(sum(
+            1 for j in range(len(numeric)) if not any(j in g for g in groups.groups_))
+            + len(groups.groups_)), 4)
+        return info
 
     # ---------------------------------------------------------------- methods
     def _algorithm_options(self, Z: np.ndarray) -> dict[str, Any]:
@@ -760,4 +923,12 @@ def segmenter_from_parts(
         seg.fit_mask_ = fit_mask if fit_mask is not None else labels >= 0
     seg.segments_ = segments
     seg.profiles_ = profiles
+    seg.derivations_ = []
+    seg.column_decisions_ = []
+    seg.near_duplicates_ = []
+    seg.feature_roles_ = {}
+    seg.labels_map_ = {}
+    seg.outliers_ = {"method": "none", "winsorized": False, "rows": 0, "share": 0.0,
+                     "columns": {}}
+    seg.reduction_ = {"method": "none", "groups": []}
     return seg

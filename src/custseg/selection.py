@@ -49,8 +49,9 @@ if TYPE_CHECKING:
     from sklearn.cluster import KMeans
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-#: Above this many customers the silhouette is computed on a seeded sample of this size.
-SILHOUETTE_SAMPLE = 10_000
+#: Above this many customers the silhouette is computed on a seeded sample of this size
+#: (its standard error there is about 0.005: enough to rank the k).
+SILHOUETTE_SAMPLE = 4_000
 #: Best silhouette below which the data are said to show no clear structure.
 NO_STRUCTURE = 0.25
 STRONG_STRUCTURE = 0.70
@@ -117,13 +118,19 @@ class KSelection:
     #: k chosen on a sample of a large table: how it was drawn and what the sampling error
     #: changed (see :func:`score_partition_sampled`); None otherwise.
     sampling: dict[str, Any] | None = None
+    #: The range of k chosen among unless the evidence outside is strong (see
+    #: :func:`consensus_for_action`); None when every k tried was eligible.
+    useful_range: list[int] | None = None
+    #: The best k outside the useful range and why it was or was not taken.
+    outside: dict[str, Any] | None = None
     #: The fitted K-Means of the chosen k (not serialised).
     model: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         d = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "model"}
-        if d["sampling"] is None:
-            del d["sampling"]
+        for key in ("sampling", "useful_range", "outside"):
+            if d[key] is None:
+                del d[key]
         d["scores"] = [s.to_dict() for s in self.scores]
         d["votes"] = dict(self.votes)
         return d
@@ -404,6 +411,67 @@ def consensus(scores: list[KScore]) -> KSelection:
     )
 
 
+#: Numbers of segments a campaign can use: k is chosen in this range unless the evidence
+#: for a k outside it is strong.
+USEFUL_K = (3, 8)
+#: Strong evidence for a k outside the useful range: a silhouette of at least this...
+STRONG_OUTSIDE = 0.5
+#: ... leading the best k inside the range by at least this much.
+OUTSIDE_MARGIN = 0.10
+
+
+def consensus_for_action(scores: list[KScore], useful: tuple[int, int] | None) -> KSelection:
+    """The consensus (:func:`consensus`) among the k in ``useful``, unless a k outside it wins
+    the consensus over every k with strong evidence: a silhouette of at least 0.5 that leads
+    the best k inside by at least 0.10.  The explanation says which and why.
+
+    On real customer tables two groups often separate best (one split along overall size),
+    which no campaign can use; data with two true groups still give 2.
+
+    >>> sc = [KScore(2, 100, 0.42, 300, 0.9), KScore(3, 80, 0.35, 280, 1.0),
+    ...       KScore(4, 60, 0.36, 290, 0.95), KScore(5, 50, 0.30, 250, 1.1)]
+    >>> sel = consensus_for_action(sc, (3, 8))
+    >>> sel.chosen_k, sel.explanation.split(" and ")[0]
+    (4, '2 groups separate best (silhouette 0.42), but 4 segments are more useful for action')
+    """
+    if useful is None:
+        return consensus(scores)
+    lo, hi = useful
+    inside = [s for s in scores if lo <= s.k <= hi]
+    overall = consensus(scores)
+    if not inside or len(inside) == len(scores):
+        return overall
+    by_k = {s.k: s for s in scores}
+    sel_in = consensus(inside)
+    k_out, k_in = overall.chosen_k, sel_in.chosen_k
+    sil_out = by_k[k_out].silhouette
+    sil_in = by_k[k_in].silhouette
+    if lo <= k_out <= hi:
+        overall.useful_range = [lo, hi]
+        return overall
+    outside = {"k": int(k_out), "silhouette": round(float(sil_out), 4),
+               "best_inside_k": int(k_in), "best_inside_silhouette": round(float(sil_in), 4)}
+    if (np.isfinite(sil_out) and sil_out >= STRONG_OUTSIDE
+            and (not np.isfinite(sil_in) or sil_out - sil_in >= OUTSIDE_MARGIN)):
+        overall.useful_range = [lo, hi]
+        overall.outside = {**outside, "taken": True}
+        overall.explanation += (
+            f" k = {k_out} is outside the useful range {lo}-{hi}, but the evidence for it is "
+            f"strong: silhouette {sil_out:.2f} against {sil_in:.2f} for k = {k_in}.")
+        return overall
+    sel_in.scores = scores
+    sel_in.useful_range = [lo, hi]
+    sel_in.outside = {**outside, "taken": False}
+    what = (f"{k_out} groups separate best" if k_out < lo
+            else f"{k_out} groups score best")
+    sel_in.explanation = (
+        f"{what} (silhouette {sil_out:.2f}), but {k_in} segments are more useful for action "
+        f"and the evidence for {k_out} is not strong (it would need a silhouette of at least "
+        f"{STRONG_OUTSIDE:.1f}, {OUTSIDE_MARGIN:.2f} above k = {k_in}'s {sil_in:.2f}). Among "
+        f"{lo}-{hi}: " + sel_in.explanation)
+    return sel_in
+
+
 def select_k(
     X: np.ndarray,
     k_values: Iterable[int],
@@ -416,6 +484,7 @@ def select_k(
     options: dict[str, Any] | None = None,
     stability: StabilityFn | None = None,
     sampling_error: bool = False,
+    useful: tuple[int, int] | None = None,
 ) -> KSelection:
     """Fit K-Means for every k and choose one by consensus.
 
@@ -442,10 +511,13 @@ def select_k(
         ``X`` is a sample of a larger table: score K-Means partitions with
         :func:`score_partition_sampled` (standard errors; a chosen k whose silhouette is
         within the sampling error of another's loses the clarity part of the confidence).
+    useful : (int, int), optional
+        Choose among these k unless the evidence for another is strong
+        (:func:`consensus_for_action`); every k tried is eligible by default.
     """
     with limit_threads(X.shape[0], n_threads):
         return _select_k(X, k_values, random_state, n_init, progress, algorithm, options,
-                         stability, sampling_error)
+                         stability, sampling_error, useful)
 
 
 def _partition_scores(S: np.ndarray, labels: np.ndarray, k: int, random_state: Any,
@@ -577,7 +649,8 @@ def _select_k(X: np.ndarray, k_values: Iterable[int], random_state: Any, n_init:
               progress: ProgressFn | None, algorithm: str = "kmeans",
               options: dict[str, Any] | None = None,
               stability: StabilityFn | None = None,
-              sampling_error: bool = False) -> KSelection:
+              sampling_error: bool = False,
+              useful: tuple[int, int] | None = None) -> KSelection:
     ks = sorted({int(k) for k in k_values if 2 <= int(k) < X.shape[0]})
     if not ks:
         raise ValueError(f"no valid k for {X.shape[0]} customers")
@@ -615,7 +688,7 @@ def _select_k(X: np.ndarray, k_values: Iterable[int], random_state: Any, n_init:
         sel = KSelection(method="fixed", chosen_k=ks[0], scores=scores, structure=structure,
                          explanation=explanation)
     else:
-        sel = consensus(scores)
+        sel = consensus_for_action(scores, useful)
     sel.model = models[sel.chosen_k]
     if algorithm == "hierarchical":
         sel.model.with_k(sel.chosen_k)

@@ -1,0 +1,597 @@
+"""What each column of a real customer table is, and the features made from it.
+
+:func:`assign_roles` takes a validated table (:func:`custseg.schema.validate_table`) and
+gives every column one role, a use and a reason in words:
+
+========== ====================================================== =====================
+role       what it is                                              use
+========== ====================================================== =====================
+id         the customer id                                         dropped
+constant   one value for everyone                                  dropped
+text       free text with many values                              dropped
+duplicate  moves with an earlier column (\\|r\\| > 0.95)            dropped (the earlier kept)
+date       a date (customer since, last purchase)                  feature: days since
+birth_year a year of birth (1950-2005)                             feature: age
+count      a non-negative whole number (children, visits, orders)  feature
+money      an amount (income, spend, balance)                      feature (log scale)
+rate       a share or percentage (0-1 or 0-100)                    feature
+measure    any other number (age, score, duration)                 feature
+flag       0/1 (accepted an offer, complained, responded)          describes segments
+calendar   a day of the month, a month, a weekday or an hour         describes segments
+category   a few text levels or integer codes (region, gender)     describes segments
+========== ====================================================== =====================
+
+Flags and categories describe the segments rather than drive them: a 0/1 column, or a
+category, would otherwise split customers along itself.  Every decision can be overridden
+(``overrides={"Fresh": "money"}``, or a roles file read by :func:`load_role_overrides`).
+
+Rules, in order, for a numeric column that is not the id (names are matched as words,
+case-insensitive; see ``NAME_HINTS``):
+
+1. one distinct value: **constant**;
+2. only 0 and 1: **flag**;
+   a name that is a calendar part (``day``, ``month``, ``weekday``, ``hour``...) with whole
+   values in its range: **calendar**;
+3. a name saying year of birth (``birth``, ``born``, ``yob``), or ``year`` in the name with
+   whole values between 1900 and 2015 spread over at least 10 years: **birth_year**;
+4. a name saying category (``sex``, ``gender``, ``marital``, ``education``, ``region``,
+   ``channel``, ``type``, ``status``, ``code`` ...) with at most 12 whole values: **category**;
+5. values within 0-1, not all whole, or a name saying share (``prc``, ``pct``, ``percent``,
+   ``rate``, ``ratio``, ``share``, ``frequency``) with values within 0-100: **rate**;
+6. whole, non-negative values with a name saying count (``num``, ``number``, ``count``,
+   ``trx``, ``visits``, ``kid``, ``children``...): **count**;
+7. a name saying money (``amount``, ``amt``, ``mnt``, ``income``, ``salary``, ``balance``,
+   ``spend``, ``price``, ``revenue``, ``sales``, ``payment``, ``bill``, ``limit``...), or
+   non-negative values with skewness above 1 and a maximum above 1,000: **money**;
+8. whole non-negative values below 100 at the median: **count**;
+9. anything else: **measure**.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from custseg.schema import validate_table
+>>> raw = pd.DataFrame({"ID": range(1, 41), "Year_Birth": [1950 + i % 40 for i in range(40)],
+...                     "Kidhome": [i % 3 for i in range(40)],
+...                     "Complain": [int(i % 7 == 0) for i in range(40)],
+...                     "MntWines": [(i * 37) % 900 + (5000 if i == 3 else 0) for i in range(40)],
+...                     "Z_Cost": [3] * 40})
+>>> fr = assign_roles(validate_table(raw))
+>>> [(d.column, d.role, d.use) for d in fr.decisions]  # doctest: +NORMALIZE_WHITESPACE
+[('ID', 'id', 'dropped'), ('Year_Birth', 'birth_year', 'feature'), ('Kidhome', 'count', 'feature'),
+ ('Complain', 'flag', 'describe'), ('MntWines', 'money', 'feature'),
+ ('Z_Cost', 'constant', 'dropped')]
+>>> fr.features
+['Age', 'Kidhome', 'MntWines']
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from custseg.errors import UsageError
+
+if TYPE_CHECKING:
+    from custseg.schema import CheckedTable
+
+ROLES = ("id", "constant", "date", "calendar", "birth_year", "age", "count", "money", "rate",
+         "flag", "category", "text", "measure", "duplicate")
+#: Roles a user may give a column (the others are found, not chosen).
+OVERRIDABLE = ("id", "date", "calendar", "birth_year", "age", "count", "money", "rate",
+               "flag", "category", "text", "measure")
+#: Roles of feature columns as profiling sees them (derived columns: age, tenure).
+NUMERIC_ROLES = ("count", "money", "rate", "flag", "measure", "age", "tenure", "calendar")
+#: Calendar positions (day of the month, month, weekday, hour): they describe when
+#: something happened, not who the customer is.
+CALENDAR_PARTS = {"day": (1, 31), "dom": (1, 31), "month": (1, 12), "weekday": (0, 7),
+                  "dow": (0, 7), "hour": (0, 23), "week": (1, 53), "quarter": (1, 4)}
+#: |r| above which two feature columns are near-duplicates (the later one is dropped).
+NEAR_DUPLICATE_R = 0.95
+#: Rows used to measure correlations between columns (a seeded sample above it).
+CORRELATION_SAMPLE = 20_000
+
+NAME_HINTS: dict[str, tuple[str, ...]] = {
+    "birth_year": ("birth", "born", "yob", "birthyear"),
+    "category": ("sex", "gender", "genre", "marital", "marriage", "married", "education",
+                 "region", "channel", "country", "city", "state", "type", "class", "category",
+                 "segment", "group", "status", "code", "zone", "area", "branch", "plan"),
+    "rate": ("prc", "pct", "percent", "percentage", "rate", "ratio", "share", "frequency",
+             "freq", "proportion", "fraction"),
+    "count": ("num", "number", "count", "cnt", "trx", "txn", "transactions", "visits",
+              "orders", "kid", "kids", "kidhome", "teen", "teenhome", "children", "child",
+              "dependents", "household", "tenure", "calls", "contacts", "campaign",
+              "previous", "items", "products", "nb", "qty", "quantity"),
+    "money": ("amount", "amt", "mnt", "income", "salary", "balance", "bal", "spend", "spent",
+              "spending", "price", "revenue", "sales", "payment", "payments", "pay", "bill",
+              "limit", "cost", "value", "fee", "fees", "profit", "purchases", "purchase",
+              "monetary", "wage", "earnings", "debt", "loan", "credit", "advance", "deposit",
+              "turnover", "expenditure"),
+    "measure": ("score", "rating", "index", "duration", "seconds", "minutes", "hours", "days",
+                "time", "length", "distance", "weight", "height", "day", "month", "week",
+                "recency", "tenure"),
+    "age": ("age",),
+    "tenure_date": ("since", "joined", "join", "registration", "registered", "signup",
+                    "enrol", "enroll", "enrolled", "first", "opened", "start", "created",
+                    "customer", "member", "membership", "dt"),
+}
+
+
+def name_words(name: str) -> list[str]:
+    """Lower-case words of a column name: CamelCase, snake_case, CAPS and digits split.
+
+    >>> name_words("NumWebVisitsMonth"), name_words("PRC_FULL_PAYMENT"), name_words("BILL_AMT1")
+    (['num', 'web', 'visits', 'month'], ['prc', 'full', 'payment'], ['bill', 'amt', '1'])
+    """
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name))
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
+    text = re.sub(r"([A-Za-z])([0-9])", r"\1 \2", text)
+    return [w for w in re.split(r"[^0-9A-Za-z]+", text.lower()) if w]
+
+
+def _hint(name: str, kind: str) -> bool:
+    words = name_words(name)
+    joined = "".join(words)
+    hints = NAME_HINTS[kind]
+    return any(w in hints for w in words) or joined in hints
+
+
+@dataclass
+class ColumnDecision:
+    """The role of one input column, its use and why."""
+
+    column: str
+    role: str
+    use: str  # "feature" | "describe" | "dropped"
+    feature: str | None
+    reason: str
+    overridden: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Derivation:
+    """A feature computed from a column, the same way in fit and when scoring."""
+
+    name: str
+    source: str
+    kind: str  # "age" | "days_since"
+    reference: str  # ISO date (days_since) or a year (age)
+    dayfirst: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FeatureRoles:
+    """Roles of every column and the features they give (see :func:`assign_roles`)."""
+
+    decisions: list[ColumnDecision]
+    frame: pd.DataFrame
+    features: list[str]
+    describe_numeric: list[str]
+    describe_categorical: list[str]
+    categorical_features: list[str]
+    role_of: dict[str, str]
+    derivations: list[Derivation] = field(default_factory=list)
+    near_duplicates: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {"columns": [d.to_dict() for d in self.decisions],
+                "derived": [d.to_dict() for d in self.derivations],
+                "near_duplicates": list(self.near_duplicates)}
+
+
+# ------------------------------------------------------------------ overrides
+def parse_role_overrides(items: Sequence[str] | None) -> dict[str, str]:
+    """``["Fresh=money", "Kidhome=count"]`` as a dict, roles checked.
+
+    >>> parse_role_overrides(["Fresh=money", " Kidhome = count "])
+    {'Fresh': 'money', 'Kidhome': 'count'}
+    """
+    out: dict[str, str] = {}
+    for item in items or []:
+        col, sep, role = str(item).rpartition("=")
+        col, role = col.strip(), role.strip().lower()
+        if not sep or not col:
+            raise UsageError(f"a role is given as COLUMN=ROLE (e.g. Income=money), got "
+                             f"{item!r}", "role")
+        out[col] = role
+    _check_roles(out, "role")
+    return out
+
+
+def _check_roles(overrides: Mapping[str, str], where: str) -> None:
+    bad = {c: r for c, r in overrides.items() if r not in OVERRIDABLE}
+    if bad:
+        raise UsageError(f"{where}: unknown role(s) {bad}; a role is one of "
+                         f"{list(OVERRIDABLE)}", "role")
+
+
+def load_role_overrides(path: str | Path) -> dict[str, str]:
+    """Roles from a file: TOML (``[roles]`` table of ``column = "role"``) or CSV
+    (``column,role`` per line, an optional header)."""
+    p = Path(path)
+    try:
+        text = p.read_text("utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"roles file {path}: cannot read it: {exc}", "roles") from exc
+    if p.suffix.lower() == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"roles file {path} is not valid TOML: {exc}", "roles") from exc
+        table = data.get("roles", data)
+        out = {str(k): str(v).strip().lower() for k, v in table.items()}
+    else:
+        import csv
+        import io
+
+        out = {}
+        for row in csv.reader(io.StringIO(text)):
+            if len(row) < 2 or not row[0].strip():
+                continue
+            col, role = row[0].strip(), row[1].strip().lower()
+            if (col.lower(), role) == ("column", "role"):
+                continue
+            out[col] = role
+    _check_roles(out, f"roles file {path}")
+    return out
+
+
+# ------------------------------------------------------------------ derivations
+def _dayfirst(text: pd.Series) -> bool:
+    """Whether ``a-b-yyyy`` / ``a/b/yyyy`` dates put the day first (a field above 12)."""
+    parts = text.dropna().astype(str).str.extract(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.]\d{2,4}")
+    if parts.empty or parts[0].isna().all():
+        return False
+    first = pd.to_numeric(parts[0], errors="coerce")
+    second = pd.to_numeric(parts[1], errors="coerce")
+    return bool((first > 12).any() and not (second > 12).any())
+
+
+def parse_dates(values: pd.Series, dayfirst: bool) -> pd.Series:
+    """Dates of a column (text or datetime), missing where they do not parse."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return pd.to_datetime(values).dt.tz_localize(None) if getattr(
+            values.dt, "tz", None) is not None else pd.to_datetime(values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pd.to_datetime(values.astype("string").str.strip(), errors="coerce",
+                              format="mixed", dayfirst=dayfirst)
+
+
+def derive(frame: pd.DataFrame, derivations: Sequence[Derivation]) -> pd.DataFrame:
+    """The derived feature columns of ``frame`` (one column per derivation, float64)."""
+    out = pd.DataFrame(index=frame.index)
+    for d in derivations:
+        src = frame[d.source]
+        if d.kind == "age":
+            years = pd.to_numeric(src, errors="coerce").astype("float64")
+            out[d.name] = float(d.reference) - years
+        else:
+            when = parse_dates(src, d.dayfirst)
+            ref = pd.Timestamp(d.reference)
+            out[d.name] = ((ref - when).dt.total_seconds() / 86_400.0).astype("float64")
+    return out
+
+
+def _date_name(column: str) -> tuple[str, str]:
+    """Name and role of the feature made from a date column."""
+    words = [w for w in name_words(column) if w not in ("dt", "date", "day", "time")]
+    label = " ".join(words) or column
+    if _hint(column, "tenure_date"):
+        base = " ".join(w for w in words if w not in ("since", "first", "start")) or "customer"
+        return f"{base.capitalize()} tenure (days)", "tenure"
+    return f"Days since {label}", "tenure"
+
+
+# ------------------------------------------------------------------ numeric roles
+def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
+    """The role of a numeric column and the reason, from its name and values.
+
+    >>> numeric_role("Kidhome", pd.Series([0.0, 1, 2, 0, 1]))
+    ('count', 'whole numbers 0-2 named like a count')
+    >>> numeric_role("PRC_FULL_PAYMENT", pd.Series([0.0, 0.25, 1.0, 0.5]))
+    ('rate', 'values within 0-1: a share')
+    """
+    v = values.dropna().to_numpy(dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return "measure", "no values"
+    lo, hi = float(v.min()), float(v.max())
+    whole = bool(np.all(np.mod(v, 1) == 0))
+    distinct = np.unique(v)
+    if len(distinct) == 1:
+        return "constant", f"always {distinct[0]:g}"
+    if set(distinct.tolist()) <= {0.0, 1.0}:
+        return "flag", "only 0 and 1: a yes/no flag"
+    span = f"{lo:g}-{hi:g}"
+    words = name_words(name)
+    if whole and len(words) <= 2 and words[-1] in CALENDAR_PARTS and (
+            CALENDAR_PARTS[words[-1]][0] <= lo and hi <= CALENDAR_PARTS[words[-1]][1]):
+        return "calendar", (f"a {words[-1]} number {span}: a position in the calendar, not a "
+                            "trait of the customer")
+    if whole and _hint(name, "birth_year") and 1880 <= np.median(v) <= 2020:
+        return "birth_year", f"years {span} named like a year of birth"
+    if (whole and "year" in name_words(name) and np.quantile(v, 0.05) >= 1900
+            and np.quantile(v, 0.95) <= 2015 and np.ptp(v) >= 10):
+        return "birth_year", f"years {span} named like a year of birth"
+    if _hint(name, "age") and lo >= 0 and hi < 130:
+        return "age", f"ages {span}"
+    if whole and len(distinct) <= 12 and _hint(name, "category"):
+        return "category", f"{len(distinct)} integer codes named like a category"
+    if lo >= 0 and hi <= 1 and not whole:
+        return "rate", "values within 0-1: a share"
+    if lo >= 0 and hi <= 100 and _hint(name, "rate"):
+        return "rate", f"values within 0-{100 if hi > 1 else 1} named like a share"
+    first = name_words(name)[0]
+    if whole and lo >= 0 and _hint(name, "count") and (
+            first in ("num", "number", "n", "nb", "count", "cnt") or not _hint(name, "money")
+            or hi <= 1000):
+        return "count", f"whole numbers {span} named like a count"
+    if _hint(name, "measure"):
+        return "measure", f"numbers {span}"
+    skew = float(pd.Series(v).skew()) if len(v) > 2 else 0.0
+    if _hint(name, "money") and (hi - lo > 100 or not whole):
+        return "money", f"amounts {span} named like money"
+    if lo >= 0 and skew > 1 and hi > 1000:
+        return "money", f"skewed amounts {span} (skewness {skew:.1f})"
+    if whole and lo == 0 and np.median(v) < 100:
+        return "count", f"whole numbers {span}"
+    return "measure", f"numbers {span}"
+
+
+def rate_scale(values: pd.Series) -> float:
+    """100 for a percentage column (a value above 1), else 1."""
+    v = values.dropna()
+    return 100.0 if len(v) and float(v.max()) > 1 else 1.0
+
+
+def _as_numeric(frame: pd.DataFrame, col: str) -> pd.Series | None:
+    s = frame[col]
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return s.astype("float64")
+    num = pd.to_numeric(s, errors="coerce")
+    filled = s.notna().sum()
+    if filled and num.notna().sum() == filled:
+        return num.astype("float64")
+    return None
+
+
+def near_duplicates(frame: pd.DataFrame, columns: Sequence[str], *,
+                    threshold: float = NEAR_DUPLICATE_R,
+                    random_state: int = 0) -> list[dict[str, Any]]:
+    """Pairs of columns with |Spearman r| above ``threshold``: the later one of each pair is
+    dropped, the earlier kept (``[{"dropped", "kept", "r"}]``).
+
+    >>> df = pd.DataFrame({"a": range(50), "b": [2 * i + 1 for i in range(50)],
+    ...                    "c": [(i * 7) % 11 for i in range(50)]})
+    >>> near_duplicates(df, ["a", "b", "c"])
+    [{'dropped': 'b', 'kept': 'a', 'r': 1.0}]
+    """
+    cols = list(columns)
+    if len(cols) < 2:
+        return []
+    data = frame[cols]
+    if len(data) > CORRELATION_SAMPLE:
+        data = data.sample(CORRELATION_SAMPLE, random_state=random_state)
+    ranks = data.rank()
+    corr = ranks.corr().to_numpy()
+    dropped: dict[str, dict[str, Any]] = {}
+    for j, cj in enumerate(cols):
+        for i in range(j):
+            ci = cols[i]
+            if ci in dropped:
+                continue
+            r = corr[i, j]
+            if np.isfinite(r) and abs(r) > threshold:
+                dropped[cj] = {"dropped": cj, "kept": ci, "r": round(float(r), 3)}
+                break
+    return list(dropped.values())
+
+
+# ------------------------------------------------------------------ the whole table
+def _reference_date(frame: pd.DataFrame, dates: Sequence[str]) -> tuple[
+        dict[str, tuple[pd.Timestamp | None, bool]], pd.Timestamp | None]:
+    parsed: dict[str, tuple[pd.Timestamp | None, bool]] = {}
+    latest: pd.Timestamp | None = None
+    for c in dates:
+        dayfirst = _dayfirst(frame[c]) if not pd.api.types.is_datetime64_any_dtype(
+            frame[c]) else False
+        when = parse_dates(frame[c], dayfirst)
+        top = when.max()
+        top = None if pd.isna(top) else pd.Timestamp(top).normalize()
+        parsed[c] = (top, dayfirst)
+        if top is not None and (latest is None or top > latest):
+            latest = top
+    return parsed, latest
+
+
+def assign_roles(
+    checked: CheckedTable,
+    *,
+    overrides: Mapping[str, str] | None = None,
+    requested: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    use_categorical: bool = False,
+    infer: bool = True,
+    random_state: int = 0,
+) -> FeatureRoles:
+    """Decide the role and use of every column of a validated table (see the module doc).
+
+    Parameters
+    ----------
+    checked : CheckedTable
+        The output of :func:`custseg.schema.validate_table`.
+    overrides : mapping, optional
+        ``{column: role}`` chosen by the user; they win over the rules.
+    requested : list of str, optional
+        Features the user named: they are used as they are (roles only describe them).
+    exclude : list of str, optional
+        Columns never used as features (they still describe segments).
+    use_categorical : bool
+        Segment on the categorical columns too.
+    infer : bool
+        Apply the rules (off for plain arrays: every column is a measure).
+    """
+    overrides = dict(overrides or {})
+    unknown = [c for c in overrides if c not in checked.frame.columns]
+    if unknown:
+        raise UsageError(f"role given for column(s) {unknown} not in the data. Columns in the "
+                         f"data: {list(checked.frame.columns)}", "role")
+    frame = checked.frame.copy()
+    roles = checked.roles
+    exclude_set = set(exclude or [])
+    requested = list(requested or [])
+    dropped_why = dict(checked.cleaning.get("columns_dropped", {}))
+    decisions: list[ColumnDecision] = []
+    role_of: dict[str, str] = {}
+    features: list[str] = []
+    describe_num: list[str] = []
+    describe_cat: list[str] = []
+    cat_features = list(checked.categorical_features)
+    derivations: list[Derivation] = []
+
+    date_cols = [c for c in roles.dates if overrides.get(c, "date") == "date"]
+    date_cols += [c for c, r in overrides.items() if r == "date" and c not in date_cols]
+    parsed_dates, latest = _reference_date(frame, date_cols)
+    birth_ref = latest.year if latest is not None else date.today().year
+
+    def decide(col: str, role: str, use: str, feature: str | None, reason: str) -> None:
+        decisions.append(ColumnDecision(col, role, use, feature, reason, col in overrides))
+
+    for col in frame.columns:
+        forced = overrides.get(col)
+        if col == roles.id_column or forced == "id":
+            decide(col, "id", "dropped", None, "the customer id" if forced is None
+                   else "given as the id")
+            continue
+        if col in roles.ignored and forced is None:
+            decide(col, "text", "dropped", None, roles.ignored[col])
+            continue
+        if forced == "text":
+            decide(col, "text", "dropped", None, "given as free text")
+            continue
+        if col in date_cols:
+            ref, dayfirst = parsed_dates[col]
+            if ref is None:
+                decide(col, "date", "dropped", None, "no date could be read")
+                continue
+            name, drole = _date_name(col)
+            derivations.append(Derivation(name, col, "days_since", ref.date().isoformat(),
+                                          dayfirst))
+            use = "dropped" if col in exclude_set else "describe" if requested else "feature"
+            decide(col, "date", use, name,
+                   f"dates; turned into days since, as of {ref.date().isoformat()} "
+                   "(the latest date in the column)")
+            role_of[name] = drole
+            if use == "feature":
+                features.append(name)
+            continue
+        numeric = col in roles.numeric
+        values = frame[col] if numeric else None
+        if not numeric and forced in (*NUMERIC_ROLES, "birth_year"):
+            values = _as_numeric(frame, col)
+            if values is None:
+                raise UsageError(f"role {forced!r} for column {col!r}: its values are not all "
+                                 "numbers", "role")
+            frame[col] = values
+            numeric = True
+        if not numeric:  # categorical
+            if forced not in (None, "category"):
+                raise UsageError(f"role {forced!r} for column {col!r}: it is not numeric",
+                                 "role")
+            use = "feature" if col in cat_features else "describe"
+            if col in dropped_why:
+                use = "dropped"
+            decide(col, "category", use, col if use != "dropped" else None,
+                   dropped_why.get(col, "text with a few levels" if col not in requested
+                                   else "given as a feature"))
+            if use == "describe":
+                describe_cat.append(col)
+            continue
+        if forced is not None:
+            role, reason = forced, "given"
+        elif not infer:
+            role, reason = "measure", "numbers"
+        else:
+            role, reason = numeric_role(col, values)
+        if col in dropped_why and role != "constant":
+            decide(col, "constant" if dropped_why[col] == "constant" else role, "dropped",
+                   None, dropped_why[col])
+            continue
+        if role == "constant":
+            decide(col, "constant", "dropped", None, reason + "; cannot tell customers apart")
+            continue
+        if role == "category":
+            frame[col] = values.map(lambda x: str(int(x)) if pd.notna(x) else np.nan)
+            if use_categorical and col not in exclude_set:
+                decide(col, "category", "feature", col, reason)
+                cat_features.append(col)
+            else:
+                decide(col, "category", "describe", col, reason)
+                describe_cat.append(col)
+            continue
+        if role == "birth_year" and col not in requested:
+            name = "Age"
+            while name in frame.columns:
+                name = f"{name} ({col})"
+            derivations.append(Derivation(name, col, "age", str(birth_ref)))
+            use = "dropped" if col in exclude_set else "describe" if requested else "feature"
+            decide(col, "birth_year", use, name,
+                   f"{reason}; turned into age as of {birth_ref}")
+            role_of[name] = "age"
+            if use == "feature":
+                features.append(name)
+            continue
+        role_of[col] = "measure" if role == "birth_year" else role
+        if col in requested:
+            decide(col, role, "feature", col, reason + "; given as a feature")
+            features.append(col)
+        elif role in ("flag", "calendar") or col in exclude_set or requested:
+            why = "; describes the segments" if role != "calendar" else ""
+            why = "; excluded" if col in exclude_set else why
+            why = "; not among the features given, describes the segments" if (
+                requested and col not in exclude_set) else why
+            decide(col, role, "describe", col, reason + why)
+            describe_num.append(col)
+        else:
+            decide(col, role, "feature", col, reason)
+            features.append(col)
+
+    if requested:  # the user's order
+        order = {c: i for i, c in enumerate(requested)}
+        features.sort(key=lambda c: order.get(c, len(order)))
+    if derivations:
+        derived = derive(frame, derivations)
+        for c in derived.columns:
+            frame[c] = derived[c]
+    near: list[dict[str, Any]] = []
+    if not requested and infer:
+        near = near_duplicates(frame, features, random_state=random_state)
+        gone = {d["dropped"]: d for d in near}
+        for dec in decisions:
+            if dec.feature in gone and dec.use == "feature":
+                g = gone[dec.feature]
+                dec.use = "dropped"
+                dec.role = "duplicate"
+                dec.reason += (f"; moves with {g['kept']} (Spearman r = {g['r']:.2f}): "
+                               f"dropped, {g['kept']} kept")
+                role_of.pop(dec.feature, None)
+        features = [c for c in features if c not in gone]
+    return FeatureRoles(decisions=decisions, frame=frame, features=features,
+                        describe_numeric=describe_num, describe_categorical=describe_cat,
+                        categorical_features=cat_features, role_of=role_of,
+                        derivations=derivations, near_duplicates=near)
