@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from custseg import demo_data_path, load_table
 from custseg.errors import UsageError
-from custseg.profiling import load_rules, profile_segments, short_label
+from custseg.profiling import (
+    RuleTable,
+    level_of,
+    load_rules,
+    profile_segments,
+    profiles_from_statistics,
+    segment_statistics,
+    short_label,
+    trait_text,
+)
 
 
 @pytest.mark.parametrize(("name", "label"), [
@@ -106,3 +118,325 @@ def test_bundled_rules_load():
     rules = load_rules()
     assert len(rules) >= 10
     assert all(r.recommendation for r in rules)
+
+
+# ---------------------------------------------------------------- issue 12: names, traits, rules
+
+INCOME, SPENDING = "Annual Income (k$)", "Spending Score (1-100)"
+
+
+def test_levels_follow_z_not_tertiles():
+    # a segment whose mean is above the population's 67th percentile but less than 0.5 sd
+    # above the mean is Mid (the tertile rule said High)
+    x = np.r_[np.zeros(50), np.full(30, 1.0), np.full(20, 5.0)]
+    labels = np.r_[np.zeros(50, int), np.ones(30, int), np.full(20, 2)]
+    profiles, _ = profile_segments(pd.DataFrame({"x": x}), labels, ["x"])
+    z1 = profiles[1].z["x"]
+    assert -0.5 < z1 < 0.5 and profiles[1].levels["x"] == "Mid"
+    assert profiles[2].levels["x"] == "High" and profiles[0].levels["x"] == "Low"
+    assert level_of(0.5) == "High" and level_of(-0.5) == "Low" and level_of(0.4999) == "Mid"
+
+
+def _check_levels_agree(profiles, features):
+    for p in profiles:
+        for c, level in p.levels.items():
+            assert level == ("High" if p.z[c] >= 0.5 else "Low" if p.z[c] <= -0.5 else "Mid")
+        for t in p.traits:
+            assert t["level"] == ("High" if t["z"] >= 0.5 else "Low")
+            assert abs(t["z"]) >= 0.5
+            assert t["z"] == p.z[t["feature"]]
+        for part in p.name.removeprefix("Outlier group: ").split(" · "):
+            word, _, rest = part.partition(" ")
+            if rest in features and word in ("High", "Low"):
+                assert (p.z[rest] >= 0.5) if word == "High" else (p.z[rest] <= -0.5), p.name
+        for f in p.distinguishing:  # describe() never says high for a negative z
+            said = p.describe().split(", ")[p.distinguishing.index(f)]
+            assert not (" high " in said and p.z[f] < 0) and not (" low " in said and p.z[f] > 0)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_level_words_agree_with_z_on_random_profiles(seed):
+    rng = np.random.RandomState(seed)
+    n_feat = rng.randint(1, 9)
+    k = rng.randint(2, 7)
+    cols = [f"f{i}" for i in range(n_feat)]
+    sizes = rng.randint(5, 80, k)
+    parts = [pd.DataFrame(rng.normal(rng.normal(0, 1.2, n_feat), rng.uniform(0.3, 2, n_feat),
+                                     (s, n_feat)), columns=cols) for s in sizes]
+    labels = np.repeat(np.arange(k), sizes)
+    df = pd.concat(parts, ignore_index=True)
+    profiles, _ = profile_segments(df, labels, cols)
+    _check_levels_agree(profiles, cols)
+    names = [p.name for p in profiles]
+    assert len(set(names)) == len(names)
+
+
+def _credit_frame():
+    rng = np.random.RandomState(3)
+    specs = [  # n, cash advance, cash advance trx, full payment share, purchases
+        (300, 300, 1, 0.35, 1500),
+        (120, 4000, 12, 0.02, 2500),   # heavy cash advance, rarely pay in full (and spend)
+        (180, 100, 0.2, 0.85, 4000),
+    ]
+    parts, labels = [], []
+    for seg, (n, cash, trx, full, purch) in enumerate(specs):
+        parts.append(pd.DataFrame({
+            "CASH_ADVANCE": rng.gamma(4, cash / 4, n),
+            "CASH_ADVANCE_TRX": rng.poisson(trx, n).astype(float),
+            "PRC_FULL_PAYMENT": np.clip(rng.normal(full, 0.05, n), 0, 1),
+            "PURCHASES": rng.gamma(4, purch / 4, n),
+            "BALANCE": rng.gamma(4, 1000, n),
+        }))
+        labels += [seg] * n
+    roles = {"CASH_ADVANCE": "money", "CASH_ADVANCE_TRX": "count", "PRC_FULL_PAYMENT": "rate",
+             "PURCHASES": "money", "BALANCE": "money"}
+    return pd.concat(parts, ignore_index=True), np.array(labels), roles
+
+
+def test_segment_defined_by_risk_is_never_rewarded(tmp_path):
+    df, labels, roles = _credit_frame()
+    profiles, _ = profile_segments(df, labels, list(df.columns), roles=roles)
+    risky = profiles[1]
+    assert risky.defined_by_risk
+    assert risky.recommendation_kind not in ("reward", "upsell")
+    assert risky.recommendation_kind == "risk"
+    assert "no limit increases" in risky.recommendation
+    assert not profiles[2].defined_by_risk
+    assert profiles[2].recommendation_kind == "reward"  # spends and pays in full
+    # even with a rule table that only knows how to reward
+    f = tmp_path / "rules.toml"
+    f.write_text('[[rule]]\nwhen = { spend = "High" }\nkind = "reward"\n'
+                 'recommendation = "REWARD THEM"\n'
+                 '[[rule]]\nwhen = { spend = ["Low", "Mid", "High"] }\n'
+                 'recommendation = "ANYONE"\n')
+    profiles, _ = profile_segments(df, labels, list(df.columns), roles=roles,
+                                   rules=load_rules(f))
+    assert profiles[1].recommendation not in ("REWARD THEM", "ANYONE")
+    assert profiles[1].recommendation_kind == "risk"
+    assert "cash advance" in profiles[1].recommendation  # names the risky trait
+    assert profiles[2].recommendation == "REWARD THEM"
+
+
+def test_risk_evidence_and_trait_texts():
+    df, labels, roles = _credit_frame()
+    profiles, _ = profile_segments(df, labels, list(df.columns), roles=roles)
+    risky = profiles[1]
+    by_feature = {t["feature"]: t for t in risky.traits}
+    assert by_feature["CASH_ADVANCE_TRX"]["text"].endswith("as many cash advance transactions")
+    assert by_feature["CASH_ADVANCE"]["text"].endswith("the average cash advance")
+    assert re.fullmatch(r"share of full payment \d+(\.\d)?% vs \d+% overall",
+                        by_feature["PRC_FULL_PAYMENT"]["text"])
+    assert by_feature["PRC_FULL_PAYMENT"]["level"] == "Low"
+    assert by_feature["CASH_ADVANCE"]["ratio"] > 2
+    assert risky.evidence == [t["text"] for t in risky.traits[:3]]
+    assert risky.recommendation_with_evidence().endswith(
+        "Evidence: " + "; ".join(risky.evidence) + ".")
+    assert [abs(t["z"]) for t in risky.traits] == sorted(
+        (abs(t["z"]) for t in risky.traits), reverse=True)
+    assert "cash advance" in risky.name and "_" not in risky.name
+
+
+@pytest.mark.parametrize(("args", "text"), [
+    (("MntWines", "spend on wines", "money", 30.0, 300.0, 0.1), "spends 0.1× the average on wines"),
+    (("Fresh", "fresh", "money", 600.0, 300.0, 2.0), "spends 2.0× the average on fresh"),
+    (("BALANCE", "balance", "money", 690.0, 300.0, 2.3), "2.3× the average balance"),
+    (("Kidhome", "children at home", "count", 0.2, 0.5, 0.4), "0.4× as many children at home"),
+    (("Year_Birth", "year of birth", "measure", 1967.03, 1968.8, None),
+     "year of birth 1967 vs 1969 on average"),
+    (("Dt tenure (days)", "customer tenure", "tenure", 540.0, 350.4, 1.54),
+     "customers for 540 days vs 350 on average"),
+    (("AcceptedCmp3", "accepted campaign 3", "flag", 0.24, 0.07, None),
+     "accepted campaign 3: 24% vs 7% overall"),
+    (("Rate", "discount rate", "rate", 45.0, 20.0, 2.25), "discount rate 45% vs 20% overall"),
+    (("BAL", "balance", "money", -20.0, 300.0, None), "balance -20 vs 300 on average"),
+])
+def test_trait_text_by_role(args, text):
+    assert trait_text(*args) == text
+
+
+def test_many_features_names_use_labels_and_are_unique():
+    rng = np.random.RandomState(4)
+    cols = ["MntWines", "MntMeatProducts", "NumWebVisitsMonth", "Income", "Recency"]
+    base = rng.normal(100, 2, (300, 5))
+    df = pd.DataFrame(base, columns=cols)
+    labels = np.repeat([0, 1, 2], 100)
+    df.loc[labels == 1, "MntWines"] += 40
+    df.loc[labels == 1, "NumWebVisitsMonth"] -= 30
+    df.loc[labels == 2, "MntWines"] += 40
+    df.loc[labels == 2, "NumWebVisitsMonth"] -= 30
+    df.loc[labels == 2, "Recency"] += 2  # the only difference between 1 and 2, and weaker
+    profiles, _ = profile_segments(df, labels, cols)
+    z2 = profiles[2].z
+    assert 0.5 <= z2["Recency"] < min(z2["MntWines"], -z2["NumWebVisitsMonth"])
+    names = [p.name for p in profiles]
+    assert names[1] == "High spend on wines · Low web visits per month"
+    assert set(names[2].split(" · ")) == {"High spend on wines", "Low web visits per month",
+                                          "High recency"}
+    assert names[0] == "Low spend on wines · High web visits per month"
+    assert len(set(names)) == 3 and not any("(" in n for n in names)
+
+
+def test_close_to_average_made_unique_by_a_mild_trait():
+    rng = np.random.RandomState(5)
+    cols = [f"v{i}" for i in range(4)]
+    df = pd.DataFrame(rng.normal(0, 1, (400, 4)), columns=cols)
+    labels = np.repeat([0, 1], 200)
+    df.loc[labels == 1, "v2"] += 0.4
+    profiles, _ = profile_segments(df, labels, cols)
+    assert profiles[0].name == "Close to average"
+    assert profiles[1].name.startswith("Close to average · Slightly ")
+    assert profiles[1].traits == [] or all(abs(t["z"]) >= 0.5 for t in profiles[1].traits)
+
+
+def test_flags_name_a_segment_only_when_strongest():
+    rng = np.random.RandomState(6)
+    n = 200
+    df = pd.DataFrame({"a": rng.normal(0, 1, n), "b": rng.normal(0, 1, n),
+                       "c": rng.normal(0, 1, n), "AcceptedCmp1": rng.binomial(1, 0.1, n)})
+    labels = np.repeat([0, 1], 100)
+    df.loc[labels == 1, "a"] += 3
+    df.loc[labels == 1, "b"] -= 3
+    df.loc[labels == 1, "AcceptedCmp1"] = rng.binomial(1, 0.8, 100)
+    feats = ["a", "b", "c", "AcceptedCmp1"]
+    roles = {"a": "measure", "b": "measure", "c": "measure", "AcceptedCmp1": "flag"}
+    profiles, _ = profile_segments(df, labels, feats, roles=roles)
+    z = profiles[1].z
+    assert 0.5 <= z["AcceptedCmp1"] < min(z["a"], -z["b"])
+    assert set(profiles[1].name.split(" · ")) == {"High a", "Low b"}
+    df.loc[labels == 1, "a"] -= 2.9
+    df.loc[labels == 1, "b"] += 2.9
+    df.loc[labels == 1, "AcceptedCmp1"] = 1
+    profiles, _ = profile_segments(df, labels, feats, roles=roles)
+    assert profiles[1].name.startswith("Often accepted campaign 1")
+
+
+def test_outlier_group():
+    rng = np.random.RandomState(7)
+    df = pd.DataFrame({"x": np.r_[rng.normal(0, 1, 495), rng.normal(30, 1, 5)]})
+    labels = np.r_[np.zeros(495, int), np.ones(5, int)]
+    profiles, _ = profile_segments(df, labels, ["x"])
+    assert not profiles[0].outlier_group and profiles[1].outlier_group
+    assert profiles[1].name == "Outlier group: High x"
+    assert profiles[1].recommendation_kind == "review"
+    assert "individually" in profiles[1].recommendation
+
+
+def test_notable_categories_only_where_the_segment_differs():
+    n = 100
+    df = pd.DataFrame({"x": np.r_[np.zeros(n), np.ones(n)],
+                       "Genre": ["F"] * 50 + ["M"] * 50 + ["F"] * 90 + ["M"] * 10,
+                       "Region": ["A"] * 200})
+    labels = np.repeat([0, 1], n)
+    profiles, _ = profile_segments(df, labels, ["x"], describe_categorical=["Genre", "Region"])
+    # overall: F 70%, M 30%.  Segment 0: M 50% (lift 1.67) is notable; segment 1: F 90% is
+    # common but only 1.29 times as common as overall: not notable
+    assert profiles[0].notable_categories == {"Genre": {"level": "M", "share": 0.5,
+                                                        "lift": 1.67}}
+    assert profiles[1].notable_categories == {}  # and Region: everyone is in A
+
+
+def test_categorical_level_enters_name_only_with_lift():
+    n = 100
+    df = pd.DataFrame({"x": np.r_[np.zeros(n), np.ones(n)],
+                       "Plan": ["basic"] * 95 + ["gold"] * 5 + ["basic"] * 80 + ["gold"] * 20})
+    labels = np.repeat([0, 1], n)
+    profiles, _ = profile_segments(df, labels, ["x"], categorical_features=["Plan"])
+    # 95% basic, but basic is 87.5% overall: lift 1.09, not in the name
+    assert "basic" not in profiles[0].name
+
+
+def test_generic_fallback_names_the_strongest_trait_with_its_direction():
+    rng = np.random.RandomState(8)
+    cols = ["MntWines", "NumWebVisitsMonth", "Income", "Teenhome"]
+    df = pd.DataFrame(rng.normal(50, 5, (200, 4)), columns=cols)
+    labels = np.repeat([0, 1], 100)
+    df.loc[labels == 1, "NumWebVisitsMonth"] -= 20
+    profiles, _ = profile_segments(df, labels, cols, rules=RuleTable([]))
+    rec = profiles[1].recommendation
+    assert rec.startswith("Stands out by low web visits per month")
+    assert profiles[0].recommendation.startswith("Stands out by high web visits per month")
+    assert profiles[1].recommendation_kind == "generic"
+
+
+def test_labels_mapping_overrides_names():
+    df, labels = two_feature_frame()
+    profiles, _ = profile_segments(df, labels, [INCOME, SPENDING],
+                                   labels={INCOME: "yearly pay"})
+    assert profiles[1].name == "High yearly pay · High spending"
+    assert profiles[1].recommendation_kind == "reward"
+
+
+def test_mall_segments_names_and_recommendations_unchanged():
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+
+    df = load_table(demo_data_path())
+    X = StandardScaler().fit_transform(df[[INCOME, SPENDING]])
+    labels = KMeans(5, n_init=10, random_state=0).fit_predict(X)
+    profiles, _ = profile_segments(df, labels, [INCOME, SPENDING], describe_numeric=["Age"],
+                                   describe_categorical=["Genre"],
+                                   roles={INCOME: "money", SPENDING: "measure", "Age": "age"})
+    by_name = {p.name: p for p in profiles}
+    assert set(by_name) == {"Mid income · Mid spending", "High income · High spending",
+                            "High income · Low spending", "Low income · Low spending",
+                            "Low income · High spending"}
+    assert "premium membership card" in by_name["High income · High spending"].recommendation
+    assert "discounts" in by_name["Low income · Low spending"].recommendation
+    assert "discounts" in by_name["Low income · High spending"].recommendation
+    assert "Untapped potential" in by_name["High income · Low spending"].recommendation
+    assert "standard membership card" in by_name["Mid income · Mid spending"].recommendation
+    assert not any(p.defined_by_risk or p.outlier_group for p in profiles)
+    hh = by_name["High income · High spending"]
+    assert hh.recommendation_kind == "reward"
+    assert any(t["text"].endswith("the average income") for t in hh.traits)
+
+
+def test_rule_concepts_and_kinds_from_a_custom_table(tmp_path):
+    f = tmp_path / "rules.toml"
+    f.write_text('[concepts.wine]\nkeywords = ["wines"]\n\n'
+                 '[[rule]]\nwhen = { wine = "High" }\nkind = "upsell"\n'
+                 'recommendation = "WINE CLUB"\n')
+    rules = load_rules(f)
+    assert {"wine", "spend", "risk"} <= set(rules.concepts)  # bundled concepts stay
+    rng = np.random.RandomState(9)
+    df = pd.DataFrame({"MntWines": rng.normal(100, 10, 100), "Income": rng.normal(50, 5, 100)})
+    labels = np.repeat([0, 1], 50)
+    df.loc[labels == 1, "MntWines"] += 30
+    profiles, _ = profile_segments(df, labels, ["MntWines", "Income"], rules=rules)
+    assert profiles[1].recommendation == "WINE CLUB"
+    assert profiles[1].recommendation_kind == "upsell"
+    assert profiles[0].recommendation != "WINE CLUB"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[[rule]]\nwhen = { income = "High" }\nkind = "bribe"\nrecommendation = "x"\n', "kind"),
+    ('[concepts.x]\nkeywords = []\n', "keywords"),
+    ('[concepts.x]\nkeywords = ["a"]\nrisky = "Very"\n', "risky"),
+    ('[concepts.x]\nkeywords = ["a"]\nroles = ["banana"]\n', "role"),
+])
+def test_bad_concepts_and_kinds_are_usage_errors(tmp_path, text, message):
+    f = tmp_path / "rules.toml"
+    f.write_text(text)
+    with pytest.raises(UsageError, match=message):
+        load_rules(f)
+
+
+def test_bundled_rules_are_documented_and_typed():
+    rules = load_rules()
+    assert all(r.kind for r in rules)
+    assert {"spend", "income", "frequency", "recency", "tenure", "risk", "payment",
+            "complaints", "response", "visits", "deals"} <= set(rules.concepts)
+    assert rules.concepts["risk"].risky == "High"
+    assert rules.concepts["payment"].risky == "Low"
+
+
+def test_statistics_path_matches_frame_path():
+    df, labels = two_feature_frame()
+    feats = [INCOME, SPENDING]
+    st = segment_statistics(df, labels, [*feats, "Age"], ["Genre"])
+    a, _ = profiles_from_statistics(st, feats, describe_numeric=["Age"],
+                                    describe_categorical=["Genre"])
+    b, _ = profile_segments(df, labels, feats, describe_numeric=["Age"],
+                            describe_categorical=["Genre"])
+    assert [(p.name, p.recommendation, p.evidence) for p in a] == \
+        [(p.name, p.recommendation, p.evidence) for p in b]

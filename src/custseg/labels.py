@@ -1,0 +1,284 @@
+"""Readable labels from column names.
+
+Column names in real customer tables are written for programs: ``MntWines``,
+``NumWebVisitsMonth``, ``PRC_FULL_PAYMENT``, ``BILL_AMT1``.  :func:`humanize` turns them into
+short lower-case labels a manager reads ("spend on wines", "web visits per month", "share of
+full payment", "bill amount 1"):
+
+1. bracketed parts (units, scales) are dropped: ``"Annual Income (k$)"`` -> ``"income"``;
+2. the name is split on CamelCase, snake_case, CAPS and digit boundaries, and lower-cased;
+3. known phrases (:data:`PHRASES`) and abbreviations (:data:`ABBREVIATIONS`) are expanded,
+   both plain data tables that can be extended;
+4. a count prefix with a trailing period word reads "X per month" (``NumWebVisitsMonth``);
+5. filler words (:data:`FILLER_WORDS`: "annual", "total", a "score" after an -ing word) are
+   dropped unless nothing specific would be left.
+
+A user labels file (:func:`load_labels`: TOML ``[labels]`` table or a two-column CSV) overrides
+the automatic label of any column; :func:`label_for` applies it.
+
+Examples
+--------
+>>> [humanize(c) for c in ["MntWines", "NumWebVisitsMonth", "PRC_FULL_PAYMENT"]]
+['spend on wines', 'web visits per month', 'share of full payment']
+>>> humanize("CASH_ADVANCE_TRX"), humanize("BILL_AMT1"), humanize("Annual Income (k$)")
+('cash advance transactions', 'bill amount 1', 'income')
+>>> label_for("Age", {"Age": "age in years"}), label_for("AcceptedCmp3")
+('age in years', 'accepted campaign 3')
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tomllib
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+from custseg.errors import UsageError
+
+#: Abbreviations found in column names, by lower-case token, and what they stand for.
+#: Extend it freely: it is data, not logic.
+ABBREVIATIONS: dict[str, str] = {
+    "mnt": "spend on",
+    "num": "number of",
+    "nb": "number of",
+    "nbr": "number of",
+    "no": "number of",  # only as the first word, see _expand
+    "n": "number of",  # only as the first word, see _expand
+    "prc": "share of",
+    "pct": "percent",
+    "perc": "percent",
+    "trx": "transactions",
+    "txn": "transactions",
+    "txns": "transactions",
+    "trans": "transactions",
+    "tran": "transaction",
+    "freq": "frequency",
+    "amt": "amount",
+    "bal": "balance",
+    "pmt": "payment",
+    "pymt": "payment",
+    "qty": "quantity",
+    "cmp": "campaign",
+    "camp": "campaign",
+    "avg": "average",
+    "cnt": "count",
+    "ct": "count",
+    "dt": "date",
+    "yr": "year",
+    "yrs": "years",
+    "mo": "month",
+    "mth": "month",
+    "mon": "month",
+    "cr": "credit",
+    "mths": "months",
+    "cust": "customer",
+    "oneoff": "one-off",
+    "acct": "account",
+    "tot": "total",
+    "hh": "household",
+    "prods": "products",
+    "prod": "product",
+    "dept": "department",
+    "addr": "address",
+    "tel": "telephone",
+    "min": "minimum",
+    "max": "maximum",
+    "std": "standard deviation of",
+    "cv": "variability of",
+    "kidhome": "children at home",
+    "teenhome": "teenagers at home",
+    "pdays": "days since previous contact",
+    "poutcome": "previous outcome",
+    "delicassen": "delicatessen",
+    "monetary": "spend",
+    "dob": "date of birth",
+    "yob": "year of birth",
+    "bday": "birthday",
+}
+
+#: Token sequences (lower case, after splitting) read as a whole; longest first wins.
+PHRASES: dict[tuple[str, ...], str] = {
+    ("year", "birth"): "year of birth",
+    ("dt", "customer", "tenure"): "customer tenure",
+    ("dt", "customer"): "customer since",
+    ("limit", "bal"): "credit limit",
+    ("pay", "amt"): "payment amount",
+    ("recency", "days"): "days since last purchase",
+    ("interpurchase", "days", "mean"): "average days between purchases",
+    ("interpurchase", "days", "cv"): "variability of days between purchases",
+    ("avg", "order", "value"): "average order value",
+    ("return", "share"): "share of returns",
+    ("n", "lines"): "number of purchase lines",
+    ("r", "score"): "recency score",
+    ("f", "score"): "frequency score",
+    ("m", "score"): "monetary score",
+    ("rfm", "score"): "recency frequency monetary score",
+    ("cost", "contact"): "cost of contact",
+}
+
+#: Words that add nothing to a short label; dropped unless nothing specific would be left.
+FILLER_WORDS = frozenset({"annual", "yearly", "total", "the"})
+#: Generic words: a label made only of them keeps its filler ("total amount").
+GENERIC_WORDS = frozenset({"amount", "value", "count", "number", "sum", "of", "quantity"})
+#: Period words: "number of web visits month" reads "web visits per month".
+PERIOD_WORDS = frozenset({"day", "week", "month", "quarter", "year"})
+#: Unit words: "tenure days" reads "tenure in days".
+UNIT_WORDS = frozenset({"days", "weeks", "months", "years", "hours", "minutes", "seconds"})
+
+_BRACKETS = re.compile(r"\([^)]*\)|\[[^]]*\]|\{[^}]*\}")
+
+
+def _split(column: str) -> list[str]:
+    """Lower-case words of a column name: CamelCase, snake_case, CAPS and digits split."""
+    text = _BRACKETS.sub(" ", str(column))
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
+    # "AMT1" -> "AMT 1", "12mon" -> "12 mon", but "f4", "Q1" stay whole
+    text = re.sub(r"([A-Za-z]{2})([0-9])", r"\1 \2", text)
+    text = re.sub(r"([0-9])([A-Za-z]{2})", r"\1 \2", text)
+    return [w for w in re.split(r"[^0-9A-Za-z]+", text.lower()) if w]
+
+
+def words(column: str) -> list[str]:
+    """The raw words of a column name, split but not expanded (for keyword matching).
+
+    >>> words("NumWebVisitsMonth"), words("PRC_FULL_PAYMENT")
+    (['num', 'web', 'visits', 'month'], ['prc', 'full', 'payment'])
+    """
+    return _split(column)
+
+
+def _expand(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    longest = max((len(k) for k in PHRASES), default=0)
+    while i < len(tokens):
+        for size in range(min(longest, len(tokens) - i), 1, -1):
+            phrase = PHRASES.get(tuple(tokens[i:i + size]))
+            if phrase is not None:
+                out.extend(phrase.split())
+                i += size
+                break
+        else:
+            tok = tokens[i]
+            if tok in ("no", "n") and (i > 0 or len(tokens) == 1):
+                out.append(tok)  # "no" and "n" are words except as a leading count prefix
+            elif len(tok) == 1 and tok != "n" and i == 0 and len(tokens) > 1 and tok.isalpha() \
+                    and tokens[1].isalpha():
+                pass  # a leading one-letter prefix ("Z_Revenue", "x_income") says nothing
+            elif tok == "pay" and i + 1 < len(tokens) and tokens[i + 1].isdigit():
+                out.extend(["payment", "status"])  # PAY_0..PAY_6: a repayment status code
+            else:
+                out.extend(ABBREVIATIONS.get(tok, tok).split())
+            i += 1
+    return out
+
+
+def _per_period(tokens: list[str]) -> list[str]:
+    """'number of web visits month' -> 'web visits per month'; 'tenure days' -> 'tenure in
+    days'; repeated words once ('number of of products')."""
+    tokens = [t for i, t in enumerate(tokens) if i == 0 or t != tokens[i - 1]]
+    if len(tokens) >= 4 and tokens[:2] == ["number", "of"] and tokens[-1] in PERIOD_WORDS \
+            and tokens[-2] != "per":
+        return [*tokens[2:-1], "per", tokens[-1]]
+    if len(tokens) >= 2 and tokens[-1] in UNIT_WORDS and tokens[-2].isalpha() \
+            and tokens[-2] not in ("per", "in", "since", "of", "number") \
+            and tokens[-2] not in UNIT_WORDS:
+        return [*tokens[:-1], "in", tokens[-1]]
+    return tokens
+
+
+def _drop_filler(tokens: list[str]) -> list[str]:
+    kept = []
+    for i, tok in enumerate(tokens):
+        if tok in FILLER_WORDS:
+            continue
+        if tok == "score" and i > 0 and tokens[i - 1].endswith("ing"):
+            continue  # "spending score" -> "spending"; "credit score" stays
+        kept.append(tok)
+    if not kept or all(t in GENERIC_WORDS or t.isdigit() for t in kept):
+        return tokens
+    return kept
+
+
+@lru_cache(maxsize=4096)
+def humanize(column: str) -> str:
+    """A short, lower-case, readable label for a column name.
+
+    >>> humanize("NumDealsPurchases"), humanize("Detergents_Paper"), humanize("Year_Birth")
+    ('number of deals purchases', 'detergents paper', 'year of birth')
+    >>> humanize("Spending Score (1-100)"), humanize("totalAmount"), humanize("LIMIT_BAL")
+    ('spending', 'total amount', 'credit limit')
+    """
+    tokens = _split(column)
+    if not tokens:
+        return str(column).strip() or str(column)
+    tokens = _drop_filler(_per_period(_expand(tokens)))
+    return " ".join(tokens)
+
+
+def label_for(column: str, labels: Mapping[str, str] | None = None) -> str:
+    """The label of ``column``: from ``labels`` when given there, else :func:`humanize`."""
+    if labels:
+        given = labels.get(column)
+        if given is not None and str(given).strip():
+            return str(given).strip()
+    return humanize(column)
+
+
+def load_labels(path: str | Path | None) -> dict[str, str]:
+    """Read a user labels file: a TOML ``[labels]`` table (``column = "label"``) or a
+    two-column CSV (``column,label``; a header row ``column,label`` is optional).
+
+    ``None`` gives no labels.  An unreadable or malformed file is a
+    :class:`~custseg.errors.UsageError` that names the file.
+    """
+    if path is None:
+        return {}
+    p = Path(path)
+    try:
+        text = p.read_text("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"labels file {p}: cannot read it: {exc}", "labels") from exc
+    if p.suffix.lower() == ".toml" or (p.suffix.lower() != ".csv" and "[labels]" in text):
+        return _labels_from_toml(text, p)
+    return _labels_from_csv(text, p)
+
+
+def _labels_from_toml(text: str, p: Path) -> dict[str, str]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"labels file {p} is not valid TOML: {exc}", "labels") from exc
+    table = data.get("labels")
+    if not isinstance(table, dict):
+        raise UsageError(f"labels file {p} needs a [labels] table of column = \"label\" "
+                         "lines", "labels")
+    bad = [k for k, v in table.items() if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise UsageError(f"labels file {p}: the label of {bad[0]!r} must be a non-empty "
+                         "string", "labels")
+    return {str(k): v.strip() for k, v in table.items()}
+
+
+def _labels_from_csv(text: str, p: Path) -> dict[str, str]:
+    try:
+        dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    rows = [r for r in csv.reader(io.StringIO(text), dialect) if any(c.strip() for c in r)]
+    if rows and [c.strip().lower() for c in rows[0][:2]] == ["column", "label"]:
+        rows = rows[1:]
+    out: dict[str, str] = {}
+    for n, row in enumerate(rows, start=1):
+        if len(row) != 2 or not row[0].strip() or not row[1].strip():
+            raise UsageError(f"labels file {p}: line {n} must be two non-empty cells, "
+                             f"column and label (got {row!r})", "labels")
+        out[row[0].strip()] = row[1].strip()
+    if not out:
+        raise UsageError(f"labels file {p} has no labels (expected lines column,label)",
+                         "labels")
+    return out

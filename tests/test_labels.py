@@ -1,0 +1,104 @@
+"""Readable labels from column names (custseg.labels)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from custseg.errors import UsageError
+from custseg.labels import ABBREVIATIONS, humanize, label_for, load_labels
+
+REAL_NAMES = [
+    "MntWines", "NumWebVisitsMonth", "PRC_FULL_PAYMENT", "CASH_ADVANCE_TRX", "BILL_AMT1",
+    "Detergents_Paper", "Annual Income (k$)", "LIMIT_BAL", "PAY_0", "Year_Birth",
+    "AcceptedCmp3", "Z_CostContact", "default payment next month", "MntGoldProds",
+    "NumDealsPurchases", "ONEOFF_PURCHASES_FREQUENCY", "CUST_ID", "Dt_Customer", "Kidhome",
+    "PAY_AMT6", "Total_Trans_Amt", "Avg_Utilization_Ratio", "Spending Score (1-100)",
+    "recency_days", "avg_order_value", "Contacts_Count_12_mon", "NumOfProducts", "HasCrCard",
+    "MINIMUM_PAYMENTS", "Z_Revenue", "CustomerID", "tenure_days",
+]
+# bare abbreviations: table keys that are not words of their own
+BARE = {k for k, v in ABBREVIATIONS.items() if k != v and k not in ("no", "n")}
+
+
+@pytest.mark.parametrize(("name", "label"), [
+    ("MntWines", "spend on wines"),
+    ("NumWebVisitsMonth", "web visits per month"),
+    ("PRC_FULL_PAYMENT", "share of full payment"),
+    ("CASH_ADVANCE_TRX", "cash advance transactions"),
+    ("BILL_AMT1", "bill amount 1"),
+    ("Detergents_Paper", "detergents paper"),
+    ("Annual Income (k$)", "income"),
+    ("Spending Score (1-100)", "spending"),
+    ("LIMIT_BAL", "credit limit"),
+    ("PAY_0", "payment status 0"),
+    ("Year_Birth", "year of birth"),
+    ("AcceptedCmp3", "accepted campaign 3"),
+    ("Z_CostContact", "cost of contact"),
+    ("default payment next month", "default payment next month"),
+    ("ONEOFF_PURCHASES_FREQUENCY", "one-off purchases frequency"),
+    ("NumDealsPurchases", "number of deals purchases"),
+    ("totalAmount", "total amount"),
+    ("CreditScore", "credit score"),
+    ("n_orders", "number of orders"),
+    ("f4", "f4"),
+    ("Age", "age"),
+])
+def test_humanize_known_names(name, label):
+    assert humanize(name) == label
+
+
+@pytest.mark.parametrize("name", REAL_NAMES)
+def test_humanize_leaves_no_raw_tokens(name):
+    label = humanize(name)
+    assert label and label == label.strip()
+    assert "_" not in label
+    assert not [w for w in label.split() if len(w) >= 2 and w.isupper()], label
+    assert not [w for w in re.split(r"[^a-z0-9-]+", label) if w in BARE], label
+    assert "(" not in label and "$" not in label
+
+
+def test_humanize_splits_camel_snake_and_caps_alike():
+    assert humanize("CashAdvanceTrx") == humanize("cash_advance_trx") \
+        == humanize("CASH_ADVANCE_TRX")
+
+
+def test_label_for_prefers_given_labels():
+    assert label_for("MntWines", {"MntWines": "Wine (12 months)"}) == "Wine (12 months)"
+    assert label_for("MntWines", {"Other": "x"}) == "spend on wines"
+    assert label_for("MntWines", {"MntWines": "  "}) == "spend on wines"
+    assert label_for("MntWines") == "spend on wines"
+
+
+def test_load_labels_toml_and_csv(tmp_path):
+    t = tmp_path / "labels.toml"
+    t.write_text('[labels]\nMntWines = "wine"\n"Annual Income (k$)" = "yearly income"\n')
+    assert load_labels(t) == {"MntWines": "wine", "Annual Income (k$)": "yearly income"}
+    c = tmp_path / "labels.csv"
+    c.write_text('column,label\nMntWines,wine\n"BILL_AMT1","bill, first month"\n')
+    assert load_labels(c) == {"MntWines": "wine", "BILL_AMT1": "bill, first month"}
+    c.write_text("MntWines,wine\n")
+    assert load_labels(c) == {"MntWines": "wine"}
+    assert load_labels(None) == {}
+
+
+@pytest.mark.parametrize(("suffix", "text", "message"), [
+    (".toml", "not toml [[[", "not valid TOML"),
+    (".toml", "[other]\na = 'b'\n", r"\[labels\]"),
+    (".toml", "[labels]\na = 3\n", "non-empty string"),
+    (".csv", "a,b,c\n", "two non-empty cells"),
+    (".csv", "", "no labels"),
+])
+def test_bad_labels_files_are_usage_errors_naming_the_file(tmp_path, suffix, text, message):
+    f = tmp_path / f"my labels{suffix}"
+    f.write_text(text)
+    with pytest.raises(UsageError, match=message) as err:
+        load_labels(f)
+    assert str(f) in str(err.value)
+    assert "--" not in str(err.value).replace(str(f), "")
+
+
+def test_missing_labels_file(tmp_path):
+    with pytest.raises(UsageError, match="cannot read"):
+        load_labels(tmp_path / "nope.toml")
