@@ -107,3 +107,78 @@ def test_png_without_kaleido_says_what_to_install(tmp_path: Path, mall_path: Pat
     assert code == 2
     assert "pip install 'custseg[png]'" in capsys.readouterr().err
     assert not (tmp_path / "eda").exists()
+
+
+# ----------------------------------------------------------------------------- terminal
+def _terminal(summary: dict) -> str:
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from custseg.cli import _print_result
+
+    console = Console(record=True, width=200, highlight=False, soft_wrap=False)
+    _print_result(console, SimpleNamespace(summary=summary), None)
+    return console.export_text()
+
+
+def _cli_summary() -> dict:
+    from test_report import HOSTILE, wide_summary
+
+    s = wide_summary()
+    s.update({
+        "input": {"path": "[red]x[/red].csv", "format": "csv", "encoding": "utf-8",
+                  "delimiter": ",", "rows": 2585, "columns": 35},
+        "roles": {"id_column": "ID", "numeric": s["features"], "categorical": [
+            "Education", "Marital_Status"], "dates": [], "ignored": {}},
+        "preprocessing": {"numeric": s["features"], "categorical": [], "log_columns": [],
+                          "impute": "median", "clip": None},
+        "cleaning": {}, "warnings": [{"column": HOSTILE, "message": "odd [i]values[/i]",
+                                      "rows": [3]}],
+        "k_selection": {"scores": [], "method": "fixed", "chosen_k": 8,
+                        "explanation": "k = 8, as asked for."}})
+    s["segments"][2]["name"] = "[bold]Loud[/bold] segment"
+    return s
+
+
+def test_terminal_shows_each_segments_own_features_and_escapes_names() -> None:
+    from test_report import HOSTILE
+
+    s = _cli_summary()
+    text = _terminal(s)
+    assert "Read 2585 rows × 35 columns from [red]x[/red].csv" in text
+    assert HOSTILE in text and "odd [i]values[/i]" in text  # shown as written, not markup
+    assert "[bold]Loud[/bold] segment" in text
+    # one row a segment, with its own distinguishing features (labels, ▲/▼ by the z sign)
+    for seg in s["segments"]:
+        first = seg["traits"][0]
+        arrow = "▲" if first["z"] > 0 else "▼"
+        assert f"{arrow} {first['label']}" in text, first
+    wines = next(t for t in s["segments"][0]["traits"] if t["feature"] == "MntWines")
+    assert f"▲ spend on wines {wines['ratio']:.1f}×" in text
+    assert "outlier group: review individually" in text
+    # what was dropped, and the outliers
+    assert "dropped ids: ID" in text and "dropped constants: Z_CostContact" in text
+    assert "dropped near-duplicates: MntTotal (kept MntWines, r = 0.97)" in text
+    assert "outliers:  3 customers (0.1%) in 2 columns (Income, Year_Birth)" in text
+    assert "winsorised for fitting, not removed" in text
+    assert "Recommendations" in text and "Recommendation for segment 7." in text
+    # no column list of the first four features any more
+    assert "(mean)" not in text
+
+
+def test_terminal_without_issue_12_keys_uses_the_distinguishing_features() -> None:
+    s = _cli_summary()
+    for key in ("columns", "labels", "outliers", "near_duplicates"):
+        del s[key]
+    for seg in s["segments"]:
+        for key in ("traits", "evidence", "outlier_group", "notable_categories"):
+            seg.pop(key, None)
+    text = _terminal(s)
+    seg = s["segments"][0]
+    top = next(f for f in seg["distinguishing"] if abs(seg["z"][f]) >= 0.5)
+    from custseg.profiling import short_label
+
+    arrow = "▲" if seg["z"][top] > 0 else "▼"
+    assert f"{arrow} {short_label(top)} {seg['z'][top]:+.1f} sd".replace("-", "−") in text
+    assert "dropped" not in text and "outliers:" not in text

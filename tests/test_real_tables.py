@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from conftest import summary_validator
 from custseg.cli import app
 from custseg.roles import ROLES
-from conftest import summary_validator
 
 #: (file, extra options): the tables a new user would try first.
 TABLES = {

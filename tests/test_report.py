@@ -74,8 +74,16 @@ def test_report_names_and_numbers(demo, demo_page):
     for text in ("custseg 0.1.0", "custseg demo", "seed 0", s["input_sha256"],
                  "random_state=0"):
         assert text in footer
-    # profile table in original units, with the population
-    assert "All customers" in demo_page and ">86.54<" in demo_page and ">60.56<" in demo_page
+    # profile table (transposed: one row a column) in original units, with the population;
+    # income is money (86.54, two decimals under 100) once the column roles say so, a measure
+    # (86.5) otherwise; the spending score is a measure
+    table = demo_page[demo_page.index('<table class="profiles"'):]
+    table = table[:table.index("</table>")]
+    assert "All customers" in table
+    assert re.search(r">86\.54?<", table) and re.search(r'class="num all">60\.(56|6)<', table)
+    assert 'class="num all">50.2<' in table
+    rows = re.findall(r'<tr data-column="([^"]+)">', table)
+    assert rows == ["Spending Score (1-100)", "Annual Income (k$)", "Age"]  # by importance
     # findings like an analyst's
     assert ("Customers with low income but high spending: 11% of customers (22)."
             in demo_page)
@@ -254,3 +262,331 @@ def test_cleaning_table_says_what_was_done(tmp_path):
     assert "<td>Columns dropped</td><td>flat (constant)</td>" in table
     assert "<td>Values clipped at quantiles 0.05 and 0.95</td><td>spend (8)</td>" in table
     check_page(page)
+
+
+# ----------------------------------------------------------------------------- 30 columns
+# A wide summary as issue 12's keys describe it (columns, labels, outliers, near_duplicates,
+# traits, evidence, outlier_group, notable_categories), built by hand: 30 numeric features of
+# every role, 8 segments (the last an outlier group), two categorical columns.
+HOSTILE = "[bold]Spend[/bold] <b>now</b>"
+WIDE_ROLES = {
+    "Income": "money", "MntWines": "money", "MntFruits": "money", "MntMeatProducts": "money",
+    "MntFishProducts": "money", "MntSweetProducts": "money", "MntGoldProds": "money",
+    "NumDealsPurchases": "count", "NumWebPurchases": "count", "NumCatalogPurchases": "count",
+    "NumStorePurchases": "count", "NumWebVisitsMonth": "count", "Kidhome": "count",
+    "Teenhome": "count", "Recency": "measure", "Year_Birth": "measure",
+    "PRC_FULL_PAYMENT": "rate", "Discount Share (%)": "rate", "AcceptedCmp1": "flag",
+    "AcceptedCmp2": "flag", "Complain": "flag", "Response": "flag", "BALANCE": "money",
+    "CASH_ADVANCE": "money", "CREDIT_LIMIT": "money", "PAYMENTS": "money",
+    "MINIMUM_PAYMENTS": "money", "PURCHASES_FREQUENCY": "rate", "TENURE": "count",
+    HOSTILE: "measure"}
+WIDE_LABELS = {
+    "Income": "income", "MntWines": "spend on wines", "MntFruits": "spend on fruits",
+    "MntMeatProducts": "spend on meat products", "MntFishProducts": "spend on fish products",
+    "MntSweetProducts": "spend on sweet products", "MntGoldProds": "spend on gold products",
+    "NumDealsPurchases": "number of deals purchases",
+    "NumWebPurchases": "number of web purchases",
+    "NumCatalogPurchases": "number of catalog purchases",
+    "NumStorePurchases": "number of store purchases",
+    "NumWebVisitsMonth": "number of web visits a month", "Kidhome": "kids at home",
+    "Teenhome": "teens at home", "Recency": "days since last purchase",
+    "Year_Birth": "year of birth", "PRC_FULL_PAYMENT": "share of full payments",
+    "Discount Share (%)": "discount share", "AcceptedCmp1": "accepted campaign 1",
+    "AcceptedCmp2": "accepted campaign 2", "Complain": "complained",
+    "Response": "responded", "BALANCE": "balance", "CASH_ADVANCE": "cash advance",
+    "CREDIT_LIMIT": "credit limit", "PAYMENTS": "payments",
+    "MINIMUM_PAYMENTS": "minimum payments", "PURCHASES_FREQUENCY": "purchases frequency",
+    "TENURE": "tenure", HOSTILE: "spend now"}
+#: Population mean and standard deviation by role (the means of a segment: mean + z * sd).
+WIDE_SCALE = {"money": (52340.0, 20000.0), "count": (4.0, 2.0), "measure": (50.0, 15.0),
+              "rate": (0.3, 0.15), "flag": (0.12, 0.2)}
+
+
+def wide_summary(n_segments: int = 8, seed: int = 7) -> dict:
+    """A summary of 30 features and 8 segments, every issue-12 key filled in."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    features = list(WIDE_ROLES)
+    pop = {}
+    for f, role in WIDE_ROLES.items():
+        mean, sd = WIDE_SCALE[role]
+        pop[f] = (mean, sd)
+    pop["Year_Birth"] = (1968.6, 11.9)
+    pop["Discount Share (%)"] = (31.0, 14.0)
+    sizes = [700, 520, 410, 300, 280, 200, 150, 25][:n_segments]
+    total = sum(sizes)
+    segments = []
+    for i, size in enumerate(sizes):
+        z = {f: float(np.round(rng.normal(0, 0.5), 3)) for f in features}
+        z["MntWines"] = [1.9, -0.8, 0.2, -0.1, 0.6, -1.1, 0.0, 3.5][i]  # the most telling
+        z["Year_Birth"] = [-1.2, 0.9, 0.1, 0.0, 0.3, -0.4, 0.5, 0.0][i]
+        centre = {f: pop[f][0] + z[f] * pop[f][1] for f in features}
+        for f in ("AcceptedCmp1", "AcceptedCmp2", "Complain", "Response", "PRC_FULL_PAYMENT",
+                  "PURCHASES_FREQUENCY"):
+            centre[f] = float(min(max(centre[f], 0.0), 1.0))
+        ranked = sorted(features, key=lambda f: -abs(z[f]))
+        traits = []
+        for f in ranked[:3]:
+            if abs(z[f]) < 0.5:
+                continue
+            ratio = centre[f] / pop[f][0] if (centre[f] / pop[f][0] > 1) == (z[f] > 0) \
+                else None
+            traits.append({"feature": f, "label": WIDE_LABELS[f], "z": z[f],
+                           "level": "High" if z[f] > 0 else "Low", "ratio": ratio,
+                           "mean": centre[f], "population_mean": pop[f][0],
+                           "text": f"{'higher' if z[f] > 0 else 'lower'} {WIDE_LABELS[f]}"})
+        segments.append({
+            "id": i, "name": f"Segment {i} " + " · ".join(
+                ("High " if t["z"] > 0 else "Low ") + t["label"] for t in traits[:2]),
+            "size": size, "share": size / total, "centre": centre,
+            "median": dict(centre), "z": z,
+            "levels": {f: "High" if z[f] >= 0.5 else "Low" if z[f] <= -0.5 else "Mid"
+                       for f in features},
+            "distinguishing": ranked[:3],
+            "categories": {"Education": {"PhD": 0.7, "Graduation": 0.3} if i == 0 else
+                           {"PhD": 0.2, "Graduation": 0.8},
+                           "Marital_Status": {"Married": 0.5, "Single": 0.5}},
+            "recommendation": f"Recommendation for segment {i}.",
+            "traits": traits, "evidence": [t["text"] for t in traits] + [f"evidence {i}"],
+            "outlier_group": size / total < 0.02, "defined_by_risk": False,
+            "recommendation_kind": "generic"})
+    columns = [{"column": "ID", "role": "id", "use": "dropped", "feature": None,
+                "reason": "a different value on every row", "overridden": False},
+               {"column": "Z_CostContact", "role": "constant", "use": "dropped",
+                "feature": None, "reason": "the same value on every row", "overridden": False},
+               {"column": "MntTotal", "role": "duplicate", "use": "dropped", "feature": None,
+                "reason": "near-duplicate of MntWines (r = 0.97)", "overridden": False}]
+    columns += [{"column": f, "role": r, "use": "feature", "feature": f,
+                 "reason": f"{r} column", "overridden": f == "Recency"}
+                for f, r in WIDE_ROLES.items()]
+    columns += [{"column": c, "role": "category", "use": "describe", "feature": c,
+                 "reason": "few distinct text values", "overridden": False}
+                for c in ("Education", "Marital_Status")]
+    return {
+        "n_customers": total, "k": n_segments, "features": features,
+        "segments": segments, "columns": columns,
+        "labels": {**WIDE_LABELS, "Education": "education",
+                   "Marital_Status": "marital status"},
+        "outliers": {"method": "robust z above 5 (median and MAD)", "rows": 3,
+                     "share": 3 / total, "columns": {
+                         "Income": {"count": 1, "lower": None, "upper": 160000.0,
+                                    "examples": [{"row": 2233, "value": 666666.0}]},
+                         "Year_Birth": {"count": 2, "lower": 1920.0, "upper": None,
+                                        "examples": [{"row": 239, "value": 1893.0},
+                                                     {"row": 339, "value": 1899.0}]}}},
+        "near_duplicates": [{"dropped": "MntTotal", "kept": "MntWines", "r": 0.97}],
+        "preprocessing": {"numeric": features, "categorical": []},
+    }
+
+
+def wide_population(summary: dict) -> dict[str, float]:
+    """The population means of the wide summary (what the report's views carry)."""
+    pop = {}
+    for f in summary["features"]:
+        t = next((t for s in summary["segments"] for t in s["traits"] if t["feature"] == f),
+                 None)
+        if t is not None:
+            pop[f] = t["population_mean"]
+    pop.update({"Year_Birth": 1968.6, "Income": 52340.0})
+    return pop
+
+
+def test_wide_profile_table_is_transposed_and_ordered_by_importance():
+    from custseg.report.profiles import importance, profile_table
+
+    s = wide_summary()
+    table = profile_table(s, population_mean=wide_population(s))
+    assert len(table["segments"]) == 8 and table["segments"][-1]["outlier_group"]
+    rows = table["rows"]
+    assert len(rows) == 30 and all(len(r["cells"]) == 8 for r in rows)
+    # by importance (spread of z, the outlier group left out): MntWines (1.9 - -1.1) first
+    assert rows[0]["column"] == "MntWines"
+    spreads = [r["spread"] for r in rows]
+    assert spreads == sorted(spreads, reverse=True)
+    assert [c for c, _ in importance(s)] == [r["column"] for r in rows]
+    by = {r["column"]: r for r in rows}
+    assert by["MntWines"]["label"] == "spend on wines"
+    # numbers by role
+    assert by["Year_Birth"]["all"] == "1969"
+    assert all(re.fullmatch(r"1\d{3}", c["text"]) for c in by["Year_Birth"]["cells"])
+    assert by["Income"]["all"] == "52,340"
+    assert all(c["text"].endswith("%") for c in by["PRC_FULL_PAYMENT"]["cells"])
+    assert all(c["text"].endswith("%") for c in by["Discount Share (%)"]["cells"])
+    assert all(c["text"].endswith("%") for c in by["Response"]["cells"])
+    assert all(re.fullmatch(r"-?\d+\.\d", c["text"]) for c in by["Kidhome"]["cells"])
+    # cells: coloured by z, the z in the title, arrows agreeing with its sign
+    wine = by["MntWines"]["cells"]
+    assert wine[0]["arrow"] == "▲" and wine[1]["arrow"] == "▼" and wine[2]["arrow"] == ""
+    assert wine[0]["title"].startswith("z = +1.90") and wine[0]["colour"].startswith("#")
+    assert wine[0]["colour"] != wine[1]["colour"]
+
+
+def test_format_by_role():
+    from custseg.report.profiles import fmt_value, role_of
+
+    assert fmt_value(1967.03, "year") == "1967"
+    assert fmt_value(52340.4, "money") == "52,340" and fmt_value(86.54, "money") == "86.54"
+    assert fmt_value(0.342, "rate", 1.0) == "34%" and fmt_value(34.2, "rate", 100.0) == "34%"
+    assert fmt_value(0.24, "flag") == "24%" and fmt_value(2.345, "count") == "2.3"
+    assert fmt_value(None, "money") == "–" and fmt_value(float("nan"), None) == "–"
+    # a year of birth: as a year without the summary saying so, and as age once derived
+    assert role_of({}, "Year_Birth", [1967.03, 1971.2]) == "year"
+    cols = {"columns": [{"column": "Year_Birth", "role": "birth_year", "use": "feature",
+                         "feature": "Age"},
+                        {"column": "Dt_Customer", "role": "date", "use": "feature",
+                         "feature": "Dt_Customer tenure (days)"}]}
+    assert role_of(cols, "Age", [45.2]) == "age"
+    assert role_of(cols, "Dt_Customer tenure (days)", [400.0]) == "tenure"
+    assert role_of({}, "Income", [52340.0]) is None
+
+
+def test_categories_listed_only_where_a_segment_differs():
+    from custseg.report.profiles import notable_categories, population_mix
+
+    s = wide_summary()
+    mix = population_mix(s)
+    assert mix["Education"]["PhD"] == pytest.approx(0.7 * 700 / 2585 + 0.2 * 1885 / 2585)
+    # segment 0: PhD 70% vs about 32% overall; no one differs on marital status
+    assert notable_categories(s["segments"][0], mix) == {
+        "Education": {"level": "PhD", "share": 0.7, "lift": pytest.approx(0.7 / mix[
+            "Education"]["PhD"])}}
+    assert notable_categories(s["segments"][1], mix) == {}  # Graduation 80% vs 73%: lift 1.1
+    given = {**s["segments"][1], "notable_categories": {
+        "Marital_Status": {"level": "Single", "share": 0.9, "lift": 1.8}}}
+    assert list(notable_categories(given, mix)) == ["Marital_Status"]  # the summary's word
+
+
+def test_wide_cards_and_column_roles():
+    from custseg.report import _cards
+    from custseg.report.profiles import column_roles
+
+    s = wide_summary()
+    cards = _cards(s)
+    assert [c["outlier_group"] for c in cards] == [False] * 7 + [True]
+    assert cards[0]["categories"] == "education: PhD (70%)"
+    assert all(c["categories"] == "" for c in cards[1:])  # nobody differs: nothing listed
+    for card, seg in zip(cards, s["segments"], strict=True):
+        assert [a["arrow"] for a in card["apart"]] == ["▲" if t["z"] > 0 else "▼"
+                                                       for t in seg["traits"]]
+        assert card["evidence"] == [f"evidence {seg['id']}"]  # traits' texts not repeated
+    roles = column_roles(s)
+    assert len(roles["rows"]) == 3 + 30 + 2
+    assert roles["rows"][0] == {"column": "ID", "role": "id", "use": "dropped",
+                                "reason": "a different value on every row", "feature": "",
+                                "overridden": False}
+    assert roles["near_duplicates"] == ["dropped MntTotal, kept MntWines, r = 0.97"]
+    out = roles["outliers"]
+    assert out["rows"] == 3 and [c["column"] for c in out["columns"]] == ["Income",
+                                                                          "Year_Birth"]
+    assert out["columns"][0]["examples"] == "row 2233: 666,666"
+    assert out["columns"][1]["examples"] == "row 239: 1893; row 339: 1899"
+    assert out["columns"][1]["bounds"] == "below 1920"
+
+
+def test_wide_heatmap_shows_the_top_columns_and_all_on_a_click():
+    from custseg.report.figures import snake
+    from custseg.report.profiles import HEATMAP_TOP, importance
+
+    s = wide_summary()
+    fig = snake(s)
+    top, full = fig.data
+    assert top.visible is not False and full.visible is False
+    assert len(top.y) == HEATMAP_TOP <= 12 and len(full.y) == 30
+    assert list(top.y[:2]) == [s["labels"][c] for c, _ in importance(s)[:2]]
+    assert "MntWines" not in top.y  # labels, not raw names
+    buttons = fig.layout.updatemenus[0].buttons
+    assert [b.label for b in buttons] == ["Top 12 columns", "All 30 columns"]
+    assert buttons[1].args[0] == {"visible": [False, True]}
+    few = snake({**s, "segments": [{**seg, "z": dict(list(seg["z"].items())[:5])}
+                                   for seg in s["segments"]]})
+    assert len(few.data) == 1 and len(few.data[0].y) == 5 and not few.layout.updatemenus
+
+
+def wide_frame(n: int = 1200, seed: int = 3):
+    """A customer table of the 30 columns above (8 planted groups), an id and a category."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    group = rng.choice(8, n, p=[0.26, 0.2, 0.16, 0.12, 0.1, 0.08, 0.06, 0.02])
+    centres = rng.normal(0, 1.2, (8, len(WIDE_ROLES)))
+    z = centres[group] + rng.normal(0, 0.6, (n, len(WIDE_ROLES)))
+    data = {"ID": np.arange(10_000, 10_000 + n)}
+    for j, (col, role) in enumerate(WIDE_ROLES.items()):
+        x = z[:, j]
+        if col == "Year_Birth":
+            v = np.round(1968 + 10 * x)
+        elif role == "money":
+            v = np.round(np.exp(8 + 0.8 * x), 2)
+        elif role == "count":
+            v = np.clip(np.round(3 + 1.5 * x), 0, None)
+        elif role == "rate":
+            v = np.round(1 / (1 + np.exp(-x)), 3) * (100 if "%" in col else 1)
+        elif role == "flag":
+            v = (x > 0.8).astype(int)
+        else:
+            v = np.round(50 + 15 * x, 1)
+        data[col] = v
+    data["Education"] = np.where(group == 0, "PhD", rng.choice(["Graduation", "Master"], n))
+    return pd.DataFrame(data)
+
+
+def enrich(summary: dict, population_mean: dict) -> dict:
+    """Add issue 12's keys a pipeline may not write yet (those it writes are kept)."""
+    s = copy.deepcopy(summary)
+    s.setdefault("labels", {c: WIDE_LABELS.get(c, c.lower()) for c in
+                            [*s["features"], *s["roles"].get("numeric", [])]})
+    s.setdefault("columns", [
+        {"column": c, "role": WIDE_ROLES.get(c, "measure"),
+         "use": "feature" if c in s["features"] else "describe", "feature": c,
+         "reason": "from its values", "overridden": False}
+        for c in s["roles"].get("numeric", [])])
+    s.setdefault("outliers", {"method": "robust z", "rows": 1, "share": 1 / s["n_customers"],
+                              "columns": {"Income": {"count": 1, "lower": None,
+                                                     "upper": 1e5, "examples": [
+                                                         {"row": 7, "value": 666666.0}]}}})
+    s.setdefault("near_duplicates", [])
+    for seg in s["segments"]:
+        if "traits" not in seg:
+            ranked = sorted(seg["z"], key=lambda f: -abs(seg["z"][f]))[:3]
+            seg["traits"] = [{"feature": f, "label": s["labels"].get(f, f), "z": seg["z"][f],
+                              "level": "High" if seg["z"][f] > 0 else "Low", "ratio": None,
+                              "mean": None, "population_mean": population_mean.get(f),
+                              "text": ""} for f in ranked if abs(seg["z"][f]) >= 0.5]
+        seg.setdefault("outlier_group", seg["share"] < 0.02)
+    return s
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory):
+    path = tmp_path_factory.mktemp("wide") / "marketing.csv"
+    wide_frame().to_csv(path, index=False)
+    res = segment_file(path, random_state=0, k=8)
+    return dataclasses.replace(res, summary=enrich(res.summary, res.views.population_mean))
+
+
+def test_wide_report_renders(wide):
+    page = report.render_report(wide)
+    check_page(page)
+    section = page[page.index('<section id="profiles">'):]
+    table = section[:section.index("</table>")]
+    n_rows = int(re.search(r'<table class="profiles" data-rows="(\d+)"', table).group(1))
+    assert n_rows >= 25  # every numeric column a row (the pipeline may derive or drop some)
+    assert table.count('<th class="seg') == 8 + 1  # the segments and "All customers"
+    year = re.search(r'<tr data-column="Year_Birth">.*?</tr>', table)
+    if year:  # kept as a column (not turned into an age): years without a separator
+        assert re.findall(r">(1\d{3})(?:<|<span)", year.group(0)) and "1,9" not in year.group(0)
+    assert "%<" in table  # rates and flags as percents
+    assert "Column roles" in page and "winsorised for fitting" in page
+    assert "<b>now</b>" not in page and html.escape(HOSTILE) in page  # escaped
+    for card in re.findall(r'<article class="card segment-card.*?</article>', page, re.S):
+        shown = card.split("<details")[0]  # at most 5 traits, the others one click away
+        assert shown.count("<li ") <= report.CARD_TRAITS
+        for arrow, z in re.findall(r'<li class="(up|down)" title="[^"]*: z = ([-+][\d.]+)"',
+                                   card):
+            assert (arrow == "up") == (float(z) > 0)  # arrows agree with the sign of z
+    heat = wide.summary  # the heatmap: the top 12 columns by default
+    from custseg.report.figures import snake
+
+    assert len(snake(heat).data[0].y) <= 12

@@ -116,6 +116,53 @@ def test_hostile_names_do_not_run(browser, tmp_path):
     assert bad in visit.page.inner_text("body")  # shown as text
 
 
+def test_wide_report_fits_1280_px(browser, tmp_path):
+    """30 columns and 8 segments: the profile table (features as rows) fits a 1280 px
+    window, the page does not scroll sideways, the heatmap shows the top columns and a
+    button shows them all."""
+    import dataclasses
+
+    from custseg.report import render_report
+    from test_report import enrich, wide_frame
+
+    data = tmp_path / "marketing.csv"
+    wide_frame().to_csv(data, index=False)
+    res = segment_file(data, random_state=0, k=8)
+    res = dataclasses.replace(res, summary=enrich(res.summary, res.views.population_mean))
+    path = tmp_path / "report.html"
+    path.write_text(render_report(res), "utf-8")
+    visit = open_report(browser, path, width=1280, height=900)
+    assert_clean(visit)
+    page = visit.page
+    size = page.evaluate("""() => { const t = document.querySelector('table.profiles');
+      const w = t.closest('.table-wrap');
+      return {table: t.scrollWidth, wrap: w.scrollWidth, wrapClient: w.clientWidth,
+              page: document.documentElement.scrollWidth,
+              rows: t.querySelectorAll('tbody tr[data-column]').length}; }""")
+    assert size["rows"] >= 25, size
+    assert size["table"] <= 1280 and size["page"] <= 1280, size
+    assert size["wrap"] <= size["wrapClient"], size  # nothing scrolls inside the table's box
+    heat = page.evaluate("""() => { const p = document.querySelector('#fig-z-heatmap');
+      return {rows: p.data[0].y.length, visible: p.data.map(t => t.visible),
+              buttons: p.querySelectorAll('.updatemenu-button').length}; }""")
+    assert heat["rows"] <= 12 and heat["visible"][0] is not False, heat
+    if len(heat["visible"]) > 1:  # more columns than shown: one click shows them all
+        assert heat["visible"][1] is False and heat["buttons"] == 2, heat
+        box = "() => document.querySelector('#chart-z-heatmap').getBoundingClientRect().height"
+        before = page.evaluate(box)
+        page.locator("#chart-z-heatmap .updatemenu-button").nth(1).click()
+        page.wait_for_function("() => document.querySelector('#fig-z-heatmap').data[1]"
+                               ".visible === true")
+        page.wait_for_function(f"() => ({box})() > {before}")  # the box grows to fit them
+        page.locator("#chart-z-heatmap .updatemenu-button").nth(0).click()
+    section = page.locator("#profiles")
+    table = page.locator("table.profiles")
+    table.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    table.screenshot(path=str(ARTIFACTS / "report-wide-profiles.png"))
+    assert section.is_visible()
+    visit.screenshot("report-wide.png")
+
 
 def test_the_browser_checks_catch_problems(browser, tmp_path):
     """The checks above can fail: a request to the network, a console error, a script error

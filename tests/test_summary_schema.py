@@ -105,7 +105,9 @@ def test_schema_is_draft_2020_12_and_valid(schema: dict[str, Any]) -> None:
                 "cleaning", "timings", "versions", "seed", "input_sha256"}
     assert contract <= set(schema["required"])
     optional = {"unassigned", "unclear_customers", "stability", "categorical_weight",
-                "hierarchy", "rfm", "transactions", "engine"}  # only for some methods or options
+                "hierarchy", "rfm", "transactions", "engine",  # only for some methods or options
+                # column roles, labels, outliers, feature weights: the standard engine
+                "columns", "derived", "labels", "near_duplicates", "outliers", "reduction"}
     assert set(schema["properties"]) - set(schema["required"]) <= optional
     assert set(schema["required"]) <= set(schema["properties"])
     ksel = schema["$defs"]["k_selection"]["required"]
@@ -193,12 +195,19 @@ def test_summary_is_consistent(run: str, request: pytest.FixtureRequest) -> None
         assert set(seg["centre"]) == set(s["preprocessing"]["numeric"]) == set(seg["median"])
         assert set(seg["distinguishing"]) <= set(s["features"])
     assert len({seg["name"] for seg in segs}) == len(segs), "segment names must be unique"
-    assert set(s["features"]) <= set(s["roles"]["numeric"]) | set(s["roles"]["categorical"])
+    derived = {d["name"] for d in s.get("derived", [])}
+    assert set(s["features"]) <= (set(s["roles"]["numeric"]) | set(s["roles"]["categorical"])
+                                  | derived)
     assert s["cleaning"]["log_transformed"] == s["preprocessing"]["log_columns"]
     assert s["input_sha256"] and s["versions"]["custseg"] == s["custseg_version"]
     assert ksel["chosen_k"] in [sc["k"] for sc in ksel["scores"]]
     assert [sc["k"] for sc in ksel["scores"]] == sorted(sc["k"] for sc in ksel["scores"])
     if ksel["method"] == "consensus":
+        if ksel.get("outside") and not ksel["outside"]["taken"]:
+            # chosen for action among the useful range (docs/choosing-k.md, 3b)
+            lo, hi = ksel["useful_range"]
+            assert not lo <= ksel["outside"]["k"] <= hi and lo <= ksel["chosen_k"] <= hi
+            ksel = {**ksel, "scores": [sc for sc in ksel["scores"] if lo <= sc["k"] <= hi]}
         best, confidence = expected_votes_and_confidence(ksel)
         assert {k: ksel["votes"][k] for k in best} == best
         assert ksel["votes"]["elbow"] == ksel["elbow_k"]
@@ -209,8 +218,11 @@ def test_summary_is_consistent(run: str, request: pytest.FixtureRequest) -> None
         label = ("low" if best_sil < 0.25 else "high" if confidence >= 0.65
                  else "medium" if confidence >= 0.4 else "low")
         assert ksel["confidence_label"] == label
-        assert re.match(rf"k = {ksel['chosen_k']}: {counts[ksel['chosen_k']]} of 4 signals "
-                        "agree", ksel["explanation"])
+        lead = rf"k = {ksel['chosen_k']}: {counts[ksel['chosen_k']]} of 4 signals agree"
+        if ksel.get("outside") and not ksel["outside"]["taken"]:
+            assert re.search(r"\. Among \d+-\d+: " + lead, ksel["explanation"])
+        else:
+            assert re.match(lead, ksel["explanation"])
 
 
 def test_demo_summary_numbers(demo_summary: dict[str, Any]) -> None:

@@ -93,44 +93,77 @@ class _Progress:
         self.progress.stop()
 
 
+def _outliers_line(s: dict[str, Any]) -> str | None:
+    """'outliers: 24 customers (1.1%) in 3 columns (...), winsorised for fitting, kept'."""
+    from rich.markup import escape
+
+    o = s.get("outliers")
+    if not isinstance(o, dict):
+        return None
+    cols = [str(c) for c in (o.get("columns") or {})]
+    n = o.get("rows")
+    share = o.get("share")
+    if not isinstance(n, int):
+        n = sum(int((v or {}).get("count") or 0) for v in (o.get("columns") or {}).values())
+    where = (f" in {len(cols)} column{'s' if len(cols) != 1 else ''} ("
+             + escape(", ".join(cols[:6])) + (", …" if len(cols) > 6 else "") + ")"
+             if cols else "")
+    pct = f" ({share:.1%})" if isinstance(share, int | float) else ""
+    return (f"  outliers:  {n:,} customer{'s' if n != 1 else ''}{pct}{where}"
+            + (": winsorised for fitting, not removed" if n else ""))
+
+
 def _print_result(console: Console, result: SegmentationResult, out: Path | None) -> None:
+    from rich.markup import escape
     from rich.table import Table
+
+    from custseg.report.profiles import dropped_groups, is_outlier_group, trait_short, traits
+
+    def names(cols: Any) -> str:
+        return escape(", ".join(str(c) for c in cols)) or "-"
 
     s = result.summary
     roles = s["roles"]
     console.print(f"[bold]Read[/] {s['input']['rows']} rows × {s['input']['columns']} columns "
-                  f"from {s['input']['path']} ({s['input']['format']}"
-                  + (f", {s['input']['encoding']}, delimiter {s['input']['delimiter']!r}"
+                  f"from {escape(str(s['input']['path']))} ({s['input']['format']}"
+                  + (f", {s['input']['encoding']}, delimiter "
+                     + escape(repr(s['input']['delimiter']))
                      if s["input"]["format"] == "csv" else "") + ")")
-    console.print(f"  id column: {roles['id_column'] or '(none: row numbers)'}")
-    console.print(f"  numeric:   {', '.join(roles['numeric']) or '-'}")
-    console.print(f"  categorical (describes segments): {', '.join(roles['categorical']) or '-'}")
+    console.print("  id column: " + (escape(str(roles["id_column"])) if roles["id_column"]
+                                     else "(none: row numbers)"))
+    console.print(f"  numeric:   {names(roles['numeric'])}")
+    console.print(f"  categorical (describes segments): {names(roles['categorical'])}")
     if roles["dates"]:
-        console.print(f"  dates:     {', '.join(roles['dates'])}")
+        console.print(f"  dates:     {names(roles['dates'])}")
     for col, why in roles["ignored"].items():
-        console.print(f"  ignored:   {col} ({why})")
-    console.print(f"  features:  {', '.join(s['features'])}")
+        console.print(f"  ignored:   {escape(str(col))} ({escape(str(why))})")
+    for what, cols in dropped_groups(s):
+        console.print(f"  dropped {escape(what)}: {names(cols)}")
+    console.print(f"  features:  {names(s['features'])}")
     engine = s.get("engine")
     if engine and engine.get("name") == "local":
         console.print(f"  engine:    fast path (k chosen on a stratified sample of "
                       f"{engine['selection_sample']:,} customers; report drawn from "
                       f"{engine['report_sample']:,}; {engine['dtype']})")
     if s["preprocessing"]["log_columns"]:
-        console.print(f"  log-transformed (skewed): {', '.join(s['preprocessing']['log_columns'])}")
+        console.print(f"  log-transformed (skewed): {names(s['preprocessing']['log_columns'])}")
     cleaning = s["cleaning"]
     imputed = cleaning.get("imputed") or {}
     if imputed:
         how = s["preprocessing"]["impute"]
-        console.print("  imputed (" + how + "): " + ", ".join(
-            f"{c} ({n} value{'s' if n != 1 else ''})" for c, n in imputed.items()))
+        console.print("  imputed (" + escape(str(how)) + "): " + escape(", ".join(
+            f"{c} ({n} value{'s' if n != 1 else ''})" for c, n in imputed.items())))
     if cleaning.get("rows_dropped_missing"):
         console.print(f"  rows dropped for missing values: {cleaning['rows_dropped_missing']}")
     if s["preprocessing"]["clip"]:
         q = s["preprocessing"]["clip"]
         console.print(f"  clipped at quantiles {q:g} and {1 - q:g}")
+    line = _outliers_line(s)
+    if line:
+        console.print(line)
     for w in s["warnings"]:
-        col = f"column '{w['column']}': " if w["column"] else ""
-        console.print(f"[yellow]warning[/] {col}{w['message']}"
+        col = f"column '{escape(str(w['column']))}': " if w["column"] else ""
+        console.print(f"[yellow]warning[/] {col}{escape(str(w['message']))}"
                       + (f" (rows {', '.join(map(str, w['rows'][:5]))})" if w["rows"] else ""))
 
     ksel = s["k_selection"]
@@ -145,37 +178,33 @@ def _print_result(console: Console, result: SegmentationResult, out: Path | None
                        style=style)
         console.print(kt)
     if ksel["method"] == "consensus":
-        console.print(f"[bold]{ksel['explanation']}[/] Confidence: {ksel['confidence_label']} "
-                      f"({ksel['confidence']:.2f}).")
+        console.print(f"[bold]{escape(str(ksel['explanation']))}[/] Confidence: "
+                      f"{ksel['confidence_label']} ({ksel['confidence']:.2f}).")
     else:
-        console.print(f"[bold]{ksel['explanation']}[/]")
+        console.print(f"[bold]{escape(str(ksel['explanation']))}[/]")
 
-    from custseg.profiling import short_label
-
-    numeric = [f for f in s["features"] if f in s["preprocessing"]["numeric"]][:4]
-    cats = [f for f in s["features"] if f in s["preprocessing"]["categorical"]][:2]
-    table = Table(title=f"{s['k']} segments of {s['n_customers']} customers",
+    table = Table(title=f"{s['k']} segments of {s['n_customers']:,} customers",
                   title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("segment")
-    table.add_column("size", justify="right")
-    table.add_column("share", justify="right")
-    for f in numeric:
-        table.add_column(f"{short_label(f)}\n(mean)", justify="right")
-    for f in cats:
-        table.add_column(f"{short_label(f)}\n(most common)")
+    longest = max((len(str(seg["name"])) for seg in s["segments"]), default=10)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("segment", min_width=min(longest, 26))  # short names never wrap
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
+    table.add_column("what sets it apart", min_width=22)
     for seg in s["segments"]:
-        top = [max(seg["categories"][c].items(), key=lambda kv: kv[1]) for c in cats]
-        table.add_row(str(seg["id"]), seg["name"], str(seg["size"]), f"{seg['share']:.0%}",
-                      *[f"{seg['centre'][f]:,.1f}" for f in numeric],
-                      *[f"{lvl} ({share:.0%})" for lvl, share in top])
+        apart = "\n".join(trait_short(t) for t in traits(seg, s)[:3])
+        if is_outlier_group(seg):
+            apart = "outlier group: review individually" + (f"\n{apart}" if apart else "")
+        table.add_row(str(seg["id"]), escape(str(seg["name"])), f"{seg['size']:,}",
+                      f"{seg['share']:.0%}", escape(apart or "close to average"))
     console.print(table)
     console.print("[bold]Recommendations[/]")
     for seg in s["segments"]:
-        console.print(f"  {seg['id']} [bold]{seg['name']}[/]: {seg['recommendation']}")
+        console.print(f"  {seg['id']} [bold]{escape(str(seg['name']))}[/]: "
+                      f"{escape(str(seg['recommendation']))}")
     if out is not None:
         written = [p.name + ("/" if p.is_dir() else "") for p in sorted(out.iterdir())]
-        console.print(f"Wrote {', '.join(written)} to [bold]{out}[/]")
+        console.print(f"Wrote {escape(', '.join(written))} to [bold]{escape(str(out))}[/]")
 
 
 def _check_out(out: Path, *, force: bool, input_path: Path | None = None,
@@ -415,6 +444,15 @@ def demo(
          only_custseg_output=True, png=png)
 
 
+def _role_options(role: list[str] | None, roles_file: Path | None) -> dict[str, str]:
+    """``--role COL=ROLE`` (repeatable) and ``--roles FILE`` as one mapping (--role wins)."""
+    from custseg.roles import load_role_overrides, parse_role_overrides
+
+    out = load_role_overrides(roles_file) if roles_file is not None else {}
+    out.update(parse_role_overrides(role))
+    return out
+
+
 @app.command()
 @_guarded
 def segment(
@@ -439,7 +477,8 @@ def segment(
     date_format: DateFormatOpt = None,
     duplicates: DuplicatesOpt = "auto",
     k: Annotated[str, typer.Option(
-        "--k", help="Number of segments: 5, a range such as 2..10, or auto.")] = "2..10",
+        "--k", help="Number of segments: 5, a range such as 2..10, or auto (k from 2 to 10 "
+        "scored, chosen among 3 to 8 unless the evidence for another is strong).")] = "auto",
     features: Annotated[str | None, typer.Option(
         help="Columns to segment on, comma-separated (default: all numeric but the id).")] = None,
     exclude: Annotated[str | None, typer.Option(
@@ -468,6 +507,18 @@ def segment(
         help="Largest share of non-numeric cells accepted in a numeric column.")] = 0.05,
     rules: Annotated[Path | None, typer.Option(
         help="Your own recommendation rules (TOML, like the bundled rules.toml).")] = None,
+    role: Annotated[list[str] | None, typer.Option(
+        "--role", help="A column's role, COLUMN=ROLE (repeatable): id, date, calendar, "
+        "birth_year, age, count, money, rate, flag, category, text or measure.")] = None,
+    roles_file: Annotated[Path | None, typer.Option(
+        "--roles", help="Column roles from a file: TOML ([roles] column = \"role\") or CSV "
+        "(column,role).")] = None,
+    labels: Annotated[Path | None, typer.Option(
+        help="Readable labels for columns: TOML ([labels] column = \"label\") or CSV "
+        "(column,label).")] = None,
+    outliers: Annotated[str, typer.Option(
+        help="winsorize (outliers listed and clipped at the far-out fences for fitting) or "
+        "keep.")] = "winsorize",
     seed: SeedOpt = 0,
     threads: Annotated[int | None, typer.Option(
         min=1, help="Largest number of threads for the computations (default: all cores).")
@@ -503,6 +554,7 @@ def segment(
 
     parsed_k = parse_k(k)
     store_db = _open_store(store) if store else None  # a bad URL fails before the work
+    column_roles = _role_options(role, roles_file)
     options: dict[str, Any] = {
         "k": parsed_k if isinstance(parsed_k, int) else "auto",
         "k_range": parsed_k if isinstance(parsed_k, tuple) else (2, 10),
@@ -522,6 +574,15 @@ def segment(
         "random_state": seed,
         "n_threads": threads,
     }
+    # only what differs from the defaults, so that engines without these options run
+    if str(k).strip().lower() != "auto":
+        options["useful_k"] = None  # the range given is the range chosen in
+    if column_roles:
+        options["column_roles"] = column_roles
+    if labels is not None:
+        options["labels"] = str(labels)
+    if outliers != "winsorize":
+        options["outliers"] = outliers
     if delimiter == "\\t" or (delimiter or "").lower() == "tab":
         delimiter = "\t"
     sheet_value: str | int | None = int(sheet) if sheet and sheet.isdigit() else sheet

@@ -119,6 +119,19 @@ def segments_frame(table: pd.DataFrame, seg: Segmenter) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def with_derived(table: pd.DataFrame, seg: Segmenter) -> pd.DataFrame:
+    """``table`` with the features the segmenter derived from its columns (age from a year
+    of birth, days since a date: :mod:`custseg.roles`) appended, as in ``segments.csv``."""
+    derivations = getattr(seg, "derivations_", [])
+    if not derivations:
+        return table
+    from custseg.roles import derive
+
+    derived = derive(table, derivations).round(6)
+    return pd.concat([table, derived[[c for c in derived.columns
+                                      if c not in table.columns]]], axis=1)
+
+
 def projection_frame(seg: Segmenter, table: pd.DataFrame) -> pd.DataFrame:
     """Coordinates to draw customers in 2-D: the two features when there are two (original
     units), otherwise the first two principal components of the scaled features."""
@@ -278,6 +291,7 @@ def segment_file(
     seg = Segmenter(**segmenter_options).fit(table, progress=progress)
     timings["segment"] = time.perf_counter() - t1
     t2 = time.perf_counter()
+    table = with_derived(table, seg)
     segments = segments_frame(table, seg)
     projection = projection_frame(seg, table)
     timings["prepare_outputs"] = time.perf_counter() - t2

@@ -500,6 +500,11 @@ def _traits(columns: Sequence[str], z: Mapping[str, float], mean: Mapping[str, f
 
 
 # ------------------------------------------------------------------ recommendations
+#: Roles of columns where more is worth more to the business (amounts and counts): the
+#: generic recommendation may then ask to lift a low value.
+VALUE_ROLES = ("money", "count")
+
+
 @dataclass
 class _Context:
     """What recommending needs beyond one segment: columns, labels, roles, concepts."""
@@ -588,6 +593,11 @@ def _recommend(p: SegmentProfile, ctx: _Context, rules: Sequence[Rule]) -> tuple
         return ("Close to the average customer: standard communication; test offers that "
                 "could move them to a more valuable segment.", "nurture")
     top = feature_traits[0]
+    if ctx.roles.get(top["feature"]) not in VALUE_ROLES:
+        # a score, a status, an age: whether more is better is not known here
+        return (f"Stands out by {top['level'].lower()} {top['label']} ({top['text']}): check "
+                "with the business what this means for them, then tailor the message and "
+                "the channel to it.", "generic")
     if top["level"] == "High":
         return (f"Stands out by high {top['label']} ({top['text']}): build offers around it "
                 "and test which ones lift their value.", "generic")

@@ -9,7 +9,7 @@ role       what it is                                              use
 id         the customer id                                         dropped
 constant   one value for everyone                                  dropped
 text       free text with many values                              dropped
-duplicate  moves with an earlier column (\\|r\\| > 0.95)            dropped (the earlier kept)
+duplicate  moves with an earlier column (\\|r\\| > 0.95)            describes (the earlier kept)
 date       a date (customer since, last purchase)                  feature: days since
 birth_year a year of birth (1950-2005)                             feature: age
 count      a non-negative whole number (children, visits, orders)  feature
@@ -338,8 +338,7 @@ def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
         return "rate", f"values within 0-{100 if hi > 1 else 1} named like a share"
     first = name_words(name)[0]
     if whole and lo >= 0 and _hint(name, "count") and (
-            first in ("num", "number", "n", "nb", "count", "cnt") or not _hint(name, "money")
-            or hi <= 1000):
+            first in ("num", "number", "n", "nb", "count", "cnt") or not _hint(name, "money")):
         return "count", f"whole numbers {span} named like a count"
     if _hint(name, "measure"):
         return "measure", f"numbers {span}"
@@ -585,12 +584,13 @@ def assign_roles(
         for dec in decisions:
             if dec.feature in gone and dec.use == "feature":
                 g = gone[dec.feature]
-                dec.use = "dropped"
+                dec.use = "describe"
                 dec.role = "duplicate"
                 dec.reason += (f"; moves with {g['kept']} (Spearman r = {g['r']:.2f}): "
-                               f"dropped, {g['kept']} kept")
-                role_of.pop(dec.feature, None)
+                               f"dropped from the features, {g['kept']} kept; describes "
+                               "the segments")
         features = [c for c in features if c not in gone]
+        describe_num += [c for c in gone if c not in describe_num]
     return FeatureRoles(decisions=decisions, frame=frame, features=features,
                         describe_numeric=describe_num, describe_categorical=describe_cat,
                         categorical_features=cat_features, role_of=role_of,

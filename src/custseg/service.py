@@ -118,7 +118,13 @@ class ModelScorer:
         from sklearn.impute import SimpleImputer
         from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
-        from custseg.preprocess import QuantileClipper, SelectiveLog1p
+        from custseg.preprocess import (
+            FeatureGroupWeights,
+            QuantileClipper,
+            RobustFences,
+            SelectiveLog1p,
+            SignedLog,
+        )
 
         try:
             pipe = self.seg.preprocessor_.named_transformers_["numeric"]
@@ -137,6 +143,14 @@ class ModelScorer:
                                        np.asarray(step.upper_, dtype=float))))
             elif isinstance(step, SelectiveLog1p):
                 steps.append(("log", np.asarray(step.mask_, dtype=bool)))
+            elif isinstance(step, SignedLog):
+                steps.append(("asinh", (np.asarray(step.mask_, dtype=bool),
+                                        np.asarray(step.scale_, dtype=float))))
+            elif isinstance(step, RobustFences):
+                steps.append(("clip", (np.asarray(step.lower_, dtype=float),
+                                       np.asarray(step.upper_, dtype=float))))
+            elif isinstance(step, FeatureGroupWeights):
+                steps.append(("weights", np.asarray(step.weights_, dtype=float)))
             elif isinstance(step, StandardScaler):
                 mean = step.mean_ if step.with_mean else None
                 scale = step.scale_ if step.with_std else None
@@ -161,6 +175,10 @@ class ModelScorer:
                 Z = np.clip(Z, p[0], p[1])
             elif kind == "log":
                 Z[:, p] = np.log1p(np.clip(Z[:, p], 0, None))
+            elif kind == "asinh":
+                Z[:, p[0]] = np.arcsinh(Z[:, p[0]] / p[1][p[0]])
+            elif kind == "weights":
+                Z = Z * p
             elif kind == "affine":
                 if p[0] is not None:
                     Z = Z - p[0]

@@ -525,6 +525,7 @@ def segment_large(
     *,
     k: Any = "auto",
     k_range: tuple[int, int] = (2, 10),
+    useful_k: tuple[int, int] | str | None = "auto",
     features: list[str] | None = None,
     id_col: str | None = None,
     exclude: list[str] | None = None,
@@ -581,6 +582,11 @@ def segment_large(
         table, info = read_columnar(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
         stage("read", 1)
         timings["read"] = time.perf_counter() - t0
+        from custseg.selection import USEFUL_K
+
+        # --k auto: k chosen among USEFUL_K unless the evidence outside is strong
+        useful = ((USEFUL_K if useful_k == "auto" else tuple(useful_k))  # type: ignore[arg-type]
+                  if useful_k is not None and k == "auto" else None)
         with limit_threads(table.num_rows, n_threads):
             return _segment_table(table, info, locals(), timings, stage, t0)
     finally:
@@ -677,7 +683,8 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
     sampled = n_fit > len(sample)
     selection = select_k(Zs, k_values, random_state=seed, progress=stage,
                          n_threads=o["n_threads"], sampling_error=sampled,
-                         algorithm="fastkmeans", options={"n_threads": o["n_threads"]})
+                         algorithm="fastkmeans", options={"n_threads": o["n_threads"]},
+                         useful=o["useful"])
     kk = selection.chosen_k
     timings["choose_k"] = time.perf_counter() - t2
     t3 = time.perf_counter()

@@ -13,7 +13,7 @@ rows, per-segment numbers) coming to the driver:
 3. **preprocess**: ``Imputer`` (median), optional clipping at quantiles, ``log1p`` of the
    columns the local engine would log-transform (non-negative, skewness above 1),
    ``VectorAssembler``, ``StandardScaler(withMean=True, withStd=True)``;
-4. **choose k** on a seeded sample (:data:`custseg.segmenter.SELECTION_SAMPLE` customers):
+4. **choose k** on a seeded sample (:data:`SELECTION_SAMPLE` customers):
    MLlib ``KMeans`` (k-means||) for every k; inertia is the model's training cost, the
    silhouette, Calinski-Harabasz and Davies-Bouldin are computed on the sample exactly as the
    local engine computes them (:func:`custseg.selection.score_partition`), and
@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 
 from custseg.errors import DataError, Problem, UsageError
+from custseg.selection import USEFUL_K
 
 if TYPE_CHECKING:
     from sklearn.compose import ColumnTransformer
@@ -99,6 +100,8 @@ N_INIT = 3
 TOL = 1e-8
 #: Options of the local engine the Spark engine does not offer (yet), with the value it
 #: takes.
+#: Customers k is chosen on (a seeded sample; every customer below it).
+SELECTION_SAMPLE = 50_000
 SUPPORTED: dict[str, Any] = {"algorithm": "kmeans", "scaling": "standard",
                              "use_categorical": False, "categorical": None, "stability": False,
                              "n_threads": None, "sheet": None}
@@ -517,6 +520,7 @@ def segment_spark(
     exclude: Sequence[str] | None = None,
     k: int | tuple[int, int] | str = "auto",
     k_range: tuple[int, int] = (2, 10),
+    useful_k: tuple[int, int] | None = USEFUL_K,
     impute: str = "median",
     clip: float | None = None,
     log: str | Sequence[str] = "auto",
@@ -555,7 +559,7 @@ def segment_spark(
     random_state : int
         Seed of every random choice (samples, k-means||).
     sample_size : int, optional
-        Customers k is chosen on; default :data:`custseg.segmenter.SELECTION_SAMPLE`.
+        Customers k is chosen on; default :data:`SELECTION_SAMPLE`.
     n_init : int
         Seeded k-means|| fits per k on the sample (the lowest cost is kept).
     final_init : {"sample", "k-means||"}
@@ -577,8 +581,6 @@ def segment_spark(
     -------
     SparkSegmentation
     """
-    from custseg.segmenter import SELECTION_SAMPLE
-
     for name, value in unsupported.items():
         if name not in SUPPORTED:
             raise TypeError(f"segment_spark() got an unexpected keyword argument {name!r}")
@@ -607,6 +609,7 @@ def segment_spark(
     rule_table = load_rules(rules)
     session = spark if spark is not None else spark_session(master, spark_config)
     run = _SparkRun(session, str(input_path), progress)
+    run.useful = tuple(useful_k) if useful_k is not None and k == "auto" else None
     return run.execute(features=features, id_col=id_col, exclude=exclude, k_values=k_values,
                        clip=clip, log=log, max_junk=max_junk, rules=rule_table,
                        seed=int(random_state), sample_size=sample_size,
@@ -631,6 +634,8 @@ class _SparkRun:
         self.timings: dict[str, float] = {}
         self.cached: list[Any] = []
         self.sizes: list[int] = []
+        #: k chosen among these unless the evidence outside is strong (--k auto)
+        self.useful: tuple[int, int] | None = None
 
     def _step(self, stage: str, done: int, total: int = 1) -> None:
         if self.progress is not None:
@@ -1010,7 +1015,7 @@ class _SparkRun:
         from pyspark.ml.evaluation import ClusteringEvaluator
         from pyspark.sql import functions as F
 
-        from custseg.selection import SILHOUETTE_SAMPLE, consensus, score_partition
+        from custseg.selection import SILHOUETTE_SAMPLE, consensus_for_action, score_partition
 
         ks = [kv for kv in k_values if kv < n] or [min(k_values)]
         sampled = n > sample_size and len(ks) > 1
@@ -1053,7 +1058,7 @@ class _SparkRun:
                                      "non-empty segments: too many customers share the same "
                                      "values", code="too-few-distinct")])
         if len(scores) > 1:
-            selection = consensus(scores)
+            selection = consensus_for_action(scores, self.useful)
         else:
             selection = _single_k(scores[0], only_possible=asked_range)
         selection.n_samples = int(m)

@@ -36,6 +36,8 @@ PLOT_CONFIG = {"displaylogo": False, "responsive": True,
 ALGORITHM_NAMES = {"kmeans": "K-Means", "gmm": "a Gaussian mixture",
                    "hierarchical": "hierarchical clustering", "kprototypes": "k-prototypes",
                    "hdbscan": "HDBSCAN", "deep": "a deep embedding and K-Means"}
+#: Traits listed on a segment's card; the others one click away.
+CARD_TRAITS = 5
 SECTION_TITLES = {"data": "Data", "k": "How many segments", "segments": "The segments",
                   "profiles": "Profiles", "findings": "Findings",
                   "rfm": "K-Means segments vs RFM segments"}
@@ -108,11 +110,17 @@ def _chart_html(chart: Chart) -> str:
     import plotly.io as pio
 
     height = chart.figure.layout.height or 450
-    return pio.to_html(chart.figure, full_html=False, include_plotlyjs=False,
+    text = pio.to_html(chart.figure, full_html=False, include_plotlyjs=False,
                        div_id=f"fig-{chart.id}", default_width="100%",
                        default_height=f"{int(height)}px",
                        config={**PLOT_CONFIG, "toImageButtonOptions": {
                            "format": "png", "filename": chart.id, "scale": 2}})
+    if chart.figure.layout.updatemenus:
+        # a chart whose buttons change its height (the heatmap's "all columns"): its
+        # wrapper's fixed height goes, so the box grows and shrinks with the plot
+        text = text.replace(f'<div style="height:{int(height)}px; width:100%;">',
+                            '<div style="width:100%;">', 1)
+    return text
 
 
 def _plotlyjs() -> str:
@@ -231,9 +239,12 @@ def report_charts(result: SegmentationResult) -> list[Chart]:
         charts.append(Chart(
             "z-heatmap", "profiles", "How each segment differs from the average customer",
             snake,
-            note="z-score of each segment's mean: how many standard deviations above (red) or "
-                 "below (blue) the average customer; columns marked ·feature were segmented "
-                 "on, the others only describe the segments."))
+            note=("z-score of each segment's mean: how many standard deviations above (red) "
+                  "or below (blue) the average customer. Rows: the columns on which the "
+                  "segments differ most first; “(describes)” marks columns not segmented on."
+                  + (f" The top {len(snake.data[0].y)} of "
+                     f"{len(snake.data[-1].y)} columns are shown: the button under the chart "
+                     "shows them all." if len(snake.data) > 1 else ""))))
     return charts
 
 
@@ -269,37 +280,16 @@ def _cleaning_rows(data: DataOverview, explore: bool) -> list[tuple[str, str]]:
 
 
 def _profile_table(result: SegmentationResult, views: SegmentViews) -> dict[str, Any]:
-    from custseg.report.figures import segment_colour
+    """The transposed profile table (features as rows, by importance; segments as columns)."""
+    from custseg.report.profiles import profile_table
 
-    summary = result.summary
+    medians: dict[int, dict[str, float]] = {}
     profiles = result.segmenter.profiles_
-    numeric = [c for c in summary["features"] if f"{c}_mean" in profiles.columns]
-    numeric += [c for c in summary["roles"]["numeric"]
-                if c not in numeric and f"{c}_mean" in profiles.columns]
-    categorical = [c for c in profiles.columns if c.endswith("_top")]
-    categorical = [c[:-4] for c in categorical]
-    rows = []
-    by_id = {int(r["segment"]): r for _, r in profiles.iterrows()}
-    for s in summary["segments"]:
-        r = by_id.get(int(s["id"]), {})
-        cats = []
-        for c in categorical:
-            top, share = r.get(f"{c}_top"), r.get(f"{c}_top_share")
-            cats.append(f"{top} ({_pct(share)})" if top is not None else "–")
-        rows.append({"label": f"{s['id']} · {s['name']}", "colour": segment_colour(s["id"]),
-                     "size": s["size"], "share": s["share"], "all": False,
-                     "numeric": [(r.get(f"{c}_mean"), r.get(f"{c}_median")) for c in numeric],
-                     "categorical": cats})
-    all_cats = []
-    for c in categorical:
-        mix = views.category_shares.get(c, {})
-        top = max(mix, key=lambda lvl: mix[lvl]) if mix else None
-        all_cats.append(f"{top} ({_pct(mix[top])})" if top is not None else "–")
-    rows.append({"label": "All customers", "colour": "", "size": summary["n_customers"],
-                 "share": 1.0, "all": True,
-                 "numeric": [(views.population_mean.get(c), views.population_median.get(c))
-                             for c in numeric], "categorical": all_cats})
-    return {"numeric": numeric, "categorical": categorical, "rows": rows}
+    for _, r in profiles.iterrows():
+        medians[int(r["segment"])] = {c[:-7]: float(r[c]) for c in profiles.columns
+                                      if c.endswith("_median")}
+    return profile_table(result.summary, _segment_means(result), views.population_mean,
+                         medians, views.category_shares or None)
 
 
 def _segment_means(result: SegmentationResult) -> dict[int, dict[str, float]]:
@@ -311,28 +301,41 @@ def _segment_means(result: SegmentationResult) -> dict[int, dict[str, float]]:
     return means
 
 
-def _cards(summary: dict[str, Any]) -> list[dict[str, Any]]:
+def _cards(summary: dict[str, Any],
+           population: dict[str, dict[str, float]] | None = None) -> list[dict[str, Any]]:
+    """One card a segment: name, size, share, its traits (arrows agree with the sign of
+    z), evidence, the categories where it differs, stability, the recommendation."""
     from custseg.report.figures import segment_colour
-    from custseg.report.findings import LEVEL_WORDS
+    from custseg.report.profiles import (
+        is_outlier_group,
+        label,
+        notable_categories,
+        population_mix,
+        traits,
+    )
 
+    mix = population or population_mix(summary)
     cards = []
     for s in summary["segments"]:
-        apart = ", ".join(
-            f"{LEVEL_WORDS.get(s['levels'].get(f, ''), '')} {f} ({s['z'].get(f, 0):+.1f} sd)"
-            .strip() for f in s.get("distinguishing", []))
-        mostly = []
-        for col, mix in s.get("categories", {}).items():
-            if mix:
-                top = max(mix, key=lambda lvl: mix[lvl])
-                mostly.append(f"{col} {top} ({mix[top]:.0%})")
+        apart = []
+        for t in traits(s, summary):
+            size = (f"{t['ratio']:.1f}× the average" if t["ratio"] is not None
+                    else f"{t['z']:+.1f} sd".replace("-", "−"))
+            apart.append({"arrow": t["arrow"], "up": t["z"] > 0, "label": t["label"],
+                          "text": t["text"], "size": size, "z": f"{t['z']:+.2f}",
+                          "column": t["feature"]})
+        said = {a["text"] for a in apart}
+        evidence = [str(e) for e in s.get("evidence") or [] if str(e) not in said]
+        mostly = [f"{label(summary, col)}: {n['level']} ({float(n['share']):.0%})"
+                  for col, n in notable_categories(s, mix).items()]
         stability = ""
         if isinstance(s.get("stability"), int | float):  # with --stability
             stability = (f"{s['stability']:.2f} (" + ("stable" if s.get("stable") else
                          "unstable: it changes when the data are resampled") + ")")
         cards.append({"id": s["id"], "name": s["name"], "size": s["size"],
                       "share": s["share"], "colour": segment_colour(int(s["id"])),
-                      "apart": apart, "categories": ", ".join(mostly),
-                      "stability": stability,
+                      "apart": apart, "evidence": evidence, "categories": ", ".join(mostly),
+                      "stability": stability, "outlier_group": is_outlier_group(s),
                       "recommendation": s.get("recommendation", "")})
     return cards
 
@@ -384,6 +387,7 @@ def render_report(result: SegmentationResult) -> str:
     """The report as one HTML string (self-contained; plotly.js inlined once)."""
     from custseg.explore import MAX_COLUMNS
     from custseg.report.findings import findings, why_k
+    from custseg.report.profiles import NOTABLE_LIFT, NOTABLE_SHARE, column_roles
 
     summary = result.summary
     views = _views(result)
@@ -391,9 +395,10 @@ def render_report(result: SegmentationResult) -> str:
     ksel = summary["k_selection"]
     features = summary["features"]
     algorithm = ALGORITHM_NAMES.get(summary.get("algorithm", ""), summary.get("algorithm"))
+    on = (", ".join(features) if len(features) <= 6 else
+          f"{len(features)} features (see Column roles)")
     lead = (f"{summary['n_customers']:,} customers from {Path(summary['input']['path']).name}, "
-            f"segmented on {', '.join(features)} into {summary['k']} segments with "
-            f"{algorithm}.")
+            f"segmented on {on} into {summary['k']} segments with {algorithm}.")
     k_note = []
     if ksel.get("n_samples") and ksel["n_samples"] < summary["n_customers"]:
         k_note.append(f"k was chosen on a random sample of {ksel['n_samples']:,} customers; "
@@ -427,13 +432,27 @@ def render_report(result: SegmentationResult) -> str:
         "summary": summary, "data": data, "cleaning_rows": _cleaning_rows(data, False),
         "max_columns": MAX_COLUMNS, "k_sample_note": " ".join(k_note),
         "data_sample_note": data_note,
-        "profile": _profile_table(result, views), "cards": _cards(summary),
+        "profile": _profile_table(result, views),
+        "cards": _cards(summary, views.category_shares or None),
+        "column_roles": column_roles(summary),
+        "notable_lift": NOTABLE_LIFT, "notable_share": NOTABLE_SHARE,
+        "card_traits": CARD_TRAITS,
         "findings": findings(summary, views, _segment_means(result)), "rfm": rfm,
         "command": summary.get("command", ""), "seed": summary.get("seed"),
         "sha256": summary.get("input_sha256", ""),
         "options": _options(result.segmenter.get_params()), "versions": versions,
     }
     return _page(context, report_charts(result))
+
+
+def _explore_column_roles(overview: DataOverview) -> dict[str, Any] | None:
+    """The column roles of ``explore``, when the overview carries them (as summary.json's
+    ``columns``, ``near_duplicates`` and ``outliers``)."""
+    from custseg.report.profiles import column_roles
+
+    parts = {key: getattr(overview, key, None) or overview.roles.get(key)
+             for key in ("columns", "near_duplicates", "outliers", "labels")}
+    return column_roles({k: v for k, v in parts.items() if v is not None})
 
 
 def render_explore(overview: DataOverview) -> str:
@@ -450,6 +469,7 @@ def render_explore(overview: DataOverview) -> str:
         "data": overview, "cleaning_rows": _cleaning_rows(overview, True),
         "max_columns": MAX_COLUMNS, "command": overview.command, "seed": None,
         "sha256": overview.input_sha256, "options": "", "versions": "", "data_sample_note": "",
+        "column_roles": _explore_column_roles(overview),
     }
     return _page(context, explore_charts(overview))
 

@@ -330,33 +330,86 @@ def silhouette(summary: dict[str, Any], views: SegmentViews) -> go.Figure:
 
 
 # ----------------------------------------------------------------------------- profiles
-def snake(summary: dict[str, Any]) -> go.Figure | None:
+def _wrap(text: str, width: int = 18, max_lines: int = 4) -> str:
+    """A tick label broken into at most ``max_lines`` lines of about ``width`` characters
+    (long words cut, the rest elided)."""
+    lines: list[str] = []
+    for word in str(text).split(" "):
+        while len(word) > width:
+            lines.append(word[:width - 1] + "-")
+            word = word[width - 1:]
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][:width - 1] + "…"
+    return "<br>".join(lines)
+
+
+def snake(summary: dict[str, Any], top: int | None = None) -> go.Figure | None:
     """Heatmap of each segment's z-score per numeric column (the "snake plot"): how many
     standard deviations the segment's mean sits above (red) or below (blue) the average
-    customer."""
+    customer.  One row a column, by importance (the spread of its z-scores across
+    segments), labelled for people; the ``top`` rows (:data:`~custseg.report.profiles.
+    HEATMAP_TOP`) are shown, and a button shows them all when there are more."""
     import plotly.graph_objects as go
 
+    from custseg.report.profiles import HEATMAP_TOP, importance, label
+
+    top = HEATMAP_TOP if top is None else top
     segs = summary["segments"]
-    columns: list[str] = []
-    for s in segs:
-        columns += [c for c in s.get("z", {}) if c not in columns]
-    features = [c for c in summary["features"] if c in columns]
-    columns = features + [c for c in columns if c not in features]
-    if not columns:
+    columns = [c for c, _ in importance(summary)]
+    if not columns or not segs:
         return None
-    z = np.array([[s["z"].get(c, np.nan) for c in columns] for s in segs], dtype=np.float64)
-    levels = [[s.get("levels", {}).get(c, "") for c in columns] for s in segs]
-    x = [f"{c} ·feature" if c in features else c for c in columns]
-    bound = float(max(1.0, np.nanmax(np.abs(z)))) if np.isfinite(z).any() else 1.0
-    fig = go.Figure(go.Heatmap(
-        z=z, x=x, y=[f"{s['id']} · {s['name']}" for s in segs], zmid=0, zmin=-bound,
-        zmax=bound, colorscale="RdBu", reversescale=True, customdata=levels,
-        texttemplate="%{z:+.1f}" if len(columns) <= 15 else None,
-        colorbar={"title": {"text": "z"}}, xgap=2, ygap=2,
-        hovertemplate="%{y}<br>%{x}: z = %{z:+.2f} (%{customdata})<extra></extra>"))
+    features = set(summary.get("features") or [])
+    narrow = len(segs) > 5
+    x = [_wrap(f"{s['id']} · {s['name']}", 13 if narrow else 18) for s in segs]
+    names = [_hover_name(f"{s['id']} · {s['name']}") for s in segs]
+    z_all = np.array([[s.get("z", {}).get(c, np.nan) for s in segs] for c in columns],
+                     dtype=np.float64)
+    bound = float(max(1.0, np.nanmax(np.abs(z_all)))) if np.isfinite(z_all).any() else 1.0
+
+    def trace(cols: list[str], visible: bool) -> go.Heatmap:
+        z = z_all[:len(cols)]
+        y = [label(summary, c) + ("" if c in features else " (describes)") for c in cols]
+        seen: dict[str, int] = {}
+        for i, name in enumerate(y):  # two columns with one label: keep the rows apart
+            seen[name] = seen.get(name, 0) + 1
+            if seen[name] > 1:
+                y[i] = f"{name} ({cols[i]})"
+        raw = [[[_hover_name(c), n] for n in names] for c in cols]
+        return go.Heatmap(
+            z=z, x=x, y=y, coloraxis="coloraxis", customdata=raw, visible=visible,
+            texttemplate="%{z:+.1f}" if z.size <= 240 else None, xgap=2, ygap=2,
+            hovertemplate="%{customdata[1]}<br>%{y} [%{customdata[0]}]: z = %{z:+.2f}"
+                          "<extra></extra>")
+
+    shown = columns[:top]
+    fig = go.Figure(trace(shown, True))
+    row_h = 30
+    height = max(300, 150 + row_h * len(shown))
+    if len(columns) > len(shown):
+        full_height = 150 + 24 * len(columns)
+        fig.add_trace(trace(columns, False))
+        fig.update_layout(updatemenus=[{
+            "type": "buttons", "direction": "right", "showactive": True, "active": 0,
+            "x": 0, "xanchor": "left", "y": 0, "yanchor": "top", "pad": {"t": 12},
+            "buttons": [
+                {"label": f"Top {len(shown)} columns", "method": "update",
+                 "args": [{"visible": [True, False]}, {"height": height}]},
+                {"label": f"All {len(columns)} columns", "method": "update",
+                 "args": [{"visible": [False, True]}, {"height": full_height}]}]}])
+    fig.update_layout(coloraxis={"colorscale": "RdBu", "reversescale": True, "cmid": 0,
+                                 "cmin": -bound, "cmax": bound,
+                                 "colorbar": {"title": {"text": "z"}}})
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(automargin=True, tickangle=-30 if len(columns) > 6 else 0)
-    return _layout(fig, 140 + 48 * len(segs))
+    fig.update_xaxes(automargin=True, side="top", tickangle=0,
+                     tickfont={"size": 11 if narrow else 12})
+    fig = _layout(fig, height)
+    fig.update_layout(margin={"t": 90, "b": 64 if len(columns) > len(shown) else 24})
+    return fig
 
 
 #: Leaves shown in the dendrogram: the tree is cut to its top merges for readability.

@@ -37,8 +37,6 @@ STRUCTURE_WORDS = {
 #: A describing column is mentioned when a segment's mean is this many standard deviations
 #: from the average customer.
 NOTABLE_Z = 0.5
-#: A category is mentioned when it is this much more common in the segment than overall.
-NOTABLE_SHARE_LIFT = 0.15
 
 
 def _label(column: str) -> str:
@@ -95,13 +93,13 @@ def segment_finding(segment: dict[str, Any], numeric_features: list[str],
             if pop is not None:
                 extras.append(f"{word} {_label(col)} than average ({_fmt(means[col])} vs "
                               f"{_fmt(pop)})")
-        for col, mix in segment.get("categories", {}).items():
-            overall = views.category_shares.get(col, {})
-            for level, share in mix.items():
-                if (level != "missing" and share >= 0.5
-                        and share - overall.get(level, 0.0) >= NOTABLE_SHARE_LIFT):
-                    extras.append(f"{share:.0%} {_label(col)} {level} "
-                                  f"(vs {overall.get(level, 0.0):.0%} overall)")
+        from custseg.report.profiles import notable_categories
+
+        # the categories where the segment differs, by the rule of the profile table
+        for col, hit in notable_categories(segment, views.category_shares).items():
+            overall = views.category_shares.get(col, {}).get(hit["level"])
+            vs = f" (vs {overall:.0%} overall)" if overall is not None else ""
+            extras.append(f"{float(hit['share']):.0%} {_label(col)} {hit['level']}{vs}")
     if extras:
         text += " They have " + _join(extras) + "."
     rec = str(segment.get("recommendation", "")).strip()
