@@ -138,6 +138,8 @@ def name_words(name: str) -> list[str]:
 
 
 def _hint(name: str, kind: str) -> bool:
+    if kind == "rate" and "%" in str(name):
+        return True
     words = name_words(name)
     joined = "".join(words)
     hints = NAME_HINTS[kind]
@@ -302,7 +304,7 @@ def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
     """The role of a numeric column and the reason, from its name and values.
 
     >>> numeric_role("Kidhome", pd.Series([0.0, 1, 2, 0, 1]))
-    ('count', 'whole numbers 0-2 named like a count')
+    ('count', 'whole numbers 0 to 2 named like a count')
     >>> numeric_role("PRC_FULL_PAYMENT", pd.Series([0.0, 0.25, 1.0, 0.5]))
     ('rate', 'values within 0-1: a share')
     """
@@ -317,7 +319,7 @@ def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
         return "constant", f"always {distinct[0]:g}"
     if set(distinct.tolist()) <= {0.0, 1.0}:
         return "flag", "only 0 and 1: a yes/no flag"
-    span = f"{lo:g}-{hi:g}"
+    span = f"{_num(lo)} to {_num(hi)}"
     words = name_words(name)
     if whole and len(words) <= 2 and words[-1] in CALENDAR_PARTS and (
             CALENDAR_PARTS[words[-1]][0] <= lo and hi <= CALENDAR_PARTS[words[-1]][1]):
@@ -350,6 +352,11 @@ def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
     if whole and lo == 0 and np.median(v) < 100:
         return "count", f"whole numbers {span}"
     return "measure", f"numbers {span}"
+
+
+def _num(x: float) -> str:
+    """A number as a reason shows it: ``1,000,000``, ``-2``, ``0.25``."""
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:,.4g}"
 
 
 def rate_scale(values: pd.Series) -> float:

@@ -1,0 +1,208 @@
+"""Column roles (custseg.roles), the preprocessing they drive, and choosing k for action."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from custseg import Segmenter
+from custseg.errors import UsageError
+from custseg.preprocess import FeatureGroupWeights, RobustFences, SignedLog
+from custseg.roles import (
+    assign_roles,
+    load_role_overrides,
+    near_duplicates,
+    numeric_role,
+    parse_role_overrides,
+)
+from custseg.schema import validate_table
+
+
+def marketing_like(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A customer table shaped like real marketing tables: id, year of birth, a date, counts,
+    money, a share, flags, constants, a code, and a planted outlier."""
+    rng = np.random.RandomState(seed)
+    group = rng.randint(3, size=n)
+    income = np.round(np.exp(rng.normal(10.8 + 0.1 * group, 0.3)))
+    income[7] = 666_666  # one absurd income
+    birth = np.clip(np.round(rng.normal(1970, 10, size=n)), 1940, 1996).astype(int)
+    birth[11] = 1893  # one impossible birth year
+    joined = pd.Timestamp("2014-06-29") - pd.to_timedelta(rng.randint(0, 700, n), unit="D")
+    return pd.DataFrame({
+        "ID": np.arange(1000, 1000 + n),
+        "Year_Birth": birth,
+        "Dt_Customer": joined.strftime("%d-%m-%Y"),
+        "Income": income,
+        "Kidhome": rng.randint(0, 3, size=n),
+        "MntWines": np.round(np.exp(rng.normal(4 + group, 0.5))),
+        "NumWebVisitsMonth": rng.poisson(3 + 2 * group),
+        "PRC_FULL_PAYMENT": np.round(rng.uniform(0, 1, n), 3),
+        "AcceptedCmp1": (rng.uniform(size=n) < 0.1 + 0.2 * (group == 2)).astype(int),
+        "Z_CostContact": 3,
+        "Region": rng.randint(1, 4, size=n),
+        "day": rng.randint(1, 32, size=n),
+    })
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return marketing_like()
+
+
+def test_every_column_gets_a_role_and_a_reason(table):
+    fr = assign_roles(validate_table(table))
+    got = {d.column: (d.role, d.use) for d in fr.decisions}
+    assert got == {
+        "ID": ("id", "dropped"),
+        "Year_Birth": ("birth_year", "feature"),
+        "Dt_Customer": ("date", "feature"),
+        "Income": ("money", "feature"),
+        "Kidhome": ("count", "feature"),
+        "MntWines": ("money", "feature"),
+        "NumWebVisitsMonth": ("count", "feature"),
+        "PRC_FULL_PAYMENT": ("rate", "feature"),
+        "AcceptedCmp1": ("flag", "describe"),
+        "Z_CostContact": ("constant", "dropped"),
+        "Region": ("category", "describe"),
+        "day": ("calendar", "describe"),
+    }
+    assert all(d.reason for d in fr.decisions)
+    assert "Age" in fr.features and "Year_Birth" not in fr.features
+    tenure = next(d.feature for d in fr.decisions if d.column == "Dt_Customer")
+    assert tenure in fr.features and fr.role_of[tenure] == "tenure"
+    # day-first dates (29-06-2014) read as such: tenure within 0..700 days
+    assert fr.frame[tenure].between(0, 700).all()
+    # age as of the latest date of the table (2014): 1893 gives 121
+    assert fr.frame["Age"].max() == 2014 - 1893
+
+
+@pytest.mark.parametrize(("name", "values", "role"), [
+    ("Kidhome", [0, 1, 2, 0, 1], "count"),
+    ("Complain", [0, 1, 0, 0], "flag"),
+    ("PRC_FULL_PAYMENT", [0.0, 0.25, 1.0, 0.5], "rate"),
+    ("Discount %", [0, 10, 55, 100], "rate"),
+    ("LIMIT_BAL", [10_000, 50_000, 1_000_000, 20_000], "money"),
+    ("Fresh", [3, 12_669, 112_151, 500, 800, 1_200, 900, 2_000], "money"),
+    ("MntFishProducts", [0, 12, 259, 40], "money"),
+    ("NumDealsPurchases", [0, 3, 15, 1], "count"),
+    ("PAY_0", [-2, -1, 0, 1, 8], "measure"),
+    ("Spending Score (1-100)", [1, 50, 99, 40], "measure"),
+    ("AGE", [21, 35, 79, 50], "age"),
+    ("EDUCATION", [1, 2, 3, 4, 5, 6, 0], "category"),
+    ("day", [1, 15, 31, 7], "calendar"),
+    ("Year_Birth", [1950, 1970, 1990, 1960], "birth_year"),
+    ("balance", [-8019, 0, 448, 102_127], "money"),
+])
+def test_numeric_roles(name, values, role):
+    assert numeric_role(name, pd.Series(values, dtype=float))[0] == role
+
+
+def test_overrides_win_and_are_checked(table):
+    fr = assign_roles(validate_table(table), overrides={"Kidhome": "flag", "day": "count"})
+    got = {d.column: (d.role, d.use, d.overridden) for d in fr.decisions}
+    assert got["Kidhome"] == ("flag", "describe", True)
+    assert got["day"] == ("count", "feature", True)
+    assert parse_role_overrides(["A=money", "B = rate"]) == {"A": "money", "B": "rate"}
+    with pytest.raises(UsageError, match="unknown role"):
+        parse_role_overrides(["A=cash"])
+    with pytest.raises(UsageError, match="COLUMN=ROLE"):
+        parse_role_overrides(["money"])
+    with pytest.raises(UsageError, match="not in the data"):
+        assign_roles(validate_table(table), overrides={"Nope": "money"})
+
+
+def test_roles_file(tmp_path):
+    toml = tmp_path / "roles.toml"
+    toml.write_text('[roles]\nKidhome = "flag"\n"Annual Income (k$)" = "money"\n')
+    assert load_role_overrides(toml) == {"Kidhome": "flag", "Annual Income (k$)": "money"}
+    csv = tmp_path / "roles.csv"
+    csv.write_text("column,role\nKidhome,count\n")
+    assert load_role_overrides(csv) == {"Kidhome": "count"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[roles]\nKidhome = "children"\n')
+    with pytest.raises(UsageError, match="unknown role"):
+        load_role_overrides(bad)
+
+
+def test_near_duplicates_keep_the_first():
+    rng = np.random.RandomState(0)
+    a = rng.normal(size=300)
+    df = pd.DataFrame({"a": a, "b": a * 2 + rng.normal(0, 0.01, 300),
+                       "c": rng.normal(size=300)})
+    assert near_duplicates(df, ["a", "b", "c"]) == [
+        {"dropped": "b", "kept": "a", "r": pytest.approx(1.0, abs=0.01)}]
+    assert near_duplicates(df, ["c", "a"]) == []
+
+
+def test_derived_features_are_recomputed_when_scoring(table):
+    seg = Segmenter(random_state=0).fit(table)
+    assert "Age" in seg.features_ and "Year_Birth" not in seg.features_
+    # a new customer table with the raw columns only: the same segments
+    np.testing.assert_array_equal(seg.predict(table), seg.labels_)
+    new = table.drop(columns=["ID"]).iloc[:20]
+    assert (seg.assign(new)["segment"].to_numpy() == seg.labels_[:20]).all()
+    with pytest.raises(Exception, match="Year_Birth"):
+        seg.assign(new.drop(columns=["Year_Birth"]))
+
+
+def test_outliers_are_listed_and_winsorised(table):
+    seg = Segmenter(random_state=0).fit(table)
+    cols = seg.outliers_["columns"]
+    assert {e["row"] for e in cols["Income"]["examples"]} >= {8}  # 1-based row of 666666
+    assert {e["row"] for e in cols["Age"]["examples"]} >= {12}
+    assert seg.outliers_["share"] < 0.05
+    kept = Segmenter(outliers="keep", random_state=0).fit(table)
+    assert kept.outliers_["rows"] == 0 and not kept.plan_.winsorize
+    # the profiles keep the real values
+    assert max(s.mean["Income"] * s.size for s in seg.segments_) > 666_666
+
+
+def test_fences_do_not_cut_a_group():
+    zeros = np.r_[np.zeros(200), np.exp(np.random.RandomState(0).normal(7, 0.5, 800))]
+    f = RobustFences().fit(np.log1p(zeros).reshape(-1, 1))
+    assert f.lower_[0] == -np.inf  # 20% zeros are a group, not outliers
+
+
+def test_signed_log_and_group_weights():
+    X = np.array([[-8019.0], [0], [448], [102_127]])
+    Z = SignedLog([True]).fit_transform(X).ravel()
+    assert np.all(np.diff(Z) > 0) and abs(Z[1]) < 1e-12  # monotone, 0 stays 0
+    rng = np.random.RandomState(1)
+    base = rng.normal(size=500)
+    X = np.column_stack([base + 0.1 * rng.normal(size=500) for _ in range(6)]
+                        + [rng.normal(size=500)])
+    w = FeatureGroupWeights().fit(X)
+    assert w.groups_ == [[0, 1, 2, 3, 4, 5]]
+    np.testing.assert_allclose(w.weights_, [1 / np.sqrt(6)] * 6 + [1.0])
+
+
+def test_k_is_chosen_for_action_unless_two_groups_are_clear():
+    rng = np.random.RandomState(0)
+    # two overlapping groups: 2 separates best (silhouette 0.33), but weakly
+    cont = pd.DataFrame(np.vstack([rng.normal(0, 1, (400, 4)), rng.normal(1.5, 1, (200, 4))]),
+                        columns=list("abcd"))
+    assert Segmenter(useful_k=None, random_state=0).fit(cont).k_ == 2
+    seg = Segmenter(random_state=0).fit(cont)
+    assert 3 <= seg.k_ <= 8
+    assert seg.k_selection_.useful_range == [3, 8]
+    assert seg.k_selection_.explanation.startswith("2 groups separate best (silhouette")
+    assert "stable" in seg.k_selection_.explanation
+    # two well-separated groups: still 2, with the reason
+    two = pd.DataFrame(np.vstack([rng.normal(0, 1, (300, 3)), rng.normal(8, 1, (300, 3))]),
+                       columns=["x", "y", "z"])
+    seg2 = Segmenter(random_state=0).fit(two)
+    assert seg2.k_ == 2
+    assert seg2.k_selection_.outside["taken"] and "strong" in seg2.k_selection_.explanation
+    # an explicit range is chosen in as given
+    seg3 = Segmenter(k=(2, 3, 4), random_state=0).fit(cont)
+    assert seg3.k_selection_.useful_range is None
+
+
+def test_use_categorical_is_used_or_refused(table):
+    seg = Segmenter(use_categorical=True, random_state=0).fit(table)
+    assert "Region" in seg.features_ and seg.plan_.categorical == ["Region"]
+    assert seg.plan_.category_weight == pytest.approx(1 / np.sqrt(2))
+    no_cats = table.drop(columns=["Region"])
+    with pytest.raises(UsageError, match="no categorical column"):
+        Segmenter(use_categorical=True, random_state=0).fit(no_cats)
