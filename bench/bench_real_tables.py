@@ -8,6 +8,9 @@ The machine (CPU model and flags, cores, load average) is printed with the table
 
     .venv/bin/python bench/bench_real_tables.py                       # bank + credit card
     .venv/bin/python bench/bench_real_tables.py --tables wholesale_customers bank_marketing
+    # and the same runs of another checkout (e.g. the commit before issue 12) as a baseline:
+    git worktree add /tmp/base 49fabd8
+    .venv/bin/python bench/bench_real_tables.py --baseline-src /tmp/base/src
 
 Target (issue 12): bank_marketing (45,211 x 17) and credit_card_clients (30,000 x 25)
 each at most 10 s on a 2-core machine.
@@ -16,6 +19,7 @@ each at most 10 s on a 2-core machine.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -42,11 +46,12 @@ def machine() -> str:
     return f"{cpu}; flags: {flags}; cores: {os.cpu_count()}; load average: {load}"
 
 
-def run_once(exe: str, path: Path, out: Path) -> tuple[float, float]:
+def run_once(exe: list[str], path: Path, out: Path, env: dict[str, str] | None = None
+             ) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one default run."""
     t0 = time.perf_counter()
-    res = subprocess.run(["/usr/bin/time", "-f", "%M", exe, "segment", str(path), "--out",
-                          str(out), "--force", "-q"], capture_output=True, text=True)
+    res = subprocess.run(["/usr/bin/time", "-f", "%M", *exe, "segment", str(path), "--out",
+                          str(out), "--force", "-q"], capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     if res.returncode != 0:
         sys.exit(f"custseg failed on {path}:\n{res.stderr}")
@@ -58,26 +63,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tables", nargs="+", default=["bank_marketing", "credit_card_clients"])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline-src", type=Path, default=None,
+                        help="also run `python -m custseg.cli` with this src folder first on "
+                        "PYTHONPATH (another checkout), in the same process run")
     args = parser.parse_args()
-    exe = str(Path(sys.executable).with_name("custseg"))
+    versions: list[tuple[str, list[str], dict[str, str] | None]] = []
+    if args.baseline_src is not None:
+        env = {**os.environ, "PYTHONPATH": str(args.baseline_src.resolve())}
+        versions.append(("baseline", [sys.executable, "-m", "custseg.cli"], env))
+    versions.append(("this", [str(Path(sys.executable).with_name("custseg"))], None))
     print(f"machine: {machine()}")
-    print("| table | rows x cols | k | cold (s) | warm median (s) | warm range (s) "
+    print("| version | table | rows x cols | k | cold (s) | warm median (s) | warm range (s) "
           "| peak RSS (MB) |")
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.tables:
             path = DATA / f"{name}.csv"
-            out = Path(tmp) / name
-            cold, _ = run_once(exe, path, out)
-            runs = [run_once(exe, path, out) for _ in range(args.repeat)]
-            walls = [w for w, _ in runs]
-            import json
-
-            summary = json.loads((out / "summary.json").read_text())
-            shape = f"{summary['input']['rows']:,} x {summary['input']['columns']}"
-            print(f"| {name} | {shape} | {summary['k']} | {cold:.2f} | "
-                  f"{statistics.median(walls):.2f} | {min(walls):.2f}-{max(walls):.2f} | "
-                  f"{max(r for _, r in runs):.0f} |")
+            for version, exe, env in versions:
+                out = Path(tmp) / f"{version}-{name}"
+                cold, _ = run_once(exe, path, out, env)
+                runs = [run_once(exe, path, out, env) for _ in range(args.repeat)]
+                walls = [w for w, _ in runs]
+                summary = json.loads((out / "summary.json").read_text())
+                shape = f"{summary['input']['rows']:,} x {summary['input']['columns']}"
+                print(f"| {version} | {name} | {shape} | {summary['k']} | {cold:.2f} | "
+                      f"{statistics.median(walls):.2f} | {min(walls):.2f}-{max(walls):.2f} | "
+                      f"{max(r for _, r in runs):.0f} |", flush=True)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

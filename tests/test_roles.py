@@ -206,3 +206,32 @@ def test_use_categorical_is_used_or_refused(table):
     no_cats = table.drop(columns=["Region"])
     with pytest.raises(UsageError, match="no categorical column"):
         Segmenter(use_categorical=True, random_state=0).fit(no_cats)
+
+
+def test_cli_role_labels_and_outlier_options(table, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from custseg.cli import app
+
+    src = tmp_path / "customers.csv"
+    table.to_csv(src, index=False)
+    labels = tmp_path / "labels.toml"
+    labels.write_text('[labels]\nMntWines = "wine spend"\n')
+    roles = tmp_path / "roles.toml"
+    roles.write_text('[roles]\nKidhome = "flag"\n')
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["segment", str(src), "--out", str(out), "--role",
+                                   "day=count", "--roles", str(roles), "--labels", str(labels),
+                                   "--outliers", "keep", "-q"])
+    assert res.exit_code == 0, res.output
+    s = json.loads((out / "summary.json").read_text())
+    cols = {c["column"]: c for c in s["columns"]}
+    assert cols["day"]["role"] == "count" and cols["day"]["overridden"]
+    assert cols["Kidhome"]["role"] == "flag" and cols["Kidhome"]["use"] == "describe"
+    assert s["labels"]["MntWines"] == "wine spend"
+    assert s["outliers"]["rows"] == 0 and not s["preprocessing"]["winsorize"]
+    bad = CliRunner().invoke(app, ["segment", str(src), "--out", str(tmp_path / "o2"),
+                                   "--role", "day=cash"])
+    assert bad.exit_code == 2 and "unknown role" in bad.output
