@@ -37,7 +37,7 @@ case-insensitive; see ``NAME_HINTS``):
 4. a name saying category (``sex``, ``gender``, ``marital``, ``education``, ``region``,
    ``channel``, ``type``, ``status``, ``code`` ...) with at most 12 whole values: **category**;
 5. values within 0-1, not all whole, or a name saying share (``prc``, ``pct``, ``percent``,
-   ``rate``, ``ratio``, ``share``, ``frequency``) with values within 0-100: **rate**;
+   ``%``, ``rate``, ``ratio``, ``share``) with values within 0-100: **rate**;
 6. whole, non-negative values with a name saying count (``num``, ``number``, ``count``,
    ``trx``, ``visits``, ``kid``, ``children``...): **count**;
 7. a name saying money (``amount``, ``amt``, ``mnt``, ``income``, ``salary``, ``balance``,
@@ -104,8 +104,10 @@ NAME_HINTS: dict[str, tuple[str, ...]] = {
     "category": ("sex", "gender", "genre", "marital", "marriage", "married", "education",
                  "region", "channel", "country", "city", "state", "type", "class", "category",
                  "segment", "group", "status", "code", "zone", "area", "branch", "plan"),
-    "rate": ("prc", "pct", "percent", "percentage", "rate", "ratio", "share", "frequency",
-             "freq", "proportion", "fraction"),
+    # (not "frequency": a frequency is as often a count of orders as a share of months;
+    # shares named so are fractions, caught by the 0-1 rule)
+    "rate": ("prc", "pct", "percent", "percentage", "rate", "ratio", "share", "proportion",
+             "fraction"),
     "count": ("num", "number", "count", "cnt", "trx", "txn", "transactions", "visits",
               "orders", "kid", "kids", "kidhome", "teen", "teenhome", "children", "child",
               "dependents", "household", "tenure", "calls", "contacts", "campaign",
