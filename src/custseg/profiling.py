@@ -325,10 +325,18 @@ class SegmentStatistics:
     population_std: dict[str, float]
     lower_tertile: dict[str, float]
     upper_tertile: dict[str, float]
+    #: Columns segmented on a log scale (``log1p``): per segment and for everyone, the mean
+    #: and standard deviation of ``log1p`` of the values.  Their z-scores (hence levels,
+    #: names and traits) are measured on that scale, the scale the segments were formed on,
+    #: so that a few huge customers do not hide what sets a segment apart.
+    log_mean: list[dict[str, float]] = field(default_factory=list)
+    log_population_mean: dict[str, float] = field(default_factory=dict)
+    log_population_std: dict[str, float] = field(default_factory=dict)
 
 
 def segment_statistics(frame: pd.DataFrame, labels: np.ndarray, numeric: Sequence[str],
-                       categorical: Sequence[str] = ()) -> SegmentStatistics:
+                       categorical: Sequence[str] = (),
+                       log_columns: Sequence[str] = ()) -> SegmentStatistics:
     """The :class:`SegmentStatistics` of a typed table and its labels (0..k-1), with pandas.
 
     >>> df = pd.DataFrame({"spend": [1.0, 2, 3, 10, 11, 12]})
@@ -346,9 +354,16 @@ def segment_statistics(frame: pd.DataFrame, labels: np.ndarray, numeric: Sequenc
         lower_tertile={c: float(v) for c, v in values.quantile(1 / 3).items()},
         upper_tertile={c: float(v) for c, v in values.quantile(2 / 3).items()},
     )
+    logged = [c for c in log_columns if c in values.columns]
+    logs = np.log1p(values[logged].clip(lower=0)) if logged else None
+    if logs is not None:
+        stats.log_population_mean = {c: float(v) for c, v in logs.mean().items()}
+        stats.log_population_std = {c: float(v) for c, v in logs.std(ddof=0).items()}
     for seg in range(int(labels.max()) + 1 if len(labels) else 0):
         mask = labels == seg
         part = values[mask]
+        if logs is not None:
+            stats.log_mean.append({c: float(v) for c, v in logs[mask].mean().items()})
         stats.sizes.append(int(mask.sum()))
         stats.mean.append({c: float(v) for c, v in part.mean().items()})
         stats.median.append({c: float(v) for c, v in part.median().items()})
@@ -484,13 +499,19 @@ def trait_text(column: str, label: str, role: str, mean: float, pop_mean: float,
 
 def _traits(columns: Sequence[str], z: Mapping[str, float], mean: Mapping[str, float],
             pop_mean: Mapping[str, float], labels: Mapping[str, str],
-            roles: Mapping[str, str], rate_scale: Mapping[str, float]) -> list[dict[str, Any]]:
+            roles: Mapping[str, str], rate_scale: Mapping[str, float],
+            geometric: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+    """Traits of one segment; ``geometric`` holds, for log-scaled columns, the ratio of the
+    segment's typical (geometric mean) value to everyone's, which agrees in sign with their
+    log-scale z."""
     out = []
     for c in columns:
         if abs(z[c]) < MIN_DISTINCT_Z:
             continue
         m, pm = float(mean[c]), float(pop_mean[c])
         ratio = round(m / pm, 4) if m > 0 and pm > 0 and math.isfinite(m / pm) else None
+        if geometric and c in geometric:
+            ratio = geometric[c]
         text = trait_text(c, labels[c], roles[c], m, pm, ratio, rate_scale.get(c))
         out.append({"feature": c, "label": labels[c], "z": round(float(z[c]), 4),
                     "level": level_of(z[c]), "ratio": ratio, "mean": m,
@@ -673,11 +694,18 @@ def profiles_from_statistics(
         mean, median = stats.mean[seg], stats.median[seg]
         z = {c: round(_z(mean[c], stats.population_mean[c], stats.population_std[c]), 4)
              for c in numeric}
+        geometric: dict[str, float] = {}
+        for c in numeric:
+            if c in stats.log_population_mean and stats.log_mean:
+                lm, lp = stats.log_mean[seg][c], stats.log_population_mean[c]
+                z[c] = round(_z(lm, lp, stats.log_population_std[c]), 4)
+                if np.isfinite(lm - lp):  # typical (geometric) segment value / everyone's
+                    geometric[c] = round(float(np.exp(lm - lp)), 4)
         ranked = sorted(features, key=lambda f: -abs(z[f]))
         distinct = [f for f in ranked if abs(z[f]) >= MIN_DISTINCT_Z][:3] or ranked[:1]
         cats = {c: stats.categories[seg].get(c, {}) for c in categorical}
         traits = _traits(numeric, z, mean, stats.population_mean, label_map, role_map,
-                         rate_scale or {})
+                         rate_scale or {}, geometric)
         notable = {}
         for c in categorical:
             lifted = _lifted_levels(cats[c], pop_shares[c], NOTABLE_CATEGORY_SHARE)
@@ -722,6 +750,7 @@ def profile_segments(
     roles: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
     rate_scale: Mapping[str, float] | None = None,
+    log_columns: Sequence[str] = (),
 ) -> tuple[list[SegmentProfile], pd.DataFrame]:
     """Profile, name and recommend each segment.
 
@@ -749,6 +778,9 @@ def profile_segments(
         others.
     rate_scale : mapping, optional
         1.0 or 100.0 per rate column (0-1 or 0-100), when known.
+    log_columns : list of str
+        Columns segmented on a log scale: their z-scores are measured on it
+        (:class:`SegmentStatistics`).
 
     Returns
     -------
@@ -757,7 +789,7 @@ def profile_segments(
     """
     numeric = list(features) + [c for c in describe_numeric if c not in features]
     categorical = list(dict.fromkeys([*categorical_features, *describe_categorical]))
-    stats = segment_statistics(frame, assignments, numeric, categorical)
+    stats = segment_statistics(frame, assignments, numeric, categorical, log_columns)
     return profiles_from_statistics(stats, features, categorical_features=categorical_features,
                                     describe_numeric=describe_numeric,
                                     describe_categorical=describe_categorical, rules=rules,

@@ -647,7 +647,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _profile_context(self) -> dict[str, Any]:
         """Roles and labels for profiling (names, evidence, recommendations)."""
-        return {"roles": dict(self.feature_roles_), "labels": dict(self.labels_map_)}
+        return {"roles": dict(self.feature_roles_), "labels": dict(self.labels_map_),
+                "log_columns": list(self.plan_.log_columns)}
 
     def _find_outliers(self, train: pd.DataFrame, numeric: list[str],
                        rows: np.ndarray) -> dict[str, Any]:
