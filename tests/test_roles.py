@@ -93,6 +93,10 @@ def test_every_column_gets_a_role_and_a_reason(table):
     ("day", [1, 15, 31, 7], "calendar"),
     ("Year_Birth", [1950, 1970, 1990, 1960], "birth_year"),
     ("balance", [-8019, 0, 448, 102_127], "money"),
+    ("CASH_ADVANCE_FREQUENCY", [0.0, 0.25, 1.5, 0.5], "rate"),
+    ("PURCHASES_TRX", [0, 12, 358, 4], "count"),
+    ("CASH_ADVANCE", [0.0, 1200.5, 47_137.2, 3.0], "money"),
+    ("TENURE", [6, 12, 12, 9], "measure"),
 ])
 def test_numeric_roles(name, values, role):
     assert numeric_role(name, pd.Series(values, dtype=float))[0] == role

@@ -110,7 +110,7 @@ NAME_HINTS: dict[str, tuple[str, ...]] = {
              "fraction"),
     "count": ("num", "number", "count", "cnt", "trx", "txn", "transactions", "visits",
               "orders", "kid", "kids", "kidhome", "teen", "teenhome", "children", "child",
-              "dependents", "household", "tenure", "calls", "contacts", "campaign",
+              "dependents", "household", "calls", "contacts", "campaign",
               "previous", "items", "products", "nb", "qty", "quantity"),
     "money": ("amount", "amt", "mnt", "income", "salary", "balance", "bal", "spend", "spent",
               "spending", "price", "revenue", "sales", "payment", "payments", "pay", "bill",
@@ -338,11 +338,16 @@ def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
         return "category", f"{len(distinct)} integer codes named like a category"
     if lo >= 0 and hi <= 1 and not whole:
         return "rate", "values within 0-1: a share"
+    if lo >= 0 and hi <= 1.5 and not whole and {"frequency", "freq"} & set(name_words(name)):
+        return "rate", "values within 0-1 (a few above) named like a frequency: a share"
     if lo >= 0 and hi <= 100 and _hint(name, "rate"):
         return "rate", f"values within 0-{100 if hi > 1 else 1} named like a share"
     first = name_words(name)[0]
+    counted = {"num", "number", "nb", "count", "cnt", "trx", "txn", "transactions", "visits",
+               "orders"} & set(name_words(name))
     if whole and lo >= 0 and _hint(name, "count") and (
-            first in ("num", "number", "n", "nb", "count", "cnt") or not _hint(name, "money")):
+            first in ("num", "number", "n", "nb", "count", "cnt") or counted
+            or not _hint(name, "money")):
         return "count", f"whole numbers {span} named like a count"
     if _hint(name, "measure"):
         return "measure", f"numbers {span}"
@@ -358,7 +363,9 @@ def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
 
 def _num(x: float) -> str:
     """A number as a reason shows it: ``1,000,000``, ``-2``, ``0.25``."""
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:,.4g}"
+    if float(x).is_integer() or abs(x) >= 1000:
+        return f"{round(x):,}"
+    return f"{x:.4g}"
 
 
 def rate_scale(values: pd.Series) -> float:
