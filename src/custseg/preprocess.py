@@ -72,6 +72,19 @@ class QuantileClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return np.clip(X, self.lower_, self.upper_)
 
 
+def _column_mask(columns: Sequence[bool] | Sequence[int] | None, n_features: int
+                 ) -> np.ndarray:
+    """A boolean mask of ``n_features`` columns from a mask or from column indices."""
+    mask = np.zeros(n_features, dtype=bool)
+    if columns is not None and len(columns):
+        cols = np.asarray(columns)
+        if cols.dtype == bool:
+            mask[: len(cols)] = cols[:n_features]
+        else:
+            mask[cols] = True
+    return mask
+
+
 class SelectiveLog1p(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """``log1p`` of the columns flagged in ``columns`` (a boolean mask or indices).
 
@@ -88,14 +101,7 @@ class SelectiveLog1p(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> SelectiveLog1p:
         X = validate_data(self, X, ensure_all_finite="allow-nan")
-        mask = np.zeros(X.shape[1], dtype=bool)
-        if self.columns is not None and len(self.columns):
-            cols = np.asarray(self.columns)
-            if cols.dtype == bool:
-                mask[: len(cols)] = cols[: X.shape[1]]
-            else:
-                mask[cols] = True
-        self.mask_ = mask
+        self.mask_ = _column_mask(self.columns, X.shape[1])
         return self
 
     def transform(self, X: Any) -> np.ndarray:
@@ -126,11 +132,7 @@ class SignedLog(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> SignedLog:
         X = validate_data(self, X, ensure_all_finite="allow-nan")
-        mask = np.zeros(X.shape[1], dtype=bool)
-        if self.columns is not None and len(self.columns):
-            cols = np.asarray(self.columns, dtype=bool)
-            mask[: len(cols)] = cols[: X.shape[1]]
-        self.mask_ = mask
+        self.mask_ = mask = _column_mask(self.columns, X.shape[1])
         scale = np.ones(X.shape[1])
         for j in np.flatnonzero(mask):
             a = np.abs(X[:, j])

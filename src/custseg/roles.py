@@ -191,11 +191,6 @@ class FeatureRoles:
     derivations: list[Derivation] = field(default_factory=list)
     near_duplicates: list[dict[str, Any]] = field(default_factory=list)
 
-    def summary(self) -> dict[str, Any]:
-        return {"columns": [d.to_dict() for d in self.decisions],
-                "derived": [d.to_dict() for d in self.derivations],
-                "near_duplicates": list(self.near_duplicates)}
-
 
 # ------------------------------------------------------------------ overrides
 def parse_role_overrides(items: Sequence[str] | None) -> dict[str, str]:
