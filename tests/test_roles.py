@@ -239,3 +239,27 @@ def test_cli_role_labels_and_outlier_options(table, tmp_path):
     bad = CliRunner().invoke(app, ["segment", str(src), "--out", str(tmp_path / "o2"),
                                    "--role", "day=cash"])
     assert bad.exit_code == 2 and "unknown role" in bad.output
+
+
+def test_a_gap_in_the_basket_is_a_cross_sell():
+    """Low on some amounts while buying as much as others elsewhere: cross-sell, not 'find
+    out why'; low on every amount is not a gap."""
+    from custseg.profiling import profile_segments
+
+    rng = np.random.RandomState(0)
+    n = 300
+    labels = np.repeat([0, 1], [200, 100])
+    base = rng.lognormal(8, 0.3, (n, 3))
+    base[labels == 1, 0] *= 0.2  # segment 1 buys little of the first category
+    df = pd.DataFrame(base, columns=["Fresh", "Milk", "Grocery"])
+    roles = dict.fromkeys(df.columns, "money")
+    profiles, _ = profile_segments(df, labels, list(df.columns), roles=roles,
+                                   log_columns=list(df.columns))
+    gap = profiles[1]
+    assert gap.recommendation_kind == "upsell" and "cross-sell" in gap.recommendation
+    assert "fresh" in gap.recommendation.lower()
+    small = df.copy()
+    small.loc[labels == 1] *= 0.2  # low on everything: a small customer, not a gap
+    profiles, _ = profile_segments(small, labels, list(df.columns), roles=roles,
+                                   log_columns=list(df.columns))
+    assert "cross-sell" not in profiles[1].recommendation

@@ -622,6 +622,17 @@ def _recommend(p: SegmentProfile, ctx: _Context, rules: Sequence[Rule]) -> tuple
     if top["level"] == "High":
         return (f"Stands out by high {top['label']} ({top['text']}): build offers around it "
                 "and test which ones lift their value.", "generic")
+    low_money = [t for t in feature_traits[:DEFINING_TRAITS]
+                 if t["level"] == "Low" and ctx.roles.get(t["feature"]) == "money"]
+    other_money = [f for f in ctx.features if ctx.roles.get(f) == "money"
+                   and f not in {t["feature"] for t in low_money} and p.z.get(f, 0.0) > -0.5]
+    if low_money and other_money:
+        # they buy, but little of these: a gap in the basket, not a small customer
+        what = " and ".join(t["label"] for t in low_money[:2])
+        return (f"They buy little {what} ({'; '.join(t['text'] for t in low_money[:2])}) "
+                "although the rest of their basket is average or above: cross-sell these "
+                "(bundles, samples, an introductory discount) and ask whether they buy them "
+                "elsewhere.", "upsell")
     return (f"Stands out by low {top['label']} ({top['text']}): find out why, and test "
             "targeted offers to lift it.", "generic")
 
