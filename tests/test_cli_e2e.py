@@ -364,11 +364,11 @@ def test_readme_command_runs(command: str, tmp_path: Path, mall_path: Path) -> N
     if "--png" in opts:  # every chart of the report as a PNG
         assert sorted((tmp_path / opts["--png"]).glob("[0-9][0-9]-*.png"))
     if args[0] == "explore":
-        out = tmp_path / opts.get("--out", Path(args[1]).stem + "-explore")
+        out = tmp_path / opts.get("--out", f"custseg-out/{Path(args[1]).stem}-explore")
         assert (out / "report.html").is_file() and "Wrote report.html" in proc.stdout
         return
     if args[0] == "compare-methods":
-        out = tmp_path / opts.get("--out", Path(args[1]).stem + "-methods")
+        out = tmp_path / opts.get("--out", f"custseg-out/{Path(args[1]).stem}-methods")
         doc = json.loads((out / "comparison.json").read_text("utf-8"))
         assert doc["recommended"] == doc["results"][0]["algorithm"]
         assert "Recommended" in proc.stdout
@@ -376,7 +376,7 @@ def test_readme_command_runs(command: str, tmp_path: Path, mall_path: Path) -> N
     if args[0] == "demo":
         out = tmp_path / opts.get("--out", "custseg-demo")
     else:
-        out = tmp_path / opts.get("--out", Path(args[1]).stem + "-segments")
+        out = tmp_path / opts.get("--out", f"custseg-out/{Path(args[1]).stem}")
     assert {p.name for p in out.iterdir()} >= OUTPUT_FILES
     s = load_summary(out)
     assert proc.stdout.strip(), "no output without --quiet"

@@ -37,6 +37,20 @@ app = typer.Typer(
 DEMO_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
 
 
+#: Exit codes after Ctrl-C and SIGTERM (128 + the signal's number, as shells report them).
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received: raised in the main thread so that every ``finally`` runs and the
+    temporary outputs are removed before the process ends."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def _guarded(func: Callable[..., None]) -> Callable[..., None]:
     """Map custseg errors to exit codes and messages on stderr; a bug exits 1 with its
     traceback."""
@@ -46,13 +60,16 @@ def _guarded(func: Callable[..., None]) -> Callable[..., None]:
         try:
             func(*args, **kwargs)
         except CustsegError as exc:
-            kind = {EXIT_USAGE: "usage error", EXIT_DATA: "data error"}.get(exc.exit_code,
-                                                                             "error")
+            kind = "output error" if exc.reason == "output" else {
+                EXIT_USAGE: "usage error", EXIT_DATA: "data error"}.get(exc.exit_code, "error")
             print(f"custseg: {kind}: {exc}", file=sys.stderr)
             raise typer.Exit(exc.exit_code) from None
+        except Terminated:
+            print("custseg: terminated; temporary outputs removed", file=sys.stderr)
+            raise typer.Exit(EXIT_TERMINATED) from None
         except KeyboardInterrupt:
-            print("custseg: interrupted", file=sys.stderr)
-            raise typer.Exit(130) from None
+            print("custseg: interrupted; temporary outputs removed", file=sys.stderr)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:  # a bug: say so, show where
             traceback.print_exc()
             print(f"custseg: internal error: {exc!r}. This is a bug in custseg; please report "
@@ -207,10 +224,21 @@ def _print_result(console: Console, result: SegmentationResult, out: Path | None
         console.print(f"Wrote {escape(', '.join(written))} to [bold]{escape(str(out))}[/]")
 
 
+#: Where outputs go when --out is not given: a folder of the current directory (the input's
+#: folder may be read-only or shared), one entry per input file.
+DEFAULT_OUT_ROOT = Path("custseg-out")
+
+
+def _default_out(input_path: Path, suffix: str = "") -> Path:
+    """``custseg-out/<input name><suffix>`` in the current folder."""
+    return DEFAULT_OUT_ROOT / (input_path.stem + suffix)
+
+
 def _check_out(out: Path, *, force: bool, input_path: Path | None = None,
                only_custseg_output: bool = False) -> None:
     """Refuse a bad output folder before any work is done (it is checked again on writing)."""
     from custseg.errors import OutputExistsError, UsageError
+    from custseg.io import check_output_location
 
     target = out.resolve()
     cwd = Path.cwd().resolve()
@@ -222,6 +250,7 @@ def _check_out(out: Path, *, force: bool, input_path: Path | None = None,
                          "folder", "--out")
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"--out {out} exists and is a file, not a folder", "--out")
+    check_output_location(out)
     if out.is_dir() and any(out.iterdir()):
         if only_custseg_output and not (out / "summary.json").exists():
             raise OutputExistsError(f"--out {out} is not empty and is not a custseg output "
@@ -351,7 +380,7 @@ def _print_features(console: Console, fr: Any) -> None:
                   f"({escape(r['dates']['rule'])})")
     console.print(f"  as of:    {r['as_of']}" + ("" if r["as_of_given"] else
                                                  " (the day after the last transaction)"))
-    console.print(f"  frequency counts {r['frequency_counts']}")
+    console.print(f"  frequency counts {escape(str(r['frequency_counts']))}")
     labels = {"malformed_lines": "malformed lines skipped",
               "missing_customer_lines": "lines without customer id dropped",
               "missing_date_lines": "lines without date dropped",
@@ -377,13 +406,14 @@ def _print_features(console: Console, fr: Any) -> None:
     table.add_column("customers", justify="right")
     table.add_column("share", justify="right")
     for name, n in r["rfm_segments"].items():
-        table.add_row(name, f"{n:,}", f"{n / max(r['n_customers'], 1):.0%}")
+        table.add_row(escape(str(name)), f"{n:,}", f"{n / max(r['n_customers'], 1):.0%}")
     console.print(table)
 
 
 def _run_transactions(input_path: Path, out: Path, *, force: bool, quiet: bool,
                       command: str, tx_options: dict[str, Any],
                       options: dict[str, Any], png: Path | None = None) -> SegmentationResult:
+    from rich.markup import escape
     from rich.table import Table
 
     from custseg.errors import UsageError
@@ -413,7 +443,7 @@ def _run_transactions(input_path: Path, out: Path, *, force: bool, quiet: bool,
                   title_justify="left")
     table.add_column("RFM segment")
     for col in columns:
-        table.add_column(col, justify="right")
+        table.add_column(escape(str(col)), justify="right")
     for rfm_name in rfm["segments"]:
         table.add_row(rfm_name, *[f"{row[rfm_name]:,}" if row.get(rfm_name) else "·"
                                   for row in rfm["crosstab"].values()])
@@ -460,7 +490,8 @@ def segment(
         metavar="INPUT", show_default=False,
         help="Customer table: CSV/TSV/delimited text, Parquet, .xlsx or JSON Lines.")],
     out: Annotated[Path | None, typer.Option(
-        help="Output folder (default: INPUT's name + '-segments').")] = None,
+        help="Output folder (default: custseg-out/INPUT's name, in the current folder)."
+    )] = None,
     transactions: Annotated[bool, typer.Option(
         "--transactions", help="INPUT is a transaction log: compute the customer features "
         "(as custseg features does) and segment customers on recency, frequency and "
@@ -586,7 +617,7 @@ def segment(
     if delimiter == "\\t" or (delimiter or "").lower() == "tab":
         delimiter = "\t"
     sheet_value: str | int | None = int(sheet) if sheet and sheet.isdigit() else sheet
-    out = out or input_path.with_name(input_path.stem + "-segments")
+    out = out or _default_out(input_path)
     command = "custseg " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "custseg segment"
     tx_options = _transaction_options(
         customer_col=customer_col, date_col=date_col, amount_col=amount_col,
@@ -624,7 +655,7 @@ def compare_methods_command(
     input_path: Annotated[Path, typer.Argument(
         metavar="INPUT", show_default=False, help="Customer table (as for segment).")],
     out: Annotated[Path | None, typer.Option(
-        help="Output folder (default: INPUT's name + '-methods').")] = None,
+        help="Output folder (default: custseg-out/INPUT's name + '-methods').")] = None,
     k: Annotated[str, typer.Option(
         "--k", help="Number of segments or range, as for segment.")] = "2..10",
     features: Annotated[str | None, typer.Option(
@@ -642,14 +673,15 @@ def compare_methods_command(
     one."""
     import json
 
+    from rich.markup import escape
     from rich.table import Table
 
     from custseg.comparison import compare_methods
-    from custseg.io import atomic_output_dir, read_table
+    from custseg.io import atomic_output_dir, read_table, write_csv
     from custseg.report.comparison import render_comparison
     from custseg.segmenter import parse_k
 
-    out = out or input_path.with_name(input_path.stem + "-methods")
+    out = out or _default_out(input_path, "-methods")
     _check_out(out, force=force, input_path=input_path)
     parsed_k = parse_k(k)
     options: dict[str, Any] = {
@@ -668,7 +700,7 @@ def compare_methods_command(
            "seed": seed, "command": "custseg " + shlex.join(sys.argv[1:])}
     with atomic_output_dir(out, force=force) as tmp:
         (tmp / "comparison.json").write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
-        comparison.table().to_csv(tmp / "comparison.csv", index=False, lineterminator="\n")
+        write_csv(comparison.table(), tmp / "comparison.csv")
         (tmp / "comparison.html").write_text(render_comparison(doc), "utf-8")
     rich_table = Table(title="Segmentation methods, best first", title_justify="left")
     for col in ("method", "k", "score", "stability", "silhouette", "coverage",
@@ -677,13 +709,14 @@ def compare_methods_command(
     for r in comparison.results:
         rich_table.add_row(r.algorithm, str(r.k), f"{r.score:.2f}", f"{r.stability:.2f}",
                            f"{r.silhouette:.2f}", f"{r.coverage:.0%}",
-                           ", ".join(r.unstable_segments) or "-")
+                           escape(", ".join(r.unstable_segments)) or "-")
     console.print(rich_table)
     for name, why in comparison.skipped.items():
         console.print(f"  skipped {name}: {why}", markup=False)
     console.print(f"Recommended: {comparison.recommended} ("
                   + "; ".join(comparison.reasons) + ")", markup=False)
-    console.print(f"Wrote comparison.json, comparison.csv and comparison.html to [bold]{out}[/]")
+    console.print(f"Wrote comparison.json, comparison.csv and comparison.html to {out}",
+                  markup=False)
 
 
 @app.command()
@@ -694,8 +727,8 @@ def features(
         help="Transaction log: CSV/TSV/delimited text or Parquet (also .xlsx, JSON Lines), "
         "one line per purchase (or order line).")],
     out: Annotated[Path | None, typer.Option(
-        help="Customer table to write: .parquet, or .csv (default: TRANSACTIONS' name + "
-        "'-customers.parquet').")] = None,
+        help="Customer table to write: .parquet, or .csv (default: custseg-out/"
+        "TRANSACTIONS' name + '-customers.parquet').")] = None,
     customer_col: CustomerColOpt = None,
     date_col: DateColOpt = None,
     amount_col: AmountColOpt = None,
@@ -723,7 +756,7 @@ def features(
     from custseg.errors import OutputExistsError
     from custseg.features import transactions_to_customers, write_customers
 
-    out = out or input_path.with_name(input_path.stem + "-customers.parquet")
+    out = out or _default_out(input_path, "-customers.parquet")
     if out.exists() and not force:
         raise OutputExistsError(f"--out {out} exists; choose another name or pass --force to "
                                 "replace it", "--out")
@@ -743,7 +776,7 @@ def features(
         write_customers(fr.customers, out, force=force)
     _print_features(console, fr)
     console.print(f"Wrote {len(fr.customers):,} customers × {fr.customers.shape[1]} columns to "
-                  f"[bold]{out}[/]")
+                  f"{out}", markup=False)
 
 
 @app.command()
@@ -753,7 +786,7 @@ def explore(
         metavar="INPUT", show_default=False,
         help="Customer table: CSV/TSV/delimited text, Parquet, .xlsx or JSON Lines.")],
     out: Annotated[Path | None, typer.Option(
-        help="Output folder (default: INPUT's name + '-explore').")] = None,
+        help="Output folder (default: custseg-out/INPUT's name + '-explore').")] = None,
     features: Annotated[str | None, typer.Option(
         help="Columns you would segment on, comma-separated (default: all numeric but the "
         "id).")] = None,
@@ -776,7 +809,7 @@ def explore(
     correlations, written as report.html (the data part of the segment report)."""
     from custseg.explore import explore_file, write_explore
 
-    out = out or input_path.with_name(input_path.stem + "-explore")
+    out = out or _default_out(input_path, "-explore")
     _check_out(out, force=force, input_path=input_path)
     if png is not None:
         from custseg.report import check_png_support
@@ -984,6 +1017,7 @@ def compare(
 ) -> None:
     """Who moved between the segments of two runs: migration matrix, growth and shrinkage,
     new and vanished segments, and a Sankey diagram (compare.html)."""
+    from rich.markup import escape
     from rich.table import Table
 
     from custseg.history import compare_runs, describe_changes, load_run, write_comparison
@@ -1001,14 +1035,15 @@ def compare(
     console = _console(quiet)
     names_a = {int(s["id"]): s["name"] for s in a.segments}
     names_b = {int(s["id"]): s["name"] for s in b.segments}
-    table = Table(title=f"Customers from A = {a.label} (rows) to B = {b.label} (columns)",
-                  title_justify="left")
+    table = Table(title=escape(f"Customers from A = {a.label} (rows) to B = {b.label} "
+                               "(columns)"), title_justify="left")
     table.add_column("A \\ B")
     for j in comparison.matrix.columns:
         table.add_column(f"{j}", justify="right")
     table.add_column("only in A", justify="right")
     for i, row in comparison.matrix.iterrows():
-        table.add_row(f"{i} {names_a.get(int(i), 'Unassigned')}", *[f"{v:,}" for v in row],
+        table.add_row(escape(f"{i} {names_a.get(int(i), 'Unassigned')}"),
+                      *[f"{v:,}" for v in row],
                       f"{comparison.only_a.get(i, 0):,}")
     table.add_row("only in B", *[f"{comparison.only_b.get(j, 0):,}"
                                  for j in comparison.matrix.columns], "")
@@ -1053,7 +1088,9 @@ def entry() -> None:
     """
     import atexit
     import os
+    import signal
 
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app(prog_name="custseg")
         code = 0

@@ -12,7 +12,9 @@ Exit codes used by the command-line interface:
 0    success
 1    internal error (a bug in custseg: please report it)
 2    usage error: bad option or argument, output folder not empty without --force
-3    data error: the input file is missing, unreadable or its data fail the checks
+3    data error: the input file is missing, unreadable or its data fail the checks, or
+     the outputs cannot be written where asked (read-only folder, a file in the way)
+130  interrupted (Ctrl-C); 143 terminated (SIGTERM): temporary outputs are removed
 ===  ==========================================================================
 
 Examples
@@ -61,6 +63,25 @@ class UsageError(CustsegError, ValueError):
     def __init__(self, message: str, parameter: str | None = None) -> None:
         super().__init__(message)
         self.parameter = parameter
+
+
+class OutputError(CustsegError, OSError):
+    """The outputs cannot be written where asked: a read-only or missing folder, a file
+    where a folder should be, a full disk.  Nothing is left half-written.
+
+    >>> OutputError("/proc/out: cannot write there (Permission denied)").exit_code
+    3
+    """
+
+    exit_code = EXIT_DATA
+    reason = "output"
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class OutputExistsError(UsageError, FileExistsError):

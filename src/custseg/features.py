@@ -1366,11 +1366,9 @@ def write_customers(customers: pd.DataFrame, out: str | os.PathLike[str], *,
     if out.exists() and not force:
         raise OutputExistsError(f"--out {out} exists; choose another name or pass --force "
                                 "to replace it", "--out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.tmp-", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    from custseg.io import atomic_output_file, write_csv
+
+    with atomic_output_file(out, force=True) as tmp:
         frame = customers.copy()
         if out.suffix.lower() in PARQUET_SUFFIXES:
             for c in ("first_purchase", "last_purchase"):
@@ -1378,10 +1376,6 @@ def write_customers(customers: pd.DataFrame, out: str | os.PathLike[str], *,
                     frame[c] = frame[c].dt.date
             frame.to_parquet(tmp, index=False)
         else:
-            frame.to_csv(tmp, index=False, lineterminator="\n", date_format="%Y-%m-%d")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+            write_csv(frame, tmp, date_format="%Y-%m-%d")
     return out
 

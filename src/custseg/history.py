@@ -571,7 +571,7 @@ def write_comparison(comparison: Comparison, out: str | os.PathLike[str], *,
                      force: bool = False) -> Path:
     """Write ``compare.json``, ``migration.csv`` and ``compare.html`` into ``out``
     atomically."""
-    from custseg.io import atomic_output_dir
+    from custseg.io import atomic_output_dir, write_csv
 
     with atomic_output_dir(out, force=force) as tmp:
         (tmp / "compare.json").write_text(
@@ -579,7 +579,7 @@ def write_comparison(comparison: Comparison, out: str | os.PathLike[str], *,
             "utf-8")
         matrix = comparison.matrix.copy()
         matrix["only_in_a"] = [comparison.only_a.get(i, 0) for i in matrix.index]
-        matrix.to_csv(tmp / "migration.csv", lineterminator="\n")
+        write_csv(matrix, tmp / "migration.csv", index=True)
         (tmp / "compare.html").write_text(render_compare_html(comparison), "utf-8")
     return Path(out)
 

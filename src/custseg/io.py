@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import hashlib
 import io
 import os
@@ -37,7 +38,14 @@ from typing import Any
 
 import pandas as pd
 
-from custseg.errors import InputFileError, OutputExistsError, Problem, UsageError
+from custseg.errors import (
+    CustsegError,
+    InputFileError,
+    OutputError,
+    OutputExistsError,
+    Problem,
+    UsageError,
+)
 
 #: File endings read as something other than delimited text.
 PARQUET_SUFFIXES = {".parquet", ".pq"}
@@ -118,12 +126,44 @@ def decode_text(raw: bytes) -> tuple[str, str]:
         return raw[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16"), "utf-16"
+    bom_less = _utf16_without_bom(raw[:4096])
+    if bom_less:
+        try:
+            return raw.decode(bom_less), bom_less
+        except UnicodeDecodeError:
+            pass
     for encoding in ("utf-8", "cp1252"):
         try:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
     return raw.decode("latin-1"), "latin-1"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when ASCII text in UTF-16 without a byte-order mark
+    is recognised (every other byte is NUL), else None."""
+    even, odd = head[0::2], head[1::2]
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def looks_binary(raw: bytes) -> bool:
+    """True when the first bytes hold NUL characters that UTF-16 text does not explain.
+
+    >>> looks_binary(b"id,x\\n1,2\\n"), looks_binary("id,x".encode("utf-16-le"))
+    (False, False)
+    >>> looks_binary(bytes(range(256)))
+    True
+    """
+    head = raw[:8192]
+    return (b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
+            and _utf16_without_bom(head) is None)
 
 
 def detect_delimiter(text: str, preferred: str | None = None) -> str:
@@ -207,22 +247,84 @@ def malformed_lines_problem(path: Path, lines: list[int], n_lines: int, n_fields
                    rows=list(lines), code="malformed-line", severity="warning")
 
 
+def fix_line_endings(text: str) -> tuple[str, list[int]]:
+    """Make every line end with LF: old Mac files (CR only) get LF, and carriage returns
+    stray inside lines of an LF or CRLF file are removed (they would split a record in two).
+
+    Returns the text and the numbers of the lines that held a stray CR (line 1 is the
+    header).
+
+    >>> fix_line_endings("id,x\\r1,2\\r")
+    ('id,x\\n1,2\\n', [])
+    >>> fix_line_endings("id,x\\r\\n1,\\r2\\r\\n")
+    ('id,x\\r\\n1,2\\r\\n', [2])
+    """
+    if "\r" not in text:
+        return text, []
+    if "\n" not in text:
+        return text.replace("\r", "\n"), []
+    lines = text.split("\n")
+    stray: list[int] = []
+    for i, line in enumerate(lines):
+        body, end = (line[:-1], "\r") if line.endswith("\r") else (line, "")
+        if "\r" in body:
+            stray.append(i + 1)
+            lines[i] = body.replace("\r", "") + end
+    return ("\n".join(lines) if stray else text), stray
+
+
+def check_column_names(names: list[Any], path: str | os.PathLike[str]) -> None:
+    """Refuse a table whose column names repeat (after trimming spaces): which of two
+    ``Age`` columns is the age cannot be guessed, and renaming one ``Age.1`` would use both.
+
+    >>> try:
+    ...     check_column_names(["id", "Age", " Age"], "t.csv")
+    ... except InputFileError as exc:
+    ...     print(str(exc)[:54])
+    t.csv: duplicate column names: 'Age' (columns 2 and 3)
+    """
+    where: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        where.setdefault(str(name).strip(), []).append(i)
+    dups = {n: pos for n, pos in where.items() if len(pos) > 1}
+    if dups:
+        listed = ", ".join(
+            f"'{n}' (columns {', '.join(map(str, pos[:-1]))} and {pos[-1]})"
+            for n, pos in list(dups.items())[:10])
+        raise InputFileError(f"{path}: duplicate column names: {listed}; give each column "
+                             "its own name, or remove the copies", str(path))
+
+
+def _decode(path: Path, raw: bytes, encoding: str | None) -> tuple[str, str]:
+    if not encoding:
+        return decode_text(raw)
+    try:
+        return raw.decode(encoding), encoding
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InputFileError(f"{path}: cannot decode as {encoding}: {exc}", str(path)) from exc
+
+
 def _read_text(
     path: Path, delimiter: str | None, encoding: str | None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     raw = path.read_bytes()
     if not raw.strip():
         raise InputFileError(f"{path}: the file is empty", str(path))
-    if encoding:
-        try:
-            text = raw.decode(encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise InputFileError(f"{path}: cannot decode as {encoding}: {exc}", str(path)) from exc
-    else:
-        text, encoding = decode_text(raw)
+    if looks_binary(raw):
+        raise InputFileError(f"{path}: is a binary file (it holds NUL bytes), not a text "
+                             "table; export it as CSV, Parquet or .xlsx", str(path))
+    text, encoding = _decode(path, raw, encoding)
+    text, stray_cr = fix_line_endings(text)
     if delimiter is None:
         delimiter = detect_delimiter(text, "\t" if path.suffix.lower() == ".tsv" else None)
+    check_column_names(next(csv.reader(io.StringIO(text), delimiter=delimiter,
+                                       skipinitialspace=True), []), path)
     problems: list[Problem] = []
+    if stray_cr:
+        problems.append(Problem(
+            None, "removed carriage returns (CR) found inside lines, which would have split "
+            "records in two (line numbers count the header as line 1)", rows=stray_cr,
+            code="stray-cr", severity="warning"))
     options: dict[str, Any] = dict(
         sep=delimiter,
         dtype=str,
@@ -318,11 +420,17 @@ def read_table(
         if fmt == "csv":
             df, extra = _read_text(p, delimiter, encoding)
         elif fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            check_column_names(pq.read_schema(p).names, p)
             df = pd.read_parquet(p)
         elif fmt == "excel":
+            sheet_name = 0 if sheet is None else sheet
+            head = pd.read_excel(p, sheet_name=sheet_name, header=None, nrows=1)
+            check_column_names(head.iloc[0].dropna().tolist() if len(head) else [], p)
             # dtype=object: text cells such as "0001" stay text (pandas would make them 1);
             # number, date and boolean cells then get their types back
-            df = pd.read_excel(p, sheet_name=0 if sheet is None else sheet, dtype=object)
+            df = pd.read_excel(p, sheet_name=sheet_name, dtype=object)
             df = df.infer_objects()
         else:
             df = pd.read_json(p, lines=True, dtype=False, **_JSON_NO_DATES)
@@ -353,10 +461,253 @@ def read_table(
     return df, info
 
 
+#: Text files larger than this are streamed by :func:`iter_table`; smaller ones are read
+#: whole by :func:`read_table`, with every check of ``segment``.
+STREAM_ABOVE_BYTES = 256 << 20
+
+
+def iter_table(path: str | os.PathLike[str], chunk_size: int,
+               columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """The rows of a customer table, ``chunk_size`` at a time, read as :func:`read_table`
+    reads them (text cells as strings; row order kept).
+
+    Files up to :data:`STREAM_ABOVE_BYTES` are read whole with :func:`read_table`; larger
+    text and JSON Lines files are streamed with the same rules (duplicate column names
+    refused, stray carriage returns removed, lines with more fields than the header skipped
+    when they are few and refused when they are many), and Parquet is read by row groups
+    (only ``columns`` when given).
+
+    >>> chunks = list(iter_table(demo_data_path(), 64))
+    >>> [len(c) for c in chunks], chunks[0].iloc[0, 0]
+    ([64, 64, 64, 8], '0001')
+    """
+    p = check_input_path(path)
+    fmt = detect_format(p)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(p)
+            names = pf.schema_arrow.names
+        except Exception as exc:  # pyarrow raises several types; all mean "not readable"
+            raise InputFileError(f"{p}: cannot be read as parquet: {exc}", str(p)) from None
+        check_column_names(names, p)
+        wanted = [c for c in names if str(c).strip() in columns] if columns else None
+        for batch in pf.iter_batches(batch_size=chunk_size, columns=wanted or None):
+            frame = batch.to_pandas()
+            frame.columns = [str(c).strip() for c in frame.columns]
+            yield frame
+        return
+    if fmt in ("csv", "jsonl") and p.stat().st_size > STREAM_ABOVE_BYTES:
+        yield from (_stream_text(p, chunk_size) if fmt == "csv"
+                    else pd.read_json(p, lines=True, dtype=False, chunksize=chunk_size,
+                                      **_JSON_NO_DATES))
+        return
+    df, _ = read_table(p)
+    for start in range(0, len(df), chunk_size):
+        yield df.iloc[start:start + chunk_size]
+
+
+class _StrayCRFilter(io.TextIOBase):
+    """A text stream that drops carriage returns not followed by a line feed (for files
+    whose lines end in LF or CRLF; see :func:`fix_line_endings`)."""
+
+    def __init__(self, fh: Any) -> None:
+        self._fh = fh
+        self._carry = ""
+        self.removed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        text = self._carry + self._fh.read(size if size is not None else -1)
+        self._carry = ""
+        if text.endswith("\r") and size not in (None, -1):
+            text, self._carry = text[:-1], "\r"  # its LF may come with the next read
+        fixed = re.sub(r"\r(?!\n)", "", text)
+        self.removed += len(text) - len(fixed)
+        return fixed
+
+
+def _stream_text(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    if len(head) == 1 << 20 and b"\n" in head:
+        head = head[: head.rfind(b"\n") + 1]  # never cut a character in two
+    text, encoding = decode_text(head)
+    delimiter = detect_delimiter(text, "\t" if path.suffix.lower() == ".tsv" else None)
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True), [])
+    check_column_names(header, path)
+    bad: list[int] = []
+    rows = 0
+    with open(path, encoding=encoding, errors="replace", newline="") as raw:
+        stream = _StrayCRFilter(raw) if "\n" in text else raw
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            reader = pd.read_csv(stream, sep=delimiter, dtype=str, keep_default_na=False,
+                                 na_values=[], skipinitialspace=True, index_col=False,
+                                 on_bad_lines="warn", chunksize=chunk_size, engine="c")
+            for chunk in reader:
+                for w in caught:
+                    bad += [int(n) for n in re.findall(r"Skipping line (\d+)", str(w.message))]
+                caught.clear()
+                rows += len(chunk)
+                if len(bad) > MAX_MALFORMED_SHARE * max(rows + len(bad), 1000):
+                    malformed_lines_problem(path, bad, rows + len(bad), len(header), delimiter)
+                chunk.columns = [str(c).strip() for c in chunk.columns]
+                yield chunk
+    if bad:
+        warnings.warn(malformed_lines_problem(path, bad, rows + len(bad), len(header),
+                                              delimiter).describe(), stacklevel=2)
+
+
 def _is_blank(s: pd.Series) -> pd.Series:
     if s.dtype.kind in "biufc":
         return s.isna()
     return s.isna() | (s.astype(str).str.strip() == "")
+
+
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP, "CSV
+#: injection"): such cells are written with a leading apostrophe, numbers are left alone.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A text cell made safe for spreadsheets: ``'`` is put before a cell starting with
+    ``= + - @``, a tab or a carriage return, unless the cell is a number such as ``-12.5``.
+
+    >>> neutralise_cell("=SUM(A1:A9)"), neutralise_cell("-12.5"), neutralise_cell(3)
+    ("'=SUM(A1:A9)", '-12.5', 3)
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with :func:`neutralise_cell` applied to its column names and text cells
+    (numeric columns are not touched); the frame itself when nothing needs it."""
+    names = [neutralise_cell(str(c)) if isinstance(c, str) else c for c in frame.columns]
+    text_cols = [c for c in frame.columns
+                 if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)]
+    risky = [c for c in text_cols
+             if frame[c].astype(str).str.startswith(FORMULA_STARTS).any()]
+    if not risky and names == list(frame.columns):
+        return frame
+    out = frame.copy()
+    for c in risky:
+        out[c] = out[c].map(neutralise_cell)
+    out.columns = names
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], **options: Any) -> None:
+    """Write a frame as CSV (LF line ends, no index unless asked) with its text cells
+    neutralised for spreadsheets (:func:`neutralise_frame`)."""
+    options = {"index": False, "lineterminator": "\n", **options}
+    neutralise_frame(frame).to_csv(path, **options)
+
+
+def neutralise_arrow(table: Any) -> Any:
+    """:func:`neutralise_frame` for an Arrow table or record batch (string columns only)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            risky = pc.and_(pc.match_substring_regex(col, r"^[=+\-@\t\r]"),
+                            pc.invert(pc.match_substring_regex(col, _NUMBER.pattern)))
+            risky = pc.fill_null(risky, False)
+            if pc.any(risky).as_py():
+                col = pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
+        columns.append(col)
+    names = [neutralise_cell(n) for n in table.schema.names]
+    return type(table).from_arrays(columns, names=names)
+
+
+#: Temporary outputs are named ``.<name>.tmp-<host>-<pid>-<random>`` beside the output, so
+#: that a later run can tell a leftover of a killed process from another run's work.
+_TMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<host>[A-Za-z0-9_]*)-(?P<pid>\d+)-")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", os.uname().nodename if hasattr(os, "uname")
+                  else "host")[:24]
+
+
+def temp_prefix(out: Path, kind: str = "tmp") -> str:
+    """The prefix of a temporary file or folder made beside ``out`` by this process."""
+    return f".{out.name}.{kind}-{_host()}-{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale_temporaries(out: Path) -> list[Path]:
+    """Remove the temporary files and folders that a killed custseg process left beside
+    ``out`` (same machine, process gone); returns what was removed."""
+    removed: list[Path] = []
+    try:
+        candidates = list(out.parent.glob(f".{glob_escape(out.name)}.*-*"))
+    except OSError:
+        return removed
+    for path in candidates:
+        m = _TMP_NAME.match(path.name)
+        if not m or m["name"] != out.name or m["host"] != _host() or _alive(int(m["pid"])):
+            continue
+        with contextlib.suppress(OSError):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed.append(path)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob's special characters escaped."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def output_error(exc: OSError, path: Path) -> OutputError:
+    """An operating-system error met while writing ``path``, said for a person."""
+    reason = exc.strerror or str(exc)
+    return OutputError(f"{path}: cannot write the outputs there ({reason}); choose a folder "
+                       "you can write to", str(path))
+
+
+def check_output_location(out: Path) -> None:
+    """Refuse, before any work, an output path that cannot be created: the nearest existing
+    folder on its way must be a folder this process can write to (OutputError)."""
+    probe = out if out.exists() else out.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise output_error(NotADirectoryError(20, f"{probe} is a file, not a folder"), out)
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise output_error(PermissionError(13, f"{probe} is not writable"), out)
+
+
+def make_output_parent(out: Path) -> None:
+    """Create the folder that will hold ``out`` (OutputError when that is impossible)."""
+    try:
+        if out.parent.exists() and not out.parent.is_dir():
+            raise NotADirectoryError(20, "a file is in the way, not a folder")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(out.parent, os.W_OK | os.X_OK):
+            raise PermissionError(13, "permission denied")
+    except OSError as exc:
+        raise output_error(exc, out) from None
 
 
 @contextlib.contextmanager
@@ -364,8 +715,10 @@ def atomic_output_dir(out: str | os.PathLike[str], *, force: bool = False) -> It
     """Yield a temporary folder that becomes ``out`` only when the block succeeds.
 
     The temporary folder sits beside ``out`` (same file system, so the final rename is
-    atomic).  A non-empty ``out`` is refused unless ``force``; with ``force`` it is replaced
-    only after the new one is complete.
+    atomic) and is removed when the block fails or the process is interrupted; leftovers of
+    a killed process are swept by the next run.  A non-empty ``out`` is refused unless
+    ``force``; with ``force`` it is replaced only after the new one is complete.  A folder
+    that cannot be written raises :class:`~custseg.errors.OutputError`.
 
     >>> import tempfile, pathlib
     >>> root = pathlib.Path(tempfile.mkdtemp())
@@ -382,15 +735,24 @@ def atomic_output_dir(out: str | os.PathLike[str], *, force: bool = False) -> It
             f"{out} exists and is not empty; choose another --out or pass --force to replace it",
             "--out",
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    make_output_parent(out)
+    sweep_stale_temporaries(out)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out), dir=out.parent))
+    except OSError as exc:
+        raise output_error(exc, out) from None
     umask = os.umask(0)
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the output is an ordinary folder
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as exc:
+            if isinstance(exc, CustsegError) or exc.errno not in _WRITE_ERRNOS:
+                raise
+            raise output_error(exc, out) from None
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            old = Path(tempfile.mkdtemp(prefix=temp_prefix(out, "old"), dir=out.parent))
             os.replace(out, old / "x")
             os.replace(tmp, out)
             shutil.rmtree(old, ignore_errors=True)
@@ -399,6 +761,49 @@ def atomic_output_dir(out: str | os.PathLike[str], *, force: bool = False) -> It
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+_WRITE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT,
+                 errno.ENOTDIR, errno.ENAMETOOLONG, errno.EFBIG}
+
+
+@contextlib.contextmanager
+def atomic_output_file(out: str | os.PathLike[str], *, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary file path beside ``out`` that is renamed to ``out`` when the block
+    succeeds (and removed when it does not).
+
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_output_file(root / "scored.csv") as tmp:
+    ...     _ = tmp.write_text("id,segment\\n")
+    >>> sorted(p.name for p in root.iterdir())
+    ['scored.csv']
+    """
+    out = Path(out)
+    if out.is_dir():
+        raise OutputExistsError(f"{out} is a folder; give the name of a file to write", "--out")
+    if out.exists() and not force:
+        raise OutputExistsError(f"{out} exists; pass --force to replace it", "--out")
+    check_output_location(out)
+    make_output_parent(out)
+    sweep_stale_temporaries(out)
+    try:
+        fd, name = tempfile.mkstemp(prefix=temp_prefix(out), dir=out.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise output_error(exc, out) from None
+    tmp = Path(name)
+    try:
+        try:
+            yield tmp
+        except OSError as exc:
+            if isinstance(exc, CustsegError) or exc.errno not in _WRITE_ERRNOS:
+                raise
+            raise output_error(exc, out) from None
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def parse_list_option(value: str | None, name: str) -> list[str] | None:

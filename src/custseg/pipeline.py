@@ -43,7 +43,7 @@ from custseg.explore import (
     overview_of_segmentation,
     segment_views,
 )
-from custseg.io import TableInfo, atomic_output_dir, read_table
+from custseg.io import TableInfo, atomic_output_dir, read_table, write_csv
 from custseg.segmenter import PROBABILISTIC, Segmenter
 
 ProgressFn = Callable[[str, int, int], None]
@@ -410,8 +410,7 @@ def write_model_and_report(folder: Path, *, summary: dict[str, Any], profiles: p
     time goes in ``summary["timings"]``.  Every engine's writer calls it."""
     from custseg.bundle import save_bundle
 
-    profiles.to_csv(folder / "profiles.csv", index=False, lineterminator="\n",
-                    float_format="%.6g")
+    write_csv(profiles, folder / "profiles.csv", float_format="%.6g")
     if model is not None:
         save_bundle(model, folder / "model", training=training, summary=summary)
     if report is not None:
@@ -439,7 +438,7 @@ def write_outputs(result: SegmentationResult, out: str | os.PathLike[str], *,
         if fmt == "parquet":
             result.segments.to_parquet(tmp / "segments.parquet", index=False)
         else:
-            result.segments.to_csv(tmp / "segments.csv", index=False, lineterminator="\n")
+            write_csv(result.segments, tmp / "segments.csv")
         write_model_and_report(tmp, summary=result.summary,
                                profiles=result.segmenter.profiles_, model=result.segmenter,
                                training=result.table, report=result if report else None)

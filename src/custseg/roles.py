@@ -318,7 +318,7 @@ def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
         return "flag", "only 0 and 1: a yes/no flag"
     span = f"{_num(lo)} to {_num(hi)}"
     words = name_words(name)
-    if whole and len(words) <= 2 and words[-1] in CALENDAR_PARTS and (
+    if whole and 1 <= len(words) <= 2 and words[-1] in CALENDAR_PARTS and (
             CALENDAR_PARTS[words[-1]][0] <= lo and hi <= CALENDAR_PARTS[words[-1]][1]):
         return "calendar", (f"a {words[-1]} number {span}: a position in the calendar, not a "
                             "trait of the customer")
@@ -337,7 +337,7 @@ def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
         return "rate", "values within 0-1 (a few above) named like a frequency: a share"
     if lo >= 0 and hi <= 100 and _hint(name, "rate"):
         return "rate", f"values within 0-{100 if hi > 1 else 1} named like a share"
-    first = name_words(name)[0]
+    first = next(iter(name_words(name)), "")
     counted = {"num", "number", "nb", "count", "cnt", "trx", "txn", "transactions", "visits",
                "orders"} & set(name_words(name))
     if whole and lo >= 0 and _hint(name, "count") and (
@@ -397,19 +397,42 @@ def near_duplicates(frame: pd.DataFrame, columns: Sequence[str], *,
     data = frame[cols]
     if len(data) > CORRELATION_SAMPLE:
         data = data.sample(CORRELATION_SAMPLE, random_state=random_state)
-    ranks = data.rank()
-    corr = ranks.corr().to_numpy()
+    corr = _pairwise_corr(data.rank().to_numpy(dtype=np.float64))
     dropped: dict[str, dict[str, Any]] = {}
-    for j, cj in enumerate(cols):
-        for i in range(j):
-            ci = cols[i]
-            if ci in dropped:
-                continue
-            r = corr[i, j]
-            if np.isfinite(r) and abs(r) > threshold:
-                dropped[cj] = {"dropped": cj, "kept": ci, "r": round(float(r), 3)}
-                break
+    is_dropped = np.zeros(len(cols), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        close = np.isfinite(corr) & (np.abs(corr) > threshold)
+    for j in np.flatnonzero(close.any(axis=0)):
+        hits = np.flatnonzero(close[:j, j] & ~is_dropped[:j])
+        if len(hits):
+            i = int(hits[0])
+            dropped[cols[j]] = {"dropped": cols[j], "kept": cols[i],
+                                "r": round(float(corr[i, j]), 3)}
+            is_dropped[j] = True
     return list(dropped.values())
+
+
+def _pairwise_corr(X: np.ndarray) -> np.ndarray:
+    """Pearson correlation of the columns of ``X`` over the rows where both are present
+    (as ``DataFrame.corr``), by matrix products: thousands of columns in seconds.  NaN
+    where a pair has fewer than two rows in common or no spread on them."""
+    present = ~np.isnan(X)
+    if present.all():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.corrcoef(X, rowvar=False).reshape(X.shape[1], X.shape[1])
+    M = present.astype(np.float64)
+    centre = np.nanmean(np.where(present, X, np.nan), axis=0) if len(X) else 0.0
+    Y = np.where(present, X - centre, 0.0)  # centred: sums of squares stay accurate
+    n = M.T @ M  # rows in common
+    sx = Y.T @ M  # sum of column i over the rows where j is present
+    sxx = (Y * Y).T @ M
+    sxy = Y.T @ Y
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxy - sx * sx.T / n
+        var_i = sxx - sx * sx / n
+        corr = cov / np.sqrt(var_i * var_i.T)
+    corr[(n < 2) | (var_i <= 1e-9) | (var_i.T <= 1e-9)] = np.nan
+    return np.clip(corr, -1.0, 1.0, out=corr, where=np.isfinite(corr))
 
 
 # ------------------------------------------------------------------ the whole table

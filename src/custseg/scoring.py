@@ -26,9 +26,7 @@ Examples
 
 from __future__ import annotations
 
-import codecs
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,12 +37,11 @@ import numpy as np
 import pandas as pd
 
 from custseg.bundle import load_bundle
-from custseg.errors import DataError, OutputExistsError, Problem
-from custseg.io import detect_delimiter, detect_format, file_sha256
+from custseg.errors import DataError, Problem
+from custseg.io import atomic_output_file, check_input_path, file_sha256, iter_table, write_csv
 
 ProgressFn = Callable[[str, int, int], None]
 CHUNK_SIZE = 200_000
-HEAD_BYTES = 1 << 20
 
 
 @dataclass
@@ -59,51 +56,49 @@ class ScoreReport:
     output: str = ""
 
 
-def _text_options(path: Path) -> tuple[str, str]:
-    """Encoding and delimiter of a text file from its first MiB."""
-    with open(path, "rb") as fh:
-        head = fh.read(HEAD_BYTES)
-    if head.startswith(b"\xef\xbb\xbf"):
-        encoding = "utf-8-sig"
-    elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    else:
-        try:  # an incremental decoder tolerates a character cut at the end of the head
-            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-            encoding = "utf-8"
-        except UnicodeDecodeError:
-            try:
-                head.decode("cp1252")
-                encoding = "cp1252"
-            except UnicodeDecodeError:
-                encoding = "latin-1"
-    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=False)
-    return encoding, detect_delimiter(text, "\t" if path.suffix.lower() == ".tsv" else None)
-
-
 def iter_chunks(path: Path, chunk_size: int = CHUNK_SIZE,
                 columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
-    """The rows of a customer file, ``chunk_size`` at a time (text cells as strings)."""
-    fmt = detect_format(path)
-    if fmt == "csv":
-        encoding, delimiter = _text_options(path)
-        yield from pd.read_csv(path, sep=delimiter, encoding=encoding, dtype=str,
-                               keep_default_na=False, na_values=[], skipinitialspace=True,
-                               chunksize=chunk_size)
-    elif fmt == "parquet":
-        import pyarrow.parquet as pq
+    """The rows of a customer file, ``chunk_size`` at a time, read exactly as ``segment``
+    reads them (:func:`custseg.io.iter_table`)."""
+    return iter_table(path, chunk_size, columns)
 
-        pf = pq.ParquetFile(path)
-        names = pf.schema_arrow.names
-        wanted = [c for c in columns if c in names] if columns else None
-        for batch in pf.iter_batches(batch_size=chunk_size, columns=wanted or None):
-            yield batch.to_pandas()
-    elif fmt == "jsonl":
-        yield from pd.read_json(path, lines=True, dtype=False, chunksize=chunk_size)
+
+def _check_columns(chunk: pd.DataFrame, features: list[str], id_col: str | None,
+                   report: ScoreReport) -> None:
+    missing = [f for f in features if f not in chunk.columns]
+    if missing:
+        raise DataError([Problem(f, "is a feature of the model but is missing from the "
+                                 f"input; columns present: {list(chunk.columns)}",
+                                 code="missing-column") for f in missing])
+    report.ignored_columns = [c for c in chunk.columns if c not in features and c != id_col]
+
+
+def _score_chunk(seg: Any, chunk: pd.DataFrame, id_col: str | None,
+                 offset: int) -> pd.DataFrame:
+    """The scored rows of one chunk: id (or row number), segment, name, distance."""
+    try:
+        scored = seg.assign(chunk.reset_index(drop=True))
+    except DataError as exc:  # row numbers of this chunk -> of the file
+        for p in exc.problems:
+            p.rows = [r + offset for r in p.rows]
+        raise DataError(exc.problems) from None
+    frame = pd.DataFrame(index=scored.index)
+    if id_col and id_col in chunk.columns:
+        frame[id_col] = chunk[id_col].to_numpy()
     else:
-        df = pd.read_excel(path, dtype=object)
-        for start in range(0, len(df), chunk_size):
-            yield df.iloc[start:start + chunk_size]
+        frame["row"] = np.arange(offset + 1, offset + len(chunk) + 1)
+    return pd.concat([frame, scored.round({"distance": 6, "probability": 6})], axis=1)
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path, writer: Any) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if writer is None:
+        writer = pq.ParquetWriter(path, table.schema)
+    writer.write_table(table)
+    return writer
 
 
 def score_file(
@@ -118,73 +113,36 @@ def score_file(
     """Score ``input_path`` with the bundle at ``model``; write ``out`` atomically."""
     bundle = load_bundle(model)
     seg = bundle.segmenter
-    input_path, out = Path(input_path), Path(out)
-    if not input_path.exists():
-        raise DataError([Problem(None, f"{input_path}: no such file", code="input-file")])
-    if out.exists() and not force:
-        raise OutputExistsError(f"{out} exists; pass --force to replace it", "--out")
+    input_path, out = check_input_path(input_path), Path(out)
     id_col = bundle.meta.get("id_column")
     features = list(seg.features_)
     report = ScoreReport(input_sha256=file_sha256(input_path), output=str(out))
     counts: Counter[int] = Counter()
     parquet = out.suffix.lower() in (".parquet", ".pq")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.tmp-", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
     writer: Any = None
-    try:
-        offset = 0
-        for chunk in iter_chunks(input_path, chunk_size, features + ([id_col] if id_col else [])):
-            chunk.columns = [str(c).strip() for c in chunk.columns]
-            if report.chunks == 0:
-                missing = [f for f in features if f not in chunk.columns]
-                if missing:
-                    raise DataError([Problem(f, "is a feature of the model but is missing from "
-                                             f"the input; columns present: {list(chunk.columns)}",
-                                             code="missing-column") for f in missing])
-                report.ignored_columns = [c for c in chunk.columns
-                                          if c not in features and c != id_col]
-            try:
-                scored = seg.assign(chunk.reset_index(drop=True))
-            except DataError as exc:  # row numbers of this chunk -> of the file
-                for p in exc.problems:
-                    p.rows = [r + offset for r in p.rows]
-                raise DataError(exc.problems) from None
-            frame = pd.DataFrame(index=scored.index)
-            if id_col and id_col in chunk.columns:
-                frame[id_col] = chunk[id_col].to_numpy()
-            else:
-                frame["row"] = np.arange(offset + 1, offset + len(chunk) + 1)
-            frame = pd.concat([frame, scored.round({"distance": 6, "probability": 6})], axis=1)
-            counts.update(frame["segment"].tolist())
-            if parquet:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
-
-                table = pa.Table.from_pandas(frame, preserve_index=False)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table)
-            else:
-                frame.to_csv(tmp, mode="a", header=report.chunks == 0, index=False,
-                             lineterminator="\n")
-            offset += len(chunk)
-            report.chunks += 1
-            report.rows = offset
-            if progress:
-                progress("score", offset, offset)
-        if writer is not None:
-            writer.close()
-            writer = None
+    with atomic_output_file(out, force=force) as tmp:
+        try:
+            offset = 0
+            for chunk in iter_chunks(input_path, chunk_size,
+                                     features + ([id_col] if id_col else [])):
+                if report.chunks == 0:
+                    _check_columns(chunk, features, id_col, report)
+                frame = _score_chunk(seg, chunk, id_col, offset)
+                counts.update(frame["segment"].tolist())
+                if parquet:
+                    writer = _write_parquet(frame, tmp, writer)
+                else:
+                    write_csv(frame, tmp, mode="a", header=report.chunks == 0)
+                offset += len(chunk)
+                report.chunks += 1
+                report.rows = offset
+                if progress:
+                    progress("score", offset, offset)
+        finally:
+            if writer is not None:
+                writer.close()
         if report.chunks == 0:
             raise DataError([Problem(None, f"{input_path}: no rows to score",
                                      code="input-file")])
-        os.replace(tmp, out)
-    finally:
-        if writer is not None:
-            writer.close()
-        if tmp.exists():
-            tmp.unlink()
     report.segment_counts = {int(k): int(v) for k, v in sorted(counts.items())}
     return report

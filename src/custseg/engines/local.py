@@ -64,12 +64,14 @@ from custseg.errors import DataError, InputFileError, Problem, UsageError
 from custseg.io import (
     TableInfo,
     atomic_output_dir,
+    check_column_names,
     check_input_path,
     decode_text,
     detect_delimiter,
     detect_format,
     file_sha256,
     malformed_lines_problem,
+    neutralise_arrow,
     read_table,
 )
 from custseg.pipeline import (
@@ -241,6 +243,7 @@ def read_columnar(path: str | os.PathLike[str], *, delimiter: str | None = None,
             raise InputFileError(f"{p}: cannot be read as {fmt}: {exc}", str(p)) from exc
         hasher.join()
         sha = box["sha256"]
+        check_column_names(table.column_names, p)
         table = table.rename_columns([str(c).strip() for c in table.column_names])
         if table.num_rows == 0:
             raise InputFileError(f"{p}: the file has a header but no data rows", str(p))
@@ -833,6 +836,8 @@ def write_large_outputs(result: LargeResult, out: str | os.PathLike[str], *,
             writer = None
             try:
                 for batch in segments_batches(result):
+                    if fmt != "parquet":
+                        batch = neutralise_arrow(batch)
                     if writer is None:
                         writer = (pq.ParquetWriter(tmp / "segments.parquet", batch.schema)
                                   if fmt == "parquet" else
