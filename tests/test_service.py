@@ -4,7 +4,10 @@ of its own OpenAPI description."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -12,7 +15,14 @@ import pytest
 
 from custseg.bundle import load_bundle
 from custseg.errors import UsageError
-from custseg.service import MAX_BATCH, ModelScorer, create_app, is_loopback
+from custseg.service import (
+    FUTURE_TOLERANCE,
+    MAX_BATCH,
+    ModelScorer,
+    create_app,
+    is_loopback,
+)
+from custseg.store import Event
 from servicekit import (
     assert_features_equal,
     event_dicts,
@@ -37,6 +47,17 @@ def tx_model(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def mall_app(tmp_path_factory, mall_model):
+    """A client of a service shared by the tests that store nothing, or distinct ids."""
+    return client(mall_model, tmp_path_factory.mktemp("mall-app"))
+
+
+@pytest.fixture(scope="module")
+def tx_app(tmp_path_factory, tx_model):
+    return client(tx_model, tmp_path_factory.mktemp("tx-app"), as_of="latest")
+
+
+@pytest.fixture(scope="module")
 def mall_rows(mall_path):
     df = pd.read_csv(mall_path)
     return df
@@ -52,6 +73,19 @@ def client(model, tmp_path, **kw):
 
 def body_of(row):
     return {"id": str(row["CustomerID"]), "features": {f: float(row[f]) for f in FEATS}}
+
+
+def post_raw(c, path, text):
+    return c.post(path, content=text.encode(), headers={"content-type": "application/json"})
+
+
+def locs(response):
+    return [d["loc"] for d in response.json()["detail"]]
+
+
+def event(event_id="e1", customer_id="c1", timestamp="2024-05-01", **values):
+    return {"event_id": event_id, "customer_id": customer_id, "timestamp": timestamp,
+            **(values or {"amount": 5.0})}
 
 
 # ------------------------------------------------------------------ scoring
@@ -153,7 +187,7 @@ def test_bearer_token(mall_model, tmp_path):
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
     assert c.post("/v1/score", json=one,
                   headers={"Authorization": "Bearer s3cret"}).status_code == 200
-    for path in ("/v1/segments", "/v1/drift", "/metrics", "/v1/customers/x"):
+    for path in ("/v1/segments", "/v1/drift", "/metrics", "/v1/customers/x", "/v1/health"):
         assert c.get(path).status_code == 401, path
     assert c.get("/healthz").status_code == 200  # probes need no token
     schemes = c.get("/openapi.json").json()["components"]["securitySchemes"]
@@ -238,6 +272,137 @@ def test_a_store_failure_is_503_not_500(tx_model, tmp_path):
     assert r.status_code == 503 and "nothing was applied" in r.json()["detail"]
 
 
+# ------------------------------------------------------------------ bad input
+SCORE_ONE = '{"id": "x", "features": {"Age": %s, "Annual Income (k$)": 50, ' \
+    '"Spending Score (1-100)": 1}}'
+EVENT_ONE = '{"events": [{"event_id": "e-amount", "customer_id": "c", "timestamp": ' \
+    '"2024-01-01", "amount": %s}]}'
+
+
+@pytest.mark.parametrize("path,template,where", [
+    ("/v1/score", SCORE_ONE, ["body", "features", "Age"]),
+    ("/v1/score", '{"customers": [{"features": {"Age": 1, "Annual Income (k$)": %s, '
+                  '"Spending Score (1-100)": 1}}]}',
+     ["body", "customers", 0, "features", "Annual Income (k$)"]),
+    ("/v1/events", EVENT_ONE, ["body", "events", 0, "amount"]),
+    ("/v1/events", '{"events": [{"event_id": "e-quantity", "customer_id": "c", "timestamp": '
+                   '"2024-01-01", "quantity": %s, "unit_price": 2}]}',
+     ["body", "events", 0, "quantity"]),
+    ("/v1/events", '{"events": [{"event_id": "e-price", "customer_id": "c", "timestamp": '
+                   '"2024-01-01", "quantity": 2, "unit_price": %s}]}',
+     ["body", "events", 0, "unit_price"]),
+], ids=["feature", "batch-feature", "amount", "quantity", "unit_price"])
+@pytest.mark.parametrize("value", ["true", "false", '"12"'])
+def test_a_boolean_or_a_string_is_not_a_number(path, template, where, value, mall_app,
+                                               tx_app):
+    c = mall_app if path == "/v1/score" else tx_app
+    r = post_raw(c, path, template % value)
+    assert r.status_code == 422, r.text
+    assert where in locs(r)
+    assert post_raw(c, path, template % "3").status_code == 200  # an integer is a number
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e309", "-1e400",
+                                   "1" + "0" * 5000])
+@pytest.mark.parametrize("path,template,where", [
+    ("/v1/score", SCORE_ONE, ["body", "features", "Age"]),
+    ("/v1/score", '{"id": %s, "features": {}}', ["body", "id"]),
+    ("/v1/score", '{"features": {"Age": 1, "Annual Income (k$)": 50, '
+                  '"Spending Score (1-100)": 1, "ignored": [1, %s]}}',
+     ["body", "features", "ignored", 1]),
+    ("/v1/events", EVENT_ONE, ["body", "events", 0, "amount"]),
+], ids=["feature", "id", "ignored-key", "amount"])
+def test_a_non_finite_number_anywhere_is_422_naming_it(path, template, where, value,
+                                                      mall_app, tx_app):
+    c = mall_app if path == "/v1/score" else tx_app
+    r = post_raw(c, path, template % value)
+    assert r.status_code == 422, r.text
+    assert where in locs(r), r.json()
+    assert r.json()["detail"][0]["type"] == "finite_number"
+
+
+def test_a_non_finite_result_is_answered_null(mall_model, tmp_path):
+    c = client(mall_model, tmp_path)
+    scorer = c.app.state.scorer
+    scorer.score = lambda rows: [{"segment": 0, "segment_name": "x", "distance": math.nan}
+                                 for _ in rows]
+    r = c.post("/v1/score", json={"features": {f: 1 for f in FEATS}})
+    assert r.status_code == 200 and r.json()["results"][0]["distance"] is None
+
+
+def test_an_event_id_with_another_payload_is_409(tx_model, tmp_path):
+    c = client(tx_model, tmp_path, as_of="latest")
+    first = event(amount=5)
+    assert c.post("/v1/events", json={"events": [first]}).json()["applied"] == 1
+    again = c.post("/v1/events", json={"events": [{**first, "amount": 5.0}]}).json()
+    assert again["duplicates"] == 1  # the same payload: a no-op
+    changed = {**first, "amount": 6.0}
+    r = c.post("/v1/events", json={"events": [event("e2", "c2"), changed]})
+    assert r.status_code == 409, r.text
+    as_stored = Event("e1", "c1", dt.datetime(2024, 5, 1), amount=5.0)
+    assert r.json()["conflicts"] == [{
+        "index": 1, "event_id": "e1", "stored_sha256": as_stored.payload_sha256(),
+        "received_sha256": Event("e1", "c1", dt.datetime(2024, 5, 1),
+                                 amount=6.0).payload_sha256()}]
+    assert "nothing of this batch was applied" in r.json()["detail"]
+    assert c.get("/v1/customers/c2").status_code == 404
+    assert c.get("/v1/customers/c1").json()["aggregates"]["monetary"] == 5.0
+
+
+def test_future_events_are_set_aside_with_as_of_latest(tx_model, tmp_path):
+    c = client(tx_model, tmp_path, as_of="latest")
+    today = dt.datetime.now(dt.UTC).date()
+    far = (today + FUTURE_TOLERANCE + dt.timedelta(days=1)).isoformat()
+    r = c.post("/v1/events", json={"events": [
+        event("e1", "c1", "2024-05-01"), event("e2", "c2", "2024-05-11"),
+        event("e3", "c1", far)]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["applied"], [x["event_id"] for x in body["results"]]) == (2, ["e1", "e2"])
+    assert [(a["index"], a["event_id"]) for a in body["set_aside"]] == [(2, "e3")]
+    assert "not applied" in body["set_aside"][0]["reason"]
+    doc = c.get("/v1/customers/c1").json()
+    assert doc["as_of"] == "2024-05-12" and doc["features"]["recency_days"] == 11
+    assert 'custseg_events_total{status="set_aside"} 1.0' in c.get("/metrics").text
+    soon = (today + FUTURE_TOLERANCE).isoformat()  # within the tolerance: applied
+    r = c.post("/v1/events", json={"events": [event("e4", "c1", soon)]}).json()
+    assert (r["applied"], r["set_aside"]) == (1, [])
+
+
+def test_health_says_ok_or_not_and_details_need_the_token(tx_model, tmp_path):
+    c = client(tx_model, tmp_path, token="s3cret")
+    r = c.get("/healthz")
+    assert (r.status_code, r.json()) == (200, {"status": "ok"})
+    assert c.get("/v1/health").status_code == 401
+    h = c.get("/v1/health", headers={"Authorization": "Bearer s3cret"}).json()
+    assert h["status"] == "ok" and h["store"].endswith("store.db") and h["events"]
+    c.app.state.store.ping = lambda: False
+    r = c.get("/healthz")
+    assert (r.status_code, r.json()) == (503, {"status": "not ok"})
+    r = c.get("/v1/health", headers={"Authorization": "Bearer s3cret"})
+    assert r.status_code == 503 and not r.json()["store_reachable"]
+
+
+def url_of(customer_id):
+    """The customer's URL: every character but letters, digits and -_~ percent-encoded,
+    dots too (clients drop the path segments . and ..)."""
+    return "/v1/customers/" + quote(customer_id, safe="").replace(".", "%2E")
+
+
+@pytest.mark.parametrize("customer_id", ["a/b", "/lead", "trail/", "x//y", "50% off",
+                                         "a b+c", "é/漢字", ".", "..", "a/../b", "?q#f"])
+def test_any_customer_id_reads_back(customer_id, tx_app):
+    c = tx_app
+    r = c.post("/v1/events", json={"events": [event(f"e-{customer_id}", customer_id)]})
+    assert r.json()["results"][0]["customer_id"] == customer_id
+    got = c.get(url_of(customer_id))
+    assert got.status_code == 200, got.text
+    assert got.json()["customer_id"] == customer_id
+    assert got.json()["aggregates"]["n_events"] == 1
+    if customer_id == "a/b":  # a slash need not be encoded
+        assert c.get("/v1/customers/a/b").json()["customer_id"] == "a/b"
+
+
 # ------------------------------------------------------------------ drift and segments
 def test_drift_of_scored_customers(mall_model, mall_rows, tmp_path):
     c = client(mall_model, tmp_path)
@@ -298,7 +463,7 @@ def test_health_and_metrics(mall_model, tmp_path):
     from prometheus_client.parser import text_string_to_metric_families
 
     c = client(mall_model, tmp_path)
-    h = c.get("/healthz").json()
+    h = c.get("/v1/health").json()
     assert h["status"] == "ok" and h["fast_path"] and not h["events"]
     c.post("/v1/score", json={"features": {f: 1 for f in FEATS}})
     c.post("/v1/score", json={"features": {}})
@@ -311,12 +476,45 @@ def test_health_and_metrics(mall_model, tmp_path):
 
 
 # ------------------------------------------------------------------ fuzzing
+#: Values a JSON body may hold that are no numbers: Python's json reads NaN, Infinity and
+#: 1e309 (as infinity); booleans are ints to Python.
+NOT_NUMBERS = [math.nan, math.inf, -math.inf, "1e309", True, False]
+
+
+def leaves(node, loc=()):
+    """Where the values of a JSON document are (the document itself when it is empty)."""
+    items = node.items() if isinstance(node, dict) else \
+        enumerate(node) if isinstance(node, list) else ()
+    found = False
+    for key, value in items:
+        found = True
+        yield from leaves(value, (*loc, key))
+    if not found:
+        yield loc
+
+
+def replaced(node, loc, value):
+    if not loc:
+        return value
+    copy = dict(node) if isinstance(node, dict) else list(node)
+    copy[loc[0]] = replaced(node[loc[0]], loc[1:], value)
+    return copy
+
+
+def raw_json(body):
+    return json.dumps(body, allow_nan=True).replace('"1e309"', "1e309").encode()
+
+
 @pytest.mark.parametrize("which", ["mall", "tx"])
 def test_fuzz_from_the_openapi_description(which, mall_model, tx_model, tmp_path):
-    """Schemathesis generates requests from the service's own OpenAPI description (and
-    beyond it); no request may get a 5xx."""
+    """Schemathesis generates requests from the service's own OpenAPI description (valid
+    ones and, negative mode, invalid ones); each body is also sent with one of its values
+    replaced by NaN, an infinity, 1e309 or a boolean.  No request may get a 5xx, and a
+    non-finite number is answered 422 naming where it is."""
     import schemathesis
     from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from schemathesis import GenerationMode
 
     app = create_app(mall_model if which == "mall" else tx_model,
                      f"sqlite:///{tmp_path / 'fuzz.db'}", as_of="latest")
@@ -326,16 +524,29 @@ def test_fuzz_from_the_openapi_description(which, mall_model, tx_model, tmp_path
     for result in schema.get_all_operations():
         op = result.ok()
         n_ops += 1
+        cases = op.as_strategy() | op.as_strategy(GenerationMode.NEGATIVE)
 
         @settings(max_examples=25, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
-        @given(case=op.as_strategy())
-        def check(case):
+        @given(case=cases, data=st.data())
+        def check(case, data):
             response = case.call()
             if response.status_code >= 500:
                 failures.append((case.operation.label, case.body, response.status_code,
                                  response.text[:300]))
+            if not isinstance(case.body, dict | list):
+                return
+            loc = data.draw(st.sampled_from(list(leaves(case.body))))
+            value = data.draw(st.sampled_from(NOT_NUMBERS))
+            body = replaced(case.body, loc, value)
+            response = case.call(data=raw_json(body))
+            finite = isinstance(value, bool)
+            named = response.status_code == 422 and \
+                ["body", *loc] in [d["loc"] for d in response.json()["detail"]]
+            if response.status_code >= 500 or not (finite or named):
+                failures.append((case.operation.label, body, response.status_code,
+                                 response.text[:300]))
 
         check()
-    assert n_ops == 7
+    assert n_ops == 8
     assert not failures, failures[:5]

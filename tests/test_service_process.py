@@ -136,6 +136,9 @@ def test_serve_over_http(tmp_path, mall_path):
                 r = client.post("/v1/score", json=body)
                 assert r.status_code == 200
             assert client.get("/v1/segments").json()["k"] == 5
+            assert client.get("/healthz").json() == {"status": "ok"}
+            # no token configured (loopback): the details are open, as every /v1 endpoint
+            assert client.get("/v1/health").json()["store"].startswith("sqlite:///")
             assert client.get("/metrics").headers["content-type"].startswith("text/plain")
         assert time.perf_counter() - t0 < 10
     finally:

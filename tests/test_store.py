@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from custseg.errors import UsageError
 from custseg.store import (
     Event,
+    EventConflictError,
     RunRecord,
     StoreError,
     features_from_aggregates,
@@ -98,6 +99,35 @@ def test_repeat_within_a_batch_counts_once(store):
     outcomes = store.apply_events([e, e, e], as_of=next_day)
     assert [o.status for o in outcomes] == ["applied", "duplicate", "duplicate"]
     assert store.customer("c1")["monetary"] == 10.0
+
+
+def test_an_event_id_with_another_payload_is_refused(store):
+    day = dt.datetime(2024, 3, 1, 10, 30, 15, 123456)
+    first = Event("e1", "c1", day, amount=0.1 + 0.2, order_id="o1")
+    store.apply_events([first], as_of=next_day)
+    # the same payload (10 and 10.0 alike, the time zone dropped as stored) is a replay
+    same = Event("e1", "c1", day.replace(tzinfo=dt.UTC), amount=0.1 + 0.2, order_id="o1")
+    assert [o.status for o in store.apply_events([same], as_of=next_day)] == ["duplicate"]
+    other = Event("e1", "c1", day, amount=0.3, order_id="o1")
+    new = Event("e2", "c2", day, amount=5)
+    with pytest.raises(EventConflictError, match="another payload") as err:
+        store.apply_events([new, other], as_of=next_day)
+    assert err.value.conflicts == [{"index": 1, "event_id": "e1",
+                                    "stored_sha256": first.payload_sha256(),
+                                    "received_sha256": other.payload_sha256()}]
+    assert first.payload_sha256() != other.payload_sha256()
+    assert store.event_count() == 1 and store.customer("c2") is None  # nothing applied
+    assert store.customer("c1")["monetary"] == pytest.approx(0.3)
+
+
+def test_a_repeat_within_a_batch_with_another_payload_is_refused(store):
+    a = Event("e1", "c1", dt.datetime(2024, 3, 1), quantity=2, unit_price=1.5)
+    b = Event("e1", "c1", dt.datetime(2024, 3, 1), quantity=2, unit_price=1.5,
+              product_id="p")
+    with pytest.raises(EventConflictError) as err:
+        store.apply_events([a, a, b], as_of=next_day)
+    assert [c["index"] for c in err.value.conflicts] == [2]
+    assert store.event_count() == 0
 
 
 def test_concurrent_writers_lose_nothing(store):

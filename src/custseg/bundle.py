@@ -14,9 +14,16 @@ A bundle is a folder (``model/`` in every output folder) with two files:
     custseg's fixed allow-list (:data:`TRUSTED_TYPES`), so a bundle cannot execute code the way
     a pickle or joblib file can.
 
-Loading checks, in order: the folder and both files exist; ``bundle.json`` is a custseg
-bundle of a format version this custseg reads; ``model.skops`` has the SHA-256 written in
-``bundle.json`` (a changed file is refused as tampered); every type in it is allowed.
+Loading checks, in order: the folder and both files exist, each a regular file inside the
+folder (a link is followed only to a file in the folder; a named pipe, device or folder is
+refused without being opened for a blocking read) and no larger than a fixed bound
+(:data:`MAX_META_BYTES`, :data:`MAX_MODEL_BYTES`); ``bundle.json`` is a JSON object, a custseg
+bundle of a format version this custseg reads, and follows ``data/bundle.schema.json``
+(``model_file`` a plain file name, ``model_sha256`` 64 hex digits, sizes bounded...);
+``model.skops`` has the size and SHA-256 written in ``bundle.json`` (a changed file is
+refused as tampered); its members and arrays declare no more bytes than it holds; every type
+in it is allowed.  Every refusal is a :class:`BundleError`.  Saving is reproducible: the same
+segmenter and inputs give byte-identical files (:func:`stable_zip`).
 Format history: 1 (this one).  The joblib dumps (``segmenter.joblib``) of custseg 0.1's first
 commits are format 0: refused with the reason (loading them would run code) and the fix
 (segment again).
@@ -37,15 +44,24 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import hashlib
+import io
 import json
+import math
 import os
 import platform
+import re
+import stat
 import sys
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -57,6 +73,18 @@ FORMAT = "custseg-bundle"
 FORMAT_VERSION = 1
 MODEL_FILE = "model.skops"
 META_FILE = "bundle.json"
+#: Largest ``bundle.json`` read (bytes); a larger one is refused before it is read.
+MAX_META_BYTES = 10 * 2**20
+#: Largest ``model.skops`` read (bytes), and largest total of its members once unpacked.
+MAX_MODEL_BYTES = 2 * 2**30
+#: Most members (arrays) a ``model.skops`` may hold.
+MAX_MODEL_MEMBERS = 100_000
+#: The time stamp of every member of ``model.skops`` (the earliest a zip file can record).
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+#: A plain file name: no folder part, no ``..``, not absolute, not hidden.
+PLAIN_NAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_BINARY", 0))
 #: Attributes of a fitted Segmenter that describe the training rows: not kept in a bundle.
 TRAINING_ROWS = ("labels_", "distances_", "fit_mask_", "probabilities_", "profiles_")
 
@@ -113,14 +141,6 @@ class Bundle:
     segmenter: Any
     meta: dict[str, Any]
     path: Path
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _skops_io() -> Any:
@@ -204,22 +224,30 @@ def save_bundle(seg: Any, folder: str | os.PathLike[str], *,
     """Write ``seg`` (a fitted Segmenter) as a bundle in ``folder`` (created).
 
     ``training`` (the table it was fitted on) gives the data fingerprint; ``summary`` (the
-    run's summary.json) the k selection and the input checksum.
+    run's summary.json) the k selection and the input checksum.  The same segmenter and
+    inputs give byte-identical files (see :func:`stable_zip`).
     """
-    sio = _skops_io()
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     lean = copy.copy(seg)
     for attr in TRAINING_ROWS:
         lean.__dict__.pop(attr, None)
-    model_path = folder / MODEL_FILE
-    sio.dump(lean, model_path)
-    summary = summary or {}
+    blob = stable_zip(_skops_io().dumps(lean))
+    (folder / MODEL_FILE).write_bytes(blob)
+    meta = _meta(seg, training, summary or {})
+    meta.update(model_file=MODEL_FILE, model_sha256=hashlib.sha256(blob).hexdigest(),
+                model_size=len(blob), trusted_types=TRUSTED_TYPES)
+    (folder / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
+                                    "utf-8")
+    return folder
+
+
+def _meta(seg: Any, training: pd.DataFrame | None, summary: dict[str, Any]) -> dict[str, Any]:
+    """The description part of ``bundle.json`` (everything but the model file's fields)."""
     segments = [{"id": s.id, "name": s.name, "size": s.size, "share": s.share,
                  "centre": {f: _number(s.mean[f]) for f in seg.plan_.numeric},
                  "recommendation": s.recommendation} for s in seg.segments_]
-    meta = {
+    return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "custseg_version": __version__,
@@ -236,72 +264,288 @@ def save_bundle(seg: Any, folder: str | os.PathLike[str], *,
         "training": {"input_sha256": summary.get("input_sha256"),
                      "n_customers": summary.get("n_customers"),
                      "features": fingerprint(seg, training)},
-        "model_file": MODEL_FILE,
-        "model_sha256": _sha256(model_path),
-        "trusted_types": TRUSTED_TYPES,
     }
-    (folder / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
-                                    "utf-8")
-    return folder
 
 
-def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """``bundle.json`` of a bundle, checked for format and version (the model is not read)."""
-    folder = Path(folder)
+def stable_zip(data: bytes) -> bytes:
+    """A skops file rewritten so that identical runs give identical bytes.
+
+    skops names array members and numbers objects after their memory addresses, and stamps
+    members with the current time.  Here the object numbers and member names become their
+    order of appearance in ``schema.json``, members are written in name order
+    (``schema.json`` first), uncompressed, dated :data:`ZIP_DATE`, mode 0644.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        members = {info.filename: src.read(info) for info in src.infolist()}
+    schema = json.loads(members.pop("schema.json"))
+    names: dict[str, str] = {}
+    _renumber(schema, set(members), names, {})
+    names.update({n: n for n in members if n not in names})  # unreferenced: kept as they are
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        _write_member(dst, "schema.json", json.dumps(schema, indent=2).encode())
+        for old, new in sorted(names.items(), key=lambda item: item[1]):
+            _write_member(dst, new, members[old])
+    return out.getvalue()
+
+
+def _renumber(node: Any, members: set[str], names: dict[str, str], ids: dict[int, int]) -> None:
+    """Replace, in a skops schema, ``__id__`` values and member names by their rank."""
+    if isinstance(node, list):
+        for item in node:
+            _renumber(item, members, names, ids)
+    elif isinstance(node, dict):
+        if isinstance(node.get("__id__"), int):
+            node["__id__"] = ids.setdefault(node["__id__"], len(ids) + 1)
+        name = node.get("file")
+        if isinstance(name, str) and name in members:
+            node["file"] = names.setdefault(name, f"{len(names):06d}{Path(name).suffix}")
+        for value in node.values():
+            _renumber(value, members, names, ids)
+
+
+def _write_member(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.compress_type = zipfile.ZIP_STORED
+    info.create_system = 3  # Unix, whichever system writes it
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
+    zf.writestr(info, data)
+
+
+# --- loading: every file opened is a regular file inside the bundle, every read bounded ---
+
+
+def _bundle_folder(folder: Path) -> Path:
+    """The bundle folder given, or the ``model/`` folder of the output folder given."""
     if not folder.is_dir():
         raise BundleError(f"{folder}: no such model folder (give the model/ folder of a "
                           "custseg segment output, or the output folder itself)")
-    if (folder / "model").is_dir() and not (folder / META_FILE).exists():
+    if (folder / "model").is_dir() and not os.path.lexists(folder / META_FILE):
         folder = folder / "model"
-    meta_path = folder / META_FILE
-    if not meta_path.exists():
-        if (folder / "segmenter.joblib").exists():
-            raise BundleError(f"{folder}: a model of format 0 (joblib, custseg 0.1 before "
-                              "bundles). It is not loaded because loading a joblib file runs "
-                              "code; segment the data again to get a bundle.")
-        raise BundleError(f"{folder}: not a custseg model bundle ({META_FILE} is missing)")
+    if os.path.lexists(folder / META_FILE):
+        return folder
+    if (folder / "segmenter.joblib").exists():
+        raise BundleError(f"{folder}: a model of format 0 (joblib, custseg 0.1 before "
+                          "bundles). It is not loaded because loading a joblib file runs "
+                          "code; segment the data again to get a bundle.")
+    raise BundleError(f"{folder}: not a custseg model bundle ({META_FILE} is missing)")
+
+
+@contextlib.contextmanager
+def _open_regular(folder: Path, name: str, limit: int) -> Iterator[BinaryIO]:
+    """``folder/name`` open for reading, refused unless it is a regular file of at most
+    ``limit`` bytes inside ``folder`` (a link is followed only to a file in the folder).
+
+    Opened non-blocking, so that a named pipe cannot hang the open; checked on the open
+    file (``fstat``), so that the file checked is the file read.
+    """
+    path = folder / name
+    real = Path(os.path.realpath(path))
+    if not real.is_relative_to(os.path.realpath(folder)):
+        raise BundleError(f"{path}: a link to {real}, outside the bundle folder; a bundle's "
+                          "files must be in its folder (copy the file there, do not link it)")
     try:
-        meta = json.loads(meta_path.read_text("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleError(f"{meta_path}: not valid JSON ({exc}); the bundle is damaged") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise BundleError(f"{meta_path}: not a custseg model bundle (format "
-                          f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+        fd = os.open(real, _OPEN_FLAGS)
+    except FileNotFoundError:
+        raise BundleError(f"{path}: missing; the bundle is incomplete") from None
+    except OSError as exc:
+        raise BundleError(f"{path}: cannot be opened ({exc.strerror})") from None
+    try:
+        _check_regular(path, os.fstat(fd), limit)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        yield fh
+
+
+def _check_regular(path: Path, st: os.stat_result, limit: int) -> None:
+    kinds = [(stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket")]
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((k for test, k in kinds if test(st.st_mode)), "a special file")
+        raise BundleError(f"{path}: {kind}, not a regular file; it is not read (a bundle "
+                          "holds plain files: segment the data again to get one)")
+    if st.st_size > limit:
+        raise BundleError(f"{path}: {st.st_size:,} bytes, more than the {limit:,} custseg "
+                          "reads from a bundle file; it is not read")
+
+
+def _read_bounded(fh: BinaryIO, limit: int, path: Path) -> bytes:
+    data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise BundleError(f"{path}: grew beyond {limit:,} bytes while being read; not read")
+    return data
+
+
+def _parse_json(raw: bytes, path: Path) -> dict[str, Any]:
+    def no_constant(name: str) -> None:
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        meta = json.loads(raw.decode("utf-8"), parse_constant=no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise BundleError(f"{path}: not valid JSON ({exc}); the bundle is damaged: segment "
+                          "the data again") from None
+    if not isinstance(meta, dict):
+        raise BundleError(f"{path}: not a custseg model bundle (a JSON object is expected, "
+                          f"the file holds a JSON {type(meta).__name__})")
+    return meta
+
+
+def _check_format(meta: dict[str, Any], path: Path) -> None:
+    if meta.get("format") != FORMAT:
+        raise BundleError(f"{path}: not a custseg model bundle (format "
+                          f"{str(meta.get('format'))[:100]!r})")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise BundleError(f"{meta_path}: unknown bundle format version {version!r}")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise BundleError(f"{path}: unknown bundle format version {str(version)[:100]!r} "
+                          f"(a whole number is expected; this custseg reads {FORMAT_VERSION})")
     if version > FORMAT_VERSION:
-        raise BundleError(f"{meta_path}: bundle format {version} was written by custseg "
-                          f"{meta.get('custseg_version')}; this custseg ({__version__}) reads "
-                          f"format {FORMAT_VERSION}: upgrade custseg")
+        raise BundleError(f"{path}: bundle format {version} was written by custseg "
+                          f"{str(meta.get('custseg_version'))[:100]}; this custseg "
+                          f"({__version__}) reads format {FORMAT_VERSION}: upgrade custseg")
+
+
+@functools.cache
+def _validator() -> Any:
+    import jsonschema
+
+    text = resources.files("custseg").joinpath("data", "bundle.schema.json").read_text("utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def _check_schema(meta: dict[str, Any], path: Path) -> None:
+    """Refuse ``meta`` unless it follows ``bundle.schema.json``; every problem is listed."""
+    errors = sorted(_validator().iter_errors(meta), key=lambda e: [str(p) for p in e.path])
+    if not errors:
+        return
+    lines = [f"  - {'/'.join(map(str, e.absolute_path)) or '(top level)'}: {_problem(e)}"
+             for e in errors[:10]]
+    if len(errors) > 10:
+        lines.append(f"  - and {len(errors) - 10} more")
+    raise BundleError(f"{path}: not a valid custseg bundle of format {FORMAT_VERSION} "
+                      f"({len(errors)} problem(s)); it was edited or damaged: segment the "
+                      "data again to get a sound bundle\n" + "\n".join(lines))
+
+
+def _problem(error: Any) -> str:
+    """A schema error in words: a pattern's description rather than the pattern itself."""
+    if error.validator == "pattern" and "description" in error.schema:
+        return f"{repr(error.instance)[:100]} is not {error.schema['description']}"
+    return error.message[:200]
+
+
+def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """``bundle.json`` of a bundle, checked for format, version and schema.
+
+    The model file is not read.  Raises :class:`BundleError` with the reason.
+    """
+    folder = _bundle_folder(Path(folder))
+    meta_path = folder / META_FILE
+    with _open_regular(folder, META_FILE, MAX_META_BYTES) as fh:
+        raw = _read_bounded(fh, MAX_META_BYTES, meta_path)
+    meta = _parse_json(raw, meta_path)
+    _check_format(meta, meta_path)
+    _check_schema(meta, meta_path)
     meta["_folder"] = str(folder)
     return meta
 
 
-def load_bundle(folder: str | os.PathLike[str]) -> Bundle:
-    """Load a bundle safely (see the module docstring); raises :class:`BundleError`."""
-    sio = _skops_io()
-
-    meta = read_meta(folder)
-    folder = Path(meta.pop("_folder"))
-    model_path = folder / str(meta.get("model_file", MODEL_FILE))
-    if not model_path.exists():
-        raise BundleError(f"{model_path}: missing; the bundle is incomplete")
-    if _sha256(model_path) != meta.get("model_sha256"):
-        raise BundleError(f"{model_path}: its SHA-256 does not match {META_FILE}; the model "
+def _check_checksum(fh: BinaryIO, path: Path, meta: dict[str, Any]) -> None:
+    h, size = hashlib.sha256(), 0
+    while chunk := fh.read(1 << 20):
+        size += len(chunk)
+        if size > MAX_MODEL_BYTES:
+            raise BundleError(f"{path}: grew beyond {MAX_MODEL_BYTES:,} bytes while being "
+                              "read; not read")
+        h.update(chunk)
+    fh.seek(0)
+    if meta.get("model_size", size) != size:
+        raise BundleError(f"{path}: {size:,} bytes, but {META_FILE} says {meta['model_size']:,}; "
+                          "the model file was changed or comes from another bundle, so it is "
+                          "not loaded")
+    if h.hexdigest() != meta["model_sha256"]:
+        raise BundleError(f"{path}: its SHA-256 does not match {META_FILE}; the model "
                           "file was changed or comes from another bundle, so it is not loaded")
+
+
+def _check_zip(fh: BinaryIO, path: Path) -> None:
+    """Refuse a model file whose members or arrays declare more than it holds."""
     try:
-        untrusted = sio.get_untrusted_types(file=model_path)
+        with zipfile.ZipFile(fh) as zf:
+            _check_members(zf, path, nested=False)
+    except BundleError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
+            MemoryError) as exc:
+        raise BundleError(f"{path}: not a readable skops model file ({exc}); the bundle is "
+                          "damaged: segment the data again") from None
+    finally:
+        fh.seek(0)
+
+
+def _check_members(zf: zipfile.ZipFile, path: Path, nested: bool) -> None:
+    infos = zf.infolist()
+    unpacked = sum(info.file_size for info in infos)
+    if len(infos) > MAX_MODEL_MEMBERS or unpacked > MAX_MODEL_BYTES:
+        raise BundleError(f"{path}: declares {len(infos):,} members of {unpacked:,} bytes, "
+                          f"more than custseg loads ({MAX_MODEL_MEMBERS:,} members, "
+                          f"{MAX_MODEL_BYTES:,} bytes); it is not loaded")
+    for info in infos:
+        if info.filename.endswith(".npy"):
+            with zf.open(info) as member:
+                _check_array(member, info, path)
+        elif info.filename.endswith(".npz") and not nested:
+            with zf.open(info) as member, zipfile.ZipFile(member) as inner:
+                _check_members(inner, path, nested=True)
+
+
+def _check_array(member: BinaryIO, info: zipfile.ZipInfo, path: Path) -> None:
+    """Refuse an array whose header declares more bytes than its member holds."""
+    from numpy.lib import format as npy
+
+    version = npy.read_magic(member)
+    read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+    shape, _, dtype = read_header(member)
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > info.file_size:
+        raise BundleError(f"{path}: member {info.filename} declares an array of "
+                          f"{declared:,} bytes (shape {shape}) but holds {info.file_size:,}; "
+                          "the model file is damaged or forged, so it is not loaded")
+
+
+def _load_model(fh: BinaryIO, path: Path) -> Any:
+    sio = _skops_io()
+    try:
+        untrusted = sio.get_untrusted_types(file=fh)
     except Exception as exc:
-        raise BundleError(f"{model_path}: not a readable skops file ({exc})") from exc
+        raise BundleError(f"{path}: not a readable skops file ({exc})") from None
     foreign = sorted(set(untrusted) - set(TRUSTED_TYPES))
     if foreign:
-        raise BundleError(f"{model_path}: contains types custseg does not load: {foreign}")
+        raise BundleError(f"{path}: contains types custseg does not load: {foreign}")
+    fh.seek(0)
     try:
-        seg = sio.load(model_path, trusted=sorted(set(untrusted)))
+        return sio.load(fh, trusted=sorted(set(untrusted)))
     except Exception as exc:
-        raise BundleError(f"{model_path}: cannot be loaded ({type(exc).__name__}: {exc})"
-                          ) from exc
+        raise BundleError(f"{path}: cannot be loaded ({type(exc).__name__}: "
+                          f"{str(exc)[:300]})") from None
+
+
+def load_bundle(folder: str | os.PathLike[str]) -> Bundle:
+    """Load a bundle safely (see the module docstring); raises :class:`BundleError`."""
+    meta = read_meta(folder)
+    folder = Path(meta.pop("_folder"))
+    name = meta["model_file"]
+    if not PLAIN_NAME.fullmatch(name):  # the schema says so too: kept as a second lock
+        raise BundleError(f"{folder / META_FILE}: model_file {name[:100]!r} is not a plain "
+                          "file name in the bundle folder; it is not followed")
+    path = folder / name
+    with _open_regular(folder, name, MAX_MODEL_BYTES) as fh:
+        _check_checksum(fh, path, meta)
+        _check_zip(fh, path)
+        seg = _load_model(fh, path)
     if type(seg).__name__ != "Segmenter":
-        raise BundleError(f"{model_path}: holds a {type(seg).__name__}, not a Segmenter")
+        raise BundleError(f"{path}: holds a {type(seg).__name__}, not a Segmenter")
     return Bundle(seg, meta, folder)

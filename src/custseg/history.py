@@ -219,9 +219,10 @@ def load_run_folder(folder: str | os.PathLike[str]) -> RunData:
         raise DataError([Problem(key, f"{segments_path}: column missing (columns: "
                                  f"{list(table.columns)[:20]})", code="missing-column")])
     std: dict[str, float] = {}
-    meta_path = folder / "model" / "bundle.json"
-    if meta_path.exists():
-        meta = json.loads(meta_path.read_text("utf-8"))
+    if (folder / "model" / "bundle.json").exists():
+        from custseg.bundle import read_meta
+
+        meta = read_meta(folder / "model")  # checked and size-bounded
         for f, ref in ((meta.get("training") or {}).get("features") or {}).items():
             if _numeric(ref.get("std")):
                 std[f] = float(ref["std"])

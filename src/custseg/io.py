@@ -51,6 +51,10 @@ from custseg.errors import (
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+#: Largest cell the csv module reads (its default, 128 KiB, refuses long free-text notes
+#: that pandas reads well).
+MAX_FIELD_CHARS = 64 << 20
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
 #: Delimiters tried when detecting the delimiter of a text file.
 DELIMITERS = (",", ";", "\t", "|")
 #: Share of malformed lines (wrong number of fields) skipped with a warning; more is an error.
@@ -124,6 +128,8 @@ def decode_text(raw: bytes) -> tuple[str, str]:
     """
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return raw.decode("utf-32"), "utf-32"
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16"), "utf-16"
     bom_less = _utf16_without_bom(raw[:4096])
@@ -162,7 +168,8 @@ def looks_binary(raw: bytes) -> bool:
     True
     """
     head = raw[:8192]
-    return (b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    return (b"\x00" in head
+            and not head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff"))
             and _utf16_without_bom(head) is None)
 
 
@@ -438,6 +445,7 @@ def read_table(
         raise
     except Exception as exc:  # the readers raise many types; all mean "not readable"
         raise InputFileError(f"{p}: cannot be read as {fmt}: {exc}", str(p)) from exc
+    df = nested_as_text(df)
     df.columns = [str(c).strip() for c in df.columns]
     unnamed = [
         c for c in df.columns if c.startswith("Unnamed:") and _is_blank(df[c]).all()
@@ -494,7 +502,7 @@ def iter_table(path: str | os.PathLike[str], chunk_size: int,
         check_column_names(names, p)
         wanted = [c for c in names if str(c).strip() in columns] if columns else None
         for batch in pf.iter_batches(batch_size=chunk_size, columns=wanted or None):
-            frame = batch.to_pandas()
+            frame = nested_as_text(batch.to_pandas())
             frame.columns = [str(c).strip() for c in frame.columns]
             yield frame
         return
@@ -560,6 +568,28 @@ def _stream_text(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
     if bad:
         warnings.warn(malformed_lines_problem(path, bad, rows + len(bad), len(header),
                                               delimiter).describe(), stacklevel=2)
+
+
+def nested_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells holding lists, arrays or mappings (nested Parquet or JSON) written as JSON text,
+    so that every later step sees scalars; such a column is then text, never a feature.
+
+    >>> nested_as_text(pd.DataFrame({"a": [[1, 2], None], "b": [1, 2]}))["a"].tolist()
+    ['[1, 2]', nan]
+    """
+    import json
+
+    import numpy as np
+
+    def nested(v: Any) -> bool:
+        return isinstance(v, dict | list | tuple | np.ndarray) and np.ndim(v) > 0
+
+    for c in [c for c in frame.columns if frame[c].dtype == object]:
+        col = frame[c]
+        if col.map(nested).any():
+            frame[c] = col.map(lambda v: json.dumps(v.tolist() if isinstance(v, np.ndarray)
+                                                    else v, default=str) if nested(v) else v)
+    return frame
 
 
 def _is_blank(s: pd.Series) -> pd.Series:

@@ -131,15 +131,25 @@ UNIT_WORDS = frozenset({"days", "weeks", "months", "years", "hours", "minutes", 
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^]]*\]|\{[^}]*\}")
 
 
-def _split(column: str) -> list[str]:
-    """Lower-case words of a column name: CamelCase, snake_case, CAPS and digits split."""
-    text = _BRACKETS.sub(" ", str(column))
+#: Characters of a column name read for words (the splitting rules are quadratic on long
+#: runs of capitals; no meaningful name is longer).
+MAX_NAME_CHARS = 200
+
+
+@lru_cache(maxsize=4096)
+def _split_cached(column: str) -> tuple[str, ...]:
+    text = _BRACKETS.sub(" ", column[:MAX_NAME_CHARS])
     text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
     # "AMT1" -> "AMT 1", "12mon" -> "12 mon", but "f4", "Q1" stay whole
     text = re.sub(r"([A-Za-z]{2})([0-9])", r"\1 \2", text)
     text = re.sub(r"([0-9])([A-Za-z]{2})", r"\1 \2", text)
-    return [w for w in re.split(r"[^0-9A-Za-z]+", text.lower()) if w]
+    return tuple(w for w in re.split(r"[^0-9A-Za-z]+", text.lower()) if w)
+
+
+def _split(column: str) -> list[str]:
+    """Lower-case words of a column name: CamelCase, snake_case, CAPS and digits split."""
+    return list(_split_cached(str(column)))
 
 
 def words(column: str) -> list[str]:

@@ -133,7 +133,7 @@ def name_words(name: str) -> list[str]:
     >>> name_words("NumWebVisitsMonth"), name_words("PRC_FULL_PAYMENT"), name_words("BILL_AMT1")
     (['num', 'web', 'visits', 'month'], ['prc', 'full', 'payment'], ['bill', 'amt', '1'])
     """
-    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name))
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name)[:200])  # quadratic on long names
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
     text = re.sub(r"([A-Za-z])([0-9])", r"\1 \2", text)
     return [w for w in re.split(r"[^0-9A-Za-z]+", text.lower()) if w]
@@ -263,12 +263,12 @@ def _dayfirst(text: pd.Series) -> bool:
 def parse_dates(values: pd.Series, dayfirst: bool) -> pd.Series:
     """Dates of a column (text or datetime), missing where they do not parse."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        return pd.to_datetime(values).dt.tz_localize(None) if getattr(
+        return pd.to_datetime(values).dt.tz_convert("UTC").dt.tz_localize(None) if getattr(
             values.dt, "tz", None) is not None else pd.to_datetime(values)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # times with offsets are read in UTC, then made naive
         warnings.simplefilter("ignore")
         return pd.to_datetime(values.astype("string").str.strip(), errors="coerce",
-                              format="mixed", dayfirst=dayfirst)
+                              format="mixed", dayfirst=dayfirst, utc=True).dt.tz_localize(None)
 
 
 def derive(frame: pd.DataFrame, derivations: Sequence[Derivation]) -> pd.DataFrame:

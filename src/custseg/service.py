@@ -11,16 +11,21 @@ request and response examples):
                             are updated in the store exactly once, the customers re-scored,
                             and each result says whether the segment changed
 ``GET /v1/customers/{id}``  current features, segment, history of segment changes and runs
+                            (the id URL-encoded; it may hold ``/``)
 ``GET /v1/segments``        profiles and live sizes
 ``GET /v1/drift``           PSI per feature against the training data (:mod:`custseg.drift`)
-``GET /healthz``            liveness and store reachability (never needs the token)
+``GET /v1/health``          the model, the store, uptime, and whether the store answers
+``GET /healthz``            ``{"status": "ok"}`` or ``"not ok"`` (503), nothing more; never
+                            needs the token
 ``GET /metrics``            Prometheus text format
 ==========================  ===============================================================
 
-Invalid requests are answered 422 naming the field (FastAPI's ``detail[].loc``), an unknown
-customer 404, a body above ``max_body`` bytes 413, a missing or wrong bearer token 401, and
-events for a model whose features cannot be computed from purchases (such as one trained on
-income and spending scores) 409.
+Invalid requests are answered 422 naming the field (FastAPI's ``detail[].loc``): that
+includes a boolean for a number and a non-finite number (``NaN``, ``Infinity``, ``1e309``)
+anywhere in the body.  An unknown customer is answered 404, a body above ``max_body`` bytes
+413, a missing or wrong bearer token 401, events for a model whose features cannot be
+computed from purchases (such as one trained on income and spending scores) 409, and an
+event id sent before with another payload 409.
 """
 
 import collections
@@ -28,6 +33,7 @@ import contextlib
 import datetime as dt
 import gc
 import hmac
+import json
 import logging
 import math
 import threading
@@ -48,6 +54,7 @@ from custseg.store import (
     EVENT_FEATURES,
     MAX_ID_LENGTH,
     Event,
+    EventConflictError,
     Store,
     StoreError,
     open_store,
@@ -67,6 +74,52 @@ MAX_QUANTITY = 1e9
 RECENT_WINDOW = 5000
 #: Live customers read from the store for the ``customers`` drift population.
 DRIFT_CUSTOMERS = 200_000
+#: How far after today (UTC) an event may be dated: beyond it, ``--as-of today`` refuses
+#: the event (422) and ``--as-of latest`` sets it aside (not applied, reported).
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+#: Most problems listed in one 422 answer.
+MAX_PROBLEMS = 20
+
+
+def load_json(body: bytes) -> tuple[Any, list[tuple[list[Any], float]]]:
+    """The JSON document in ``body``, and where it holds a non-finite number (``NaN``,
+    ``Infinity`` or one beyond the range of a double, ``1e309``: Python's json reads them,
+    JSON has none), with the value.
+
+    >>> load_json(b'{"a": [1, NaN], "b": 1e309, "c": 2.5}')
+    ({'a': [1, nan], 'b': inf, 'c': 2.5}, [(['a', 1], nan), (['b'], inf)])
+    >>> load_json(b'[-' + b'9' * 500 + b']')[1]
+    [([0], -inf)]
+    """
+    found = False
+
+    def constant(name: str) -> float:
+        nonlocal found
+        found = True
+        return float(name)
+
+    def number(text: str) -> float:
+        nonlocal found
+        x = float(text)
+        found = found or not math.isfinite(x)
+        return x
+
+    def integer(text: str) -> int | float:  # beyond 400 digits, a float (infinite)
+        return int(text) if len(text) < 400 else number(text)
+
+    data = json.loads(body, parse_constant=constant, parse_float=number, parse_int=integer)
+    return data, (list(_non_finite(data, [])) if found else [])
+
+
+def _non_finite(node: Any, loc: list[Any]) -> Any:
+    if isinstance(node, float) and not math.isfinite(node):
+        yield loc, node
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            yield from _non_finite(v, [*loc, k])
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _non_finite(v, [*loc, i])
 
 
 def is_loopback(host: str) -> bool:
@@ -411,14 +464,28 @@ class AsOf:
         return self.for_latest(dt.date.min)
 
     def limit(self) -> tuple[dt.date, str] | None:
-        """The first day an event may not have, and why."""
+        """The first day an event may not have, and why (``today`` and fixed dates)."""
         if self.mode == "fixed":
             assert self.date is not None
             return self.date, f"on or after the service's as-of date {self.date}"
         if self.mode == "today":
-            day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)
-            return day, "more than a day in the future"
+            return _last_due_day() + dt.timedelta(days=1), \
+                f"more than {FUTURE_TOLERANCE.days} day(s) in the future"
         return None
+
+    def set_aside(self, day: dt.date) -> str | None:
+        """Why an event of ``day`` is set aside (``latest``: one dated in the future would
+        move everyone's recency), or None."""
+        due = _last_due_day()
+        if self.mode != "latest" or day <= due:
+            return None
+        return (f"dated {day}, after {due} (today, UTC, plus {FUTURE_TOLERANCE.days} day(s)): "
+                "not applied; send it again when it is due")
+
+
+def _last_due_day() -> dt.date:
+    """The latest day an event may have: today (UTC) plus :data:`FUTURE_TOLERANCE`."""
+    return (dt.datetime.now(dt.UTC) + FUTURE_TOLERANCE).date()
 
 
 # ------------------------------------------------------------------ the app
@@ -431,13 +498,14 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
     ``store_url`` (``None``: no store; the event and customer endpoints answer 503).
 
     ``token``: when given, every endpoint but ``/healthz`` (and the OpenAPI description)
-    needs ``Authorization: Bearer TOKEN``.
+    needs ``Authorization: Bearer TOKEN``; ``/healthz`` then says only ok or not.
     """
     import prometheus_client as prom
     import sqlalchemy as sa
     from fastapi import Depends, FastAPI, HTTPException, Query, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse, Response
+    from fastapi.routing import APIRoute
     from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
     from pydantic import (
         BaseModel,
@@ -495,7 +563,8 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
     for i, f in enumerate(scorer.features):
         if f in scorer.numeric:
             fields[f"f{i}"] = (float | None, Field(
-                ..., alias=f, allow_inf_nan=False, ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE,
+                ..., alias=f, strict=True, allow_inf_nan=False, ge=-MAX_ABS_VALUE,
+                le=MAX_ABS_VALUE,
                 description=f"{f} (number; null: missing, imputed as in the model)"))
         else:
             fields[f"f{i}"] = (str | None, Field(..., alias=f, max_length=MAX_ID_LENGTH,
@@ -544,13 +613,14 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
         customer_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
         timestamp: dt.datetime = Field(description="Date or date-time of the purchase; its "
                                        "calendar day (in its own time zone) counts")
-        amount: float | None = Field(None, allow_inf_nan=False, ge=-MAX_AMOUNT,
+        amount: float | None = Field(None, strict=True, allow_inf_nan=False, ge=-MAX_AMOUNT,
                                      le=MAX_AMOUNT, description="Line value; negative: a "
                                      "return")
-        quantity: float | None = Field(None, allow_inf_nan=False, ge=-MAX_QUANTITY,
-                                       le=MAX_QUANTITY, description="Negative: a return")
-        unit_price: float | None = Field(None, allow_inf_nan=False, ge=-MAX_AMOUNT,
-                                         le=MAX_AMOUNT)
+        quantity: float | None = Field(None, strict=True, allow_inf_nan=False,
+                                       ge=-MAX_QUANTITY, le=MAX_QUANTITY,
+                                       description="Negative: a return")
+        unit_price: float | None = Field(None, strict=True, allow_inf_nan=False,
+                                         ge=-MAX_AMOUNT, le=MAX_AMOUNT)
         order_id: str | None = Field(None, min_length=1, max_length=MAX_ID_LENGTH,
                                      description="Order or invoice id; starting with C: a "
                                      "cancellation")
@@ -596,9 +666,33 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
         if store is not None:
             store.close()
 
+    class FiniteJSONRequest(Request):
+        """A request whose JSON body has only finite numbers, or is answered 422."""
+
+        async def json(self) -> Any:
+            if not hasattr(self, "_json"):
+                data, where = load_json(await self.body())
+                if where:  # FastAPI passes an HTTPException raised here on
+                    raise HTTPException(422, [{
+                        "type": "finite_number", "loc": ["body", *loc], "input": json.dumps(x),
+                        "msg": "Input should be a finite number (not NaN, Infinity or beyond "
+                               "±1.8e308)"} for loc, x in where[:MAX_PROBLEMS]])
+                self._json = data
+            return self._json
+
+    class FiniteJSONRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Any]:
+            handler = super().get_route_handler()
+
+            async def route(request: Request) -> Response:
+                return await handler(FiniteJSONRequest(request.scope, request.receive))
+
+            return route
+
     app = FastAPI(title="custseg", version=__version__, lifespan=lifespan,
                   description="Customer segmentation service: score customers, follow "
                   "purchase events, watch drift. See docs/service.md.")
+    app.router.route_class = FiniteJSONRoute
     app.state.scorer = scorer
     app.state.store = store
     app.state.online = online
@@ -609,6 +703,9 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
     async def custseg_error(request: Request, exc: CustsegError) -> JSONResponse:
         if isinstance(exc, StoreError):
             return JSONResponse({"detail": str(exc)}, status_code=503)
+        if isinstance(exc, EventConflictError):
+            return JSONResponse({"detail": str(exc), "conflicts": exc.conflicts},
+                                status_code=409)
         body: dict[str, Any] = {"detail": str(exc)}
         if isinstance(exc, DataError):
             body["problems"] = [p.to_dict() for p in exc.problems]
@@ -658,10 +755,26 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
             return _score(body)  # a fraction of a millisecond: no thread hop
         return await run_in_threadpool(_score, body)
 
+    def screen_dates(events: list[Any]) -> list[dict[str, Any]]:
+        """Refuse (422) events beyond the as-of limit; those set aside, described."""
+        limit = as_of_policy.limit()
+        if limit is not None:
+            bad = [(i, e) for i, e in enumerate(events) if e.timestamp.date() >= limit[0]]
+            if bad:
+                raise HTTPException(422, [{"loc": ["body", "events", i, "timestamp"],
+                                           "msg": f"{e.timestamp.isoformat()} is {limit[1]}",
+                                           "type": "value_error"}
+                                          for i, e in bad[:MAX_PROBLEMS]])
+        return [{"index": i, "event_id": e.event_id, "customer_id": e.customer_id,
+                 "timestamp": e.timestamp.isoformat(), "reason": why}
+                for i, e in enumerate(events)
+                if (why := as_of_policy.set_aside(e.timestamp.date()))]
+
     @app.post("/v1/events", dependencies=auth,
               summary="Apply purchase events (exactly once) and re-score the customers",
               responses={409: {"description": "The model's features cannot be computed "
-                                              "from purchase events"}})
+                                              "from purchase events, or an event id was "
+                                              "sent before with another payload"}})
     def post_events(body: EventsRequest) -> dict[str, Any]:
         db = need_store()
         if not events_ok:
@@ -669,16 +782,11 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
                                 f"{event_missing} cannot be computed from purchase events "
                                 f"(computable: {list(EVENT_FEATURES)}); /v1/score still "
                                 "works")
-        limit = as_of_policy.limit()
-        if limit is not None:
-            bad = [(i, e) for i, e in enumerate(body.events) if e.timestamp.date() >= limit[0]]
-            if bad:
-                raise HTTPException(422, [{"loc": ["body", "events", i, "timestamp"],
-                                           "msg": f"{e.timestamp.isoformat()} is {limit[1]}",
-                                           "type": "value_error"} for i, e in bad[:20]])
+        set_aside = screen_dates(body.events)
+        aside = {a["index"] for a in set_aside}
         batch = [Event(e.event_id, e.customer_id, e.timestamp.replace(tzinfo=None),
                        e.amount, e.quantity, e.unit_price, e.order_id, e.product_id)
-                 for e in body.events]
+                 for i, e in enumerate(body.events) if i not in aside]
 
         def score_rows(rows: list[dict[str, Any]]) -> list[tuple[int, str]]:
             return [(r["segment"], r["segment_name"]) for r in scorer.score(rows)]
@@ -687,6 +795,7 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
         applied = [o for o in outcomes if o.status == "applied"]
         m_events.labels("applied").inc(len(applied))
         m_events.labels("duplicate").inc(len(outcomes) - len(applied))
+        m_events.labels("set_aside").inc(len(set_aside))
         m_changes.inc(sum(o.segment_changed for o in applied))
         scored = [o for o in applied if o.features is not None and o.segment is not None]
         if scored:
@@ -694,9 +803,10 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
                      [{"segment": o.segment} for o in scored])
         return {"model": sha, "applied": len(applied),
                 "duplicates": len(outcomes) - len(applied),
-                "results": [_clean(o.to_dict()) for o in outcomes]}
+                "results": [_clean(o.to_dict()) for o in outcomes], "set_aside": set_aside}
 
-    @app.get("/v1/customers/{customer_id}", dependencies=auth,
+    # ``:path``: an id may hold ``/`` (sent URL-encoded, %2F, or not)
+    @app.get("/v1/customers/{customer_id:path}", dependencies=auth,
              summary="A customer's current features, segment and history",
              responses={404: {"description": "Unknown customer"}})
     def get_customer(customer_id: str) -> dict[str, Any]:
@@ -782,14 +892,24 @@ def create_app(bundle_path: str | Path, store_url: str | None = "sqlite:///custs
         m_reseg.set(1 if report.resegment_recommended else 0)
         return _clean({"model": sha, **report.to_dict()})
 
-    @app.get("/healthz", summary="Liveness and store reachability")
+    def healthy() -> bool:
+        return store.ping() if store is not None else True
+
+    @app.get("/healthz", summary="Liveness and store reachability: ok or not, no details")
     def healthz() -> Any:
-        ok = store.ping() if store is not None else True
-        body = {"status": "ok" if ok else "store unreachable", "model": sha,
+        ok = healthy()
+        return JSONResponse({"status": "ok" if ok else "not ok"},
+                            status_code=200 if ok else 503)
+
+    @app.get("/v1/health", dependencies=auth,
+             summary="Health with details: model, store, uptime, fast path")
+    def health() -> Any:
+        ok = healthy()
+        body = {"status": "ok" if ok else "not ok", "store_reachable": ok, "model": sha,
                 "algorithm": meta.get("algorithm"), "k": meta.get("k"),
                 "store": (store.display_url if store is not None else None),
                 "uptime_seconds": round(time.time() - started, 1),
-                "events": events_ok, "fast_path": scorer.fast}
+                "events": events_ok, "fast_path": scorer.fast, "as_of": as_of_policy.mode}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/metrics", dependencies=auth, summary="Prometheus metrics (text format)",
@@ -834,7 +954,8 @@ class Measure:
         try:
             await self.app(scope, receive, tracking_send)
         finally:
-            endpoint = getattr(scope.get("route"), "path", "other")  # set by the router
+            route = scope.get("route")  # set by the router; the path without converters
+            endpoint = getattr(route, "path_format", getattr(route, "path", "other"))
             self.requests.labels(endpoint, scope["method"], str(status)).inc()
             self.latency.labels(endpoint).observe(time.perf_counter() - t0)
 

@@ -25,7 +25,10 @@ the event rows (``event_id`` is the primary key) and the new aggregates together
 before the commit leaves nothing; after it, everything.  Replaying an event that was
 committed finds its row and changes nothing (its recorded outcome is returned, marked
 ``duplicate``).  Two transactions racing with the same event id cannot both commit: the
-primary key refuses the second, which is retried and then sees the first's row.
+primary key refuses the second, which is retried and then sees the first's row.  An event id
+sent again with **another payload** (customer, time stamp, amounts, order, product) is not a
+replay: the batch is refused whole (:class:`EventConflictError`, with the SHA-256 of both
+payloads, :meth:`Event.payload_sha256`, computed from the stored columns).
 
 Examples
 --------
@@ -45,8 +48,11 @@ Examples
 from __future__ import annotations
 
 import bisect
+import collections
 import datetime as dt
+import hashlib
 import itertools
+import json
 import math
 import os
 import time
@@ -78,6 +84,24 @@ class StoreError(CustsegError, ValueError):
 
     exit_code = EXIT_DATA
     reason = "store"
+
+
+class EventConflictError(CustsegError, ValueError):
+    """Event ids sent again with another payload; nothing of the batch was applied.
+
+    ``conflicts``: one ``{"index", "event_id", "stored_sha256", "received_sha256"}`` per
+    event at fault (``index`` in the batch; the hashes are :meth:`Event.payload_sha256`).
+    """
+
+    exit_code = EXIT_DATA
+    reason = "event-conflict"
+
+    def __init__(self, conflicts: list[dict[str, Any]]) -> None:
+        ids = ", ".join(repr(c["event_id"]) for c in conflicts[:5])
+        super().__init__(f"{len(conflicts)} event id(s) sent before with another payload "
+                         f"({ids}): an event id names one event; nothing of this batch was "
+                         "applied")
+        self.conflicts = conflicts
 
 
 # ------------------------------------------------------------------ schema
@@ -241,6 +265,49 @@ class Event:
         if self.quantity is not None:
             return "cancellation" if self.quantity < 0 else "purchase"
         return "cancellation" if value < 0 else "purchase"
+
+    def payload_sha256(self) -> str:
+        """SHA-256 of the canonical JSON of the event's fields but its id, as stored
+        (numbers as floats, the time stamp without time zone): a replay has the same.
+
+        >>> a = Event("e1", "c1", dt.datetime(2024, 1, 1), amount=10)
+        >>> a.payload_sha256() == Event("e2", "c1", dt.datetime(2024, 1, 1), 10.0).payload_sha256()
+        True
+        """
+        ts = self.ts.replace(tzinfo=None) if isinstance(self.ts, dt.datetime) else self.ts
+        payload = {"customer_id": self.customer_id, "timestamp": ts.isoformat(),
+                   "amount": _float(self.amount), "quantity": _float(self.quantity),
+                   "unit_price": _float(self.unit_price), "order_id": self.order_id,
+                   "product_id": self.product_id}
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _float(x: float | None) -> float | None:
+    return None if x is None else float(x)
+
+
+def _stored_event(row: Any) -> Event:
+    """The event of a row of the events table."""
+    return Event(row.event_id, row.customer_id, row.ts, row.amount, row.quantity,
+                 row.unit_price, row.order_id, row.product_id)
+
+
+def _conflicts(batch: Sequence[Event], stored: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events of ``batch`` whose id is stored, or earlier in the batch, with another
+    payload."""
+    counts = collections.Counter(e.event_id for e in batch)
+    known = {i: _stored_event(row).payload_sha256() for i, row in stored.items()}
+    out = []
+    for index, e in enumerate(batch):
+        if e.event_id not in known and counts[e.event_id] == 1:
+            continue
+        mine = e.payload_sha256()
+        first = known.setdefault(e.event_id, mine)
+        if mine != first:
+            out.append({"index": index, "event_id": e.event_id, "stored_sha256": first,
+                        "received_sha256": mine})
+    return out
 
 
 @dataclass
@@ -514,7 +581,9 @@ class Store:
         ``as_of(latest_day)`` gives the as-of date the features are computed at, from the
         latest day of any stored or new event.  ``score(features)`` assigns a list of
         feature dicts to segments (``[(segment, name), ...]``); without it customers are not
-        scored.  Returns one :class:`Outcome` per event, in order.
+        scored.  Returns one :class:`Outcome` per event, in order.  Raises
+        :class:`EventConflictError`, applying nothing, when an event id is stored (or earlier
+        in the batch) with another payload.
         """
         if not batch:
             return []
@@ -527,6 +596,9 @@ class Store:
         for part in _chunks(ids, 500):
             for row in conn.execute(sa.select(events).where(events.c.event_id.in_(part))):
                 stored[row.event_id] = row
+        conflicts = _conflicts(batch, stored)
+        if conflicts:
+            raise EventConflictError(conflicts)
         new: list[Event] = []
         seen: set[str] = set()
         for e in batch:
