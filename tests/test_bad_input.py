@@ -223,6 +223,16 @@ def test_unwritable_out_is_refused_before_any_work(model: Path, mall_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
 
+def test_score_replaces_an_existing_file_with_force(model: Path, mall_path: Path,
+                                                    tmp_path: Path) -> None:
+    out = tmp_path / "scored.csv"
+    for args in ([], ["--force"]):
+        res = invoke("score", str(model), str(mall_path), "--out", str(out), "--quiet", *args)
+        assert res.exit_code == 0, res.output
+    res = invoke("score", str(model), str(mall_path), "--out", str(out), "--quiet")
+    assert res.exit_code == 2 and "--force" in res.output
+
+
 def test_read_only_folder_is_an_output_error(tmp_path: Path) -> None:
     if os.geteuid() == 0:
         pytest.skip("root can write to read-only folders")

@@ -719,7 +719,7 @@ def output_error(exc: OSError, path: Path) -> OutputError:
 def check_output_location(out: Path) -> None:
     """Refuse, before any work, an output path that cannot be created: the nearest existing
     folder on its way must be a folder this process can write to (OutputError)."""
-    probe = out if out.exists() else out.parent
+    probe = out.parent  # outputs are made beside ``out`` and renamed into place
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if not probe.is_dir():
