@@ -5,6 +5,15 @@
 >>> seg.k_ >= 2
 True
 
+In a notebook, one call segments a file, a pandas or Polars DataFrame or an Arrow table and
+shows the segments as a card (see docs/notebook.md):
+
+>>> import custseg
+>>> result = custseg.segment(demo_data_path(), features=["Annual Income (k$)",
+...                                                      "Spending Score (1-100)"])
+>>> result.k
+5
+
 Heavy modules are imported on first use, so that ``import custseg`` and ``custseg --help``
 stay fast.
 """
@@ -20,17 +29,21 @@ __all__ = [
     "CustsegError",
     "DataError",
     "KSelection",
+    "Segmentation",
     "Segmenter",
     "UsageError",
     "__version__",
     "demo_data_path",
     "load_table",
     "read_table",
+    "segment",
     "select_k",
 ]
 
 _LAZY = {
     "Segmenter": "custseg.segmenter",
+    "segment": "custseg.notebook",
+    "Segmentation": "custseg.notebook",
     "KSelection": "custseg.selection",
     "select_k": "custseg.selection",
     "read_table": "custseg.io",
@@ -44,6 +57,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from custseg.errors import CustsegError, DataError, UsageError
     from custseg.io import demo_data_path, load_table, read_table
+    from custseg.notebook import Segmentation, segment
     from custseg.segmenter import Segmenter
     from custseg.selection import KSelection, select_k
 

@@ -136,8 +136,10 @@ def _print_result(console: Console, result: SegmentationResult, out: Path | None
 
     from custseg.report.profiles import dropped_groups, is_outlier_group, trait_short, traits
 
-    def names(cols: Any) -> str:
-        return escape(", ".join(str(c) for c in cols)) or "-"
+    def names(cols: Any, most: int = 20) -> str:
+        cols = [str(c) for c in cols]
+        more = f" and {len(cols) - most:,} more" if len(cols) > most else ""
+        return (escape(", ".join(cols[:most])) + more) or "-"
 
     s = result.summary
     roles = s["roles"]
@@ -554,6 +556,10 @@ def segment(
     threads: Annotated[int | None, typer.Option(
         min=1, help="Largest number of threads for the computations (default: all cores).")
     ] = None,
+    max_columns: Annotated[int | None, typer.Option(
+        min=1, help="Most columns that may be features (default 2,500): a wider table is "
+        "refused before any work; choose --features, --exclude some, or raise this.")
+    ] = None,
     delimiter: DelimiterOpt = None,
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
@@ -610,6 +616,8 @@ def segment(
         options["useful_k"] = None  # the range given is the range chosen in
     if column_roles:
         options["column_roles"] = column_roles
+    if max_columns is not None:
+        options["max_columns"] = max_columns
     if labels is not None:
         options["labels"] = str(labels)
     if outliers != "winsorize":

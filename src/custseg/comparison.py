@@ -63,6 +63,16 @@ class Comparison:
     reasons: list[str]
     skipped: dict[str, str] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        from custseg.notebook import comparison_text
+
+        return comparison_text(self)
+
+    def _repr_html_(self) -> str:  # the card a notebook shows
+        from custseg.notebook import comparison_html
+
+        return comparison_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {"results": [r.to_dict() for r in self.results],
                 "recommended": self.recommended, "reasons": self.reasons,

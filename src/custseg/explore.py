@@ -426,8 +426,12 @@ def segment_views(seg: Segmenter, table: pd.DataFrame, projection: pd.DataFrame,
     idx = stratified_sample(labels, max_points, random_state)
     pts = projection.iloc[idx][["id", "segment", "x", "y"]].reset_index(drop=True)
     typed = seg._typed_features(fitted.iloc[idx])
+    pts = pd.concat([pts, pd.DataFrame(
+        {c: typed[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in numeric
+         if c not in pts.columns}, index=pts.index)], axis=1)  # one insert, not one per column
     for c in numeric:
-        pts[c] = typed[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        if c in ("id", "segment", "x", "y"):  # a feature named like a column of the view
+            pts[c] = typed[c].to_numpy(dtype=np.float64, na_value=np.nan)
     assigned = projection[projection["segment"] >= 0]
     centres = assigned.groupby("segment", sort=True)[["x", "y"]].mean().reset_index()
     x_name, y_name = str(projection["x_name"].iloc[0]), str(projection["y_name"].iloc[0])

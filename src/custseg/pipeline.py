@@ -43,7 +43,7 @@ from custseg.explore import (
     overview_of_segmentation,
     segment_views,
 )
-from custseg.io import TableInfo, atomic_output_dir, read_table, write_csv
+from custseg.io import TableInfo, atomic_output_dir, peek_columns, read_table, write_csv
 from custseg.segmenter import PROBABILISTIC, Segmenter
 
 ProgressFn = Callable[[str, int, int], None]
@@ -268,6 +268,34 @@ def build_summary(result_parts: dict[str, Any]) -> dict[str, Any]:
     return _jsonable(summary)
 
 
+def _summarise_warnings(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``fn`` with the warnings it raises summarised: one a kind (category and the
+    place that raised it), the first message with how many more there were.  A wide
+    table would otherwise print one warning a column, thousands of lines."""
+    import functools
+    import warnings
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        caught: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:  # type: ignore[assignment]
+                warnings.simplefilter("always")
+                return fn(*args, **kwargs)
+        finally:
+            kinds: dict[tuple[Any, str, int], list[warnings.WarningMessage]] = {}
+            for w in caught:
+                kinds.setdefault((w.category, w.filename, w.lineno), []).append(w)
+            for (category, filename, lineno), found in kinds.items():
+                text = str(found[0].message)
+                if len(found) > 1:
+                    text += f" [{len(found) - 1:,} more warning(s) like this one]"
+                warnings.warn_explicit(text, category, filename, lineno)
+
+    return run
+
+
+@_summarise_warnings
 def segment_file(
     path: str | os.PathLike[str],
     *,
@@ -281,6 +309,13 @@ def segment_file(
     """Read ``path`` and segment it; ``segmenter_options`` go to :class:`Segmenter`."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    head = peek_columns(path, delimiter, encoding)
+    if head is not None:  # too wide: refused before the file is read (Segmenter.max_columns)
+        from custseg.segmenter import MAX_COLUMNS, check_width
+
+        check_width(head[0], head[1], features=segmenter_options.get("features"),
+                    exclude=segmenter_options.get("exclude"),
+                    max_columns=segmenter_options.get("max_columns", MAX_COLUMNS))
     if progress:
         progress("read", 0, 1)
     table, info = read_table(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
@@ -428,6 +463,7 @@ def write_summary(folder: Path, summary: dict[str, Any], started: float) -> None
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
 
+@_summarise_warnings
 def write_outputs(result: SegmentationResult, out: str | os.PathLike[str], *,
                   force: bool = False, report: bool = True, fmt: str = "csv") -> Path:
     """Write the output folder atomically; returns its path.  ``fmt="parquet"`` writes

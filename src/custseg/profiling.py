@@ -120,6 +120,7 @@ def _has_word(text: str, keyword: str) -> bool:
     return bool(keyword.strip()) and _word_re(keyword).search(text) is not None
 
 
+@lru_cache(maxsize=65536)
 def _match_texts(column: str, label: str) -> tuple[str, str]:
     return label.lower(), " ".join(words(column))
 
@@ -257,6 +258,16 @@ class SegmentProfile:
     ``population_mean`` and ``text`` ("spends 2.3× the average on wines"), most
     distinguishing first; ``evidence`` the texts of the defining (first three) traits.
     """
+
+    def __repr__(self) -> str:
+        from custseg.notebook import segment_text
+
+        return segment_text(self)
+
+    def _repr_html_(self) -> str:  # the card a notebook shows
+        from custseg.notebook import segment_html
+
+        return segment_html(self)
 
     id: int
     name: str

@@ -47,6 +47,19 @@ ProgressFn = Callable[[str, int, int], None]
 #: Above this many customers, k is chosen on a seeded random sample of this size and the
 #: final K-Means on all customers starts from the sample's centres.
 SELECTION_SAMPLE = 10_000
+#: Above this many scaled features (K-Means, k chosen among several), k is chosen on the
+#: first :data:`SELECTION_COMPONENTS` principal components of the customers (seeded
+#: randomized PCA) and the final K-Means on every feature starts from the segments found
+#: there: distances over thousands of features cost thousands of times more and add little
+#: that the leading components do not hold.  Tables of ordinary width are not affected.
+SELECTION_MAX_DIMS = 100
+SELECTION_COMPONENTS = 50
+#: Most columns a table may offer as features (every column but those excluded, or the
+#: features named) before ``fit`` refuses it, at once and before any other work: a wide
+#: table costs time and memory in every step (about 10 s for 2,000 columns and 5,000
+#: customers on 2 cores) and segments over thousands of columns are hard to act on.  The
+#: ``max_columns`` parameter raises it (None: no limit).
+MAX_COLUMNS = 2_500
 #: Customers used for the stability of each candidate k (a seeded sample).
 STABILITY_SAMPLE = 2_000
 K_STABILITY_RESAMPLES = 10
@@ -90,6 +103,49 @@ def parse_k(value: str | int) -> int | tuple[int, int]:
             return k
     raise UsageError(f"--k must be a number of segments >= 2 (e.g. 5), a range such as 2..10, "
                      f"or 'auto'; got {value!r}", "--k")
+
+
+def check_width(columns: Sequence[str], n_rows: int | None, *,
+                features: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
+                max_columns: int | None = MAX_COLUMNS) -> None:
+    """Refuse a table whose columns that could be features (every column but those in
+    ``exclude``, or the ``features`` named) outnumber ``max_columns`` (None: no limit).
+
+    Raises
+    ------
+    UsageError
+        ``max_columns`` is not a whole number >= 1, or the table is too wide: the message
+        gives the count, the limit, the memory it would take (when ``n_rows`` is known)
+        and what to do.
+
+    >>> check_width(["id", "a", "b"], 100, max_columns=2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    custseg.errors.UsageError: the table has 3 columns that could be features, more than...
+    >>> check_width(["id", "a", "b"], 100, features=["a"], max_columns=2)
+    """
+    if max_columns is None:
+        return
+    if (isinstance(max_columns, bool) or not isinstance(max_columns, int | np.integer)
+            or max_columns < 1):
+        raise UsageError(f"max_columns must be a whole number of columns >= 1 or None, got "
+                         f"{max_columns!r}", "max_columns")
+    if features:
+        n_cand = len(set(features))
+    else:
+        n_cand = len(columns) - len(set(exclude or []) & set(columns))
+    if n_cand <= max_columns:
+        return
+    cost = "would take long"
+    if n_rows:
+        gb = n_rows * n_cand * 8 * 10 / 1e9  # float64, about ten working copies
+        cost = (f"would take long and need about {gb:,.1f} GB of memory for "
+                f"{n_rows:,} customers")
+    raise UsageError(
+        f"the table has {n_cand:,} columns that could be features, more than the limit of "
+        f"{int(max_columns):,} (max_columns): segmenting on that many {cost}, and segments "
+        "described by thousands of columns are hard to act on. Choose the columns to use "
+        "(features), leave some out (exclude), or raise the limit (max_columns).",
+        "max_columns")
 
 
 def _as_frame(X: Any) -> pd.DataFrame:
@@ -158,6 +214,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         ``winsorize``, clipped at the fences for fitting; profiles keep their real values.
     feature_groups : bool, default=True
         Weight groups of strongly correlated features (|r| >= 0.8) as one feature.
+    max_columns : int or None, default=MAX_COLUMNS (2,500)
+        Most columns that may be features (every column but the excluded ones, or the
+        ``features`` named); a wider table is refused before any work with a
+        :class:`~custseg.errors.UsageError` saying what to do.  None: no limit.
     random_state : int, RandomState or None, default=None
         Seed: the same data and seed give the same segments.
 
@@ -234,6 +294,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         useful_k: tuple[int, int] | None = USEFUL_K,
         outliers: str = "winsorize",
         feature_groups: bool = True,
+        max_columns: int | None = MAX_COLUMNS,
         random_state: Any = None,
     ) -> None:
         self.k = k
@@ -258,12 +319,36 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.useful_k = useful_k
         self.outliers = outliers
         self.feature_groups = feature_groups
+        self.max_columns = max_columns
         self.random_state = random_state
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+    # ---------------------------------------------------------------- display
+    # Fitted: a card (custseg.notebook); unfitted: scikit-learn's repr and diagram.
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        head = super().__repr__(N_CHAR_MAX=N_CHAR_MAX)
+        from custseg.notebook import is_fitted, segmenter_text
+
+        return segmenter_text(self, head) if is_fitted(self) else head
+
+    @property
+    def _repr_html_(self) -> Any:
+        from custseg.notebook import is_fitted, segmenter_html
+
+        if is_fitted(self):
+            return lambda: segmenter_html(self)
+        return super()._repr_html_
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        from custseg.notebook import is_fitted, segmenter_mimebundle
+
+        if not is_fitted(self):
+            return super()._repr_mimebundle_(**kwargs)
+        return segmenter_mimebundle(self, {})
 
     # ---------------------------------------------------------------- helpers
     def _k_values(self) -> list[int]:
@@ -286,6 +371,18 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         if not values or values[0] < 2:
             raise UsageError(f"k values must be at least 2, got {k!r}", "k")
         return values
+
+    def _check_width(self, X: Any) -> None:
+        """Refuse a table with more candidate feature columns than ``max_columns``, before
+        any work (:func:`check_width`)."""
+        # only objects that say their shape: np.shape() would convert an array-like whole
+        shape = getattr(X, "shape", None)
+        if shape is None or len(shape) != 2:
+            return
+        names = list(map(str, X.columns)) if isinstance(X, pd.DataFrame) else [
+            f"x{i}" for i in range(int(shape[1]))]
+        check_width(names, int(shape[0]), features=self.features, exclude=self.exclude,
+                    max_columns=self.max_columns)
 
     def _input_frame(self, X: Any, reset: bool) -> pd.DataFrame:
         if isinstance(X, pd.DataFrame):
@@ -310,13 +407,14 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                                      f"{list(dict.fromkeys(needed))}", code="missing-column")
                              for c in missing])
         derived = derive(frame, [derivations[c] for c in self.features_ if c in derivations])
-        out = pd.DataFrame(index=frame.index)
+        out: dict[str, Any] = {}  # one frame built at the end: thousands of columns
         problems = []
+        numeric = set(self.plan_.numeric)
         for c in self.features_:
             if c in derived.columns:
                 out[c] = derived[c]
                 continue
-            if c in self.plan_.numeric:
+            if c in numeric:
                 s = frame[c]
                 if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
                     values = s.astype("float64")
@@ -341,7 +439,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 out[c] = text.astype(object).where(text.notna() & (text != ""), np.nan)
         if problems:
             raise DataError(problems)
-        return out
+        return pd.DataFrame(out, index=frame.index, columns=list(self.features_))
 
     # ---------------------------------------------------------------- fit
 
@@ -377,6 +475,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         k_values = self._k_values()
         rules = load_rules(self.rules)
         is_frame = isinstance(X, pd.DataFrame)
+        self._check_width(X)
         frame = self._input_frame(X, reset=True)
         n_input = len(frame)
         checked = validate_table(
@@ -478,6 +577,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                                      code="too-few-distinct")])
         asked_range = len(k_values) > 1
         k_values = [k for k in k_values if k <= n_distinct]
+        Zs, reduced = self._selection_space(Zs, k_values, seed)
         useful = (tuple(self.useful_k) if self.useful_k is not None and self.k == "auto"
                   else None)
         algorithm = self.algorithm
@@ -536,15 +636,21 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             model = selection.model
             if selection.outside is not None and not selection.outside.get("taken"):
                 self._add_action_stability(selection, Zs, seed, options)
-            if sample_idx is not None:
+            if sample_idx is not None or reduced is not None:
                 if algorithm == "kmeans":
                     from sklearn.cluster import KMeans
 
-                    model = KMeans(k, init=model.cluster_centers_, n_init=1,
-                                   random_state=seed).fit(Z)
+                    centres = model.cluster_centers_
+                    if reduced is not None:  # the segments' centres over every feature
+                        full = Z if sample_idx is None else Z[sample_idx]
+                        centres = np.vstack([full[model.labels_ == j].mean(axis=0)
+                                             for j in range(k)])
+                        selection.explanation += reduced
+                    model = KMeans(k, init=centres, n_init=1, random_state=seed).fit(Z)
                 else:
                     model = fit_method(algorithm, k, Z, seed, self.n_init, options)
-                selection.n_samples = int(SELECTION_SAMPLE)
+                if sample_idx is not None:
+                    selection.n_samples = int(SELECTION_SAMPLE)
                 if progress:
                     progress("fit", 1, 1)
         selection.model = None
@@ -618,6 +724,24 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         if progress:
             progress("profile", 1, 1)
         return self
+
+    def _selection_space(self, Zs: np.ndarray, k_values: list[int], seed: int
+                         ) -> tuple[np.ndarray, str | None]:
+        """The customers k is chosen on: ``Zs`` itself, or for K-Means on more than
+        :data:`SELECTION_MAX_DIMS` features their first :data:`SELECTION_COMPONENTS`
+        principal components, with a sentence for the explanation of k."""
+        d = Zs.shape[1]
+        if self.algorithm != "kmeans" or len(k_values) < 2 or d <= SELECTION_MAX_DIMS:
+            return Zs, None
+        from sklearn.decomposition import PCA
+
+        n_comp = min(SELECTION_COMPONENTS, Zs.shape[0] - 1)
+        pca = PCA(n_components=n_comp, svd_solver="randomized", random_state=seed)
+        P = np.ascontiguousarray(pca.fit_transform(Zs), dtype=np.float64)
+        held = float(pca.explained_variance_ratio_.sum())
+        return P, (f" With {d:,} features, k was chosen on their first {n_comp} principal "
+                   f"components ({held:.0%} of the variance); the segments were then fitted "
+                   "on every feature.")
 
     def _add_action_stability(self, selection: KSelection, Zs: np.ndarray, seed: int,
                               options: dict[str, Any]) -> None:

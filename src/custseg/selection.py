@@ -135,6 +135,16 @@ class KSelection:
         d["votes"] = dict(self.votes)
         return d
 
+    def __repr__(self) -> str:
+        from custseg.notebook import k_selection_text
+
+        return k_selection_text(self)
+
+    def _repr_html_(self) -> str:
+        from custseg.notebook import k_selection_html
+
+        return k_selection_html(self)
+
 
 def kmeans_model(k: int, random_state: Any, n_samples: int,
                  n_init: int | str = "auto") -> KMeans:

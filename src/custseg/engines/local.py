@@ -72,6 +72,7 @@ from custseg.io import (
     file_sha256,
     malformed_lines_problem,
     neutralise_arrow,
+    peek_columns,
     read_table,
 )
 from custseg.pipeline import (
@@ -558,8 +559,14 @@ def segment_large(
     ``sample_size`` customers choose k (default :func:`selection_sample_size`),
     ``report_sample`` customers feed the report's charts.
     """
+    from custseg.segmenter import MAX_COLUMNS, check_width
     from custseg.selection import limit_threads
 
+    max_columns = unsupported.pop("max_columns", MAX_COLUMNS)
+    head = peek_columns(path, delimiter, encoding)
+    if head is not None:  # too wide: refused before the file is read, as in segment_file
+        check_width(head[0], head[1], features=features, exclude=exclude,
+                    max_columns=max_columns)
     bad = {o: v for o, v in unsupported.items()
            if v not in (None, False, "kmeans", ()) and o != "use_categorical"}
     if unsupported.get("use_categorical"):

@@ -101,10 +101,35 @@ def _entries(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
 def entry_for(summary: Mapping[str, Any], name: str) -> dict[str, Any] | None:
     """The ``summary["columns"]`` entry whose feature (or, failing that, column) is
     ``name``; one in use first."""
-    found = [e for e in _entries(summary) if e.get("feature") == name]
-    found += [e for e in _entries(summary) if e.get("column") == name and e not in found]
-    found.sort(key=lambda e: e.get("use") == "dropped")
-    return found[0] if found else None
+    return _entry_index(summary).get(name)
+
+
+#: The index of the last summary's column entries (the report asks for every column, and
+#: a table may have thousands): (the columns list, its length, {name: entry}).
+_INDEX: list[Any] = [None, -1, {}]
+
+
+def _entry_index(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{feature or column name: entry}`` as :func:`entry_for` chooses: an entry whose
+    feature is the name before one whose column is, one in use before a dropped one, else
+    the first; built once per summary."""
+    cols = summary.get("columns")
+    if _INDEX[0] is cols and _INDEX[1] == (len(cols) if isinstance(cols, list) else -1):
+        return _INDEX[2]
+    entries = _entries(summary)
+    index: dict[str, dict[str, Any]] = {}
+    rank: dict[str, tuple[int, int]] = {}
+    for key, order in (("feature", 0), ("column", 1)):
+        for e in entries:
+            name = e.get(key)
+            if name is None:
+                continue
+            # a feature match beats a column match; within one, in use beats dropped
+            r = (int(e.get("use") == "dropped"), order)
+            if name not in rank or r < rank[name]:
+                index[name], rank[name] = e, r
+    _INDEX[:] = [cols, len(cols) if isinstance(cols, list) else -1, index]
+    return index
 
 
 def _rate_scale(summary: Mapping[str, Any], name: str) -> float | None:
