@@ -62,7 +62,7 @@ def test_explore_default_out_options_and_errors(tmp_path: Path, mall_path: Path)
                        "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""
-    page = (tmp_path / "mall-explore" / "report.html").read_text("utf-8")
+    page = (tmp_path / "custseg-out" / "mall-explore" / "report.html").read_text("utf-8")
     assert "Would segment on</dt><dd>Age, Annual Income (k$)</dd>" in page
     again = run_custseg("explore", "mall.csv", cwd=tmp_path)
     assert again.returncode == 2 and "--force" in again.stderr
