@@ -115,7 +115,27 @@ def compare_methods(
     """Fit every applicable method on ``df`` and rank them (see the module docstring).
 
     ``segmenter_options`` go to every :class:`~custseg.Segmenter` (features, k, k_range...).
+    The bootstrap re-fits run with one BLAS/OpenMP thread on small tables, as fitting does
+    (:func:`~custseg.selection.limit_threads`): threads cost more than they bring on a few
+    thousand customers, up to 10x on a busy machine.
     """
+    from custseg.selection import limit_threads
+
+    with limit_threads(len(df), segmenter_options.get("n_threads")):
+        return _compare_methods(df, methods=methods, random_state=random_state,
+                                n_resamples=n_resamples, progress=progress,
+                                **segmenter_options)
+
+
+def _compare_methods(
+    df: pd.DataFrame,
+    *,
+    methods: Sequence[str] | None,
+    random_state: int,
+    n_resamples: int,
+    progress: ProgressFn | None,
+    **segmenter_options: Any,
+) -> Comparison:
     import time
 
     from sklearn.metrics import silhouette_score
