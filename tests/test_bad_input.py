@@ -346,3 +346,25 @@ def test_signal_during_writing_removes_temporary_outputs(sig: int, tmp_path: Pat
     assert proc.returncode == (143 if sig == signal.SIGTERM else 130), proc.stderr
     assert "temporary outputs removed" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("option", "value", "code", "says"), [
+    ("--delimiter", ";;", 2, "delimiter must be one character"),
+    ("--delimiter", "\n", 2, "delimiter must be one character"),
+    ("--encoding", "klingon", 2, "encoding 'klingon' is not one Python knows"),
+    ("--png", "/proc/custseg-charts", 3, "cannot write the outputs there"),
+])
+def test_bad_read_and_output_options(option: str, value: str, code: int, says: str,
+                                     mall_path: Path, tmp_path: Path) -> None:
+    if option == "--png":
+        pytest.importorskip("kaleido")
+        from custseg.report import check_png_support
+
+        try:
+            check_png_support()
+        except Exception:
+            pytest.skip("no Chrome or Chromium for --png")
+    res = invoke("segment", str(mall_path), "--out", str(tmp_path / "o"), option, value,
+                 "--quiet")
+    assert res.exit_code == code and says in res.output, res.output
+    assert "Traceback" not in res.output and not (tmp_path / "o").exists()

@@ -274,7 +274,7 @@ def _run(input_path: Path, out: Path, *, force: bool, quiet: bool, command: str,
     if png is not None:
         from custseg.report import check_png_support
 
-        check_png_support()  # before the work, not after
+        check_png_support(png)  # before the work, not after
     console = _console(quiet)
     with _Progress(console) as progress:
         if engine == "local":
@@ -428,7 +428,7 @@ def _run_transactions(input_path: Path, out: Path, *, force: bool, quiet: bool,
     if png is not None:
         from custseg.report import check_png_support
 
-        check_png_support()  # before the work, not after
+        check_png_support(png)  # before the work, not after
     console = _console(quiet)
     with _Progress(console) as progress:
         result = segment_transactions(input_path, progress=progress, command=command,
@@ -822,7 +822,7 @@ def explore(
     if png is not None:
         from custseg.report import check_png_support
 
-        check_png_support()
+        check_png_support(png)
     if delimiter == "\\t" or (delimiter or "").lower() == "tab":
         delimiter = "\t"
     command = "custseg " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "custseg explore"

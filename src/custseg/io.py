@@ -385,6 +385,7 @@ def peek_columns(path: str | os.PathLike[str], delimiter: str | None,
     (text) or its schema (Parquet), so that a table too wide to segment is refused before
     it is read whole (reading 10,000 columns takes many seconds); None when they cannot
     be had cheaply: the table is then checked once read."""
+    check_read_options(delimiter, encoding)
     p = Path(path)
     try:
         fmt = detect_format(p)
@@ -411,6 +412,29 @@ def peek_columns(path: str | os.PathLike[str], delimiter: str | None,
         return [str(n).strip() for n in names if str(n).strip()], rows
     except (OSError, UnicodeError, LookupError, ValueError, csv.Error, ImportError, CustsegError):
         return None
+
+
+def check_read_options(delimiter: str | None, encoding: str | None) -> None:
+    """Refuse a delimiter that is not one character and an encoding Python does not know
+    (UsageError naming the option).
+
+    >>> check_read_options(";", "cp1252")
+    >>> check_read_options(";;", None)
+    Traceback (most recent call last):
+    ...
+    custseg.errors.UsageError: delimiter must be one character (such as ';', '|' or a tab), got ';;'
+    """
+    import codecs
+
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in "\r\n\"'"):
+        raise UsageError(f"delimiter must be one character (such as ';', '|' or a tab), got "
+                         f"{delimiter!r}", "delimiter")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UsageError(f"encoding {encoding!r} is not one Python knows; use a name "
+                             "such as utf-8, cp1252 or latin-1", "encoding") from None
 
 
 def check_input_path(path: str | os.PathLike[str]) -> Path:
@@ -455,6 +479,7 @@ def read_table(
     InputFileError
         The file is missing, empty, not a table, or has too many malformed lines.
     """
+    check_read_options(delimiter, encoding)
     p = check_input_path(path)
     fmt = detect_format(p)
     extra: dict[str, Any] = {}
@@ -700,7 +725,7 @@ def neutralise_arrow(table: Any) -> Any:
 
 #: Temporary outputs are named ``.<name>.tmp-<host>-<pid>-<random>`` beside the output, so
 #: that a later run can tell a leftover of a killed process from another run's work.
-_TMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<host>[A-Za-z0-9_]*)-(?P<pid>\d+)-")
+_TMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old|probe)-(?P<host>[A-Za-z0-9_]*)-(?P<pid>\d+)-")
 
 
 def _host() -> str:
@@ -766,6 +791,12 @@ def check_output_location(out: Path) -> None:
         raise output_error(NotADirectoryError(20, f"{probe} is a file, not a folder"), out)
     if not os.access(probe, os.W_OK | os.X_OK):
         raise output_error(PermissionError(13, f"{probe} is not writable"), out)
+    try:  # permissions do not tell everything (a read-only mount, /proc, a full quota)
+        fd, name = tempfile.mkstemp(prefix=temp_prefix(out, "probe"), dir=probe)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise output_error(exc, out) from None
 
 
 def make_output_parent(out: Path) -> None:

@@ -480,11 +480,16 @@ PNG_HINT = ("--png draws the charts with kaleido and a Chrome or Chromium browse
             "apt-get install chromium) or set BROWSER_PATH to a Chrome executable")
 
 
-def check_png_support() -> None:
+def check_png_support(directory: str | os.PathLike[str] | None = None) -> None:
     """Raise a :class:`~custseg.errors.UsageError` saying what to install when charts
-    cannot be written as PNG (kaleido missing, or no Chrome/Chromium found)."""
+    cannot be written as PNG (kaleido missing, or no Chrome/Chromium found), and an
+    :class:`~custseg.errors.OutputError` when ``directory`` cannot be created."""
     from custseg.errors import UsageError
 
+    if directory is not None:
+        from custseg.io import check_output_location
+
+        check_output_location(Path(directory) / "01.png")  # refused before any work
     try:
         import kaleido  # noqa: F401
         from choreographer.browsers.chromium import Chromium
@@ -503,9 +508,14 @@ def write_chart_images(charts: list[Chart], directory: str | os.PathLike[str], *
     import kaleido
 
     from custseg.errors import UsageError
+    from custseg.io import check_output_location, output_error
 
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    check_output_location(directory / "01.png")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(exc, directory) from None
     jobs, paths = [], []
     for i, chart in enumerate(charts, start=1):
         path = directory / f"{i:02d}-{chart.id}.png"
