@@ -156,3 +156,21 @@ def test_tampered_bundles_are_refused(corpus: Path, model: Path, tmp_path: Path)
                               "--quiet")
         assert code == 3, f"{name}: exit {code}\n{output}"
         check_outcome(f"score with {name}", code, output, out)
+
+
+TX_CASES = sorted(make_corpus.transaction_cases())
+
+
+@pytest.mark.parametrize("case", TX_CASES)
+def test_transaction_case_through_features_and_segment(case: str, corpus: Path,
+                                                       tmp_path: Path) -> None:
+    path = corpus / case
+    for command, out, args in (
+            ("features", tmp_path / "f" / "customers.csv", ["features", str(path)]),
+            ("segment --transactions", tmp_path / "s" / "out",
+             ["segment", str(path), "--transactions"])):
+        out.parent.mkdir()
+        code, output, _ = run(*args, "--out", str(out), "--quiet")
+        check_outcome(command, code, output, out)
+    if case == "tx-ok.csv":
+        assert code == 0, output

@@ -47,6 +47,7 @@ customer  recency_days  frequency  monetary  return_share
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
 import os
 import re
@@ -62,7 +63,14 @@ import numpy as np
 import pandas as pd
 
 from custseg.errors import DataError, InputFileError, Problem, UsageError
-from custseg.io import EXCEL_SUFFIXES, JSONL_SUFFIXES, PARQUET_SUFFIXES, detect_delimiter
+from custseg.io import (
+    EXCEL_SUFFIXES,
+    JSONL_SUFFIXES,
+    PARQUET_SUFFIXES,
+    check_column_names,
+    detect_delimiter,
+    looks_binary,
+)
 from custseg.schema import MISSING_MARKERS
 
 if TYPE_CHECKING:
@@ -544,6 +552,9 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str | None,
         last = fh.read(1)
     if not head.strip():
         raise InputFileError(f"{path}: the file is empty", str(path))
+    if looks_binary(head):
+        raise InputFileError(f"{path}: is a binary file (it holds NUL bytes), not a text "
+                             "table; export it as CSV, Parquet or .xlsx", str(path))
     if encoding is None and head.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"
     if encoding is None and not head.startswith(b"\xef\xbb\xbf"):
@@ -565,13 +576,15 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str | None,
     if source.delimiter is None:
         source.delimiter = detect_delimiter(
             sample, "\t" if path.suffix.lower() == ".tsv" else None)
+    check_column_names(next(csv.reader(sample.splitlines()[:1], delimiter=source.delimiter,
+                                       skipinitialspace=True), []), path)
     try:
         con.sql(f"CREATE VIEW header AS SELECT * FROM {_read_csv_sql(source)}, "
                 "ignore_errors = true)")
         con.sql("SELECT * FROM header LIMIT 0").fetchall()
     except Exception as exc:  # duckdb raises many kinds; all mean "not readable"
-        raise InputFileError(f"{path}: cannot be read as delimited text: {exc}",
-                             str(path)) from exc
+        raise InputFileError(f"{path}: cannot be read as delimited text: "
+                             f"{str(exc).splitlines()[0]}", str(path)) from exc
     return source
 
 

@@ -388,6 +388,72 @@ def all_cases() -> dict[str, bytes]:
     return {**cases(), **binary_cases()}
 
 
+TX_HEADER = ["customer_id", "trans_date", "tran_amount"]
+
+
+def transaction_cases() -> dict[str, bytes]:
+    """Transaction logs (``custseg features``, ``segment --transactions``): one purchase a
+    line, 60 customers over two years, each case with one thing wrong."""
+    rng = random.Random(3)
+    lines = []
+    for _ in range(600):
+        cust = f"C{rng.randrange(60):03d}"
+        day = rng.randrange(1, 28)
+        month = rng.randrange(1, 13)
+        year = rng.choice([2023, 2024])
+        lines.append([cust, f"{month}/{day}/{year}", str(rng.randrange(5, 200))])
+    text = to_text(lines, header=TX_HEADER)
+    col = with_column
+    out = {
+        "tx-ok.csv": text,
+        "tx-semicolon.csv": to_text(lines, header=TX_HEADER, delimiter=";"),
+        "tx-crlf.csv": to_text(lines, header=TX_HEADER, end="\r\n"),
+        "tx-cr.csv": to_text(lines, header=TX_HEADER, end="\r"),
+        "tx-stray-cr.csv": text.replace(",", ",\r", 7),
+        "tx-trailing-delimiter.csv": "".join(ln + ",\n" for ln in text.splitlines()),
+        "tx-duplicate-columns.csv": text.replace("tran_amount", "trans_date", 1),
+        "tx-missing-amount-column.csv": to_text([r[:2] for r in lines], header=TX_HEADER[:2]),
+        "tx-header-only.csv": ",".join(TX_HEADER) + "\n",
+        "tx-empty.csv": "",
+        "tx-binary.csv": bytes(rng.randrange(256) for _ in range(2048)),
+        "tx-bad-dates.csv": to_text(col(lines, 1, lambda i: "31/31/2099" if i % 2 else
+                                        lines[i][1]), header=TX_HEADER),
+        "tx-all-bad-dates.csv": to_text(col(lines, 1, lambda i: "someday"), header=TX_HEADER),
+        "tx-future-date.csv": to_text(col(lines, 1, lambda i: "3/15/2999" if i == 5 else
+                                          lines[i][1]), header=TX_HEADER),
+        "tx-iso-dates.csv": to_text(col(lines, 1, lambda i: f"2024-{i % 12 + 1:02d}-"
+                                        f"{i % 27 + 1:02d}"), header=TX_HEADER),
+        "tx-datetimes-tz.csv": to_text(col(lines, 1, lambda i: f"2024-01-{i % 27 + 1:02d}T10:"
+                                           "00:00+05:00"), header=TX_HEADER),
+        "tx-negative-amounts.csv": to_text(col(lines, 2, lambda i: f"-{lines[i][2]}"),
+                                           header=TX_HEADER),
+        "tx-some-returns.csv": to_text(col(lines, 2, lambda i: f"-{lines[i][2]}" if i % 9 == 0
+                                           else lines[i][2]), header=TX_HEADER),
+        "tx-nan-amounts.csv": to_text(col(lines, 2, lambda i: "nan"), header=TX_HEADER),
+        "tx-inf-amount.csv": to_text(col(lines, 2, lambda i: "inf" if i == 3 else lines[i][2]),
+                                     header=TX_HEADER),
+        "tx-huge-amount.csv": to_text(col(lines, 2, lambda i: "1e308" if i == 3 else
+                                          lines[i][2]), header=TX_HEADER),
+        "tx-currency-amounts.csv": to_text(col(lines, 2, lambda i: f"${lines[i][2]}.00"),
+                                           header=TX_HEADER),
+        "tx-formula-ids.csv": to_text(col(lines, 0, lambda i: "=cmd()" + lines[i][0]),
+                                      header=TX_HEADER),
+        "tx-ids-with-slash.csv": to_text(col(lines, 0, lambda i: lines[i][0] + "/x"),
+                                         header=TX_HEADER),
+        "tx-missing-ids.csv": to_text(col(lines, 0, lambda i: "" if i % 3 == 0 else
+                                          lines[i][0]), header=TX_HEADER),
+        "tx-one-customer.csv": to_text(col(lines, 0, lambda i: "C000"), header=TX_HEADER),
+        "tx-one-line.csv": to_text(lines[:1], header=TX_HEADER),
+        "tx-duplicate-lines.csv": to_text(lines + lines[:50], header=TX_HEADER),
+        "tx-utf16.csv": text.encode("utf-16"),
+        "tx-latin1-ids.csv": to_text(col(lines, 0, lambda i: "Zoë" + lines[i][0]),
+                                     header=TX_HEADER).encode("latin-1"),
+        "tx-truncated.csv": text[: len(text) // 2 + 5],
+        "tx-unclosed-quote.csv": text.replace("C0", '"C0', 1),
+    }
+    return {k: v.encode() if isinstance(v, str) else v for k, v in out.items()}
+
+
 def tamper_bundles(good: Path, dest: Path) -> dict[str, Path]:
     """Broken copies of the model bundle folder ``good`` under ``dest``: name -> folder."""
     made: dict[str, Path] = {}
@@ -442,7 +508,7 @@ def write(dest: Path = CASES) -> list[Path]:
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     written = []
-    for name, data in sorted(all_cases().items()):
+    for name, data in sorted({**all_cases(), **transaction_cases()}.items()):
         path = dest / name
         path.write_bytes(data)
         written.append(path)
