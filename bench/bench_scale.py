@@ -7,7 +7,8 @@ from ``os.wait4``) are measured, with the machine's load average when it started
 
 * ``custseg``: ``custseg segment FILE --out DIR -q --seed 0 --engine E`` — the whole thing:
   read, checks, preprocessing, k chosen among 2..10, final K-Means, profiles, names,
-  ``segments.csv`` (or ``--format parquet``), summary.json, report.html, model bundle.
+  the segments file (``--format auto``, the default: ``segments.parquet`` above 1M
+  customers on the fast path, else ``segments.csv``), summary.json, report.html, model.
   ``E`` is ``local`` (the fast path), ``standard`` or ``auto``.
 * ``notebook``: the usual notebook pipeline, in plain pandas + scikit-learn:
   ``pd.read_csv`` (or ``read_parquet``), ``StandardScaler``, ``KMeans(n_init=10)`` for
@@ -90,6 +91,19 @@ def run(cmd: list[str]) -> dict:
     return {"wall": wall, "rss_mb": usage.ru_maxrss / 1024, "stdout": out_text, "load": load}
 
 
+def cpu_model() -> str:
+    """The CPU's model name and its widest vector instructions (from /proc/cpuinfo)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    fields = dict(line.split(":", 1) for line in text.splitlines()[:40] if ":" in line)
+    model = fields.get("model name\t", fields.get("model name", "unknown CPU")).strip()
+    flags = set(fields.get("flags\t\t", fields.get("flags", "")).split())
+    simd = [f for f in ("avx512f", "avx2", "avx", "sse4_2") if f in flags][:1]
+    return f"{model} ({simd[0] if simd else 'no AVX'})"
+
+
 def common_inertia(data: Path, labels_path: Path, column: str = "segment") -> float:
     """Within-segment sum of squares of a partition, features standardised on all rows."""
     import numpy as np
@@ -128,7 +142,8 @@ def main() -> None:
                     help="run the notebook baseline up to this many customers")
     ap.add_argument("--standard-max-rows", type=int, default=1_000_000,
                     help="run custseg --engine standard up to this many customers")
-    ap.add_argument("--output-format", default="csv", help="custseg --format")
+    ap.add_argument("--output-format", default="auto",
+                    help="custseg --format (auto: Parquet above 1M customers on the fast path)")
     ap.add_argument("--plot", type=Path, help="write a log-log plot of time and memory")
     ap.add_argument("--json", type=Path, help="also write the results as JSON")
     ap.add_argument("--tmp", type=Path, default=None)
@@ -138,8 +153,9 @@ def main() -> None:
         plot(json.loads(a.replot.read_text()), a.plot)
         return
     exe = str(Path(sys.executable).with_name("custseg"))
-    print(f"machine: {os.cpu_count()} cores, python {platform.python_version()}, "
-          f"{platform.machine()}")
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, python "
+          f"{platform.python_version()}, {platform.machine()}, load average "
+          f"{os.getloadavg()[0]:.2f}")
     results = []
     tmp = Path(tempfile.mkdtemp(prefix="custseg-bench-", dir=a.tmp))
     try:
@@ -164,20 +180,24 @@ def main() -> None:
                         summary = json.loads((out / "summary.json").read_text())
                         m.update(k=summary["k"], inertia_own=summary["quality"]["inertia"],
                                  timings=summary["timings"],
-                                 engine=summary.get("engine", {}).get("name", "standard"))
+                                 engine=summary.get("engine", {}).get("name", "standard"),
+                                 segments_file=summary.get("engine", {}).get(
+                                     "segments_file", "segments.csv"))
                         runs.append(m)
-                    seg_file = out / f"segments.{a.output_format}"
+                    seg_file = out / runs[-1]["segments_file"]
                     inertia = inertia_in_child(data, seg_file)
                     med = statistics.median(x["wall"] for x in runs)
                     res = {"rows": n, "format": fmt, "who": f"custseg ({engine})",
                            "wall": med, "walls": [round(x["wall"], 2) for x in runs],
                            "rss_mb": max(x["rss_mb"] for x in runs), "k": runs[0]["k"],
                            "inertia": inertia, "load": [round(x["load"], 2) for x in runs],
-                           "timings": runs[-1]["timings"], "engine": runs[0]["engine"]}
+                           "timings": runs[-1]["timings"], "engine": runs[0]["engine"],
+                           "segments_file": runs[-1]["segments_file"]}
                     results.append(res)
                     print(f"  custseg --engine {engine} ({res['engine']}): median "
                           f"{med:.2f} s {res['walls']}, peak {res['rss_mb']:,.0f} MB, "
-                          f"k={res['k']}, inertia {inertia:,.1f}, load {res['load']}",
+                          f"k={res['k']}, inertia {inertia:,.1f}, load {res['load']}, "
+                          f"{res['segments_file']}",
                           flush=True)
                     print(f"    stages: {runs[-1]['timings']}", flush=True)
                     shutil.rmtree(out, ignore_errors=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import adjusted_rand_score
@@ -234,6 +235,9 @@ def test_auto_engine_takes_the_fast_path_for_large_tables(
         pick_engine("fast", blob_csv, opts)
     with pytest.raises(UsageError, match="Parquet"):
         pick_engine("spark", blob_csv, opts, output_format="csv")
+    assert pick_engine("spark", blob_csv, opts, output_format="auto") == "spark"
+    with pytest.raises(UsageError, match="--format"):
+        pick_engine("local", blob_csv, opts, output_format="xlsx")
     with pytest.raises(UsageError, match="--store"):
         pick_engine("spark", blob_csv, opts, store=True)
     assert pick_engine("spark", blob_csv, opts, output_format="parquet") == "spark"
@@ -247,7 +251,9 @@ def test_outputs_csv_and_parquet_bundle_and_schema(large_result: local.LargeResu
     assert {p.name for p in (tmp_path / "pq").iterdir()} == {
         "segments.parquet", "profiles.csv", "summary.json", "report.html", "model"}
     from_csv = pd.read_csv(tmp_path / "csv" / "segments.csv")
-    from_pq = pq.read_table(tmp_path / "pq" / "segments.parquet").to_pandas()
+    pq_table = pq.read_table(tmp_path / "pq" / "segments.parquet")
+    assert pa.types.is_dictionary(pq_table.schema.field("segment_name").type)
+    from_pq = pq_table.to_pandas().astype({"segment_name": str})
     assert list(from_csv.columns) == ["customer_id", "age", "income", "spending", "visits",
                                       "segment", "segment_name", "distance"]
     pd.testing.assert_frame_equal(from_csv, from_pq, check_dtype=False)
@@ -265,6 +271,78 @@ def test_outputs_csv_and_parquet_bundle_and_schema(large_result: local.LargeResu
     bundle = load_bundle(tmp_path / "csv" / "model")
     table = pd.read_csv(blob_csv).head(500)
     assert np.array_equal(bundle.segmenter.predict(table), fast.labels_[:500])
+
+
+def test_large_outputs_default_to_parquet(large_result: local.LargeResult, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = json.loads(json.dumps(large_result.summary))
+    write_large_outputs(large_result, tmp_path / "small", report=False)
+    assert (tmp_path / "small" / "segments.csv").exists()
+    monkeypatch.setattr(local, "PARQUET_FROM_ROWS", 10_000)  # 30,000 customers: large
+    write_large_outputs(large_result, tmp_path / "large", report=False)
+    write_large_outputs(large_result, tmp_path / "asked", report=False, fmt="csv")
+    assert not (tmp_path / "large" / "segments.csv").exists()
+    assert pq.read_metadata(tmp_path / "large" / "segments.parquet").num_rows == 30_000
+    assert (tmp_path / "asked" / "segments.csv").exists()
+    written = json.loads((tmp_path / "large" / "summary.json").read_text("utf-8"))
+    assert written["engine"]["segments_file"] == "segments.parquet"
+    with pytest.raises(UsageError, match="--format"):
+        write_large_outputs(large_result, tmp_path / "bad", fmt="xlsx")
+    large_result.summary.clear()
+    large_result.summary.update(summary)
+
+
+def test_whole_numbers_and_decimals_are_profiled_by_counting() -> None:
+    from custseg.engines.local import _decimal_places, segment_statistics_numpy
+
+    rng = np.random.default_rng(2)
+    n = 30_001
+    labels = rng.integers(-1, 4, n)
+    ints = {"age": rng.integers(18, 90, n), "visits": rng.poisson(3, n),
+            "big": rng.integers(-10**12, 10**12, n),  # too many values: sorted instead
+            "income": np.round(rng.lognormal(4, 0.5, n), 2),  # cents: counted
+            "tenure": np.round(rng.gamma(2, 3, n), 1),
+            "ratio": rng.random(n)}  # 16 places: sorted
+    assert [_decimal_places(ints[c]) for c in ("income", "tenure", "ratio")] == [2, 1, None]
+    ints["income"][5] = np.nan  # a missing value: sorted
+    assert _decimal_places(ints["income"]) is None
+    chunked = {c: pa.chunked_array([pa.array(v[:10_000]), pa.array(v[10_000:])])
+               for c, v in ints.items()}
+    counted = segment_statistics_numpy(chunked, labels, 4)
+    floats = segment_statistics_numpy({c: v.astype(float) for c, v in ints.items()},
+                                      labels, 4)
+    assert counted.sizes == floats.sizes
+    for f, s in ((counted.mean, floats.mean), (counted.median, floats.median)):
+        for x, y in zip(f, s, strict=True):
+            assert x == pytest.approx(y, rel=1e-12)
+    for a, b in ((counted.population_mean, floats.population_mean),
+                 (counted.population_std, floats.population_std),
+                 (counted.lower_tertile, floats.lower_tertile),
+                 (counted.upper_tertile, floats.upper_tertile)):
+        assert a == pytest.approx(b, rel=1e-12)
+
+
+def test_rows_with_missing_values_left_out_with_impute_drop(tmp_path: Path) -> None:
+    df = blobs(6_000, seed=4)
+    df["income"] = df["income"].astype(float)
+    missing = [3, 10, 500, 5_999]
+    df.loc[missing, "income"] = np.nan
+    df.loc[[7], "visits"] = np.nan
+    path = tmp_path / "gaps.csv"
+    df.to_csv(path, index=False)
+    dropped = segment_large(path, random_state=0, sample_size=2_000, report_sample=1_000,
+                            impute="drop")
+    filled = segment_large(path, random_state=0, sample_size=2_000, report_sample=1_000)
+    gaps = sorted([*missing, 7])
+    assert dropped.summary["cleaning"]["rows_dropped_missing"] == len(gaps)
+    assert dropped.summary["cleaning"]["missing_values"] == {"income": 4, "visits": 1}
+    assert np.flatnonzero(dropped.model.labels_ < 0).tolist() == gaps
+    assert np.isnan(dropped.model.distances_[gaps]).all()
+    assert (filled.model.labels_ >= 0).all()
+    assert dropped.summary["k"] == filled.summary["k"] == 5
+    write_large_outputs(dropped, tmp_path / "out", report=False)
+    out = pd.read_csv(tmp_path / "out" / "segments.csv")
+    assert (out.loc[gaps, "segment"] == -1).all()
 
 
 def test_same_seed_same_bytes(blob_csv: Path, tmp_path: Path) -> None:

@@ -159,6 +159,10 @@ def test_write_and_load_folders(tmp_path, mall_path):
     doc = json.loads((out / "compare.json").read_text())
     assert doc["in_both"] == 200
     assert (out / "migration.csv").read_text().startswith("a,")
+    result = segment_file(mall_path, features=feats, k=5, random_state=0)
+    write_outputs(result, tmp_path / "r5pq", report=False, fmt="parquet")  # large runs' form
+    p = load_run_folder(tmp_path / "r5pq")
+    assert p.assignments == a.assignments
     with pytest.raises(InputFileError, match="not a custseg segment output"):
         load_run_folder(tmp_path)
     with pytest.raises(InputFileError, match="no such run folder"):

@@ -202,19 +202,25 @@ def _segment_entries(summary_segments: Sequence[Mapping[str, Any]]) -> list[dict
 
 
 def load_run_folder(folder: str | os.PathLike[str]) -> RunData:
-    """A run from a ``custseg segment`` output folder (summary.json, segments.csv and the
-    training standard deviations of ``model/bundle.json``)."""
+    """A run from a ``custseg segment`` output folder (summary.json, segments.csv or
+    segments.parquet, and the training standard deviations of ``model/bundle.json``)."""
     folder = Path(folder)
     summary_path = folder / "summary.json"
-    segments_path = folder / "segments.csv"
+    segments_path = next((folder / n for n in ("segments.csv", "segments.parquet")
+                          if (folder / n).exists()), folder / "segments.csv")
     if not summary_path.exists() or not segments_path.exists():
         raise InputFileError(f"{folder}: not a custseg segment output (summary.json and "
-                             "segments.csv are needed)", str(folder))
+                             "segments.csv or segments.parquet are needed)", str(folder))
     summary = json.loads(summary_path.read_text("utf-8"))
     id_col = (summary.get("roles") or {}).get("id_column")
     key = id_col if id_col else "row"
-    table = pd.read_csv(segments_path, dtype={key: str}, keep_default_na=False,
-                        na_values=[""], low_memory=False)
+    if segments_path.suffix == ".parquet":
+        table = pd.read_parquet(segments_path)
+        if key in table.columns:
+            table[key] = table[key].astype(str)
+    else:
+        table = pd.read_csv(segments_path, dtype={key: str}, keep_default_na=False,
+                            na_values=[""], low_memory=False)
     if key not in table.columns or "segment" not in table.columns:
         raise DataError([Problem(key, f"{segments_path}: column missing (columns: "
                                  f"{list(table.columns)[:20]})", code="missing-column")])

@@ -8,14 +8,25 @@ many threads ran or in which order they finished: the same data and seed give by
 centres on 1 or 2 threads.
 
 Inside a chunk, ``BLOCK`` rows at a time are copied transposed into a small ``(d, BLOCK)``
-buffer that stays in L1 cache, so that the distance loops run over contiguous rows and
-vectorise (AVX2/AVX-512).  The features are padded with zeros to 2, 4, 6 or a multiple of 8
-and the loops over features are compiled for those group widths (unrolled), so the loops
-over rows vectorise whatever ``d`` is.  Distances are computed as ``sum((x - c)**2)`` in the
-data's dtype (float32 stays float32; no ``|x|² - 2x·c + |c|²`` cancellation).  Per-cluster
-sums are added in the data's dtype within one block of at most ``BLOCK`` rows (one pass per
-cluster, one register accumulator per feature), then accumulated in float64 across blocks
-and chunks, as are counts and inertia.  (scikit-learn accumulates float32 data in float32.)
+buffer that stays in L1 cache, so that the loops run over contiguous rows and vectorise
+(AVX2/AVX-512).  The features are padded with zeros to 2, 4, 6 or a multiple of 8 and the
+loops over features are compiled for those widths (unrolled), so the loops over rows
+vectorise whatever ``d`` is.
+
+Nearest centre: ``|x|² + min_c (|c|² - 2 x·c)``, one multiply-add per feature and centre,
+on rows and centres shifted by the mean of the centres (no distance changes; ``|x|²`` and
+``|c|²`` stay near the size of the distances, so the cancellation of this form stays small).
+Centres are taken in tiles of 4-8 whose distances stay in registers (:func:`tile_width`).
+:func:`assign_pass` then recomputes the distance to the chosen centre as ``sum((x - c)**2)``
+in the data's dtype (a row equal to its centre is at 0 exactly).  Per-cluster sums are of
+the rows as they are, added in the data's dtype within one block of at most ``BLOCK`` rows
+(one branch-free pass per cluster up to :data:`MASKED_MAX_K` clusters, a scatter above),
+then accumulated in float64 across blocks and chunks, as are counts and inertia.
+(scikit-learn accumulates float32 data in float32.)
+
+No store depends on a comparison with the value loaded from the same address, and no load
+is conditional: LLVM turns those into masked stores and loads, which are very slow on AMD
+processors before Zen 4.  (Numba does not run LLVM's SLP vectoriser: only loops vectorise.)
 
 ``fastmath`` allows re-association (vectorised reductions) and fused multiply-add; not
 ``nnan``/``ninf`` (the estimator checks finiteness before, but the kernels make no promise
@@ -39,8 +50,9 @@ from numba import njit, prange
 BLOCK = 256
 #: Re-association and FMA only.
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
-#: Up to this many clusters the per-cluster sums are accumulated with masked vector loops
-#: (k passes over the L1 block); above, with a scatter (one pass, scalar).
+#: Up to this many clusters the per-cluster sums are accumulated with branch-free vector
+#: loops (k passes over the L1 block); above, with a scatter (one pass, scalar).  Measured
+#: crossover on AVX2 at d = 6: 16-18.
 MASKED_MAX_K = 16
 
 
@@ -107,90 +119,193 @@ def _load(X1, d, start, b, xt):  # pragma: no cover - compiled
                 xt[j, r] = X1[(start + r) * d + j]
 
 
-@_jit(fastmath=FASTMATH, inline="always")
-def _dist_group(xt, b, C, c, g, dist, first, G):  # pragma: no cover - compiled
-    if first:
-        for r in range(b):
-            t = xt[g, r] - C[c, g]
-            t = t * t
-            for j in range(1, G):
-                u = xt[g + j, r] - C[c, g + j]
-                t += u * u
-            dist[r] = t
-    else:
-        for r in range(b):
-            t = dist[r]
-            for j in range(G):
-                u = xt[g + j, r] - C[c, g + j]
-                t += u * u
-            dist[r] = t
+#: Centres per register tile of the distance loop (see :func:`tile_width`).
+TILES = (4, 5, 6, 8)
 
 
-@_jit(fastmath=FASTMATH, inline="always")
-def _nearest_fused(xt, b, C, best, lab, G):  # pragma: no cover - compiled
-    # one group of features: distance and comparison in one loop (no distance buffer)
-    k = C.shape[0]
+def tile_width(k: int) -> int:
+    """Centres compared per pass over a block: the fewest passes of at most 8 centres, each
+    pass as narrow as possible (4, 5, 6 or 8; the last tile is padded with centres that are
+    never nearest).
+
+    >>> [tile_width(k) for k in (2, 5, 7, 10, 16, 20, 50)]
+    [4, 5, 8, 5, 8, 8, 8]
+    """
+    n_tiles = -(-k // TILES[-1])
+    need = -(-k // n_tiles)
+    for t in TILES:
+        if t >= need:
+            return t
+    return TILES[-1]
+
+
+_tile_width = _jit()(tile_width)
+
+
+@_jit(inline="always")
+def _prepare(C, dp, X):  # pragma: no cover - compiled
+    """Centres in the form the distance loop uses.  ``m`` is the mean of the centres (in the
+    data's dtype): rows and centres are shifted by it, which changes no distance but keeps
+    ``|x|²`` and ``|c|²`` small next to the distances.  ``A = -2 (C - m)`` and
+    ``cn = |C - m|²`` (computed in float64), padded to a multiple of the tile width with
+    centres at infinite distance (``X`` gives the dtype)."""
+    k, d = C.shape
+    T = _tile_width(k) if dp <= GROUP else GROUP
+    kp = -(-k // T) * T
+    m = np.zeros(dp, dtype=X.dtype)
+    for j in range(d):
+        acc = 0.0
+        for c in range(k):
+            acc += C[c, j]
+        m[j] = acc / k
+    A = np.zeros((kp, dp), dtype=X.dtype)
+    cn = np.full(kp, np.inf, dtype=X.dtype)
     for c in range(k):
+        acc = 0.0
+        for j in range(d):
+            u = np.float64(C[c, j]) - np.float64(m[j])
+            A[c, j] = -2.0 * u
+            acc += u * u
+        cn[c] = acc
+    return A, cn, m, T
+
+
+@_jit(fastmath=FASTMATH, inline="always")
+def _shift(xt, b, m, d, xs):  # pragma: no cover - compiled
+    """``xs = xt - m`` for the block's rows (the rows the distances are computed on; the sums
+    are taken on the rows as they are, so that the mean of equal rows is that row exactly)."""
+    for j in range(d):
+        mj = m[j]
         for r in range(b):
-            t = xt[0, r] - C[c, 0]
-            t = t * t
-            for j in range(1, G):
-                u = xt[j, r] - C[c, j]
-                t += u * u
-            if t < best[r]:
-                best[r] = t
-                lab[r] = c
+            xs[j, r] = xt[j, r] - mj
+
+
+@_jit(fastmath=FASTMATH, inline="always")
+def _tile(xt, b, A, cn, c0, best, lab, T, D):  # pragma: no cover - compiled
+    # T centres against every row of the block: the T partial distances of a row stay in
+    # registers (the loop over rows vectorises, T and D are compile-time constants, so
+    # the loops over centres and features unroll), then one compare with the running best.
+    for r in range(b):
+        bb = best[r]
+        ll = lab[r]
+        for t in range(T):
+            v = cn[c0 + t]
+            for j in range(D):
+                v += xt[j, r] * A[c0 + t, j]
+            if v < bb:
+                bb = v
+                ll = c0 + t
+        best[r] = bb
+        lab[r] = ll
+
+
+@_jit(fastmath=FASTMATH, inline="always")
+def _tiles(xt, b, A, cn, best, lab, T, D):  # pragma: no cover - compiled
+    for c0 in range(0, A.shape[0], T):
+        _tile(xt, b, A, cn, c0, best, lab, T, D)
+
+
+@_jit(fastmath=FASTMATH, inline="always")
+def _tiles_of(xt, b, A, cn, best, lab, T, D):  # pragma: no cover - compiled
+    if T == 4:
+        _tiles(xt, b, A, cn, best, lab, 4, D)
+    elif T == 5:
+        _tiles(xt, b, A, cn, best, lab, 5, D)
+    elif T == 6:
+        _tiles(xt, b, A, cn, best, lab, 6, D)
+    else:
+        _tiles(xt, b, A, cn, best, lab, 8, D)
+
+
+@_jit(fastmath=FASTMATH, inline="always")
+def _pick(dist, b, c0, best, lab, T):  # pragma: no cover - compiled
+    for r in range(b):
+        bb = best[r]
+        ll = lab[r]
+        for t in range(T):
+            v = dist[t, r]
+            if v < bb:
+                bb = v
+                ll = c0 + t
+        best[r] = bb
+        lab[r] = ll
+
+
+@_jit(fastmath=FASTMATH, inline="always")
+def _gemm_group(xt, b, A, c, g, dist, G):  # pragma: no cover - compiled
+    for r in range(b):
+        t = dist[r]
+        for j in range(G):
+            t += xt[g + j, r] * A[c, g + j]
+        dist[r] = t
 
 
 @_jit(fastmath=FASTMATH)
-def _nearest(xt, b, C, dist, best, lab):  # pragma: no cover - compiled
-    """Nearest centre (``lab``) and squared distance (``best``) of the block's rows (``C``
-    padded like ``xt``); ties go to the lower index, as with ``argmin``."""
-    k, dp = C.shape
+def _nearest(xt, b, A, cn, T, dist, best, lab, zero):  # pragma: no cover - compiled
+    """Nearest centre (``lab``) and squared distance (``best``) of the block's rows (``xt``
+    shifted, ``A`` and ``cn`` from :func:`_prepare`); ties go to the lower index, as with
+    ``argmin``.  The distance is ``|x|² + min_c (|c|² - 2 x·c)``: one multiply-add per
+    feature and centre."""
+    kp, dp = A.shape
     for r in range(b):
         best[r] = np.inf
         lab[r] = 0
     if dp == 2:
-        _nearest_fused(xt, b, C, best, lab, 2)
+        _tiles_of(xt, b, A, cn, best, lab, T, 2)
     elif dp == 4:
-        _nearest_fused(xt, b, C, best, lab, 4)
+        _tiles_of(xt, b, A, cn, best, lab, T, 4)
     elif dp == 6:
-        _nearest_fused(xt, b, C, best, lab, 6)
+        _tiles_of(xt, b, A, cn, best, lab, T, 6)
     elif dp == GROUP:
-        _nearest_fused(xt, b, C, best, lab, GROUP)
-    else:
-        for c in range(k):
-            for g in range(0, dp, GROUP):
-                _dist_group(xt, b, C, c, g, dist, g == 0, GROUP)
-            for r in range(b):
-                if dist[r] < best[r]:
-                    best[r] = dist[r]
-                    lab[r] = c
+        _tiles_of(xt, b, A, cn, best, lab, T, GROUP)
+    else:  # wider rows: the tile's distances go through a buffer, 8 features at a time
+        for c0 in range(0, kp, GROUP):
+            for t in range(GROUP):
+                for r in range(b):
+                    dist[t, r] = cn[c0 + t]
+                for g in range(0, dp, GROUP):
+                    _gemm_group(xt, b, A, c0 + t, g, dist[t], GROUP)
+            _pick(dist, b, c0, best, lab, GROUP)
+    # add |x|²; rounding can make a distance slightly negative: clip at zero.  (No store
+    # depends on a comparison with the value loaded from the same place: LLVM would make
+    # it a masked store, which is slow on AMD processors before Zen 4.)
+    norm = dist[0]
+    for r in range(b):
+        norm[r] = xt[0, r] * xt[0, r]
+    for j in range(1, dp):
+        for r in range(b):
+            norm[r] += xt[j, r] * xt[j, r]
+    for r in range(b):
+        best[r] = max(best[r] + norm[r], zero)
 
 
 @_jit(fastmath=FASTMATH, inline="always")
-def _masked_group(xt, b, lab, sums, counts, g, G, zero):  # pragma: no cover - compiled
+def _masked_group(xt, b, lab, sums, counts, g, G, zero, one):  # pragma: no cover - compiled
     # One pass over the block per cluster with one accumulator per feature of the group
-    # (registers); the block's partial sums are in the data's dtype (<= BLOCK rows), then
-    # added to the float64 sums.
+    # (registers): a row's features are multiplied by 1 or 0 (its label is the cluster or
+    # not), so that the loop is branch-free: compare, blend, one multiply-add per feature.
+    # (Loading the features only for the matching rows would compile to masked loads,
+    # several times slower.)  The block's partial sums are in the data's dtype (<= BLOCK
+    # rows), then added to the float64 sums.
     k = sums.shape[0]
     for c in range(k):
-        n_c = 0
+        cc = np.int32(c)
+        n_c = zero
         s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
         for r in range(b):
-            m = lab[r] == c
-            n_c += m
-            s0 += xt[g, r] if m else zero
-            s1 += xt[g + 1, r] if m else zero
+            f = one if lab[r] == cc else zero
+            n_c += f
+            s0 += xt[g, r] * f
+            s1 += xt[g + 1, r] * f
             if G > 2:
-                s2 += xt[g + 2, r] if m else zero
-                s3 += xt[g + 3, r] if m else zero
+                s2 += xt[g + 2, r] * f
+                s3 += xt[g + 3, r] * f
             if G > 4:
-                s4 += xt[g + 4, r] if m else zero
-                s5 += xt[g + 5, r] if m else zero
+                s4 += xt[g + 4, r] * f
+                s5 += xt[g + 5, r] * f
             if G > 6:
-                s6 += xt[g + 6, r] if m else zero
-                s7 += xt[g + 7, r] if m else zero
+                s6 += xt[g + 6, r] * f
+                s7 += xt[g + 7, r] * f
         if g == 0:
             counts[c] += n_c
         sums[c, g] += s0
@@ -206,8 +321,8 @@ def _masked_group(xt, b, lab, sums, counts, g, G, zero):  # pragma: no cover - c
             sums[c, g + 7] += s7
 
 
-@_jit(fastmath=FASTMATH)
-def _accumulate(xt, b, lab, best, w, start, sums, counts, zero):  # pragma: no cover
+@_jit(fastmath=FASTMATH, inline="always")
+def _accumulate(xt, b, lab, best, w, start, sums, counts, zero, one):  # pragma: no cover
     """Add the block's rows to their clusters' sums and counts (``sums`` padded like
     ``xt``); return the block's inertia."""
     k, dp = sums.shape
@@ -232,33 +347,34 @@ def _accumulate(xt, b, lab, best, w, start, sums, counts, zero):  # pragma: no c
             for j in range(dp):
                 sums[c, j] += xt[j, r]
     elif dp == 2:
-        _masked_group(xt, b, lab, sums, counts, 0, 2, zero)
+        _masked_group(xt, b, lab, sums, counts, 0, 2, zero, one)
     elif dp == 4:
-        _masked_group(xt, b, lab, sums, counts, 0, 4, zero)
+        _masked_group(xt, b, lab, sums, counts, 0, 4, zero, one)
     elif dp == 6:
-        _masked_group(xt, b, lab, sums, counts, 0, 6, zero)
+        _masked_group(xt, b, lab, sums, counts, 0, 6, zero, one)
     else:
         for g in range(0, dp, GROUP):
-            _masked_group(xt, b, lab, sums, counts, g, GROUP, zero)
+            _masked_group(xt, b, lab, sums, counts, g, GROUP, zero, one)
     return inertia
 
 
 @_jit(parallel=True, fastmath=FASTMATH)
 def lloyd_pass(X, w, C, chunk, sums, counts, inertia, zero):  # pragma: no cover - compiled
     """One Lloyd pass: per-chunk sums ``(n_chunks, k, d)``, counts ``(n_chunks, k)`` and
-    inertia ``(n_chunks,)`` of the rows assigned to their nearest centre in ``C``.
+    inertia ``(n_chunks,)`` of the rows assigned to their nearest centre in ``C`` (float64).
     ``w`` is the sample weights or an empty array (all ones); ``zero`` a zero of the data's
     dtype."""
     n, d = X.shape
     k = C.shape[0]
     X1 = X.reshape(-1)
     dp = _padded_width(d)
-    Cp = np.zeros((k, dp), dtype=X.dtype)
-    Cp[:, :d] = C
+    A, cn, m, T = _prepare(C, dp, X)
+    one = np.ones(1, dtype=X.dtype)[0]
     n_chunks = (n + chunk - 1) // chunk
     for ch in prange(n_chunks):
         xt = np.zeros((dp, BLOCK), dtype=X.dtype)
-        dist = np.empty(BLOCK, dtype=X.dtype)
+        xs = np.zeros((dp, BLOCK), dtype=X.dtype)
+        dist = np.empty((GROUP, BLOCK), dtype=X.dtype)
         best = np.empty(BLOCK, dtype=X.dtype)
         lab = np.empty(BLOCK, dtype=np.int32)
         s = np.zeros((k, dp), dtype=np.float64)
@@ -269,8 +385,9 @@ def lloyd_pass(X, w, C, chunk, sums, counts, inertia, zero):  # pragma: no cover
         for b0 in range(start, stop, BLOCK):
             b = min(BLOCK, stop - b0)
             _load(X1, d, b0, b, xt)
-            _nearest(xt, b, Cp, dist, best, lab)
-            tot += _accumulate(xt, b, lab, best, w, b0, s, cnt, zero)
+            _shift(xt, b, m, d, xs)
+            _nearest(xs, b, A, cn, T, dist, best, lab, zero)
+            tot += _accumulate(xt, b, lab, best, w, b0, s, cnt, zero, one)
         sums[ch] = s[:, :d]
         counts[ch] = cnt
         inertia[ch] = tot
@@ -278,17 +395,22 @@ def lloyd_pass(X, w, C, chunk, sums, counts, inertia, zero):  # pragma: no cover
 
 @_jit(parallel=True, fastmath=FASTMATH)
 def assign_pass(X, C, chunk, labels, sqdist):  # pragma: no cover - compiled
-    """Nearest centre of every row (``labels``) and its squared distance (``sqdist``)."""
+    """Nearest centre of every row (``labels``) and its squared distance (``sqdist``);
+    ``C`` float64.  The nearest centre is found as in :func:`lloyd_pass`; the distance to it
+    is then computed again directly, ``sum((x - c)**2)`` in the data's dtype, so that a row
+    equal to its centre is at distance 0 exactly (the ``|x|² - 2x·c + |c|²`` form leaves
+    rounding errors of the size of ``|x|²``)."""
     n, d = X.shape
-    k = C.shape[0]
     X1 = X.reshape(-1)
     dp = _padded_width(d)
-    Cp = np.zeros((k, dp), dtype=X.dtype)
-    Cp[:, :d] = C
+    A, cn, m, T = _prepare(C, dp, X)
+    Cx = C.astype(X.dtype)
+    zero = np.zeros(1, dtype=X.dtype)[0]
     n_chunks = (n + chunk - 1) // chunk
     for ch in prange(n_chunks):
         xt = np.zeros((dp, BLOCK), dtype=X.dtype)
-        dist = np.empty(BLOCK, dtype=X.dtype)
+        xs = np.zeros((dp, BLOCK), dtype=X.dtype)
+        dist = np.empty((GROUP, BLOCK), dtype=X.dtype)
         best = np.empty(BLOCK, dtype=X.dtype)
         lab = np.empty(BLOCK, dtype=np.int32)
         start = ch * chunk
@@ -296,10 +418,16 @@ def assign_pass(X, C, chunk, labels, sqdist):  # pragma: no cover - compiled
         for b0 in range(start, stop, BLOCK):
             b = min(BLOCK, stop - b0)
             _load(X1, d, b0, b, xt)
-            _nearest(xt, b, Cp, dist, best, lab)
+            _shift(xt, b, m, d, xs)
+            _nearest(xs, b, A, cn, T, dist, best, lab, zero)
             for r in range(b):
-                labels[b0 + r] = lab[r]
-                sqdist[b0 + r] = best[r]
+                c = lab[r]
+                e = zero
+                for j in range(d):
+                    u = X1[(b0 + r) * d + j] - Cx[c, j]
+                    e += u * u
+                labels[b0 + r] = c
+                sqdist[b0 + r] = e
 
 
 @_jit(parallel=True, fastmath=FASTMATH)

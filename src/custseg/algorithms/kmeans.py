@@ -164,7 +164,7 @@ def assign(X: Any, centres: Any, *, chunk_rows: int = CHUNK_ROWS,
     ([0, 1], [1.0, 1.0])
     """
     X = _as_kernel_input(X)
-    C = np.ascontiguousarray(centres, dtype=X.dtype)
+    C = np.ascontiguousarray(centres, dtype=np.float64)
     if C.ndim != 2 or C.shape[1] != X.shape[1] or C.shape[0] < 1:
         raise ValueError(f"centres must have shape (k >= 1, {X.shape[1]}), got {C.shape}")
     if int(chunk_rows) < 1:
@@ -211,8 +211,8 @@ def _pass(X: np.ndarray, w: np.ndarray | None, C: np.ndarray,
     counts = np.zeros((n_chunks, k))
     inertia = np.zeros(n_chunks)
     wk = np.empty(0, dtype=X.dtype) if w is None else w
-    _kernels().lloyd_pass(X, wk, np.ascontiguousarray(C, dtype=X.dtype), chunk, sums, counts,
-                          inertia, X.dtype.type(0))
+    _kernels().lloyd_pass(X, wk, np.ascontiguousarray(C, dtype=np.float64), chunk, sums,
+                          counts, inertia, X.dtype.type(0))
     return sums.sum(axis=0), counts.sum(axis=0), float(inertia.sum())
 
 

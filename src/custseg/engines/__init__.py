@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 ENGINES = ("auto", "standard", "local", "spark")
-#: Formats of the segments file (``--format``).
+#: Formats of the segments file (``--format``); ``auto``, the default, is CSV except on the
+#: fast path above :data:`custseg.engines.local.PARQUET_FROM_ROWS` customers (Parquet).
 OUTPUT_FORMATS = ("csv", "parquet")
 
 
@@ -65,8 +66,8 @@ def pick_engine(engine: str, path: str | os.PathLike[str], options: dict[str, An
 
     if engine not in ENGINES:
         raise UsageError(f"--engine must be one of {list(ENGINES)}, got {engine!r}", "--engine")
-    if output_format is not None and output_format not in OUTPUT_FORMATS:
-        raise UsageError(f"--format must be one of {list(OUTPUT_FORMATS)}, got "
+    if output_format is not None and output_format not in ("auto", *OUTPUT_FORMATS):
+        raise UsageError(f"--format must be one of {['auto', *OUTPUT_FORMATS]}, got "
                          f"{output_format!r}", "--format")
     if engine == "spark":
         refused = [name for name, on in (("--format csv", output_format == "csv"),

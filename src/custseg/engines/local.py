@@ -27,8 +27,10 @@
 6. **Profiles** of all customers in NumPy (exact means and medians per segment), names and
    recommendations from :mod:`custseg.profiling`; the **report** is drawn from a sample of
    :data:`REPORT_SAMPLE` customers (said in the report).
-7. **Outputs** written with a columnar writer: ``segments.csv`` or, with
-   ``--format parquet``, ``segments.parquet``; the rest as the standard engine writes it.
+7. **Outputs** written with a columnar writer, beside the report and the model:
+   ``segments.parquet`` above :data:`PARQUET_FROM_ROWS` customers (the segment name
+   dictionary-encoded), ``segments.csv`` up to it (``--format csv`` or ``parquet`` to
+   choose); the rest as the standard engine writes it.
 
 What the fast path does not do: exact duplicate rows are kept (the standard engine leaves
 them out of the fit and gives them their twin's segment), segmenting on categorical
@@ -48,7 +50,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import os
 import re
 import threading
@@ -116,10 +117,13 @@ def selection_sample_size(n: int) -> int:
 REPORT_SAMPLE = 50_000
 #: Rows the role inference looks at.
 HEAD_ROWS = 10_000
+#: With ``--format auto`` (the default), the fast path writes ``segments.parquet`` for more
+#: customers than this, ``segments.csv`` up to it.
+PARQUET_FROM_ROWS = 1_000_000
 #: Rows a chunk of preprocessing or assignment works on.
 CHUNK_ROWS = 1 << 20
 #: Bytes of CSV text a parser thread takes at a time.
-BLOCK_SIZE = 8 << 20
+BLOCK_SIZE = 32 << 20
 
 
 @dataclass
@@ -244,6 +248,9 @@ def read_columnar(path: str | os.PathLike[str], *, delimiter: str | None = None,
             raise InputFileError(f"{p}: cannot be read as {fmt}: {exc}", str(p)) from exc
         hasher.join()
         sha = box["sha256"]
+        # the parser's buffers (about twice the table at its peak) back to the system: else
+        # Arrow's allocator keeps them, and NumPy's arrays come on top of them
+        pa.default_memory_pool().release_unused()
         check_column_names(table.column_names, p)
         table = table.rename_columns([str(c).strip() for c in table.column_names])
         if table.num_rows == 0:
@@ -274,13 +281,44 @@ def _arrow_float64(col: Any) -> np.ndarray:
                       dtype=np.float64)
 
 
+def _arrow_checks(col: Any, name: str, cleaning: dict[str, Any],
+                  warns: list[Problem]) -> Any:
+    """The checks of :func:`_numeric_column` on a number-typed Arrow column, in Arrow (no
+    float64 copy): the column itself when it is fine, None when it is dropped as constant,
+    False when it needs the full check (all missing, infinite or too large values: the
+    messages name the rows)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n_missing = col.null_count
+    if pa.types.is_floating(col.type):
+        n_missing += int(pc.sum(pc.is_nan(col)).as_py() or 0)
+    if n_missing == len(col):
+        return False
+    mm = pc.min_max(col)  # NaN and missing cells left out
+    lo, hi = float(mm["min"].as_py()), float(mm["max"].as_py())
+    if not (np.isfinite(lo) and np.isfinite(hi) and max(-lo, hi) <= MAX_ABS_VALUE):
+        return False
+    if lo == hi:
+        warns.append(constant_problem(name, lo))
+        cleaning["columns_dropped"][name] = "constant"
+        return None
+    if n_missing:
+        cleaning["missing_values"][name] = n_missing
+    return col
+
+
 def _numeric_column(table: Any, name: str, max_junk: float, cleaning: dict[str, Any],
-                    errors: list[Problem], warns: list[Problem]) -> np.ndarray | None:
-    """The column as float64 with NaN for missing cells, after the standard engine's checks
+                    errors: list[Problem], warns: list[Problem]) -> Any:
+    """The column after the standard engine's checks: the Arrow column itself when it is
+    typed as numbers, else its values parsed from text as float64 with NaN for missing cells
     (None when the column is dropped)."""
 
     col = table.column(name)
     if _is_number_type(col.type):
+        fast = _arrow_checks(col, name, cleaning, warns)
+        if fast is not False:  # checked in Arrow, without a copy: the column or None
+            return fast
         values = _arrow_float64(col)
         raw = None
     else:
@@ -331,10 +369,11 @@ def _numeric_column(table: Any, name: str, max_junk: float, cleaning: dict[str, 
 
 def _check_features(table: Any, *, id_col: str | None, features: list[str] | None,
                     exclude: list[str] | None, categorical: list[str] | None,
-                    max_junk: float, min_rows: int) -> tuple[Any, list[str], np.ndarray,
+                    max_junk: float, min_rows: int) -> tuple[Any, list[str], dict[str, Any],
                                                              list[Problem], dict[str, Any]]:
     """Roles from the first rows, then every row of the feature columns checked; returns
-    roles, features, the raw feature matrix (float64, column-major), warnings, cleaning."""
+    roles, features, their values (:func:`column_block` sources: the Arrow column, or
+    float64 parsed from text), warnings, cleaning."""
     head = table.slice(0, HEAD_ROWS).to_pandas()
     checked = validate_table(head, id_col=id_col, features=features, exclude=exclude,
                              categorical=categorical, use_categorical=False, max_junk=1.0,
@@ -353,22 +392,18 @@ def _check_features(table: Any, *, id_col: str | None, features: list[str] | Non
     errors: list[Problem] = []
     warns = [w for w in checked.warnings if w.code not in ("junk", "missing-marker",
                                                            "constant", "duplicate-rows")]
-    raw = np.empty((table.num_rows, len(checked.features)), dtype=np.float64, order="F")
-    kept: list[str] = []
-    for name in checked.features:  # each column straight into its place: no second copy
+    sources: dict[str, Any] = {}
+    for name in checked.features:
         values = _numeric_column(table, name, max_junk, cleaning, errors, warns)
         if values is not None:
-            raw[:, len(kept)] = values
-            kept.append(name)
+            sources[name] = values
         del values
     if errors:
         raise DataError(errors)
-    if not kept:
+    if not sources:
         raise DataError([Problem(None, "no numeric feature left to segment on",
                                  code="no-features")])
-    if len(kept) < raw.shape[1]:
-        raw = np.asfortranarray(raw[:, :len(kept)])
-    return roles, kept, raw, warns, cleaning
+    return roles, list(sources), sources, warns, cleaning
 
 
 def _describe_columns(table: Any, roles: Any, features: list[str]
@@ -382,7 +417,7 @@ def _describe_columns(table: Any, roles: Any, features: list[str]
         col = table.column(c)
         if c not in features and (pa.types.is_integer(col.type) or
                                   pa.types.is_floating(col.type)):
-            numeric[c] = functools.partial(_arrow_float64, col)  # loaded when profiled
+            numeric[c] = col  # read when profiled
     return numeric, {c: table.column(c) for c in roles.categorical}
 
 
@@ -402,10 +437,51 @@ def stratified_sample(n: int, size: int, random_state: int) -> np.ndarray:
     return edges[:-1] + (rng.random(size) * width).astype(np.int64)
 
 
-def fast_transform(preprocessor: Any, raw: np.ndarray, out: np.ndarray,
+def column_block(sources: list[Any], start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of feature columns as one float64 block (C order), missing cells
+    as NaN; a source is an Arrow column (cast a slice at a time) or a float64 array."""
+    block = np.empty((stop - start, len(sources)), dtype=np.float64)
+    for j, src in enumerate(sources):
+        block[:, j] = (src[start:stop] if isinstance(src, np.ndarray)
+                       else _arrow_float64(src.slice(start, stop - start)))
+    return block
+
+
+def take_rows(data: Any, rows: np.ndarray) -> Any:
+    """Rows ``rows`` (sorted) of an Arrow table or column, taken chunk by chunk: Arrow's own
+    ``take`` on a chunked column first joins its chunks (a copy of the whole column).
+
+    >>> import pyarrow as pa
+    >>> col = pa.chunked_array([[1, 2, 3], [4, 5]])
+    >>> take_rows(col, np.array([0, 3, 4])).to_pylist()
+    [1, 4, 5]
+    """
+    import pyarrow as pa
+
+    table = isinstance(data, pa.Table)
+    pieces, start = [], 0
+    for part in (data.to_batches() if table else data.chunks):
+        stop = start + len(part)
+        lo, hi = np.searchsorted(rows, [start, stop])
+        if hi > lo:
+            pieces.append(part.take(pa.array(rows[lo:hi] - start)))
+        start = stop
+    if table:
+        return pa.Table.from_batches(pieces, schema=data.schema)
+    return pa.chunked_array(pieces, type=data.type)
+
+
+def column_rows(sources: list[Any], rows: np.ndarray) -> np.ndarray:
+    """Some rows (sorted) of feature columns (:func:`column_block` sources) as float64."""
+    return np.column_stack([src[rows] if isinstance(src, np.ndarray)
+                            else _arrow_float64(take_rows(src, rows)) for src in sources])
+
+
+def fast_transform(preprocessor: Any, raw: np.ndarray | list[Any], out: np.ndarray,
                    chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
     """Apply a fitted numeric preprocessor (:func:`custseg.preprocess.build_preprocessor`)
-    to ``raw`` (float64, one column per numeric feature) chunk by chunk, writing ``out``
+    to ``raw`` (float64, one column per numeric feature; or a list of
+    :func:`column_block` sources, read a chunk at a time) chunk by chunk, writing ``out``
     (float32 or float64, same shape).  Same result as ``preprocessor.transform``."""
     from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
@@ -422,9 +498,12 @@ def fast_transform(preprocessor: Any, raw: np.ndarray, out: np.ndarray,
     elif isinstance(scale, MinMaxScaler):
         shift, factor = -scale.min_ / scale.scale_, scale.scale_
     else:  # passthrough
-        shift, factor = np.zeros(raw.shape[1]), np.ones(raw.shape[1])
-    for start in range(0, raw.shape[0], chunk_rows):
-        block = np.array(raw[start:start + chunk_rows], dtype=np.float64, order="C")
+        shift, factor = np.zeros(out.shape[1]), np.ones(out.shape[1])
+    for start in range(0, out.shape[0], chunk_rows):
+        if isinstance(raw, np.ndarray):
+            block = np.array(raw[start:start + chunk_rows], dtype=np.float64, order="C")
+        else:
+            block = column_block(raw, start, min(start + chunk_rows, out.shape[0]))
         nan = np.isnan(block)
         if nan.any():
             block[nan] = np.broadcast_to(fill, block.shape)[nan]
@@ -452,30 +531,48 @@ def segment_statistics_numpy(columns: dict[str, Any], labels: np.ndarray, k: int
                              categories: dict[str, Any] | None = None,
                              n_threads: int | None = None) -> Any:
     """:class:`custseg.profiling.SegmentStatistics` of all customers in NumPy: exact means,
-    medians and tertiles of the numeric ``columns`` (float64 arrays, or functions returning
-    one, called when the column's turn comes; missing values as NaN and left out), and the
-    category shares of ``categories`` (Arrow columns, empty cells as
-    ``"missing"``); ``labels`` in 0..k-1, -1 left out."""
+    medians and tertiles of the numeric ``columns`` (float64 arrays, Arrow columns, or
+    functions returning either, called when the column's turn comes; missing values as NaN
+    and left out), and the category shares of ``categories`` (Arrow columns, empty cells as
+    ``"missing"``); ``labels`` in 0..k-1, -1 left out.
+
+    An Arrow column of whole numbers or of decimals with few places (as customer tables
+    have: ages, counts, money in cents), without missing cells and spanning at most
+    :data:`HISTOGRAM_VALUES` values, is counted in one pass: a segment x value histogram
+    (``np.bincount``) gives its means, medians and tertiles exactly, without sorting."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from custseg.profiling import SegmentStatistics
 
-    keep = labels >= 0
+    everyone = bool(labels.min() >= 0) if len(labels) else True
+    keep = labels >= 0 if not everyone else slice(None)
     lab = labels[keep].astype(np.int16)
-    order = np.argsort(lab, kind="stable")
-    bounds = np.searchsorted(lab[order], np.arange(k + 1))
-    sizes = np.diff(bounds)
-    stats = SegmentStatistics(n=int(keep.sum()), sizes=[int(s) for s in sizes],
+    sizes = np.bincount(lab, minlength=k)
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    stats = SegmentStatistics(n=int(sizes.sum()), sizes=[int(s) for s in sizes],
                               mean=[{} for _ in range(k)], median=[{} for _ in range(k)],
                               categories=[{} for _ in range(k)], population_mean={},
                               population_std={}, lower_tertile={}, upper_tertile={})
-    everyone = bool(keep.all())
+    lock = threading.Lock()
+    sorted_rows: list[np.ndarray] = []
+
+    def order() -> np.ndarray:
+        """The customers grouped by segment, sorted once for the columns that need it."""
+        with lock:
+            if not sorted_rows:
+                sorted_rows.append(np.argsort(lab, kind="stable"))
+            return sorted_rows[0]
 
     def one_column(values: Any) -> tuple[float, float, float, float, list[float],
                                           list[float]]:
         if callable(values):  # loaded here, so that only a column a thread is in memory
             values = values()
+        if not isinstance(values, np.ndarray):  # Arrow
+            counted = _histogram_statistics(values, labels, k)
+            if counted is not None:
+                return counted
+            values = _arrow_float64(values)
         x = values if everyone else values[keep]
         ok = ~np.isnan(x)
         complete = bool(ok.all())
@@ -485,7 +582,7 @@ def segment_statistics_numpy(columns: dict[str, Any], labels: np.ndarray, k: int
         lo, hi = np.quantile(xs, [1 / 3, 2 / 3])
         sums = np.bincount(lab if complete else lab[ok], weights=xs, minlength=k)
         counts = np.bincount(lab if complete else lab[ok], minlength=k)
-        xo = x[order]
+        xo = x[order()]
         medians = []
         for s in range(k):
             part = xo[bounds[s]:bounds[s + 1]]
@@ -521,6 +618,106 @@ def segment_statistics_numpy(columns: dict[str, Any], labels: np.ndarray, k: int
                             key=lambda i: -table[s, i])
             stats.categories[s][c] = {str(levels[i]): round(float(shares[i]), 4) for i in ranked}
     return stats
+
+
+#: Most distinct values (max - min + 1, times k) of a column profiled by counting.
+HISTOGRAM_VALUES = 1 << 24
+
+
+def _order_statistic(cum: np.ndarray, values: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """The ``i``-th smallest values (0-based) of a sample given as a histogram: ``cum`` the
+    cumulative counts of ``values`` (sorted)."""
+    return values[np.searchsorted(cum, i, side="right")]
+
+
+def _counted_quantile(cum: np.ndarray, values: np.ndarray, q: float) -> float:
+    """``np.quantile(x, q)`` (linear interpolation) of the sample counted in ``cum``."""
+    pos = (cum[-1] - 1) * q
+    below = int(np.floor(pos))
+    a, b = _order_statistic(cum, values, np.array([below, min(below + 1, cum[-1] - 1)]))
+    g = pos - below
+    return float(a + (b - a) * g if g < 0.5 else b - (b - a) * (1 - g))
+
+
+def _counted_median(cum: np.ndarray, values: np.ndarray) -> float:
+    m = int(cum[-1])
+    if not m:
+        return float("nan")
+    a, b = _order_statistic(cum, values, np.array([(m - 1) // 2, m // 2]))
+    return float((a + b) / 2)
+
+
+def _decimal_places(x: np.ndarray, most: int = 3) -> int | None:
+    """The fewest decimal places (up to ``most``) every value of ``x`` is written with, as
+    parsed from text (``rint(x * 10**d) / 10**d == x`` exactly: a division of two whole
+    numbers is rounded to the nearest double, as the parser rounds the decimal); None when
+    more are needed or a value is missing."""
+    for d in range(most + 1):
+        scale = 10.0 ** d
+        head = x[:10_000]
+        if np.array_equal(np.rint(head * scale) / scale, head):
+            return d if np.array_equal(np.rint(x * scale) / scale, x) else None
+    return None
+
+
+def _histogram_statistics(col: Any, labels: np.ndarray, k: int
+                          ) -> tuple[float, float, float, float, list[float],
+                                     list[float]] | None:
+    """Population mean, std and tertiles, per-segment means and medians of an Arrow column
+    of whole numbers, or of decimals with at most 3 places (counted as whole numbers of
+    hundredths...), from one segment x value histogram; None when the column has missing
+    cells, other values, or spans too many values (the caller sorts instead)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(col) or col.null_count:
+        return None
+    scale = 1.0
+    if pa.types.is_floating(col.type):
+        places = _decimal_places(_arrow_float64(col.slice(0, 10_000)))
+        if places is None:
+            return None
+        scale = 10.0 ** places  # checked on every row below
+    elif not pa.types.is_integer(col.type):
+        return None
+    mm = pc.min_max(col)
+    ends = np.rint(np.array([mm["min"].as_py(), mm["max"].as_py()], dtype=np.float64) * scale)
+    if not np.isfinite(ends).all():
+        return None
+    lo, hi = int(ends[0]), int(ends[1])
+    span = hi - lo + 1
+    if span * k > HISTOGRAM_VALUES:
+        return None
+    hist = np.zeros(k * span, dtype=np.int64)
+    for start in range(0, len(col), CHUNK_ROWS):  # a chunk at a time: little memory
+        piece = col.slice(start, CHUNK_ROWS)
+        if scale == 1.0 and pa.types.is_integer(col.type):
+            x = np.asarray(piece.to_numpy(zero_copy_only=False), dtype=np.int64)
+        else:
+            f = _arrow_float64(piece)
+            code = np.rint(f * scale)
+            if not np.array_equal(code / scale, f):  # more places, or NaN
+                return None
+            x = code.astype(np.int64)
+        lab = labels[start:start + len(x)].astype(np.int64)
+        code = lab * span + (x - lo)
+        ok = lab >= 0
+        hist += np.bincount(code if ok.all() else code[ok], minlength=k * span)
+    table = hist.reshape(k, span)
+    values = np.arange(lo, hi + 1, dtype=np.float64) / scale  # the values as parsed
+    counts = table.sum(axis=1)
+    everyone = table.sum(axis=0)
+    n = int(everyone.sum())
+    if not n:
+        return None
+    mean = float(everyone @ values / n)
+    std = float(np.sqrt(everyone @ (values - mean) ** 2 / n))
+    cum = np.cumsum(everyone)
+    lo3, hi3 = _counted_quantile(cum, values, 1 / 3), _counted_quantile(cum, values, 2 / 3)
+    means = [float(table[s] @ values / counts[s]) if counts[s] else float("nan")
+             for s in range(k)]
+    medians = [_counted_median(np.cumsum(table[s]), values) for s in range(k)]
+    return mean, std, lo3, hi3, means, medians
 
 
 # --------------------------------------------------------------------------- the pipeline
@@ -586,10 +783,10 @@ def segment_large(
     arrow_threads = pa.cpu_count()
     if n_threads is not None:
         pa.set_cpu_count(int(n_threads))  # Arrow's reader and writers too
-    _warm_up_in_background()
     try:
         stage("read", 0)
         table, info = read_columnar(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
+        _warm_up_in_background()  # after the read, whose parser threads take every core
         stage("read", 1)
         timings["read"] = time.perf_counter() - t0
         from custseg.selection import USEFUL_K
@@ -617,8 +814,10 @@ def _warm_up() -> None:
 
 def _warm_up_in_background() -> None:
     """Load what the later stages need (the compiled K-Means kernels from Numba's cache,
-    skops, plotly) in a thread, while the file is read and checked: the main thread's
-    Arrow and NumPy work releases the GIL, so about a second of imports overlaps with it."""
+    skops, plotly) in a thread, while the file is checked and preprocessed: that NumPy work
+    runs on one core and releases the GIL, so about a second of imports overlaps with it.
+    (Started after the read: beside Arrow's parser threads it slowed the read of a 10 M-row
+    CSV on 2 cores by more than it saved.)"""
     def run() -> None:
         with contextlib.suppress(Exception):  # the main thread imports them again, and says
             _warm_up()
@@ -645,16 +844,19 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
     rules = load_rules(o["rules"])
     t1 = time.perf_counter()
     stage("check", 0)
-    roles, feats, raw, warns, cleaning = _check_features(
+    roles, feats, sources, warns, cleaning = _check_features(
         table, id_col=o["id_col"], features=o["features"], exclude=o["exclude"],
         categorical=o["categorical"], max_junk=o["max_junk"], min_rows=min(k_values))
     stage("check", 1)
-    n = raw.shape[0]
+    columns = [sources[c] for c in feats]
+    n = table.num_rows
     rng = check_random_state(o["random_state"])
     seed = int(rng.randint(np.iinfo(np.int32).max))
     fit_rows = np.ones(n, dtype=bool)
     if o["impute"] == "drop":
-        fit_rows = ~np.isnan(raw).any(axis=1)
+        for c in cleaning["missing_values"]:  # only columns with missing cells
+            src = sources[c]
+            fit_rows &= ~np.isnan(src if isinstance(src, np.ndarray) else _arrow_float64(src))
         cleaning["rows_dropped_missing"] = int((~fit_rows).sum())
         if fit_rows.sum() < max(min(k_values), 2):
             raise DataError([Problem(None, f"only {int(fit_rows.sum())} rows without missing "
@@ -664,21 +866,20 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
     sample = stratified_sample(n_fit, o["sample_size"] or selection_sample_size(n_fit), seed)
     if fit_idx is not None:
         sample = fit_idx[sample]
-    sample_frame = pd.DataFrame(raw[sample], columns=feats)
+    sample_frame = pd.DataFrame(column_rows(columns, sample), columns=feats)
     plan = plan_preprocessing(sample_frame, feats, [], impute=o["impute"], clip=o["clip"],
                               log=o["log"], scaling=o["scaling"])
     stage("preprocess", 0)
     preprocessor = build_preprocessor(plan).fit(sample_frame)
-    Z = np.empty(raw.shape, dtype=np.float32)
-    fast_transform(preprocessor, raw, Z)
-    # the profiles read the numbers again from the Arrow table, a column at a time; only
-    # columns parsed from text (junk, decimal commas...) keep their parsed values
-    parsed = {c: np.array(raw[:, j]) for j, c in enumerate(feats)
-              if not _is_number_type(table.column(c).type)}
+    # the scaled float32 matrix, built once from the Arrow columns a chunk of rows at a time
+    # (no float64 copy of the table); the profiles read the Arrow columns again, and only
+    # columns parsed from text (junk, decimal commas...) keep their parsed float64 values
+    Z = np.empty((n, len(feats)), dtype=np.float32)
+    fast_transform(preprocessor, columns, Z)
     reference = preprocessor.transform(sample_frame.iloc[:1000])
     if not np.allclose(Z[sample[:1000]], reference, rtol=1e-5, atol=1e-5):
         raise RuntimeError("fast preprocessing disagrees with the fitted transformer")
-    del raw  # 8 bytes a value: the largest array of the run
+    del columns
     stage("preprocess", 1)
     timings["preprocess"] = time.perf_counter() - t1
 
@@ -719,10 +920,14 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
     label_map = np.empty(kk, dtype=np.int64)
     label_map[order] = np.arange(kk)
     centres = km.cluster_centers_[order].astype(np.float64)
-    labels = np.full(n, -1, dtype=np.int64)
-    dist = np.full(n, np.nan)
-    labels[fit_rows] = label_map[labels_fit]
-    dist[fit_rows] = dist_fit
+    inertia = float(np.dot(dist_fit, dist_fit))
+    if fit_idx is None:  # every customer fitted: the arrays as they are
+        labels, dist = label_map[labels_fit], dist_fit
+    else:
+        labels = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.nan)
+        labels[fit_idx] = label_map[labels_fit]
+        dist[fit_idx] = dist_fit
     del labels_fit, dist_fit
     stage("assign", 1)
     timings["assign"] = time.perf_counter() - t4
@@ -730,9 +935,8 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
     t5 = time.perf_counter()
     stage("profile", 0)
     describe_num, describe_cat = _describe_columns(table, roles, feats)
-    numbers: dict[str, Any] = {
-        c: parsed[c] if c in parsed else functools.partial(_arrow_float64, table.column(c))
-        for c in feats} | describe_num
+    numbers: dict[str, Any] = {c: sources[c] for c in feats} | describe_num
+    del sources
     stats = segment_statistics_numpy(numbers, labels, kk, describe_cat, o["n_threads"])
     segments, profiles = profiles_from_statistics(
         stats, feats, describe_numeric=list(describe_num),
@@ -746,7 +950,6 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
     cleaning["imputed"] = dict(cleaning["missing_values"]) if o["impute"] != "drop" else {}
     cleaning["log_transformed"] = list(plan.log_columns)
     cleaning["clipped_at_quantile"] = plan.clip
-    inertia = float(np.nansum(dist[fit_rows].astype(np.float64) ** 2))
     seg = segmenter_from_parts(
         seg.get_params(), columns=table.column_names, roles=roles, features=feats, plan=plan,
         preprocessor=preprocessor, k_selection=selection, cluster_centers=centres,
@@ -764,7 +967,7 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
     view.distances_ = dist[view_rows]
     view.probabilities_ = seg.probabilities_[view_rows]
     view.fit_mask_ = fit_rows[view_rows]
-    sample_table = table.take(view_rows).to_pandas()
+    sample_table = take_rows(table, view_rows).to_pandas()
     projection = projection_frame(view, sample_table)
     timings = {key: round(v, 4) for key, v in timings.items()}
     summary = build_summary({"segmenter": seg, "info": info, "timings": timings,
@@ -790,11 +993,32 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
 
 
 # --------------------------------------------------------------------------- outputs
-def segments_batches(result: LargeResult, chunk_rows: int = CHUNK_ROWS) -> Any:
+def segments_format(result: LargeResult, fmt: str | None = "auto") -> str:
+    """The format of the segments file: ``fmt``, or for ``"auto"`` (or None) Parquet above
+    :data:`PARQUET_FROM_ROWS` customers and CSV up to it.
+
+    >>> from types import SimpleNamespace
+    >>> big = SimpleNamespace(full=SimpleNamespace(num_rows=10_000_000))
+    >>> segments_format(big), segments_format(big, "csv")
+    ('parquet', 'csv')
+    """
+    from custseg.engines import OUTPUT_FORMATS
+
+    if fmt in (None, "auto"):
+        return "parquet" if result.full.num_rows > PARQUET_FROM_ROWS else "csv"
+    if fmt not in OUTPUT_FORMATS:
+        raise UsageError(f"--format must be one of {['auto', *OUTPUT_FORMATS]}, got {fmt!r}",
+                         "--format")
+    return fmt
+
+
+def segments_batches(result: LargeResult, chunk_rows: int = CHUNK_ROWS,
+                     dictionary: bool = False) -> Any:
     """``segments`` as Arrow record batches of at most ``chunk_rows`` rows: the id (or
     ``row``) first, every input column, then ``segment``, ``segment_name`` and ``distance``
     (6 decimals).  Built a chunk at a time, so that the names of 10 M customers never sit in
-    memory at once."""
+    memory at once; with ``dictionary`` (Parquet), ``segment_name`` is dictionary-encoded
+    (the segment's number into the list of names: no string a customer)."""
     import pyarrow as pa
 
     seg = result.model
@@ -815,25 +1039,27 @@ def segments_batches(result: LargeResult, chunk_rows: int = CHUNK_ROWS) -> Any:
         if id_col is None:
             arrays.insert(0, pa.array(np.arange(start + 1, stop + 1)))
             fields.insert(0, pa.field("row", pa.int64()))
-        arrays += [pa.array(lab), names.take(pa.array(index)),
-                   pa.array(np.round(seg.distances_[start:stop], 6))]
-        fields += [pa.field("segment", pa.int64()), pa.field("segment_name", pa.string()),
+        name = (pa.DictionaryArray.from_arrays(pa.array(index.astype(np.int32)), names)
+                if dictionary else names.take(pa.array(index)))
+        arrays += [pa.array(lab), name, pa.array(np.round(seg.distances_[start:stop], 6))]
+        fields += [pa.field("segment", pa.int64()), pa.field("segment_name", name.type),
                    pa.field("distance", pa.float64())]
         yield pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def write_large_outputs(result: LargeResult, out: str | os.PathLike[str], *,
-                        force: bool = False, report: bool = True, fmt: str = "csv") -> Path:
-    """Write the output folder atomically: ``segments.csv`` (or ``segments.parquet``),
-    ``profiles.csv``, ``summary.json``, ``report.html``, ``model/``."""
+                        force: bool = False, report: bool = True,
+                        fmt: str | None = "auto") -> Path:
+    """Write the output folder atomically: ``segments.parquet`` (more than
+    :data:`PARQUET_FROM_ROWS` customers, or ``fmt="parquet"``; ``segment_name``
+    dictionary-encoded) or ``segments.csv`` (up to that, or ``fmt="csv"``),
+    ``profiles.csv``, ``summary.json`` (``engine.segments_file`` names the segments file),
+    ``report.html``, ``model/``."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from custseg.engines import OUTPUT_FORMATS
-
-    if fmt not in OUTPUT_FORMATS:
-        raise UsageError(f"--format must be one of {list(OUTPUT_FORMATS)}, got {fmt!r}",
-                         "--format")
+    fmt = segments_format(result, fmt)
+    result.summary.setdefault("engine", {})["segments_file"] = f"segments.{fmt}"
     out = Path(out)
     t_write = time.perf_counter()
     with atomic_output_dir(out, force=force) as tmp:
@@ -842,7 +1068,7 @@ def write_large_outputs(result: LargeResult, out: str | os.PathLike[str], *,
         def write_segments() -> None:  # Arrow's writers release the GIL: runs beside the rest
             writer = None
             try:
-                for batch in segments_batches(result):
+                for batch in segments_batches(result, dictionary=fmt == "parquet"):
                     if fmt != "parquet":
                         batch = neutralise_arrow(batch)
                     if writer is None:
