@@ -157,6 +157,23 @@ def test_every_decision_is_written_down(run: dict[str, Any]) -> None:
         assert col in s["features"] and info["count"] >= len(info["examples"]) > 0
 
 
+def test_a_basket_gap_names_what_they_buy(run: dict[str, Any]) -> None:
+    """A segment low on some purchase amounts but above average on others is named by what
+    leads its basket, and only amounts bought (not limits, payments, bills) are
+    cross-sold."""
+    segments = run["summary"]["segments"]
+    for seg in segments:
+        assert not re.search(r"buy little [^(]*\b(limit|payment|bill|balance)", seg[
+            "recommendation"]), seg["recommendation"]
+        if seg["name"].startswith("Mostly "):
+            lead = seg["name"].split(" · ")[0].removeprefix("Mostly ")
+            assert f"mostly {lead} but little" in seg["recommendation"]
+            assert all(t["level"] == "Low" for t in seg["traits"][:3])
+    if run["name"] == "wholesale":  # the fresh-led (hotel, restaurant) and grocery-led baskets
+        assert {n.split(" · ")[0] for n in (s["name"] for s in segments)} >= {
+            "Mostly fresh and frozen", "Mostly detergents paper and grocery"}
+
+
 def test_terminal_shows_each_segments_own_traits(run: dict[str, Any]) -> None:
     out = run["output"]
     for seg in run["summary"]["segments"]:

@@ -58,6 +58,10 @@ MIN_DISTINCT_Z = 0.5
 OUTLIER_SHARE = 0.02
 #: Traits of a name before uniqueness asks for more.
 NAME_TRAITS = 2
+#: A segment low on some amounts but above average (z above this) on others is named by
+#: what leads its basket ("Mostly fresh and frozen · Low grocery · Low milk"): what they buy
+#: says more to a manager than what they do not.
+BASKET_LEAD_Z = 0.2
 #: Defining traits: the first this many traits (by |z|).
 DEFINING_TRAITS = 3
 #: Share of a segment that must hold a categorical level for it to appear in the name.
@@ -107,7 +111,11 @@ class Concept:
         """Whether a column (raw name and readable label) belongs to the concept."""
         texts = _match_texts(column, label)
         return (any(_has_word(t, k) for t in texts for k in self.keywords)
-                and not any(_has_word(t, k) for t in texts for k in self.exclude))
+                and not self.excludes(column, label))
+
+    def excludes(self, column: str, label: str) -> bool:
+        """Whether a column is named like something the concept is not."""
+        return any(_has_word(t, k) for t in _match_texts(column, label) for k in self.exclude)
 
 
 @lru_cache(maxsize=8192)
@@ -548,6 +556,9 @@ class _Context:
     concepts: dict[str, Concept]
     concept_columns: dict[str, list[str]] = field(default_factory=dict)
     risky: dict[str, str] = field(default_factory=dict)  # column -> risky level
+    #: amounts bought (the basket): money features not named like an income, a balance, a
+    #: limit, a payment or a bill (the spend concept's exclusions), and not a risk
+    basket: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name, concept in self.concepts.items():
@@ -556,6 +567,10 @@ class _Context:
             for concept in self.concepts.values():
                 if concept.risky and concept.matches(c, self.labels[c]):
                     self.risky.setdefault(c, concept.risky)
+        spend = self.concepts.get("spend")
+        self.basket = [c for c in self.features if self.roles.get(c) == "money"
+                       and c not in self.risky
+                       and not (spend and spend.excludes(c, self.labels[c]))]
 
     def _columns_of(self, concept: Concept) -> list[str]:
         for pool in (self.features, self.describe):
@@ -634,13 +649,16 @@ def _recommend(p: SegmentProfile, ctx: _Context, rules: Sequence[Rule]) -> tuple
         return (f"Stands out by high {top['label']} ({top['text']}): build offers around it "
                 "and test which ones lift their value.", "generic")
     low_money = [t for t in feature_traits[:DEFINING_TRAITS]
-                 if t["level"] == "Low" and ctx.roles.get(t["feature"]) == "money"]
-    other_money = [f for f in ctx.features if ctx.roles.get(f) == "money"
-                   and f not in {t["feature"] for t in low_money} and p.z.get(f, 0.0) > -0.5]
+                 if t["level"] == "Low" and t["feature"] in ctx.basket]
+    other_money = [f for f in ctx.basket
+                   if f not in {t["feature"] for t in low_money} and p.z.get(f, 0.0) > -0.5]
     if low_money and other_money:
         # they buy, but little of these: a gap in the basket, not a small customer
         what = " and ".join(t["label"] for t in low_money[:2])
-        return (f"They buy little {what} ({'; '.join(t['text'] for t in low_money[:2])}) "
+        leads = basket_leads(p, ctx.basket)
+        mostly = f"mostly {_leads_text(p, leads)} but " if leads else ""
+        return (f"They buy {mostly}little {what} "
+                f"({'; '.join(t['text'] for t in low_money[:2])}) "
                 "although the rest of their basket is average or above: cross-sell these "
                 "(bundles, samples, an introductory discount) and ask whether they buy them "
                 "elsewhere.", "upsell")
@@ -756,7 +774,8 @@ def profiles_from_statistics(
         )
         p.recommendation, p.recommendation_kind = _recommend(p, ctx, rules)
         profiles.append(p)
-    _name_segments(profiles, features, list(categorical_features), role_map, pop_shares)
+    _name_segments(profiles, features, list(categorical_features), role_map, pop_shares,
+                   ctx.basket)
     return profiles, profiles_table(profiles, numeric, categorical)
 
 
@@ -853,9 +872,26 @@ def _category_parts(p: SegmentProfile, categorical: list[str],
     return parts
 
 
+def basket_leads(p: SegmentProfile, basket: Sequence[str]) -> list[str]:
+    """The amounts leading the basket of a segment defined by low amounts: empty unless its
+    defining traits are all low amounts of the basket (:attr:`_Context.basket`) and some
+    other amounts are above average (z > :data:`BASKET_LEAD_Z`); strongest first, at most
+    two."""
+    defining = [t for t in p.traits if t["feature"] in p.z][:DEFINING_TRAITS]
+    if not defining or any(t["level"] != "Low" or t["feature"] not in basket
+                           for t in defining):
+        return []
+    above = [f for f in basket if p.z.get(f, 0.0) > BASKET_LEAD_Z]
+    return sorted(above, key=lambda f: -p.z[f])[:2]
+
+
+def _leads_text(p: SegmentProfile, leads: Sequence[str]) -> str:
+    return " and ".join(p.labels.get(f) or label_for(f) for f in leads)
+
+
 def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
-                roles: Mapping[str, str],
-                pop_shares: Mapping[str, Mapping[str, float]]) -> tuple[list[str], list[str]]:
+                roles: Mapping[str, str], pop_shares: Mapping[str, Mapping[str, float]],
+                basket: Sequence[str] = ()) -> tuple[list[str], list[str]]:
     """(the parts of a segment's name, further parts to add when the name is taken)."""
     cat_parts = _category_parts(p, categorical, pop_shares)
     marked = [t["feature"] for t in p.traits if t["feature"] in features]
@@ -883,6 +919,9 @@ def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
                 named.append((stem, level))
         grouped += echoes
         base = [_part(p, f, roles, g) for f, g in grouped[:NAME_TRAITS]] or ["Close to average"]
+        leads = basket_leads(p, basket)
+        if leads:
+            base.insert(0, f"Mostly {_leads_text(p, leads)}")
         base += cat_parts
         more = [_part(p, f, roles, g) for f, g in grouped[NAME_TRAITS:]]
     more += [_part(p, t["feature"], roles) for t in p.traits if t["feature"] not in features]
@@ -898,7 +937,8 @@ def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
 def _name_segments(profiles: list[SegmentProfile], features: list[str],
                    categorical: list[str] | None = None,
                    roles: Mapping[str, str] | None = None,
-                   pop_shares: Mapping[str, Mapping[str, float]] | None = None) -> None:
+                   pop_shares: Mapping[str, Mapping[str, float]] | None = None,
+                   basket: Sequence[str] = ()) -> None:
     categorical = categorical or []
     roles = roles or {}
     pop_shares = pop_shares or {}
@@ -906,7 +946,7 @@ def _name_segments(profiles: list[SegmentProfile], features: list[str],
     # the largest segment keeps the plain name; a later one with the same name adds its
     # next distinguishing trait
     for p in sorted(profiles, key=lambda p: -p.size):
-        parts, more = _name_parts(p, features, categorical, roles, pop_shares)
+        parts, more = _name_parts(p, features, categorical, roles, pop_shares, basket)
         while frozenset(parts) in used and more:
             parts.append(more.pop(0))
         if frozenset(parts) in used:  # nothing else separates them
