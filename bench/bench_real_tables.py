@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -29,21 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import machine  # bench/machine.py, beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-
-
-def machine() -> str:
-    cpu = flags = ""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        cpu = re.search(r"model name\s*:\s*(.*)", text).group(1)  # type: ignore[union-attr]
-        fl = re.search(r"flags\s*:\s*(.*)", text).group(1).split()  # type: ignore[union-attr]
-        flags = " ".join(f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f") if f in fl)
-    except (OSError, AttributeError):
-        pass
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{cpu}; flags: {flags}; cores: {os.cpu_count()}; load average: {load}"
 
 
 def run_once(exe: list[str], path: Path, out: Path, env: dict[str, str] | None = None

@@ -799,15 +799,29 @@ def check_output_location(out: Path) -> None:
         raise output_error(exc, out) from None
 
 
-def make_output_parent(out: Path) -> None:
-    """Create the folder that will hold ``out`` (OutputError when that is impossible)."""
+def _prepare_output(out: Path) -> None:
+    """Before a temporary output is made beside ``out``: refuse a location that cannot be
+    written, create the folder, and sweep what killed runs left there."""
+    check_output_location(out)
     try:
-        if out.parent.exists() and not out.parent.is_dir():
-            raise NotADirectoryError(20, "a file is in the way, not a folder")
         out.parent.mkdir(parents=True, exist_ok=True)
-        if not os.access(out.parent, os.W_OK | os.X_OK):
-            raise PermissionError(13, "permission denied")
     except OSError as exc:
+        raise output_error(exc, out) from None
+    sweep_stale_temporaries(out)
+
+
+_WRITE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT,
+                 errno.ENOTDIR, errno.ENAMETOOLONG, errno.EFBIG}
+
+
+@contextlib.contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """Operating-system errors of writing (read-only, full disk...) as OutputError."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, CustsegError) or exc.errno not in _WRITE_ERRNOS:
+            raise
         raise output_error(exc, out) from None
 
 
@@ -836,22 +850,15 @@ def atomic_output_dir(out: str | os.PathLike[str], *, force: bool = False) -> It
             f"{out} exists and is not empty; choose another --out or pass --force to replace it",
             "--out",
         )
-    make_output_parent(out)
-    sweep_stale_temporaries(out)
-    try:
+    _prepare_output(out)
+    with _writing(out):
         tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out), dir=out.parent))
-    except OSError as exc:
-        raise output_error(exc, out) from None
     umask = os.umask(0)
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the output is an ordinary folder
     try:
-        try:
+        with _writing(out):
             yield tmp
-        except OSError as exc:
-            if isinstance(exc, CustsegError) or exc.errno not in _WRITE_ERRNOS:
-                raise
-            raise output_error(exc, out) from None
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=temp_prefix(out, "old"), dir=out.parent))
             os.replace(out, old / "x")
@@ -862,10 +869,6 @@ def atomic_output_dir(out: str | os.PathLike[str], *, force: bool = False) -> It
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-_WRITE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT,
-                 errno.ENOTDIR, errno.ENAMETOOLONG, errno.EFBIG}
 
 
 @contextlib.contextmanager
@@ -885,22 +888,14 @@ def atomic_output_file(out: str | os.PathLike[str], *, force: bool = False) -> I
         raise OutputExistsError(f"{out} is a folder; give the name of a file to write", "--out")
     if out.exists() and not force:
         raise OutputExistsError(f"{out} exists; pass --force to replace it", "--out")
-    check_output_location(out)
-    make_output_parent(out)
-    sweep_stale_temporaries(out)
-    try:
+    _prepare_output(out)
+    with _writing(out):
         fd, name = tempfile.mkstemp(prefix=temp_prefix(out), dir=out.parent)
         os.close(fd)
-    except OSError as exc:
-        raise output_error(exc, out) from None
     tmp = Path(name)
     try:
-        try:
+        with _writing(out):
             yield tmp
-        except OSError as exc:
-            if isinstance(exc, CustsegError) or exc.errno not in _WRITE_ERRNOS:
-                raise
-            raise output_error(exc, out) from None
         os.replace(tmp, out)
     finally:
         if tmp.exists():

@@ -299,13 +299,7 @@ def _arrow_checks(col: Any, name: str, cleaning: dict[str, Any],
     lo, hi = float(mm["min"].as_py()), float(mm["max"].as_py())
     if not (np.isfinite(lo) and np.isfinite(hi) and max(-lo, hi) <= MAX_ABS_VALUE):
         return False
-    if lo == hi:
-        warns.append(constant_problem(name, lo))
-        cleaning["columns_dropped"][name] = "constant"
-        return None
-    if n_missing:
-        cleaning["missing_values"][name] = n_missing
-    return col
+    return _kept_or_constant(col, name, lo, hi, n_missing, cleaning, warns)
 
 
 def _numeric_column(table: Any, name: str, max_junk: float, cleaning: dict[str, Any],
@@ -358,13 +352,20 @@ def _numeric_column(table: Any, name: str, max_junk: float, cleaning: dict[str, 
                                             rows=[int(i) + 1 for i in rows[:20]],
                                             values=[str(v) for v in values[rows[:20]]]))
         return None
+    return _kept_or_constant(values, name, lo, hi, n_missing, cleaning, warns)
+
+
+def _kept_or_constant(column: Any, name: str, lo: float, hi: float, n_missing: int,
+                      cleaning: dict[str, Any], warns: list[Problem]) -> Any:
+    """The last check of every numeric column: dropped (None) when it is constant, else
+    kept, its missing cells counted."""
     if lo == hi:
         warns.append(constant_problem(name, lo))
         cleaning["columns_dropped"][name] = "constant"
         return None
     if n_missing:
         cleaning["missing_values"][name] = n_missing
-    return values
+    return column
 
 
 def _check_features(table: Any, *, id_col: str | None, features: list[str] | None,
