@@ -4,7 +4,7 @@ scikit-learn's ``KMeans(n_init=10)`` (data generated on the fly, never written).
     .venv/bin/python bench/bench_kmeans_quality.py                 # 30 seeds x 15/25/50 groups
     .venv/bin/python bench/bench_kmeans_quality.py --seeds 5       # quick
 
-Planted groups (as tests/test_kmeans.py): centres on a unit grid jittered by at most 0.1,
+Planted groups (as tests/unit/test_kmeans.py): centres on a unit grid jittered by at most 0.1,
 sizes log-uniform in 20..400 customers, Gaussian spread 0.08 truncated at 3 sd, so two groups
 are at least 0.32 apart at their edges.  "Found" means every fitted cluster is exactly one
 planted group (adjusted Rand index 1).  A second table gives the worst and mean inertia

@@ -1,5 +1,5 @@
 """Data with many well-separated planted groups: the K-Means quality tests
-(tests/test_kmeans.py) and benchmark (bench/bench_kmeans_quality.py) use the same groups."""
+(tests/unit/test_kmeans.py) and benchmark (bench/bench_kmeans_quality.py) use the same groups."""
 
 from __future__ import annotations
 

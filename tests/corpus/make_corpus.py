@@ -1,7 +1,8 @@
 """Write the bad-input corpus: small files that real users (and attackers) give custseg.
 
 Run ``python tests/corpus/make_corpus.py`` to (re)write ``tests/corpus/cases/``; the files are
-committed, and ``tests/test_corpus.py`` checks they are what this script writes.  Every case is
+committed, and ``tests/integration/test_corpus.py`` checks they are what this script
+writes.  Every case is
 run through ``segment``, ``score`` and ``explore``; each must end with an exit code of the
 documented set (docs/reliability.md), without a traceback, a partial output or a leftover
 temporary file.  ``tamper_bundles`` makes broken copies of a real model bundle for ``score``.

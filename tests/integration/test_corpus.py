@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from custseg.cli import app
 
-CORPUS = Path(__file__).resolve().parent / "corpus" / "make_corpus.py"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "make_corpus.py"
 #: Exit codes a command may end with on any input (docs/reliability.md): 1 is a bug.
 DOCUMENTED_EXIT_CODES = {0, 2, 3}
 #: Seconds a command may take on a corpus case (the cases are small: a hang guard).

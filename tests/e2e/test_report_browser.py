@@ -122,8 +122,9 @@ def test_wide_report_fits_1280_px(browser, tmp_path):
     button shows them all."""
     import dataclasses
 
-    from custseg.report import render_report
     from test_report import enrich, wide_frame
+
+    from custseg.report import render_report
 
     data = tmp_path / "marketing.csv"
     wide_frame().to_csv(data, index=False)

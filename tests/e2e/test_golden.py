@@ -1,6 +1,6 @@
 """The refactoring keeps the outputs (issue 16): the Mall demo, the Wholesale table and the
 retail transaction log give the same summary, assignments, profiles and report data, byte
-for byte after normalisation (tests/golden/golden.py says what is normalised)."""
+for byte after normalisation (tests/golden.py says what is normalised)."""
 
 from __future__ import annotations
 

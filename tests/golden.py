@@ -9,7 +9,7 @@ What is compared, byte for byte after normalisation:
 - the report's data: ``report.html`` with the bundled plotly.js replaced by its length and the
   folders replaced as above.
 
-``python tests/golden/golden.py --update`` rewrites ``tests/golden/expected/`` from the current
+``python tests/golden.py --update`` rewrites ``tests/golden/expected/`` from the current
 code (only when an output change is intended, and said in the commit message).
 """
 
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-EXPECTED = HERE / "expected"
-ROOT = HERE.parents[1]
+EXPECTED = HERE / "golden" / "expected"
+ROOT = HERE.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 PACKAGE_DATA = ROOT / "src" / "custseg" / "data"
 

@@ -24,7 +24,7 @@ from custseg.notebook import (
     segment_html,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
 MALL_SEGMENTS = [("Mid income · Mid spending", 81, "40.5%"),
