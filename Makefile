@@ -2,7 +2,8 @@
 #   make demo   create .venv if missing, install custseg, run the demo
 #   make test   create .venv if missing, install custseg with the test tools and the optional
 #               extras the tests cover (deep: the CPU build of PyTorch; service: FastAPI,
-#               SQLAlchemy, psycopg), lint, run the tests
+#               SQLAlchemy, psycopg), lint (ruff, then lint-imports: the layers in
+#               pyproject.toml, then mypy --strict on the core modules), run the tests
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -30,9 +31,13 @@ demo: $(DEMO_STAMP)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # Re-pin constraints.txt to what is installed now (after a deliberate upgrade).
@@ -40,4 +45,4 @@ lock: $(TEST_STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^custseg' > constraints.txt
 
 clean:
-	rm -rf $(VENV) custseg-demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) custseg-demo .pytest_cache .ruff_cache .mypy_cache

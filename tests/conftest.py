@@ -1,14 +1,19 @@
-"""Shared fixtures: paths to the shared data, a helper running the real command, the
-summary.json schema's validator, one OpenMP thread for modules that run many commands."""
+"""Shared fixtures: paths to the shared data, ``invoke`` (a command run in process, as the CLI
+tests do) and ``run_custseg`` (the real command in a subprocess, for the few tests that need a
+real process), the summary.json schema's validator, one OpenMP thread for modules that run many
+commands."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -53,11 +58,103 @@ def wholesale_path(shared_data: Path) -> Path:
     return shared_data / "wholesale_customers.csv"
 
 
+@dataclass(frozen=True)
+class Invoked:
+    """What a command run in process left: its exit code, what it printed (``output``: both
+    streams as they came) and the exception that escaped it, if any (a bug)."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    output: str
+    exception: BaseException | None = None
+
+
+@contextlib.contextmanager
+def _as_command(args: tuple[str, ...], cwd: Path | None) -> Iterator[None]:
+    """``sys.argv`` as the real command would see it (the report's footer and summary.json's
+    ``command`` come from it) and, if given, ``cwd`` as the current folder."""
+    argv, here = sys.argv, Path.cwd()
+    sys.argv = ["custseg", *args]
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        yield
+    finally:
+        sys.argv = argv
+        os.chdir(here)
+
+
+def invoke(*args: str, cwd: Path | None = None) -> Invoked:
+    """Run ``custseg *args`` in this process (Typer's CliRunner), from ``cwd`` if given.
+
+    Much faster than the real command (no interpreter start, imports done once) and it
+    counts for coverage.  Tests that need a real process (signals, the console script's own
+    exit, ``python -m custseg``, import costs) use :func:`run_custseg`.  A Python exception
+    that escapes the command (a bug: the command itself maps errors to exit codes) is added
+    to ``stderr`` with its traceback, as the real command would print it."""
+    from typer.testing import CliRunner
+
+    from custseg.cli import app
+
+    with _as_command(args, cwd):
+        res = CliRunner().invoke(app, list(args), env={"COLUMNS": "120", "NO_COLOR": "1"},
+                                 prog_name="custseg")
+    exc = res.exception if not isinstance(res.exception, SystemExit) else None
+    trace = "".join(traceback.format_exception(exc)) if exc is not None else ""
+    return Invoked(res.exit_code, res.stdout, res.stderr + trace, res.output + trace, exc)
+
+
 def run_custseg(*args: str, cwd: Path | None = None, timeout: float = 300
                 ) -> subprocess.CompletedProcess[str]:
-    """Run the real ``custseg`` command (the installed console script) in a subprocess."""
+    """Run the real ``custseg`` command (the installed console script) in a subprocess:
+    only for tests that need a real process (see :func:`invoke`)."""
     exe = Path(sys.executable).with_name("custseg")
     cmd = [str(exe)] if exe.exists() else CUSTSEG
     env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1"}
     return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=env)
+
+
+# ------------------------------------------------------------------ pytest-xdist
+PG_URL_ENV = "CUSTSEG_TEST_PG_URL"  # as tests/servicekit.py reads it
+LOCAL_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"  # servicekit's fallback
+
+
+def _create_worker_database(url: str, worker: str) -> str | None:
+    """Create (if missing) a database named after the xdist worker on ``url``'s server and
+    return its URL; ``None`` when the server cannot be used (the tests then skip or fail
+    as they would without xdist)."""
+    import sqlalchemy as sa
+
+    from custseg.store import normalise_url
+
+    base = sa.engine.make_url(normalise_url(url))
+    name = f"{base.database or 'custseg'}_{worker}"
+    try:
+        engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            found = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s",
+                                         (name,)).first()
+            if found is None:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        engine.dispose()
+    except (sa.exc.SQLAlchemyError, ImportError):  # no server, or no driver
+        return None
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _a_postgres_database_per_worker() -> Iterator[None]:
+    """Under pytest-xdist, each worker's store tests use their own PostgreSQL database: the
+    tests empty the database they are given (servicekit.postgres_url), which must not be
+    the one another worker is using at the same moment."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get(PG_URL_ENV) or LOCAL_PG_URL
+    own = _create_worker_database(url, worker) if worker else None
+    if own is None:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(PG_URL_ENV, own)
+        yield

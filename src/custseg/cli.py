@@ -8,6 +8,7 @@ inside the commands so that ``custseg --help`` answers at once.  Exit codes: 0 s
 from __future__ import annotations
 
 import functools
+import re
 import shlex
 import sys
 import traceback
@@ -17,8 +18,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from custseg import __version__
-from custseg.errors import EXIT_DATA, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, CustsegError
+from custseg._version import __version__
+from custseg.algorithms import registry
+from custseg.errors import EXIT_DATA, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, CustsegError, ErrorCode
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -41,6 +43,74 @@ DEMO_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
+#: The exit code of every kind of library error: the one table the error handler uses.
+EXIT_CODES: dict[ErrorCode, int] = {
+    ErrorCode.INTERNAL: EXIT_INTERNAL,
+    ErrorCode.USAGE: EXIT_USAGE,
+    ErrorCode.BAD_PARAMETER: EXIT_USAGE,
+    ErrorCode.MISSING_DEPENDENCY: EXIT_USAGE,
+    ErrorCode.OUTPUT_EXISTS: EXIT_USAGE,
+    ErrorCode.OUTPUT: EXIT_DATA,
+    ErrorCode.DATA: EXIT_DATA,
+    ErrorCode.INPUT_FILE: EXIT_DATA,
+    ErrorCode.BUNDLE: EXIT_DATA,
+    ErrorCode.STORE: EXIT_DATA,
+    ErrorCode.EVENT_CONFLICT: EXIT_DATA,
+}
+#: How each exit code's errors are called on stderr (``custseg: usage error: ...``).
+ERROR_KINDS = {EXIT_USAGE: "usage error", EXIT_DATA: "data error"}
+
+#: The library's parameters and the command-line flags that set them: library messages
+#: name parameters between backquotes (```k```, ```engine='local'```, ```force=True```) and
+#: the terminal shows the flags (``--k``, ``--engine local``, ``--force``).  A parameter not
+#: listed is shown as ``--`` + its name with dashes.
+PARAMETER_FLAGS: dict[str, str] = {
+    "k": "--k", "k_range": "--k", "features": "--features", "exclude": "--exclude",
+    "id_col": "--id-col", "categorical": "--categorical",
+    "use_categorical": "--use-categorical", "impute": "--impute", "clip": "--clip",
+    "log": "--log", "scaling": "--scaling", "max_junk": "--max-junk", "rules": "--rules",
+    "algorithm": "--algorithm", "stability": "--stability", "n_threads": "--threads",
+    "random_state": "--seed", "max_columns": "--max-columns", "outliers": "--outliers",
+    "engine": "--engine", "output_format": "--format",
+    "out": "--out", "force": "--force", "store": "--store",
+    "match_distance": "--match-distance", "max_distance": "--match-distance", "png": "--png",
+    "transactions": "--transactions",
+    "customer_col": "--customer-col", "date_col": "--date-col", "amount_col": "--amount-col",
+    "quantity_col": "--quantity-col", "price_col": "--price-col",
+    "invoice_col": "--invoice-col", "product_col": "--product-col", "as_of": "--as-of",
+    "date_format": "--date-format", "duplicates": "--duplicates",
+    **{f"columns[{role!r}]": f"--{role}-col" for role in
+       ("customer", "date", "amount", "quantity", "price", "invoice", "product")},
+}
+_PARAMETER = re.compile(r"`([A-Za-z_]\w*(?:\['\w+'\])?)(?:=([^`]*))?`")
+
+
+def flag_text(text: str) -> str:
+    """A library message as the terminal shows it: each backquoted parameter becomes its
+    flag (:data:`PARAMETER_FLAGS`).
+
+    >>> flag_text("`k` must be >= 2; `engine='local'` needs `force=True`")
+    '--k must be >= 2; --engine local needs --force'
+    """
+
+    def flag(match: re.Match[str]) -> str:
+        name, value = match.group(1), match.group(2)
+        option = PARAMETER_FLAGS.get(name, "--" + name.replace("_", "-"))
+        if value is None or value == "True":
+            return option
+        if value == "False":
+            return "--no-" + option[2:]
+        return f"{option} {value.strip(chr(39) + chr(34))}"
+
+    return _PARAMETER.sub(flag, text)
+
+
+def error_exit(exc: CustsegError) -> tuple[int, str]:
+    """Exit code and stderr line of a library error (:data:`EXIT_CODES`)."""
+    code = EXIT_CODES[exc.code]
+    kind = "output error" if exc.code is ErrorCode.OUTPUT else ERROR_KINDS.get(code, "error")
+    return code, f"custseg: {kind}: {flag_text(str(exc))}"
+
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM received: raised in the main thread so that every ``finally`` runs and the
@@ -60,10 +130,9 @@ def _guarded(func: Callable[..., None]) -> Callable[..., None]:
         try:
             func(*args, **kwargs)
         except CustsegError as exc:
-            kind = "output error" if exc.reason == "output" else {
-                EXIT_USAGE: "usage error", EXIT_DATA: "data error"}.get(exc.exit_code, "error")
-            print(f"custseg: {kind}: {exc}", file=sys.stderr)
-            raise typer.Exit(exc.exit_code) from None
+            code, line = error_exit(exc)
+            print(line, file=sys.stderr)
+            raise typer.Exit(code) from None
         except Terminated:
             print("custseg: terminated; temporary outputs removed", file=sys.stderr)
             raise typer.Exit(EXIT_TERMINATED) from None
@@ -182,7 +251,7 @@ def _print_result(console: Console, result: SegmentationResult, out: Path | None
         console.print(line)
     for w in s["warnings"]:
         col = f"column '{escape(str(w['column']))}': " if w["column"] else ""
-        console.print(f"[yellow]warning[/] {col}{escape(str(w['message']))}"
+        console.print(f"[yellow]warning[/] {col}{escape(flag_text(str(w['message'])))}"
                       + (f" (rows {', '.join(map(str, w['rows'][:5]))})" if w["rows"] else ""))
 
     ksel = s["k_selection"]
@@ -402,7 +471,7 @@ def _print_features(console: Console, fr: Any) -> None:
     for w in fr.warnings:
         col = f"column '{w.column}': " if w.column else ""
         rows = f" (e.g. {', '.join(map(str, w.rows[:5]))})" if w.rows else ""
-        console.print(f"[yellow]warning[/] {escape(col + w.message + rows)}")
+        console.print(f"[yellow]warning[/] {escape(col + flag_text(w.message) + rows)}")
     table = Table(title=f"{r['n_customers']:,} customers: RFM segments", title_justify="left")
     table.add_column("RFM segment")
     table.add_column("customers", justify="right")
@@ -523,8 +592,7 @@ def segment(
     use_categorical: Annotated[bool, typer.Option(
         help="Also segment on categorical columns (one-hot encoded).")] = False,
     algorithm: Annotated[str, typer.Option(
-        help="kmeans, hierarchical, gmm, kprototypes (mixed data), hdbscan (density) or "
-        "deep (autoencoder; needs custseg[deep]).")] = "kmeans",
+        help=f"Segmentation method: {registry.describe_choices()}.")] = registry.DEFAULT,
     stability: Annotated[bool, typer.Option(
         "--stability", help="Add bootstrap stability to the choice of k and measure each "
         "segment's stability.")] = False,
@@ -721,7 +789,7 @@ def compare_methods_command(
                            escape(", ".join(r.unstable_segments)) or "-")
     console.print(rich_table)
     for name, why in comparison.skipped.items():
-        console.print(f"  skipped {name}: {why}", markup=False)
+        console.print(f"  skipped {name}: {flag_text(why)}", markup=False)
     console.print(f"Recommended: {comparison.recommended} ("
                   + "; ".join(comparison.reasons) + ")", markup=False)
     console.print(f"Wrote comparison.json, comparison.csv and comparison.html to {out}",
@@ -816,7 +884,8 @@ def explore(
 ) -> None:
     """Look at a customer table before segmenting: column roles, cleaning, distributions and
     correlations, written as report.html (the data part of the segment report)."""
-    from custseg.explore import explore_file, write_explore
+    from custseg.explore import explore_file
+    from custseg.report import write_explore
 
     out = out or _default_out(input_path, "-explore")
     _check_out(out, force=force, input_path=input_path)

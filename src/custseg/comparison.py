@@ -64,12 +64,12 @@ class Comparison:
     skipped: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        from custseg.notebook import comparison_text
+        from custseg.display import comparison_text
 
         return comparison_text(self)
 
     def _repr_html_(self) -> str:  # the card a notebook shows
-        from custseg.notebook import comparison_html
+        from custseg.display import comparison_html
 
         return comparison_html(self)
 
@@ -87,19 +87,27 @@ class Comparison:
 
 def applicable_methods(segmenter_options: dict[str, Any], has_categorical: bool) -> tuple[
         list[str], dict[str, str]]:
-    """Methods that fit the data, and why the others are skipped."""
-    methods = ["kmeans", "hierarchical", "gmm", "hdbscan"]
-    skipped: dict[str, str] = {}
-    if has_categorical:
-        methods.append("kprototypes")
-    else:
-        skipped["kprototypes"] = "no categorical column to segment on"
-    try:
-        import torch  # noqa: F401
+    """Methods that fit the data, and why the others are skipped: every registered method
+    (:mod:`custseg.algorithms.registry`), those that run on any data first, then those for
+    categorical data, then those that need an optional dependency."""
+    from custseg.algorithms import registry
+    from custseg.errors import UsageError
 
-        methods.append("deep")
-    except ImportError:
-        skipped["deep"] = "PyTorch is not installed (pip install 'custseg[deep]')"
+    specs = [registry.get(name) for name in registry.names()]
+    specs.sort(key=lambda s: (s.requires is not None, s.capabilities.handles_categoricals))
+    methods: list[str] = []
+    skipped: dict[str, str] = {}
+    for spec in specs:
+        if spec.capabilities.handles_categoricals and not has_categorical:
+            skipped[spec.name] = "no categorical column to segment on"
+            continue
+        try:
+            if spec.requires is not None:
+                spec.requires()
+        except UsageError as exc:
+            skipped[spec.name] = str(exc)
+            continue
+        methods.append(spec.name)
     return methods, skipped
 
 
@@ -140,6 +148,7 @@ def _compare_methods(
 
     from sklearn.metrics import silhouette_score
 
+    from custseg.algorithms import registry
     from custseg.preprocess import build_preprocessor
     from custseg.segmenter import Segmenter
 
@@ -163,8 +172,8 @@ def _compare_methods(
     for i, algorithm in enumerate(chosen):
         t0 = time.perf_counter()
         opts = dict(segmenter_options)
-        if algorithm == "kprototypes":
-            opts["use_categorical"] = False
+        if registry.get(algorithm).capabilities.handles_categoricals:
+            opts["use_categorical"] = False  # it segments on the categories itself
         seg = Segmenter(algorithm=algorithm, random_state=random_state, **opts).fit(df)
         labels = seg.labels_[ref.fit_mask_]
         Z = np.asarray(seg.preprocessor_.transform(

@@ -2,11 +2,18 @@
 
 Every error custseg raises on purpose derives from :class:`CustsegError` and also from the
 matching builtin (``ValueError``, ``FileNotFoundError``), so ordinary ``except ValueError``
-code keeps working.  Each error carries structured fields (``column``, ``reason``, ``rows``,
-``values``) so that the CLI can pick an exit code and the service a 4xx status without
-parsing the message.
+code keeps working.  Each error carries a :class:`ErrorCode` (``code``) and structured fields
+(``column``, ``rows``, ``hint``, ``parameter``; a :class:`DataError` its ``problems``) so that
+the CLI can pick an exit code and the service an HTTP answer, each from one table keyed by
+``code``, without parsing the message.
 
-Exit codes used by the command-line interface:
+The library speaks of its own parameters, never of command-line flags: a message names a
+parameter between backquotes, alone or with a value (```k```, ```engine='standard'```,
+```force=True```), and the CLI renders those as its flags (``--k``, ``--engine standard``,
+``--force``).
+
+Exit codes used by the command-line interface (``custseg.cli.EXIT_CODES``; ``exit_code``
+gives the same on every error class):
 
 ===  ==========================================================================
 0    success
@@ -30,7 +37,9 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 EXIT_OK = 0
@@ -39,11 +48,64 @@ EXIT_USAGE = 2
 EXIT_DATA = 3
 
 
-class CustsegError(Exception):
-    """Base class of every error custseg raises on purpose."""
+class ErrorCode(StrEnum):
+    """What kind of error: the key of the CLI's exit-code table and the service's HTTP
+    table.  The value is the ``reason`` of the error class that has the code by default."""
 
+    INTERNAL = "error"
+    #: A call or an option is not usable as given (no single parameter at fault).
+    USAGE = "usage"
+    #: One parameter has a value custseg does not accept (``parameter`` names it).
+    BAD_PARAMETER = "bad-parameter"
+    #: An optional dependency the method or option needs is not installed.
+    MISSING_DEPENDENCY = "missing-dependency"
+    #: The output exists and overwriting was not asked for.
+    OUTPUT_EXISTS = "output-exists"
+    #: The output cannot be written where asked.
+    OUTPUT = "output"
+    #: The data fail the checks.
+    DATA = "data"
+    #: The input file is missing, empty or unreadable.
+    INPUT_FILE = "input-file"
+    #: A model bundle is missing, foreign, tampered with or of an unreadable version.
+    BUNDLE = "bundle"
+    #: The store cannot be opened or used.
+    STORE = "store"
+    #: Events sent again with another payload.
+    EVENT_CONFLICT = "event-conflict"
+
+
+class CustsegError(Exception):
+    """Base class of every error custseg raises on purpose.
+
+    Attributes
+    ----------
+    code : ErrorCode
+        The kind of error (class default; a subclass that sets only ``reason`` to the value
+        of a code gets that code).
+    column : str or None
+        The column at fault, when one is.
+    rows : list of int
+        1-based data rows at fault (the header not counted).
+    hint : str or None
+        What to do about it, when custseg knows.
+    parameter : str or None
+        The library parameter at fault (``k``, ``max_junk``...), when one is.
+    """
+
+    code: ErrorCode = ErrorCode.INTERNAL
     exit_code: int = EXIT_INTERNAL
     reason: str = "error"
+    column: str | None = None
+    rows: Sequence[int] = ()
+    hint: str | None = None
+    parameter: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__ and "reason" in cls.__dict__:
+            with suppress(ValueError):  # a reason that is no code: the parent's code
+                cls.code = ErrorCode(cls.reason)
 
 
 class UsageError(CustsegError, ValueError):
@@ -52,17 +114,34 @@ class UsageError(CustsegError, ValueError):
     Parameters
     ----------
     message : str
-        What is wrong, with the value received and what is accepted.
+        What is wrong, with the value received and what is accepted; parameters are named
+        between backquotes (```k```) when the message mentions them.
     parameter : str, optional
-        The option or parameter at fault.
+        The library parameter at fault (``"k"``, ``"max_junk"``): the code is then
+        :attr:`ErrorCode.BAD_PARAMETER`.
+    hint : str, optional
+        What to do about it.
     """
 
     exit_code = EXIT_USAGE
     reason = "usage"
+    code = ErrorCode.USAGE
 
-    def __init__(self, message: str, parameter: str | None = None) -> None:
+    def __init__(self, message: str, parameter: str | None = None, *,
+                 hint: str | None = None, code: ErrorCode | None = None) -> None:
         super().__init__(message)
         self.parameter = parameter
+        self.hint = hint
+        if code is not None:
+            self.code = code
+        elif parameter is not None and type(self).code is ErrorCode.USAGE:
+            self.code = ErrorCode.BAD_PARAMETER
+
+
+class MissingDependencyError(UsageError):
+    """An optional dependency is not installed; the message gives the install command."""
+
+    code = ErrorCode.MISSING_DEPENDENCY
 
 
 class OutputError(CustsegError, OSError):
@@ -75,6 +154,7 @@ class OutputError(CustsegError, OSError):
 
     exit_code = EXIT_DATA
     reason = "output"
+    code = ErrorCode.OUTPUT
 
     def __init__(self, message: str, path: str | None = None) -> None:
         super().__init__(message)
@@ -88,6 +168,7 @@ class OutputExistsError(UsageError, FileExistsError):
     """The output folder exists and is not empty, and overwriting was not asked for."""
 
     reason = "output-exists"
+    code = ErrorCode.OUTPUT_EXISTS
 
 
 @dataclass
@@ -145,12 +226,16 @@ class DataError(CustsegError, ValueError):
 
     exit_code = EXIT_DATA
     reason = "data"
+    code = ErrorCode.DATA
 
-    def __init__(self, problems: Sequence[Problem] | str, column: str | None = None) -> None:
+    def __init__(self, problems: Sequence[Problem] | str, column: str | None = None, *,
+                 hint: str | None = None) -> None:
         if isinstance(problems, str):
             problems = [Problem(column, problems)]
         self.problems = list(problems)
         self.column = self.problems[0].column if self.problems else column
+        self.rows = list(self.problems[0].rows) if self.problems else []
+        self.hint = hint
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -163,6 +248,7 @@ class InputFileError(DataError, FileNotFoundError):
     """The input file is missing, empty or cannot be read as a table."""
 
     reason = "input-file"
+    code = ErrorCode.INPUT_FILE
 
     def __init__(self, message: str, path: str | None = None) -> None:
         self.path = path

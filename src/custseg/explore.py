@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -227,9 +226,9 @@ def _numeric_values(s: pd.Series) -> np.ndarray:
     does (junk and missing markers become NaN)."""
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         return s.to_numpy(dtype=np.float64, na_value=np.nan)
-    from custseg.schema import _parse_numeric
+    from custseg.schema import parse_numeric
 
-    return _parse_numeric(s).values.to_numpy(dtype=np.float64, na_value=np.nan)
+    return parse_numeric(s).values.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _category_values(s: pd.Series) -> pd.Series:
@@ -405,25 +404,10 @@ class SegmentViews:
         return len(self.silhouette) < self.n_assigned
 
 
-def segment_views(seg: Segmenter, table: pd.DataFrame, projection: pd.DataFrame, *,
-                  max_points: int = MAX_POINTS, matrix_points: int = MATRIX_POINTS,
-                  silhouette_points: int = SILHOUETTE_POINTS,
-                  random_state: int = 0) -> SegmentViews:
-    """Samples and per-customer numbers for the segment charts of a fitted segmenter.
-
-    ``projection`` is :func:`custseg.pipeline.projection_frame` of the same segmenter and
-    table (one row per segmented customer).  Nothing is fitted: the silhouette uses the
-    segmenter's fitted preprocessing.
-    """
-    from sklearn.metrics import silhouette_samples
-
-    mask = seg.fit_mask_
-    labels = seg.labels_[mask]
-    fitted = table.loc[mask]
-    numeric = list(seg.plan_.numeric)
-    n = int(mask.sum())
-
-    idx = stratified_sample(labels, max_points, random_state)
+def _sampled_points(seg: Segmenter, fitted: pd.DataFrame, projection: pd.DataFrame,
+                    idx: np.ndarray, numeric: list[str]) -> pd.DataFrame:
+    """The scatter's points at positions ``idx``: id, segment, x, y and every numeric
+    feature in original units."""
     pts = projection.iloc[idx][["id", "segment", "x", "y"]].reset_index(drop=True)
     typed = seg._typed_features(fitted.iloc[idx])
     pts = pd.concat([pts, pd.DataFrame(
@@ -432,18 +416,18 @@ def segment_views(seg: Segmenter, table: pd.DataFrame, projection: pd.DataFrame,
     for c in numeric:
         if c in ("id", "segment", "x", "y"):  # a feature named like a column of the view
             pts[c] = typed[c].to_numpy(dtype=np.float64, na_value=np.nan)
-    assigned = projection[projection["segment"] >= 0]
-    centres = assigned.groupby("segment", sort=True)[["x", "y"]].mean().reset_index()
-    x_name, y_name = str(projection["x_name"].iloc[0]), str(projection["y_name"].iloc[0])
-    projected = x_name not in numeric
+    return pts
 
-    matrix_rows = np.array([], dtype=np.int64)
-    if 3 <= len(numeric) <= MATRIX_MAX_FEATURES:
-        matrix_rows = stratified_sample(pts["segment"].to_numpy(), matrix_points,
-                                        random_state)
+
+def _silhouette_sample(seg: Segmenter, fitted: pd.DataFrame, projection: pd.DataFrame,
+                       labels: np.ndarray, points: int,
+                       random_state: int) -> tuple[pd.DataFrame, int]:
+    """(the silhouettes of a stratified sample of the customers in a segment, computed in
+    the space where the segments were formed; how many customers are in a segment)."""
+    from sklearn.metrics import silhouette_samples
 
     in_segment = np.flatnonzero(labels >= 0)  # unassigned customers have no silhouette
-    sidx = in_segment[stratified_sample(labels[in_segment], silhouette_points, random_state)]
+    sidx = in_segment[stratified_sample(labels[in_segment], points, random_state)]
     sil_labels = labels[sidx]
     if len(np.unique(sil_labels)) >= 2:
         Z = np.asarray(seg.preprocessor_.transform(seg._typed_features(fitted.iloc[sidx])),
@@ -454,7 +438,14 @@ def segment_views(seg: Segmenter, table: pd.DataFrame, projection: pd.DataFrame,
         values = np.zeros(len(sidx))
     sil = pd.DataFrame({"id": projection["id"].to_numpy()[sidx], "segment": sil_labels,
                         "silhouette": values})
+    return sil, len(in_segment)
 
+
+def _population_numbers(seg: Segmenter, table: pd.DataFrame, fitted: pd.DataFrame,
+                        numeric: list[str]) -> tuple[dict[str, float], dict[str, float],
+                                                     dict[str, dict[str, float]]]:
+    """(mean, median) of every numeric column and the level shares of every categorical
+    column, over all the segmented customers."""
     describe = [c for c in seg.roles_.numeric if c in table.columns]
     pop_mean: dict[str, float] = {}
     pop_median: dict[str, float] = {}
@@ -468,17 +459,38 @@ def segment_views(seg: Segmenter, table: pd.DataFrame, projection: pd.DataFrame,
         if c in table.columns:
             counts = _category_values(fitted[c]).fillna("missing").value_counts(normalize=True)
             shares[c] = {str(k): round(float(v), 4) for k, v in counts.items()}
+    return pop_mean, pop_median, shares
+
+
+def segment_views(seg: Segmenter, table: pd.DataFrame, projection: pd.DataFrame, *,
+                  max_points: int = MAX_POINTS, matrix_points: int = MATRIX_POINTS,
+                  silhouette_points: int = SILHOUETTE_POINTS,
+                  random_state: int = 0) -> SegmentViews:
+    """Samples and per-customer numbers for the segment charts of a fitted segmenter.
+
+    ``projection`` is :func:`custseg.pipeline.projection_frame` of the same segmenter and
+    table (one row per segmented customer).  Nothing is fitted: the silhouette uses the
+    segmenter's fitted preprocessing.
+    """
+    mask = seg.fit_mask_
+    labels = seg.labels_[mask]
+    fitted = table.loc[mask]
+    numeric = list(seg.plan_.numeric)
+    n = int(mask.sum())
+
+    idx = stratified_sample(labels, max_points, random_state)
+    pts = _sampled_points(seg, fitted, projection, idx, numeric)
+    assigned = projection[projection["segment"] >= 0]
+    centres = assigned.groupby("segment", sort=True)[["x", "y"]].mean().reset_index()
+    x_name, y_name = str(projection["x_name"].iloc[0]), str(projection["y_name"].iloc[0])
+    projected = x_name not in numeric
+
+    matrix_rows = np.array([], dtype=np.int64)
+    if 3 <= len(numeric) <= MATRIX_MAX_FEATURES:
+        matrix_rows = stratified_sample(pts["segment"].to_numpy(), matrix_points,
+                                        random_state)
+    sil, n_assigned = _silhouette_sample(seg, fitted, projection, labels, silhouette_points,
+                                         random_state)
+    pop_mean, pop_median, shares = _population_numbers(seg, table, fitted, numeric)
     return SegmentViews(n, pts, x_name, y_name, projected, centres, matrix_rows, sil,
-                        len(in_segment), pop_mean, pop_median, shares, random_state)
-
-
-def write_explore(overview: DataOverview, out: str | os.PathLike[str], *,
-                  force: bool = False) -> Path:
-    """Write ``out/report.html``, the data part of the report, atomically."""
-    from custseg.io import atomic_output_dir
-    from custseg.report import render_explore
-
-    out = Path(out)
-    with atomic_output_dir(out, force=force) as tmp:
-        (tmp / "report.html").write_text(render_explore(overview), "utf-8")
-    return out
+                        n_assigned, pop_mean, pop_median, shares, random_state)

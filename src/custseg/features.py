@@ -80,7 +80,8 @@ ProgressFn = Callable[[str, int, int], None]
 
 #: The roles a transaction column can play, with the option that names each.
 ROLES = ("customer", "date", "amount", "quantity", "price", "invoice", "product")
-ROLE_OPTIONS = {role: f"--{role}-col" for role in ROLES}
+#: How messages name the column of each role: an entry of the ``columns`` parameter.
+ROLE_OPTIONS = {role: f"`columns[{role!r}]`" for role in ROLES}
 #: Share of malformed lines (wrong number of fields, bad quoting) skipped with a warning;
 #: more is an error (as for customer tables, see custseg.io).
 MAX_MALFORMED_SHARE = 0.01
@@ -249,20 +250,21 @@ def _check_mapping(names: Sequence[str], given: ColumnMap, mapping: ColumnMap) -
         col = getattr(given, role)
         if col is not None and col not in names:
             raise UsageError(f"{ROLE_OPTIONS[role]}: column {col!r} is not in the data. "
-                             f"Columns in the data: {list(names)}", ROLE_OPTIONS[role])
+                             f"Columns in the data: {list(names)}", "columns")
     chosen = [c for c in mapping.to_dict().values() if c]
     repeated = sorted({c for c in chosen if chosen.count(c) > 1})
     if repeated:
         raise UsageError(f"column(s) {repeated} given for more than one role: "
-                         f"{mapping.to_dict()}", "--customer-col")
+                         f"{mapping.to_dict()}", "columns")
     missing = []
     if not mapping.customer:
-        missing.append(("customer id", "--customer-col"))
+        missing.append(("customer id", ROLE_OPTIONS["customer"]))
     if not mapping.date:
-        missing.append(("date", "--date-col"))
+        missing.append(("date", ROLE_OPTIONS["date"]))
     if not mapping.amount and not (mapping.quantity and mapping.price):
         missing.append(("amount (or quantity and unit price)",
-                        "--amount-col, or --quantity-col and --price-col"))
+                        f"{ROLE_OPTIONS['amount']}, or {ROLE_OPTIONS['quantity']} and "
+                        f"{ROLE_OPTIONS['price']}"))
     if missing:
         raise DataError([Problem(None, f"no {what} column found among the columns "
                                  f"{list(names)}; name it with {opt}", code="missing-role")
@@ -718,7 +720,7 @@ def _connect(work: Path, threads: int | None, memory_limit: str | None
              ) -> duckdb.DuckDBPyConnection:
     import duckdb
 
-    config = {
+    config: dict[str, str | bool | int | float | list[str]] = {
         "threads": int(threads or os.cpu_count() or 1),
         "memory_limit": memory_limit or DEFAULT_MEMORY_LIMIT,
         "temp_directory": str(work / "spill"),
@@ -737,10 +739,10 @@ def _as_of_date(value: Any) -> pd.Timestamp | None:
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
-        raise UsageError(f"--as-of: {value!r} is not a date; write it as YYYY-MM-DD",
-                         "--as-of") from exc
+        raise UsageError(f"`as_of`: {value!r} is not a date; write it as YYYY-MM-DD",
+                         "as_of") from exc
     if pd.isna(ts):
-        raise UsageError(f"--as-of: {value!r} is not a date; write it as YYYY-MM-DD", "--as-of")
+        raise UsageError(f"`as_of`: {value!r} is not a date; write it as YYYY-MM-DD", "as_of")
     return ts.normalize()
 
 
@@ -809,7 +811,7 @@ def transactions_to_customers(
     """
     if duplicates not in ("auto", "drop", "keep"):
         raise UsageError(f"duplicates must be auto, drop or keep, got {duplicates!r}",
-                         "--duplicates")
+                         "duplicates")
     given = columns if isinstance(columns, ColumnMap) else ColumnMap(**(columns or {}))
     as_of_ts = _as_of_date(as_of)
     t0 = time.perf_counter()
@@ -994,7 +996,7 @@ def _features(con: duckdb.DuckDBPyConnection, source: _Source, given: ColumnMap,
         if name == "bad_date":
             detail += f" (dates read as {', '.join(plan.formats) or 'none'}; {plan.rule})"
         if share > max_bad_share:
-            hint = "; give the format with --date-format" if name == "bad_date" else ""
+            hint = "; give the format with `date_format`" if name == "bad_date" else ""
             problems.append(Problem(col, f"{detail}: {share:.1%} of the lines, more than the "
                                     f"{max_bad_share:.0%} that may be skipped{hint} "
                                     f"({where})", rows=[lines[r] for r in rows_0],
@@ -1248,35 +1250,82 @@ def _is_last_line(source: _Source, line: int) -> bool:
     return line == n + 1
 
 
-def _customer_table(agg: pd.DataFrame, mapping: ColumnMap, as_of: pd.Timestamp
-                    ) -> pd.DataFrame:
+def customer_values(first: np.ndarray, last: np.ndarray, monetary: np.ndarray,
+                    frequency: np.ndarray, ipi_mean: np.ndarray, ipi_std: np.ndarray,
+                    n_gaps: np.ndarray, n_cancel: np.ndarray, n_lines: np.ndarray,
+                    as_of: pd.Timestamp) -> dict[str, np.ndarray]:
+    """The customer features of customers with a purchase, from their aggregates (NumPy
+    arrays, one entry a customer) at ``as_of``: the one definition of recency, frequency,
+    monetary, average order value, tenure, inter-purchase mean and coefficient of variation
+    and return share, used by :func:`customer_table` (``custseg features``) and by the
+    store's live customers (:mod:`custseg.store`).
+
+    ``first``, ``last``: first and last purchase days (datetime64); ``monetary``: net
+    revenue; ``frequency``: purchase events; ``ipi_mean``, ``ipi_std``: mean and population
+    standard deviation of the ``n_gaps`` gaps between purchase days (NaN without gaps);
+    ``n_cancel`` of the ``n_lines`` lines are cancellations or returns.
+
+    >>> d = np.array(["2024-01-01", "2024-01-11"], dtype="datetime64[ns]")
+    >>> v = customer_values(d[:1], d[1:], np.array([40.0]), np.array([2]), np.array([10.0]),
+    ...                     np.array([0.0]), np.array([1]), np.array([0]), np.array([2]),
+    ...                     pd.Timestamp("2024-01-12"))
+    >>> v["recency_days"], v["tenure_days"], v["avg_order_value"], v["interpurchase_days_cv"]
+    (array([1]), array([11]), array([20.]), array([nan]))
+    """
+    day = np.timedelta64(1, "D")
+    at = as_of.to_datetime64()
+    monetary = np.round(np.asarray(monetary, dtype=np.float64), 6)
+    frequency = np.asarray(frequency, dtype=np.int64)
+    ipi_mean = np.asarray(ipi_mean, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = np.where((np.asarray(n_gaps) >= 2) & (ipi_mean > 0),
+                      np.asarray(ipi_std, dtype=np.float64) / ipi_mean, np.nan)
+        share = np.asarray(n_cancel, dtype=np.float64) / np.asarray(n_lines, dtype=np.float64)
+    return {
+        "recency_days": ((at - last) // day).astype(np.int64),
+        "frequency": frequency,
+        "monetary": monetary,
+        "avg_order_value": np.round(monetary / frequency, 6),
+        "tenure_days": ((at - first) // day).astype(np.int64),
+        "interpurchase_days_mean": np.round(ipi_mean, 6),
+        "interpurchase_days_cv": np.round(cv, 6),
+        "return_share": np.round(share, 6),
+    }
+
+
+def customer_table(agg: pd.DataFrame, mapping: ColumnMap, as_of: pd.Timestamp
+                   ) -> pd.DataFrame:
+    """The customer features (``FEATURE_COLUMNS`` up to ``n_lines``, without the RFM
+    scores) from per-customer aggregates at ``as_of`` (:func:`customer_values`): ``agg`` has
+    ``cust``, ``first_purchase``, ``last_purchase``, ``monetary``, ``n_lines``,
+    ``n_cancel``, ``frequency`` (customers with a purchase only), ``ipi_mean``, ``ipi_std``
+    (population), ``n_gaps`` and, when ``mapping.product`` is set, ``distinct_products``."""
     id_name = mapping.customer or "customer_id"
     if id_name in FEATURE_COLUMNS:
         id_name = "customer_id"
     first = pd.to_datetime(agg["first_purchase"])
     last = pd.to_datetime(agg["last_purchase"])
-    freq = agg["frequency"].astype("int64")
-    monetary = agg["monetary"].astype("float64").round(6)
-    ipi_mean = agg["ipi_mean"].astype("float64")
-    ipi_std = agg["ipi_std"].astype("float64")
-    cv = (ipi_std / ipi_mean).where((agg["n_gaps"] >= 2) & (ipi_mean > 0))
-    out = pd.DataFrame({
-        id_name: agg["cust"].astype(str),
-        "recency_days": (as_of - last).dt.days.astype("int64"),
-        "frequency": freq,
-        "monetary": monetary,
-        "avg_order_value": (monetary / freq).round(6),
-        "tenure_days": (as_of - first).dt.days.astype("int64"),
-        "interpurchase_days_mean": ipi_mean.round(6),
-        "interpurchase_days_cv": cv.round(6),
-    })
+
+    def column(name: str, dtype: str) -> np.ndarray:
+        return np.asarray(agg[name].astype(dtype).to_numpy(), dtype=dtype)
+
+    values = customer_values(
+        first.to_numpy(), last.to_numpy(), column("monetary", "float64"),
+        column("frequency", "int64"), column("ipi_mean", "float64"),
+        column("ipi_std", "float64"), column("n_gaps", "int64"),
+        column("n_cancel", "float64"), column("n_lines", "float64"), as_of)
+    share = values.pop("return_share")
+    out = pd.DataFrame({id_name: agg["cust"].astype(str), **values}, index=agg.index)
     if mapping.product:
         out["distinct_products"] = agg["distinct_products"].fillna(0).astype("int64")
-    out["return_share"] = (agg["n_cancel"] / agg["n_lines"]).astype("float64").round(6)
+    out["return_share"] = share
     out["first_purchase"] = first
     out["last_purchase"] = last
     out["n_lines"] = agg["n_lines"].astype("int64")
     return out
+
+
+_customer_table = customer_table
 
 
 # ------------------------------------------------------------------ RFM
@@ -1374,11 +1423,11 @@ def write_customers(customers: pd.DataFrame, out: str | os.PathLike[str], *,
 
     out = Path(out)
     if out.exists() and out.is_dir():
-        raise OutputExistsError(f"--out {out} is a folder; give a file name such as "
-                                "customers.parquet", "--out")
+        raise OutputExistsError(f"`out` {out} is a folder; give a file name such as "
+                                "customers.parquet", "out")
     if out.exists() and not force:
-        raise OutputExistsError(f"--out {out} exists; choose another name or pass --force "
-                                "to replace it", "--out")
+        raise OutputExistsError(f"`out` {out} exists; choose another name or pass `force=True` "
+                                "to replace it", "out")
     from custseg.io import atomic_output_file, write_csv
 
     with atomic_output_file(out, force=True) as tmp:

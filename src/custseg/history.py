@@ -113,8 +113,8 @@ def match_segments(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, 
     from scipy.optimize import linear_sum_assignment
 
     if max_distance <= 0:
-        raise UsageError(f"--match-distance must be positive, got {max_distance!r}",
-                         "--match-distance")
+        raise UsageError(f"`max_distance` must be positive, got {max_distance!r}",
+                         "max_distance")
     dist, feats = centre_distances(old, new, std)
     pairs: dict[int, int] = {}
     distances: dict[int, float] = {}
@@ -262,10 +262,10 @@ def load_run(ref: str, store: Store | None = None) -> RunData:
     if ref.strip().isdigit():
         if store is None:
             raise UsageError(f"{ref!r} is not a folder; to compare runs recorded in a store, "
-                             "give --store URL", "--store")
+                             "give `store=URL`", "store")
         return load_run_store(store, int(ref))
     raise InputFileError(f"{ref}: no such run folder (give a custseg segment output folder, "
-                         "or a run id with --store)", ref)
+                         "or a run id with `store`)", ref)
 
 
 def record_segmentation(store: Store, result: SegmentationResult, *, label: str | None = None,
@@ -348,19 +348,24 @@ def _names(run: RunData) -> dict[int, str]:
     return names
 
 
-def compare_runs(a: RunData, b: RunData, *,
-                 max_distance: float = DEFAULT_MAX_DISTANCE) -> Comparison:
-    """Compare run ``a`` (before) with run ``b`` (after); see the module docstring."""
-    warnings: list[str] = []
-    if (a.id_column is None or b.id_column is None) and not (
-            a.input_sha256 and a.input_sha256 == b.input_sha256):
+def _id_warnings(a: RunData, b: RunData) -> list[str]:
+    """How customers are followed from ``a`` to ``b``: by id, or by row number when both
+    runs read the same file (a warning); a :class:`DataError` otherwise."""
+    if a.id_column is not None and b.id_column is not None:
+        return []
+    if not (a.input_sha256 and a.input_sha256 == b.input_sha256):
         raise DataError([Problem(None, f"{a.label if a.id_column is None else b.label} has no "
                                  "customer id column, so its customers cannot be followed "
                                  "into the other run (row numbers match only between runs "
                                  "of the same input file)", code="no-id-column")])
-    if a.id_column is None or b.id_column is None:
-        warnings.append("no customer id column: customers are matched by row number "
-                        "(both runs read the same input file)")
+    return ["no customer id column: customers are matched by row number (both runs read "
+            "the same input file)"]
+
+
+def compare_runs(a: RunData, b: RunData, *,
+                 max_distance: float = DEFAULT_MAX_DISTANCE) -> Comparison:
+    """Compare run ``a`` (before) with run ``b`` (after); see the module docstring."""
+    warnings = _id_warnings(a, b)
     matching = match_segments(a.segments, b.segments, pooled_std(a.std, b.std),
                               max_distance=max_distance)
     if not matching.features:
@@ -385,9 +390,17 @@ def compare_runs(a: RunData, b: RunData, *,
     b_of_a = {old: new for new, old in matching.pairs.items()}
     stayed = int(sum(matrix.loc[old, new] for old, new in b_of_a.items()))
     moved = int(matrix.to_numpy().sum()) - stayed
+    changes = _segment_changes(a, b, matching, matrix, ids_b, only_b_d)
+    return Comparison(a, b, matching, matrix, only_a_d, only_b_d, changes, stayed, moved,
+                      warnings)
+
+
+def _segment_changes(a: RunData, b: RunData, matching: Matching, matrix: pd.DataFrame,
+                     ids_b: list[int], only_b_d: dict[int, int]) -> list[dict[str, Any]]:
+    """One entry per segment of ``b`` (new, or kept from ``a``) and per vanished one."""
     names_a, names_b = _names(a), _names(b)
-    size_a = sa.value_counts()
-    size_b = sb.value_counts()
+    size_a = pd.Series(a.assignments, dtype="int64").value_counts()
+    size_b = pd.Series(b.assignments, dtype="int64").value_counts()
     changes: list[dict[str, Any]] = []
     for new in [i for i in ids_b if i != UNASSIGNED]:
         old = matching.pairs.get(new)
@@ -413,8 +426,7 @@ def compare_runs(a: RunData, b: RunData, *,
                         "name_b": None, "size_a": na, "size_b": 0, "change": -na,
                         "change_share": -1.0 if na else None, "stayed": 0,
                         "from_other_segments": 0, "new_customers": 0})
-    return Comparison(a, b, matching, matrix, only_a_d, only_b_d, changes, stayed, moved,
-                      warnings)
+    return changes
 
 
 def describe_changes(comparison: Comparison) -> list[str]:

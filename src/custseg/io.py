@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -642,7 +642,7 @@ def nested_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     import numpy as np
 
     def nested(v: Any) -> bool:
-        return isinstance(v, dict | list | tuple | np.ndarray) and np.ndim(v) > 0
+        return isinstance(v, dict | list | tuple | np.ndarray) and np.ndim(cast(Any, v)) > 0
 
     for c in [c for c in frame.columns if frame[c].dtype == object]:
         col = frame[c]
@@ -844,11 +844,12 @@ def atomic_output_dir(out: str | os.PathLike[str], *, force: bool = False) -> It
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"{out} exists and is a file, not a folder", "--out")
+        raise OutputExistsError(f"{out} exists and is a file, not a folder", "out")
     if out.exists() and any(out.iterdir()) and not force:
         raise OutputExistsError(
-            f"{out} exists and is not empty; choose another --out or pass --force to replace it",
-            "--out",
+            f"{out} exists and is not empty; choose another `out` or pass `force=True` to replace "
+            "it",
+            "out",
         )
     _prepare_output(out)
     with _writing(out):
@@ -885,9 +886,9 @@ def atomic_output_file(out: str | os.PathLike[str], *, force: bool = False) -> I
     """
     out = Path(out)
     if out.is_dir():
-        raise OutputExistsError(f"{out} is a folder; give the name of a file to write", "--out")
+        raise OutputExistsError(f"{out} is a folder; give the name of a file to write", "out")
     if out.exists() and not force:
-        raise OutputExistsError(f"{out} exists; pass --force to replace it", "--out")
+        raise OutputExistsError(f"{out} exists; pass `force=True` to replace it", "out")
     _prepare_output(out)
     with _writing(out):
         fd, name = tempfile.mkstemp(prefix=temp_prefix(out), dir=out.parent)

@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custseg import __version__
+from custseg._version import __version__
+from custseg.algorithms import registry
 from custseg.explore import (
     DataOverview,
     SegmentViews,
@@ -44,7 +45,8 @@ from custseg.explore import (
     segment_views,
 )
 from custseg.io import TableInfo, atomic_output_dir, peek_columns, read_table, write_csv
-from custseg.segmenter import PROBABILISTIC, Segmenter
+from custseg.segmenter import Segmenter
+from custseg.summary import Summary
 
 ProgressFn = Callable[[str, int, int], None]
 SUMMARY_SCHEMA_VERSION = "1.0"
@@ -63,7 +65,7 @@ class SegmentationResult:
     info: TableInfo
     segmenter: Segmenter
     segments: pd.DataFrame
-    summary: dict[str, Any]
+    summary: Summary
     projection: pd.DataFrame
     command: str = ""
     timings: dict[str, float] = field(default_factory=dict)
@@ -73,7 +75,8 @@ class SegmentationResult:
     views: SegmentViews | None = None
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
+    """The versions the summary records: custseg, Python, scikit-learn, pandas, NumPy."""
     import sklearn
 
     return {"custseg": __version__, "python": platform.python_version(),
@@ -90,12 +93,17 @@ def _clean_number(x: Any) -> Any:
     return x
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """``obj`` as JSON can hold it: keys as text, tuples as lists, NumPy numbers as Python
+    numbers rounded to 6 decimals, non-finite numbers as None."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     return _clean_number(obj)
+
+
+_jsonable, _versions = jsonable, versions  # the old names, for code not yet moved over
 
 
 def segments_frame(table: pd.DataFrame, seg: Segmenter) -> pd.DataFrame:
@@ -114,7 +122,7 @@ def segments_frame(table: pd.DataFrame, seg: Segmenter) -> pd.DataFrame:
     noise = (labels == -1) & seg.fit_mask_[keep]  # a density method left them out
     out.loc[noise, "segment_name"] = NOISE_NAME
     out["distance"] = np.round(seg.distances_[keep], 6)
-    if seg.algorithm in PROBABILISTIC:
+    if registry.capabilities(seg.algorithm).gives_probabilities:
         out["probability"] = np.round(seg.probabilities_[keep], 6)
     return out.reset_index(drop=True)
 
@@ -189,10 +197,8 @@ def _feature_decisions(seg: Segmenter) -> dict[str, Any]:
     }
 
 
-def build_summary(result_parts: dict[str, Any]) -> dict[str, Any]:
-    """The ``summary.json`` document (see docs/summary-schema.md)."""
-    seg: Segmenter = result_parts["segmenter"]
-    info: TableInfo = result_parts["info"]
+def _segment_entries(seg: Segmenter) -> list[dict[str, Any]]:
+    """The ``segments`` of the summary: one entry a profiled segment, with its stability."""
     numeric = seg.plan_.numeric
     segments = []
     for s in seg.segments_:
@@ -221,24 +227,35 @@ def build_summary(result_parts: dict[str, Any]) -> dict[str, Any]:
         for entry, jac in zip(segments, seg.stability_.jaccard, strict=True):
             entry["stability"] = jac
             entry["stable"] = jac >= 0.6
-    fs = seg.final_scores_
+    return segments
+
+
+def _method_entries(seg: Segmenter) -> dict[str, Any]:
+    """What the method adds to the summary: unassigned and unclear customers, stability and
+    the method's own entries."""
     fitted = seg.labels_[seg.fit_mask_]
     n_fit = max(len(fitted), 1)
     extra: dict[str, Any] = {}
     if (fitted == -1).any():
         extra["unassigned"] = {"size": int((fitted == -1).sum()),
                                "share": float((fitted == -1).sum() / n_fit)}
-    if seg.algorithm == "gmm":
+    spec = registry.get(seg.algorithm)
+    if spec.capabilities.flags_unclear:
         proba = seg.probabilities_[seg.fit_mask_]
         extra["unclear_customers"] = {"threshold": UNCLEAR_PROBABILITY,
                                       "count": int((proba < UNCLEAR_PROBABILITY).sum())}
     if seg.stability_ is not None:
         extra["stability"] = seg.stability_.to_dict()
-    if seg.algorithm == "kprototypes" and seg.model_ is not None:
-        extra["categorical_weight"] = float(seg.model_.gamma_)
-    if seg.algorithm == "hierarchical" and seg.model_ is not None:
-        extra["hierarchy"] = {"micro_clusters": bool(seg.model_.micro_),
-                              "leaves": int(seg.model_.n_leaves_)}
+    if spec.describe is not None and seg.model_ is not None:
+        extra.update(spec.describe(seg.model_))  # the method's own entries
+    return extra
+
+
+def build_summary(result_parts: dict[str, Any]) -> Summary:
+    """The ``summary.json`` document (see docs/summary-schema.md)."""
+    seg: Segmenter = result_parts["segmenter"]
+    info: TableInfo = result_parts["info"]
+    fs = seg.final_scores_
     summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "custseg_version": __version__,
@@ -246,12 +263,12 @@ def build_summary(result_parts: dict[str, Any]) -> dict[str, Any]:
         "features": list(seg.features_),
         "k": seg.k_,
         "algorithm": seg.algorithm,
-        **extra,
+        **_method_entries(seg),
         "k_selection": seg.k_selection_.to_dict(),
         "quality": {"inertia": seg.inertia_, "silhouette": fs.silhouette,
                     "calinski_harabasz": fs.calinski_harabasz,
                     "davies_bouldin": fs.davies_bouldin},
-        "segments": segments,
+        "segments": _segment_entries(seg),
         "roles": seg.roles_.to_dict(),
         **_feature_decisions(seg),
         "preprocessing": seg.plan_.to_dict(),
@@ -263,9 +280,9 @@ def build_summary(result_parts: dict[str, Any]) -> dict[str, Any]:
         "seed": _seed(result_parts.get("seed")),
         "command": result_parts.get("command", ""),
         "timings": result_parts.get("timings", {}),
-        "versions": _versions(),
+        "versions": versions(),
     }
-    return _jsonable(summary)
+    return jsonable(summary)
 
 
 def _summarise_warnings(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -348,6 +365,52 @@ def segment_file(
 TRANSACTION_FEATURES = ("recency_days", "frequency", "monetary")
 
 
+def _log_features(table: pd.DataFrame, features: list[str], log: Any) -> Any:
+    """The features to log-transform: ``log`` as given, or for ``"auto"`` the money columns
+    and the other non-negative features with a skewness above the threshold."""
+    from custseg.features import MONEY_COLUMNS
+    from custseg.preprocess import SKEW_THRESHOLD
+
+    if log != "auto":
+        return log
+    log = [f for f in features if f in MONEY_COLUMNS]
+    for f in features:
+        values = table[f] if f in table and f not in log else None
+        if values is not None and pd.api.types.is_numeric_dtype(values):
+            v = values.dropna().astype(float)
+            if len(v) > 2 and v.min() >= 0 and v.skew() > SKEW_THRESHOLD:
+                log.append(f)
+    return log
+
+
+def _transactions_info(report: dict[str, Any], problems: list[Any]) -> TableInfo:
+    """The :class:`TableInfo` of a transactions file, from the report of its reading."""
+    return TableInfo(path=report["input"]["path"] or "<DataFrame>",
+                     format=report["input"]["format"], n_rows=report["cleaning"]["lines_read"],
+                     n_columns=report["input"]["columns"], sha256=report["input"]["sha256"],
+                     encoding=report["input"]["encoding"],
+                     delimiter=report["input"]["delimiter"], problems=problems)
+
+
+def _add_transaction_entries(summary: Summary, table: pd.DataFrame, segments: pd.DataFrame,
+                             report: dict[str, Any]) -> None:
+    """Add ``rfm`` (the RFM segments and their cross-table with the segments) and
+    ``transactions`` (what was read and cleaned) to the summary."""
+    from custseg.features import RFM_SEGMENT_NAMES, rfm_crosstab
+
+    order = [s["name"] for s in summary["segments"]]
+    names = segments["segment_name"].tolist()
+    order += [n for n in dict.fromkeys(names) if n not in order]
+    counts = table["rfm_segment"].value_counts()
+    summary["rfm"] = jsonable({
+        "crosstab": rfm_crosstab(names, segments["rfm_segment"].tolist(), order=order),
+        "segments": {n: int(counts[n]) for n in RFM_SEGMENT_NAMES if n in counts},
+    })
+    summary["transactions"] = jsonable({k: report[k] for k in (
+        "columns", "inferred", "dates", "frequency_counts", "duplicates", "as_of",
+        "n_customers", "cleaning")})
+
+
 def segment_transactions(
     data: str | os.PathLike[str] | pd.DataFrame,
     *,
@@ -370,13 +433,7 @@ def segment_transactions(
     :class:`Segmenter`.  The summary gets ``rfm`` (the rule-based RFM segments and their
     cross-table with the segments) and ``transactions`` (what was read and cleaned).
     """
-    from custseg.features import (
-        MONEY_COLUMNS,
-        RFM_SEGMENT_NAMES,
-        rfm_crosstab,
-        transactions_to_customers,
-    )
-    from custseg.preprocess import SKEW_THRESHOLD
+    from custseg.features import transactions_to_customers
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -389,15 +446,7 @@ def segment_transactions(
     table = fr.customers.drop(columns=["rfm_score"])  # digits: not a number to describe
     options = dict(segmenter_options)
     features = list(options.pop("features", None) or TRANSACTION_FEATURES)
-    log = options.pop("log", "auto")
-    if log == "auto":
-        log = [f for f in features if f in MONEY_COLUMNS]
-        for f in features:
-            values = table[f] if f in table and f not in log else None
-            if values is not None and pd.api.types.is_numeric_dtype(values):
-                v = values.dropna().astype(float)
-                if len(v) > 2 and v.min() >= 0 and v.skew() > SKEW_THRESHOLD:
-                    log.append(f)
+    log = _log_features(table, features, options.pop("log", "auto"))
     categorical = list(dict.fromkeys([*(options.pop("categorical", None) or []),
                                       "rfm_segment"]))
     options.pop("id_col", None)
@@ -413,27 +462,11 @@ def segment_transactions(
     projection = projection_frame(seg, table)
     timings["prepare_outputs"] = time.perf_counter() - t2
     timings = {k: round(v, 4) for k, v in timings.items()}
-    report = fr.report
-    rows = report["cleaning"]["lines_read"]
-    info = TableInfo(path=report["input"]["path"] or "<DataFrame>",
-                     format=report["input"]["format"], n_rows=rows,
-                     n_columns=report["input"]["columns"], sha256=report["input"]["sha256"],
-                     encoding=report["input"]["encoding"],
-                     delimiter=report["input"]["delimiter"], problems=list(fr.warnings))
+    info = _transactions_info(fr.report, list(fr.warnings))
     summary = build_summary({"segmenter": seg, "info": info, "timings": timings,
                              "seed": segmenter_options.get("random_state"),
                              "command": command})
-    order = [s["name"] for s in summary["segments"]]
-    names = segments["segment_name"].tolist()
-    order += [n for n in dict.fromkeys(names) if n not in order]
-    counts = table["rfm_segment"].value_counts()
-    summary["rfm"] = _jsonable({
-        "crosstab": rfm_crosstab(names, segments["rfm_segment"].tolist(), order=order),
-        "segments": {n: int(counts[n]) for n in RFM_SEGMENT_NAMES if n in counts},
-    })
-    summary["transactions"] = _jsonable({k: report[k] for k in (
-        "columns", "inferred", "dates", "frequency_counts", "duplicates", "as_of",
-        "n_customers", "cleaning")})
+    _add_transaction_entries(summary, table, segments, fr.report)
     return SegmentationResult(table, info, seg, segments, summary, projection, command, timings)
 
 

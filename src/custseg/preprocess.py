@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -41,11 +41,36 @@ from sklearn.preprocessing import (
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from custseg.errors import UsageError
+from custseg.summary import PreprocessingDoc
 
 IMPUTE_CHOICES = ("median", "most_frequent", "drop")
 SCALING_CHOICES = ("standard", "robust", "minmax", "none")
 #: Sample skewness above which a non-negative column is log-transformed (``log="auto"``).
 SKEW_THRESHOLD = 1.0
+
+
+def wants_log(minimum: float, skewness: float) -> bool:
+    """The rule of ``log="auto"``: a column is log-transformed when its values are
+    non-negative and their skewness is above :data:`SKEW_THRESHOLD`.
+
+    >>> wants_log(0.0, 1.5), wants_log(-1.0, 3.0), wants_log(2.0, 0.4)
+    (True, False, False)
+    """
+    return minimum >= 0 and skewness > SKEW_THRESHOLD
+
+
+def sample_skewness(population_skewness: float, n: int) -> float:
+    """The skewness :func:`plan_preprocessing` measures (pandas' adjusted sample skewness)
+    from the population skewness ``g1`` of ``n`` values (``n >= 3``), as engines that
+    aggregate moments (Spark's ``skewness``) compute it.
+
+    >>> import pandas as pd, scipy.stats
+    >>> x = [1.0, 2.0, 2.0, 3.0, 10.0]
+    >>> bool(abs(sample_skewness(scipy.stats.skew(x), 5) - pd.Series(x).skew()) < 1e-12)
+    True
+    """
+    n = int(n)
+    return float(population_skewness) * float(np.sqrt(n * (n - 1))) / (n - 2)
 
 
 class QuantileClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -303,8 +328,8 @@ class PreprocessPlan:
     #: categories are as far apart as one standard deviation).
     category_weight: float = 1.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> PreprocessingDoc:
+        return cast(PreprocessingDoc, asdict(self))
 
 
 def plan_preprocessing(
@@ -348,19 +373,19 @@ def plan_preprocessing(
         Weight of each one-hot column.
     """
     if impute not in IMPUTE_CHOICES:
-        raise UsageError(f"impute must be one of {IMPUTE_CHOICES}, got {impute!r}", "--impute")
+        raise UsageError(f"impute must be one of {IMPUTE_CHOICES}, got {impute!r}", "impute")
     if scaling not in SCALING_CHOICES:
         raise UsageError(f"scaling must be one of {SCALING_CHOICES}, got {scaling!r}",
-                         "--scaling")
+                         "scaling")
     if clip is not None and not 0 < clip < 0.5:
-        raise UsageError(f"clip must be a quantile between 0 and 0.5, got {clip!r}", "--clip")
+        raise UsageError(f"clip must be a quantile between 0 and 0.5, got {clip!r}", "clip")
     numeric = list(numeric)
     skewness: dict[str, float] = {}
     signed_cols: list[str] = []
     if isinstance(log, str):
         if log not in ("auto", "none"):
             raise UsageError(f"log must be 'auto', 'none' or a list of columns, got {log!r}",
-                             "--log")
+                             "log")
         log_cols: list[str] = []
         for col in numeric:
             values = frame[col].to_numpy(dtype=np.float64)
@@ -372,7 +397,7 @@ def plan_preprocessing(
                 continue
             skew = float(pd.Series(values).skew())
             skewness[col] = round(skew, 4)
-            if log == "auto" and values.min() >= 0 and skew > SKEW_THRESHOLD:
+            if log == "auto" and wants_log(float(values.min()), skew):
                 log_cols.append(col)
             elif (log == "auto" and col in signed_log and values.min() < 0
                   and float(pd.Series(np.abs(values)).skew()) > SKEW_THRESHOLD):
@@ -381,7 +406,7 @@ def plan_preprocessing(
         log_cols = list(log)
         unknown = [c for c in log_cols if c not in numeric]
         if unknown:
-            raise UsageError(f"log: {unknown} are not numeric features ({numeric})", "--log")
+            raise UsageError(f"log: {unknown} are not numeric features ({numeric})", "log")
     return PreprocessPlan(numeric, list(categorical), impute, clip, log_cols, skewness, scaling,
                           signed_log_columns=signed_cols, winsorize=winsorize,
                           group_threshold=group_threshold, category_weight=category_weight)

@@ -46,6 +46,17 @@ case-insensitive; see ``NAME_HINTS``):
 8. whole non-negative values below 100 at the median: **count**;
 9. anything else: **measure**.
 
+Adding a role (tried in tests/unit/test_role_recipe.py with a toy ``nps`` role):
+
+1. add a :class:`Role` to ``ROLE_TABLE``: its name, what it is, its use (``feature``,
+   ``describe`` or ``dropped``), whether its columns are numbers and whether a user may give
+   it; :func:`assign_roles`, the role overrides and the summary's ``columns[].role`` enum
+   follow the table;
+2. when it is found from a column's name or values, add a :class:`RoleRule` to
+   ``NUMERIC_RULES`` just before the first rule it must win over (name hints go in
+   ``NAME_HINTS``), and a line to the table and the rules above;
+3. regenerate docs/summary.schema.json (``python -m custseg.summary``).
+
 Examples
 --------
 >>> import pandas as pd
@@ -69,11 +80,12 @@ from __future__ import annotations
 import re
 import tomllib
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -82,12 +94,53 @@ from custseg.errors import UsageError
 
 if TYPE_CHECKING:
     from custseg.schema import CheckedTable
+    from custseg.summary import ColumnDecisionDoc, DerivationDoc
 
-ROLES = ("id", "constant", "date", "calendar", "birth_year", "age", "count", "money", "rate",
-         "flag", "category", "text", "measure", "duplicate")
+
+@dataclass(frozen=True)
+class Role:
+    """A column role: what it is and what a column of it is used for.
+
+    ``use`` is ``"feature"`` (segmented on), ``"describe"`` (shown beside the segments) or
+    ``"dropped"``; ``numeric``: a column given this role is read as numbers;
+    ``overridable``: a user may give it (``--role COLUMN=ROLE``), else it is only found;
+    ``profile_as``: the role :mod:`custseg.profiling` words the column's evidence by
+    (``custseg.profiling.ROLES``; None: the role's own name).
+    """
+
+    name: str
+    what: str
+    use: str
+    numeric: bool = False
+    overridable: bool = True
+    profile_as: str | None = None
+
+
+#: Every column role, in the order of the summary's enum (``columns[].role``).  The id, date,
+#: text, category and birth_year roles are also handled by name in :func:`assign_roles`
+#: (what they drop, derive or encode); any other role needs only its entry here and, when it
+#: is found from a column's name or values, a rule in :data:`NUMERIC_RULES`.
+ROLE_TABLE: dict[str, Role] = {r.name: r for r in (
+    Role("id", "the customer id", "dropped"),
+    Role("constant", "one value for everyone", "dropped", overridable=False),
+    Role("date", "a date (customer since, last purchase): days since it", "feature"),
+    Role("calendar", "a day of the month, a month, a weekday or an hour", "describe",
+         numeric=True),
+    Role("birth_year", "a year of birth: age", "feature", numeric=True, profile_as="measure"),
+    Role("age", "an age in years", "feature", numeric=True),
+    Role("count", "a non-negative whole number (children, visits, orders)", "feature",
+         numeric=True),
+    Role("money", "an amount (income, spend, balance)", "feature", numeric=True),
+    Role("rate", "a share or percentage (0-1 or 0-100)", "feature", numeric=True),
+    Role("flag", "0/1 (accepted an offer, complained, responded)", "describe", numeric=True),
+    Role("category", "a few text levels or integer codes (region, gender)", "describe"),
+    Role("text", "free text with many values", "dropped"),
+    Role("measure", "any other number (age, score, duration)", "feature", numeric=True),
+    Role("duplicate", "moves with an earlier column", "describe", overridable=False),
+)}
+ROLES = tuple(ROLE_TABLE)
 #: Roles a user may give a column (the others are found, not chosen).
-OVERRIDABLE = ("id", "date", "calendar", "birth_year", "age", "count", "money", "rate",
-               "flag", "category", "text", "measure")
+OVERRIDABLE = tuple(name for name, r in ROLE_TABLE.items() if r.overridable)
 #: Roles of feature columns as profiling sees them (derived columns: age, tenure).
 NUMERIC_ROLES = ("count", "money", "rate", "flag", "measure", "age", "tenure", "calendar")
 #: Calendar positions (day of the month, month, weekday, hour): they describe when
@@ -159,8 +212,8 @@ class ColumnDecision:
     reason: str
     overridden: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> ColumnDecisionDoc:
+        return cast("ColumnDecisionDoc", asdict(self))
 
 
 @dataclass
@@ -173,8 +226,8 @@ class Derivation:
     reference: str  # ISO date (days_since) or a year (age)
     dayfirst: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> DerivationDoc:
+        return cast("DerivationDoc", asdict(self))
 
 
 @dataclass
@@ -212,10 +265,11 @@ def parse_role_overrides(items: Sequence[str] | None) -> dict[str, str]:
 
 
 def _check_roles(overrides: Mapping[str, str], where: str) -> None:
-    bad = {c: r for c, r in overrides.items() if r not in OVERRIDABLE}
+    allowed = [name for name, r in ROLE_TABLE.items() if r.overridable]
+    bad = {c: r for c, r in overrides.items() if r not in allowed}
     if bad:
         raise UsageError(f"{where}: unknown role(s) {bad}; a role is one of "
-                         f"{list(OVERRIDABLE)}", "role")
+                         f"{allowed}", "role")
 
 
 def load_role_overrides(path: str | Path) -> dict[str, str]:
@@ -297,63 +351,128 @@ def _date_name(column: str) -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------ numeric roles
+class ColumnFacts:
+    """What the rules of :data:`NUMERIC_RULES` look at: a numeric column's name (and its
+    words) and its finite values, with their range, whether they are whole and the distinct
+    ones.  Build it with :meth:`of`."""
+
+    def __init__(self, name: str, values: np.ndarray) -> None:
+        self.name = name
+        self.words = name_words(name)
+        self.v = values
+        self.lo, self.hi = float(values.min()), float(values.max())
+        self.whole = bool(np.all(np.mod(values, 1) == 0))
+        self.distinct = np.unique(values)
+        self.span = f"{_num(self.lo)} to {_num(self.hi)}"
+
+    @classmethod
+    def of(cls, name: str, values: pd.Series) -> ColumnFacts | None:
+        """The facts of a column, or None when it has no finite value."""
+        v = values.dropna().to_numpy(dtype=np.float64)
+        v = v[np.isfinite(v)]
+        return cls(name, v) if len(v) else None
+
+    def named(self, kind: str) -> bool:
+        """Whether the name says ``kind`` (a key of :data:`NAME_HINTS`)."""
+        return _hint(self.name, kind)
+
+    @cached_property
+    def skew(self) -> float:
+        return float(pd.Series(self.v).skew()) if len(self.v) > 2 else 0.0
+
+
+@dataclass(frozen=True)
+class RoleRule:
+    """One rule of :func:`numeric_role`: ``test`` gives the reason in words when the column
+    has ``role``, None when the rule does not apply."""
+
+    role: str
+    test: Callable[[ColumnFacts], str | None]
+
+
+def _calendar(f: ColumnFacts) -> str | None:
+    part = f.words[-1] if f.words else ""
+    if f.whole and 1 <= len(f.words) <= 2 and part in CALENDAR_PARTS and (
+            CALENDAR_PARTS[part][0] <= f.lo and f.hi <= CALENDAR_PARTS[part][1]):
+        return f"a {part} number {f.span}: a position in the calendar, not a trait of the customer"
+    return None
+
+
+def _year_of_birth(f: ColumnFacts) -> str | None:
+    named = f.whole and f.named("birth_year") and 1880 <= np.median(f.v) <= 2020
+    spread = (f.whole and "year" in f.words and np.quantile(f.v, 0.05) >= 1900
+              and np.quantile(f.v, 0.95) <= 2015 and np.ptp(f.v) >= 10)
+    return f"years {f.span} named like a year of birth" if named or spread else None
+
+
+def _share(f: ColumnFacts) -> str | None:
+    if f.lo >= 0 and f.hi <= 1 and not f.whole:
+        return "values within 0-1: a share"
+    if f.lo >= 0 and f.hi <= 1.5 and not f.whole and {"frequency", "freq"} & set(f.words):
+        return "values within 0-1 (a few above) named like a frequency: a share"
+    if f.lo >= 0 and f.hi <= 100 and f.named("rate"):
+        return f"values within 0-{100 if f.hi > 1 else 1} named like a share"
+    return None
+
+
+def _named_count(f: ColumnFacts) -> str | None:
+    first = next(iter(f.words), "")
+    counted = {"num", "number", "nb", "count", "cnt", "trx", "txn", "transactions", "visits",
+               "orders"} & set(f.words)
+    if f.whole and f.lo >= 0 and f.named("count") and (
+            first in ("num", "number", "n", "nb", "count", "cnt") or counted
+            or not f.named("money")):
+        return f"whole numbers {f.span} named like a count"
+    return None
+
+
+def _money(f: ColumnFacts) -> str | None:
+    if f.named("money") and (f.hi - f.lo > 100 or not f.whole):
+        return f"amounts {f.span} named like money"
+    if f.lo >= 0 and f.skew > 1 and f.hi > 1000:
+        return f"skewed amounts {f.span} (skewness {f.skew:.1f})"
+    return None
+
+
+#: The rules deciding a numeric column's role, in order: the first that applies wins
+#: (the module doc lists them in words); a column no rule takes is a ``measure``.
+NUMERIC_RULES: list[RoleRule] = [
+    RoleRule("constant", lambda f: f"always {f.distinct[0]:g}" if len(f.distinct) == 1
+             else None),
+    RoleRule("flag", lambda f: "only 0 and 1: a yes/no flag"
+             if set(f.distinct.tolist()) <= {0.0, 1.0} else None),
+    RoleRule("calendar", _calendar),
+    RoleRule("birth_year", _year_of_birth),
+    RoleRule("age", lambda f: f"ages {f.span}" if f.named("age") and f.lo >= 0 and f.hi < 130
+             else None),
+    RoleRule("category", lambda f: f"{len(f.distinct)} integer codes named like a category"
+             if f.whole and len(f.distinct) <= 12 and f.named("category") else None),
+    RoleRule("rate", _share),
+    RoleRule("count", _named_count),
+    RoleRule("measure", lambda f: f"numbers {f.span}" if f.named("measure") else None),
+    RoleRule("money", _money),
+    RoleRule("count", lambda f: f"whole numbers {f.span}"
+             if f.whole and f.lo == 0 and np.median(f.v) < 100 else None),
+]
+
+
 def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
-    """The role of a numeric column and the reason, from its name and values.
+    """The role of a numeric column and the reason, from its name and values: the first of
+    :data:`NUMERIC_RULES` that applies, else ``measure``.
 
     >>> numeric_role("Kidhome", pd.Series([0.0, 1, 2, 0, 1]))
     ('count', 'whole numbers 0 to 2 named like a count')
     >>> numeric_role("PRC_FULL_PAYMENT", pd.Series([0.0, 0.25, 1.0, 0.5]))
     ('rate', 'values within 0-1: a share')
     """
-    v = values.dropna().to_numpy(dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
+    facts = ColumnFacts.of(name, values)
+    if facts is None:
         return "measure", "no values"
-    lo, hi = float(v.min()), float(v.max())
-    whole = bool(np.all(np.mod(v, 1) == 0))
-    distinct = np.unique(v)
-    if len(distinct) == 1:
-        return "constant", f"always {distinct[0]:g}"
-    if set(distinct.tolist()) <= {0.0, 1.0}:
-        return "flag", "only 0 and 1: a yes/no flag"
-    span = f"{_num(lo)} to {_num(hi)}"
-    words = name_words(name)
-    if whole and 1 <= len(words) <= 2 and words[-1] in CALENDAR_PARTS and (
-            CALENDAR_PARTS[words[-1]][0] <= lo and hi <= CALENDAR_PARTS[words[-1]][1]):
-        return "calendar", (f"a {words[-1]} number {span}: a position in the calendar, not a "
-                            "trait of the customer")
-    if whole and _hint(name, "birth_year") and 1880 <= np.median(v) <= 2020:
-        return "birth_year", f"years {span} named like a year of birth"
-    if (whole and "year" in name_words(name) and np.quantile(v, 0.05) >= 1900
-            and np.quantile(v, 0.95) <= 2015 and np.ptp(v) >= 10):
-        return "birth_year", f"years {span} named like a year of birth"
-    if _hint(name, "age") and lo >= 0 and hi < 130:
-        return "age", f"ages {span}"
-    if whole and len(distinct) <= 12 and _hint(name, "category"):
-        return "category", f"{len(distinct)} integer codes named like a category"
-    if lo >= 0 and hi <= 1 and not whole:
-        return "rate", "values within 0-1: a share"
-    if lo >= 0 and hi <= 1.5 and not whole and {"frequency", "freq"} & set(name_words(name)):
-        return "rate", "values within 0-1 (a few above) named like a frequency: a share"
-    if lo >= 0 and hi <= 100 and _hint(name, "rate"):
-        return "rate", f"values within 0-{100 if hi > 1 else 1} named like a share"
-    first = next(iter(name_words(name)), "")
-    counted = {"num", "number", "nb", "count", "cnt", "trx", "txn", "transactions", "visits",
-               "orders"} & set(name_words(name))
-    if whole and lo >= 0 and _hint(name, "count") and (
-            first in ("num", "number", "n", "nb", "count", "cnt") or counted
-            or not _hint(name, "money")):
-        return "count", f"whole numbers {span} named like a count"
-    if _hint(name, "measure"):
-        return "measure", f"numbers {span}"
-    skew = float(pd.Series(v).skew()) if len(v) > 2 else 0.0
-    if _hint(name, "money") and (hi - lo > 100 or not whole):
-        return "money", f"amounts {span} named like money"
-    if lo >= 0 and skew > 1 and hi > 1000:
-        return "money", f"skewed amounts {span} (skewness {skew:.1f})"
-    if whole and lo == 0 and np.median(v) < 100:
-        return "count", f"whole numbers {span}"
-    return "measure", f"numbers {span}"
+    for rule in NUMERIC_RULES:
+        reason = rule.test(facts)
+        if reason is not None:
+            return rule.role, reason
+    return "measure", f"numbers {facts.span}"
 
 
 def _num(x: float) -> str:
@@ -419,7 +538,8 @@ def _pairwise_corr(X: np.ndarray) -> np.ndarray:
     present = ~np.isnan(X)
     if present.all():
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.corrcoef(X, rowvar=False).reshape(X.shape[1], X.shape[1])
+            full: np.ndarray = np.corrcoef(X, rowvar=False).reshape(X.shape[1], X.shape[1])
+            return full
     M = present.astype(np.float64)
     centre = np.nanmean(np.where(present, X, np.nan), axis=0) if len(X) else 0.0
     Y = np.where(present, X - centre, 0.0)  # centred: sums of squares stay accurate
@@ -432,7 +552,8 @@ def _pairwise_corr(X: np.ndarray) -> np.ndarray:
         var_i = sxx - sx * sx / n
         corr = cov / np.sqrt(var_i * var_i.T)
     corr[(n < 2) | (var_i <= 1e-9) | (var_i.T <= 1e-9)] = np.nan
-    return np.clip(corr, -1.0, 1.0, out=corr, where=np.isfinite(corr))
+    clipped: np.ndarray = np.clip(corr, -1.0, 1.0, out=corr, where=np.isfinite(corr))
+    return clipped
 
 
 # ------------------------------------------------------------------ the whole table
@@ -535,7 +656,7 @@ def assign_roles(
             continue
         numeric = col in roles.numeric
         values = frame[col] if numeric else None
-        if not numeric and forced in (*NUMERIC_ROLES, "birth_year"):
+        if not numeric and forced in ROLE_TABLE and ROLE_TABLE[forced].numeric:
             values = _as_numeric(frame, col)
             if values is None:
                 raise UsageError(f"role {forced!r} for column {col!r}: its values are not all "
@@ -569,7 +690,8 @@ def assign_roles(
             decide(col, "constant", "dropped", None, reason + "; cannot tell customers apart")
             continue
         if role == "category":
-            frame[col] = values.map(lambda x: str(int(x)) if pd.notna(x) else np.nan)
+            frame[col] = cast("pd.Series", values).map(
+                lambda x: str(int(x)) if pd.notna(x) else np.nan)
             if use_categorical and col not in exclude_set:
                 decide(col, "category", "feature", col, reason)
                 cat_features.append(col)
@@ -589,11 +711,15 @@ def assign_roles(
             if use == "feature":
                 features.append(name)
             continue
-        role_of[col] = "measure" if role == "birth_year" else role
+        spec = ROLE_TABLE.get(role, Role(role, "a role given", "feature"))
+        if spec.use == "dropped" and col not in requested:
+            decide(col, role, "dropped", None, reason)
+            continue
+        role_of[col] = spec.profile_as or role
         if col in requested:
             decide(col, role, "feature", col, reason + "; given as a feature")
             features.append(col)
-        elif role in ("flag", "calendar") or col in exclude_set or requested:
+        elif spec.use == "describe" or col in exclude_set or requested:
             why = "; describes the segments" if role != "calendar" else ""
             why = "; excluded" if col in exclude_set else why
             why = "; not among the features given, describes the segments" if (

@@ -47,12 +47,13 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from custseg.errors import DataError, Problem, UsageError
+from custseg.summary import RolesDoc
 
 MISSING_MARKERS = frozenset(
     {"na", "n/a", "nan", "null", "none", "nil", "#n/a", "?", "-", "--", "missing", "unknown"}
@@ -84,8 +85,8 @@ class Roles:
     dates: list[str] = field(default_factory=list)
     ignored: dict[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> RolesDoc:
+        return cast(RolesDoc, asdict(self))
 
 
 @dataclass
@@ -123,7 +124,8 @@ def _rows(mask: np.ndarray | pd.Series, limit: int = 20) -> list[int]:
 
 
 def _is_text(s: pd.Series) -> bool:
-    return s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
+    text: bool = s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
+    return text
 
 
 @dataclass
@@ -161,8 +163,29 @@ def _arrow_numbers(s: pd.Series) -> np.ndarray | None:
     return values
 
 
-def _parse_numeric(s: pd.Series) -> _Parsed:
-    """Read a text column as numbers; report junk and missing markers."""
+#: Cells written with thousands separators ("1,234", "12,500.75") and with a decimal comma
+#: ("12,5", as European spreadsheets write it): the two readings of a comma in a number.
+THOUSANDS_PATTERN = r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"
+DECIMAL_COMMA_PATTERN = r"[-+]?\d+,\d+"
+
+
+def comma_reading(any_thousands: bool, any_decimal_only: bool) -> str:
+    """How the commas of a column's numbers are read, from the cells a plain parse refused:
+    ``"thousands"`` when some fit :data:`THOUSANDS_PATTERN` and none is only a decimal comma
+    (:data:`DECIMAL_COMMA_PATTERN` but not thousands), else ``"decimal"``.
+
+    >>> comma_reading(True, False), comma_reading(True, True), comma_reading(False, False)
+    ('thousands', 'decimal', 'decimal')
+    """
+    return "thousands" if any_thousands and not any_decimal_only else "decimal"
+
+
+def parse_numeric(s: pd.Series) -> _Parsed:
+    """Read a text column as numbers; report junk and missing markers.
+
+    The one rule of what a number, a missing value and a junk cell are (every engine uses
+    it: the Spark engine states it in Spark SQL with :data:`THOUSANDS_PATTERN`,
+    :data:`DECIMAL_COMMA_PATTERN`, :func:`comma_reading` and :data:`MISSING_MARKERS`)."""
     fast = _arrow_numbers(s)
     if fast is not None:
         no = pd.Series(False, index=s.index)
@@ -175,10 +198,10 @@ def _parse_numeric(s: pd.Series) -> _Parsed:
     if failed.any():
         candidates = text.where(failed)
         # thousands separators ("1,234", "12,500.75"), when every such cell fits them
-        thousands = candidates.str.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?", na=False)
+        thousands = candidates.str.fullmatch(THOUSANDS_PATTERN, na=False)
         # otherwise a decimal comma, as European spreadsheets write it: "12,5"
-        decimal = candidates.str.fullmatch(r"[-+]?\d+,\d+", na=False)
-        if thousands.any() and not (decimal & ~thousands).any():
+        decimal = candidates.str.fullmatch(DECIMAL_COMMA_PATTERN, na=False)
+        if comma_reading(bool(thousands.any()), bool((decimal & ~thousands).any())) == "thousands":
             comma, replacement = thousands, ""
         else:
             comma, replacement = decimal, "."
@@ -190,6 +213,9 @@ def _parse_numeric(s: pd.Series) -> _Parsed:
     markers = failed & text.str.lower().isin(MISSING_MARKERS).fillna(False)
     junk = failed & ~markers
     return _Parsed(values, junk.astype(bool), markers.astype(bool), int((~blank).sum()))
+
+
+_parse_numeric = parse_numeric
 
 
 def _looks_like_dates(text: pd.Series) -> bool:
@@ -303,7 +329,7 @@ def junk_problem(column: str, n_junk: int, n_filled: int, max_junk: float, *,
     prob = Problem(column, f"{n_junk} non-numeric value(s) ({n_junk / n_filled:.0%} of filled "
                    "cells)", rows=list(rows), values=list(values), code="junk")
     if n_junk / n_filled > max_junk:
-        prob.message += (f", more than the {max_junk:.0%} accepted (--max-junk); "
+        prob.message += (f", more than the {max_junk:.0%} accepted (`max_junk`); "
                          "numbers such as 12.5 or 1e3 are accepted")
     else:
         prob.message += ", read as missing"
@@ -334,6 +360,19 @@ def too_large_problem(column: str, n: int, *, rows: Sequence[int] = (),
                    code="too-large")
 
 
+def all_missing_problem(column: str, *, dropped: bool = False) -> Problem:
+    """The finding about a numeric column without a single value: an error, or (a column
+    the user did not ask for, ``dropped``) a warning that it is left out.
+
+    >>> all_missing_problem("Age").message, all_missing_problem("Age", dropped=True).severity
+    ('has no values (all missing)', 'warning')
+    """
+    if dropped:
+        return Problem(column, "has no values (all missing); dropped", code="all-missing",
+                       severity="warning")
+    return Problem(column, "has no values (all missing)", code="all-missing")
+
+
 def constant_problem(column: str, value: float) -> Problem:
     """The warning about a numeric column with a single value, dropped.
 
@@ -350,7 +389,7 @@ def _require_columns(df: pd.DataFrame, names: Sequence[str] | None, option: str)
     missing = [c for c in names if c not in df.columns]
     if missing:
         raise UsageError(
-            f"{option}: column(s) {missing} not in the data. Columns in the data: "
+            f"`{option}`: column(s) {missing} not in the data. Columns in the data: "
             f"{[str(c) for c in df.columns]}",
             option,
         )
@@ -400,12 +439,12 @@ def validate_table(
     DataError
         Every problem found, together.
     """
-    _require_columns(df, [id_col] if id_col else None, "--id-col")
-    _require_columns(df, features, "--features")
-    _require_columns(df, exclude, "--exclude")
-    _require_columns(df, categorical, "--categorical")
+    _require_columns(df, [id_col] if id_col else None, "id_col")
+    _require_columns(df, features, "features")
+    _require_columns(df, exclude, "exclude")
+    _require_columns(df, categorical, "categorical")
     if not 0 <= max_junk <= 1:
-        raise UsageError(f"max_junk must be between 0 and 1, got {max_junk!r}", "--max-junk")
+        raise UsageError(f"max_junk must be between 0 and 1, got {max_junk!r}", "max_junk")
     df = df.copy()
     df.columns = [str(c) for c in df.columns]
     repeated = sorted(set(df.columns[df.columns.duplicated()]))
@@ -608,7 +647,7 @@ def validate_table(
         dropped = "".join(f"; {c} dropped: {why}" for c, why in
                           cleaning["columns_dropped"].items())
         errors.append(Problem(None, "no usable numeric feature to segment on (numeric "
-                              f"columns found: {accepted}{dropped}; give --features)",
+                              f"columns found: {accepted}{dropped}; give `features`)",
                               code="no-features"))
 
     # 6. duplicates: exact duplicate rows are dropped; one id on different rows is an error

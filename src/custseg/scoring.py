@@ -1,13 +1,24 @@
-"""Batch scoring: assign the customers of a file to the segments of a model bundle.
+"""Scoring: assign customers to the segments of a model bundle, in batch or one at a time.
 
-The input is read in chunks (CSV/TSV and other delimited text, Parquet and JSON Lines
-stream; Excel is read whole), so memory stays bounded whatever the number of rows.  The first
-chunk is checked against the bundle: every feature must be there (missing ones are named,
-with the columns present); other columns are ignored.  Every chunk's values are checked as in
-``fit`` (junk beyond the model's ``max_junk`` and infinities are errors naming the rows).  The
-output (CSV, or Parquet when ``--out`` ends in ``.parquet``) has the id column (or ``row``),
-``segment``, ``segment_name``, ``distance`` and, for methods that have one, ``probability``;
-it is written to a temporary file and renamed into place at the end.
+:class:`ModelScorer` is the one scoring path: ``custseg score`` (:func:`score_file`, a file
+in chunks) and the service (``custseg serve``, a few customers a request) both call it, so
+they give the same segments and distances, to the last digit.  K-Means models go through
+the model's own fitted preprocessing and :func:`nearest_centres`; other methods through
+:meth:`Segmenter.assign`.  For a K-Means model on numeric features, a request of a few
+customers skips the DataFrame and scikit-learn's input checks:
+:func:`compile_numeric` reads every fitted step of the numeric pipeline into a NumPy
+function, and the scorer uses it only when it gives exactly the pipeline's own output on
+probe customers built from the training deciles.
+
+Batch scoring (:func:`score_file`) reads its input in chunks (CSV/TSV and other delimited
+text, Parquet and JSON Lines stream; Excel is read whole), so memory stays bounded whatever
+the number of rows.  The first chunk is checked against the bundle: every feature must be
+there (missing ones are named, with the columns present); other columns are ignored.  Every
+chunk's values are checked as in ``fit`` (junk beyond the model's ``max_junk`` and
+infinities are errors naming the rows).  The output (CSV, or Parquet when ``--out`` ends in
+``.parquet``) has the id column (or ``row``), ``segment``, ``segment_name``, ``distance``
+and, for methods that have one, ``probability``; it is written to a temporary file and
+renamed into place at the end.
 
 Examples
 --------
@@ -26,9 +37,11 @@ Examples
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,12 +49,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custseg.bundle import load_bundle
+from custseg.bundle import Bundle, load_bundle
 from custseg.errors import DataError, Problem
 from custseg.io import atomic_output_file, check_input_path, file_sha256, iter_table, write_csv
 
+log = logging.getLogger("custseg.scoring")
+
 ProgressFn = Callable[[str, int, int], None]
+#: A function of a float matrix (rows: customers, columns: features).
+ArrayFn = Callable[[np.ndarray], np.ndarray]
 CHUNK_SIZE = 200_000
+#: Decimals of the distances and probabilities given (files and the service alike).
+DECIMALS = 6
+#: Rows at a time in :func:`nearest_centres`.
+NEAREST_BLOCK = 4096
 
 
 @dataclass
@@ -63,6 +84,286 @@ def iter_chunks(path: Path, chunk_size: int = CHUNK_SIZE,
     return iter_table(path, chunk_size, columns)
 
 
+# ------------------------------------------------------------------ the scorer
+def nearest_centres(Z: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The nearest centre of every row of ``Z`` and the Euclidean distance to it.
+
+    Computed a block of rows at a time (memory: block x k x features), and a row's result
+    never depends on the other rows: one customer scored alone gets the same digits as in
+    a file of millions.
+
+    >>> nearest_centres(np.array([[0.0, 0.0], [3.0, 4.0]]), np.array([[0.0, 1.0], [3.0, 0.0]]))
+    (array([0, 1]), array([1., 4.]))
+    """
+    labels = np.empty(len(Z), dtype=np.int64)
+    dist = np.empty(len(Z), dtype=np.float64)
+    for start in range(0, len(Z), NEAREST_BLOCK):
+        block = Z[start:start + NEAREST_BLOCK]
+        d2 = ((block[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        best = d2.argmin(axis=1)
+        labels[start:start + len(block)] = best
+        dist[start:start + len(block)] = np.sqrt(d2[np.arange(len(block)), best])
+    return labels, dist
+
+
+def _identity(Z: np.ndarray) -> np.ndarray:
+    return Z
+
+
+def _imputer(step: Any) -> ArrayFn | None:
+    if getattr(step, "add_indicator", False):
+        return None
+    fill = np.asarray(step.statistics_, dtype=np.float64)
+    return lambda Z: np.where(np.isnan(Z), fill, Z)
+
+
+def _clipper(step: Any) -> ArrayFn:
+    lower = np.asarray(step.lower_, dtype=np.float64)
+    upper = np.asarray(step.upper_, dtype=np.float64)
+    return lambda Z: np.clip(Z, lower, upper)
+
+
+def _log1p(step: Any) -> ArrayFn:
+    mask = np.asarray(step.mask_, dtype=bool)
+
+    def apply(Z: np.ndarray) -> np.ndarray:
+        Z = Z.copy()
+        Z[:, mask] = np.log1p(np.clip(Z[:, mask], 0, None))
+        return Z
+
+    return apply
+
+
+def _signed_log(step: Any) -> ArrayFn:
+    mask = np.asarray(step.mask_, dtype=bool)
+    scale = np.asarray(step.scale_, dtype=np.float64)[mask]
+
+    def apply(Z: np.ndarray) -> np.ndarray:
+        Z = Z.copy()
+        Z[:, mask] = np.arcsinh(Z[:, mask] / scale)
+        return Z
+
+    return apply
+
+
+def _weights(step: Any) -> ArrayFn:
+    weights = np.asarray(step.weights_, dtype=np.float64)
+    return lambda Z: Z * weights
+
+
+def _affine(shift: Any, scale: Any) -> ArrayFn:
+    def apply(Z: np.ndarray) -> np.ndarray:
+        if shift is not None:
+            Z = Z - shift
+        if scale is not None:
+            Z = Z / scale
+        return Z
+
+    return apply
+
+
+def _standard(step: Any) -> ArrayFn:
+    return _affine(step.mean_ if step.with_mean else None,
+                   step.scale_ if step.with_std else None)
+
+
+def _robust(step: Any) -> ArrayFn:
+    return _affine(step.center_ if step.with_centering else None,
+                   step.scale_ if step.with_scaling else None)
+
+
+def _minmax(step: Any) -> ArrayFn:
+    scale, shift = step.scale_, step.min_
+    bounds = step.feature_range if step.clip else None
+
+    def apply(Z: np.ndarray) -> np.ndarray:
+        Z = Z * scale + shift
+        return np.clip(Z, bounds[0], bounds[1]) if bounds is not None else Z
+
+    return apply
+
+
+def _step_builders() -> list[tuple[Any, Callable[[Any], ArrayFn | None]]]:
+    """The fitted steps :func:`compile_numeric` knows, each with the function reading it."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+    from custseg.preprocess import (
+        FeatureGroupWeights,
+        QuantileClipper,
+        RobustFences,
+        SelectiveLog1p,
+        SignedLog,
+    )
+
+    return [(SimpleImputer, _imputer), ((QuantileClipper, RobustFences), _clipper),
+            (SelectiveLog1p, _log1p), (SignedLog, _signed_log),
+            (FeatureGroupWeights, _weights), (StandardScaler, _standard),
+            (RobustScaler, _robust), (MinMaxScaler, _minmax)]
+
+
+def compile_numeric(preprocessor: Any) -> ArrayFn | None:
+    """The fitted numeric pipeline of ``preprocessor`` (a fitted
+    :func:`custseg.preprocess.build_preprocessor`) as one NumPy function of a float matrix
+    (a column per numeric feature, NaN: missing), each step built from that step's fitted
+    attributes; None when a step is of a kind it does not know.
+
+    :class:`ModelScorer` uses it only after checking that it gives exactly what
+    ``preprocessor.transform`` gives.
+    """
+    try:
+        pipe = preprocessor.named_transformers_["numeric"]
+    except (AttributeError, KeyError):
+        return None
+    builders = _step_builders()
+    functions: list[ArrayFn] = []
+    for _, step in pipe.steps:
+        if step is None or (isinstance(step, str) and step == "passthrough"):
+            continue
+        build = next((b for kinds, b in builders if isinstance(step, kinds)), None)
+        fn = build(step) if build is not None else None
+        if fn is None:
+            return None
+        functions.append(fn)
+
+    def transform(X: np.ndarray) -> np.ndarray:
+        Z = np.array(X, dtype=np.float64, copy=True)
+        for fn in functions:
+            Z = fn(Z)
+        return Z
+
+    return transform
+
+
+def _num(x: Any) -> float:
+    return math.nan if x is None else float(x)
+
+
+class ModelScorer:
+    """Assigns customers to the segments of a bundle: ``custseg score`` and the service.
+
+    :meth:`assign` scores a table (a chunk of a file), :meth:`score` a few customers given
+    as ``{feature: value}`` dicts; both give the same segments and distances (rounded to
+    :data:`DECIMALS` places) for the same customers.  K-Means models: the model's fitted
+    preprocessing, then :func:`nearest_centres`; on numeric features only, :meth:`score`
+    uses :func:`compile_numeric` when it reproduces the preprocessing exactly on probe
+    customers (``fast``).  Other methods: :meth:`Segmenter.assign`.
+    """
+
+    def __init__(self, bundle: Bundle, *, compiled: bool = True) -> None:
+        """``compiled=False``: never the compiled path (a file: nothing to gain)."""
+        from custseg.algorithms.registry import capabilities
+
+        self.bundle = bundle
+        self.seg = seg = bundle.segmenter
+        self.meta = bundle.meta
+        self.features: list[str] = list(seg.features_)
+        self.numeric: list[str] = list(seg.plan_.numeric)
+        self.categorical: list[str] = list(seg.plan_.categorical)
+        self.names: list[str] = [s.name for s in seg.segments_]
+        caps = capabilities(seg.algorithm)
+        self.kmeans = caps.centres_only and getattr(seg, "model_", 1) is None
+        self.probabilistic = caps.gives_probabilities
+        self.centres: np.ndarray = np.array(seg.cluster_centers_, dtype=np.float64)
+        self._fast: ArrayFn | None = None
+        if compiled and self.kmeans and not self.categorical:
+            self._fast = self._checked(compile_numeric(seg.preprocessor_))
+
+    @property
+    def fast(self) -> bool:
+        """Whether :meth:`score` takes the compiled path (K-Means on numeric features)."""
+        return self._fast is not None
+
+    # -- the fast path, checked
+    def _probes(self) -> pd.DataFrame:
+        """Customers from the training deciles (shuffled across features), one with each
+        feature missing, one with every value negated."""
+        ref = (self.meta.get("training") or {}).get("features") or {}
+        rows = []
+        for i in range(11):
+            for shift in (0, 3, 7):
+                row = {}
+                for j, f in enumerate(self.numeric):
+                    dec = (ref.get(f) or {}).get("deciles") or [0.0] * 11
+                    row[f] = float(dec[(i + shift * j) % 11])
+                rows.append(row)
+        rows.append({f: -v for f, v in rows[-1].items()})
+        for f in self.numeric:
+            rows.append({**rows[5], f: np.nan})
+        return pd.DataFrame(rows, columns=self.numeric)
+
+    def _checked(self, fn: ArrayFn | None) -> ArrayFn | None:
+        """``fn`` when it gives exactly the model's preprocessing on the probes, else None."""
+        if fn is None:
+            return None
+        try:
+            probes = self._probes()
+            want = self._scaled(probes)
+            got = fn(probes.to_numpy(dtype=np.float64))
+        except Exception as exc:  # anything unexpected: the model's own path
+            log.warning("fast scoring path not used: %s", exc)
+            return None
+        if want.shape != got.shape or not np.array_equal(want, got, equal_nan=True):
+            log.warning("fast scoring path not used: it differs from the model's "
+                        "preprocessing")
+            return None
+        return fn
+
+    # -- scoring
+    def _scaled(self, frame: pd.DataFrame) -> np.ndarray:
+        """Rows of a table in the space of the centres, through the model's preprocessing
+        (values checked as in ``fit``: :class:`~custseg.errors.DataError` naming rows)."""
+        seg = self.seg
+        return np.asarray(seg.preprocessor_.transform(seg._typed_features(frame)),
+                          dtype=np.float64)
+
+    def frame(self, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+        """Feature dicts as a table of the model's features (numbers as floats)."""
+        data = {f: [r.get(f) for r in rows] for f in self.features}
+        frame = pd.DataFrame(data, columns=self.features)
+        for f in self.numeric:
+            frame[f] = pd.to_numeric(frame[f], errors="coerce").astype("float64")
+        return frame
+
+    def transform(self, rows: Sequence[dict[str, Any]]) -> np.ndarray:
+        """Feature dicts in the scaled space of the centres (K-Means only)."""
+        if self._fast is not None:
+            X = np.array([[_num(r.get(f)) for f in self.numeric] for r in rows],
+                         dtype=np.float64).reshape(len(rows), len(self.numeric))
+            return self._fast(X)
+        return self._scaled(self.frame(rows))
+
+    def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``segment``, ``segment_name``, ``distance`` (and ``probability`` for methods
+        that give one) of every row of ``frame``, indexed like it; other columns ignored."""
+        if not self.kmeans:
+            out = self.seg.assign(frame)
+        else:
+            labels, dist = nearest_centres(self._scaled(frame), self.centres)
+            names = np.array(self.names, dtype=object)
+            out = pd.DataFrame({"segment": labels, "segment_name": names[labels],
+                                "distance": dist}, index=frame.index)
+        return out.round({"distance": DECIMALS, "probability": DECIMALS})
+
+    def score(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``[{"segment", "segment_name", "distance", "probability"?}, ...]`` of feature
+        dicts (missing values: None), as :meth:`assign` gives them (NaN where it has NaN)."""
+        if not rows:
+            return []
+        if self._fast is not None:
+            labels, dist = nearest_centres(self.transform(rows), self.centres)
+            return [{"segment": int(s), "segment_name": self.names[s], "distance": float(d)}
+                    for s, d in zip(labels, np.round(dist, DECIMALS), strict=True)]
+        results = []
+        for rec in self.assign(self.frame(rows)).to_dict("records"):
+            r = {"segment": int(rec["segment"]), "segment_name": str(rec["segment_name"]),
+                 "distance": float(rec["distance"])}
+            if self.probabilistic:
+                r["probability"] = float(rec["probability"])
+            results.append(r)
+        return results
+
+
 def _check_columns(chunk: pd.DataFrame, features: list[str], id_col: str | None,
                    report: ScoreReport) -> None:
     missing = [f for f in features if f not in chunk.columns]
@@ -73,11 +374,11 @@ def _check_columns(chunk: pd.DataFrame, features: list[str], id_col: str | None,
     report.ignored_columns = [c for c in chunk.columns if c not in features and c != id_col]
 
 
-def _score_chunk(seg: Any, chunk: pd.DataFrame, id_col: str | None,
+def _score_chunk(scorer: ModelScorer, chunk: pd.DataFrame, id_col: str | None,
                  offset: int) -> pd.DataFrame:
     """The scored rows of one chunk: id (or row number), segment, name, distance."""
     try:
-        scored = seg.assign(chunk.reset_index(drop=True))
+        scored = scorer.assign(chunk.reset_index(drop=True))
     except DataError as exc:  # row numbers of this chunk -> of the file
         for p in exc.problems:
             p.rows = [r + offset for r in p.rows]
@@ -87,7 +388,7 @@ def _score_chunk(seg: Any, chunk: pd.DataFrame, id_col: str | None,
         frame[id_col] = chunk[id_col].to_numpy()
     else:
         frame["row"] = np.arange(offset + 1, offset + len(chunk) + 1)
-    return pd.concat([frame, scored.round({"distance": 6, "probability": 6})], axis=1)
+    return pd.concat([frame, scored], axis=1)
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path, writer: Any) -> Any:
@@ -112,10 +413,10 @@ def score_file(
 ) -> ScoreReport:
     """Score ``input_path`` with the bundle at ``model``; write ``out`` atomically."""
     bundle = load_bundle(model)
-    seg = bundle.segmenter
+    scorer = ModelScorer(bundle, compiled=False)
     input_path, out = check_input_path(input_path), Path(out)
     id_col = bundle.meta.get("id_column")
-    features = list(seg.features_)
+    features = scorer.features
     report = ScoreReport(input_sha256=file_sha256(input_path), output=str(out))
     counts: Counter[int] = Counter()
     parquet = out.suffix.lower() in (".parquet", ".pq")
@@ -127,7 +428,7 @@ def score_file(
                                      features + ([id_col] if id_col else [])):
                 if report.chunks == 0:
                     _check_columns(chunk, features, id_col, report)
-                frame = _score_chunk(seg, chunk, id_col, offset)
+                frame = _score_chunk(scorer, chunk, id_col, offset)
                 counts.update(frame["segment"].tolist())
                 if parquet:
                     writer = _write_parquet(frame, tmp, writer)

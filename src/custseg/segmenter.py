@@ -19,18 +19,18 @@ from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from custseg.algorithms import ALGORITHMS
+from custseg.algorithms import registry
 from custseg.errors import DataError, Problem, UsageError
 from custseg.preprocess import GROUP_R, build_preprocessor, plan_preprocessing
 from custseg.profiling import SegmentProfile, load_rules, profile_segments
 from custseg.roles import assign_roles, derive
-from custseg.schema import MAX_ABS_VALUE, _parse_numeric, validate_table
+from custseg.schema import MAX_ABS_VALUE, parse_numeric, validate_table
 from custseg.selection import (
     USEFUL_K,
     KSelection,
-    _partition_scores,
     fit_method,
     limit_threads,
+    partition_scores,
     select_k,
 )
 from custseg.stability import bootstrap_stability
@@ -63,7 +63,9 @@ MAX_COLUMNS = 2_500
 #: Customers used for the stability of each candidate k (a seeded sample).
 STABILITY_SAMPLE = 2_000
 K_STABILITY_RESAMPLES = 10
-PROBABILISTIC = ("gmm", "hdbscan")
+#: Built-in methods that give membership probabilities (use
+#: ``registry.capabilities(name).gives_probabilities``).
+PROBABILISTIC = tuple(n for n in registry.names() if registry.capabilities(n).gives_probabilities)
 UNASSIGNED = "Unassigned"
 DEFAULT_K_RANGE = (2, 10)
 #: Weight of each one-hot column when segmenting on categories too: two customers in
@@ -74,7 +76,7 @@ OUTLIER_EXAMPLES = 5
 
 
 def parse_k(value: str | int) -> int | tuple[int, int]:
-    """Read a ``--k`` value: ``5``, ``2..10`` (or ``2-10``), or ``auto``.
+    """Read a value of ``k``: ``5``, ``2..10`` (or ``2-10``), or ``auto``.
 
     >>> parse_k("5"), parse_k("2..10"), parse_k("auto")
     (5, (2, 10), (2, 10))
@@ -101,8 +103,36 @@ def parse_k(value: str | int) -> int | tuple[int, int]:
             k = 0
         if k >= 2:
             return k
-    raise UsageError(f"--k must be a number of segments >= 2 (e.g. 5), a range such as 2..10, "
-                     f"or 'auto'; got {value!r}", "--k")
+    raise UsageError(f"`k` must be a number of segments >= 2 (e.g. 5), a range such as 2..10, "
+                     f"or 'auto'; got {value!r}", "k")
+
+
+def k_values(k: Any, k_range: tuple[int, int] = DEFAULT_K_RANGE) -> list[int]:
+    """The numbers of segments tried, from ``k`` and ``k_range`` as :class:`Segmenter`
+    takes them (every engine uses this rule): ``"auto"`` the range, an int itself, a text
+    as :func:`parse_k` reads it, a collection of ints those values.
+
+    >>> k_values("auto", (2, 4)), k_values(5), k_values("3..5"), k_values([6, 3])
+    ([2, 3, 4], [5], [3, 4, 5], [3, 6])
+    """
+    if isinstance(k, str):
+        if k != "auto":
+            parsed = parse_k(k)
+            return ([parsed] if isinstance(parsed, int)
+                    else list(range(parsed[0], parsed[1] + 1)))
+        lo, hi = k_range
+        if not 2 <= lo <= hi:
+            raise UsageError(f"k_range must be (low, high) with 2 <= low <= high, got "
+                             f"{k_range!r}", "k_range")
+        return list(range(lo, hi + 1))
+    if isinstance(k, int | np.integer):
+        if k < 2:
+            raise UsageError(f"k must be at least 2, got {k!r}", "k")
+        return [int(k)]
+    values = sorted({int(v) for v in k})
+    if not values or values[0] < 2:
+        raise UsageError(f"k values must be at least 2, got {k!r}", "k")
+    return values
 
 
 def check_width(columns: Sequence[str], n_rows: int | None, *,
@@ -331,20 +361,20 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     # Fitted: a card (custseg.notebook); unfitted: scikit-learn's repr and diagram.
     def __repr__(self, N_CHAR_MAX: int = 700) -> str:
         head = super().__repr__(N_CHAR_MAX=N_CHAR_MAX)
-        from custseg.notebook import is_fitted, segmenter_text
+        from custseg.display import is_fitted, segmenter_text
 
         return segmenter_text(self, head) if is_fitted(self) else head
 
     @property
     def _repr_html_(self) -> Any:
-        from custseg.notebook import is_fitted, segmenter_html
+        from custseg.display import is_fitted, segmenter_html
 
         if is_fitted(self):
             return lambda: segmenter_html(self)
         return super()._repr_html_
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        from custseg.notebook import is_fitted, segmenter_mimebundle
+        from custseg.display import is_fitted, segmenter_mimebundle
 
         if not is_fitted(self):
             return super()._repr_mimebundle_(**kwargs)
@@ -352,25 +382,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- helpers
     def _k_values(self) -> list[int]:
-        k = self.k
-        if isinstance(k, str):
-            if k != "auto":
-                parsed = parse_k(k)
-                return ([parsed] if isinstance(parsed, int)
-                        else list(range(parsed[0], parsed[1] + 1)))
-            lo, hi = self.k_range
-            if not 2 <= lo <= hi:
-                raise UsageError(f"k_range must be (low, high) with 2 <= low <= high, got "
-                                 f"{self.k_range!r}", "k_range")
-            return list(range(lo, hi + 1))
-        if isinstance(k, int | np.integer):
-            if k < 2:
-                raise UsageError(f"k must be at least 2, got {k!r}", "k")
-            return [int(k)]
-        values = sorted({int(v) for v in k})
-        if not values or values[0] < 2:
-            raise UsageError(f"k values must be at least 2, got {k!r}", "k")
-        return values
+        return k_values(self.k, self.k_range)
 
     def _check_width(self, X: Any) -> None:
         """Refuse a table with more candidate feature columns than ``max_columns``, before
@@ -420,7 +432,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                     values = s.astype("float64")
                     junk = pd.Series(False, index=s.index)
                 else:
-                    parsed = _parse_numeric(s)
+                    parsed = parse_numeric(s)
                     values, junk = parsed.values, parsed.junk
                 if junk.any() and junk.mean() > self.max_junk:
                     problems.append(Problem(c, f"non-numeric values (more than the "
@@ -456,7 +468,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         if self.n_threads is not None and int(self.n_threads) < 1:
             raise UsageError(f"n_threads must be at least 1, got {self.n_threads!r}",
-                             "--threads")
+                             "n_threads")
         try:
             n_rows = int(X.shape[0])
         except (AttributeError, IndexError, TypeError):
@@ -465,13 +477,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             return self._fit(X, progress)
 
     def _fit(self, X: Any, progress: ProgressFn | None) -> Segmenter:
-        if self.algorithm not in ALGORITHMS:
-            raise UsageError(f"algorithm must be one of {list(ALGORITHMS)}, got "
-                             f"{self.algorithm!r}", "--algorithm")
-        if self.algorithm == "deep":
-            from custseg.algorithms.deep import require_torch
-
-            require_torch()
+        spec = registry.get(self.algorithm)
+        if spec.requires is not None:
+            spec.requires()
+        caps = spec.capabilities
         k_values = self._k_values()
         rules = load_rules(self.rules)
         is_frame = isinstance(X, pd.DataFrame)
@@ -484,7 +493,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             features=self.features,
             exclude=self.exclude,
             categorical=self.categorical,
-            use_categorical=self.use_categorical or self.algorithm == "kprototypes",
+            use_categorical=self.use_categorical or caps.handles_categoricals,
             max_junk=self.max_junk,
             min_rows=min(k_values),
             infer_roles=is_frame,
@@ -493,7 +502,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         if self.outliers not in ("winsorize", "keep"):
             raise UsageError(f"outliers must be 'winsorize' or 'keep', got {self.outliers!r}",
                              "outliers")
-        use_cat = self.use_categorical or self.algorithm == "kprototypes"
+        use_cat = self.use_categorical or caps.handles_categoricals
         fr = assign_roles(checked, overrides=self.column_roles, requested=self.features,
                           exclude=self.exclude, use_categorical=use_cat, infer=is_frame,
                           random_state=0)
@@ -506,7 +515,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             raise UsageError("use_categorical: the data have no categorical column to segment "
                              "on (columns found: " + ", ".join(
                                  f"{d.column} ({d.role})" for d in fr.decisions) + ")",
-                             "--use-categorical")
+                             "use_categorical")
         self.features_ = [*fr.features, *fr.categorical_features]
         if not self.features_:
             raise DataError([Problem(None, "no usable feature to segment on: " + "; ".join(
@@ -526,7 +535,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             self.cleaning_["rows_dropped_missing"] = int((~fit_rows).sum())
             if fit_rows.sum() < max(min(k_values), 2):
                 raise DataError([Problem(None, f"only {int(fit_rows.sum())} rows without "
-                                         "missing values remain after --impute drop",
+                                         "missing values remain after `impute='drop'`",
                                          code="too-few-rows")])
         train = data.loc[fit_rows].reset_index(drop=True)
         signed = [c for c in numeric if self.feature_roles_.get(c) == "money"]
@@ -536,7 +545,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             winsorize=self.outliers == "winsorize" and is_frame,
             group_threshold=GROUP_R if self.feature_groups and is_frame else None,
             category_weight=CATEGORY_WEIGHT if use_cat else 1.0)
-        if self.algorithm == "kprototypes":
+        if caps.handles_categoricals:
             self.plan_.categorical_encoding = "ordinal"
         self.cleaning_["imputed"] = {c: n for c, n in self.cleaning_["missing_values"].items()
                                      if self.impute != "drop"}
@@ -585,43 +594,13 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         stability_fn = None
         if self.stability:
             stability_fn = self._stability_for_k(Zs, seed, options)
-        if algorithm == "hdbscan":
-            from custseg.algorithms.density import DensitySegments
-
-            model = DensitySegments(**options).fit(Z)
-            k = model.n_clusters_
-            if k < 1:
-                raise DataError([Problem(None, "HDBSCAN found no dense segment: every customer "
-                                         "would be unassigned; try another --algorithm",
-                                         code="no-segments")])
-            noise = int((model.labels_ < 0).sum())
-            selection = KSelection(
-                method="density", chosen_k=k,
-                scores=[_partition_scores(Z, model.labels_, k, seed)],
-                explanation=(f"HDBSCAN found {k} dense segment{'s' if k != 1 else ''} (smallest "
-                             f"segment size {model.min_cluster_size_}); {noise} customers "
-                             f"({noise / n:.0%}) lie in no dense region and are Unassigned."),
-                structure="", n_samples=n)
-        elif algorithm == "deep":
-            from custseg.algorithms.deep import AutoencoderEmbedding, AutoencoderSegments
-
-            if progress:
-                progress("embed", 0, 1)
-            embedding = AutoencoderEmbedding(random_state=seed).fit(Zs)
-            if progress:
-                progress("embed", 1, 1)
-            selection = select_k(embedding.transform(Zs), k_values, random_state=seed,
-                                 n_init=self.n_init, progress=progress,
-                                 n_threads=self.n_threads, useful=useful)
+        if not caps.needs_k:
+            selection, model = self._fit_finding_k(spec, Z, seed, options)
             k = selection.chosen_k
-            E = embedding.transform(Z)
-            km = selection.model
-            if sample_idx is not None:
-                from sklearn.cluster import KMeans
-
-                km = KMeans(k, init=km.cluster_centers_, n_init=1, random_state=seed).fit(E)
-                selection.n_samples = int(SELECTION_SAMPLE)
-            model = AutoencoderSegments.from_parts(embedding, km, E, seed)
+        elif spec.embedding is not None:
+            selection, model = self._fit_embedded(spec, Z, Zs, k_values, seed, useful,
+                                                  sample_idx is not None, progress)
+            k = selection.chosen_k
         else:
             selection = select_k(Zs, k_values, random_state=seed, n_init=self.n_init,
                                  progress=progress, n_threads=self.n_threads,
@@ -637,7 +616,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             if selection.outside is not None and not selection.outside.get("taken"):
                 self._add_action_stability(selection, Zs, seed, options)
             if sample_idx is not None or reduced is not None:
-                if algorithm == "kmeans":
+                if caps.centres_only:
                     from sklearn.cluster import KMeans
 
                     centres = model.cluster_centers_
@@ -666,7 +645,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         label_map[order] = np.arange(k)
         self.k_ = int(k)
         self.k_selection_: KSelection = selection
-        if algorithm == "kmeans":
+        if caps.centres_only:
             self.model_ = None
             centres = model.cluster_centers_[order]
             new_labels, dist = pairwise_distances_argmin_min(Z, centres)
@@ -684,7 +663,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                              if hasattr(model, "probabilities_") else np.full(n, np.nan))
         assigned = new_labels >= 0
         self.inertia_ = float(np.nansum(dist[assigned] ** 2))
-        self.final_scores_ = _partition_scores(self._space(Z), new_labels, k, seed)
+        self.final_scores_ = partition_scores(self._space(Z), new_labels, k, seed)
         self.stability_ = None
         if self.stability:
             self.stability_ = bootstrap_stability(
@@ -725,13 +704,58 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             progress("profile", 1, 1)
         return self
 
+    def _fit_finding_k(self, spec: registry.AlgorithmSpec, Z: np.ndarray, seed: int,
+                       options: dict[str, Any]) -> tuple[KSelection, Any]:
+        """A method that finds the number of segments itself (density): fitted on every
+        customer; customers in no segment are Unassigned."""
+        n = Z.shape[0]
+        model = spec.make(None, random_state=seed, n_init=self.n_init, n_samples=n,
+                          **options).fit(Z)
+        k = int(model.n_clusters_)
+        if k < 1:
+            raise DataError([Problem(None, f"{spec.title} found no dense segment: every "
+                                     "customer would be unassigned; try another `algorithm`",
+                                     code="no-segments")])
+        explanation = (spec.explain(model, n) if spec.explain is not None
+                       else f"{spec.title} found {k} segments.")
+        selection = KSelection(method="density", chosen_k=k,
+                               scores=[partition_scores(Z, model.labels_, k, seed)],
+                               explanation=explanation, structure="", n_samples=n)
+        return selection, model
+
+    def _fit_embedded(self, spec: registry.AlgorithmSpec, Z: np.ndarray, Zs: np.ndarray,
+                      k_values: list[int], seed: int, useful: tuple[int, int] | None,
+                      sampled: bool, progress: ProgressFn | None) -> tuple[KSelection, Any]:
+        """A method that segments an embedding with K-Means (deep): the embedding is fitted
+        on ``Zs`` (the selection sample), k chosen on it, K-Means re-fitted on every
+        customer's embedding when ``Zs`` is a sample."""
+        assert spec.embedding is not None and spec.assemble is not None
+        if progress:
+            progress("embed", 0, 1)
+        embedding = spec.embedding(seed).fit(Zs)
+        if progress:
+            progress("embed", 1, 1)
+        selection = select_k(embedding.transform(Zs), k_values, random_state=seed,
+                             n_init=self.n_init, progress=progress,
+                             n_threads=self.n_threads, useful=useful)
+        k = selection.chosen_k
+        E = embedding.transform(Z)
+        km = selection.model
+        if sampled:
+            from sklearn.cluster import KMeans
+
+            km = KMeans(k, init=km.cluster_centers_, n_init=1, random_state=seed).fit(E)
+            selection.n_samples = int(SELECTION_SAMPLE)
+        return selection, spec.assemble(embedding, km, E, seed)
+
     def _selection_space(self, Zs: np.ndarray, k_values: list[int], seed: int
                          ) -> tuple[np.ndarray, str | None]:
         """The customers k is chosen on: ``Zs`` itself, or for K-Means on more than
         :data:`SELECTION_MAX_DIMS` features their first :data:`SELECTION_COMPONENTS`
         principal components, with a sentence for the explanation of k."""
         d = Zs.shape[1]
-        if self.algorithm != "kmeans" or len(k_values) < 2 or d <= SELECTION_MAX_DIMS:
+        if (not registry.get(self.algorithm).capabilities.centres_only or len(k_values) < 2
+                or d <= SELECTION_MAX_DIMS):
             return Zs, None
         from sklearn.decomposition import PCA
 
@@ -849,7 +873,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- methods
     def _algorithm_options(self, Z: np.ndarray) -> dict[str, Any]:
-        if self.algorithm == "kprototypes":
+        if registry.get(self.algorithm).capabilities.handles_categoricals:
             n_num = len(self.plan_.numeric)
             return {"categorical": list(range(n_num, Z.shape[1]))}
         return {}
@@ -858,10 +882,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         """The space where segment centres and distances live: the preprocessed features,
         for k-prototypes numeric features plus weighted one-hot categories, for deep the
         autoencoder's embedding."""
-        if self.algorithm == "kprototypes" and self.model_ is not None:
-            return self.model_.scoring_matrix(Z)
-        if self.algorithm == "deep" and self.model_ is not None:
-            return self.model_.embed(Z)
+        space = registry.get(self.algorithm).space
+        if space is not None and self.model_ is not None:
+            return space(self.model_, Z)
         return Z
 
     def _distance(self, S: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -872,10 +895,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _refit_labels(self, Z: np.ndarray, seed: int, options: dict[str, Any]) -> np.ndarray:
         """Labels of the same method re-fitted on ``Z`` (for bootstrap stability)."""
-        if self.algorithm == "hdbscan":
-            from custseg.algorithms.density import DensitySegments
-
-            return DensitySegments(**options).fit(Z).labels_
+        spec = registry.get(self.algorithm)
+        if not spec.capabilities.needs_k:
+            return np.asarray(spec.make(None, random_state=seed, n_samples=len(Z),
+                                        **options).fit(Z).labels_)
         return np.asarray(fit_method(self.algorithm, self.k_, Z, seed, self.n_init,
                                      options).labels_)
 
@@ -906,8 +929,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             labels, dist = pairwise_distances_argmin_min(Z, self.cluster_centers_)
             labels = labels.astype(np.int64)
         else:
-            if self.algorithm == "hdbscan":
-                raw, proba = self.model_._approximate(Z)
+            predict = registry.get(self.algorithm).predict
+            if predict is not None:
+                raw, proba = predict(self.model_, Z)
             else:
                 raw = np.asarray(self.model_.predict(Z), dtype=np.int64)
                 if hasattr(self.model_, "predict_proba"):
@@ -953,7 +977,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         names = np.array([s.name for s in self.segments_] + [UNASSIGNED], dtype=object)
         out = pd.DataFrame({"segment": labels, "segment_name": names[labels],
                             "distance": dist}, index=df.index)
-        if self.algorithm in PROBABILISTIC:
+        if registry.get(self.algorithm).capabilities.gives_probabilities:
             out["probability"] = proba
         return out
 
@@ -1039,7 +1063,7 @@ def segmenter_from_parts(
         raise ValueError(f"cluster_centers must have one row a segment ({len(segments)}), "
                          f"got shape {centres.shape}")
     seg = Segmenter(**params)
-    if seg.algorithm != "kmeans":
+    if not registry.get(seg.algorithm).capabilities.centres_only:
         raise ValueError(f"segmenter_from_parts builds K-Means models only, got algorithm "
                          f"{seg.algorithm!r}")
     seg.n_features_in_ = len(columns)

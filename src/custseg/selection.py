@@ -41,14 +41,13 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-
-if TYPE_CHECKING:
-    from sklearn.cluster import KMeans
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+from custseg.algorithms import registry
 
 #: Above this many customers the silhouette is computed on a seeded sample of this size
 #: (its standard error there is about 0.005: enough to rank the k).
@@ -137,25 +136,14 @@ class KSelection:
         return d
 
     def __repr__(self) -> str:
-        from custseg.notebook import k_selection_text
+        from custseg.display import k_selection_text
 
         return k_selection_text(self)
 
     def _repr_html_(self) -> str:
-        from custseg.notebook import k_selection_html
+        from custseg.display import k_selection_html
 
         return k_selection_html(self)
-
-
-def kmeans_model(k: int, random_state: Any, n_samples: int,
-                 n_init: int | str = "auto") -> KMeans:
-    """The K-Means used everywhere: k-means++, 10 initialisations up to 100,000 customers,
-    3 above."""
-    if n_init == "auto":
-        n_init = 10 if n_samples <= 100_000 else 3
-    from sklearn.cluster import KMeans  # imported when used: 0.1 s the fast path saves
-
-    return KMeans(n_clusters=k, init="k-means++", n_init=n_init, random_state=random_state)
 
 
 #: Confidence is capped below "medium" when the data show no clear structure.
@@ -168,7 +156,8 @@ NO_STRUCTURE_SENTENCE = (
 )
 
 
-def _structure(best_silhouette: float) -> str:
+def structure_label(best_silhouette: float) -> str:
+    """How much structure a silhouette shows: "none", "weak", "reasonable" or "strong"."""
     if best_silhouette < NO_STRUCTURE:
         return "none"
     if best_silhouette < 0.5:
@@ -176,6 +165,9 @@ def _structure(best_silhouette: float) -> str:
     if best_silhouette < STRONG_STRUCTURE:
         return "reasonable"
     return "strong"
+
+
+_structure = structure_label
 
 
 def find_elbow(ks: list[int], inertia: list[float]) -> int | None:
@@ -412,7 +404,7 @@ def consensus(scores: list[KScore]) -> KSelection:
     if tied:  # the sample cannot tell them apart on the silhouette
         clarity = 0.0
     confidence = 0.5 * agreement + 0.3 * structure_score + 0.2 * clarity
-    structure = _structure(best_sil)
+    structure = structure_label(best_sil)
     if structure == "none":
         confidence = min(confidence, LOW_CAP)
     label = "high" if confidence >= 0.65 else "medium" if confidence >= 0.4 else "low"
@@ -560,8 +552,8 @@ def select_k(
                          stability, sampling_error, useful)
 
 
-def _partition_scores(S: np.ndarray, labels: np.ndarray, k: int, random_state: Any,
-                      bic: float | None = None) -> KScore:
+def partition_scores(S: np.ndarray, labels: np.ndarray, k: int, random_state: Any,
+                     bic: float | None = None) -> KScore:
     """Scores of labels on the scoring matrix ``S`` (inertia = within-segment sum of squares;
     rows labelled -1 are left out)."""
     keep = labels >= 0
@@ -575,35 +567,25 @@ def _partition_scores(S: np.ndarray, labels: np.ndarray, k: int, random_state: A
     return score
 
 
+_partition_scores = partition_scores
+
+
 def fit_method(algorithm: str, k: int, X: np.ndarray, random_state: Any,
                n_init: int | str = "auto", options: dict[str, Any] | None = None) -> Any:
-    """Fit one of the k-based methods of :mod:`custseg.algorithms` with k segments."""
-    options = options or {}
+    """Fit one of the k-based methods of :mod:`custseg.algorithms.registry` with k segments."""
+    spec = registry.get(algorithm)
+    if not spec.capabilities.needs_k:
+        raise ValueError(f"algorithm {algorithm!r} does not take a number of segments")
+    model = spec.make(k, random_state=random_state, n_init=n_init, n_samples=X.shape[0],
+                      **(options or {}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        if algorithm == "kmeans":
-            return kmeans_model(k, random_state, X.shape[0], n_init).fit(X)
-        if algorithm == "fastkmeans":  # the fast path's K-Means: one start + global repair
-            from custseg.algorithms.kmeans import FastKMeans
+        return model.fit(X)
 
-            return FastKMeans(k, random_state=random_state, **options).fit(X)
-        if algorithm == "hierarchical":
-            from custseg.algorithms.hierarchical import WardClustering
 
-            return WardClustering(k, random_state=random_state, **options).fit(X)
-        if algorithm == "gmm":
-            from custseg.algorithms.gmm import GaussianMixtureSegments
-
-            return GaussianMixtureSegments(k, random_state=random_state, **options).fit(X)
-        if algorithm == "kprototypes":
-            from custseg.algorithms.kprototypes import KPrototypesSegments
-
-            return KPrototypesSegments(k, random_state=random_state, **options).fit(X)
-        if algorithm == "deep":
-            from custseg.algorithms.deep import AutoencoderSegments
-
-            return AutoencoderSegments(k, random_state=random_state, **options).fit(X)
-    raise ValueError(f"algorithm {algorithm!r} does not take a number of segments")
+def _labels_for(model: Any, k: int, caps: registry.Capabilities) -> np.ndarray:
+    """The labels of ``model`` with ``k`` segments (a tree is cut at ``k``)."""
+    return model.labels_for(k) if caps.one_fit_for_all_k else model.labels_
 
 
 def _fit_candidates(X: np.ndarray, ks: list[int], algorithm: str, random_state: Any,
@@ -615,12 +597,15 @@ def _fit_candidates(X: np.ndarray, ks: list[int], algorithm: str, random_state: 
     models: dict[int, Any] = {}
     scores: dict[int, KScore] = {}
     degenerate: dict[int, Any] = {}
-    if algorithm == "fastkmeans":
-        return _fit_candidates_parallel(X, ks, random_state, options, progress, sampling_error)
+    spec = registry.get(algorithm)
+    caps = spec.capabilities
+    if caps.parallel_k:
+        return _fit_candidates_parallel(X, ks, algorithm, random_state, options, progress,
+                                        sampling_error)
     tree = None
     sample: SilhouetteSample | None = None  # one distance matrix for every k
     for i, k in enumerate(ks):
-        if algorithm == "hierarchical":
+        if caps.one_fit_for_all_k:
             if tree is None:  # one tree, cut at every k
                 tree = fit_method(algorithm, k, X, random_state, n_init, options)
             model = tree
@@ -628,24 +613,24 @@ def _fit_candidates(X: np.ndarray, ks: list[int], algorithm: str, random_state: 
             model = fit_method(algorithm, k, X, random_state, n_init, options)
         if progress is not None:
             progress("choose k", i + 1, len(ks))
-        labels = model.labels_for(k) if algorithm == "hierarchical" else model.labels_
+        labels = _labels_for(model, k, caps)
         if len(np.unique(labels)) < k:
             degenerate[k] = model  # fewer distinct groups than k: not a candidate
             continue
         models[k] = model
-        if algorithm == "kmeans" and sampling_error:
+        if caps.scores_inertia and sampling_error:
             scores[k] = score_partition_sampled(X, labels, model.inertia_, k, random_state)
-        elif algorithm == "kmeans":
+        elif caps.scores_inertia:
             sample = sample or SilhouetteSample(X, random_state)
             scores[k] = score_partition(X, labels, model.inertia_, k, random_state, sample)
         else:
-            S = model.scoring_matrix(X) if algorithm == "kprototypes" else X
-            scores[k] = _partition_scores(S, labels, k, random_state,
-                                          getattr(model, "bic_", None))
+            S = spec.space(model, X) if spec.space is not None else X
+            scores[k] = partition_scores(S, labels, k, random_state,
+                                         getattr(model, "bic_", None))
     return models, scores, degenerate
 
 
-def _fit_candidates_parallel(X: np.ndarray, ks: list[int], random_state: Any,
+def _fit_candidates_parallel(X: np.ndarray, ks: list[int], algorithm: str, random_state: Any,
                              options: dict[str, Any], progress: ProgressFn | None,
                              sampling_error: bool) -> tuple[dict[int, Any], dict[int, KScore],
                                                             dict[int, Any]]:
@@ -672,7 +657,7 @@ def _fit_candidates_parallel(X: np.ndarray, ks: list[int], random_state: Any,
 
     def fit_and_score(k: int) -> tuple[Any, KScore | None]:
         with threadpool_limits(limits=1):
-            model = fit_method("fastkmeans", k, X, random_state, 1, one)
+            model = fit_method(algorithm, k, X, random_state, 1, one)
             labels = model.labels_
             if len(np.unique(labels)) < k:
                 return model, None
@@ -694,6 +679,27 @@ def _fit_candidates_parallel(X: np.ndarray, ks: list[int], random_state: Any,
     return models, scores, degenerate
 
 
+def single_k_selection(score: KScore, only_possible: bool) -> KSelection:
+    """The selection record of a single k: fixed by the user, or (``only_possible``) the
+    only one of a range that gives non-empty segments.  Every engine words it so."""
+    structure = structure_label(score.silhouette) if np.isfinite(score.silhouette) else ""
+    if only_possible:
+        return KSelection(method="only-possible", chosen_k=score.k, scores=[score],
+                          structure=structure,
+                          explanation=f"k = {score.k}: the only number of segments possible; "
+                                      "larger k leave segments empty (many identical "
+                                      "customers).")
+    explanation = f"k = {score.k} was fixed by the user"
+    if structure:
+        explanation += f"; silhouette {score.silhouette:.2f} ({STRUCTURE_WORDS[structure]})."
+        if structure == "none":
+            explanation += NO_STRUCTURE_SENTENCE
+    else:
+        explanation += "."
+    return KSelection(method="fixed", chosen_k=score.k, scores=[score], structure=structure,
+                      explanation=explanation)
+
+
 def _select_k(X: np.ndarray, k_values: Iterable[int], random_state: Any, n_init: int | str,
               progress: ProgressFn | None, algorithm: str = "kmeans",
               options: dict[str, Any] | None = None,
@@ -704,46 +710,29 @@ def _select_k(X: np.ndarray, k_values: Iterable[int], random_state: Any, n_init:
     if not ks:
         raise ValueError(f"no valid k for {X.shape[0]} customers")
     asked_range = len(ks) > 1
+    caps = registry.get(algorithm).capabilities
     models, by_k, degenerate = _fit_candidates(X, ks, algorithm, random_state, n_init,
                                                options or {}, progress, sampling_error)
     scores = [by_k[k] for k in ks if k in by_k]
     if not scores:  # the caller finds out that this k gives empty segments
         k = ks[0]
         models[k] = degenerate[k]
-        labels = (models[k].labels_for(k) if algorithm == "hierarchical"
-                  else models[k].labels_)
-        scores.append(_partition_scores(X, labels, k, random_state))
+        labels = _labels_for(models[k], k, caps)
+        scores.append(partition_scores(X, labels, k, random_state))
     if stability is not None and len(scores) > 1:
         for sc in scores:
             sc.stability = float(stability(sc.k))
     ks = [sc.k for sc in scores]
-    if len(ks) == 1 and asked_range:
-        sel = KSelection(method="only-possible", chosen_k=ks[0], scores=scores,
-                         structure=_structure(scores[0].silhouette)
-                         if np.isfinite(scores[0].silhouette) else "",
-                         explanation=f"k = {ks[0]}: the only number of segments possible; "
-                                     "larger k leave segments empty (many identical "
-                                     "customers).")
-    elif len(ks) == 1:
-        s = scores[0]
-        structure = _structure(s.silhouette) if np.isfinite(s.silhouette) else ""
-        explanation = f"k = {ks[0]} was fixed by the user"
-        if structure:
-            explanation += f"; silhouette {s.silhouette:.2f} ({STRUCTURE_WORDS[structure]})."
-            if structure == "none":
-                explanation += NO_STRUCTURE_SENTENCE
-        else:
-            explanation += "."
-        sel = KSelection(method="fixed", chosen_k=ks[0], scores=scores, structure=structure,
-                         explanation=explanation)
+    if len(ks) == 1:
+        sel = single_k_selection(scores[0], only_possible=asked_range)
     else:
         sel = consensus_for_action(scores, useful)
     sel.model = models[sel.chosen_k]
-    if algorithm == "hierarchical":
+    if caps.one_fit_for_all_k:
         sel.model.with_k(sel.chosen_k)
     sel.n_samples = int(X.shape[0])
     sel.silhouette_sample = SILHOUETTE_SAMPLE if X.shape[0] > SILHOUETTE_SAMPLE else None
-    if sampling_error and algorithm in ("kmeans", "fastkmeans"):
+    if sampling_error and caps.scores_inertia:
         m = max(2, min(SUBSAMPLE_SIZE, X.shape[0] // SUBSAMPLES))
         sel.silhouette_sample = m * SUBSAMPLES
         sel.sampling = {"subsamples": SUBSAMPLES, "subsample_size": m,

@@ -53,14 +53,15 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import math
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -331,11 +332,7 @@ class Outcome:
         return {**asdict(self), "segment_changed": self.segment_changed}
 
 
-def _round(x: float) -> float:
-    return round(float(x), 6)
-
-
-def features_from_aggregates(agg: dict[str, Any], as_of: dt.date) -> dict[str, Any] | None:
+def features_from_aggregates(agg: Mapping[str, Any], as_of: dt.date) -> dict[str, Any] | None:
     """The customer features of :mod:`custseg.features` from running aggregates, at ``as_of``.
 
     ``None`` for a customer without any purchase (only cancellations or returns), whom the
@@ -349,29 +346,42 @@ def features_from_aggregates(agg: dict[str, Any], as_of: dt.date) -> dict[str, A
     >>> f["recency_days"], f["tenure_days"], f["avg_order_value"], f["return_share"]
     (1, 11, 20.0, 0.0)
     """
-    frequency = int(agg["frequency"] or 0)
-    if frequency <= 0 or agg["last_purchase"] is None:
-        return None
-    n_days = int(agg["n_days"])
-    n_gaps = n_days - 1
-    ipi_mean = agg["gap_sum"] / n_gaps if n_gaps >= 1 else math.nan
-    cv = math.nan
-    if n_gaps >= 2 and ipi_mean > 0:
-        var = max(agg["gap_sumsq"] / n_gaps - ipi_mean ** 2, 0.0)
-        cv = math.sqrt(var) / ipi_mean
-    monetary = _round(agg["monetary"])
-    return {
-        "recency_days": (as_of - agg["last_purchase"]).days,
-        "frequency": frequency,
-        "monetary": monetary,
-        "avg_order_value": _round(monetary / frequency),
-        "tenure_days": (as_of - agg["first_purchase"]).days,
-        "interpurchase_days_mean": _round(ipi_mean) if n_gaps >= 1 else math.nan,
-        "interpurchase_days_cv": _round(cv) if not math.isnan(cv) else math.nan,
-        "distinct_products": int(agg["distinct_products"]),
-        "return_share": _round(agg["n_cancel"] / agg["n_lines"]) if agg["n_lines"] else 0.0,
-        "n_lines": int(agg["n_lines"]),
-    }
+    return features_of_customers([agg], as_of)[0]
+
+
+def features_of_customers(aggs: Sequence[Mapping[str, Any]], as_of: dt.date
+                          ) -> list[dict[str, Any] | None]:
+    """:func:`features_from_aggregates` of many customers (``EVENT_FEATURES``, in order),
+    computed together by the feature code of ``custseg features``
+    (:func:`custseg.features.customer_values`): the store keeps the aggregates, the library
+    owns the formulas."""
+    from custseg.features import customer_values
+
+    out: list[dict[str, Any] | None] = [None] * len(aggs)
+    keep = [i for i, a in enumerate(aggs)
+            if int(a["frequency"] or 0) > 0 and a["last_purchase"] is not None]
+    if not keep:
+        return out
+    rows = [aggs[i] for i in keep]
+
+    def column(name: str, dtype: Any) -> np.ndarray:
+        return np.array([a[name] for a in rows], dtype=dtype)
+
+    n_gaps = column("n_days", np.int64) - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ipi_mean = np.where(n_gaps >= 1, column("gap_sum", np.float64) / n_gaps, np.nan)
+        ipi_std = np.sqrt(np.maximum(column("gap_sumsq", np.float64) / n_gaps
+                                     - ipi_mean ** 2, 0.0))
+    values = customer_values(
+        column("first_purchase", "datetime64[ns]"), column("last_purchase", "datetime64[ns]"),
+        column("monetary", np.float64), column("frequency", np.int64), ipi_mean, ipi_std,
+        n_gaps, column("n_cancel", np.int64), column("n_lines", np.int64), pd.Timestamp(as_of))
+    values["distinct_products"] = column("distinct_products", np.int64)
+    values["n_lines"] = column("n_lines", np.int64)
+    lists = {f: values[f].tolist() for f in EVENT_FEATURES}
+    for j, i in enumerate(keep):
+        out[i] = {f: lists[f][j] for f in EVENT_FEATURES}
+    return out
 
 
 def _empty_aggregates() -> dict[str, Any]:
@@ -401,8 +411,8 @@ def normalise_url(url: str | os.PathLike[str]) -> str:
     """
     text = str(url).strip()
     if not text:
-        raise UsageError("--store: empty store URL; give sqlite:///FILE or "
-                         "postgresql://USER:PASSWORD@HOST/DB", "--store")
+        raise UsageError("`store`: empty store URL; give sqlite:///FILE or "
+                         "postgresql://USER:PASSWORD@HOST/DB", "store")
     if "://" not in text:
         return f"sqlite:///{Path(text).expanduser().resolve()}"
     scheme, _, rest = text.partition("://")
@@ -411,12 +421,12 @@ def normalise_url(url: str | os.PathLike[str]) -> str:
         return f"postgresql+psycopg://{rest}"
     if scheme in ("sqlite", "sqlite+pysqlite"):
         if not rest.startswith("/") or rest == "/":
-            raise UsageError(f"--store {text!r}: a SQLite store is a file, "
+            raise UsageError(f"`store` {text!r}: a SQLite store is a file, "
                              "sqlite:///relative/path.db or sqlite:////absolute/path.db",
-                             "--store")
+                             "store")
         return f"sqlite:///{rest[1:]}"
-    raise UsageError(f"--store {text!r}: unsupported database {scheme!r}; use "
-                     "sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DB", "--store")
+    raise UsageError(f"`store` {text!r}: unsupported database {scheme!r}; use "
+                     "sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DB", "store")
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
@@ -523,7 +533,7 @@ class Store:
                     store_info.c.key == "schema_version")).scalar()
             except sa.exc.DBAPIError as exc:
                 raise StoreError(f"store {self.display_url} has no custseg tables; open it "
-                                 "with custseg serve or custseg segment --store first") from exc
+                                 "with custseg serve or custseg segment `store` first") from exc
         if value is None:
             raise StoreError(f"store {self.display_url} has no custseg tables")
         if int(value) > SCHEMA_VERSION:
@@ -591,166 +601,80 @@ class Store:
 
     def _apply(self, conn: Connection, batch: list[Event], as_of_fn: AsOfFn,
                score: ScoreFn | None) -> list[Outcome]:
-        ids = list(dict.fromkeys(e.event_id for e in batch))
         stored: dict[str, Any] = {}
+        ids = list(dict.fromkeys(e.event_id for e in batch))
         for part in _chunks(ids, 500):
             for row in conn.execute(sa.select(events).where(events.c.event_id.in_(part))):
                 stored[row.event_id] = row
         conflicts = _conflicts(batch, stored)
         if conflicts:
             raise EventConflictError(conflicts)
-        new: list[Event] = []
-        seen: set[str] = set()
+        first: dict[str, Event] = {}
         for e in batch:
-            if e.event_id not in stored and e.event_id not in seen:
-                new.append(e)
-                seen.add(e.event_id)
-        touched = sorted({e.customer_id for e in new})
-        aggs: dict[str, dict[str, Any]] = {}
-        days: dict[str, list[dt.date]] = {c: [] for c in touched}
-        orders: set[tuple[str, str]] = set()
-        products: set[tuple[str, str]] = set()
-        if touched:
-            self._insert_ignore(conn, customers, [{"customer_id": c, **_empty_aggregates()}
-                                                  for c in touched], ["customer_id"])
-            for part in _chunks(touched, 500):
-                q = sa.select(customers).where(customers.c.customer_id.in_(part)).order_by(
-                    customers.c.customer_id).with_for_update()
-                for row in conn.execute(q).mappings():
-                    aggs[row["customer_id"]] = dict(row)
-                for c, d in conn.execute(sa.select(customer_days.c.customer_id,
-                                                   customer_days.c.day)
-                                         .where(customer_days.c.customer_id.in_(part))):
-                    days[c].append(d)
-                keys = list({_order_key(e) for e in new if e.customer_id in part})
-                for kpart in _chunks(keys, 500):
-                    orders.update(tuple(r) for r in conn.execute(
-                        sa.select(customer_orders.c.customer_id, customer_orders.c.order_key)
-                        .where(customer_orders.c.customer_id.in_(part),
-                               customer_orders.c.order_key.in_(kpart))).all())
-                prods = list({e.product_id for e in new if e.product_id is not None
-                              and e.customer_id in part})
-                for ppart in _chunks(prods, 500):
-                    products.update(tuple(r) for r in conn.execute(
-                        sa.select(customer_products.c.customer_id, customer_products.c.product)
-                        .where(customer_products.c.customer_id.in_(part),
-                               customer_products.c.product.in_(ppart))).all())
-        for c in touched:
-            days[c].sort()
-
+            if e.event_id not in stored:
+                first.setdefault(e.event_id, e)
+        new = list(first.values())
+        state = self._lock_customers(conn, new)
         latest = conn.execute(sa.select(sa.func.max(events.c.day)).where(
             events.c.kind.in_(("purchase", "cancellation")))).scalar()
         new_days = [e.day for e in new if e.kind in ("purchase", "cancellation")]
         candidates = [d for d in [latest, *new_days] if d is not None]
         as_of = as_of_fn(max(candidates)) if candidates else None
-
-        now = _now()
-        new_day_rows, new_order_rows, new_product_rows = [], [], []
-        snapshots: list[tuple[int, dict[str, Any]]] = []  # (index in `new`, features)
-        for i, e in enumerate(new):
-            agg = aggs[e.customer_id]
-            agg["n_events"] += 1
-            kind = e.kind
-            if kind in ("zero-value", "negative-price"):
-                continue
-            value = e.value
-            agg["n_lines"] += 1
-            if kind == "cancellation":
-                agg["n_cancel"] += 1
-                agg["monetary"] += -abs(value)
-            else:
-                agg["monetary"] += value
-                key = _order_key(e)
-                if (e.customer_id, key) not in orders:
-                    orders.add((e.customer_id, key))
-                    new_order_rows.append({"customer_id": e.customer_id, "order_key": key})
-                    agg["frequency"] += 1
-                cdays = days[e.customer_id]
-                pos = bisect.bisect_left(cdays, e.day)
-                if pos == len(cdays) or cdays[pos] != e.day:
-                    cdays.insert(pos, e.day)
-                    new_day_rows.append({"customer_id": e.customer_id, "day": e.day})
-                    agg["n_days"] = len(cdays)
-                    agg["gap_sum"], agg["gap_sumsq"] = _gap_stats(cdays)
-                    agg["first_purchase"], agg["last_purchase"] = cdays[0], cdays[-1]
-                if e.product_id is not None and (e.customer_id, e.product_id) not in products:
-                    products.add((e.customer_id, e.product_id))
-                    new_product_rows.append({"customer_id": e.customer_id,
-                                             "product": e.product_id})
-                    agg["distinct_products"] += 1
-            if as_of is not None:
-                feats = features_from_aggregates(agg, as_of)
-                if feats is not None:
-                    snapshots.append((i, feats))
-
+        snapshots = state.accumulate(new, keep=as_of is not None)
+        feats_of: dict[int, dict[str, Any]] = {}
+        if as_of is not None and snapshots:
+            found = features_of_customers([agg for _, agg in snapshots], as_of)
+            feats_of = {i: f for (i, _), f in zip(snapshots, found, strict=True)
+                        if f is not None}
         assigned: dict[int, tuple[int, str]] = {}
-        if score is not None and snapshots:
-            results = score([f for _, f in snapshots])
-            assigned = {i: r for (i, _), r in zip(snapshots, results, strict=True)}
-        feats_of = dict(snapshots)
-
-        outcomes: dict[str, Outcome] = {}
-        event_rows, change_rows = [], []
-        current = {c: (aggs[c]["segment"], aggs[c]["segment_name"]) for c in touched}
-        for i, e in enumerate(new):
-            before, _ = current[e.customer_id]
-            seg, name = assigned.get(i, (None, None))
-            if seg is None:  # not scored: the customer keeps the segment stored
-                seg, name = current[e.customer_id]
-            elif seg != before:
-                change_rows.append({"customer_id": e.customer_id, "event_id": e.event_id,
-                                    "at": now, "day": e.day, "segment_before": before,
-                                    "segment": seg, "segment_name": name})
-            current[e.customer_id] = (seg, name)
-            kind = e.kind
-            outcomes[e.event_id] = Outcome(e.event_id, e.customer_id, "applied", kind,
-                                           before, seg, name, feats_of.get(i))
-            event_rows.append({"event_id": e.event_id, "customer_id": e.customer_id,
-                               "ts": e.ts, "day": e.day, "amount": e.amount,
-                               "quantity": e.quantity, "unit_price": e.unit_price,
-                               "value": e.value, "order_id": e.order_id,
-                               "product_id": e.product_id, "kind": kind, "received_at": now,
-                               "segment_before": before, "segment_after": seg,
-                               "segment_name": name})
-        for c in touched:
-            aggs[c]["segment"], aggs[c]["segment_name"] = current[c]
-            aggs[c]["updated_at"] = now
-
+        if score is not None and feats_of:
+            results = score(list(feats_of.values()))
+            assigned = dict(zip(feats_of, results, strict=True))
+        outcomes, event_rows, change_rows = state.outcomes(new, assigned, feats_of, _now())
         # The event rows go first: a concurrent transaction that stored one of these ids
         # since we looked makes this insert fail, and the whole transaction is retried.
-        if event_rows:
-            conn.execute(sa.insert(events), event_rows)
-        if new_day_rows:
-            conn.execute(sa.insert(customer_days), new_day_rows)
-        if new_order_rows:
-            conn.execute(sa.insert(customer_orders), new_order_rows)
-        if new_product_rows:
-            conn.execute(sa.insert(customer_products), new_product_rows)
-        if change_rows:
-            conn.execute(sa.insert(segment_changes), change_rows)
-        if touched:
-            cols = [*_AGG_COLUMNS, "segment", "segment_name", "updated_at"]
-            stmt = customers.update().where(
-                customers.c.customer_id == sa.bindparam("b_customer_id")).values(
-                {c: sa.bindparam(f"b_{c}") for c in cols})
-            conn.execute(stmt, [{"b_customer_id": c, **{f"b_{k}": aggs[c][k] for k in cols}}
-                                for c in touched])
+        for table, rows in ((events, event_rows), (customer_days, state.new_days),
+                            (customer_orders, state.new_orders),
+                            (customer_products, state.new_products),
+                            (segment_changes, change_rows)):
+            if rows:
+                conn.execute(sa.insert(table), rows)
+        state.save(conn)
+        return _in_batch_order(batch, stored, outcomes)
 
-        out = []
-        for e in batch:
-            if e.event_id in outcomes and e.event_id not in stored:
-                o = outcomes.pop(e.event_id)
-                stored[e.event_id] = o  # a repeat later in this batch is a duplicate
-                out.append(o)
-                continue
-            prev = stored[e.event_id]
-            if isinstance(prev, Outcome):
-                out.append(Outcome(prev.event_id, prev.customer_id, "duplicate", prev.kind,
-                                   prev.segment_before, prev.segment, prev.segment_name))
-            else:
-                out.append(Outcome(prev.event_id, prev.customer_id, "duplicate", prev.kind,
-                                   prev.segment_before, prev.segment_after, prev.segment_name))
-        return out
+    def _lock_customers(self, conn: Connection, new: list[Event]) -> _Touched:
+        """The aggregates (locked for update), purchase days, and the known orders and
+        products among ``new``'s, of the customers of ``new`` (created when missing)."""
+        state = _Touched(sorted({e.customer_id for e in new}))
+        if not state.customers:
+            return state
+        self._insert_ignore(conn, customers, [{"customer_id": c, **_empty_aggregates()}
+                                              for c in state.customers], ["customer_id"])
+        for part in _chunks(state.customers, 500):
+            q = sa.select(customers).where(customers.c.customer_id.in_(part)).order_by(
+                customers.c.customer_id).with_for_update()
+            for row in conn.execute(q).mappings():
+                state.aggs[row["customer_id"]] = dict(row)
+            for c, d in conn.execute(sa.select(customer_days.c.customer_id,
+                                               customer_days.c.day)
+                                     .where(customer_days.c.customer_id.in_(part))):
+                state.days[c].append(d)
+            keys = list({_order_key(e) for e in new if e.customer_id in part})
+            for kpart in _chunks(keys, 500):
+                state.orders.update(tuple(r) for r in conn.execute(
+                    sa.select(customer_orders.c.customer_id, customer_orders.c.order_key)
+                    .where(customer_orders.c.customer_id.in_(part),
+                           customer_orders.c.order_key.in_(kpart))).all())
+            prods = list({e.product_id for e in new if e.product_id is not None
+                          and e.customer_id in part})
+            for ppart in _chunks(prods, 500):
+                state.products.update(tuple(r) for r in conn.execute(
+                    sa.select(customer_products.c.customer_id, customer_products.c.product)
+                    .where(customer_products.c.customer_id.in_(part),
+                           customer_products.c.product.in_(ppart))).all())
+        for c in state.customers:
+            state.days[c].sort()
+        return state
 
     def latest_event_day(self) -> dt.date | None:
         """The latest day of a stored purchase, cancellation or return."""
@@ -809,6 +733,13 @@ class Store:
             q = q.limit(limit)
         with self.reader.connect() as conn:
             return [dict(r) for r in conn.execute(q).mappings()]
+
+    def live_features(self, as_of: dt.date, limit: int | None = None
+                      ) -> list[dict[str, Any]]:
+        """The features at ``as_of`` of the live customers with a purchase (for drift), by
+        customer id; at most ``limit`` customers."""
+        found = features_of_customers(self.all_aggregates(limit), as_of)
+        return [f for f in found if f is not None]
 
     def segment_sizes(self) -> dict[int, int]:
         """Live customers per stored segment."""
@@ -890,6 +821,124 @@ class Store:
             for s in [*r.segments, *r.vanished]:
                 best = max(best, int(s.get("stable_id", -1)))
         return best
+
+
+class _Touched:
+    """The customers a batch of events touches, within :meth:`Store.apply_events`'s
+    transaction: their aggregates, purchase days, known orders and products, and the rows
+    to insert."""
+
+    def __init__(self, customer_ids: list[str]) -> None:
+        self.customers = customer_ids
+        self.aggs: dict[str, dict[str, Any]] = {}
+        self.days: dict[str, list[dt.date]] = {c: [] for c in customer_ids}
+        self.orders: set[tuple[str, str]] = set()
+        self.products: set[tuple[str, str]] = set()
+        self.new_days: list[dict[str, Any]] = []
+        self.new_orders: list[dict[str, Any]] = []
+        self.new_products: list[dict[str, Any]] = []
+
+    def accumulate(self, new: list[Event], *, keep: bool) -> list[tuple[int, dict[str, Any]]]:
+        """Add the events to their customers' aggregates, in order; with ``keep``, a copy
+        of the customer's aggregates after each counted event (``(index in new, copy)``)."""
+        snapshots = []
+        for i, e in enumerate(new):
+            agg = self.aggs[e.customer_id]
+            agg["n_events"] += 1
+            kind = e.kind
+            if kind in ("zero-value", "negative-price"):
+                continue
+            agg["n_lines"] += 1
+            if kind == "cancellation":
+                agg["n_cancel"] += 1
+                agg["monetary"] += -abs(e.value)
+            else:
+                self._purchase(e, agg)
+            if keep:
+                snapshots.append((i, dict(agg)))
+        return snapshots
+
+    def _purchase(self, e: Event, agg: dict[str, Any]) -> None:
+        agg["monetary"] += e.value
+        key = _order_key(e)
+        if (e.customer_id, key) not in self.orders:
+            self.orders.add((e.customer_id, key))
+            self.new_orders.append({"customer_id": e.customer_id, "order_key": key})
+            agg["frequency"] += 1
+        cdays = self.days[e.customer_id]
+        pos = bisect.bisect_left(cdays, e.day)
+        if pos == len(cdays) or cdays[pos] != e.day:
+            cdays.insert(pos, e.day)
+            self.new_days.append({"customer_id": e.customer_id, "day": e.day})
+            agg["n_days"] = len(cdays)
+            agg["gap_sum"], agg["gap_sumsq"] = _gap_stats(cdays)
+            agg["first_purchase"], agg["last_purchase"] = cdays[0], cdays[-1]
+        if e.product_id is not None and (e.customer_id, e.product_id) not in self.products:
+            self.products.add((e.customer_id, e.product_id))
+            self.new_products.append({"customer_id": e.customer_id, "product": e.product_id})
+            agg["distinct_products"] += 1
+
+    def outcomes(self, new: list[Event], assigned: dict[int, tuple[int, str]],
+                 feats_of: dict[int, dict[str, Any]], now: dt.datetime
+                 ) -> tuple[dict[str, Outcome], list[dict[str, Any]], list[dict[str, Any]]]:
+        """Each new event's outcome, event row and segment change (when its customer's
+        segment changed); the customers' segments are updated."""
+        outcomes: dict[str, Outcome] = {}
+        event_rows, change_rows = [], []
+        current = {c: (self.aggs[c]["segment"], self.aggs[c]["segment_name"])
+                   for c in self.customers}
+        for i, e in enumerate(new):
+            before, _ = current[e.customer_id]
+            seg, name = assigned.get(i, (None, None))
+            if seg is None:  # not scored: the customer keeps the segment stored
+                seg, name = current[e.customer_id]
+            elif seg != before:
+                change_rows.append({"customer_id": e.customer_id, "event_id": e.event_id,
+                                    "at": now, "day": e.day, "segment_before": before,
+                                    "segment": seg, "segment_name": name})
+            current[e.customer_id] = (seg, name)
+            outcomes[e.event_id] = Outcome(e.event_id, e.customer_id, "applied", e.kind,
+                                           before, seg, name, feats_of.get(i))
+            event_rows.append({"event_id": e.event_id, "customer_id": e.customer_id,
+                               "ts": e.ts, "day": e.day, "amount": e.amount,
+                               "quantity": e.quantity, "unit_price": e.unit_price,
+                               "value": e.value, "order_id": e.order_id,
+                               "product_id": e.product_id, "kind": e.kind, "received_at": now,
+                               "segment_before": before, "segment_after": seg,
+                               "segment_name": name})
+        for c in self.customers:
+            self.aggs[c]["segment"], self.aggs[c]["segment_name"] = current[c]
+            self.aggs[c]["updated_at"] = now
+        return outcomes, event_rows, change_rows
+
+    def save(self, conn: Connection) -> None:
+        """Write the customers' aggregates and segments."""
+        if not self.customers:
+            return
+        cols = [*_AGG_COLUMNS, "segment", "segment_name", "updated_at"]
+        stmt = customers.update().where(
+            customers.c.customer_id == sa.bindparam("b_customer_id")).values(
+            {c: sa.bindparam(f"b_{c}") for c in cols})
+        conn.execute(stmt, [{"b_customer_id": c, **{f"b_{k}": self.aggs[c][k] for k in cols}}
+                            for c in self.customers])
+
+
+def _in_batch_order(batch: list[Event], stored: dict[str, Any],
+                    outcomes: dict[str, Outcome]) -> list[Outcome]:
+    """One outcome per event of ``batch``, in order: applied, or duplicate (of a stored
+    event, or of one earlier in the batch)."""
+    out = []
+    for e in batch:
+        if e.event_id in outcomes and e.event_id not in stored:
+            o = outcomes.pop(e.event_id)
+            stored[e.event_id] = o  # a repeat later in this batch is a duplicate
+            out.append(o)
+            continue
+        prev = stored[e.event_id]
+        after = prev.segment if isinstance(prev, Outcome) else prev.segment_after
+        out.append(Outcome(prev.event_id, prev.customer_id, "duplicate", prev.kind,
+                           prev.segment_before, after, prev.segment_name))
+    return out
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""The report from the command line: ``custseg explore`` and ``--png``, run as the real
-command in a subprocess (and in-process where a missing package is simulated)."""
+"""The report from the command line: ``custseg explore`` and ``--png``, run in process
+(``conftest.invoke``); the import cost of the CLI module is checked in a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_custseg
-from custseg.cli import main
+from conftest import ROOT, invoke
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# the terminal tests reuse tests/integration/test_report.py's summaries: importable even
+# when this file runs alone (pytest puts only the folders of the collected files on sys.path)
+if str(ROOT / "tests" / "integration") not in sys.path:
+    sys.path.append(str(ROOT / "tests" / "integration"))
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +34,7 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_importing_the_cli_imports_no_report_machinery() -> None:
+    # a real process: a fresh interpreter's sys.modules
     code = ("import custseg.cli, sys; print(sorted(m for m in sys.modules if m.split('.')[0] "
             "in {'jinja2','kaleido','playwright','plotly'} or m in {'custseg.report', "
             "'custseg.explore'}))")
@@ -41,8 +45,8 @@ def test_importing_the_cli_imports_no_report_machinery() -> None:
 
 
 def test_explore_writes_the_data_report(tmp_path: Path, wholesale_path: Path) -> None:
-    proc = run_custseg("explore", str(wholesale_path), "--out", "eda", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("explore", str(wholesale_path), "--out", "eda", cwd=tmp_path)
+    assert proc.exit_code == 0, proc.stderr
     assert sorted(p.name for p in (tmp_path / "eda").iterdir()) == ["report.html"]
     page = (tmp_path / "eda" / "report.html").read_text("utf-8")
     assert "<title>Data overview: wholesale_customers.csv</title>" in page
@@ -58,24 +62,24 @@ def test_explore_writes_the_data_report(tmp_path: Path, wholesale_path: Path) ->
 def test_explore_default_out_options_and_errors(tmp_path: Path, mall_path: Path) -> None:
     data = tmp_path / "mall.csv"
     data.write_bytes(mall_path.read_bytes())
-    proc = run_custseg("explore", "mall.csv", "--features", "Age,Annual Income (k$)",
-                       "--quiet", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("explore", "mall.csv", "--features", "Age,Annual Income (k$)",
+                  "--quiet", cwd=tmp_path)
+    assert proc.exit_code == 0, proc.stderr
     assert proc.stdout == ""
     page = (tmp_path / "custseg-out" / "mall-explore" / "report.html").read_text("utf-8")
     assert "Would segment on</dt><dd>Age, Annual Income (k$)</dd>" in page
-    again = run_custseg("explore", "mall.csv", cwd=tmp_path)
-    assert again.returncode == 2 and "--force" in again.stderr
-    assert run_custseg("explore", "mall.csv", "--force", "-q", cwd=tmp_path).returncode == 0
-    missing = run_custseg("explore", "nope.csv", cwd=tmp_path)
-    assert missing.returncode == 3 and "no such file" in missing.stderr
-    bad = run_custseg("explore", "mall.csv", "--features", "Nope", "--out", "x", cwd=tmp_path)
-    assert bad.returncode == 2 and "Nope" in bad.stderr
+    again = invoke("explore", "mall.csv", cwd=tmp_path)
+    assert again.exit_code == 2 and "--force" in again.stderr
+    assert invoke("explore", "mall.csv", "--force", "-q", cwd=tmp_path).exit_code == 0
+    missing = invoke("explore", "nope.csv", cwd=tmp_path)
+    assert missing.exit_code == 3 and "no such file" in missing.stderr
+    bad = invoke("explore", "mall.csv", "--features", "Nope", "--out", "x", cwd=tmp_path)
+    assert bad.exit_code == 2 and "Nope" in bad.stderr
 
 
 def test_demo_png_writes_every_chart(tmp_path: Path) -> None:
-    proc = run_custseg("demo", "--png", "slides", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("demo", "--png", "slides", cwd=tmp_path)
+    assert proc.exit_code == 0, proc.stderr
     page = (tmp_path / "custseg-demo" / "report.html").read_text("utf-8")
     charts = re.findall(r'data-chart="([\w-]+)"', page)
     pngs = sorted((tmp_path / "slides").iterdir())
@@ -90,22 +94,20 @@ def test_demo_png_writes_every_chart(tmp_path: Path) -> None:
 def test_png_without_a_browser_fails_before_any_work(tmp_path: Path, mall_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-such-chrome"))
-    proc = run_custseg("segment", str(mall_path), "--out", "run", "--png", "charts",
-                       cwd=tmp_path)
-    assert proc.returncode == 2
+    proc = invoke("segment", str(mall_path), "--out", "run", "--png", "charts",
+                  cwd=tmp_path)
+    assert proc.exit_code == 2
     assert "no Chrome or Chromium browser found" in proc.stderr
     assert "apt-get install chromium" in proc.stderr
     assert not (tmp_path / "run").exists() and not (tmp_path / "charts").exists()
 
 
 def test_png_without_kaleido_says_what_to_install(tmp_path: Path, mall_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "kaleido", None)  # import kaleido -> ImportError
-    monkeypatch.chdir(tmp_path)
-    code = main(["explore", str(mall_path), "--out", "eda", "--png", "charts"])
-    assert code == 2
-    assert "pip install 'custseg[png]'" in capsys.readouterr().err
+    proc = invoke("explore", str(mall_path), "--out", "eda", "--png", "charts", cwd=tmp_path)
+    assert proc.exit_code == 2
+    assert "pip install 'custseg[png]'" in proc.stderr
     assert not (tmp_path / "eda").exists()
 
 

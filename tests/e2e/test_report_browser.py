@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from browser import ARTIFACTS, assert_charts_drawn, assert_clean, chromium, open_report
-from custseg.explore import explore_file, write_explore
+from custseg.explore import explore_file
 from custseg.io import demo_data_path
 from custseg.pipeline import segment_file, write_outputs
+from custseg.report import write_explore
 
 DEMO_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
 DEMO_CHARTS = ["distributions", "correlation", "elbow", "k-scores", "scatter", "sizes",

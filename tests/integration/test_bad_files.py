@@ -2,23 +2,21 @@
 
 Every file is written here, in a temporary folder.  A bad file must give the documented exit
 code (3 data error, 2 usage error), name the offending column, print no traceback, and leave
-no output folder, partial or temporary, behind.  The runs are independent subprocesses,
-started together to keep the suite fast.
+no output folder, partial or temporary, behind.  Each case runs once, in process
+(``conftest.invoke``), in a module fixture.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import run_custseg
+from conftest import Invoked, invoke
 
 
 def _rows(n: int, make: Callable[[int], str]) -> str:
@@ -118,13 +116,11 @@ CASES = {c.name: c for c in BAD + GOOD}
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, tuple[Path, subprocess.CompletedProcess[str]]]:
-    """Run every case once, several at a time."""
-    # tmp_path_factory is not thread-safe: make the folders before the threads start
-    folders = {name: tmp_path_factory.mktemp(name) for name in CASES}
+def runs(tmp_path_factory) -> dict[str, tuple[Path, Invoked]]:
+    """Run every case once."""
 
-    def run(case: Case) -> tuple[Path, subprocess.CompletedProcess[str]]:
-        folder = folders[case.name]
+    def run(case: Case) -> tuple[Path, Invoked]:
+        folder = tmp_path_factory.mktemp(case.name)
         path = folder / f"customers{case.suffix}"
         if isinstance(case.content, str):
             path.write_text(case.content, encoding="utf-8")
@@ -137,11 +133,9 @@ def runs(tmp_path_factory) -> dict[str, tuple[Path, subprocess.CompletedProcess[
         args = ["segment", str(path), "--out", str(out), "--quiet"]
         if "--k" not in case.args and case.exit_code == 0:
             args += ["--k", "2..4"]  # keep the good runs quick
-        return folder, run_custseg(*args, *case.args, timeout=240)
+        return folder, invoke(*args, *case.args)
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = dict(zip(CASES, pool.map(run, CASES.values()), strict=True))
-    return results
+    return {name: run(case) for name, case in CASES.items()}
 
 
 def _no_leftovers(folder: Path) -> None:
@@ -153,8 +147,8 @@ def _no_leftovers(folder: Path) -> None:
 def test_bad_file(runs, name):
     case = CASES[name]
     folder, proc = runs[name]
-    detail = f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    assert proc.returncode == case.exit_code, detail
+    detail = f"exit {proc.exit_code}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert proc.exit_code == case.exit_code, detail
     assert "Traceback" not in proc.stderr, detail
     kind = {2: "usage error", 3: "data error"}[case.exit_code]
     assert proc.stderr.startswith(f"custseg: {kind}:"), detail
@@ -175,8 +169,8 @@ def test_bad_file(runs, name):
 @pytest.mark.parametrize("name", [c.name for c in GOOD])
 def test_messy_but_fine_file(runs, name):
     folder, proc = runs[name]
-    detail = f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    assert proc.returncode == 0, detail
+    detail = f"exit {proc.exit_code}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert proc.exit_code == 0, detail
     assert "Traceback" not in proc.stderr, detail
     out = folder / "OUTDIR"
     assert {"segments.csv", "profiles.csv", "summary.json", "report.html", "model"} <= {

@@ -3,7 +3,7 @@ delimiters, stray carriage returns, duplicate column names, UTF-16 without BOM, 
 ``score`` errors with exit codes, unwritable outputs, Rich markup in names, spreadsheet
 formulas in outputs, interrupted runs and their temporary folders, the default output folder.
 
-The CLI runs in process (Typer's CliRunner), but for the signal tests, which need a process.
+The CLI runs in process (``conftest.invoke``), but for the signal tests, which need a process.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from custseg.cli import app
+from conftest import invoke
 from custseg.errors import InputFileError, OutputError
 from custseg.io import (
     atomic_output_dir,
@@ -32,10 +31,6 @@ from custseg.io import (
 )
 
 MALL_FEATURES = "Annual Income (k$),Spending Score (1-100)"
-
-
-def invoke(*args: str) -> object:
-    return CliRunner().invoke(app, list(args))
 
 
 @pytest.fixture(scope="module")
@@ -305,6 +300,7 @@ def test_failed_block_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_stale_temporaries_of_a_dead_process_are_swept(tmp_path: Path) -> None:
+    # a real process: the id of one that has ended
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     pid = int(dead.stdout)
@@ -322,6 +318,7 @@ def test_stale_temporaries_of_a_dead_process_are_swept(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_during_writing_removes_temporary_outputs(sig: int, tmp_path: Path) -> None:
+    # a real process: a signal, and the exit code the process ends with
     script = textwrap.dedent(f"""
         import os, signal, sys
         from pathlib import Path

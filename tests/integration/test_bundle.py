@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_custseg
+from conftest import invoke
 from custseg import Segmenter, demo_data_path, load_table
 from custseg.bundle import FORMAT_VERSION, BundleError, load_bundle, save_bundle
 from custseg.errors import DataError
@@ -158,21 +158,21 @@ def test_bad_rows_are_named_across_chunks_and_nothing_is_written(tmp_path, bundl
 
 
 def test_cli_score(tmp_path):
-    assert run_custseg("segment", str(demo_data_path()), "--algorithm", "gmm", "--k", "5",
-                       "--out", "run", "-q", cwd=tmp_path).returncode == 0
-    proc = run_custseg("score", "run/model", str(demo_data_path()), "--out", "s.csv",
-                       "--chunk-size", "64", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert invoke("segment", str(demo_data_path()), "--algorithm", "gmm", "--k", "5",
+                  "--out", "run", "-q", cwd=tmp_path).exit_code == 0
+    proc = invoke("score", "run/model", str(demo_data_path()), "--out", "s.csv",
+                  "--chunk-size", "64", cwd=tmp_path)
+    assert proc.exit_code == 0, proc.stderr
     assert "Scored 200 customers in 4 chunk(s)" in proc.stdout
     scored = pd.read_csv(tmp_path / "s.csv")
     assert "probability" in scored.columns and scored["probability"].between(0, 1).all()
-    again = run_custseg("score", "run/model", str(demo_data_path()), "--out", "s.csv",
-                        cwd=tmp_path)
-    assert again.returncode == 2 and "--force" in again.stderr
+    again = invoke("score", "run/model", str(demo_data_path()), "--out", "s.csv",
+                   cwd=tmp_path)
+    assert again.exit_code == 2 and "--force" in again.stderr
     (tmp_path / "run" / "model" / "bundle.json").write_text("{}")
-    broken = run_custseg("score", "run/model", str(demo_data_path()), "--out", "t.csv",
-                         cwd=tmp_path)
-    assert broken.returncode == 3 and "not a custseg model bundle" in broken.stderr
+    broken = invoke("score", "run/model", str(demo_data_path()), "--out", "t.csv",
+                    cwd=tmp_path)
+    assert broken.exit_code == 3 and "not a custseg model bundle" in broken.stderr
     assert "Traceback" not in broken.stderr
 
 
@@ -237,7 +237,7 @@ def test_model_link_to_dev_zero_is_refused_at_once(copy_of, deadline):
 def test_manifest_link_to_dev_zero_is_refused_at_once(copy_of):
     """In a child process with 4 GiB of address space: reading /dev/zero whole (as custseg
     did) fills any memory, so a regression must not take the machine down with it."""
-    import subprocess
+    import subprocess  # a real process: its own memory limit
     import sys
 
     (copy_of / "bundle.json").unlink()
@@ -355,9 +355,9 @@ def test_schema_matches_the_bounds_in_the_code():
 
 def test_cli_refuses_a_bad_bundle_without_traceback(tmp_path, copy_of):
     _edit_meta(copy_of, model_file="../../etc/passwd")
-    proc = run_custseg("score", str(copy_of), str(demo_data_path()), "--out", "s.csv",
-                       cwd=tmp_path)
-    assert proc.returncode == 3 and "model_file" in proc.stderr
+    proc = invoke("score", str(copy_of), str(demo_data_path()), "--out", "s.csv",
+                  cwd=tmp_path)
+    assert proc.exit_code == 3 and "model_file" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -366,7 +366,7 @@ def test_cli_refuses_a_bad_bundle_without_traceback(tmp_path, copy_of):
 
 def test_two_identical_runs_give_byte_identical_bundles(tmp_path, mall):
     import os
-    import subprocess
+    import subprocess  # a real process: another interpreter, another hash seed
     import sys
     import zipfile
 

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from custseg.cli import app
+from conftest import invoke
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "make_corpus.py"
 #: Exit codes a command may end with on any input (docs/reliability.md): 1 is a bug.
@@ -83,8 +82,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def model(corpus: Path) -> Path:
     out = corpus.parent / "model-run"
-    res = CliRunner().invoke(app, ["segment", str(corpus / "ok.csv"), "--out", str(out),
-                                   "--quiet"])
+    res = invoke("segment", str(corpus / "ok.csv"), "--out", str(out), "--quiet")
     assert res.exit_code == 0, res.output
     return out / "model"
 
@@ -92,8 +90,7 @@ def model(corpus: Path) -> Path:
 @pytest.fixture(scope="module")
 def plain_scores(model: Path, corpus: Path) -> pd.DataFrame:
     out = corpus.parent / "plain-scores.csv"
-    res = CliRunner().invoke(app, ["score", str(model), str(corpus / "ok.csv"), "--out",
-                                   str(out), "--quiet"])
+    res = invoke("score", str(model), str(corpus / "ok.csv"), "--out", str(out), "--quiet")
     assert res.exit_code == 0, res.output
     return pd.read_csv(out, dtype=str)
 
@@ -102,8 +99,8 @@ def run(*args: str) -> tuple[int, str, float]:
     """Run a command in process: exit code, output, seconds."""
     started = time.perf_counter()
     with time_limit(TIME_LIMIT):
-        res = CliRunner().invoke(app, list(args))
-    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        res = invoke(*args)
+    if res.exception is not None:
         raise AssertionError(f"{args[0]} raised {res.exception!r}:\n{res.output}")
     return res.exit_code, res.output, time.perf_counter() - started
 

@@ -331,7 +331,7 @@ def test_explain_without_id_column_uses_index(mall: pd.DataFrame) -> None:
 
 
 def test_import_custseg_is_light() -> None:
-    import subprocess
+    import subprocess  # a real process: a fresh interpreter's sys.modules
     import sys
 
     code = ("import sys, custseg; custseg.segment; "

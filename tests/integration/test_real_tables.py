@@ -15,10 +15,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from conftest import summary_validator
-from custseg.cli import app
+from conftest import invoke, summary_validator
 from custseg.roles import ROLES
 
 #: (file, extra options): the tables a new user would try first.
@@ -45,8 +43,7 @@ def run(request: Any, shared_data: Path, tmp_path_factory: Any) -> dict[str, Any
     name = request.param
     file, extra = TABLES[name]
     out = tmp_path_factory.mktemp(name) / "out"
-    res = CliRunner().invoke(app, ["segment", str(shared_data / file), *extra,
-                                   "--out", str(out)], env={"COLUMNS": "120"})
+    res = invoke("segment", str(shared_data / file), *extra, "--out", str(out))
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text("utf-8"))
     return {"name": name, "file": shared_data / file, "out": out, "summary": summary,

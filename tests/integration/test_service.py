@@ -125,6 +125,54 @@ def test_the_fast_path_agrees_with_assign(options, mall_path, tmp_path):
     assert np.allclose([g["distance"] for g in got], want["distance"], atol=1e-6)
 
 
+@pytest.mark.parametrize("options", [{}, {"log": ["Age"], "clip": 0.02},
+                                     {"algorithm": "gmm", "k": 4}],
+                         ids=["kmeans", "kmeans-log-clip", "gmm"])
+def test_the_service_answers_exactly_as_custseg_score(options, mall_path, mall_rows, tmp_path):
+    """One scoring path: the answers of /v1/score (one customer or a batch, the compiled
+    path for K-Means) are custseg score's file, to the last digit."""
+    from custseg.scoring import score_file
+
+    model = mall_bundle(tmp_path / "m", mall_path, **options)
+    rng = np.random.default_rng(3)
+    extra = pd.DataFrame({"CustomerID": np.arange(1000, 1150),
+                          "Age": rng.integers(15, 90, 150).astype(float),
+                          "Annual Income (k$)": rng.uniform(0, 200, 150).round(2),
+                          "Spending Score (1-100)": rng.uniform(-5, 105, 150).round(1)})
+    extra.loc[::13, "Annual Income (k$)"] = np.nan
+    table = pd.concat([mall_rows[["CustomerID", *FEATS]], extra], ignore_index=True)
+    table.to_csv(tmp_path / "customers.csv", index=False)
+    score_file(model, tmp_path / "customers.csv", tmp_path / "scored.csv", chunk_size=64)
+    batch = pd.read_csv(tmp_path / "scored.csv", dtype=str)
+    c = client(model, tmp_path)
+    assert c.app.state.scorer.fast == ("algorithm" not in options)
+    bodies = [{"id": str(r["CustomerID"]),
+               "features": {f: (None if pd.isna(r[f]) else float(r[f])) for f in FEATS}}
+              for r in table.to_dict("records")]
+    got = c.post("/v1/score", json={"customers": bodies}).json()["results"]
+    got[7:9] = [c.post("/v1/score", json=b).json()["results"][0] for b in bodies[7:9]]
+    assert [g["segment"] for g in got] == [int(s) for s in batch["segment"]]
+    assert [g["segment_name"] for g in got] == batch["segment_name"].tolist()
+    columns = ["distance", "probability"] if "probability" in batch else ["distance"]
+    for col in columns:
+        assert [g[col] for g in got] == [float(x) for x in batch[col]], col
+
+
+def test_every_library_error_has_one_http_answer():
+    from custseg.errors import DataError, ErrorCode, Problem
+    from custseg.service import HTTP_ANSWERS, http_answer
+    from custseg.store import EventConflictError, StoreError
+
+    assert set(HTTP_ANSWERS) == set(ErrorCode)
+    assert http_answer(StoreError("down")) == (503, {"detail": "down"})
+    status, body = http_answer(DataError([Problem("Age", "junk", rows=[3])]))
+    assert status == 422 and body["problems"][0]["rows"] == [3]
+    conflict = [{"index": 0, "event_id": "e", "stored_sha256": "a", "received_sha256": "b"}]
+    status, body = http_answer(EventConflictError(conflict))
+    assert status == 409 and body["conflicts"] == conflict
+    assert http_answer(UsageError("no"))[0] == 422
+
+
 def test_other_methods_go_through_assign(mall_path, tmp_path):
     model = mall_bundle(tmp_path / "gmm", mall_path, algorithm="gmm", k=4)
     scorer = ModelScorer(load_bundle(model))

@@ -52,8 +52,11 @@ def _require_spark() -> None:
     pytest.skip(f"the Spark engine tests need {' and '.join(missing)}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def spark() -> Any:
+    """One local[2] Spark session for the test session (its start-up is the slow part);
+    tests/integration/test_engines_agree.py imports this fixture, and spark_session() gives
+    both modules the running session."""
     _require_spark()
     from custseg.engines.spark import spark_session
 
@@ -325,9 +328,9 @@ def test_options_the_spark_engine_lacks_are_refused(spark: Any) -> None:
     from custseg.engines.spark import segment_spark
     from custseg.errors import UsageError
 
-    with pytest.raises(UsageError, match="--algorithm 'gmm' is not available"):
+    with pytest.raises(UsageError, match="`algorithm` 'gmm' is not available"):
         segment_spark(demo_data_path(), spark=spark, algorithm="gmm")
-    with pytest.raises(UsageError, match="--impute 'drop'"):
+    with pytest.raises(UsageError, match="`impute` 'drop'"):
         segment_spark(demo_data_path(), spark=spark, impute="drop")
 
 

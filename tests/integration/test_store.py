@@ -235,7 +235,7 @@ def test_urls(tmp_path):
     assert normalise_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
     assert normalise_url(tmp_path / "x.db") == f"sqlite:///{tmp_path / 'x.db'}"
     for bad in ("mysql://h/db", "sqlite://", "sqlite:///", ""):
-        with pytest.raises(UsageError, match="--store"):
+        with pytest.raises(UsageError, match="`store`"):
             normalise_url(bad)
     with pytest.raises(StoreError, match="does not exist"):
         open_store(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")

@@ -16,6 +16,7 @@ import csv
 import json
 import random
 import re
+import typing
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from conftest import ROOT, SUMMARY_SCHEMA, run_custseg
+from custseg.summary import Def, Schema, Summary, schema_text, summary_schema
+from golden import CASES, EXPECTED, RUN_KEYS
 
 SCHEMA_PATH = SUMMARY_SCHEMA
 SCHEMA_DOC = ROOT / "docs" / "summary-schema.md"
@@ -137,6 +140,95 @@ def test_schema_and_markdown_document_every_key(schema: dict[str, Any]) -> None:
     no_description = [k for k, v in schema["properties"].items()
                       if "description" not in v and "$ref" not in v]
     assert not no_description
+
+
+# ------------------------------------------------------------------ generated from the types
+def test_committed_schema_is_the_generated_one() -> None:
+    """docs/summary.schema.json is ``python -m custseg.summary`` (custseg.summary's types):
+    after changing a type, regenerate it."""
+    assert SCHEMA_PATH.read_text("utf-8") == schema_text(), (
+        "docs/summary.schema.json is stale: run "
+        "`python -m custseg.summary > docs/summary.schema.json`")
+
+
+def _hints_hold_any(tp: Any, seen: set[int]) -> list[str]:
+    """Places in the summary types typed ``Any`` (walking Annotated, unions, lists, dicts
+    and nested TypedDicts)."""
+    if tp is Any:
+        return ["Any"]
+    if id(tp) in seen:
+        return []
+    seen.add(id(tp))
+    found = []
+    if typing.is_typeddict(tp):
+        for key, hint in typing.get_type_hints(tp, include_extras=True).items():
+            found += [f"{tp.__name__}.{key}" for _ in _hints_hold_any(hint, seen)]
+        return found
+    for arg in typing.get_args(tp):
+        if not isinstance(arg, Schema):
+            found += _hints_hold_any(arg, seen)
+    return found
+
+
+def test_summary_types_hold_no_any() -> None:
+    assert _hints_hold_any(Summary, set()) == []
+
+
+class _ToyPart(typing.TypedDict):
+    """A part."""
+
+    n: typing.Annotated[int, Def("positive", minimum=1)]
+
+
+class _Toy(typing.TypedDict):
+    a: typing.Annotated[str | None, Schema("A.", minLength=1)]
+    b: typing.NotRequired[typing.Literal["x", "y"]]
+    c: list[typing.Annotated[_ToyPart, Def("part")]]
+    d: typing.Annotated[_ToyPart, Schema(extra=int)]
+    e: typing.Annotated[dict[str, float], Schema(enum=lambda: ["p", "q"])]
+
+
+def test_generator_rules() -> None:
+    """The conventions of custseg.summary on a toy type: closed objects, NotRequired keys
+    left out of ``required``, Def parts written once under $defs, nullable unions, enums,
+    ``extra`` values and keyword functions called at generation."""
+    from custseg.summary import _Generator
+
+    gen = _Generator()
+    schema = gen.schema(_Toy)
+    assert schema["additionalProperties"] is False and schema["required"] == ["a", "c", "d", "e"]
+    props = schema["properties"]
+    assert props["a"] == {"description": "A.", "type": ["string", "null"], "minLength": 1}
+    assert props["b"] == {"enum": ["x", "y"]}
+    assert props["c"] == {"type": "array", "items": {"$ref": "#/$defs/part"}}
+    assert props["d"]["additionalProperties"] == {"type": "integer"}
+    assert props["d"]["properties"]["n"] == {"$ref": "#/$defs/positive"}
+    assert props["e"]["enum"] == ["p", "q"]
+    assert gen.defs["positive"] == {"type": "integer", "minimum": 1}
+    assert gen.defs["part"]["description"] == "A part."
+
+
+def test_column_roles_enum_follows_custseg_roles() -> None:
+    from custseg.roles import ROLES
+
+    role = summary_schema()["properties"]["columns"]["items"]["properties"]["role"]
+    assert role["enum"] == list(ROLES)
+
+
+def _with_run_keys(summary: dict[str, Any]) -> dict[str, Any]:
+    """A golden summary (saved without timings, versions and command, which vary between
+    runs) with values of the right form put back."""
+    assert not set(RUN_KEYS) & set(summary)
+    return {**summary, "command": "custseg demo",
+            "timings": {"read": 0.1, "segment": 1.0, "prepare_outputs": 0.2, "write": 0.3},
+            "versions": {"custseg": summary["custseg_version"], "python": "3.11.7",
+                         "scikit-learn": "1.9.1", "pandas": "3.1.1", "numpy": "2.4.6"}}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_golden_summary_validates(case: str, validator: Draft202012Validator) -> None:
+    summary = json.loads((EXPECTED / case / "summary.json").read_text("utf-8"))
+    assert _errors(validator, _with_run_keys(summary)) == []
 
 
 # ------------------------------------------------------------------ real runs validate

@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from custseg.cli import app
+from conftest import invoke
 from custseg.errors import UsageError
 from custseg.pipeline import segment_file, write_outputs
 from custseg.segmenter import MAX_COLUMNS, Segmenter, check_width
@@ -98,13 +97,11 @@ def test_the_limit_can_be_raised(tmp_path: Path) -> None:
 def test_cli_refuses_and_the_option_overrides(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     wide(30, 80).to_csv(path, index=False)
-    runner = CliRunner()
-    res = runner.invoke(app, ["segment", str(path), "--out", str(tmp_path / "a"),
-                              "--max-columns", "10", "-q"])
+    res = invoke("segment", str(path), "--out", str(tmp_path / "a"), "--max-columns", "10", "-q")
     assert res.exit_code == 2
     assert "31 columns that could be features" in res.output
-    res = runner.invoke(app, ["segment", str(path), "--out", str(tmp_path / "b"),
-                              "--max-columns", "40", "--k", "2", "-q"])
+    res = invoke("segment", str(path), "--out", str(tmp_path / "b"), "--max-columns", "40",
+                 "--k", "2", "-q")
     assert res.exit_code == 0, res.output
     assert (tmp_path / "b" / "segments.csv").exists()
 

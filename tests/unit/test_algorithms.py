@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score as ari
 
-from conftest import run_custseg
+from conftest import invoke
 from custseg import Segmenter
 from custseg.algorithms.hierarchical import WardClustering
 from custseg.comparison import compare_methods
@@ -186,9 +186,9 @@ def test_cli_algorithms_and_compare_methods(tmp_path):
     df.insert(0, "customer_id", [f"C{i:04d}" for i in range(len(df))])
     path = tmp_path / "noisy.csv"
     df.to_csv(path, index=False)
-    proc = run_custseg("segment", str(path), "--algorithm", "hdbscan", "--out", "h", "-q",
-                       cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("segment", str(path), "--algorithm", "hdbscan", "--out", "h", "-q",
+                  cwd=tmp_path)
+    assert proc.exit_code == 0, proc.stderr
     seg = pd.read_csv(tmp_path / "h" / "segments.csv")
     assert {"probability", "segment_name"} <= set(seg.columns)
     assert (seg.loc[seg["segment"] == -1, "segment_name"] == "Unassigned").all()
@@ -196,25 +196,25 @@ def test_cli_algorithms_and_compare_methods(tmp_path):
     assert summary["algorithm"] == "hdbscan" and summary["k_selection"]["method"] == "density"
     assert summary["unassigned"]["size"] == int((seg["segment"] == -1).sum())
 
-    proc = run_custseg("segment", str(path), "--algorithm", "gmm", "--stability", "--k",
-                       "2..5", "--out", "g", "-q", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("segment", str(path), "--algorithm", "gmm", "--stability", "--k",
+                  "2..5", "--out", "g", "-q", cwd=tmp_path)
+    assert proc.exit_code == 0, proc.stderr
     summary = json.loads((tmp_path / "g" / "summary.json").read_text())
     assert "bic" in summary["k_selection"]["votes"] and "stability" in summary
     assert all("stable" in s for s in summary["segments"])
 
-    proc = run_custseg("compare-methods", str(path), "--k", "2..5", "--resamples", "5",
-                       "--methods", "kmeans,gmm,hdbscan", "--out", "cmp", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("compare-methods", str(path), "--k", "2..5", "--resamples", "5",
+                  "--methods", "kmeans,gmm,hdbscan", "--out", "cmp", cwd=tmp_path)
+    assert proc.exit_code == 0, proc.stderr
     doc = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
     assert doc["recommended"] in {r["algorithm"] for r in doc["results"]}
     html = (tmp_path / "cmp" / "comparison.html").read_text()
     assert "Recommended" in html and "<script" not in html
     assert "Recommended:" in proc.stdout
 
-    proc = run_custseg("segment", str(path), "--algorithm", "dbscan", "--out", "x", "-q",
-                       cwd=tmp_path)
-    assert proc.returncode == 2 and "algorithm" in proc.stderr
+    proc = invoke("segment", str(path), "--algorithm", "dbscan", "--out", "x", "-q",
+                  cwd=tmp_path)
+    assert proc.exit_code == 2 and "algorithm" in proc.stderr
 
 
 @pytest.mark.parametrize(("algorithm", "marker"), [

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_custseg, summary_validator
+from conftest import invoke, summary_validator
 from custseg import features as F
 from custseg.errors import DataError, InputFileError, UsageError
 from custseg.features import (
@@ -216,7 +216,7 @@ def test_too_many_bad_values_name_column_and_lines(tmp_path: Path) -> None:
     p = err.value.problems[0]
     assert (p.column, p.code, p.rows, p.values) == ("date", "bad-date", [3, 4],
                                                      ["2020-13-45", "someday"])
-    assert err.value.exit_code == 3 and "--date-format" in str(err.value)
+    assert err.value.exit_code == 3 and "`date_format`" in str(err.value)
 
 
 def test_us_dates_truncated_last_line_duplicates_kept(tmp_path: Path) -> None:
@@ -322,9 +322,9 @@ def test_customers_with_only_returns_are_left_out() -> None:
 
 def test_column_options(tmp_path: Path) -> None:
     path = write(tmp_path / "t.csv", ["who,when,what", "a,2020-01-01,1"])
-    with pytest.raises(DataError, match=r"no customer id column found.*--customer-col"):
+    with pytest.raises(DataError, match=r"no customer id column found.*`columns\['customer'\]`"):
         transactions_to_customers(path)
-    with pytest.raises(UsageError, match="--amount-col: column 'nope' is not in the data"):
+    with pytest.raises(UsageError, match=r"`columns\['amount'\]`: column 'nope' is not in the"):
         transactions_to_customers(path, columns={"amount": "nope"})
     r = transactions_to_customers(path, columns={"customer": "who", "date": "when",
                                                  "amount": "what"})
@@ -393,32 +393,32 @@ def test_rfm_scores_small_table() -> None:
 # ------------------------------------------------------------------ the commands
 def test_cli_features(tmp_path: Path, uci_file: Path, shared_data: Path) -> None:
     out = tmp_path / "customers.parquet"
-    proc = run_custseg("features", str(shared_data / RETAIL), "--out", str(out), cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("features", str(shared_data / RETAIL), "--out", str(out), cwd=tmp_path)
+    assert proc.exit_code == 0, proc.stderr
     assert "customer  customer_id (inferred)" in proc.stdout
     t = pd.read_parquet(out)
     assert len(t) == 6889 and t.columns[0] == "customer_id"
     assert list(t.columns[1:]) == [c for c in F.FEATURE_COLUMNS if c != "distinct_products"]
-    again = run_custseg("features", str(shared_data / RETAIL), "--out", str(out), cwd=tmp_path)
-    assert again.returncode == 2 and "--force" in again.stderr
+    again = invoke("features", str(shared_data / RETAIL), "--out", str(out), cwd=tmp_path)
+    assert again.exit_code == 2 and "--force" in again.stderr
     csv_out = tmp_path / "c.csv"
-    proc = run_custseg("features", str(uci_file), "--out", str(csv_out), "--quiet",
-                       cwd=tmp_path)
-    assert proc.returncode == 3 and "line" in proc.stderr and proc.stdout == ""
-    proc = run_custseg("features", str(shared_data / RETAIL), "--out", str(csv_out),
-                       "--amount-col", "nope", cwd=tmp_path)
-    assert proc.returncode == 2 and "--amount-col" in proc.stderr
-    proc = run_custseg("features", str(shared_data / RETAIL), "--out", str(csv_out),
-                       "--as-of", "2015-01-01", "-q", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("features", str(uci_file), "--out", str(csv_out), "--quiet",
+                  cwd=tmp_path)
+    assert proc.exit_code == 3 and "line" in proc.stderr and proc.stdout == ""
+    proc = invoke("features", str(shared_data / RETAIL), "--out", str(csv_out),
+                  "--amount-col", "nope", cwd=tmp_path)
+    assert proc.exit_code == 2 and "--amount-col" in proc.stderr
+    proc = invoke("features", str(shared_data / RETAIL), "--out", str(csv_out),
+                  "--as-of", "2015-01-01", "-q", cwd=tmp_path)
+    assert proc.exit_code == 0, proc.stderr
     c = pd.read_csv(csv_out, dtype={"customer_id": str})
     assert c["last_purchase"].max() == "2014-12-31" and c["recency_days"].min() == 1
 
 
 def test_cli_segment_transactions(tmp_path: Path, shared_data: Path) -> None:
-    proc = run_custseg("segment", str(shared_data / RETAIL), "--transactions", "--k", "4",
-                       "--out", "run", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("segment", str(shared_data / RETAIL), "--transactions", "--k", "4",
+                  "--out", "run", cwd=tmp_path)
+    assert proc.exit_code == 0, proc.stderr
     assert "RFM segments (rows)" in proc.stdout
     summary: dict[str, Any] = json.loads((tmp_path / "run" / "summary.json").read_text())
     errors = [e.message for e in summary_validator().iter_errors(summary)]
@@ -436,9 +436,9 @@ def test_cli_segment_transactions(tmp_path: Path, shared_data: Path) -> None:
     seg = pd.read_csv(tmp_path / "run" / "segments.csv")
     assert {"rfm_score", "rfm_segment", "r_score", "segment"} <= set(seg.columns)
     assert len(seg) == 6889
-    proc = run_custseg("segment", str(shared_data / RETAIL), "--as-of", "2015-01-01",
-                       "--out", "run2", cwd=tmp_path)
-    assert proc.returncode == 2 and "only with --transactions" in proc.stderr
+    proc = invoke("segment", str(shared_data / RETAIL), "--as-of", "2015-01-01",
+                  "--out", "run2", cwd=tmp_path)
+    assert proc.exit_code == 2 and "only with --transactions" in proc.stderr
 
 
 def test_large_logs_by_slices_give_the_same_table(retail: F.CustomerFeatures, shared_data: Path,

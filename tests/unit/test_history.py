@@ -167,5 +167,5 @@ def test_write_and_load_folders(tmp_path, mall_path):
         load_run_folder(tmp_path)
     with pytest.raises(InputFileError, match="no such run folder"):
         load_run(str(tmp_path / "nope"))
-    with pytest.raises(UsageError, match="--store"):
+    with pytest.raises(UsageError, match="`store=URL`"):
         load_run("3")

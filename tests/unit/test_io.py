@@ -467,7 +467,7 @@ def test_atomic_output_dir_refuses_a_non_empty_folder_without_force(tmp_path):
     out.mkdir()
     (out / "old.txt").write_text("keep me")
     entered = False
-    with pytest.raises(OutputExistsError, match="--force") as err, atomic_output_dir(out):
+    with pytest.raises(OutputExistsError, match="`force=True`") as err, atomic_output_dir(out):
         entered = True
     assert not entered
     assert err.value.exit_code == EXIT_USAGE == 2

@@ -200,6 +200,7 @@ def test_lloyd_step_matches_a_numpy_iteration():
 
 
 def test_kernels_work_without_a_writable_cache():
+    # a real process: numba reads its cache settings when custseg's kernels are compiled
     code = (
         "import numba.core.caching as c\n"
         "c.CacheImpl._locator_classes = []\n"  # as if no cache folder were writable

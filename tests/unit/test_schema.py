@@ -322,7 +322,7 @@ def test_junk_past_max_junk_is_an_error_naming_column_values_and_rows():
     income = _numbers(1)
     for i, v in [(2, "12k"), (5, "abc"), (9, "1O5"), (20, "n.a.")]:  # 10%
         income[i] = v
-    with pytest.raises(DataError, match=r"column 'income': 4 non-numeric value.*--max-junk.*"
+    with pytest.raises(DataError, match=r"column 'income': 4 non-numeric value.*`max_junk`.*"
                        r"'12k' \(row 3\), 'abc' \(row 6\), '1O5' \(row 10\), 'n\.a\.' "
                        r"\(row 21\)") as err:
         validate_table(_table(income=income))
@@ -429,13 +429,13 @@ def test_several_problems_reported_together():
 
 @pytest.mark.parametrize(
     ("option", "kwargs"),
-    [("--features", {"features": ["income", "Income (k$)"]}),
-     ("--exclude", {"exclude": ["nope"]}),
-     ("--id-col", {"id_col": "nope"}),
-     ("--categorical", {"categorical": ["nope"]})],
+    [("features", {"features": ["income", "Income (k$)"]}),
+     ("exclude", {"exclude": ["nope"]}),
+     ("id_col", {"id_col": "nope"}),
+     ("categorical", {"categorical": ["nope"]})],
 )
 def test_unknown_column_in_an_option_is_a_usage_error(option, kwargs):
-    with pytest.raises(UsageError, match=rf"{option}: column.*not in the data\. Columns in the "
+    with pytest.raises(UsageError, match=rf"`{option}`: column.*not in the data\. Columns in the "
                        r"data: \['income', 'spend', 'Genre'\]") as err:
         validate_table(_table(Genre=["a", "b"] * (N // 2)), **kwargs)
     assert err.value.exit_code == EXIT_USAGE

@@ -146,8 +146,9 @@ def test_parse_k(value, expected):
 
 @pytest.mark.parametrize("value", ["1", "abc", "10..2", "0..3", ""])
 def test_parse_k_rejects(value):
-    with pytest.raises(UsageError, match="--k"):
+    with pytest.raises(UsageError, match="`k` must be") as err:
         parse_k(value)
+    assert err.value.parameter == "k"
 
 
 @pytest.mark.parametrize("params", [{"k": 1}, {"k": "nonsense"}, {"k_range": (5, 2)},

@@ -17,7 +17,9 @@
 ================  ==========================================================================
 
 All take preprocessed (scaled) data; :class:`custseg.Segmenter` chooses k, profiles and names
-the segments the same way whatever the method (``Segmenter(algorithm="gmm")``).
+the segments the same way whatever the method (``Segmenter(algorithm="gmm")``).  Each method
+is described once in :mod:`custseg.algorithms.registry` (estimator factory, parameters,
+capabilities); add a new one there.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-ALGORITHMS = ("kmeans", "hierarchical", "gmm", "kprototypes", "hdbscan", "deep")
+from custseg.algorithms import registry
+
+#: The built-in methods offered to users (:func:`custseg.algorithms.registry.names`).
+ALGORITHMS = registry.names()
 
 _CLASSES = {
     "FastKMeans": "custseg.algorithms.kmeans",
@@ -36,7 +41,7 @@ _CLASSES = {
     "AutoencoderSegments": "custseg.algorithms.deep",
 }
 
-__all__ = ["ALGORITHMS", *_CLASSES]
+__all__ = ["ALGORITHMS", "registry", *_CLASSES]
 
 
 def __getattr__(name: str) -> Any:

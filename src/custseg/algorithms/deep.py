@@ -16,18 +16,20 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import pairwise_distances_argmin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from custseg.errors import UsageError
+from custseg.errors import MissingDependencyError
 
-INSTALL_HINT = ("--algorithm deep needs PyTorch: pip install 'custseg[deep]' "
+INSTALL_HINT = ("`algorithm='deep'` needs PyTorch: pip install 'custseg[deep]' "
                 "(torch==2.13.0, CPU build)")
 
 
 def require_torch() -> Any:
-    """Import torch, or raise a usage error with the install hint."""
+    """Import torch, or raise :class:`~custseg.errors.MissingDependencyError` (a usage
+    error) with the install hint."""
     try:
         import torch
     except ImportError as exc:
-        raise UsageError(INSTALL_HINT, "--algorithm") from exc
+        raise MissingDependencyError(INSTALL_HINT, "algorithm",
+                                     hint="pip install 'custseg[deep]'") from exc
     return torch
 
 

@@ -72,13 +72,15 @@ class DensitySegments(ClusterMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        return self._approximate(X)[0]
+        return self.approximate(X)[0]
 
     def predict_proba_max(self, X: Any) -> np.ndarray:
         """Strength of the predicted membership of each new row (0 for noise)."""
-        return self._approximate(X)[1]
+        return self.approximate(X)[1]
 
-    def _approximate(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    def approximate(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Segment (-1: noise) and membership strength of new rows (HDBSCAN's approximate
+        prediction)."""
         import hdbscan
 
         check_is_fitted(self)

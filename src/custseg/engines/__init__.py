@@ -11,7 +11,11 @@
 ==========  =================================================================================
 
 ``custseg segment --engine auto`` (the default) takes ``local`` for K-Means on
-:data:`custseg.engines.local.LOCAL_THRESHOLD` customers or more, ``standard`` below.
+:data:`LOCAL_THRESHOLD` customers or more, ``standard`` below.
+
+The stages every engine runs, the library functions holding their rules, the
+:class:`~custseg.engines.base.Engine` interface the three engines are declared against and
+the recipe for a new engine: :mod:`custseg.engines.base`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ ENGINES = ("auto", "standard", "local", "spark")
 #: Formats of the segments file (``--format``); ``auto``, the default, is CSV except on the
 #: fast path above :data:`custseg.engines.local.PARQUET_FROM_ROWS` customers (Parquet).
 OUTPUT_FORMATS = ("csv", "parquet")
+#: ``--engine auto`` takes the fast path (custseg.engines.local) for K-Means from this many
+#: customers.  (Here, not in custseg.engines.local, so that this package never imports its
+#: engines: they import it.)
+LOCAL_THRESHOLD = 500_000
 
 
 def estimate_rows(path: str | os.PathLike[str]) -> int:
@@ -58,36 +66,36 @@ def pick_engine(engine: str, path: str | os.PathLike[str], options: dict[str, An
     """The engine ``custseg segment`` runs: ``engine`` checked, ``auto`` resolved.
 
     ``auto`` takes ``local`` for K-Means on numeric features from
-    :data:`custseg.engines.local.LOCAL_THRESHOLD` customers (estimated), unless an option
+    :data:`LOCAL_THRESHOLD` customers (estimated), unless an option
     only the standard engine has is used (``--stability``, ``--use-categorical``,
     ``--store``); otherwise ``standard``.
     """
+    from custseg.algorithms import registry
     from custseg.errors import UsageError
 
     if engine not in ENGINES:
-        raise UsageError(f"--engine must be one of {list(ENGINES)}, got {engine!r}", "--engine")
+        raise UsageError(f"`engine` must be one of {list(ENGINES)}, got {engine!r}", "engine")
     if output_format is not None and output_format not in ("auto", *OUTPUT_FORMATS):
-        raise UsageError(f"--format must be one of {['auto', *OUTPUT_FORMATS]}, got "
-                         f"{output_format!r}", "--format")
+        raise UsageError(f"`output_format` must be one of {['auto', *OUTPUT_FORMATS]}, got "
+                         f"{output_format!r}", "output_format")
     if engine == "spark":
-        refused = [name for name, on in (("--format csv", output_format == "csv"),
-                                         ("--store", store)) if on]
+        refused = [name for name, on in (("`output_format='csv'`", output_format == "csv"),
+                                         ("`store`", store)) if on]
         if refused:
-            raise UsageError(f"--engine spark writes the segments as Parquet part files and "
+            raise UsageError(f"`engine='spark'` writes the segments as Parquet part files and "
                              f"records no run; {', '.join(refused)} need another engine",
-                             "--engine")
+                             "engine")
+    caps = registry.capabilities(options.get("algorithm"))
     standard_only = [name for name, on in (
-        ("--algorithm " + str(options.get("algorithm")), options.get("algorithm") != "kmeans"),
-        ("--stability", options.get("stability")),
-        ("--use-categorical", options.get("use_categorical")),
-        ("--store", store)) if on]
+        (f"`algorithm={options.get('algorithm')!r}`", not (caps.centres_only and caps.public)),
+        ("`stability`", options.get("stability")),
+        ("`use_categorical`", options.get("use_categorical")),
+        ("`store`", store)) if on]
     if engine == "local" and standard_only:
-        raise UsageError(f"--engine local runs K-Means on numeric columns; "
-                         f"{', '.join(standard_only)} need --engine standard", "--engine")
+        raise UsageError(f"`engine='local'` runs K-Means on numeric columns; "
+                         f"{', '.join(standard_only)} need `engine='standard'`", "engine")
     if engine != "auto":
         return engine
-    from custseg.engines.local import LOCAL_THRESHOLD
-
     if standard_only or estimate_rows(path) < LOCAL_THRESHOLD:
         return "standard"
     return "local"

@@ -61,6 +61,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from custseg.engines import LOCAL_THRESHOLD as LOCAL_THRESHOLD  # defined there, re-exported
+from custseg.engines.base import new_cleaning, number_by_size, record_unreadable
 from custseg.errors import DataError, InputFileError, Problem, UsageError
 from custseg.io import (
     TableInfo,
@@ -88,17 +90,14 @@ from custseg.pipeline import (
 )
 from custseg.schema import (
     MAX_ABS_VALUE,
-    _parse_numeric,
+    all_missing_problem,
     constant_problem,
     infinite_problem,
-    junk_problem,
-    marker_problem,
+    parse_numeric,
     too_large_problem,
     validate_table,
 )
 
-#: ``--engine auto`` takes the fast path for K-Means from this many customers.
-LOCAL_THRESHOLD = 500_000
 #: Customers k is chosen on (a stratified random sample): 5% of them, within these bounds.
 SELECTION_SAMPLE = (50_000, 100_000)
 
@@ -317,25 +316,17 @@ def _numeric_column(table: Any, name: str, max_junk: float, cleaning: dict[str, 
         raw = None
     else:
         raw = col.to_pandas()
-        parsed = _parse_numeric(raw)
+        parsed = parse_numeric(raw)
         values = parsed.values.to_numpy(dtype=np.float64)
-        n_junk = int(parsed.junk.sum())
-        if n_junk:
-            rows = np.flatnonzero(parsed.junk.to_numpy())
-            prob = junk_problem(name, n_junk, parsed.n_filled, max_junk,
-                                rows=[int(i) + 1 for i in rows[:20]],
-                                values=raw.iloc[rows[:20]].astype(str).tolist())
-            (errors if prob.severity == "error" else warns).append(prob)
-            cleaning["junk_coerced"][name] = n_junk
-        if parsed.markers.any():
-            rows = np.flatnonzero(parsed.markers.to_numpy())
-            warns.append(marker_problem(name, len(rows), rows=[int(i) + 1 for i in rows[:20]],
-                                        values=raw.iloc[rows[:20]].astype(str).tolist()))
-            cleaning["missing_markers"][name] = len(rows)
+        junk = np.flatnonzero(parsed.junk.to_numpy())
+        markers = np.flatnonzero(parsed.markers.to_numpy())
+        record_unreadable(name, len(junk), parsed.n_filled, len(markers), max_junk=max_junk,
+                          cleaning=cleaning, errors=errors, warns=warns,
+                          junk=_examples(raw, junk), markers=_examples(raw, markers))
     missing = np.isnan(values)
     n_missing = int(np.count_nonzero(missing))
     if n_missing == len(values):
-        errors.append(Problem(name, "has no values (all missing)", code="all-missing"))
+        errors.append(all_missing_problem(name))
         return None
     lo, hi = float(np.nanmin(values)), float(np.nanmax(values))  # two passes, no copy
     if not (np.isfinite(lo) and np.isfinite(hi) and max(-lo, hi) <= MAX_ABS_VALUE):
@@ -353,6 +344,13 @@ def _numeric_column(table: Any, name: str, max_junk: float, cleaning: dict[str, 
                                             values=[str(v) for v in values[rows[:20]]]))
         return None
     return _kept_or_constant(values, name, lo, hi, n_missing, cleaning, warns)
+
+
+def _examples(raw: pd.Series, rows: np.ndarray) -> dict[str, list[Any]]:
+    """The first 20 of ``rows`` (0-based) of a text column: line numbers and cells, for a
+    finding's ``rows`` and ``values``."""
+    return {"rows": [int(i) + 1 for i in rows[:20]],
+            "values": raw.iloc[rows[:20]].astype(str).tolist()}
 
 
 def _kept_or_constant(column: Any, name: str, lo: float, hi: float, n_missing: int,
@@ -380,16 +378,13 @@ def _check_features(table: Any, *, id_col: str | None, features: list[str] | Non
                              categorical=categorical, use_categorical=False, max_junk=1.0,
                              min_rows=min(min_rows, len(head)), infer_roles=True)
     if checked.categorical_features:
-        raise UsageError("the fast path (--engine local) segments on numeric columns only; "
-                         f"{checked.categorical_features} are categorical: use --engine "
-                         "standard", "--engine")
+        raise UsageError("the fast path (`engine='local'`) segments on numeric columns only; "
+                         f"{checked.categorical_features} are categorical: use "
+                         "`engine='standard'`", "engine")
     roles = checked.roles
-    cleaning: dict[str, Any] = {"rows_read": table.num_rows, "duplicate_rows_dropped": 0,
-                                "junk_coerced": {}, "missing_markers": {},
-                                "missing_values": {},
-                                "columns_dropped": {c: why for c, why in
-                                                    checked.cleaning["columns_dropped"].items()
-                                                    if c not in checked.features}}
+    cleaning = new_cleaning(table.num_rows, 0, {
+        c: why for c, why in checked.cleaning["columns_dropped"].items()
+        if c not in checked.features})
     errors: list[Problem] = []
     warns = [w for w in checked.warnings if w.code not in ("junk", "missing-marker",
                                                            "constant", "duplicate-rows")]
@@ -541,9 +536,8 @@ def segment_statistics_numpy(columns: dict[str, Any], labels: np.ndarray, k: int
     have: ages, counts, money in cents), without missing cells and spanning at most
     :data:`HISTOGRAM_VALUES` values, is counted in one pass: a segment x value histogram
     (``np.bincount``) gives its means, medians and tertiles exactly, without sorting."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
+    # over 60 lines: the per-column work (one_column) shares the rows' segment order, sorted
+    # once under a lock, and runs in threads; kept beside it rather than passed around
     from custseg.profiling import SegmentStatistics
 
     everyone = bool(labels.min() >= 0) if len(labels) else True
@@ -605,20 +599,32 @@ def segment_statistics_numpy(columns: dict[str, Any], labels: np.ndarray, k: int
             stats.mean[s][c] = means[s]
             stats.median[s][c] = medians[s]
     for c, col in (categories or {}).items():
-        text = pc.utf8_trim_whitespace(pc.cast(col, pa.string()))
-        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-        encoded = pc.dictionary_encode(text).combine_chunks()
-        levels = [*encoded.dictionary.to_pylist(), "missing"]
-        codes = np.asarray(encoded.indices.fill_null(len(levels) - 1).to_numpy(
-            zero_copy_only=False), dtype=np.int64)[keep]
-        table = np.bincount(lab.astype(np.int64) * len(levels) + codes,
-                            minlength=k * len(levels)).reshape(k, len(levels))
-        for s in range(k):
-            shares = table[s] / max(table[s].sum(), 1)
-            ranked = sorted((i for i in range(len(levels)) if table[s, i]),
-                            key=lambda i: -table[s, i])
-            stats.categories[s][c] = {str(levels[i]): round(float(shares[i]), 4) for i in ranked}
+        for s, shares in enumerate(_category_shares(col, lab, keep, k)):
+            stats.categories[s][c] = shares
     return stats
+
+
+def _category_shares(col: Any, lab: np.ndarray, keep: Any, k: int) -> list[dict[str, float]]:
+    """Per segment, the shares of a categorical Arrow column's levels (empty cells as
+    ``"missing"``), the most frequent first; ``lab`` the segments of the rows ``keep``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(pc.cast(col, pa.string()))
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    encoded = pc.dictionary_encode(text).combine_chunks()
+    levels = [*encoded.dictionary.to_pylist(), "missing"]
+    codes = np.asarray(encoded.indices.fill_null(len(levels) - 1).to_numpy(
+        zero_copy_only=False), dtype=np.int64)[keep]
+    table = np.bincount(lab.astype(np.int64) * len(levels) + codes,
+                        minlength=k * len(levels)).reshape(k, len(levels))
+    out = []
+    for s in range(k):
+        shares = table[s] / max(table[s].sum(), 1)
+        ranked = sorted((i for i in range(len(levels)) if table[s, i]),
+                        key=lambda i: -table[s, i])
+        out.append({str(levels[i]): round(float(shares[i]), 4) for i in ranked})
+    return out
 
 
 #: Most distinct values (max - min + 1, times k) of a column profiled by counting.
@@ -757,6 +763,8 @@ def segment_large(
     ``sample_size`` customers choose k (default :func:`selection_sample_size`),
     ``report_sample`` customers feed the report's charts.
     """
+    # over 60 lines with its public signature and docstring; the body is the read stage
+    from custseg.algorithms import registry
     from custseg.segmenter import MAX_COLUMNS, check_width
     from custseg.selection import limit_threads
 
@@ -766,12 +774,12 @@ def segment_large(
         check_width(head[0], head[1], features=features, exclude=exclude,
                     max_columns=max_columns)
     bad = {o: v for o, v in unsupported.items()
-           if v not in (None, False, "kmeans", ()) and o != "use_categorical"}
+           if v not in (None, False, registry.DEFAULT, ()) and o != "use_categorical"}
     if unsupported.get("use_categorical"):
         bad["use_categorical"] = True
     if bad:
-        raise UsageError(f"the fast path (--engine local) runs K-Means on numeric columns; "
-                         f"{sorted(bad)} need --engine standard", "--engine")
+        raise UsageError(f"the fast path (`engine='local'`) runs K-Means on numeric columns; "
+                         f"{sorted(bad)} need `engine='standard'`", "engine")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
@@ -807,9 +815,9 @@ def _warm_up() -> None:
     from custseg.algorithms.kmeans import FastKMeans
 
     FastKMeans(2, random_state=0, n_threads=1).fit(np.arange(8, dtype=np.float32).reshape(4, 2))
-    from custseg.bundle import _skops_io
+    from custseg.bundle import skops_io
 
-    _skops_io()
+    skops_io()
     import custseg.report  # noqa: F401  (plotly, jinja2)
 
 
@@ -826,42 +834,85 @@ def _warm_up_in_background() -> None:
     threading.Thread(target=run, name="custseg-warm-up", daemon=True).start()
 
 
+@dataclass
+class _Prepared:
+    """The data after the checks and the preprocessing: roles, features and their values
+    (``sources``), findings and cleaning, the plan and fitted preprocessor, the scaled
+    float32 matrix ``Z`` of every row, the rows fitted (``fit_rows``; ``fit_idx`` their
+    numbers, None for all) and the selection sample (row numbers)."""
+
+    roles: Any
+    feats: list[str]
+    sources: dict[str, Any]
+    warns: list[Problem]
+    cleaning: dict[str, Any]
+    plan: Any
+    preprocessor: Any
+    Z: np.ndarray
+    sample: np.ndarray
+    fit_rows: np.ndarray
+    fit_idx: np.ndarray | None
+    seed: int
+
+    @property
+    def n_fit(self) -> int:
+        return int(self.fit_rows.sum())
+
+    @property
+    def sampled(self) -> bool:
+        return self.n_fit > len(self.sample)
+
+
 def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict[str, float],
                    stage: Any, t0: float) -> LargeResult:
-    from sklearn.utils import check_random_state
+    """The stages of :data:`custseg.engines.base.STAGES` on an Arrow table, timed."""
+    from custseg.profiling import load_rules
+    from custseg.segmenter import Segmenter, k_values
 
-    from custseg.algorithms.kmeans import FastKMeans
-    from custseg.preprocess import build_preprocessor, plan_preprocessing
-    from custseg.profiling import load_rules, profiles_from_statistics
-    from custseg.segmenter import Segmenter, segmenter_from_parts
-    from custseg.selection import score_partition_sampled, select_k
-
-    seg = Segmenter(k=o["k"], k_range=o["k_range"], features=o["features"], id_col=o["id_col"],
-                    exclude=o["exclude"], categorical=o["categorical"], impute=o["impute"],
-                    clip=o["clip"], log=o["log"], scaling=o["scaling"], max_junk=o["max_junk"],
-                    n_init=o["n_init"], rules=o["rules"], n_threads=o["n_threads"],
-                    random_state=o["random_state"])
-    k_values = seg._k_values()
+    params = Segmenter(
+        k=o["k"], k_range=o["k_range"], features=o["features"], id_col=o["id_col"],
+        exclude=o["exclude"], categorical=o["categorical"], impute=o["impute"], clip=o["clip"],
+        log=o["log"], scaling=o["scaling"], max_junk=o["max_junk"], n_init=o["n_init"],
+        rules=o["rules"], n_threads=o["n_threads"], random_state=o["random_state"]
+    ).get_params()
+    ks = k_values(o["k"], o["k_range"])
     rules = load_rules(o["rules"])
     t1 = time.perf_counter()
+    prep = _prepare(table, o, ks, stage)
+    timings["preprocess"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    selection = _choose_k(prep, ks, o, stage)
+    timings["choose_k"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    km = _fit(prep, selection, o["n_threads"], stage)
+    timings["fit"] = time.perf_counter() - t3
+    t4 = time.perf_counter()
+    labels, dist, centres, inertia = _assign(prep, km, o["n_threads"], stage)
+    timings["assign"] = time.perf_counter() - t4
+    t5 = time.perf_counter()
+    model = _profile(table, prep, params, selection, labels, dist, centres, inertia, rules,
+                     o, stage)
+    timings["profile"] = time.perf_counter() - t5
+    timings["segment"] = time.perf_counter() - t1  # checks to profiles, as the standard engine
+    return _large_result(table, info, model, prep, o, timings, t0)
+
+
+def _prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> _Prepared:
+    """Checks (:func:`_check_features`), the rows fitted, the selection sample, the
+    preprocessing planned and fitted on it and applied to every row (float32)."""
+    from sklearn.utils import check_random_state
+
+    from custseg.preprocess import build_preprocessor, plan_preprocessing
+
     stage("check", 0)
     roles, feats, sources, warns, cleaning = _check_features(
         table, id_col=o["id_col"], features=o["features"], exclude=o["exclude"],
-        categorical=o["categorical"], max_junk=o["max_junk"], min_rows=min(k_values))
+        categorical=o["categorical"], max_junk=o["max_junk"], min_rows=min(ks))
     stage("check", 1)
     columns = [sources[c] for c in feats]
     n = table.num_rows
-    rng = check_random_state(o["random_state"])
-    seed = int(rng.randint(np.iinfo(np.int32).max))
-    fit_rows = np.ones(n, dtype=bool)
-    if o["impute"] == "drop":
-        for c in cleaning["missing_values"]:  # only columns with missing cells
-            src = sources[c]
-            fit_rows &= ~np.isnan(src if isinstance(src, np.ndarray) else _arrow_float64(src))
-        cleaning["rows_dropped_missing"] = int((~fit_rows).sum())
-        if fit_rows.sum() < max(min(k_values), 2):
-            raise DataError([Problem(None, f"only {int(fit_rows.sum())} rows without missing "
-                                     "values remain after --impute drop", code="too-few-rows")])
+    seed = int(check_random_state(o["random_state"]).randint(np.iinfo(np.int32).max))
+    fit_rows = _rows_fitted(sources, cleaning, o["impute"], ks, n)
     fit_idx = np.flatnonzero(fit_rows) if not fit_rows.all() else None
     n_fit = int(fit_rows.sum())
     sample = stratified_sample(n_fit, o["sample_size"] or selection_sample_size(n_fit), seed)
@@ -880,94 +931,140 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
     reference = preprocessor.transform(sample_frame.iloc[:1000])
     if not np.allclose(Z[sample[:1000]], reference, rtol=1e-5, atol=1e-5):
         raise RuntimeError("fast preprocessing disagrees with the fitted transformer")
-    del columns
     stage("preprocess", 1)
-    timings["preprocess"] = time.perf_counter() - t1
+    return _Prepared(roles, feats, sources, warns, cleaning, plan, preprocessor, Z, sample,
+                     fit_rows, fit_idx, seed)
 
-    t2 = time.perf_counter()
-    Zs = Z[sample]
+
+def _rows_fitted(sources: dict[str, Any], cleaning: dict[str, Any], impute: str,
+                 ks: list[int], n: int) -> np.ndarray:
+    """The rows the model is fitted on: all, or with ``impute="drop"`` those without a
+    missing feature (counted in ``cleaning``)."""
+    fit_rows = np.ones(n, dtype=bool)
+    if impute != "drop":
+        return fit_rows
+    for c in cleaning["missing_values"]:  # only columns with missing cells
+        src = sources[c]
+        fit_rows &= ~np.isnan(src if isinstance(src, np.ndarray) else _arrow_float64(src))
+    cleaning["rows_dropped_missing"] = int((~fit_rows).sum())
+    if fit_rows.sum() < max(min(ks), 2):
+        raise DataError([Problem(None, f"only {int(fit_rows.sum())} rows without missing "
+                                 "values remain after `impute='drop'`", code="too-few-rows")])
+    return fit_rows
+
+
+def _choose_k(prep: _Prepared, ks: list[int], o: dict[str, Any], stage: Any) -> Any:
+    """k chosen on the sample (:func:`custseg.selection.select_k`, FastKMeans)."""
+    from custseg.selection import select_k
+
+    Zs = prep.Z[prep.sample]
     n_distinct = len(np.unique(Zs, axis=0))
-    if n_distinct < min(k_values):
+    if n_distinct < min(ks):
         raise DataError([Problem(None, f"the features take only {n_distinct} distinct value(s) "
-                                 f"across customers, fewer than the {min(k_values)} segments "
+                                 f"across customers, fewer than the {min(ks)} segments "
                                  "asked for", code="too-few-distinct")])
-    k_values = [kv for kv in k_values if kv <= n_distinct]
-    sampled = n_fit > len(sample)
-    selection = select_k(Zs, k_values, random_state=seed, progress=stage,
-                         n_threads=o["n_threads"], sampling_error=sampled,
-                         algorithm="fastkmeans", options={"n_threads": o["n_threads"]},
-                         useful=o["useful"])
-    kk = selection.chosen_k
-    timings["choose_k"] = time.perf_counter() - t2
-    t3 = time.perf_counter()
+    return select_k(Zs, [kv for kv in ks if kv <= n_distinct], random_state=prep.seed,
+                    progress=stage, n_threads=o["n_threads"], sampling_error=prep.sampled,
+                    algorithm="fastkmeans", options={"n_threads": o["n_threads"]},
+                    useful=o["useful"])
+
+
+def _fit(prep: _Prepared, selection: Any, n_threads: int | None, stage: Any) -> Any:
+    """The final K-Means: Lloyd on every fitted row from the sample's centres (the
+    selection's model itself when the sample was everyone)."""
+    from custseg.algorithms.kmeans import FastKMeans
+
     stage("fit", 0)
-    Zfit = Z if fit_idx is None else Z[fit_idx]
-    if sampled:  # Lloyd on everyone from the sample's centres
-        km = FastKMeans(kk, init=selection.model.cluster_centers_, repair=False,
-                        random_state=seed, n_threads=o["n_threads"]).fit(Zfit)
+    if prep.sampled:
+        Zfit = prep.Z if prep.fit_idx is None else prep.Z[prep.fit_idx]
+        km = FastKMeans(selection.chosen_k, init=selection.model.cluster_centers_,
+                        repair=False, random_state=prep.seed, n_threads=n_threads).fit(Zfit)
     else:
         km = selection.model
     stage("fit", 1)
-    timings["fit"] = time.perf_counter() - t3
-    t4 = time.perf_counter()
+    return km
+
+
+def _assign(prep: _Prepared, km: Any, n_threads: int | None, stage: Any
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Every row's segment (numbered by size; -1 for rows not fitted) and distance, the
+    centres in that order and the inertia."""
     stage("assign", 0)
-    labels_fit, dist_fit = assign_chunked(Zfit, km.cluster_centers_, o["n_threads"])
+    kk = len(km.cluster_centers_)
+    Zfit = prep.Z if prep.fit_idx is None else prep.Z[prep.fit_idx]
+    labels_fit, dist_fit = assign_chunked(Zfit, km.cluster_centers_, n_threads)
     counts = np.bincount(labels_fit, minlength=kk)
     if (counts == 0).any():
         raise DataError([Problem(None, f"only {int((counts > 0).sum())} non-empty segments "
                                  f"could be formed, fewer than the {kk} asked for",
                                  code="too-few-distinct")])
-    order = np.argsort(-counts, kind="stable")
-    label_map = np.empty(kk, dtype=np.int64)
-    label_map[order] = np.arange(kk)
+    order, label_map = number_by_size(counts)
     centres = km.cluster_centers_[order].astype(np.float64)
     inertia = float(np.dot(dist_fit, dist_fit))
-    if fit_idx is None:  # every customer fitted: the arrays as they are
+    if prep.fit_idx is None:  # every customer fitted: the arrays as they are
         labels, dist = label_map[labels_fit], dist_fit
     else:
+        n = len(prep.fit_rows)
         labels = np.full(n, -1, dtype=np.int64)
         dist = np.full(n, np.nan)
-        labels[fit_idx] = label_map[labels_fit]
-        dist[fit_idx] = dist_fit
-    del labels_fit, dist_fit
+        labels[prep.fit_idx] = label_map[labels_fit]
+        dist[prep.fit_idx] = dist_fit
     stage("assign", 1)
-    timings["assign"] = time.perf_counter() - t4
+    return labels, dist, centres, inertia
 
-    t5 = time.perf_counter()
+
+def _profile(table: Any, prep: _Prepared, params: dict[str, Any], selection: Any,
+             labels: np.ndarray, dist: np.ndarray, centres: np.ndarray, inertia: float,
+             rules: Any, o: dict[str, Any], stage: Any) -> Any:
+    """Profiles of all customers in NumPy, names by :mod:`custseg.profiling`; the fitted
+    model assembled (:func:`custseg.segmenter.segmenter_from_parts`)."""
+    from custseg.profiling import profiles_from_statistics
+    from custseg.segmenter import segmenter_from_parts
+    from custseg.selection import score_partition_sampled
+
     stage("profile", 0)
-    describe_num, describe_cat = _describe_columns(table, roles, feats)
-    numbers: dict[str, Any] = {c: sources[c] for c in feats} | describe_num
-    del sources
+    kk = len(centres)
+    describe_num, describe_cat = _describe_columns(table, prep.roles, prep.feats)
+    numbers: dict[str, Any] = {c: prep.sources[c] for c in prep.feats} | describe_num
+    prep.sources = {}  # the parsed columns go with the statistics
     stats = segment_statistics_numpy(numbers, labels, kk, describe_cat, o["n_threads"])
+    del numbers
     segments, profiles = profiles_from_statistics(
-        stats, feats, describe_numeric=list(describe_num),
+        stats, prep.feats, describe_numeric=list(describe_num),
         describe_categorical=list(describe_cat), rules=rules)
     stage("profile", 1)
     selection.model = None
-    if sampled:
-        selection.n_samples = len(sample)
-        selection.sampling = {**(selection.sampling or {}), "sample": len(sample),
-                              "population": n_fit, "design": "stratified by row order"}
+    if prep.sampled:
+        selection.n_samples = len(prep.sample)
+        selection.sampling = {**(selection.sampling or {}), "sample": len(prep.sample),
+                              "population": prep.n_fit, "design": "stratified by row order"}
+    cleaning = prep.cleaning
     cleaning["imputed"] = dict(cleaning["missing_values"]) if o["impute"] != "drop" else {}
-    cleaning["log_transformed"] = list(plan.log_columns)
-    cleaning["clipped_at_quantile"] = plan.clip
-    seg = segmenter_from_parts(
-        seg.get_params(), columns=table.column_names, roles=roles, features=feats, plan=plan,
-        preprocessor=preprocessor, k_selection=selection, cluster_centers=centres,
-        segments=segments, profiles=profiles, cleaning=cleaning, warnings=warns,
-        inertia=inertia,
-        final_scores=score_partition_sampled(Zs, labels[sample], inertia, kk, seed),
-        labels=labels, distances=dist, fit_mask=fit_rows)
-    timings["profile"] = time.perf_counter() - t5
-    timings["segment"] = time.perf_counter() - t1  # checks to profiles, as the standard engine
+    cleaning["log_transformed"] = list(prep.plan.log_columns)
+    cleaning["clipped_at_quantile"] = prep.plan.clip
+    return segmenter_from_parts(
+        params, columns=table.column_names, roles=prep.roles, features=prep.feats,
+        plan=prep.plan, preprocessor=prep.preprocessor, k_selection=selection,
+        cluster_centers=centres, segments=segments, profiles=profiles, cleaning=cleaning,
+        warnings=prep.warns, inertia=inertia,
+        final_scores=score_partition_sampled(prep.Z[prep.sample], labels[prep.sample],
+                                             inertia, kk, prep.seed),
+        labels=labels, distances=dist, fit_mask=prep.fit_rows)
+
+
+def _large_result(table: Any, info: TableInfo, seg: Any, prep: _Prepared, o: dict[str, Any],
+                  timings: dict[str, float], t0: float) -> LargeResult:
+    """The summary and the report's numbers, drawn from a sample of customers."""
+    from custseg.explore import overview_of_segmentation, segment_views
 
     t6 = time.perf_counter()
-    view_rows = stratified_sample(n, o["report_sample"], seed + 1)
+    n = table.num_rows
+    view_rows = stratified_sample(n, o["report_sample"], prep.seed + 1)
     view = copy.copy(seg)
-    view.labels_ = labels[view_rows]
-    view.distances_ = dist[view_rows]
+    view.labels_ = seg.labels_[view_rows]
+    view.distances_ = seg.distances_[view_rows]
     view.probabilities_ = seg.probabilities_[view_rows]
-    view.fit_mask_ = fit_rows[view_rows]
+    view.fit_mask_ = prep.fit_rows[view_rows]
     sample_table = take_rows(table, view_rows).to_pandas()
     projection = projection_frame(view, sample_table)
     timings = {key: round(v, 4) for key, v in timings.items()}
@@ -975,15 +1072,13 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
                              "seed": o["random_state"], "command": o["command"]})
     summary["engine"] = {
         "name": "local",
-        "selection_sample": len(sample) if sampled else n_fit,
+        "selection_sample": len(prep.sample) if prep.sampled else prep.n_fit,
         "report_sample": len(view_rows),
-        "dtype": str(Z.dtype),
+        "dtype": str(prep.Z.dtype),
         "duplicates": "kept (not searched for on the fast path)",
     }
-    from custseg.explore import overview_of_segmentation, segment_views
-
     overview = overview_of_segmentation(view, sample_table, info, summary)
-    views = segment_views(view, sample_table, projection, random_state=seed)
+    views = segment_views(view, sample_table, projection, random_state=prep.seed)
     summary["timings"]["prepare_outputs"] = round(time.perf_counter() - t6, 4)
     result = LargeResult(table=sample_table, info=info, segmenter=view, segments=pd.DataFrame(),
                          summary=summary, projection=projection, command=o["command"],
@@ -1008,8 +1103,8 @@ def segments_format(result: LargeResult, fmt: str | None = "auto") -> str:
     if fmt in (None, "auto"):
         return "parquet" if result.full.num_rows > PARQUET_FROM_ROWS else "csv"
     if fmt not in OUTPUT_FORMATS:
-        raise UsageError(f"--format must be one of {['auto', *OUTPUT_FORMATS]}, got {fmt!r}",
-                         "--format")
+        raise UsageError(f"`output_format` must be one of {['auto', *OUTPUT_FORMATS]}, got "
+                         f"{fmt!r}", "output_format")
     return fmt
 
 

@@ -63,7 +63,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from custseg.algorithms.registry import DEFAULT as DEFAULT_ALGORITHM
+from custseg.engines.base import new_cleaning, number_by_size, record_unreadable
 from custseg.errors import DataError, Problem, UsageError
+from custseg.schema import DECIMAL_COMMA_PATTERN, THOUSANDS_PATTERN, comma_reading
 from custseg.selection import USEFUL_K
 
 if TYPE_CHECKING:
@@ -74,6 +77,7 @@ if TYPE_CHECKING:
     from custseg.preprocess import PreprocessPlan
     from custseg.profiling import SegmentProfile
     from custseg.segmenter import Segmenter
+    from custseg.summary import Summary
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -102,11 +106,9 @@ TOL = 1e-8
 #: takes.
 #: Customers k is chosen on (a seeded sample; every customer below it).
 SELECTION_SAMPLE = 50_000
-SUPPORTED: dict[str, Any] = {"algorithm": "kmeans", "scaling": "standard",
+SUPPORTED: dict[str, Any] = {"algorithm": DEFAULT_ALGORITHM, "scaling": "standard",
                              "use_categorical": False, "categorical": None, "stability": False,
                              "n_threads": None, "sheet": None}
-#: Their option names on the command line.
-OPTION_NAMES = {"n_threads": "--threads", "use_categorical": "--use-categorical"}
 IMPUTE_CHOICES = ("median",)
 
 
@@ -114,8 +116,8 @@ def _import_pyspark() -> Any:
     try:
         import pyspark
     except ImportError as exc:
-        raise UsageError(f"--engine spark needs PySpark, an optional extra: {INSTALL_HINT} "
-                         "(and Java 17 on the machine)", "--engine") from exc
+        raise UsageError(f"`engine='spark'` needs PySpark, an optional extra: {INSTALL_HINT} "
+                         "(and Java 17 on the machine)", "engine") from exc
     return pyspark
 
 
@@ -133,9 +135,9 @@ def require_spark() -> None:
     """
     _import_pyspark()
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        raise UsageError("--engine spark needs Java 17 (a JRE) on the machine: java is not on "
+        raise UsageError("`engine='spark'` needs Java 17 (a JRE) on the machine: java is not on "
                          "PATH and JAVA_HOME is not set (Debian/Ubuntu: apt-get install "
-                         "openjdk-17-jre-headless)", "--engine")
+                         "openjdk-17-jre-headless)", "engine")
 
 
 def spark_session(master: str = "local[*]", config: dict[str, str] | None = None) -> Any:
@@ -203,7 +205,7 @@ class SparkSegmentation:
 
     spark: Any
     assignments: Any
-    summary: dict[str, Any]
+    summary: Summary
     segments: list[SegmentProfile]
     profiles: pd.DataFrame
     sample: pd.DataFrame
@@ -359,7 +361,7 @@ def _format_of(path: str, input_format: str | None) -> str:
     if input_format is not None:
         if input_format not in ("csv", "parquet"):
             raise UsageError(f"input format must be csv or parquet, got {input_format!r}",
-                             "--input-format")
+                             "input_format")
         return input_format
     local = Path(path)
     if local.is_dir():
@@ -369,8 +371,8 @@ def _format_of(path: str, input_format: str | None) -> str:
         return "parquet"
     if suffix in ("", ".csv", ".tsv", ".txt"):
         return "parquet" if suffix == "" else "csv"
-    raise UsageError(f"--engine spark reads Parquet and CSV; {path} ends in {suffix!r}",
-                     "--engine")
+    raise UsageError(f"`engine='spark'` reads Parquet and CSV; {path} ends in {suffix!r}",
+                     "engine")
 
 
 def _local_text_options(path: str, delimiter: str | None,
@@ -412,26 +414,9 @@ def _input_sha256(spark: Any, df: Any) -> tuple[str, str]:
     return digest.hexdigest(), "listing"
 
 
-def _k_values(k: int | tuple[int, int] | str, k_range: tuple[int, int]) -> list[int]:
-    from custseg.segmenter import parse_k
-
-    value = parse_k(k) if isinstance(k, str) and k != "auto" else k
-    if value == "auto":
-        value = k_range
-    if isinstance(value, tuple):
-        lo, hi = value
-        if not 2 <= lo <= hi:
-            raise UsageError(f"k_range must be (low, high) with 2 <= low <= high, got "
-                             f"{value!r}", "--k")
-        return list(range(lo, hi + 1))
-    if int(value) < 2:
-        raise UsageError(f"k must be at least 2, got {value!r}", "--k")
-    return [int(value)]
-
-
 # ----------------------------------------------------------------------------- parsing
-THOUSANDS = r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$"
-DECIMAL_COMMA = r"^[-+]?\d+,\d+$"
+THOUSANDS = f"^{THOUSANDS_PATTERN}$"
+DECIMAL_COMMA = f"^{DECIMAL_COMMA_PATTERN}$"
 
 
 @dataclass
@@ -495,7 +480,7 @@ def _scan_text_columns(base: Any, columns: list[_NumericColumn]) -> None:
         failed, thousands = row[f"x{i}"] or 0, row[f"t{i}"] or 0
         decimal_only, decimal = row[f"d{i}"] or 0, row[f"dd{i}"] or 0
         c.n_filled, c.n_markers = row[f"f{i}"] or 0, row[f"m{i}"] or 0
-        if thousands and not decimal_only:
+        if comma_reading(bool(thousands), bool(decimal_only)) == "thousands":
             c.comma, fixed = "thousands", thousands
         elif decimal:
             c.comma, fixed = "decimal", decimal
@@ -509,6 +494,27 @@ def _scan_text_columns(base: Any, columns: list[_NumericColumn]) -> None:
             values = [r[0] for r in bad.select(t).limit(40).collect()]
             c.marker_values = [v for v in values if v.lower() in MISSING_MARKERS][:20]
             c.junk_values = [v for v in values if v.lower() not in MISSING_MARKERS][:20]
+
+
+@dataclass
+class _Checked:
+    """The data after the checks: ``base`` (deduplicated input, cached), ``typed`` (key,
+    parsed numeric columns ``__num*``, trimmed categorical ones ``__cat*``), the roles, the
+    numeric columns, the features read (``feats``) and kept, cleaning and findings."""
+
+    base: Any
+    roles: Any
+    key: str
+    data_cols: list[str]
+    n: int
+    typed: Any = None
+    numeric: list[str] = field(default_factory=list)
+    cols: dict[str, _NumericColumn] = field(default_factory=dict)
+    feats: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    cleaning: dict[str, Any] = field(default_factory=dict)
+    warns: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------- the engine
@@ -581,29 +587,14 @@ def segment_spark(
     -------
     SparkSegmentation
     """
-    for name, value in unsupported.items():
-        if name not in SUPPORTED:
-            raise TypeError(f"segment_spark() got an unexpected keyword argument {name!r}")
-        if value not in (SUPPORTED[name], None) or (value and SUPPORTED[name] is None):
-            option = OPTION_NAMES.get(name, f"--{name.replace('_', '-')}")
-            accepted = f" (only {SUPPORTED[name]!r})" if SUPPORTED[name] is not None else ""
-            raise UsageError(f"{option} {value!r} is not available with --engine spark"
-                             f"{accepted}; use --engine standard for it", option)
-    if impute not in IMPUTE_CHOICES:
-        raise UsageError(f"--impute {impute!r} is not available with --engine spark (only "
-                         "median)", "--impute")
-    if not isinstance(random_state, int | np.integer) or random_state < 0:
-        raise UsageError(f"random_state must be a non-negative int with --engine spark, got "
-                         f"{random_state!r}", "--seed")
-    k_values = _k_values(k, k_range)
+    # over 60 lines with its public signature and docstring; the body checks and starts
     sample_size = SELECTION_SAMPLE if sample_size is None else int(sample_size)
-    if final_init not in ("sample", "k-means||"):
-        raise UsageError(f"final_init must be 'sample' or 'k-means||', got {final_init!r}",
-                         "final_init")
-    if int(n_init) < 1:
-        raise UsageError(f"n_init must be at least 1, got {n_init!r}", "n_init")
-    if sample_size < 2 or report_sample < 2:
-        raise UsageError("sample_size and report_sample must be at least 2", "sample_size")
+    _check_options(unsupported, impute=impute, random_state=random_state,
+                   final_init=final_init, n_init=n_init, sample_size=sample_size,
+                   report_sample=report_sample)
+    from custseg.segmenter import k_values as resolve_k
+
+    k_values = resolve_k(k, k_range)
     from custseg.profiling import load_rules
 
     rule_table = load_rules(rules)
@@ -622,6 +613,31 @@ def segment_spark(
                                "random_state": random_state, "engine": "spark",
                                "master": session.sparkContext.master,
                                "sample_size": sample_size})
+
+
+def _check_options(unsupported: dict[str, Any], *, impute: str, random_state: Any,
+                   final_init: str, n_init: int, sample_size: int, report_sample: int) -> None:
+    """Refuse the options :func:`segment_spark` does not offer, and values out of range."""
+    for name, value in unsupported.items():
+        if name not in SUPPORTED:
+            raise TypeError(f"segment_spark() got an unexpected keyword argument {name!r}")
+        if value not in (SUPPORTED[name], None) or (value and SUPPORTED[name] is None):
+            accepted = f" (only {SUPPORTED[name]!r})" if SUPPORTED[name] is not None else ""
+            raise UsageError(f"`{name}` {value!r} is not available with `engine='spark'`"
+                             f"{accepted}; use `engine='standard'` for it", name)
+    if impute not in IMPUTE_CHOICES:
+        raise UsageError(f"`impute` {impute!r} is not available with `engine='spark'` (only "
+                         "median)", "impute")
+    if not isinstance(random_state, int | np.integer) or random_state < 0:
+        raise UsageError(f"random_state must be a non-negative int with `engine='spark'`, got "
+                         f"{random_state!r}", "random_state")
+    if final_init not in ("sample", "k-means||"):
+        raise UsageError(f"final_init must be 'sample' or 'k-means||', got {final_init!r}",
+                         "final_init")
+    if int(n_init) < 1:
+        raise UsageError(f"n_init must be at least 1, got {n_init!r}", "n_init")
+    if sample_size < 2 or report_sample < 2:
+        raise UsageError("sample_size and report_sample must be at least 2", "sample_size")
 
 
 class _SparkRun:
@@ -683,17 +699,61 @@ class _SparkRun:
                 input_format: str | None,
                 delimiter: str | None, encoding: str | None, command: str,
                 params: dict[str, Any]) -> SparkSegmentation:
-        from pyspark.sql import functions as F
-
-        from custseg.preprocess import plan_preprocessing
-        from custseg.schema import (
-            constant_problem,
-            junk_problem,
-            marker_problem,
-            validate_table,
-        )
-
+        """The stages of :data:`custseg.engines.base.STAGES`, in Spark."""
         t0 = time.perf_counter()
+        raw, info, sha256, checksum_of = self.read_all(input_format, delimiter, encoding)
+        self.timings["read"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        self._step("check", 0)
+        data = self.check(raw, info["rows"], features=features, id_col=id_col,
+                          exclude=exclude, max_junk=max_junk, k_values=k_values)
+        self._step("check", 1)
+        self._step("preprocess", 0)
+        plan, scaled, clipped, fitted = self.preprocess(data.typed, data.kept, data.cols,
+                                                        data.n, clip, log)
+        data.cleaning["imputed"] = dict(data.cleaning["missing_values"])
+        data.cleaning["log_transformed"] = list(plan.log_columns)
+        data.cleaning["clipped_at_quantile"] = plan.clip
+        if clipped is not None:
+            data.cleaning["clipped"] = clipped
+        self._step("preprocess", 1)
+        selection, centres, sampled, sel_info = self.choose_k(scaled, data.n, k_values, seed,
+                                                              sample_size, n_init)
+        centres, iterations = self.fit(scaled, centres, sampled, final_init, seed)
+        assigned, centres, sizes, quality = self.assign(scaled, centres)
+        self.sizes = sizes
+        self._step("profile", 0)
+        describe_num = [c for c in data.numeric if c not in data.kept]
+        segs, profiles_table, population = self.profile(
+            assigned, data.cols, data.kept, describe_num, list(data.roles.categorical), sizes,
+            data.n, rules)
+        self._step("profile", 1)
+        self.timings["segment"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        engine = {"name": "spark", "master": self.spark.sparkContext.master,
+                  "spark_version": self.spark.version,
+                  "partitions": int(scaled.rdd.getNumPartitions()),
+                  "input_checksum": checksum_of, "kmeans_init": "k-means||",
+                  "n_init": n_init, "final_init": final_init if sampled else "none",
+                  "final_iterations": iterations, "max_iter": MAX_ITER,
+                  "selection_sample": sel_info["n_samples"]}
+        result = self.outputs(data, assigned, segs, profiles_table, describe_num,
+                              report_sample=report_sample, seed=seed, selection=selection,
+                              quality=quality, plan=plan, info=info, sha256=sha256,
+                              command=command, engine=engine, sel_info=sel_info,
+                              population=population, centres=centres, params=params)
+        result.model = spark_segmenter(result, columns=data.data_cols, roles=data.roles,
+                                       plan=plan, fitted=fitted, selection=selection,
+                                       centres=centres, quality=quality,
+                                       cleaning=data.cleaning, warnings=data.warns)
+        self.timings["prepare_outputs"] = time.perf_counter() - t2
+        result.summary["timings"] = {k_: round(v, 4) for k_, v in self.timings.items()}
+        return result
+
+    # ------------------------------------------------------------------ 1. read
+    def read_all(self, input_format: str | None, delimiter: str | None,
+                 encoding: str | None) -> tuple[Any, dict[str, Any], str, str]:
+        """The input as a DataFrame, its description (rows counted) and its checksum."""
         self._step("read", 0)
         raw, info = self.read(input_format, delimiter, encoding)
         n_rows = raw.count()
@@ -704,29 +764,66 @@ class _SparkRun:
         info["rows"] = n_rows
         sha256, checksum_of = _input_sha256(self.spark, raw)
         self._step("read", 1)
-        self.timings["read"] = time.perf_counter() - t0
+        return raw, info, sha256, checksum_of
 
-        # 2. roles, from the first rows, with the local engine's rules
-        t1 = time.perf_counter()
-        self._step("check", 0)
+    # ------------------------------------------------------------------ 2. validate, roles
+    def check(self, raw: Any, n_rows: int, *, features: Sequence[str] | None,
+              id_col: str | None, exclude: Sequence[str] | None, max_junk: float,
+              k_values: list[int]) -> _Checked:
+        """Roles from the first rows (:func:`custseg.schema.validate_table`), exact
+        duplicate rows dropped, every numeric column parsed and checked on all rows."""
+        from pyspark.sql import functions as F
+
+        from custseg.schema import validate_table
+
         head = raw.limit(ROLE_SAMPLE).toPandas()
         checked = validate_table(head, id_col=id_col, features=features, exclude=exclude,
                                  max_junk=1.0, min_rows=2)
         if checked.categorical_features:
-            raise UsageError(f"--engine spark segments on numeric features only; "
-                             f"{checked.categorical_features} are categorical", "--features")
+            raise UsageError(f"`engine='spark'` segments on numeric features only; "
+                             f"{checked.categorical_features} are categorical", "features")
         roles = checked.roles
-        key = roles.id_column or "row"
         if roles.id_column is None and "row" in raw.columns:
             raise UsageError("the data have a column named 'row' and no id column; give the "
-                             "id with --id-col", "--id-col")
-        numeric_cols = list(roles.numeric)
+                             "id with `id_col`", "id_col")
+        data = self._deduplicate(raw, roles, n_rows)
+        data.warns = [p for p in checked.warnings if p.code not in (
+            "junk", "missing-marker", "duplicate-row", "constant", "all-missing")] + data.warns
         typed_input = {f.name for f in raw.schema.fields
                        if f.dataType.typeName() not in ("string", "binary")}
-        cols = {c: _NumericColumn(c, f"__num{i}", "number" if c in typed_input else "text")
-                for i, c in enumerate(numeric_cols)}
+        data.numeric = list(roles.numeric)
+        data.cols = {c: _NumericColumn(c, f"__num{i}", "number" if c in typed_input else "text")
+                     for i, c in enumerate(data.numeric)}
+        _scan_text_columns(data.base, list(data.cols.values()))
+        data.cleaning = new_cleaning(n_rows, n_rows - data.n,
+                                     checked.cleaning["columns_dropped"])
+        data.feats = [c for c in checked.features if c in data.cols]
+        for c in data.feats:
+            col = data.cols[c]
+            record_unreadable(c, col.n_junk, col.n_filled, col.n_markers, max_junk=max_junk,
+                              cleaning=data.cleaning, errors=data.problems, warns=data.warns,
+                              junk={"values": col.junk_values},
+                              markers={"values": col.marker_values})
+        data.typed = self._cache(data.base.select(
+            _c(data.key).alias("__key"),
+            *[_parse_expr(col).alias(col.internal) for col in data.cols.values()],
+            *[F.trim(_c(c).cast("string")).alias(f"__cat{i}")
+              for i, c in enumerate(roles.categorical)]))
+        self._check_features(data, given=bool(features))
+        if data.n < max(min(k_values), 2):
+            data.problems.append(Problem(None, f"only {data.n} customer(s), fewer than the "
+                                         f"{max(min(k_values), 2)} segments asked for",
+                                         code="too-few-rows"))
+        if data.problems:
+            raise DataError(data.problems)
+        return data
 
-        # exact duplicate rows dropped; without an id, the 1-based row number is the key
+    def _deduplicate(self, raw: Any, roles: Any, n_rows: int) -> _Checked:
+        """Exact duplicate rows dropped (a warning); without an id, the 1-based row number
+        is the key; one id on rows with different data is an error."""
+        from pyspark.sql import functions as F
+
+        key = roles.id_column or "row"
         data_cols = list(raw.columns)
         if roles.id_column is None:
             indexed = raw.rdd.zipWithIndex().map(lambda r: (*r[0], r[1] + 1))
@@ -735,176 +832,109 @@ class _SparkRun:
         else:
             base = raw.dropDuplicates(data_cols)
         base = self._cache(base)
-        n = base.count()
-        n_dup = n_rows - n
-        problems: list[Problem] = []
-        warns: list[Problem] = [p for p in checked.warnings if p.code not in (
-            "junk", "missing-marker", "duplicate-row", "constant", "all-missing")]
+        data = _Checked(base=base, roles=roles, key=key, data_cols=data_cols, n=base.count())
+        n_dup = n_rows - data.n
         if roles.id_column is not None:
             dup = (base.groupBy(_c(key)).count().where(F.col("count") > 1)
                    .orderBy(_c(key)).limit(20).collect())
             if dup:
                 n_ids = base.groupBy(_c(key)).count().where(F.col("count") > 1).count()
-                problems.append(Problem(key, f"{n_ids} id(s) given to rows with different "
-                                        "data; ids must be unique",
-                                        values=[str(r[0]) for r in dup], code="duplicate-id"))
+                data.problems.append(Problem(key, f"{n_ids} id(s) given to rows with "
+                                             "different data; ids must be unique",
+                                             values=[str(r[0]) for r in dup],
+                                             code="duplicate-id"))
         if n_dup:
-            warns.append(Problem(roles.id_column, f"{n_dup} duplicated row(s) dropped (same "
-                                 "values as an earlier row)", code="duplicate-row",
-                                 severity="warning"))
+            data.warns.append(Problem(roles.id_column, f"{n_dup} duplicated row(s) dropped "
+                                      "(same values as an earlier row)", code="duplicate-row",
+                                      severity="warning"))
+        return data
 
-        # every numeric column parsed; junk and markers counted on all rows
-        _scan_text_columns(base, list(cols.values()))
-        cleaning: dict[str, Any] = {"rows_read": n_rows, "duplicate_rows_dropped": n_dup,
-                                    "junk_coerced": {}, "missing_markers": {},
-                                    "missing_values": {}, "columns_dropped": {}}
-        for c in checked.cleaning["columns_dropped"]:
-            cleaning["columns_dropped"][c] = checked.cleaning["columns_dropped"][c]
-        feats = [c for c in checked.features if c in cols]
-        for c in feats:
-            col = cols[c]
-            if col.n_junk:
-                prob = junk_problem(c, col.n_junk, col.n_filled, max_junk,
-                                    values=col.junk_values)
-                (problems if prob.severity == "error" else warns).append(prob)
-                cleaning["junk_coerced"][c] = col.n_junk
-            if col.n_markers:
-                warns.append(marker_problem(c, col.n_markers, values=col.marker_values))
-                cleaning["missing_markers"][c] = col.n_markers
-        typed = base.select(_c(key).alias("__key"),
-                            *[_parse_expr(cols[c]).alias(cols[c].internal) for c in cols],
-                            *[F.trim(_c(c).cast("string")).alias(f"__cat{i}")
-                              for i, c in enumerate(roles.categorical)])
-        typed = self._cache(typed)
+    def _check_features(self, data: _Checked, given: bool) -> None:
+        """Per feature, on all rows: infinite or too large values (errors), no values (an
+        error when the features were ``given``, else dropped), constant (dropped)."""
+        from pyspark.sql import functions as F
 
-        # per-feature checks: infinite / too large, no values, constant
-        from custseg.schema import MAX_ABS_VALUE
+        from custseg.schema import (
+            MAX_ABS_VALUE,
+            all_missing_problem,
+            constant_problem,
+            infinite_problem,
+            too_large_problem,
+        )
 
         aggs = []
-        for i, c in enumerate(feats):
-            v = F.col(cols[c].internal)
+        for i, c in enumerate(data.feats):
+            v = F.col(data.cols[c].internal)
+            inf = F.abs(v) == float("inf")
             aggs += [F.count(v).alias(f"n{i}"), F.min(v).alias(f"lo{i}"),
-                     F.max(v).alias(f"hi{i}"),
-                     F.sum((F.abs(v) > MAX_ABS_VALUE).cast("long")).alias(f"big{i}"),
-                     F.skewness(v).alias(f"sk{i}")]
-        stats = typed.agg(*aggs).first() if aggs else None
-        kept: list[str] = []
-        for i, c in enumerate(feats):
-            if stats[f"big{i}"]:
-                problems.append(Problem(c, f"{stats[f'big{i}']} infinite or too large "
-                                        f"value(s) (beyond ±{MAX_ABS_VALUE:g})",
-                                        code="infinite"))
-                continue
-            if stats[f"n{i}"] == 0:
-                if features:
-                    problems.append(Problem(c, "has no values (all missing)",
-                                            code="all-missing"))
-                else:
-                    warns.append(Problem(c, "has no values (all missing); dropped",
-                                         code="all-missing", severity="warning"))
-                    cleaning["columns_dropped"][c] = "all missing"
-                continue
-            if stats[f"lo{i}"] == stats[f"hi{i}"]:
-                warns.append(constant_problem(c, stats[f"lo{i}"]))
-                cleaning["columns_dropped"][c] = "constant"
-                continue
-            if n - stats[f"n{i}"]:
-                cleaning["missing_values"][c] = n - stats[f"n{i}"]
-            kept.append(c)
-        if not kept:
-            problems.append(Problem(None, "no usable numeric feature to segment on (numeric "
-                                    f"columns found: {', '.join(numeric_cols) or 'none'}; give "
-                                    "--features)", code="no-features"))
-        if n < max(min(k_values), 2):
-            problems.append(Problem(None, f"only {n} customer(s), fewer than the "
-                                    f"{max(min(k_values), 2)} segments asked for",
-                                    code="too-few-rows"))
-        if problems:
-            raise DataError(problems)
-        self._step("check", 1)
-
-        # 3. preprocessing, decided as the local engine decides it
-        self._step("preprocess", 0)
-        plan, scaled, clipped, fitted = self.preprocess(typed, kept, cols, n, clip, log, stats,
-                                                        feats, plan_preprocessing)
-        cleaning["imputed"] = dict(cleaning["missing_values"])
-        cleaning["log_transformed"] = list(plan.log_columns)
-        cleaning["clipped_at_quantile"] = plan.clip
-        if clipped is not None:
-            cleaning["clipped"] = clipped
-        self._step("preprocess", 1)
-
-        # 4. k, 5. segments
-        selection, centres, sampled, sel_info = self.choose_k(scaled, n, k_values, seed,
-                                                              sample_size, n_init)
-        k = selection.chosen_k
-        iterations = 0
-        if sampled:
-            self._step("fit", 0)
-            if final_init == "sample":
-                centres, iterations = self.refine(scaled, centres)
+                     F.max(v).alias(f"hi{i}"), F.sum(inf.cast("long")).alias(f"inf{i}"),
+                     F.sum(((F.abs(v) > MAX_ABS_VALUE) & ~inf).cast("long")).alias(f"big{i}")]
+        stats = data.typed.agg(*aggs).first() if aggs else None
+        for i, c in enumerate(data.feats):
+            if stats[f"inf{i}"] or stats[f"big{i}"]:
+                if stats[f"inf{i}"]:
+                    data.problems.append(infinite_problem(c, stats[f"inf{i}"]))
+                if stats[f"big{i}"]:
+                    data.problems.append(too_large_problem(c, stats[f"big{i}"]))
+            elif stats[f"n{i}"] == 0:
+                (data.problems if given else data.warns).append(
+                    all_missing_problem(c, dropped=not given))
+                if not given:
+                    data.cleaning["columns_dropped"][c] = "all missing"
+            elif stats[f"lo{i}"] == stats[f"hi{i}"]:
+                data.warns.append(constant_problem(c, stats[f"lo{i}"]))
+                data.cleaning["columns_dropped"][c] = "constant"
             else:
-                centres = np.asarray(self._kmeans(scaled, k, seed, 1).clusterCenters())
-            self._step("fit", 1)
-        assigned, centres, sizes, quality = self.assign(scaled, centres)
-        self.sizes = sizes
+                if data.n - stats[f"n{i}"]:
+                    data.cleaning["missing_values"][c] = data.n - stats[f"n{i}"]
+                data.kept.append(c)
+        if not data.kept:
+            data.problems.append(Problem(
+                None, "no usable numeric feature to segment on (numeric columns found: "
+                f"{', '.join(data.numeric) or 'none'}; give `features`)", code="no-features"))
 
-        # 6. profiles
-        self._step("profile", 0)
-        describe_num = [c for c in numeric_cols if c not in kept]
-        segs, profiles_table, population = self.profile(
-            assigned, cols, kept, describe_num, list(roles.categorical), sizes, n, rules)
-        self._step("profile", 1)
-        self.timings["segment"] = time.perf_counter() - t1
+    # ------------------------------------------------------------------ outputs
+    def outputs(self, data: _Checked, assigned: Any, segs: list[SegmentProfile],
+                profiles_table: pd.DataFrame, describe_num: list[str], *, report_sample: int,
+                seed: int, selection: Any, quality: dict[str, Any], plan: Any,
+                info: dict[str, Any], sha256: str, command: str, engine: dict[str, Any],
+                sel_info: dict[str, Any], population: dict[str, Any], centres: np.ndarray,
+                params: dict[str, Any]) -> SparkSegmentation:
+        """The assignments with the input columns, the report's sample, the summary and the
+        report's numbers."""
+        from pyspark.sql import functions as F
 
-        # outputs: the assignments with the input columns; the report's sample
-        t2 = time.perf_counter()
         names = F.array(*[F.lit(s.name) for s in segs])
         labels = assigned.select(F.col("__key").alias("__k2"), "segment", "distance")
-        output = (base.join(labels, _c(key) == F.col("__k2"), "inner").drop("__k2")
+        output = (data.base.join(labels, _c(data.key) == F.col("__k2"), "inner").drop("__k2")
                   .withColumn("segment_name", F.element_at(names, F.col("segment") + 1)))
-        ordered = [key, *[c for c in data_cols if c != key]]
+        ordered = [data.key, *[c for c in data.data_cols if c != data.key]]
         output = output.select(*[_c(c) for c in ordered], "segment", "segment_name",
                                F.round("distance", 6).alias("distance"))
+        categorical = list(data.roles.categorical)
         self._step("report sample", 0)
-        sample = self.report_sample(assigned, cols, kept, describe_num,
-                                    list(roles.categorical), report_sample, seed)
+        sample = self.report_sample(assigned, data.cols, data.kept, describe_num,
+                                    categorical, report_sample, seed)
         self._step("report sample", 1)
-        quality["silhouette"] = self.sample_silhouette(sample, k, seed)
-        sil_spark = sel_info.pop("spark_silhouette")
+        quality["silhouette"] = self.sample_silhouette(sample, selection.chosen_k, seed)
+        engine = {**engine, "report_sample": len(sample),
+                  "quantiles": ("exact" if data.n <= EXACT_QUANTILES else
+                                f"approximate (percentile_approx, accuracy "
+                                f"{QUANTILE_ACCURACY})"),
+                  "spark_silhouette": sel_info.pop("spark_silhouette")}
         summary = _summary(
-            n=n, features=kept, k=k, selection=selection, quality=quality, segments=segs,
-            roles=roles.to_dict(), plan=plan.to_dict(), cleaning=cleaning,
-            warnings=[p.to_dict() for p in [*warns]], info=info, sha256=sha256, seed=seed,
-            command=command, engine={
-                "name": "spark", "master": self.spark.sparkContext.master,
-                "spark_version": self.spark.version,
-                "partitions": int(scaled.rdd.getNumPartitions()),
-                "input_checksum": checksum_of, "kmeans_init": "k-means||",
-                "n_init": n_init, "final_init": final_init if sampled else "none",
-                "final_iterations": iterations, "max_iter": MAX_ITER,
-                "selection_sample": sel_info["n_samples"],
-                "report_sample": len(sample),
-                "quantiles": ("exact" if n <= EXACT_QUANTILES else
-                              f"approximate (percentile_approx, accuracy "
-                              f"{QUANTILE_ACCURACY})"),
-                "spark_silhouette": sil_spark})
-        views, overview = self.report_numbers(sample, summary, kept, describe_num,
-                                              list(roles.categorical), population, centres,
-                                              seed)
-        result = SparkSegmentation(self.spark, output, summary, segs, profiles_table,
-                                   sample, views, overview, params, cached=self.cached)
-        result.model = spark_segmenter(result, columns=data_cols, roles=roles, plan=plan,
-                                       fitted=fitted, selection=selection, centres=centres,
-                                       quality=quality, cleaning=cleaning, warnings=warns)
-        self.timings["prepare_outputs"] = time.perf_counter() - t2
-        summary["timings"] = {k_: round(v, 4) for k_, v in self.timings.items()}
-        return result
+            n=data.n, features=data.kept, k=selection.chosen_k, selection=selection,
+            quality=quality, segments=segs, roles=data.roles.to_dict(), plan=plan.to_dict(),
+            cleaning=data.cleaning, warnings=[p.to_dict() for p in data.warns], info=info,
+            sha256=sha256, seed=seed, command=command, engine=engine)
+        views, overview = self.report_numbers(sample, summary, data.kept, describe_num,
+                                              categorical, population, centres, seed)
+        return SparkSegmentation(self.spark, output, summary, segs, profiles_table,
+                                 sample, views, overview, params, cached=self.cached)
 
     # ------------------------------------------------------------------ 3. preprocess
     def preprocess(self, typed: Any, kept: list[str], cols: dict[str, _NumericColumn],
-                   n: int, clip: float | None, log: str | Sequence[str], stats: Any,
-                   feats: list[str], plan_preprocessing: Any
+                   n: int, clip: float | None, log: str | Sequence[str]
                    ) -> tuple[Any, Any, Any, SparkPreprocessing]:
         """Impute (median), clip, log1p, assemble and scale; returns the plan, the scaled
         data (cached: ``__key``, the typed columns, ``__scaled``), the clipped counts and the
@@ -931,33 +961,7 @@ class _SparkRun:
             data = data.select("*", *[F.least(F.greatest(F.col(c), F.lit(lo)), F.lit(hi))
                                       .alias(f"{c}_clip") for c, (lo, hi) in bounds.items()])
             imputed_cols = [f"{c}_clip" for c in imputed_cols]
-        # skewness as plan_preprocessing measures it: after clipping, before the log, on
-        # the values read (not imputed), pandas' sample skewness
-        pre = {c: F.col(cols[c].internal) for c in kept}
-        if bounds:
-            pre = {c: F.least(F.greatest(pre[c], F.lit(bounds[f"{cols[c].internal}_imp"][0])),
-                              F.lit(bounds[f"{cols[c].internal}_imp"][1])) for c in kept}
-        sk = typed.agg(*[F.skewness(v).alias(f"s{i}") for i, v in enumerate(pre.values())],
-                       *[F.count(v).alias(f"n{i}") for i, v in enumerate(pre.values())],
-                       *[F.min(v).alias(f"m{i}") for i, v in enumerate(pre.values())],
-                       *[(F.max(v) - F.min(v)).alias(f"r{i}")
-                         for i, v in enumerate(pre.values())]).first()
-        skewness: dict[str, float] = {}
-        log_auto: list[str] = []
-        for i, c in enumerate(kept):
-            m, g1, rng = sk[f"n{i}"], sk[f"s{i}"], sk[f"r{i}"]
-            if m < 3 or not rng or g1 is None:
-                continue
-            skew = float(g1) * np.sqrt(m * (m - 1)) / (m - 2)  # pandas' adjusted skewness
-            skewness[c] = round(skew, 4)
-            if sk[f"m{i}"] >= 0 and skew > _skew_threshold():
-                log_auto.append(c)
-        probe = pd.DataFrame({c: [0.0, 1.0, 2.0] for c in kept})
-        plan = plan_preprocessing(probe, kept, [], impute="median", clip=clip,
-                                  log=log if not isinstance(log, str) else "none")
-        plan.skewness = skewness
-        if log == "auto":
-            plan.log_columns = log_auto
+        plan = self._plan(typed, kept, cols, bounds, clip, log)
         logged = set(plan.log_columns)
         ready = [F.log1p(F.greatest(F.col(c), F.lit(0.0))).alias(f"{c}_z") if f in logged
                  else F.col(c).alias(f"{c}_z") for f, c in zip(kept, imputed_cols, strict=True)]
@@ -979,6 +983,45 @@ class _SparkRun:
             mean=np.asarray(scaler.mean.toArray(), dtype=np.float64),
             std=np.asarray(scaler.std.toArray(), dtype=np.float64), n=n)
         return plan, self._cache(scaled), clipped, fitted
+
+    def _plan(self, typed: Any, kept: list[str], cols: dict[str, _NumericColumn],
+              bounds: dict[str, tuple[float, float]], clip: float | None,
+              log: str | Sequence[str]) -> PreprocessPlan:
+        """The preprocessing plan, decided by the rules of
+        :func:`custseg.preprocess.plan_preprocessing`: skewness measured after clipping,
+        before the log, on the values read (not imputed), pandas' sample skewness
+        (:func:`~custseg.preprocess.sample_skewness`); log of the columns
+        :func:`~custseg.preprocess.wants_log` takes."""
+        from pyspark.sql import functions as F
+
+        from custseg.preprocess import plan_preprocessing, sample_skewness, wants_log
+
+        pre = {c: F.col(cols[c].internal) for c in kept}
+        if bounds:
+            pre = {c: F.least(F.greatest(pre[c], F.lit(bounds[f"{cols[c].internal}_imp"][0])),
+                              F.lit(bounds[f"{cols[c].internal}_imp"][1])) for c in kept}
+        sk = typed.agg(*[F.skewness(v).alias(f"s{i}") for i, v in enumerate(pre.values())],
+                       *[F.count(v).alias(f"n{i}") for i, v in enumerate(pre.values())],
+                       *[F.min(v).alias(f"m{i}") for i, v in enumerate(pre.values())],
+                       *[(F.max(v) - F.min(v)).alias(f"r{i}")
+                         for i, v in enumerate(pre.values())]).first()
+        skewness: dict[str, float] = {}
+        log_auto: list[str] = []
+        for i, c in enumerate(kept):
+            m, g1, rng = sk[f"n{i}"], sk[f"s{i}"], sk[f"r{i}"]
+            if m < 3 or not rng or g1 is None:
+                continue
+            skew = sample_skewness(g1, m)  # pandas' adjusted skewness
+            skewness[c] = round(skew, 4)
+            if wants_log(sk[f"m{i}"], skew):
+                log_auto.append(c)
+        probe = pd.DataFrame({c: [0.0, 1.0, 2.0] for c in kept})
+        plan = plan_preprocessing(probe, kept, [], impute="median", clip=clip,
+                                  log=log if not isinstance(log, str) else "none")
+        plan.skewness = skewness
+        if log == "auto":
+            plan.log_columns = log_auto
+        return plan
 
     def _quantiles(self, column: Any, probs: list[float], n: int) -> Any:
         from pyspark.sql import functions as F
@@ -1015,7 +1058,12 @@ class _SparkRun:
         from pyspark.ml.evaluation import ClusteringEvaluator
         from pyspark.sql import functions as F
 
-        from custseg.selection import SILHOUETTE_SAMPLE, consensus_for_action, score_partition
+        from custseg.selection import (
+            SILHOUETTE_SAMPLE,
+            consensus_for_action,
+            score_partition,
+            single_k_selection,
+        )
 
         ks = [kv for kv in k_values if kv < n] or [min(k_values)]
         sampled = n > sample_size and len(ks) > 1
@@ -1060,13 +1108,29 @@ class _SparkRun:
         if len(scores) > 1:
             selection = consensus_for_action(scores, self.useful)
         else:
-            selection = _single_k(scores[0], only_possible=asked_range)
+            selection = single_k_selection(scores[0], only_possible=asked_range)
         selection.n_samples = int(m)
         selection.silhouette_sample = SILHOUETTE_SAMPLE if m > SILHOUETTE_SAMPLE else None
         return (selection, centres[selection.chosen_k], sampled,
                 {"n_samples": int(m), "spark_silhouette": spark_sil})
 
     # ------------------------------------------------------------------ 5. segments
+    def fit(self, scaled: Any, centres: np.ndarray, sampled: bool, final_init: str,
+            seed: int) -> tuple[np.ndarray, int]:
+        """The final centres: when k was chosen on a sample, Lloyd on everyone from the
+        sample's centres (:meth:`refine`) or MLlib's k-means|| on everyone; returns them and
+        the iterations run."""
+        if not sampled:
+            return centres, 0
+        self._step("fit", 0)
+        iterations = 0
+        if final_init == "sample":
+            centres, iterations = self.refine(scaled, centres)
+        else:
+            centres = np.asarray(self._kmeans(scaled, len(centres), seed, 1).clusterCenters())
+        self._step("fit", 1)
+        return centres, iterations
+
     def refine(self, scaled: Any, centres: np.ndarray) -> tuple[np.ndarray, int]:
         """Lloyd iterations on every customer from ``centres`` (as the local engine's final
         K-Means starts from the sample's centres): one pass over the data an iteration,
@@ -1105,9 +1169,7 @@ class _SparkRun:
                                      f"segments could be formed, fewer than the {k} asked for: "
                                      "too many customers share the same values",
                                      code="too-few-distinct")])
-        order = np.argsort(-raw_counts, kind="stable")
-        label_map = np.empty(k, dtype=np.int64)
-        label_map[order] = np.arange(k)
+        order, label_map = number_by_size(raw_counts)
         centres = centres[order]
         mapping = F.array(*[F.lit(int(v)) for v in label_map])
         assigned = pred.withColumn("segment", F.element_at(mapping, F.col("__c") + 1))
@@ -1323,40 +1385,15 @@ def _nearest(centres: np.ndarray) -> Any:
     return (F.array_position(d, F.array_min(d)) - 1).cast("int")
 
 
-def _skew_threshold() -> float:
-    from custseg.preprocess import SKEW_THRESHOLD
-
-    return SKEW_THRESHOLD
-
-
-def _single_k(score: Any, only_possible: bool) -> Any:
-    """The selection record of a single k (fixed by the user, or the only one possible), in
-    the local engine's words."""
-    from custseg.selection import NO_STRUCTURE_SENTENCE, STRUCTURE_WORDS, KSelection, _structure
-
-    sil = score.silhouette
-    structure = _structure(sil) if np.isfinite(sil) else ""
-    if only_possible:
-        text = (f"k = {score.k}: the only number of segments possible; larger k leave "
-                "segments empty (many identical customers).")
-        return KSelection(method="only-possible", chosen_k=score.k, scores=[score],
-                          structure=structure, explanation=text)
-    text = f"k = {score.k} was fixed by the user"
-    text += (f"; silhouette {sil:.2f} ({STRUCTURE_WORDS[structure]})." if structure else ".")
-    text += NO_STRUCTURE_SENTENCE if structure == "none" else ""
-    return KSelection(method="fixed", chosen_k=score.k, scores=[score], structure=structure,
-                      explanation=text)
-
-
 def _summary(*, n: int, features: list[str], k: int, selection: Any, quality: dict[str, Any],
              segments: list[SegmentProfile], roles: dict[str, Any], plan: dict[str, Any],
              cleaning: dict[str, Any], warnings: list[dict[str, Any]], info: dict[str, Any],
-             sha256: str, seed: int, command: str, engine: dict[str, Any]) -> dict[str, Any]:
+             sha256: str, seed: int, command: str, engine: dict[str, Any]) -> Summary:
     """The ``summary.json`` document of a Spark run (docs/summary-schema.md)."""
     import pyspark
 
-    from custseg import __version__
-    from custseg.pipeline import SUMMARY_SCHEMA_VERSION, _jsonable, _versions
+    from custseg._version import __version__
+    from custseg.pipeline import SUMMARY_SCHEMA_VERSION, jsonable, versions
 
     numeric = plan["numeric"]
     doc = {
@@ -1365,7 +1402,7 @@ def _summary(*, n: int, features: list[str], k: int, selection: Any, quality: di
         "n_customers": n,
         "features": features,
         "k": k,
-        "algorithm": "kmeans",
+        "algorithm": DEFAULT_ALGORITHM,
         "engine": engine,
         "k_selection": selection.to_dict(),
         "quality": quality,
@@ -1385,9 +1422,9 @@ def _summary(*, n: int, features: list[str], k: int, selection: Any, quality: di
         "seed": seed,
         "command": command,
         "timings": {},
-        "versions": {**_versions(), "pyspark": pyspark.__version__},
+        "versions": {**versions(), "pyspark": pyspark.__version__},
     }
-    return _jsonable(doc)
+    return jsonable(doc)
 
 
 # ----------------------------------------------------------------------------- writing

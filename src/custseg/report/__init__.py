@@ -9,7 +9,8 @@ summary has one, and a footer to reproduce the run.
 
 * :func:`render_report` -- the whole report of a segmentation, as an HTML string;
 * :func:`render_explore` -- the data part alone, for ``custseg explore``;
-* :func:`report_charts`, :func:`explore_charts` -- the charts as Plotly figures;
+* :func:`report_charts`, :func:`explore_charts` -- the charts as Plotly figures
+  (:mod:`custseg.report.charts`);
 * :func:`write_chart_images` -- each chart as a PNG (needs the ``png`` extra: kaleido, and a
   Chrome or Chromium on the machine).
 """
@@ -18,16 +19,15 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from custseg import __version__
+from custseg._version import __version__
+from custseg.report.charts import Chart, explore_charts, overview_of, report_charts, views_of
+from custseg.report.charts import sampling_note as sampling_note  # re-exported
 
 if TYPE_CHECKING:
-    import plotly.graph_objects as go
-
     from custseg.explore import DataOverview, SegmentViews
     from custseg.pipeline import SegmentationResult
 
@@ -41,18 +41,6 @@ CARD_TRAITS = 5
 SECTION_TITLES = {"data": "Data", "k": "How many segments", "segments": "The segments",
                   "profiles": "Profiles", "findings": "Findings",
                   "rfm": "K-Means segments vs RFM segments"}
-
-
-@dataclass
-class Chart:
-    """One chart of the report: where it goes, its figure, and what to say under it."""
-
-    id: str
-    section: str
-    title: str
-    figure: go.Figure
-    note: str = ""
-    sampling: str = ""
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -79,17 +67,6 @@ def _pct(x: Any) -> str:
 
 def _delimiter(d: Any) -> str:
     return {"\t": "tab", " ": "space"}.get(d, str(d))
-
-
-def sampling_note(shown: int, total: int, what: str = "customers", seed: int = 0) -> str:
-    """The sentence under a chart that shows a sample ('' when it shows everyone)."""
-    if shown >= total:
-        return ""
-    from custseg.explore import MIN_PER_SEGMENT
-
-    return (f"Sampled: showing {shown:,} of {total:,} {what}, drawn at random within each "
-            f"segment in proportion to its size (at least {MIN_PER_SEGMENT} a segment; seed "
-            f"{seed}). The tables use every customer.")
 
 
 def _env() -> Any:
@@ -127,125 +104,6 @@ def _plotlyjs() -> str:
     from plotly.offline import get_plotlyjs
 
     return get_plotlyjs()
-
-
-# ----------------------------------------------------------------------------- charts
-def explore_charts(overview: DataOverview) -> list[Chart]:
-    """The charts of the "Data" section."""
-    from custseg.report import figures
-
-    charts = []
-    dist = figures.distributions(overview)
-    if dist is not None:
-        charts.append(Chart(
-            "distributions", "data", "Distribution of each column", dist,
-            note="Histograms of numeric columns and counts of categorical ones, as read "
-                 "(original units, before imputation and transforms); features in blue. "
-                 "Hover a bar for its range and count."))
-    corr = figures.correlation(overview)
-    if corr is not None:
-        charts.append(Chart(
-            "correlation", "data", "Correlation between numeric columns", corr,
-            note="Pearson correlation, -1 to 1: red, they rise together; blue, one rises as "
-                 "the other falls. Strongly correlated features weigh twice in the "
-                 "segmentation."))
-    return charts
-
-
-def _views(result: SegmentationResult) -> SegmentViews:
-    if result.views is not None:
-        return result.views
-    from custseg.explore import segment_views
-
-    seed = result.summary.get("seed")
-    return segment_views(result.segmenter, result.table, result.projection,
-                         random_state=seed if isinstance(seed, int) else 0)
-
-
-def _overview(result: SegmentationResult) -> DataOverview:
-    if result.overview is not None:
-        return result.overview
-    from custseg.explore import overview_of_segmentation
-
-    return overview_of_segmentation(result.segmenter, result.table, result.info,
-                                    result.summary)
-
-
-def report_charts(result: SegmentationResult) -> list[Chart]:
-    """Every chart of the report of ``result``, in page order."""
-    from custseg.report import figures
-
-    summary = result.summary
-    views = _views(result)
-    seed = views.random_state
-    charts = explore_charts(_overview(result))
-    elbow = figures.elbow(summary)
-    if elbow is not None:
-        knee = summary["k_selection"].get("elbow_k")
-        charts.append(Chart(
-            "elbow", "k", "Elbow curve: within-segment spread by number of segments", elbow,
-            note=(f"The star marks the elbow (knee) at k = {knee}, where adding segments stops "
-                  "paying off; the dashed line the chosen k." if knee is not None else
-                  "The curve has no clear elbow; the dashed line marks the chosen k.")))
-    scores = figures.k_scores(summary)
-    if scores is not None:
-        charts.append(Chart(
-            "k-scores", "k", "Silhouette, Calinski-Harabasz and Davies-Bouldin by k", scores,
-            note="Stars: the best k by each index; dashed line: the chosen k."))
-    total = views.n_customers
-    if views.projected:
-        title = "Customers by segment, on the first two principal components"
-        note = ("Principal components are the two directions in which customers differ most "
-                "(across all scaled features); the axes have no units. Crosses: segment "
-                "centres. Hover a point for the customer's id and values.")
-    else:
-        title = f"Customers by segment: {views.x_name} × {views.y_name}"
-        note = ("Original units. Crosses: segment centres (means). Hover a point for the "
-                "customer's id and values.")
-    charts.append(Chart("scatter", "segments", title, figures.segment_scatter(summary, views),
-                        note=note, sampling=sampling_note(len(views.points), total,
-                                                          seed=seed)))
-    matrix = figures.scatter_matrix(summary, views)
-    if matrix is not None:
-        charts.append(Chart(
-            "scatter-matrix", "segments", "Every pair of features", matrix,
-            note="Original units. Click a segment in the legend to hide or show it.",
-            sampling=sampling_note(len(views.matrix_rows), total, seed=seed)))
-    charts.append(Chart("sizes", "segments", "Segment sizes", figures.sizes(summary)))
-    charts.append(Chart(
-        "silhouette", "segments", "Silhouette of each customer, by segment",
-        figures.silhouette(summary, views),
-        note="Each bar is a customer, sorted within its segment: long bars sit well inside "
-             "their segment; bars left of zero would fit another segment better. The dashed "
-             "line is the mean.",
-        sampling=sampling_note(len(views.silhouette), views.n_assigned,
-                               what="customers in a segment", seed=seed)))
-    model = getattr(result.segmenter, "model_", None)
-    if summary.get("algorithm") == "hierarchical" and hasattr(model, "linkage_"):
-        tree = figures.dendrogram(model.linkage_, int(summary["k"]))
-        if tree is not None:
-            micro = summary.get("hierarchy", {}).get("micro_clusters")
-            charts.append(Chart(
-                "dendrogram", "segments", "How the segments nest: the Ward tree (top merges)",
-                tree,
-                note=("Built on 300 K-Means micro-clusters weighted by their sizes (more than "
-                      "20,000 customers). " if micro else "")
-                + f"Only the top {figures.DENDROGRAM_LEAVES} groups are drawn; a number in "
-                  "brackets is how many leaves a group holds. The dashed line is the cut "
-                  "that gives the chosen segments; the higher a merge, the more different "
-                  "the two groups it joins."))
-    snake = figures.snake(summary)
-    if snake is not None:
-        charts.append(Chart(
-            "z-heatmap", "profiles", "How each segment differs from the average customer",
-            snake,
-            note=("z-score of each segment's mean: how many standard deviations above (red) "
-                  "or below (blue) the average customer. Rows: the columns on which the "
-                  "segments differ most first; “(describes)” marks columns not segmented on."
-                  + (f" The top {len(snake.data[0].y)} of "
-                     f"{len(snake.data[-1].y)} columns are shown: the button under the chart "
-                     "shows them all." if len(snake.data) > 1 else ""))))
-    return charts
 
 
 # ----------------------------------------------------------------------------- tables
@@ -305,7 +163,7 @@ def _cards(summary: dict[str, Any],
            population: dict[str, dict[str, float]] | None = None) -> list[dict[str, Any]]:
     """One card a segment: name, size, share, its traits (arrows agree with the sign of
     z), evidence, the categories where it differs, stability, the recommendation."""
-    from custseg.report.figures import segment_colour
+    from custseg.display import segment_colour
     from custseg.report.profiles import (
         is_outlier_group,
         label,
@@ -390,8 +248,8 @@ def render_report(result: SegmentationResult) -> str:
     from custseg.report.profiles import NOTABLE_LIFT, NOTABLE_SHARE, column_roles
 
     summary = result.summary
-    views = _views(result)
-    data = _overview(result)
+    views = views_of(result)
+    data = overview_of(result)
     ksel = summary["k_selection"]
     features = summary["features"]
     algorithm = ALGORITHM_NAMES.get(summary.get("algorithm", ""), summary.get("algorithm"))
@@ -474,8 +332,21 @@ def render_explore(overview: DataOverview) -> str:
     return _page(context, explore_charts(overview))
 
 
+def write_explore(overview: DataOverview, out: str | os.PathLike[str], *,
+                  force: bool = False) -> Path:
+    """Write ``out/report.html``, the data part of the report, atomically.  (It was
+    ``custseg.explore.write_explore``: it lives here so that explore, which computes the
+    numbers, never imports the report, which draws them.)"""
+    from custseg.io import atomic_output_dir
+
+    out = Path(out)
+    with atomic_output_dir(out, force=force) as tmp:
+        (tmp / "report.html").write_text(render_explore(overview), "utf-8")
+    return out
+
+
 # ----------------------------------------------------------------------------- PNG
-PNG_HINT = ("--png draws the charts with kaleido and a Chrome or Chromium browser: "
+PNG_HINT = ("`png` draws the charts with kaleido and a Chrome or Chromium browser: "
             "pip install 'custseg[png]', and install Chromium (Debian/Ubuntu: "
             "apt-get install chromium) or set BROWSER_PATH to a Chrome executable")
 
@@ -494,10 +365,10 @@ def check_png_support(directory: str | os.PathLike[str] | None = None) -> None:
         import kaleido  # noqa: F401
         from choreographer.browsers.chromium import Chromium
     except ImportError as exc:
-        raise UsageError(f"kaleido is not installed ({exc}). {PNG_HINT}", "--png") from None
+        raise UsageError(f"kaleido is not installed ({exc}). {PNG_HINT}", "png") from None
     path = os.environ.get("BROWSER_PATH") or Chromium.find_browser(skip_local=False)
     if not path or not Path(path).is_file():
-        raise UsageError(f"no Chrome or Chromium browser found. {PNG_HINT}", "--png")
+        raise UsageError(f"no Chrome or Chromium browser found. {PNG_HINT}", "png")
 
 
 def write_chart_images(charts: list[Chart], directory: str | os.PathLike[str], *,
@@ -535,14 +406,14 @@ def write_chart_images(charts: list[Chart], directory: str | os.PathLike[str], *
         except Exception as exc:  # kaleido and the browser fail in many ways
             if attempt == 2:
                 raise UsageError(f"could not write the charts as PNG: {exc!r}. {PNG_HINT}",
-                                 "--png") from exc
+                                 "png") from exc
             continue
         if not errors and all(p.is_file() for p in paths):
             break
     missing = [p for p in paths if not p.is_file()]
     if errors or missing:
         raise UsageError(f"could not write {len(missing) or len(errors)} chart(s) as PNG: "
-                         f"{list(errors or [])[:3]!r}", "--png")
+                         f"{list(errors or [])[:3]!r}", "png")
     return paths
 
 

@@ -13,26 +13,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+# Segment colours, by segment number (the same in every chart and table, and on the notebook
+# cards): defined in custseg.display, below both.
+from custseg.display import UNASSIGNED_COLOUR, segment_colour
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from custseg.explore import DataOverview, SegmentViews
 
-#: Segment colours, by segment number (the same in every chart and table).
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#e7969c", "#637939", "#ad494a",
-           "#8c6d31", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1"]
-UNASSIGNED_COLOUR = "#b0b0b0"
 FEATURE_COLOUR = "#1f77b4"
 OTHER_COLOUR = "#9aa5b1"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 SIGNAL_NAMES = {"elbow": "elbow", "silhouette": "silhouette",
                 "calinski_harabasz": "Calinski-Harabasz", "davies_bouldin": "Davies-Bouldin"}
-
-
-def segment_colour(segment: int) -> str:
-    """The colour of a segment (grey for unassigned customers, -1)."""
-    return UNASSIGNED_COLOUR if segment < 0 else PALETTE[segment % len(PALETTE)]
 
 
 def _layout(fig: go.Figure, height: int, **kwargs: Any) -> go.Figure:
@@ -348,6 +342,42 @@ def _wrap(text: str, width: int = 18, max_lines: int = 4) -> str:
     return "<br>".join(lines)
 
 
+def _snake_trace(summary: dict[str, Any], cols: list[str], z_all: np.ndarray, x: list[str],
+                 names: list[str], visible: bool) -> go.Heatmap:
+    """One heatmap of the snake plot: the first ``len(cols)`` rows of ``z_all``."""
+    import plotly.graph_objects as go
+
+    from custseg.report.profiles import label
+
+    features = set(summary.get("features") or [])
+    z = z_all[:len(cols)]
+    y = [label(summary, c) + ("" if c in features else " (describes)") for c in cols]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(y):  # two columns with one label: keep the rows apart
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            y[i] = f"{name} ({cols[i]})"
+    raw = [[[_hover_name(c), n] for n in names] for c in cols]
+    return go.Heatmap(
+        z=z, x=x, y=y, coloraxis="coloraxis", customdata=raw, visible=visible,
+        texttemplate="%{z:+.1f}" if z.size <= 240 else None, xgap=2, ygap=2,
+        hovertemplate="%{customdata[1]}<br>%{y} [%{customdata[0]}]: z = %{z:+.2f}"
+                      "<extra></extra>")
+
+
+def _top_or_all_buttons(fig: go.Figure, shown: int, total: int, height: int) -> None:
+    """Buttons under a chart of two traces: the top ``shown`` rows, or all ``total``."""
+    full_height = 150 + 24 * total
+    fig.update_layout(updatemenus=[{
+        "type": "buttons", "direction": "right", "showactive": True, "active": 0,
+        "x": 0, "xanchor": "left", "y": 0, "yanchor": "top", "pad": {"t": 12},
+        "buttons": [
+            {"label": f"Top {shown} columns", "method": "update",
+             "args": [{"visible": [True, False]}, {"height": height}]},
+            {"label": f"All {total} columns", "method": "update",
+             "args": [{"visible": [False, True]}, {"height": full_height}]}]}])
+
+
 def snake(summary: dict[str, Any], top: int | None = None) -> go.Figure | None:
     """Heatmap of each segment's z-score per numeric column (the "snake plot"): how many
     standard deviations the segment's mean sits above (red) or below (blue) the average
@@ -356,51 +386,26 @@ def snake(summary: dict[str, Any], top: int | None = None) -> go.Figure | None:
     HEATMAP_TOP`) are shown, and a button shows them all when there are more."""
     import plotly.graph_objects as go
 
-    from custseg.report.profiles import HEATMAP_TOP, importance, label
+    from custseg.report.profiles import HEATMAP_TOP, importance
 
     top = HEATMAP_TOP if top is None else top
     segs = summary["segments"]
     columns = [c for c, _ in importance(summary)]
     if not columns or not segs:
         return None
-    features = set(summary.get("features") or [])
     narrow = len(segs) > 5
     x = [_wrap(f"{s['id']} · {s['name']}", 13 if narrow else 18) for s in segs]
     names = [_hover_name(f"{s['id']} · {s['name']}") for s in segs]
     z_all = np.array([[s.get("z", {}).get(c, np.nan) for s in segs] for c in columns],
                      dtype=np.float64)
     bound = float(max(1.0, np.nanmax(np.abs(z_all)))) if np.isfinite(z_all).any() else 1.0
-
-    def trace(cols: list[str], visible: bool) -> go.Heatmap:
-        z = z_all[:len(cols)]
-        y = [label(summary, c) + ("" if c in features else " (describes)") for c in cols]
-        seen: dict[str, int] = {}
-        for i, name in enumerate(y):  # two columns with one label: keep the rows apart
-            seen[name] = seen.get(name, 0) + 1
-            if seen[name] > 1:
-                y[i] = f"{name} ({cols[i]})"
-        raw = [[[_hover_name(c), n] for n in names] for c in cols]
-        return go.Heatmap(
-            z=z, x=x, y=y, coloraxis="coloraxis", customdata=raw, visible=visible,
-            texttemplate="%{z:+.1f}" if z.size <= 240 else None, xgap=2, ygap=2,
-            hovertemplate="%{customdata[1]}<br>%{y} [%{customdata[0]}]: z = %{z:+.2f}"
-                          "<extra></extra>")
-
     shown = columns[:top]
-    fig = go.Figure(trace(shown, True))
+    fig = go.Figure(_snake_trace(summary, shown, z_all, x, names, True))
     row_h = 30
     height = max(300, 150 + row_h * len(shown))
     if len(columns) > len(shown):
-        full_height = 150 + 24 * len(columns)
-        fig.add_trace(trace(columns, False))
-        fig.update_layout(updatemenus=[{
-            "type": "buttons", "direction": "right", "showactive": True, "active": 0,
-            "x": 0, "xanchor": "left", "y": 0, "yanchor": "top", "pad": {"t": 12},
-            "buttons": [
-                {"label": f"Top {len(shown)} columns", "method": "update",
-                 "args": [{"visible": [True, False]}, {"height": height}]},
-                {"label": f"All {len(columns)} columns", "method": "update",
-                 "args": [{"visible": [False, True]}, {"height": full_height}]}]}])
+        fig.add_trace(_snake_trace(summary, columns, z_all, x, names, False))
+        _top_or_all_buttons(fig, len(shown), len(columns), height)
     fig.update_layout(coloraxis={"colorscale": "RdBu", "reversescale": True, "cmid": 0,
                                  "cmin": -bound, "cmax": bound,
                                  "colorbar": {"title": {"text": "z"}}})

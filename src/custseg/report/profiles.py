@@ -305,70 +305,65 @@ def z_colour(z: Any) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def profile_table(summary: Mapping[str, Any],
-                  means: Mapping[int, Mapping[str, float]] | None = None,
-                  population_mean: Mapping[str, float] | None = None,
-                  medians: Mapping[int, Mapping[str, float]] | None = None,
-                  population: Mapping[str, Mapping[str, float]] | None = None,
-                  ) -> dict[str, Any]:
-    """The transposed profile table: ``segments`` (the header: id, name, size, share,
-    colour, outlier group) and ``rows``, one a numeric column by importance (label, raw
-    name, role, whether it is a feature, one cell a segment: text, colour, arrow, title;
-    and the population's value), then one a categorical column on which some segment
-    differs (the notable level where it does).
+def _segment_mean(s: Mapping[str, Any], col: str,
+                  means: Mapping[int, Mapping[str, float]] | None,
+                  pop_mean: dict[str, Any]) -> Any:
+    """A segment's mean of a column: from ``means``, else its centre, else its trait (whose
+    population mean then fills a gap in ``pop_mean``); None when none has it."""
+    m = (means or {}).get(int(s["id"]), {}).get(col)
+    if _finite(m):
+        return m
+    m = (s.get("centre") or {}).get(col)
+    if _finite(m):
+        return m
+    for t in s.get("traits") or []:
+        if isinstance(t, Mapping) and t.get("feature") == col and _finite(t.get("mean")):
+            if not _finite(pop_mean.get(col)) and _finite(t.get("population_mean")):
+                pop_mean[col] = t["population_mean"]
+            return t["mean"]
+    return None
 
-    ``means``/``medians``: ``{segment id: {column: value}}`` of every numeric column (the
-    segments' ``centre``/``median`` in the summary otherwise, features only; or the traits'
-    means); ``population_mean``: ``{column: mean}``; ``population``: category shares of all
-    customers (from the segments' mixes otherwise).
-    """
-    from custseg.report.figures import segment_colour
 
-    segs = list(summary.get("segments") or [])
+def _numeric_cell(s: Mapping[str, Any], col: str, value: Any, role: str | None,
+                  scale: float | None,
+                  medians: Mapping[int, Mapping[str, float]] | None) -> dict[str, Any]:
+    """One cell of a numeric row: the segment's mean as text, its colour, arrow and title."""
+    z = (s.get("z") or {}).get(col)
+    med = (medians or {}).get(int(s["id"]), {}).get(col)
+    if not _finite(med):
+        med = (s.get("median") or {}).get(col)
+    title = f"z = {float(z):+.2f}" if _finite(z) else "z: –"
+    if _finite(med):
+        title += f" · median {fmt_value(med, role, scale)}"
+    arrow = ""
+    if _finite(z) and abs(float(z)) >= TRAIT_Z:
+        arrow = UP if z > 0 else DOWN
+    return {"text": fmt_value(value, role, scale), "colour": z_colour(z),
+            "arrow": arrow, "title": title, "z": float(z) if _finite(z) else None}
+
+
+def _numeric_rows(summary: Mapping[str, Any], segs: list[Mapping[str, Any]],
+                  means: Mapping[int, Mapping[str, float]] | None,
+                  pop_mean: dict[str, Any],
+                  medians: Mapping[int, Mapping[str, float]] | None) -> list[dict[str, Any]]:
+    """The rows of the numeric columns, by importance."""
     features = set(summary.get("features") or [])
-    pop_mean: dict[str, Any] = dict(population_mean or {})
-    header = [{"id": s["id"], "name": s["name"], "size": s.get("size"),
-               "share": s.get("share"), "colour": segment_colour(int(s["id"])),
-               "outlier_group": is_outlier_group(s)} for s in segs]
-
-    def mean_of(s: Mapping[str, Any], col: str) -> Any:
-        m = (means or {}).get(int(s["id"]), {}).get(col)
-        if _finite(m):
-            return m
-        m = (s.get("centre") or {}).get(col)
-        if _finite(m):
-            return m
-        for t in s.get("traits") or []:
-            if isinstance(t, Mapping) and t.get("feature") == col and _finite(t.get("mean")):
-                if not _finite(pop_mean.get(col)) and _finite(t.get("population_mean")):
-                    pop_mean[col] = t["population_mean"]
-                return t["mean"]
-        return None
-
     rows = []
     for col, spread in importance(summary):
-        values = [mean_of(s, col) for s in segs]
+        values = [_segment_mean(s, col, means, pop_mean) for s in segs]
         role = role_of(summary, col, [*values, pop_mean.get(col)])
         scale = row_scale(summary, col, role, [*values, pop_mean.get(col)])
-        cells = []
-        for s, v in zip(segs, values, strict=True):
-            z = (s.get("z") or {}).get(col)
-            med = (medians or {}).get(int(s["id"]), {}).get(col)
-            if not _finite(med):
-                med = (s.get("median") or {}).get(col)
-            title = f"z = {float(z):+.2f}" if _finite(z) else "z: –"
-            if _finite(med):
-                title += f" · median {fmt_value(med, role, scale)}"
-            arrow = ""
-            if _finite(z) and abs(float(z)) >= TRAIT_Z:
-                arrow = UP if z > 0 else DOWN
-            cells.append({"text": fmt_value(v, role, scale), "colour": z_colour(z),
-                          "arrow": arrow, "title": title,
-                          "z": float(z) if _finite(z) else None})
+        cells = [_numeric_cell(s, col, v, role, scale, medians)
+                 for s, v in zip(segs, values, strict=True)]
         rows.append({"column": col, "label": label(summary, col), "role": role or "",
                      "feature": col in features, "spread": spread, "cells": cells,
                      "all": fmt_value(pop_mean.get(col), role, scale)})
-    mix = population if population else population_mix(summary)
+    return rows
+
+
+def _categorical_rows(summary: Mapping[str, Any], segs: list[Mapping[str, Any]],
+                      mix: Mapping[str, Mapping[str, float]]) -> list[dict[str, Any]]:
+    """The rows of the categorical columns on which some segment differs."""
     notable = [notable_categories(s, mix) for s in segs]
     cat_cols: list[str] = []
     for n in notable:
@@ -390,7 +385,36 @@ def profile_table(summary: Mapping[str, Any],
         top = max(overall, key=lambda lvl: overall[lvl]) if overall else None
         cat_rows.append({"column": col, "label": label(summary, col), "cells": cells,
                          "all": f"{top} {overall[top]:.0%}" if top is not None else "–"})
-    return {"segments": header, "rows": rows, "categorical": cat_rows,
+    return cat_rows
+
+
+def profile_table(summary: Mapping[str, Any],
+                  means: Mapping[int, Mapping[str, float]] | None = None,
+                  population_mean: Mapping[str, float] | None = None,
+                  medians: Mapping[int, Mapping[str, float]] | None = None,
+                  population: Mapping[str, Mapping[str, float]] | None = None,
+                  ) -> dict[str, Any]:
+    """The transposed profile table: ``segments`` (the header: id, name, size, share,
+    colour, outlier group) and ``rows``, one a numeric column by importance (label, raw
+    name, role, whether it is a feature, one cell a segment: text, colour, arrow, title;
+    and the population's value), then one a categorical column on which some segment
+    differs (the notable level where it does).
+
+    ``means``/``medians``: ``{segment id: {column: value}}`` of every numeric column (the
+    segments' ``centre``/``median`` in the summary otherwise, features only; or the traits'
+    means); ``population_mean``: ``{column: mean}``; ``population``: category shares of all
+    customers (from the segments' mixes otherwise).
+    """
+    from custseg.display import segment_colour
+
+    segs = list(summary.get("segments") or [])
+    pop_mean: dict[str, Any] = dict(population_mean or {})
+    header = [{"id": s["id"], "name": s["name"], "size": s.get("size"),
+               "share": s.get("share"), "colour": segment_colour(int(s["id"])),
+               "outlier_group": is_outlier_group(s)} for s in segs]
+    rows = _numeric_rows(summary, segs, means, pop_mean, medians)
+    mix = population if population else population_mix(summary)
+    return {"segments": header, "rows": rows, "categorical": _categorical_rows(summary, segs, mix),
             "n_numeric": len(rows)}
 
 

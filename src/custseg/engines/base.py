@@ -1,0 +1,239 @@
+"""One pipeline definition, and what an engine implements.
+
+Every engine runs the same stages (:data:`STAGES`) with the same rules: what a number, a
+missing value and a junk cell are, how a column's role is decided, how the data are
+scaled, how k is chosen, how a segment is numbered, profiled and named.  Those rules live
+once, in the library modules each :class:`Stage` names; an engine implements only what
+differs: how a table is read, aggregated and passed over (pandas in memory, Arrow in
+chunks, Spark).
+
+Where do I add a new engine?
+
+1. Write a class with a ``name`` and the two methods of :class:`Engine`: ``segment(path,
+   **options)`` returning a result that has ``summary`` (the ``summary.json`` document), and
+   ``write(result, out, force=..., report=...)`` writing the output folder.
+2. Read and aggregate however the engine needs, but take every rule from the functions the
+   :data:`STAGES` name (``custseg.schema.parse_numeric``, ``validate_table``,
+   ``custseg.preprocess.plan_preprocessing``, ``custseg.selection.select_k``,
+   ``custseg.profiling.profiles_from_statistics``, :func:`number_by_size`...): never restate one.
+3. ``register_engine(MyEngine())``; ``get_engine("mine")`` then runs it.
+4. Add it to ``tests/integration/test_engines_agree.py`` (it must give the standard
+   engine's k, sizes, partition, profiles, roles and names); the toy engine there is a
+   complete example.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from custseg.errors import Problem
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage of the pipeline: its name, what it does, and the library functions that hold
+    its rules (``module:function``), which every engine calls or states exactly."""
+
+    name: str
+    does: str
+    rules: tuple[str, ...]
+
+
+#: The pipeline, in order.  ``tests/integration/test_engines_agree.py`` checks that every
+#: rule named here exists.
+STAGES: tuple[Stage, ...] = (
+    Stage("read", "the table and its SHA-256, encoding and delimiter detected",
+          ("custseg.io:read_table", "custseg.io:decode_text", "custseg.io:detect_delimiter")),
+    Stage("validate", "cells parsed as numbers (junk, missing markers, decimal commas); "
+          "infinite, too large, empty and constant columns",
+          ("custseg.schema:parse_numeric", "custseg.schema:comma_reading",
+           "custseg.schema:junk_problem", "custseg.schema:marker_problem",
+           "custseg.schema:infinite_problem", "custseg.schema:too_large_problem",
+           "custseg.schema:all_missing_problem", "custseg.schema:constant_problem",
+           "custseg.engines.base:new_cleaning")),
+    Stage("roles", "id, numeric, categorical and ignored columns; the features",
+          ("custseg.schema:validate_table",)),
+    Stage("prepare", "imputation, clipping, log of skewed columns, scaling",
+          ("custseg.preprocess:plan_preprocessing", "custseg.preprocess:build_preprocessor",
+           "custseg.preprocess:wants_log", "custseg.preprocess:sample_skewness")),
+    Stage("choose k", "the k tried, each scored, the consensus",
+          ("custseg.segmenter:k_values", "custseg.selection:select_k",
+           "custseg.selection:score_partition", "custseg.selection:consensus_for_action",
+           "custseg.selection:single_k_selection")),
+    Stage("fit", "the final model on every customer", ("custseg.selection:fit_method",)),
+    Stage("assign", "each customer's segment, numbered by size, and distance",
+          ("custseg.engines.base:number_by_size",)),
+    Stage("profile", "per-segment statistics, levels, names and recommendations",
+          ("custseg.profiling:profiles_from_statistics", "custseg.profiling:load_rules")),
+    Stage("write", "segments, profiles.csv, summary.json, report.html, model/",
+          ("custseg.pipeline:write_model_and_report", "custseg.pipeline:write_summary",
+           "custseg.io:atomic_output_dir")),
+)
+
+
+def rule(dotted: str) -> Any:
+    """The function a :class:`Stage` names (``"custseg.schema:parse_numeric"``)."""
+    module, _, name = dotted.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+# ----------------------------------------------------------------- rules every engine uses
+def number_by_size(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segments numbered by size, 0 the largest (the earlier on a tie): ``order`` (the old
+    numbers, new order) and ``label_map`` (old number -> new number).
+
+    >>> order, label_map = number_by_size(np.array([5, 9, 5]))
+    >>> order.tolist(), label_map.tolist()
+    ([1, 0, 2], [1, 0, 2])
+    """
+    counts = np.asarray(counts)
+    order = np.argsort(-counts, kind="stable")
+    label_map = np.empty(len(counts), dtype=np.int64)
+    label_map[order] = np.arange(len(counts))
+    return order, label_map
+
+
+def new_cleaning(rows_read: int, duplicates_dropped: int = 0,
+                 columns_dropped: dict[str, str] | None = None) -> dict[str, Any]:
+    """The ``cleaning`` record of a run, before the checks fill it (summary.json's keys, in
+    their order)."""
+    return {"rows_read": rows_read, "duplicate_rows_dropped": duplicates_dropped,
+            "junk_coerced": {}, "missing_markers": {}, "missing_values": {},
+            "columns_dropped": dict(columns_dropped or {})}
+
+
+def record_unreadable(name: str, n_junk: int, n_filled: int, n_markers: int, *,
+                      max_junk: float, cleaning: dict[str, Any], errors: list[Problem],
+                      warns: list[Problem], junk: dict[str, Any] | None = None,
+                      markers: dict[str, Any] | None = None) -> None:
+    """Record a column's junk cells and missing markers, as every engine does: the
+    findings (:func:`custseg.schema.junk_problem`, an error above ``max_junk``;
+    :func:`custseg.schema.marker_problem`) and their counts in ``cleaning``.  ``junk`` and
+    ``markers`` are the findings' ``rows``/``values`` examples."""
+    from custseg.schema import junk_problem, marker_problem
+
+    if n_junk:
+        prob = junk_problem(name, n_junk, n_filled, max_junk, **(junk or {}))
+        (errors if prob.severity == "error" else warns).append(prob)
+        cleaning["junk_coerced"][name] = n_junk
+    if n_markers:
+        warns.append(marker_problem(name, n_markers, **(markers or {})))
+        cleaning["missing_markers"][name] = n_markers
+
+
+# ----------------------------------------------------------------------------- engines
+@runtime_checkable
+class Engine(Protocol):
+    """What an engine implements: run the stages where the data are, write the outputs."""
+
+    name: str
+
+    def segment(self, path: str | os.PathLike[str], *, progress: ProgressFn | None = None,
+                command: str = "", **options: Any) -> Any:
+        """Read and segment ``path``; the result has ``summary`` (``summary.json``)."""
+        ...
+
+    def write(self, result: Any, out: str | os.PathLike[str], *, force: bool = False,
+              report: bool = True) -> Path:
+        """Write the output folder atomically; returns its path."""
+        ...
+
+
+class StandardEngine:
+    """pandas + scikit-learn in memory: :func:`custseg.pipeline.segment_file` (reads with
+    :func:`custseg.io.read_table`, aggregates in pandas, passes over whole arrays)."""
+
+    name = "standard"
+
+    def segment(self, path: str | os.PathLike[str], *, progress: ProgressFn | None = None,
+                command: str = "", **options: Any) -> Any:
+        from custseg.pipeline import segment_file
+
+        return segment_file(path, progress=progress, command=command, **options)
+
+    def write(self, result: Any, out: str | os.PathLike[str], *, force: bool = False,
+              report: bool = True, fmt: str = "csv") -> Path:
+        from custseg.pipeline import write_outputs
+
+        return write_outputs(result, out, force=force, report=report, fmt=fmt)
+
+
+class LocalEngine:
+    """One machine, millions of customers: :mod:`custseg.engines.local` (reads columns with
+    Arrow, aggregates in NumPy, passes over float32 chunks; K-Means, k on a sample)."""
+
+    name = "local"
+
+    def segment(self, path: str | os.PathLike[str], *, progress: ProgressFn | None = None,
+                command: str = "", **options: Any) -> Any:
+        from custseg.engines.local import segment_large
+
+        return segment_large(path, progress=progress, command=command, **options)
+
+    def write(self, result: Any, out: str | os.PathLike[str], *, force: bool = False,
+              report: bool = True, fmt: str | None = "auto") -> Path:
+        from custseg.engines.local import write_large_outputs
+
+        return write_large_outputs(result, out, force=force, report=report, fmt=fmt)
+
+
+class SparkEngine:
+    """Apache Spark: :mod:`custseg.engines.spark` (reads, aggregates and passes over Spark
+    DataFrames; only samples and per-segment numbers come to the driver)."""
+
+    name = "spark"
+
+    def __init__(self, master: str = "local[*]", spark: Any = None,
+                 spark_config: dict[str, str] | None = None) -> None:
+        self.master, self.spark, self.spark_config = master, spark, spark_config
+
+    def segment(self, path: str | os.PathLike[str], *, progress: ProgressFn | None = None,
+                command: str = "", **options: Any) -> Any:
+        from custseg.engines.spark import segment_spark
+
+        return segment_spark(path, master=self.master, spark=self.spark,
+                             spark_config=self.spark_config, progress=progress,
+                             command=command, **options)
+
+    def write(self, result: Any, out: str | os.PathLike[str], *, force: bool = False,
+              report: bool = True) -> Path:
+        from custseg.engines.spark import write_spark_outputs
+
+        return write_spark_outputs(result, out, force=force, report=report)
+
+
+_REGISTRY: dict[str, Callable[..., Engine]] = {
+    "standard": StandardEngine, "local": LocalEngine, "spark": SparkEngine}
+
+
+def register_engine(name: str, factory: Callable[..., Engine]) -> None:
+    """Make an engine available to :func:`get_engine` under ``name`` (replacing one of
+    the same name)."""
+    _REGISTRY[name] = factory
+
+
+def engine_names() -> list[str]:
+    """The engines registered, the built-in ones first."""
+    return list(_REGISTRY)
+
+
+def get_engine(name: str, **settings: Any) -> Engine:
+    """A new engine by name (``settings`` go to its constructor, e.g. a Spark master).
+
+    >>> get_engine("local").name
+    'local'
+    """
+    from custseg.errors import UsageError
+
+    if name not in _REGISTRY:
+        raise UsageError(f"engine must be one of {engine_names()}, got {name!r}", "engine")
+    return _REGISTRY[name](**settings)

@@ -1,0 +1,472 @@
+"""Segment profiles, names and recommendations.
+
+For each segment: size, share, mean and median of every numeric column in original units,
+the z-score of its mean against the whole population, its *traits* (the columns that set it
+apart), the category mix of the categorical columns, a plain name, and a recommendation from
+a rule table (``data/rules.toml``, replaceable by the user's own file) with its evidence.
+
+Levels follow the z-score of the segment's **mean** against the population (mean and
+standard deviation with ``ddof=0``): High when z >= +0.5, Low when z <= -0.5, Mid otherwise.
+A *trait* is a numeric column with |z| >= 0.5; traits are ordered by |z|, and the three first
+are the segment's *defining* traits (their text is the evidence of its recommendation).
+
+Names use readable labels (:mod:`custseg.labels`).  With at most three segmentation features
+a name gives the level of each, in the order of the features ("Low income · High spending");
+with more, the (up to) two features that set the segment apart most ("High spend on wines ·
+Low web visits per month"), numeric features before flags, and "Close to average" when none
+reaches 0.5.  Names are unique: a segment whose name is taken adds its next distinguishing
+trait.  A categorical level enters a name when the segment holds it at least 75% of the time
+and 1.3 times as often as all customers.  A segment under 2% of customers is an outlier
+group ("Outlier group: ..."), to be reviewed customer by customer.
+
+Recommendations come from rules keyed on business *concepts* (spend, income, frequency,
+recency, tenure, risk, payment, complaints, response, visits, deals) recognised in the
+column names; see the header of ``data/rules.toml``.  A segment whose defining traits include
+a risk in its risky direction (heavy cash advances, low full payment, complaints) is never
+rewarded or up-sold.
+
+The package's modules, one concern each: :mod:`~custseg.profiling.rules` (levels, concepts and
+the rule table), :mod:`~custseg.profiling.traits` (traits in words),
+:mod:`~custseg.profiling.names` (names) and :mod:`~custseg.profiling.recommend`
+(recommendations); this module computes the statistics and builds the profiles, and
+re-exports their public names.
+
+Examples
+--------
+>>> short_label("Annual Income (k$)"), short_label("Spending Score (1-100)")
+('income', 'spending')
+>>> short_label("Detergents_Paper"), short_label("MntWines")
+('detergents paper', 'spend on wines')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from custseg.labels import humanize, label_for
+from custseg.profiling.names import (
+    CATEGORY_LIFT,
+    CATEGORY_NAME_SHARE,
+    NAME_TRAITS,
+    lifted_levels,
+    name_segments,
+)
+from custseg.profiling.recommend import VALUE_ROLES, RecommendationContext, recommend
+from custseg.profiling.rules import (
+    KINDS,
+    LEVELS,
+    MIN_DISTINCT_Z,
+    RISK_SAFE_KINDS,
+    ROLES,
+    Concept,
+    Rule,
+    RuleTable,
+    bundled_concepts,
+    level_of,
+    load_rules,
+)
+from custseg.profiling.traits import (
+    BASKET_LEAD_Z,
+    DEFINING_TRAITS,
+    basket_leads,
+    infer_role,
+    trait_text,
+    traits_of,
+)
+
+__all__ = [
+    "BASKET_LEAD_Z",
+    "CATEGORY_LIFT",
+    "CATEGORY_NAME_SHARE",
+    "DEFINING_TRAITS",
+    "KINDS",
+    "LEVELS",
+    "MIN_DISTINCT_Z",
+    "NAME_TRAITS",
+    "NOTABLE_CATEGORY_SHARE",
+    "OUTLIER_SHARE",
+    "RISK_SAFE_KINDS",
+    "ROLES",
+    "VALUE_ROLES",
+    "Concept",
+    "Rule",
+    "RuleTable",
+    "SegmentProfile",
+    "SegmentStatistics",
+    "basket_leads",
+    "level_of",
+    "load_rules",
+    "profile_segments",
+    "profiles_from_statistics",
+    "profiles_table",
+    "segment_statistics",
+    "short_label",
+    "trait_text",
+]
+
+#: Share of customers under which a segment is an outlier group.
+OUTLIER_SHARE = 0.02
+#: A categorical level is notable when this share of the segment holds it ...
+NOTABLE_CATEGORY_SHARE = 0.40
+
+
+def short_label(name: str) -> str:
+    """A short lower-case label for a column name (:func:`custseg.labels.humanize`)."""
+    return humanize(name)
+
+
+# ------------------------------------------------------------------ profiles
+@dataclass
+class SegmentProfile:
+    """Everything said about one segment.
+
+    ``traits`` are dicts with ``feature``, ``label``, ``z``, ``level`` (High/Low),
+    ``ratio`` (segment mean / population mean when both are positive, else None), ``mean``,
+    ``population_mean`` and ``text`` ("spends 2.3× the average on wines"), most
+    distinguishing first; ``evidence`` the texts of the defining (first three) traits.
+    """
+
+    def __repr__(self) -> str:
+        from custseg.display import segment_text
+
+        return segment_text(self)
+
+    def _repr_html_(self) -> str:  # the card a notebook shows
+        from custseg.display import segment_html
+
+        return segment_html(self)
+
+    id: int
+    name: str
+    size: int
+    share: float
+    mean: dict[str, float]
+    median: dict[str, float]
+    z: dict[str, float]
+    levels: dict[str, str]
+    distinguishing: list[str]
+    categories: dict[str, dict[str, float]] = field(default_factory=dict)
+    recommendation: str = ""
+    traits: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    outlier_group: bool = False
+    defined_by_risk: bool = False
+    notable_categories: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recommendation_kind: str = ""
+    labels: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def describe(self) -> str:
+        """What sets the segment apart, in one line: 'income high (z=+1.2), ...'."""
+        return ", ".join(f"{label_for(f, self.labels)} {self.levels[f].lower()} "
+                         f"(z={self.z[f]:+.1f})" for f in self.distinguishing)
+
+    def recommendation_with_evidence(self) -> str:
+        """The recommendation followed by its evidence ("... Evidence: spends 2.3× ...")."""
+        if not self.evidence:
+            return self.recommendation
+        return f"{self.recommendation} Evidence: {'; '.join(self.evidence)}."
+
+
+@dataclass
+class SegmentStatistics:
+    """The numbers profiles are built from, whoever computed them.
+
+    :func:`profile_segments` computes them with pandas; the Spark engine
+    (:mod:`custseg.engines.spark`) computes them in Spark.  Both then build names, levels and
+    recommendations with :func:`profiles_from_statistics`, so the two agree by construction.
+    Segment ``i`` is the ``i``-th entry of each list.
+
+    Attributes
+    ----------
+    n : int
+        Customers profiled.
+    sizes : list of int
+        Customers per segment.
+    mean, median : list of dict
+        Per segment, per numeric column: mean and median in original units (missing values
+        left out; NaN when a segment has no value).
+    categories : list of dict
+        Per segment, ``{column: {level: share}}`` (empty cells as ``"missing"``).
+    population_mean, population_std : dict
+        Per numeric column, over all customers (standard deviation with ``ddof=0``).
+    lower_tertile, upper_tertile : dict
+        Per numeric column, the population's 33rd and 67th percentiles (kept for the
+        engines that fill them; levels now follow the z-score, not the tertiles).
+    """
+
+    n: int
+    sizes: list[int]
+    mean: list[dict[str, float]]
+    median: list[dict[str, float]]
+    categories: list[dict[str, dict[str, float]]]
+    population_mean: dict[str, float]
+    population_std: dict[str, float]
+    lower_tertile: dict[str, float]
+    upper_tertile: dict[str, float]
+    #: Columns segmented on a log scale (``log1p``): per segment and for everyone, the mean
+    #: and standard deviation of ``log1p`` of the values.  Their z-scores (hence levels,
+    #: names and traits) are measured on that scale, the scale the segments were formed on,
+    #: so that a few huge customers do not hide what sets a segment apart.
+    log_mean: list[dict[str, float]] = field(default_factory=list)
+    log_population_mean: dict[str, float] = field(default_factory=dict)
+    log_population_std: dict[str, float] = field(default_factory=dict)
+
+
+def segment_statistics(frame: pd.DataFrame, labels: np.ndarray, numeric: Sequence[str],
+                       categorical: Sequence[str] = (),
+                       log_columns: Sequence[str] = ()) -> SegmentStatistics:
+    """The :class:`SegmentStatistics` of a typed table and its labels (0..k-1), with pandas.
+
+    >>> df = pd.DataFrame({"spend": [1.0, 2, 3, 10, 11, 12]})
+    >>> st = segment_statistics(df, np.array([0, 0, 0, 1, 1, 1]), ["spend"])
+    >>> st.sizes, st.median[1]["spend"], st.population_mean["spend"]
+    ([3, 3], 11.0, 6.5)
+    """
+    labels = np.asarray(labels)
+    values = frame[list(numeric)].astype("float64")
+    std = values.std(ddof=0)
+    stats = SegmentStatistics(
+        n=len(frame), sizes=[], mean=[], median=[], categories=[],
+        population_mean={c: float(v) for c, v in values.mean().items()},
+        population_std={c: float(v) for c, v in std.items()},
+        lower_tertile={c: float(v) for c, v in values.quantile(1 / 3).items()},
+        upper_tertile={c: float(v) for c, v in values.quantile(2 / 3).items()},
+    )
+    logged = [c for c in log_columns if c in values.columns]
+    logs = np.log1p(values[logged].clip(lower=0)) if logged else None
+    if logs is not None:
+        stats.log_population_mean = {c: float(v) for c, v in logs.mean().items()}
+        stats.log_population_std = {c: float(v) for c, v in logs.std(ddof=0).items()}
+    for seg in range(int(labels.max()) + 1 if len(labels) else 0):
+        mask = labels == seg
+        part = values[mask]
+        if logs is not None:
+            stats.log_mean.append({c: float(v) for c, v in logs[mask].mean().items()})
+        stats.sizes.append(int(mask.sum()))
+        stats.mean.append({c: float(v) for c, v in part.mean().items()})
+        stats.median.append({c: float(v) for c, v in part.median().items()})
+        cats = {}
+        for c in categorical:
+            counts = frame.loc[mask, c].value_counts(normalize=True, dropna=False)
+            cats[c] = {("missing" if pd.isna(k) else str(k)): round(float(v), 4)
+                       for k, v in counts.items()}
+        stats.categories.append(cats)
+    return stats
+
+
+def _z(mean: float, pop_mean: float, pop_std: float) -> float:
+    """(mean - population mean) / population std; 0 when undefined (constant column, or no
+    value in the segment)."""
+    if not np.isfinite(pop_std) or pop_std == 0:
+        return 0.0
+    z = (mean - pop_mean) / pop_std
+    return 0.0 if np.isnan(z) else float(z)
+
+
+def _population_shares(stats: SegmentStatistics,
+                       columns: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Share of each categorical level among all profiled customers (size-weighted)."""
+    total = float(sum(stats.sizes)) or 1.0
+    out: dict[str, dict[str, float]] = {c: {} for c in columns}
+    for seg, size in enumerate(stats.sizes):
+        for c in columns:
+            for level, share in stats.categories[seg].get(c, {}).items():
+                out[c][level] = out[c].get(level, 0.0) + float(share) * size / total
+    return out
+
+
+def _segment_z(stats: SegmentStatistics, seg: int,
+               numeric: Sequence[str]) -> tuple[dict[str, float], dict[str, float]]:
+    """(the z-score of each numeric column's mean in segment ``seg``, on the log scale for
+    log-scaled columns; for those, the segment's typical value over everyone's)."""
+    mean = stats.mean[seg]
+    z = {c: round(_z(mean[c], stats.population_mean[c], stats.population_std[c]), 4)
+         for c in numeric}
+    geometric: dict[str, float] = {}
+    for c in numeric:
+        if c in stats.log_population_mean and stats.log_mean:
+            lm, lp = stats.log_mean[seg][c], stats.log_population_mean[c]
+            z[c] = round(_z(lm, lp, stats.log_population_std[c]), 4)
+            if np.isfinite(lm - lp):  # typical (geometric) segment value / everyone's
+                geometric[c] = round(float(np.exp(lm - lp)), 4)
+    return z, geometric
+
+
+def _notable_categories(cats: Mapping[str, Mapping[str, float]], categorical: Sequence[str],
+                        pop_shares: Mapping[str, Mapping[str, float]]
+                        ) -> dict[str, dict[str, Any]]:
+    """The notable level of each categorical column where a segment has one."""
+    notable = {}
+    for c in categorical:
+        lifted = lifted_levels(cats[c], pop_shares[c], NOTABLE_CATEGORY_SHARE)
+        if lifted:
+            level, share, lift = lifted[0]
+            notable[c] = {"level": level, "share": round(share, 4), "lift": round(lift, 2)}
+    return notable
+
+
+def _profile(stats: SegmentStatistics, seg: int, ctx: RecommendationContext,
+             numeric: Sequence[str], categorical: Sequence[str],
+             pop_shares: Mapping[str, Mapping[str, float]],
+             rate_scale: Mapping[str, float]) -> SegmentProfile:
+    """The profile of segment ``seg``, not yet named nor recommended."""
+    size, n = stats.sizes[seg], stats.n
+    mean, median = stats.mean[seg], stats.median[seg]
+    z, geometric = _segment_z(stats, seg, numeric)
+    ranked = sorted(ctx.features, key=lambda f: -abs(z[f]))
+    distinct = [f for f in ranked if abs(z[f]) >= MIN_DISTINCT_Z][:3] or ranked[:1]
+    cats = {c: stats.categories[seg].get(c, {}) for c in categorical}
+    traits = traits_of(numeric, z, mean, stats.population_mean, ctx.labels, ctx.roles,
+                       rate_scale, geometric)
+    share = round(float(size) / n, 6) if n else 0.0
+    return SegmentProfile(
+        id=seg,
+        name="",
+        size=int(size),
+        share=share,
+        mean={c: float(mean[c]) for c in numeric},
+        median={c: float(median[c]) for c in numeric},
+        z=z,
+        levels={c: level_of(z[c]) for c in numeric},
+        distinguishing=distinct,
+        categories=cats,
+        traits=traits,
+        evidence=[t["text"] for t in traits[:DEFINING_TRAITS]],
+        outlier_group=bool(n) and share < OUTLIER_SHARE,
+        defined_by_risk=any(ctx.risky.get(t["feature"]) == t["level"]
+                            for t in traits[:DEFINING_TRAITS]),
+        notable_categories=_notable_categories(cats, categorical, pop_shares),
+        labels=ctx.labels,
+    )
+
+
+def profiles_from_statistics(
+    stats: SegmentStatistics,
+    features: Sequence[str],
+    *,
+    categorical_features: Sequence[str] = (),
+    describe_numeric: Sequence[str] = (),
+    describe_categorical: Sequence[str] = (),
+    rules: Sequence[Rule] | None = None,
+    roles: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    rate_scale: Mapping[str, float] | None = None,
+) -> tuple[list[SegmentProfile], pd.DataFrame]:
+    """Profiles, names and recommendations from per-segment statistics.
+
+    Parameters are those of :func:`profile_segments`; ``stats`` holds every numeric column
+    of ``features`` and ``describe_numeric`` and every categorical column of
+    ``categorical_features`` and ``describe_categorical``.
+
+    >>> df = pd.DataFrame({"spend": [1.0, 2, 3, 10, 11, 12]})
+    >>> st = segment_statistics(df, np.array([0, 0, 0, 1, 1, 1]), ["spend"])
+    >>> [p.name for p in profiles_from_statistics(st, ["spend"])[0]]
+    ['Low spend', 'High spend']
+    """
+    rules = load_rules() if rules is None else rules
+    concepts = getattr(rules, "concepts", None) or bundled_concepts()
+    features = list(features)
+    numeric = features + [c for c in describe_numeric if c not in features]
+    describe = [c for c in numeric if c not in features]
+    categorical = list(dict.fromkeys([*categorical_features, *describe_categorical]))
+    label_map = {c: label_for(c, labels) for c in dict.fromkeys([*numeric, *categorical])}
+    role_map = {c: (roles[c] if roles and roles.get(c) in ROLES
+                    else infer_role(c, label_map[c], stats.population_mean.get(c, 0.0)))
+                for c in numeric}
+    ctx = RecommendationContext(features, describe, label_map, role_map, dict(concepts))
+    pop_shares = _population_shares(stats, categorical)
+    profiles: list[SegmentProfile] = []
+    for seg in range(len(stats.sizes)):
+        p = _profile(stats, seg, ctx, numeric, categorical, pop_shares, rate_scale or {})
+        p.recommendation, p.recommendation_kind = recommend(p, ctx, rules)
+        profiles.append(p)
+    name_segments(profiles, features, list(categorical_features), role_map, pop_shares,
+                  ctx.basket)
+    return profiles, profiles_table(profiles, numeric, categorical)
+
+
+def profile_segments(
+    frame: pd.DataFrame,
+    assignments: np.ndarray,
+    features: Sequence[str],
+    *,
+    categorical_features: Sequence[str] = (),
+    describe_numeric: Sequence[str] = (),
+    describe_categorical: Sequence[str] = (),
+    rules: Sequence[Rule] | None = None,
+    roles: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    rate_scale: Mapping[str, float] | None = None,
+    log_columns: Sequence[str] = (),
+) -> tuple[list[SegmentProfile], pd.DataFrame]:
+    """Profile, name and recommend each segment.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Typed data in original units (numeric columns as floats), one row per label.
+    assignments : array of int
+        Segment of each row, 0..k-1 (positional: ``labels`` names the column labels).
+    features : list of str
+        Numeric segmentation features: they drive names and distinguishing features.
+    categorical_features : list of str
+        Categorical segmentation features: a level held by at least 75% of a segment, and
+        1.3 times as often as overall, is added to its name ("Low age · Female").
+    describe_numeric, describe_categorical : list of str
+        Other columns shown in the profiles (e.g. ``Age``, ``Genre``).
+    rules : list of Rule, optional
+        Recommendation rules (a :class:`RuleTable` carries its concepts); the bundled table
+        by default.
+    roles : mapping, optional
+        Role of each numeric column (count, money, rate, flag, measure, age, tenure); it
+        words the traits. Guessed from the names when not given.
+    labels : mapping, optional
+        Readable label of a column (e.g. from a user labels file); :func:`humanize` for the
+        others.
+    rate_scale : mapping, optional
+        1.0 or 100.0 per rate column (0-1 or 0-100), when known.
+    log_columns : list of str
+        Columns segmented on a log scale: their z-scores are measured on it
+        (:class:`SegmentStatistics`).
+
+    Returns
+    -------
+    (list of SegmentProfile, DataFrame)
+        The profiles, and the same as a table (one row a segment) for ``profiles.csv``.
+    """
+    numeric = list(features) + [c for c in describe_numeric if c not in features]
+    categorical = list(dict.fromkeys([*categorical_features, *describe_categorical]))
+    stats = segment_statistics(frame, assignments, numeric, categorical, log_columns)
+    return profiles_from_statistics(stats, features, categorical_features=categorical_features,
+                                    describe_numeric=describe_numeric,
+                                    describe_categorical=describe_categorical, rules=rules,
+                                    roles=roles, labels=labels, rate_scale=rate_scale)
+
+
+def profiles_table(profiles: Sequence[SegmentProfile], numeric: Sequence[str],
+                   categorical: Sequence[str] = ()) -> pd.DataFrame:
+    """One row a segment: id, name, size, share, then ``<feature>_mean``, ``_median`` and
+    ``_z`` for every numeric column, the most common level of each categorical column
+    (``<column>_top``, ``<column>_top_share``), and the recommendation."""
+    rows = []
+    for p in profiles:
+        row: dict[str, Any] = {"segment": p.id, "segment_name": p.name, "size": p.size,
+                               "share": p.share}
+        for c in numeric:
+            row[f"{c}_mean"] = p.mean[c]
+            row[f"{c}_median"] = p.median[c]
+            row[f"{c}_z"] = p.z[c]
+        for c in categorical:
+            mix = p.categories.get(c, {})
+            top = max(mix, key=lambda k: mix[k]) if mix else ""
+            row[f"{c}_top"] = top
+            row[f"{c}_top_share"] = mix.get(top, float("nan"))
+        row["distinguishing"] = p.describe()
+        row["recommendation"] = p.recommendation
+        rows.append(row)
+    return pd.DataFrame(rows)

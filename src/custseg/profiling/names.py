@@ -1,0 +1,154 @@
+"""Segment names.
+
+Names use readable labels (:mod:`custseg.labels`).  With at most three segmentation features
+a name gives the level of each, in the order of the features ("Low income · High spending");
+with more, the (up to) two features that set the segment apart most ("High spend on wines ·
+Low web visits per month"), numeric features before flags, and "Close to average" when none
+reaches 0.5.  Names are unique: a segment whose name is taken adds its next distinguishing
+trait.  A categorical level enters a name when the segment holds it at least 75% of the time
+and 1.3 times as often as all customers.  A segment under 2% of customers is an outlier
+group ("Outlier group: ...").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from custseg.labels import label_for
+from custseg.profiling.rules import MIN_DISTINCT_Z
+from custseg.profiling.traits import basket_leads, leads_text
+
+if TYPE_CHECKING:
+    from custseg.profiling import SegmentProfile
+
+#: Traits of a name before uniqueness asks for more.
+NAME_TRAITS = 2
+#: Share of a segment that must hold a categorical level for it to appear in the name.
+CATEGORY_NAME_SHARE = 0.75
+#: ... and it is this many times as common as among all customers.
+CATEGORY_LIFT = 1.3
+
+
+def lifted_levels(mix: Mapping[str, float], population: Mapping[str, float],
+                   min_share: float) -> list[tuple[str, float, float]]:
+    """(level, share, lift) of the levels held by at least ``min_share`` of the segment and
+    at least :data:`CATEGORY_LIFT` times as often as overall; most common first."""
+    found = []
+    for level, share in mix.items():
+        pop = population.get(level, 0.0)
+        if level == "missing" or pop <= 0:
+            continue
+        lift = share / pop
+        if share >= min_share and lift >= CATEGORY_LIFT:
+            found.append((level, float(share), float(lift)))
+    return sorted(found, key=lambda t: -t[1])
+
+
+def _stem(label: str) -> str:
+    """A label without its trailing numbers: 'bill amount 6' -> 'bill amount'."""
+    return re.sub(r"(\s+\d+)+$", "", label).strip() or label
+
+
+def _same_start(a: str, b: str) -> bool:
+    """Whether one label starts with all the words of the other."""
+    wa, wb = a.split(), b.split()
+    n = min(len(wa), len(wb))
+    return n > 0 and wa[:n] == wb[:n]
+
+
+def _part(p: SegmentProfile, f: str, roles: Mapping[str, str], group: bool = False) -> str:
+    """One part of a name: "High income", "Often accepted campaign 3"."""
+    level, label = p.levels[f], p.labels.get(f) or label_for(f)
+    if group:
+        label = _stem(label)
+    if roles.get(f) == "flag" and level != "Mid":
+        return f"{'Often' if level == 'High' else 'Rarely'} {label}"
+    return f"{level} {label}"
+
+
+def _category_parts(p: SegmentProfile, categorical: list[str],
+                    pop_shares: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """The categorical levels that enter a segment's name."""
+    parts = []
+    for c in categorical:
+        lifted = lifted_levels(p.categories.get(c, {}), pop_shares.get(c, {}),
+                                CATEGORY_NAME_SHARE)
+        if lifted:
+            level = lifted[0][0]
+            parts.append(level if not level.replace(".", "").isdigit()
+                         else f"{p.labels.get(c) or label_for(c)} {level}")
+    return parts
+
+
+def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
+                roles: Mapping[str, str], pop_shares: Mapping[str, Mapping[str, float]],
+                basket: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """(the parts of a segment's name, further parts to add when the name is taken)."""
+    cat_parts = _category_parts(p, categorical, pop_shares)
+    marked = [t["feature"] for t in p.traits if t["feature"] in features]
+    plain = [f for f in marked if roles.get(f) != "flag"]
+    flags = [f for f in marked if roles.get(f) == "flag"]
+    # flags name a segment only when they are its strongest difference
+    order = [marked[0], *plain, *flags[1:]] if flags and marked[0] == flags[0] \
+        else [*plain, *flags]
+    if not features:
+        base, more = cat_parts or ["Mixed customers"], []
+    elif len(features) <= 3:
+        base, more = [_part(p, f, roles) for f in features] + cat_parts, []
+    else:
+        # numbered siblings (bill amount 1..6) on the same side are named once, by their stem
+        # and a label that starts like one already named ("cash advance transactions" after
+        # "cash advance") waits for uniqueness to ask for it
+        stems: dict[tuple[str, str], list[str]] = {}
+        for f in order:
+            stems.setdefault((_stem(p.labels.get(f) or label_for(f)), p.levels[f]), []).append(f)
+        grouped, echoes, named = [], [], []
+        for (stem, level), fs in stems.items():
+            echo = any(lv == level and _same_start(stem, s) for s, lv in named)
+            (echoes if echo else grouped).append((fs[0], len(fs) > 1))
+            if not echo:
+                named.append((stem, level))
+        grouped += echoes
+        base = [_part(p, f, roles, g) for f, g in grouped[:NAME_TRAITS]] or ["Close to average"]
+        leads = basket_leads(p, basket)
+        if leads:
+            base.insert(0, f"Mostly {leads_text(p, leads)}")
+        base += cat_parts
+        more = [_part(p, f, roles, g) for f, g in grouped[NAME_TRAITS:]]
+    more += [_part(p, t["feature"], roles) for t in p.traits if t["feature"] not in features]
+    more += [v["level"] for c, v in p.notable_categories.items()
+             if c not in categorical and not v["level"].replace(".", "").isdigit()]
+    for f in sorted(features, key=lambda f: -abs(p.z[f])):
+        if 0 < abs(p.z[f]) < MIN_DISTINCT_Z:
+            more.append(f"Slightly {'higher' if p.z[f] > 0 else 'lower'} "
+                        f"{p.labels.get(f) or label_for(f)}")
+    return base, [m for m in dict.fromkeys(more) if m not in base]
+
+
+def name_segments(profiles: list[SegmentProfile], features: list[str],
+                   categorical: list[str] | None = None,
+                   roles: Mapping[str, str] | None = None,
+                   pop_shares: Mapping[str, Mapping[str, float]] | None = None,
+                   basket: Sequence[str] = ()) -> None:
+    """Give each profile a unique name (the largest segment keeps the plain one)."""
+    categorical = categorical or []
+    roles = roles or {}
+    pop_shares = pop_shares or {}
+    used: set[frozenset[str]] = set()  # names as sets of parts: "A · B" is "B · A"
+    # the largest segment keeps the plain name; a later one with the same name adds its
+    # next distinguishing trait
+    for p in sorted(profiles, key=lambda p: -p.size):
+        parts, more = _name_parts(p, features, categorical, roles, pop_shares, basket)
+        while frozenset(parts) in used and more:
+            parts.append(more.pop(0))
+        if frozenset(parts) in used:  # nothing else separates them
+            n = 2
+            while frozenset([*parts, f"({n})"]) in used:
+                n += 1
+            parts.append(f"({n})")
+        used.add(frozenset(parts))
+        name = " · ".join(parts[:-1]) + f" {parts[-1]}" if parts[-1].startswith("(") \
+            else " · ".join(parts)
+        p.name = f"Outlier group: {name}" if p.outlier_group else name

@@ -1,0 +1,157 @@
+"""Recommendations: the rule a segment matches, or a generic advice from its traits.
+
+A segment matches a rule when its levels meet all the rule's conditions; among the rules it
+matches, the one whose conditions meet the most High or Low levels wins, then the one with
+most conditions, then the first in the file.  A segment whose defining traits include a risk
+in its risky direction (heavy cash advances, low full payment, complaints) is never rewarded
+or up-sold.  A segment under 2% of customers is to be reviewed customer by customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from custseg.profiling.rules import (
+    RISK_SAFE_KINDS,
+    Concept,
+    Rule,
+    has_word,
+    level_of,
+    match_texts,
+)
+from custseg.profiling.traits import DEFINING_TRAITS, basket_leads, leads_text
+
+if TYPE_CHECKING:
+    from custseg.profiling import SegmentProfile
+
+#: Roles of columns where more is worth more to the business (amounts and counts): the
+#: generic recommendation may then ask to lift a low value.
+VALUE_ROLES = ("money", "count")
+
+
+@dataclass
+class RecommendationContext:
+    """What recommending needs beyond one segment: columns, labels, roles, concepts."""
+
+    features: list[str]
+    describe: list[str]
+    labels: dict[str, str]
+    roles: dict[str, str]
+    concepts: dict[str, Concept]
+    concept_columns: dict[str, list[str]] = field(default_factory=dict)
+    risky: dict[str, str] = field(default_factory=dict)  # column -> risky level
+    #: amounts bought (the basket): money features not named like an income, a balance, a
+    #: limit, a payment or a bill (the spend concept's exclusions), and not a risk
+    basket: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for name, concept in self.concepts.items():
+            self.concept_columns[name] = self._columns_of(concept)
+        for c in [*self.features, *self.describe]:
+            for concept in self.concepts.values():
+                if concept.risky and concept.matches(c, self.labels[c]):
+                    self.risky.setdefault(c, concept.risky)
+        spend = self.concepts.get("spend")
+        self.basket = [c for c in self.features if self.roles.get(c) == "money"
+                       and c not in self.risky
+                       and not (spend and spend.excludes(c, self.labels[c]))]
+
+    def _columns_of(self, concept: Concept) -> list[str]:
+        for pool in (self.features, self.describe):
+            hits = [c for c in pool if concept.matches(c, self.labels[c])]
+            if not hits and concept.roles:
+                hits = [c for c in pool if self.roles.get(c) in concept.roles
+                        and not any(has_word(t, k) for t in match_texts(c, self.labels[c])
+                                    for k in concept.exclude)]
+            if hits:
+                return hits
+        return []
+
+    def level(self, key: str, z: Mapping[str, float]) -> str | None:
+        """The segment's level on a rule key (a concept, or a plain keyword)."""
+        if key in self.concepts:
+            cols = self.concept_columns[key]
+            if not cols:
+                return None
+            return level_of(round(float(np.mean([z[c] for c in cols])), 4))
+        hits = [f for f in self.features
+                if any(has_word(t, key) for t in match_texts(f, self.labels[f]))]
+        return level_of(z[hits[0]]) if hits else None
+
+    def targets_risk(self, rule: Rule) -> bool:
+        """Whether a rule asks for the risky level of a risk concept."""
+        return any(key in self.concepts and self.concepts[key].risky in wanted
+                   for key, wanted in rule.when.items())
+
+
+def _choose_rule(rules: Sequence[Rule], z: Mapping[str, float], ctx: RecommendationContext,
+                 risky: bool) -> Rule | None:
+    """The rule a segment matches best (None: none), leaving out for a risky segment
+    the rules that would reward or up-sell it."""
+    best: tuple[int, int, int] | None = None
+    chosen = None
+    for order, rule in enumerate(rules):
+        if risky and rule.kind not in RISK_SAFE_KINDS and not ctx.targets_risk(rule):
+            continue
+        found = [ctx.level(key, z) for key in rule.when]
+        if all(lv in wanted for lv, wanted in zip(found, rule.when.values(), strict=True)):
+            # conditions met on a High or Low level first (they say what sets the segment
+            # apart), then all conditions, then the order in the file
+            rank = (sum(lv != "Mid" for lv in found), len(rule.when), -order)
+            if best is None or rank > best:
+                best, chosen = rank, rule
+    return chosen
+
+
+def recommend(p: SegmentProfile, ctx: RecommendationContext,
+              rules: Sequence[Rule]) -> tuple[str, str]:
+    """(recommendation, kind) for a profiled segment."""
+    if p.outlier_group:
+        return (f"Outlier group ({p.size:,} customers, {p.share:.1%}): review these customers "
+                "individually (exceptional accounts or data errors) rather than run a "
+                "campaign for them.", "review")
+    feature_traits = [t for t in p.traits if t["feature"] in ctx.features]
+    chosen = _choose_rule(rules, p.z, ctx, p.defined_by_risk)
+    if chosen is not None:
+        return chosen.recommendation, chosen.kind or "custom"
+    if p.defined_by_risk:
+        risk = next(t for t in p.traits[:DEFINING_TRAITS]
+                    if ctx.risky.get(t["feature"]) == t["level"])
+        return (f"Defined by risk ({risk['text']}): review their credit exposure and offer "
+                "payment plans and reminders; no limit increases, upgrades or rewards.",
+                "risk")
+    if not ctx.features:
+        return ("Defined by its categories (see its profile): tailor the offer and the channel "
+                "to them.", "generic")
+    if not feature_traits:
+        return ("Close to the average customer: standard communication; test offers that "
+                "could move them to a more valuable segment.", "nurture")
+    top = feature_traits[0]
+    if ctx.roles.get(top["feature"]) not in VALUE_ROLES:
+        # a score, a status, an age: whether more is better is not known here
+        return (f"Stands out by {top['level'].lower()} {top['label']} ({top['text']}): check "
+                "with the business what this means for them, then tailor the message and "
+                "the channel to it.", "generic")
+    if top["level"] == "High":
+        return (f"Stands out by high {top['label']} ({top['text']}): build offers around it "
+                "and test which ones lift their value.", "generic")
+    low_money = [t for t in feature_traits[:DEFINING_TRAITS]
+                 if t["level"] == "Low" and t["feature"] in ctx.basket]
+    other_money = [f for f in ctx.basket
+                   if f not in {t["feature"] for t in low_money} and p.z.get(f, 0.0) > -0.5]
+    if low_money and other_money:
+        # they buy, but little of these: a gap in the basket, not a small customer
+        what = " and ".join(t["label"] for t in low_money[:2])
+        leads = basket_leads(p, ctx.basket)
+        mostly = f"mostly {leads_text(p, leads)} but " if leads else ""
+        return (f"They buy {mostly}little {what} "
+                f"({'; '.join(t['text'] for t in low_money[:2])}) "
+                "although the rest of their basket is average or above: cross-sell these "
+                "(bundles, samples, an introductory discount) and ask whether they buy them "
+                "elsewhere.", "upsell")
+    return (f"Stands out by low {top['label']} ({top['text']}): find out why, and test "
+            "targeted offers to lift it.", "generic")

@@ -1,0 +1,177 @@
+"""Traits: the columns that set a segment apart, in words.
+
+A *trait* is a numeric column with |z| >= 0.5 (on the log scale for log-scaled columns);
+traits are ordered by |z|, and the first three are the segment's *defining* traits (their
+text is the evidence of its recommendation).  Each is worded by the column's role (count,
+money, rate, flag, measure, age, tenure), guessed from its name when no roles are given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from custseg.labels import label_for, words
+from custseg.profiling.rules import MIN_DISTINCT_Z, has_word, level_of
+
+if TYPE_CHECKING:
+    from custseg.profiling import SegmentProfile
+
+#: A segment low on some amounts but above average (z above this) on others is named by
+#: what leads its basket ("Mostly fresh and frozen · Low grocery · Low milk"): what they buy
+#: says more to a manager than what they do not.
+BASKET_LEAD_Z = 0.2
+#: Defining traits: the first this many traits (by |z|).
+DEFINING_TRAITS = 3
+#: Words that make an unlabelled column a money amount (a fallback when no roles are given).
+_MONEY_WORDS = ("spend on", "spend", "amount", "income", "salary", "revenue", "monetary",
+                "balance", "sales", "payments", "credit limit", "order value", "earnings",
+                "spent", "purchases", "cash advance")
+_COUNT_PREFIXES = ("number of ",)
+#: Words that make a money label a noun of its own ("2.3× the average balance"); other money
+#: labels name what is bought ("spends 2.1× the average on frozen").
+_MONEY_NOUNS = ("amount", "balance", "income", "salary", "earnings", "wage", "limit", "value",
+                "revenue", "sales", "payment", "spend", "spending", "bill", "price", "cost",
+                "fee", "charge", "purchases", "turnover", "credit", "debt", "loan", "wealth",
+                "assets", "deposit", "savings", "premium", "monetary", "cash advance")
+
+
+def infer_role(column: str, label: str, mean: float) -> str:
+    """A light guess of a column's role from its name when no roles are given."""
+    low = label.lower()
+    if "score" in low:
+        return "measure"
+    if low.startswith(_COUNT_PREFIXES) or low.endswith(("transactions", " count")):
+        return "count"
+    if low.startswith(("share of", "percent")) or (
+            any(has_word(low, w) for w in ("ratio", "rate", "frequency", "proportion"))
+            and 0.0 <= mean <= 1.0):
+        return "rate"
+    if any(has_word(low, w) for w in _MONEY_WORDS):
+        return "money"
+    if has_word(low, "tenure"):
+        return "tenure"
+    if low == "age":
+        return "age"
+    return "measure"
+
+
+def _fmt(x: float, yearish: bool = False) -> str:
+    """A short number: '61', '2.5', '0.35', '12,400', '1968' (years: no separator)."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    a = abs(x)
+    if yearish and 1000 <= a <= 2200:
+        return f"{x:.0f}"
+    if a >= 100:
+        return f"{x:,.0f}"
+    if a >= 10:
+        return f"{x:.0f}"
+    if a >= 1:
+        return f"{x:.1f}".removesuffix(".0")
+    if a == 0:
+        return "0"
+    return f"{x:.2f}"
+
+
+def _ratio_text(r: float) -> str:
+    """A ratio to the average: "2.3×", "12×"."""
+    return f"{r:.0f}×" if r >= 10 else f"{r:.1f}×"
+
+
+def _pct(x: float, scale: float) -> str:
+    """A share as a percent; ``scale`` 1.0 for values 0-1, 100.0 for 0-100."""
+    v = x * (100.0 / scale)
+    if not math.isfinite(v):
+        return "n/a"
+    return f"{v:.0f}%" if abs(v) >= 10 or v == 0 else f"{v:.1f}%".replace(".0%", "%")
+
+
+def _unit(column: str) -> str:
+    """The time unit a tenure column counts in, from its name (days by default)."""
+    ws = words(column)
+    for unit in ("days", "weeks", "months", "years"):
+        if unit in ws or unit[:-1] in ws:
+            return unit
+    return "days"
+
+
+def trait_text(column: str, label: str, role: str, mean: float, pop_mean: float,
+               ratio: float | None, rate_scale: float | None = None) -> str:
+    """A trait in words, by role.
+
+    >>> trait_text("MntWines", "spend on wines", "money", 690.0, 300.0, 2.3)
+    'spends 2.3× the average on wines'
+    >>> trait_text("NumWebVisitsMonth", "web visits per month", "count", 9.0, 5.0, 1.8)
+    '1.8× as many web visits per month'
+    >>> trait_text("PRC_FULL_PAYMENT", "share of full payment", "rate", 0.12, 0.35, None)
+    'share of full payment 12% vs 35% overall'
+    >>> trait_text("AcceptedCmp3", "accepted campaign 3", "flag", 0.24, 0.07, None)
+    'accepted campaign 3: 24% vs 7% overall'
+    >>> trait_text("Age", "age", "age", 61.2, 52.0, None)
+    'age 61 vs 52 on average'
+    """
+    yearish = "year" in label.lower()
+    usable = ratio is not None and math.isfinite(ratio) and round(ratio, 1) != 1.0
+    if role == "money" and usable:
+        assert ratio is not None
+        if label.startswith("spend on "):
+            return f"spends {_ratio_text(ratio)} the average on {label[len('spend on '):]}"
+        if any(has_word(label, w) for w in _MONEY_NOUNS):
+            return f"{_ratio_text(ratio)} the average {label}"
+        return f"spends {_ratio_text(ratio)} the average on {label}"  # "on frozen", "on milk"
+    if role == "count" and usable:
+        assert ratio is not None
+        rest = label[len("number of "):] if label.startswith("number of ") else label
+        return f"{_ratio_text(ratio)} as many {rest}"
+    if role in ("rate", "flag"):
+        scale = rate_scale or (1.0 if max(abs(mean), abs(pop_mean)) <= 1.0 else 100.0)
+        sep = ":" if role == "flag" else ""
+        return f"{label}{sep} {_pct(mean, scale)} vs {_pct(pop_mean, scale)} overall"
+    if role == "tenure":
+        unit = _unit(column)
+        return f"customers for {_fmt(mean)} {unit} vs {_fmt(pop_mean)} on average"
+    sep = ":" if label[-1:].isdigit() else ""  # "payment status 2: 2 vs -0.1"
+    return f"{label}{sep} {_fmt(mean, yearish)} vs {_fmt(pop_mean, yearish)} on average"
+
+
+def traits_of(columns: Sequence[str], z: Mapping[str, float], mean: Mapping[str, float],
+            pop_mean: Mapping[str, float], labels: Mapping[str, str],
+            roles: Mapping[str, str], rate_scale: Mapping[str, float],
+            geometric: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+    """Traits of one segment; ``geometric`` holds, for log-scaled columns, the ratio of the
+    segment's typical (geometric mean) value to everyone's, which agrees in sign with their
+    log-scale z."""
+    out = []
+    for c in columns:
+        if abs(z[c]) < MIN_DISTINCT_Z:
+            continue
+        m, pm = float(mean[c]), float(pop_mean[c])
+        ratio = round(m / pm, 4) if m > 0 and pm > 0 and math.isfinite(m / pm) else None
+        if geometric and c in geometric:
+            ratio = geometric[c]
+        text = trait_text(c, labels[c], roles[c], m, pm, ratio, rate_scale.get(c))
+        out.append({"feature": c, "label": labels[c], "z": round(float(z[c]), 4),
+                    "level": level_of(z[c]), "ratio": ratio, "mean": m,
+                    "population_mean": pm, "text": text})
+    out.sort(key=lambda t: -abs(t["z"]))
+    return out
+
+
+def basket_leads(p: SegmentProfile, basket: Sequence[str]) -> list[str]:
+    """The amounts leading the basket of a segment defined by low amounts: empty unless its
+    defining traits are all low amounts of the basket (the amounts bought:
+    :attr:`custseg.profiling.recommend.RecommendationContext.basket`) and some other amounts
+    are above average (z > :data:`BASKET_LEAD_Z`); strongest first, at most two."""
+    defining = [t for t in p.traits if t["feature"] in p.z][:DEFINING_TRAITS]
+    if not defining or any(t["level"] != "Low" or t["feature"] not in basket
+                           for t in defining):
+        return []
+    above = [f for f in basket if p.z.get(f, 0.0) > BASKET_LEAD_Z]
+    return sorted(above, key=lambda f: -p.z[f])[:2]
+
+
+def leads_text(p: SegmentProfile, leads: Sequence[str]) -> str:
+    """The labels of the amounts leading a basket: "fresh and frozen"."""
+    return " and ".join(p.labels.get(f) or label_for(f) for f in leads)

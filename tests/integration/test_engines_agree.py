@@ -1,0 +1,264 @@
+"""The engines agree: the same small inputs through every engine give the same segments.
+
+Each input (the Mall demo, a planted 3-cluster table with missing and junk cells, the
+Wholesale table) goes through the standard engine, the local fast path, the Spark engine
+(one local[2] session, shared with test_spark_engine.py; skipped without PySpark or Java)
+and a toy engine declared against :class:`custseg.engines.base.Engine` here, which reads
+with pandas in chunks and delegates every rule to the library: the recipe of "where do I
+add a new engine" (custseg/engines/base.py), tried.
+
+Compared with the standard engine: k, segment sizes, the partition (adjusted Rand index),
+profile means, column roles, features and segment names.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+from test_spark_engine import spark  # noqa: F401  (the shared session fixture)
+
+from custseg.engines.base import (
+    STAGES,
+    Engine,
+    StandardEngine,
+    engine_names,
+    get_engine,
+    register_engine,
+    rule,
+)
+from custseg.io import TableInfo, demo_data_path, file_sha256
+from custseg.pipeline import (
+    SegmentationResult,
+    build_summary,
+    projection_frame,
+    segments_frame,
+    with_derived,
+)
+from custseg.segmenter import Segmenter
+
+SPARK_CONFIG_NOTE = "the session comes from test_spark_engine.spark (local[2])"
+
+
+# ----------------------------------------------------------------------------- a toy engine
+class ChunkedPandasEngine:
+    """The toy engine of the recipe: reads a CSV with pandas ``chunk_rows`` rows at a time
+    (every cell as text, as a file holds it), then leaves every rule to the library:
+    :class:`custseg.Segmenter` parses the numbers (``custseg.schema.parse_numeric``),
+    decides roles, prepares, chooses k, fits, assigns and profiles; the summary and the
+    outputs are the standard engine's (:func:`custseg.pipeline.build_summary`,
+    :func:`custseg.pipeline.write_outputs`)."""
+
+    name = "chunked-pandas"
+
+    def __init__(self, chunk_rows: int = 64) -> None:
+        self.chunk_rows = chunk_rows
+
+    def read(self, path: str | os.PathLike[str]) -> tuple[pd.DataFrame, TableInfo]:
+        chunks = pd.read_csv(path, dtype=str, keep_default_na=False,
+                             chunksize=self.chunk_rows)
+        table = pd.concat(list(chunks), ignore_index=True)
+        info = TableInfo(str(path), "csv", len(table), table.shape[1], file_sha256(path),
+                         "utf-8", ",")
+        return table, info
+
+    def segment(self, path: str | os.PathLike[str], *, progress: Any = None,
+                command: str = "", **options: Any) -> SegmentationResult:
+        t0 = time.perf_counter()
+        table, info = self.read(path)
+        seg = Segmenter(**options).fit(table, progress=progress)
+        table = with_derived(table, seg)
+        timings = {"read_and_segment": round(time.perf_counter() - t0, 4)}
+        summary = build_summary({"segmenter": seg, "info": info, "timings": timings,
+                                 "seed": options.get("random_state"), "command": command})
+        return SegmentationResult(table, info, seg, segments_frame(table, seg), summary,
+                                  projection_frame(seg, table), command, timings)
+
+    def write(self, result: Any, out: str | os.PathLike[str], *, force: bool = False,
+              report: bool = True) -> Path:
+        return StandardEngine().write(result, out, force=force, report=False)
+
+
+register_engine(ChunkedPandasEngine.name, ChunkedPandasEngine)
+
+
+# ----------------------------------------------------------------------------- inputs
+MALL_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
+#: Where the other engines do not give the standard engine's segments (yet): the standard
+#: engine clips outliers at robust fences and weights correlated features as one by default
+#: (``outliers="winsorize"``, ``feature_groups``); the local and Spark engines do neither,
+#: so on Wholesale (heavy tails, correlated grocery / detergents) their partitions differ.
+NOT_YET = pytest.mark.xfail(strict=True, reason="winsorizing and feature-group weights are "
+                            "the standard engine's only (issue 16, item 1)")
+
+
+def planted(path: Path, n: int = 600, seed: int = 3) -> Path:
+    """Three well separated groups of customers on three features; a few missing cells,
+    junk cells (within the 5% accepted) and missing markers; ids."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[20.0, 300.0, 2.0], [60.0, 1200.0, 9.0], [110.0, 600.0, 20.0]])
+    sizes = [n // 2, n // 3, n - n // 2 - n // 3]
+    X = np.vstack([rng.normal(c, [4.0, 50.0, 1.0], size=(m, 3))
+                   for c, m in zip(centres, sizes, strict=True)])[rng.permutation(n)]
+    df = pd.DataFrame(X.round(2), columns=["visits", "spend", "tenure_years"])
+    df.insert(0, "customer_id", [f"K{i:04d}" for i in range(n)])
+    df = df.astype({"spend": object, "visits": object})
+    df.loc[[5, 77, 301], "spend"] = np.nan
+    df.loc[[12, 250], "spend"] = "n/a"
+    df.loc[[40, 41, 400], "visits"] = "unknown"
+    df.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory, shared_data: Path
+           ) -> dict[str, tuple[Path, dict[str, Any]]]:
+    root = tmp_path_factory.mktemp("engines-agree")
+    return {
+        "mall": (demo_data_path(), {"random_state": 0, "k_range": (2, 6),
+                                    "features": MALL_FEATURES}),
+        "planted": (planted(root / "planted.csv"), {"random_state": 0, "k_range": (2, 5)}),
+        "wholesale": (shared_data / "wholesale_customers.csv",
+                      {"random_state": 0, "k_range": (2, 6)}),
+    }
+
+
+class Runs:
+    """Each engine's run of each input, made once when first asked for."""
+
+    def __init__(self, inputs: dict[str, tuple[Path, dict[str, Any]]]) -> None:
+        self.inputs = inputs
+        self.done: dict[tuple[str, str], Any] = {}
+        self.settings: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, engine: str, name: str) -> Any:
+        if (engine, name) not in self.done:
+            path, opts = self.inputs[name]
+            self.done[engine, name] = get_engine(engine, **self.settings.get(engine, {})
+                                                 ).segment(path, **opts)
+        return self.done[engine, name]
+
+
+@pytest.fixture(scope="module")
+def runs(inputs: dict[str, tuple[Path, dict[str, Any]]]) -> Any:
+    made = Runs(inputs)
+    yield made
+    for result in made.done.values():
+        if hasattr(result, "unpersist"):
+            result.unpersist()
+
+
+# ----------------------------------------------------------------------------- comparison
+def _key(values: pd.Series) -> np.ndarray:
+    """Customer keys as text, whole numbers without leading zeros ("0001" read as text by
+    one engine is 1 read as a number by another)."""
+    text = values.astype(str).str.strip()
+    return np.where(text.str.fullmatch(r"\d+"), text.str.lstrip("0").replace("", "0"), text)
+
+
+def assignments(result: Any) -> pd.Series:
+    """Segment by customer key (the id column, or the 1-based row), from any engine."""
+    s = result.summary
+    id_col = s["roles"]["id_column"]
+    if hasattr(result, "assignments"):  # Spark: a DataFrame of the cluster
+        frame = result.assignments.select(id_col or "row", "segment").toPandas()
+        return pd.Series(frame["segment"].to_numpy(), index=_key(frame[id_col or "row"]))
+    model = getattr(result, "model", None) or result.segmenter
+    table = getattr(result, "full", None)
+    if table is not None:  # the fast path: every row as read (Arrow)
+        keys = (table.column(id_col).to_pandas().astype(str) if id_col else
+                pd.Series(np.arange(1, table.num_rows + 1)).astype(str))
+    else:
+        keys = (result.table[id_col].astype(str) if id_col else
+                pd.Series(np.arange(1, len(result.table) + 1)).astype(str))
+    return pd.Series(np.asarray(model.labels_), index=_key(keys))
+
+
+def assert_same_decisions(base: Any, other: Any) -> None:
+    """k, features, column roles, the preprocessing decided and the cells cleaned."""
+    a, b = base.summary, other.summary
+    assert b["k"] == a["k"]
+    assert b["features"] == a["features"]
+    assert b["roles"] == a["roles"]
+    assert b["preprocessing"]["log_columns"] == a["preprocessing"]["log_columns"]
+    for key in ("junk_coerced", "missing_markers", "missing_values", "imputed"):
+        assert b["cleaning"][key] == a["cleaning"][key], key
+
+
+def assert_same_segments(base: Any, other: Any) -> None:
+    """The same sizes, the same partition (adjusted Rand 1), profile means equal up to
+    rounding, the same names."""
+    a, b = base.summary, other.summary
+    assert [s["size"] for s in b["segments"]] == [s["size"] for s in a["segments"]]
+    la, lb = assignments(base), assignments(other)
+    lb = lb.reindex(la.index)
+    assert lb.notna().all()
+    assert adjusted_rand_score(la, lb) == 1.0
+    for sa, sb in zip(a["segments"], b["segments"], strict=True):
+        np.testing.assert_allclose([sb["centre"][f] for f in a["features"]],
+                                   [sa["centre"][f] for f in a["features"]], rtol=1e-6)
+    assert [s["name"] for s in b["segments"]] == [s["name"] for s in a["segments"]]
+
+
+CASES = ["mall", "planted", pytest.param("wholesale", marks=NOT_YET)]
+ALL = ["mall", "planted", "wholesale"]
+
+
+# ----------------------------------------------------------------------------- the tests
+def test_the_pipeline_definition_names_real_rules() -> None:
+    """Every rule a stage names is a function of the library (the definition cannot
+    rot), and every built-in engine is declared against the interface."""
+    assert [s.name for s in STAGES] == ["read", "validate", "roles", "prepare", "choose k",
+                                        "fit", "assign", "profile", "write"]
+    for stage in STAGES:
+        for dotted in stage.rules:
+            assert callable(rule(dotted)), dotted
+    for name in ("standard", "local", "spark", ChunkedPandasEngine.name):
+        assert name in engine_names()
+        assert isinstance(get_engine(name), Engine)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_toy_engine_gives_the_standard_engines_segments(name: str, runs: Runs,
+                                                        tmp_path: Path) -> None:
+    result = runs(ChunkedPandasEngine.name, name)
+    assert_same_decisions(runs("standard", name), result)
+    assert_same_segments(runs("standard", name), result)
+    engine = get_engine(ChunkedPandasEngine.name)
+    written = pd.read_csv(engine.write(result, tmp_path / "out") / "segments.csv")
+    assert written["segment"].tolist() == runs("standard", name).segments["segment"].tolist()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_local_engine_decides_as_the_standard_one(name: str, runs: Runs) -> None:
+    assert runs("local", name).summary["engine"]["name"] == "local"
+    assert_same_decisions(runs("standard", name), runs("local", name))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_local_engine_gives_the_standard_engines_segments(name: str, runs: Runs) -> None:
+    assert_same_segments(runs("standard", name), runs("local", name))
+
+
+@pytest.fixture
+def with_spark(runs: Runs, spark: Any) -> Runs:  # noqa: F811  (the imported fixture)
+    runs.settings["spark"] = {"spark": spark}
+    return runs
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_spark_engine_decides_as_the_standard_one(name: str, with_spark: Runs) -> None:
+    assert with_spark("spark", name).summary["engine"]["name"] == "spark"
+    assert_same_decisions(with_spark("standard", name), with_spark("spark", name))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_spark_engine_gives_the_standard_engines_segments(name: str,
+                                                          with_spark: Runs) -> None:
+    assert_same_segments(with_spark("standard", name), with_spark("spark", name))
