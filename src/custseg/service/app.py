@@ -14,8 +14,8 @@ from custseg.bundle import load_bundle
 from custseg.errors import UsageError
 from custseg.online import AsOf, OnlineCentres
 from custseg.scoring import ModelScorer
-from custseg.service.errors import install as install_error_handlers
 from custseg.service.context import ServiceContext
+from custseg.service.errors import install as install_error_handlers
 from custseg.service.jsonbody import FiniteJSONRoute
 from custseg.service.metrics import Metrics
 from custseg.service.middleware import MAX_BODY, BodyLimit, Measure
