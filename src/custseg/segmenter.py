@@ -63,9 +63,6 @@ MAX_COLUMNS = 2_500
 #: Customers used for the stability of each candidate k (a seeded sample).
 STABILITY_SAMPLE = 2_000
 K_STABILITY_RESAMPLES = 10
-#: Built-in methods that give membership probabilities (use
-#: ``registry.capabilities(name).gives_probabilities``).
-PROBABILISTIC = tuple(n for n in registry.names() if registry.capabilities(n).gives_probabilities)
 UNASSIGNED = "Unassigned"
 DEFAULT_K_RANGE = (2, 10)
 #: Weight of each one-hot column when segmenting on categories too: two customers in

@@ -1,0 +1,173 @@
+"""What a cell holds: a number (with its commas read one way or the other), a missing
+marker, junk, a date, an identifier code.  The one rule of each, used by the validation of a
+table (:mod:`custseg.schema`, which re-exports the rules the engines use) and by every
+engine: the Spark engine states it in Spark SQL with :data:`THOUSANDS_PATTERN`,
+:data:`DECIMAL_COMMA_PATTERN`, :func:`comma_reading` and :data:`MISSING_MARKERS`."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: Cells that mean "no value" (compared in lower case, trimmed): read as missing, not junk.
+MISSING_MARKERS = frozenset(
+    {"na", "n/a", "nan", "null", "none", "nil", "#n/a", "?", "-", "--", "missing", "unknown"}
+)
+#: Identifier codes: one word of letters, digits and a few separators (``CS1112``, UUIDs).
+CODE = r"[A-Za-z0-9][A-Za-z0-9_\-./#:]*"
+
+
+def is_text(s: pd.Series) -> bool:
+    """Whether a column holds text (object or string dtype)."""
+    text: bool = s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
+    return text
+
+
+@dataclass
+class Parsed:
+    """A column read as numbers (:func:`parse_numeric`): the values, the junk and missing
+    marker cells, and how many cells were filled."""
+
+    values: pd.Series  # float64
+    junk: pd.Series  # bool mask: filled, not a number, not a marker
+    markers: pd.Series  # bool mask: missing markers such as "?"
+    n_filled: int
+
+
+def _arrow_numbers(s: pd.Series) -> np.ndarray | None:
+    """The numbers of an Arrow-backed text column (as read from a file) when every filled
+    cell is a plain finite number, blanks as NaN; None when some cell is anything else.
+
+    Arrow's cast reads exactly the values pandas' parser reads (both correctly rounded) at
+    a fraction of the cost, which matters with thousands of columns; the cells it does
+    not take (junk, markers, decimal commas, "nan", infinities) go the long way.
+    """
+    arr = getattr(s.array, "_pa_array", None)
+    if arr is None:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pc.utf8_trim_whitespace(arr)
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+        numbers = pc.cast(text, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    values = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.float64)
+    nan = np.isnan(values)
+    if int(nan.sum()) != numbers.null_count or np.isinf(values).any():
+        return None  # "nan" or "inf" written out: a marker or an error, found below
+    return values
+
+
+#: Cells written with thousands separators ("1,234", "12,500.75") and with a decimal comma
+#: ("12,5", as European spreadsheets write it): the two readings of a comma in a number.
+THOUSANDS_PATTERN = r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"
+DECIMAL_COMMA_PATTERN = r"[-+]?\d+,\d+"
+
+
+def comma_reading(any_thousands: bool, any_decimal_only: bool) -> str:
+    """How the commas of a column's numbers are read, from the cells a plain parse refused:
+    ``"thousands"`` when some fit :data:`THOUSANDS_PATTERN` and none is only a decimal comma
+    (:data:`DECIMAL_COMMA_PATTERN` but not thousands), else ``"decimal"``.
+
+    >>> comma_reading(True, False), comma_reading(True, True), comma_reading(False, False)
+    ('thousands', 'decimal', 'decimal')
+    """
+    return "thousands" if any_thousands and not any_decimal_only else "decimal"
+
+
+def parse_numeric(s: pd.Series) -> Parsed:
+    """Read a text column as numbers; report junk and missing markers.
+
+    The one rule of what a number, a missing value and a junk cell are (every engine uses
+    it: the Spark engine states it in Spark SQL with :data:`THOUSANDS_PATTERN`,
+    :data:`DECIMAL_COMMA_PATTERN`, :func:`comma_reading` and :data:`MISSING_MARKERS`)."""
+    fast = _arrow_numbers(s)
+    if fast is not None:
+        no = pd.Series(False, index=s.index)
+        return Parsed(pd.Series(fast, index=s.index, name=s.name), no, no.copy(),
+                       int(np.count_nonzero(~np.isnan(fast))))
+    text = s.astype("string").str.strip()
+    blank = text.isna() | (text == "")
+    values = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
+    failed = ~blank & values.isna()
+    if failed.any():
+        candidates = text.where(failed)
+        # thousands separators ("1,234", "12,500.75"), when every such cell fits them
+        thousands = candidates.str.fullmatch(THOUSANDS_PATTERN, na=False)
+        # otherwise a decimal comma, as European spreadsheets write it: "12,5"
+        decimal = candidates.str.fullmatch(DECIMAL_COMMA_PATTERN, na=False)
+        if comma_reading(bool(thousands.any()), bool((decimal & ~thousands).any())) == "thousands":
+            comma, replacement = thousands, ""
+        else:
+            comma, replacement = decimal, "."
+        if comma.any():
+            alt = pd.to_numeric(text.where(comma).str.replace(",", replacement, regex=False),
+                                errors="coerce")
+            values = values.where(~comma, alt)
+            failed = failed & ~comma
+    markers = failed & text.str.lower().isin(MISSING_MARKERS).fillna(False)
+    junk = failed & ~markers
+    return Parsed(values, junk.astype(bool), markers.astype(bool), int((~blank).sum()))
+
+
+
+def looks_like_dates(text: pd.Series) -> bool:
+    """Whether a text column holds dates: every filled cell has a digit and at least 90% of
+    the first 500 parse as dates."""
+    filled = text.dropna()
+    filled = filled[filled.str.strip() != ""]
+    if len(filled) == 0 or not filled.str.contains(r"\d", regex=True).all():
+        return False
+    sample = filled.iloc[:500]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() >= 0.9)
+
+
+def looks_like_codes(text: pd.Series) -> bool:
+    """Identifier codes such as ``CS1112``: one word of letters, digits and ``_-./#:``,
+    with a digit, and not dates."""
+    if not text.str.fullmatch(CODE, na=False).all():
+        return False
+    if not text.str.contains(r"\d", regex=True, na=False).all():
+        return False
+    return not looks_like_dates(text)
+
+
+
+def hashable(s: pd.Series) -> pd.Series:
+    """Cells that cannot be compared (lists, dicts from JSON) as their text."""
+    if s.dtype != object:
+        return s
+    try:
+        s.factorize()  # hashes every cell
+        return s
+    except TypeError:
+        bad = s.map(lambda v: isinstance(v, (list, dict, set)))
+        return s.where(~bad, s.map(str))
+
+
+def no_values(s: pd.Series) -> bool:
+    """True when a column has no value at all: every cell empty, NaN or a missing marker."""
+    if not is_text(s):
+        return bool(s.isna().all())
+    arr = getattr(s.array, "_pa_array", None)
+    if arr is not None:  # Arrow text as read from a file: one pass in Arrow
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = pc.utf8_lower(pc.utf8_trim_whitespace(arr))
+        blank = pc.is_in(text, value_set=pa.array(["", *sorted(MISSING_MARKERS)],
+                                                  type=text.type))
+        filled = pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(blank, True)))
+        return not pc.any(filled).as_py()
+    text = s.astype("string").str.strip()
+    empty = text.isna() | (text == "") | text.str.lower().isin(MISSING_MARKERS).fillna(False)
+    return bool(empty.all())
