@@ -144,12 +144,7 @@ def _compare_methods(
     progress: ProgressFn | None,
     **segmenter_options: Any,
 ) -> Comparison:
-    import time
-
-    from sklearn.metrics import silhouette_score
-
-    from custseg.algorithms import registry
-    from custseg.preprocess import build_preprocessor
+    """:func:`compare_methods`, its threads limited."""
     from custseg.segmenter import Segmenter
 
     base = Segmenter(random_state=random_state, **segmenter_options).fit(df)
@@ -159,55 +154,93 @@ def _compare_methods(
     chosen, skipped = applicable_methods(segmenter_options, has_cat)
     if methods is not None:  # only those asked for, among those that fit the data
         chosen = [m for m in methods if m in chosen]
-    # the common space: scaled numeric features plus one-hot categories
+    fit_mask, train, common = _common_space(df, random_state, has_cat, segmenter_options)
+    results: list[MethodResult] = []
+    for i, algorithm in enumerate(chosen):
+        results.append(_judge(algorithm, df, fit_mask, train, common, random_state=random_state,
+                              n_resamples=n_resamples, segmenter_options=segmenter_options))
+        if progress:
+            progress("methods", i + 1, len(chosen))
+    results.sort(key=lambda r: (-r.score, chosen.index(r.algorithm)))
+    return Comparison(results, results[0].algorithm, _reasons(results), skipped)
+
+
+def _common_space(df: pd.DataFrame, random_state: int, has_cat: bool,
+                  segmenter_options: dict[str, Any]
+                  ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """The space every method's silhouette is measured in: the scaled numeric features plus
+    one-hot categories (with the rows fitted and their table)."""
+    from custseg.preprocess import build_preprocessor
+    from custseg.segmenter import Segmenter
+
     common_opts = {**segmenter_options, "use_categorical": has_cat}
     ref = Segmenter(random_state=random_state, k=2, **{k: v for k, v in common_opts.items()
                                                        if k not in ("k", "k_range")})
     ref.fit(df)
     train = df.iloc[np.flatnonzero(ref.fit_mask_)]
     plan = ref.plan_
-    common = np.asarray(build_preprocessor(plan).fit_transform(ref._typed_features(train)),
+    common = np.asarray(build_preprocessor(plan).fit_transform(ref.typed_features(train)),
                         dtype=float)
-    results: list[MethodResult] = []
-    for i, algorithm in enumerate(chosen):
-        t0 = time.perf_counter()
-        opts = dict(segmenter_options)
-        if registry.get(algorithm).capabilities.handles_categoricals:
-            opts["use_categorical"] = False  # it segments on the categories itself
-        seg = Segmenter(algorithm=algorithm, random_state=random_state, **opts).fit(df)
-        labels = seg.labels_[ref.fit_mask_]
-        Z = np.asarray(seg.preprocessor_.transform(
-            seg._typed_features(train)), dtype=float)
-        options = seg._algorithm_options(Z)
-        stab = bootstrap_stability(
-            Z, labels, lambda Zb, sd, s=seg, o=options: s._refit_labels(Zb, sd, o),
-            n_resamples=n_resamples, random_state=random_state)
-        assigned = labels >= 0
-        coverage = float(assigned.mean())
-        sil = float("nan")
-        if len(np.unique(labels[assigned])) > 1:
-            idx = np.flatnonzero(assigned)
-            if len(idx) > 10_000:
-                idx = np.sort(np.random.RandomState(random_state).choice(idx, 10_000,
-                                                                         replace=False))
-            sil = float(silhouette_score(common[idx], labels[idx]))
-        sizes = np.bincount(labels[assigned], minlength=seg.k_)
-        stable = np.array([j >= UNSTABLE_JACCARD for j in stab.jaccard])
-        stable_share = float(sizes[stable].sum() / max(len(labels), 1))
-        score = coverage * (WEIGHTS["stability"] * max(stab.mean_ari, 0)
-                            + WEIGHTS["silhouette"] * max(sil if np.isfinite(sil) else 0, 0)
-                            + WEIGHTS["stable_share"] * stable_share)
-        names = [s.name for s in seg.segments_]
-        results.append(MethodResult(
-            algorithm=algorithm, k=seg.k_, score=round(score, 4),
-            stability=round(stab.mean_ari, 4), silhouette=round(sil, 4),
-            coverage=round(coverage, 4), stable_share=round(stable_share, 4),
-            jaccard=stab.jaccard, unstable_segments=[names[s] for s in stab.unstable_segments],
-            segment_names=names, k_explanation=seg.k_selection_.explanation,
-            seconds=round(time.perf_counter() - t0, 2)))
-        if progress:
-            progress("methods", i + 1, len(chosen))
-    results.sort(key=lambda r: (-r.score, chosen.index(r.algorithm)))
+    return ref.fit_mask_, train, common
+
+
+def _judge(algorithm: str, df: pd.DataFrame, fit_mask: np.ndarray, train: pd.DataFrame,
+           common: np.ndarray, *, random_state: int, n_resamples: int,
+           segmenter_options: dict[str, Any]) -> MethodResult:
+    """Fit one method and measure its stability, separation and coverage."""
+    import time
+
+    from custseg.algorithms import registry
+    from custseg.segmenter import Segmenter
+
+    t0 = time.perf_counter()
+    opts = dict(segmenter_options)
+    if registry.get(algorithm).capabilities.handles_categoricals:
+        opts["use_categorical"] = False  # it segments on the categories itself
+    seg = Segmenter(algorithm=algorithm, random_state=random_state, **opts).fit(df)
+    labels = seg.labels_[fit_mask]
+    Z = np.asarray(seg.preprocessor_.transform(
+        seg.typed_features(train)), dtype=float)
+    options = seg._algorithm_options(Z)
+    stab = bootstrap_stability(
+        Z, labels, lambda Zb, sd, s=seg, o=options: s._refit_labels(Zb, sd, o),
+        n_resamples=n_resamples, random_state=random_state)
+    assigned = labels >= 0
+    coverage = float(assigned.mean())
+    sil = _silhouette(common, labels, assigned, random_state)
+    sizes = np.bincount(labels[assigned], minlength=seg.k_)
+    stable = np.array([j >= UNSTABLE_JACCARD for j in stab.jaccard])
+    stable_share = float(sizes[stable].sum() / max(len(labels), 1))
+    score = coverage * (WEIGHTS["stability"] * max(stab.mean_ari, 0)
+                        + WEIGHTS["silhouette"] * max(sil if np.isfinite(sil) else 0, 0)
+                        + WEIGHTS["stable_share"] * stable_share)
+    names = [s.name for s in seg.segments_]
+    return MethodResult(
+        algorithm=algorithm, k=seg.k_, score=round(score, 4),
+        stability=round(stab.mean_ari, 4), silhouette=round(sil, 4),
+        coverage=round(coverage, 4), stable_share=round(stable_share, 4),
+        jaccard=stab.jaccard, unstable_segments=[names[s] for s in stab.unstable_segments],
+        segment_names=names, k_explanation=seg.k_selection_.explanation,
+        seconds=round(time.perf_counter() - t0, 2))
+
+
+def _silhouette(common: np.ndarray, labels: np.ndarray, assigned: np.ndarray,
+                random_state: int) -> float:
+    """Silhouette of the assigned customers in the common space (on at most 10,000 of
+    them); NaN with fewer than two segments."""
+    from sklearn.metrics import silhouette_score
+
+    if len(np.unique(labels[assigned])) <= 1:
+        return float("nan")
+    idx = np.flatnonzero(assigned)
+    if len(idx) > 10_000:
+        idx = np.sort(np.random.RandomState(random_state).choice(idx, 10_000,
+                                                                 replace=False))
+    return float(silhouette_score(common[idx], labels[idx]))
+
+
+def _reasons(results: list[MethodResult]) -> list[str]:
+    """Why the best method (``results[0]``) is recommended, and the next one."""
     best = results[0]
     reasons = [
         f"highest score {best.score:.2f} of {len(results)} methods",
@@ -224,4 +257,4 @@ def _compare_methods(
     if len(results) > 1:
         second = results[1]
         reasons.append(f"next: {second.algorithm} (score {second.score:.2f})")
-    return Comparison(results, best.algorithm, reasons, skipped)
+    return reasons

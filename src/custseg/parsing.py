@@ -1,21 +1,30 @@
 """What a cell holds: a number (with its commas read one way or the other), a missing
-marker, junk, a date, an identifier code.  The one rule of each, used by the validation of a
-table (:mod:`custseg.schema`, which re-exports the rules the engines use) and by every
-engine: the Spark engine states it in Spark SQL with :data:`THOUSANDS_PATTERN`,
-:data:`DECIMAL_COMMA_PATTERN`, :func:`comma_reading` and :data:`MISSING_MARKERS`."""
+marker, junk, a date, an identifier code; and the findings about bad cells (junk, markers,
+infinite or too large numbers, columns without values or with one value).  The one rule of
+each, used by the validation of a table (:mod:`custseg.schema`, which re-exports what the
+engines use) and by every engine: the Spark engine states it in Spark SQL with
+:data:`THOUSANDS_PATTERN`, :data:`DECIMAL_COMMA_PATTERN`, :func:`comma_reading` and
+:data:`MISSING_MARKERS`."""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from custseg.errors import Problem
 
 #: Cells that mean "no value" (compared in lower case, trimmed): read as missing, not junk.
 MISSING_MARKERS = frozenset(
     {"na", "n/a", "nan", "null", "none", "nil", "#n/a", "?", "-", "--", "missing", "unknown"}
 )
+#: Larger numbers are errors like infinities: squaring them (variances, distances)
+#: overflows.  No real customer measure comes near.
+MAX_ABS_VALUE = 1e100
 #: Identifier codes: one word of letters, digits and a few separators (``CS1112``, UUIDs).
 CODE = r"[A-Za-z0-9][A-Za-z0-9_\-./#:]*"
 
@@ -171,3 +180,71 @@ def no_values(s: pd.Series) -> bool:
     text = s.astype("string").str.strip()
     empty = text.isna() | (text == "") | text.str.lower().isin(MISSING_MARKERS).fillna(False)
     return bool(empty.all())
+
+
+def junk_problem(column: str, n_junk: int, n_filled: int, max_junk: float, *,
+                 rows: Sequence[int] = (), values: Sequence[Any] = ()) -> Problem:
+    """The finding about a numeric column's non-numeric cells: a warning (they are read as
+    missing) up to ``max_junk`` of the filled cells, an error above.
+
+    >>> junk_problem("Age", 1, 100, 0.05, values=["12k"]).describe()
+    "column 'Age': 1 non-numeric value(s) (1% of filled cells), read as missing: '12k'"
+    >>> junk_problem("Age", 10, 100, 0.05).severity
+    'error'
+    """
+    n_filled = max(n_filled, 1)
+    prob = Problem(column, f"{n_junk} non-numeric value(s) ({n_junk / n_filled:.0%} of filled "
+                   "cells)", rows=list(rows), values=list(values), code="junk")
+    if n_junk / n_filled > max_junk:
+        prob.message += (f", more than the {max_junk:.0%} accepted (`max_junk`); "
+                         "numbers such as 12.5 or 1e3 are accepted")
+    else:
+        prob.message += ", read as missing"
+        prob.severity = "warning"
+    return prob
+
+
+def marker_problem(column: str, n: int, *, rows: Sequence[int] = (),
+                   values: Sequence[Any] = ()) -> Problem:
+    """The warning about cells written as a missing marker (``NA``, ``?``...)."""
+    return Problem(column, f"{n} value(s) written as a missing marker, read as missing",
+                   rows=list(rows), values=list(values), code="missing-marker",
+                   severity="warning")
+
+
+def infinite_problem(column: str, n: int, *, rows: Sequence[int] = (),
+                     values: Sequence[Any] = ()) -> Problem:
+    """The error about infinite values in a numeric column."""
+    return Problem(column, f"{n} infinite value(s); give finite numbers or leave the cell "
+                   "empty", rows=list(rows), values=list(values), code="infinite")
+
+
+def too_large_problem(column: str, n: int, *, rows: Sequence[int] = (),
+                      values: Sequence[Any] = ()) -> Problem:
+    """The error about values beyond :data:`MAX_ABS_VALUE`."""
+    return Problem(column, f"{n} value(s) too large to compute with (beyond "
+                   f"±{MAX_ABS_VALUE:g})", rows=list(rows), values=list(values),
+                   code="too-large")
+
+
+def all_missing_problem(column: str, *, dropped: bool = False) -> Problem:
+    """The finding about a numeric column without a single value: an error, or (a column
+    the user did not ask for, ``dropped``) a warning that it is left out.
+
+    >>> all_missing_problem("Age").message, all_missing_problem("Age", dropped=True).severity
+    ('has no values (all missing)', 'warning')
+    """
+    if dropped:
+        return Problem(column, "has no values (all missing); dropped", code="all-missing",
+                       severity="warning")
+    return Problem(column, "has no values (all missing)", code="all-missing")
+
+
+def constant_problem(column: str, value: float) -> Problem:
+    """The warning about a numeric column with a single value, dropped.
+
+    >>> constant_problem("Age", 30.0).message
+    'is constant (30); dropped, it cannot tell customers apart'
+    """
+    return Problem(column, f"is constant ({value:g}); dropped, it cannot tell customers apart",
+                   code="constant", severity="warning")

@@ -44,7 +44,6 @@ Examples
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
@@ -53,23 +52,61 @@ import numpy as np
 import pandas as pd
 
 from custseg.errors import DataError, Problem, UsageError
+from custseg.parsing import (
+    CODE,
+    DECIMAL_COMMA_PATTERN,
+    MAX_ABS_VALUE,
+    MISSING_MARKERS,
+    THOUSANDS_PATTERN,
+    Parsed,
+    all_missing_problem,
+    comma_reading,
+    constant_problem,
+    hashable,
+    infinite_problem,
+    is_text,
+    junk_problem,
+    looks_like_codes,
+    looks_like_dates,
+    marker_problem,
+    no_values,
+    parse_numeric,
+    too_large_problem,
+)
 from custseg.summary import RolesDoc
 
-MISSING_MARKERS = frozenset(
-    {"na", "n/a", "nan", "null", "none", "nil", "#n/a", "?", "-", "--", "missing", "unknown"}
-)
+#: Every public name: the rules of a cell's value and the findings about bad cells are
+#: :mod:`custseg.parsing`'s, read here by the engines too.
+__all__ = [
+    "CODE",
+    "DECIMAL_COMMA_PATTERN",
+    "ID_MIN_UNIQUE",
+    "ID_NAME",
+    "MAX_ABS_VALUE",
+    "MAX_CATEGORIES",
+    "MAX_CODE_LEVELS",
+    "MISSING_MARKERS",
+    "THOUSANDS_PATTERN",
+    "CheckedTable",
+    "Roles",
+    "all_missing_problem",
+    "comma_reading",
+    "constant_problem",
+    "infinite_problem",
+    "junk_problem",
+    "marker_problem",
+    "parse_numeric",
+    "too_large_problem",
+    "validate_table",
+]
+
 ID_NAME = re.compile(
     r"(^|[^a-z])(id|ids|key|uuid|guid)([^a-z]|$)|(customer|client|cust|member|user|account)"
     r"[ _-]?(id|no|nr|num|number|code|key)|^(id|no|nr)$|identifier",
     re.IGNORECASE,
 )
 MAX_CATEGORIES = 50
-#: Larger numbers are errors like infinities: squaring them (variances, distances)
-#: overflows.  No real customer measure comes near.
-MAX_ABS_VALUE = 1e100
 MAX_CODE_LEVELS = 3
-#: Identifier codes: one word of letters, digits and a few separators (``CS1112``, UUIDs).
-CODE = r"[A-Za-z0-9][A-Za-z0-9_\-./#:]*"
 #: Share of distinct values (among distinct rows) for a column named like an id to be taken
 #: as the id even though some values repeat: the repeats are then reported as duplicated ids.
 ID_MIN_UNIQUE = 0.9
@@ -86,6 +123,7 @@ class Roles:
     ignored: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> RolesDoc:
+        """The roles as ``summary.json`` writes them."""
         return cast(RolesDoc, asdict(self))
 
 
@@ -119,128 +157,15 @@ class CheckedTable:
 
 
 def _rows(mask: np.ndarray | pd.Series, limit: int = 20) -> list[int]:
+    """The first data rows (1-based) where ``mask`` holds."""
     idx = np.flatnonzero(np.asarray(mask))
     return [int(i) + 1 for i in idx[:limit]]
-
-
-def _is_text(s: pd.Series) -> bool:
-    text: bool = s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
-    return text
-
-
-@dataclass
-class _Parsed:
-    values: pd.Series  # float64
-    junk: pd.Series  # bool mask: filled, not a number, not a marker
-    markers: pd.Series  # bool mask: missing markers such as "?"
-    n_filled: int
-
-
-def _arrow_numbers(s: pd.Series) -> np.ndarray | None:
-    """The numbers of an Arrow-backed text column (as read from a file) when every filled
-    cell is a plain finite number, blanks as NaN; None when some cell is anything else.
-
-    Arrow's cast reads exactly the values pandas' parser reads (both correctly rounded) at
-    a fraction of the cost, which matters with thousands of columns; the cells it does
-    not take (junk, markers, decimal commas, "nan", infinities) go the long way.
-    """
-    arr = getattr(s.array, "_pa_array", None)
-    if arr is None:
-        return None
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        text = pc.utf8_trim_whitespace(arr)
-        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
-        numbers = pc.cast(text, pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        return None
-    values = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.float64)
-    nan = np.isnan(values)
-    if int(nan.sum()) != numbers.null_count or np.isinf(values).any():
-        return None  # "nan" or "inf" written out: a marker or an error, found below
-    return values
-
-
-#: Cells written with thousands separators ("1,234", "12,500.75") and with a decimal comma
-#: ("12,5", as European spreadsheets write it): the two readings of a comma in a number.
-THOUSANDS_PATTERN = r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"
-DECIMAL_COMMA_PATTERN = r"[-+]?\d+,\d+"
-
-
-def comma_reading(any_thousands: bool, any_decimal_only: bool) -> str:
-    """How the commas of a column's numbers are read, from the cells a plain parse refused:
-    ``"thousands"`` when some fit :data:`THOUSANDS_PATTERN` and none is only a decimal comma
-    (:data:`DECIMAL_COMMA_PATTERN` but not thousands), else ``"decimal"``.
-
-    >>> comma_reading(True, False), comma_reading(True, True), comma_reading(False, False)
-    ('thousands', 'decimal', 'decimal')
-    """
-    return "thousands" if any_thousands and not any_decimal_only else "decimal"
-
-
-def parse_numeric(s: pd.Series) -> _Parsed:
-    """Read a text column as numbers; report junk and missing markers.
-
-    The one rule of what a number, a missing value and a junk cell are (every engine uses
-    it: the Spark engine states it in Spark SQL with :data:`THOUSANDS_PATTERN`,
-    :data:`DECIMAL_COMMA_PATTERN`, :func:`comma_reading` and :data:`MISSING_MARKERS`)."""
-    fast = _arrow_numbers(s)
-    if fast is not None:
-        no = pd.Series(False, index=s.index)
-        return _Parsed(pd.Series(fast, index=s.index, name=s.name), no, no.copy(),
-                       int(np.count_nonzero(~np.isnan(fast))))
-    text = s.astype("string").str.strip()
-    blank = text.isna() | (text == "")
-    values = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
-    failed = ~blank & values.isna()
-    if failed.any():
-        candidates = text.where(failed)
-        # thousands separators ("1,234", "12,500.75"), when every such cell fits them
-        thousands = candidates.str.fullmatch(THOUSANDS_PATTERN, na=False)
-        # otherwise a decimal comma, as European spreadsheets write it: "12,5"
-        decimal = candidates.str.fullmatch(DECIMAL_COMMA_PATTERN, na=False)
-        if comma_reading(bool(thousands.any()), bool((decimal & ~thousands).any())) == "thousands":
-            comma, replacement = thousands, ""
-        else:
-            comma, replacement = decimal, "."
-        if comma.any():
-            alt = pd.to_numeric(text.where(comma).str.replace(",", replacement, regex=False),
-                                errors="coerce")
-            values = values.where(~comma, alt)
-            failed = failed & ~comma
-    markers = failed & text.str.lower().isin(MISSING_MARKERS).fillna(False)
-    junk = failed & ~markers
-    return _Parsed(values, junk.astype(bool), markers.astype(bool), int((~blank).sum()))
 
 
 _parse_numeric = parse_numeric
 
 
-def _looks_like_dates(text: pd.Series) -> bool:
-    filled = text.dropna()
-    filled = filled[filled.str.strip() != ""]
-    if len(filled) == 0 or not filled.str.contains(r"\d", regex=True).all():
-        return False
-    sample = filled.iloc[:500]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
-    return bool(parsed.notna().mean() >= 0.9)
-
-
-def _looks_like_codes(text: pd.Series) -> bool:
-    """Identifier codes such as ``CS1112``: one word of letters, digits and ``_-./#:``,
-    with a digit, and not dates."""
-    if not text.str.fullmatch(CODE, na=False).all():
-        return False
-    if not text.str.contains(r"\d", regex=True, na=False).all():
-        return False
-    return not _looks_like_dates(text)
-
-
-def _infer_id(df: pd.DataFrame, numeric: dict[str, _Parsed]) -> str | None:
+def _infer_id(df: pd.DataFrame, numeric: dict[str, Parsed]) -> str | None:
     """The id column: never missing, identifier-like, and unique once exact duplicate rows
     are set aside.
 
@@ -259,7 +184,7 @@ def _infer_id(df: pd.DataFrame, numeric: dict[str, _Parsed]) -> str | None:
         s = df[col]
         if s.isna().any() or pd.api.types.is_bool_dtype(s):
             continue
-        text = s.astype(str).str.strip() if _is_text(s) else None
+        text = s.astype(str).str.strip() if is_text(s) else None
         if text is not None and (text == "").any():
             continue
         key = text if text is not None else s
@@ -279,111 +204,14 @@ def _infer_id(df: pd.DataFrame, numeric: dict[str, _Parsed]) -> str | None:
                 v = np.unique(values)
                 if np.all(np.diff(v) == 1):
                     fallback = str(col)  # 1..n row numbers
-        elif text is not None and _looks_like_codes(text):
+        elif text is not None and looks_like_codes(text):
             fallback = str(col)  # unique codes such as CS1112
     return almost or fallback
 
 
-def _hashable(s: pd.Series) -> pd.Series:
-    """Cells that cannot be compared (lists, dicts from JSON) as their text."""
-    if s.dtype != object:
-        return s
-    try:
-        s.factorize()  # hashes every cell
-        return s
-    except TypeError:
-        bad = s.map(lambda v: isinstance(v, (list, dict, set)))
-        return s.where(~bad, s.map(str))
-
-
-def _no_values(s: pd.Series) -> bool:
-    """True when a column has no value at all: every cell empty, NaN or a missing marker."""
-    if not _is_text(s):
-        return bool(s.isna().all())
-    arr = getattr(s.array, "_pa_array", None)
-    if arr is not None:  # Arrow text as read from a file: one pass in Arrow
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        text = pc.utf8_lower(pc.utf8_trim_whitespace(arr))
-        blank = pc.is_in(text, value_set=pa.array(["", *sorted(MISSING_MARKERS)],
-                                                  type=text.type))
-        filled = pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(blank, True)))
-        return not pc.any(filled).as_py()
-    text = s.astype("string").str.strip()
-    empty = text.isna() | (text == "") | text.str.lower().isin(MISSING_MARKERS).fillna(False)
-    return bool(empty.all())
-
-
-def junk_problem(column: str, n_junk: int, n_filled: int, max_junk: float, *,
-                 rows: Sequence[int] = (), values: Sequence[Any] = ()) -> Problem:
-    """The finding about a numeric column's non-numeric cells: a warning (they are read as
-    missing) up to ``max_junk`` of the filled cells, an error above.
-
-    >>> junk_problem("Age", 1, 100, 0.05, values=["12k"]).describe()
-    "column 'Age': 1 non-numeric value(s) (1% of filled cells), read as missing: '12k'"
-    >>> junk_problem("Age", 10, 100, 0.05).severity
-    'error'
-    """
-    n_filled = max(n_filled, 1)
-    prob = Problem(column, f"{n_junk} non-numeric value(s) ({n_junk / n_filled:.0%} of filled "
-                   "cells)", rows=list(rows), values=list(values), code="junk")
-    if n_junk / n_filled > max_junk:
-        prob.message += (f", more than the {max_junk:.0%} accepted (`max_junk`); "
-                         "numbers such as 12.5 or 1e3 are accepted")
-    else:
-        prob.message += ", read as missing"
-        prob.severity = "warning"
-    return prob
-
-
-def marker_problem(column: str, n: int, *, rows: Sequence[int] = (),
-                   values: Sequence[Any] = ()) -> Problem:
-    """The warning about cells written as a missing marker (``NA``, ``?``...)."""
-    return Problem(column, f"{n} value(s) written as a missing marker, read as missing",
-                   rows=list(rows), values=list(values), code="missing-marker",
-                   severity="warning")
-
-
-def infinite_problem(column: str, n: int, *, rows: Sequence[int] = (),
-                     values: Sequence[Any] = ()) -> Problem:
-    """The error about infinite values in a numeric column."""
-    return Problem(column, f"{n} infinite value(s); give finite numbers or leave the cell "
-                   "empty", rows=list(rows), values=list(values), code="infinite")
-
-
-def too_large_problem(column: str, n: int, *, rows: Sequence[int] = (),
-                      values: Sequence[Any] = ()) -> Problem:
-    """The error about values beyond :data:`MAX_ABS_VALUE`."""
-    return Problem(column, f"{n} value(s) too large to compute with (beyond "
-                   f"±{MAX_ABS_VALUE:g})", rows=list(rows), values=list(values),
-                   code="too-large")
-
-
-def all_missing_problem(column: str, *, dropped: bool = False) -> Problem:
-    """The finding about a numeric column without a single value: an error, or (a column
-    the user did not ask for, ``dropped``) a warning that it is left out.
-
-    >>> all_missing_problem("Age").message, all_missing_problem("Age", dropped=True).severity
-    ('has no values (all missing)', 'warning')
-    """
-    if dropped:
-        return Problem(column, "has no values (all missing); dropped", code="all-missing",
-                       severity="warning")
-    return Problem(column, "has no values (all missing)", code="all-missing")
-
-
-def constant_problem(column: str, value: float) -> Problem:
-    """The warning about a numeric column with a single value, dropped.
-
-    >>> constant_problem("Age", 30.0).message
-    'is constant (30); dropped, it cannot tell customers apart'
-    """
-    return Problem(column, f"is constant ({value:g}); dropped, it cannot tell customers apart",
-                   code="constant", severity="warning")
-
 
 def _require_columns(df: pd.DataFrame, names: Sequence[str] | None, option: str) -> None:
+    """Refuse an option naming a column that is not in the data."""
     if not names:
         return
     missing = [c for c in names if c not in df.columns]
@@ -395,16 +223,11 @@ def _require_columns(df: pd.DataFrame, names: Sequence[str] | None, option: str)
         )
 
 
+
 def validate_table(
-    df: pd.DataFrame,
-    *,
-    id_col: str | None = None,
-    features: Sequence[str] | None = None,
-    exclude: Sequence[str] | None = None,
-    categorical: Sequence[str] | None = None,
-    use_categorical: bool = False,
-    max_junk: float = 0.05,
-    min_rows: int = 2,
+    df: pd.DataFrame, *, id_col: str | None = None, features: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None, categorical: Sequence[str] | None = None,
+    use_categorical: bool = False, max_junk: float = 0.05, min_rows: int = 2,
     infer_roles: bool = True,
 ) -> CheckedTable:
     """Infer column roles, type the data and run every data check.
@@ -445,6 +268,25 @@ def validate_table(
     _require_columns(df, categorical, "categorical")
     if not 0 <= max_junk <= 1:
         raise UsageError(f"max_junk must be between 0 and 1, got {max_junk!r}", "max_junk")
+    v = _Validation(_prepared(df), set(exclude or []), set(categorical or []),
+                    list(features or []), infer_roles)
+    v.type_columns(id_col)
+    frame = v.typed_frame()
+    feats = v.features(use_categorical)
+    kept = v.check_features(feats, frame, max_junk)
+    keep = v.check_rows(min_rows)
+    if v.errors:
+        raise DataError(v.errors)
+    numeric_feats = [c for c in kept if c in v.roles.numeric]
+    cat_feats = [c for c in kept if c in v.roles.categorical]
+    return CheckedTable(frame=frame.loc[keep].reset_index(drop=True), roles=v.roles,
+                        features=numeric_feats + cat_feats, categorical_features=cat_feats,
+                        warnings=v.warns, cleaning=v.cleaning, kept_rows=np.flatnonzero(keep))
+
+
+def _prepared(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of the table with text column names, its cells comparable; a repeated column
+    name is an error."""
     df = df.copy()
     df.columns = [str(c) for c in df.columns]
     repeated = sorted(set(df.columns[df.columns.duplicated()]))
@@ -454,242 +296,258 @@ def validate_table(
                          for c in repeated])
     for col in df.columns:
         if df[col].dtype == object:
-            df[col] = _hashable(df[col])
-    errors: list[Problem] = []
-    warns: list[Problem] = []
-    exclude_set = set(exclude or [])
-    forced_cat = set(categorical or [])
-    requested = list(features or [])
+            df[col] = hashable(df[col])
+    return df
 
-    # 1. type every column
-    parsed: dict[str, _Parsed] = {}
-    roles = Roles()
-    empty: list[str] = []  # columns without a single value
-    for col in df.columns:
-        s = df[col]
-        if col != id_col and _no_values(s):
-            empty.append(col)
-            roles.ignored[col] = "no values (all missing)"
-            continue
-        if col in forced_cat:
-            continue
-        if pd.api.types.is_bool_dtype(s):
-            continue
-        if pd.api.types.is_numeric_dtype(s):
-            v = s.astype("float64")
-            parsed[col] = _Parsed(v, pd.Series(False, index=s.index),
-                                  pd.Series(False, index=s.index), int(v.notna().sum()))
-        elif pd.api.types.is_datetime64_any_dtype(s):
-            roles.dates.append(col)
-        elif _is_text(s):
-            p = _parse_numeric(s)
-            n_numbers = int(p.values.notna().sum())
-            if n_numbers > 0 and n_numbers >= 0.5 * (p.n_filled - int(p.markers.sum())):
-                parsed[col] = p
 
-    # 2. the id column
-    if id_col is None and infer_roles:
-        id_col = _infer_id(df.drop(columns=empty), parsed)
-    roles.id_column = id_col or None
+@dataclass
+class _Validation:
+    """One run of :func:`validate_table`: the table and the options, the roles and the
+    numbers found so far, and the findings (errors, warnings, cleaning counts)."""
 
-    # 3. roles of the other columns (the typed columns gathered, one frame made at the end)
-    typed: dict[str, Any] = {}
-    for col in df.columns:
-        s = df[col]
-        if col == roles.id_column or col in empty:
-            typed[col] = s
-            continue
-        if col in roles.dates:
-            typed[col] = s
-            continue
-        if col in parsed:
-            values = parsed[col].values
-            levels = values.dropna().unique()
-            is_code = (
-                infer_roles
-                and 2 <= len(levels) <= MAX_CODE_LEVELS
-                and np.isfinite(levels).all()
-                and np.all(np.mod(levels, 1) == 0)
-                and levels.min() >= 1  # 0/1/2 are counts or flags (custseg.roles)
-                and col not in requested
-                and len(df) > 10 * MAX_CODE_LEVELS
-            )
-            if not is_code:
-                roles.numeric.append(col)
-                typed[col] = values
+    df: pd.DataFrame
+    exclude: set[str]
+    forced_cat: set[str]
+    requested: list[str]
+    infer_roles: bool
+    roles: Roles = field(default_factory=Roles)
+    parsed: dict[str, Parsed] = field(default_factory=dict)
+    empty: list[str] = field(default_factory=list)  # columns without a single value
+    errors: list[Problem] = field(default_factory=list)
+    warns: list[Problem] = field(default_factory=list)
+    cleaning: dict[str, Any] = field(default_factory=dict)
+
+    def type_columns(self, id_col: str | None) -> None:
+        """Find the columns without values, the numbers of every numeric column and the
+        typed dates, then the id column (given, or inferred)."""
+        for col in self.df.columns:
+            s = self.df[col]
+            if col != id_col and no_values(s):
+                self.empty.append(col)
+                self.roles.ignored[col] = "no values (all missing)"
                 continue
+            if col in self.forced_cat:
+                continue
+            if pd.api.types.is_bool_dtype(s):
+                continue
+            if pd.api.types.is_numeric_dtype(s):
+                v = s.astype("float64")
+                self.parsed[col] = Parsed(v, pd.Series(False, index=s.index),
+                                          pd.Series(False, index=s.index), int(v.notna().sum()))
+            elif pd.api.types.is_datetime64_any_dtype(s):
+                self.roles.dates.append(col)
+            elif is_text(s):
+                p = parse_numeric(s)
+                n_numbers = int(p.values.notna().sum())
+                if n_numbers > 0 and n_numbers >= 0.5 * (p.n_filled - int(p.markers.sum())):
+                    self.parsed[col] = p
+        if id_col is None and self.infer_roles:
+            id_col = _infer_id(self.df.drop(columns=self.empty), self.parsed)
+        self.roles.id_column = id_col or None
+
+    def typed_frame(self) -> pd.DataFrame:
+        """The roles of the other columns and the typed table (one frame made at the end);
+        the columns without values are dropped, with a warning unless excluded."""
+        typed = {col: self._typed_column(col) for col in self.df.columns}
+        frame = pd.DataFrame(typed, index=self.df.index, columns=list(self.df.columns))
+        self.cleaning = {
+            "rows_read": len(self.df),
+            "duplicate_rows_dropped": 0,
+            "junk_coerced": {},
+            "missing_markers": {},
+            "missing_values": {},
+            "columns_dropped": {},
+        }
+        for c in self.empty:
+            if c in self.requested:
+                continue  # an error below
+            if c not in self.exclude:
+                self.warns.append(Problem(c, "has no values (all missing); dropped",
+                                          code="all-missing", severity="warning"))
+            self.cleaning["columns_dropped"][c] = "all missing"
+        return frame
+
+    def _typed_column(self, col: str) -> Any:
+        """A column typed by its role (numbers, categories as text, or as read), its role
+        noted: numeric, integer codes as categorical, categorical, dates, or ignored."""
+        s = self.df[col]
+        if col == self.roles.id_column or col in self.empty or col in self.roles.dates:
+            return s
+        if col in self.parsed:
+            values = self.parsed[col].values
+            if not self._is_code(col, values):
+                self.roles.numeric.append(col)
+                return values
             s = values.map(lambda x: str(int(x)) if pd.notna(x) else np.nan)
         if pd.api.types.is_datetime64_any_dtype(s):
-            roles.dates.append(col)
-            typed[col] = s
-            continue
+            self.roles.dates.append(col)
+            return s
         text = s.astype("string").str.strip()
         text = text.mask(text == "")
         n_levels = text.nunique()
-        if col in forced_cat or col in requested or (n_levels <= max(
-            MAX_CATEGORIES, 0.05 * len(df)
-        ) and n_levels < len(df)):
-            if col not in forced_cat and col not in requested and _looks_like_dates(text):
-                roles.dates.append(col)
-                typed[col] = s
-                continue
-            roles.categorical.append(col)
-            typed[col] = text.astype(object).where(text.notna(), np.nan)
-        elif _looks_like_dates(text):
-            roles.dates.append(col)
-            typed[col] = s
+        chosen = col in self.forced_cat or col in self.requested
+        if chosen or (n_levels <= max(MAX_CATEGORIES, 0.05 * len(self.df))
+                      and n_levels < len(self.df)):
+            if not chosen and looks_like_dates(text):
+                self.roles.dates.append(col)
+                return s
+            self.roles.categorical.append(col)
+            return text.astype(object).where(text.notna(), np.nan)
+        if looks_like_dates(text):
+            self.roles.dates.append(col)
         else:
-            roles.ignored[col] = f"text with {n_levels} distinct values"
-            typed[col] = s
-    frame = pd.DataFrame(typed, index=df.index, columns=list(df.columns))
+            self.roles.ignored[col] = f"text with {n_levels} distinct values"
+        return s
 
-    cleaning: dict[str, Any] = {
-        "rows_read": len(df),
-        "duplicate_rows_dropped": 0,
-        "junk_coerced": {},
-        "missing_markers": {},
-        "missing_values": {},
-        "columns_dropped": {},
-    }
-    for c in empty:
-        if c in requested:
-            continue  # an error below
-        if c not in exclude_set:
-            warns.append(Problem(c, "has no values (all missing); dropped", code="all-missing",
-                                 severity="warning"))
-        cleaning["columns_dropped"][c] = "all missing"
+    def _is_code(self, col: str, values: pd.Series) -> bool:
+        """Whether a numeric column holds integer codes (2 to ``MAX_CODE_LEVELS`` levels
+        from 1, not asked for as a feature, in a table of more than 10 rows a level)."""
+        levels = values.dropna().unique()
+        return bool(
+            self.infer_roles
+            and 2 <= len(levels) <= MAX_CODE_LEVELS
+            and np.isfinite(levels).all()
+            and np.all(np.mod(levels, 1) == 0)
+            and levels.min() >= 1  # 0/1/2 are counts or flags (custseg.roles)
+            and col not in self.requested
+            and len(self.df) > 10 * MAX_CODE_LEVELS
+        )
 
-    # 4. features
-    if requested:
+    def features(self, use_categorical: bool) -> list[str]:
+        """The features asked for (the id, empty columns, dates and free text among them are
+        errors), or every numeric column not excluded (and the categorical ones)."""
+        roles, requested = self.roles, self.requested
+        if not requested:
+            feats = [c for c in roles.numeric if c not in self.exclude]
+            if use_categorical:
+                feats += [c for c in roles.categorical if c not in self.exclude]
+            return feats
         feats = [c for c in requested if c != roles.id_column]
         if roles.id_column in requested:
-            errors.append(Problem(roles.id_column, "is the id column and cannot be a feature",
-                                  code="id-as-feature"))
+            self.errors.append(Problem(roles.id_column, "is the id column and cannot be a "
+                                       "feature", code="id-as-feature"))
         for c in feats:
-            if c in empty:
-                errors.append(Problem(c, "has no values (all missing)", code="all-missing"))
+            if c in self.empty:
+                self.errors.append(Problem(c, "has no values (all missing)",
+                                           code="all-missing"))
             elif c not in roles.numeric and c not in roles.categorical:
                 where = "a date column" if c in roles.dates else "free text"
-                errors.append(Problem(c, f"cannot be a feature: it is {where}",
-                                      code="not-a-feature"))
-        feats = [c for c in feats if c in roles.numeric or c in roles.categorical]
-    else:
-        feats = [c for c in roles.numeric if c not in exclude_set]
-        if use_categorical:
-            feats += [c for c in roles.categorical if c not in exclude_set]
+                self.errors.append(Problem(c, f"cannot be a feature: it is {where}",
+                                           code="not-a-feature"))
+        return [c for c in feats if c in roles.numeric or c in roles.categorical]
 
-    # 5. checks on numeric features
-    kept: list[str] = []
-    for c in feats:
-        if c in roles.numeric:
-            p = parsed[c]
-            values = frame[c]
+    def check_features(self, feats: list[str], frame: pd.DataFrame, max_junk: float
+                       ) -> list[str]:
+        """The features kept: those with values that are not constant; no feature left is
+        an error."""
+        kept = [c for c in feats if (self._check_numeric(c, frame[c], max_junk)
+                                     if c in self.roles.numeric
+                                     else self._check_categorical(c, frame[c]))]
+        if not kept:  # every feature is numeric or categorical
+            accepted = ", ".join(self.roles.numeric) or "none"
+            dropped = "".join(f"; {c} dropped: {why}" for c, why in
+                              self.cleaning["columns_dropped"].items())
+            self.errors.append(Problem(None, "no usable numeric feature to segment on "
+                                       f"(numeric columns found: {accepted}{dropped}; give "
+                                       "`features`)", code="no-features"))
+        return kept
+
+    def _check_numeric(self, c: str, values: pd.Series, max_junk: float) -> bool:
+        """Check a numeric feature: junk, missing markers, infinite and too large values,
+        no values, a single value; whether it is kept."""
+        p, raw = self.parsed[c], self.df[c]
+        if p.junk.any():
             n_junk = int(p.junk.sum())
-            n_filled = max(p.n_filled, 1)
-            if n_junk:
-                junk_vals = df[c][p.junk].astype(str).tolist()
-                prob = junk_problem(c, n_junk, n_filled, max_junk, rows=_rows(p.junk),
-                                    values=junk_vals[:20])
-                (errors if prob.severity == "error" else warns).append(prob)
-                cleaning["junk_coerced"][c] = n_junk
-            if p.markers.any():
-                n_mark = int(p.markers.sum())
-                warns.append(marker_problem(c, n_mark, rows=_rows(p.markers),
-                                            values=df[c][p.markers].astype(str).tolist()[:20]))
-                cleaning["missing_markers"][c] = n_mark
-            inf = np.isinf(values.to_numpy())
-            if inf.any():
-                errors.append(infinite_problem(c, int(inf.sum()), rows=_rows(inf),
-                                               values=values[inf].tolist()[:20]))
-            huge = np.abs(values.to_numpy()) > MAX_ABS_VALUE
-            huge &= ~inf
-            if huge.any():
-                errors.append(too_large_problem(c, int(huge.sum()), rows=_rows(huge),
-                                                values=df[c][huge].astype(str).tolist()[:20]))
-            if inf.any() or huge.any():
-                continue
-            finite = values[np.isfinite(values)]
-            if len(finite) == 0:
-                prob = Problem(c, "has no values (all missing)", code="all-missing")
-                if requested:
-                    errors.append(prob)
-                else:
-                    prob.severity = "warning"
-                    prob.message += "; dropped"
-                    warns.append(prob)
-                    cleaning["columns_dropped"][c] = "all missing"
-                continue
-            if finite.nunique() == 1:
-                warns.append(constant_problem(c, finite.iloc[0]))
-                cleaning["columns_dropped"][c] = "constant"
-                continue
-            n_missing = int(values.isna().sum())
-            if n_missing:
-                cleaning["missing_values"][c] = n_missing
-        else:
-            col = frame[c]
-            if col.notna().sum() == 0:
-                errors.append(Problem(c, "has no values (all missing)", code="all-missing"))
-                continue
-            if col.nunique() == 1:
-                warns.append(Problem(c, "is constant; dropped", code="constant",
-                                     severity="warning"))
-                cleaning["columns_dropped"][c] = "constant"
-                continue
-            if col.isna().any():
-                cleaning["missing_values"][c] = int(col.isna().sum())
-        kept.append(c)
+            prob = junk_problem(c, n_junk, max(p.n_filled, 1), max_junk, rows=_rows(p.junk),
+                                values=raw[p.junk].astype(str).tolist()[:20])
+            (self.errors if prob.severity == "error" else self.warns).append(prob)
+            self.cleaning["junk_coerced"][c] = n_junk
+        if p.markers.any():
+            n_mark = int(p.markers.sum())
+            self.warns.append(marker_problem(c, n_mark, rows=_rows(p.markers),
+                                             values=raw[p.markers].astype(str).tolist()[:20]))
+            self.cleaning["missing_markers"][c] = n_mark
+        inf = np.isinf(values.to_numpy())
+        if inf.any():
+            self.errors.append(infinite_problem(c, int(inf.sum()), rows=_rows(inf),
+                                                values=values[inf].tolist()[:20]))
+        huge = np.abs(values.to_numpy()) > MAX_ABS_VALUE
+        huge &= ~inf
+        if huge.any():
+            self.errors.append(too_large_problem(c, int(huge.sum()), rows=_rows(huge),
+                                                 values=raw[huge].astype(str).tolist()[:20]))
+        if inf.any() or huge.any():
+            return False
+        finite = values[np.isfinite(values)]
+        if len(finite) == 0:
+            prob = Problem(c, "has no values (all missing)", code="all-missing")
+            if self.requested:
+                self.errors.append(prob)
+            else:
+                prob.severity = "warning"
+                prob.message += "; dropped"
+                self.warns.append(prob)
+                self.cleaning["columns_dropped"][c] = "all missing"
+            return False
+        if finite.nunique() == 1:
+            self.warns.append(constant_problem(c, finite.iloc[0]))
+            self.cleaning["columns_dropped"][c] = "constant"
+            return False
+        n_missing = int(values.isna().sum())
+        if n_missing:
+            self.cleaning["missing_values"][c] = n_missing
+        return True
 
-    numeric_feats = [c for c in kept if c in roles.numeric]
-    cat_feats = [c for c in kept if c in roles.categorical]
-    if not numeric_feats and not cat_feats:
-        accepted = ", ".join(roles.numeric) or "none"
-        dropped = "".join(f"; {c} dropped: {why}" for c, why in
-                          cleaning["columns_dropped"].items())
-        errors.append(Problem(None, "no usable numeric feature to segment on (numeric "
-                              f"columns found: {accepted}{dropped}; give `features`)",
-                              code="no-features"))
+    def _check_categorical(self, c: str, col: pd.Series) -> bool:
+        """Check a categorical feature: no values, a single value; whether it is kept."""
+        if col.notna().sum() == 0:
+            self.errors.append(Problem(c, "has no values (all missing)", code="all-missing"))
+            return False
+        if col.nunique() == 1:
+            self.warns.append(Problem(c, "is constant; dropped", code="constant",
+                                      severity="warning"))
+            self.cleaning["columns_dropped"][c] = "constant"
+            return False
+        if col.isna().any():
+            self.cleaning["missing_values"][c] = int(col.isna().sum())
+        return True
 
-    # 6. duplicates: exact duplicate rows are dropped; one id on different rows is an error
-    same_row = df.duplicated(keep="first").to_numpy()
-    if roles.id_column is not None:
-        ids = df[roles.id_column].astype(str).str.strip()
+    def check_rows(self, min_rows: int) -> np.ndarray:
+        """The rows kept: exact duplicate rows are dropped (with a warning), one id on
+        different rows is an error, and so are fewer rows than ``min_rows``."""
+        df, id_column = self.df, self.roles.id_column
+        same_row = df.duplicated(keep="first").to_numpy()
+        if id_column is not None:
+            self._check_ids(id_column, same_row)
+        keep: np.ndarray = ~same_row
+        n_dup = int((~keep).sum())
+        if n_dup:
+            self.warns.append(Problem(id_column, f"{n_dup} duplicated row(s) dropped (same "
+                                      "values as an earlier row)", rows=_rows(~keep),
+                                      code="duplicate-row", severity="warning"))
+            self.cleaning["duplicate_rows_dropped"] = n_dup
+        n_rows = int(keep.sum())
+        if n_rows < max(min_rows, 2):
+            self.errors.append(Problem(None, f"only {n_rows} customer(s) ({n_rows} sample"
+                                       f"{'s' if n_rows != 1 else ''}), fewer than the "
+                                       f"{max(min_rows, 2)} segments asked for",
+                                       code="too-few-rows"))
+        return keep
+
+    def _check_ids(self, id_column: str, same_row: np.ndarray) -> None:
+        """An id given to rows with different data is an error (exact duplicates aside)."""
+        ids = self.df[id_column].astype(str).str.strip()
         dup_id = ids.duplicated(keep=False).to_numpy()
-        if dup_id.any():
-            # number of different rows each id is given to
-            versions = pd.Series(~same_row).groupby(ids.to_numpy()).transform("sum").to_numpy()
-            conflicting = dup_id & (versions > 1)
-            if conflicting.any():
-                n_ids = ids[conflicting].nunique()
-                errors.append(Problem(roles.id_column,
-                                      f"{n_ids} id(s) given to {int(conflicting.sum())} rows "
-                                      "with different data; ids must be unique",
-                                      rows=_rows(conflicting),
-                                      values=ids[conflicting].tolist()[:20],
-                                      code="duplicate-id"))
-    keep = ~same_row
-    n_dup = int((~keep).sum())
-    if n_dup:
-        warns.append(Problem(roles.id_column, f"{n_dup} duplicated row(s) dropped (same "
-                             "values as an earlier row)", rows=_rows(~keep),
-                             code="duplicate-row", severity="warning"))
-        cleaning["duplicate_rows_dropped"] = n_dup
-
-    n_rows = int(keep.sum())
-    if n_rows < max(min_rows, 2):
-        errors.append(Problem(None, f"only {n_rows} customer(s) ({n_rows} sample"
-                              f"{'s' if n_rows != 1 else ''}), fewer than the "
-                              f"{max(min_rows, 2)} segments asked for", code="too-few-rows"))
-
-    if errors:
-        raise DataError(errors)
-    frame = frame.loc[keep].reset_index(drop=True)
-    return CheckedTable(
-        frame=frame,
-        roles=roles,
-        features=numeric_feats + cat_feats,
-        categorical_features=cat_feats,
-        warnings=warns,
-        cleaning=cleaning,
-        kept_rows=np.flatnonzero(keep),
-    )
+        if not dup_id.any():
+            return
+        # number of different rows each id is given to
+        versions = pd.Series(~same_row).groupby(ids.to_numpy()).transform("sum").to_numpy()
+        conflicting = dup_id & (versions > 1)
+        if conflicting.any():
+            n_ids = ids[conflicting].nunique()
+            self.errors.append(Problem(id_column,
+                                       f"{n_ids} id(s) given to {int(conflicting.sum())} rows "
+                                       "with different data; ids must be unique",
+                                       rows=_rows(conflicting),
+                                       values=ids[conflicting].tolist()[:20],
+                                       code="duplicate-id"))

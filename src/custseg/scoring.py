@@ -314,7 +314,7 @@ class ModelScorer:
         """Rows of a table in the space of the centres, through the model's preprocessing
         (values checked as in ``fit``: :class:`~custseg.errors.DataError` naming rows)."""
         seg = self.seg
-        return np.asarray(seg.preprocessor_.transform(seg._typed_features(frame)),
+        return np.asarray(seg.preprocessor_.transform(seg.typed_features(frame)),
                           dtype=np.float64)
 
     def frame(self, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:

@@ -6,6 +6,11 @@ profile, name and recommend (:mod:`custseg.profiling`).  It follows the scikit-l
 estimator contract and passes its ``check_estimator`` suite.
 """
 
+# long module: one estimator is one class (scikit-learn's contract: the object that fits
+# also predicts, transforms and assigns), with its long parameter docstring and the steps of
+# fit as methods; model bundles store it under this module's path.  The parameters every
+# engine reads (k, max_columns) are in custseg.parameters.
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -21,6 +26,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from custseg.algorithms import registry
 from custseg.errors import DataError, Problem, UsageError
+from custseg.parameters import DEFAULT_K_RANGE, MAX_COLUMNS, check_width, k_values
+from custseg.parameters import parse_k as parse_k  # re-exported, as the names above
 from custseg.preprocess import GROUP_R, build_preprocessor, plan_preprocessing
 from custseg.profiling import SegmentProfile, load_rules, profile_segments
 from custseg.roles import assign_roles, derive
@@ -54,125 +61,15 @@ SELECTION_SAMPLE = 10_000
 #: that the leading components do not hold.  Tables of ordinary width are not affected.
 SELECTION_MAX_DIMS = 100
 SELECTION_COMPONENTS = 50
-#: Most columns a table may offer as features (every column but those excluded, or the
-#: features named) before ``fit`` refuses it, at once and before any other work: a wide
-#: table costs time and memory in every step (about 10 s for 2,000 columns and 5,000
-#: customers on 2 cores) and segments over thousands of columns are hard to act on.  The
-#: ``max_columns`` parameter raises it (None: no limit).
-MAX_COLUMNS = 2_500
 #: Customers used for the stability of each candidate k (a seeded sample).
 STABILITY_SAMPLE = 2_000
 K_STABILITY_RESAMPLES = 10
 UNASSIGNED = "Unassigned"
-DEFAULT_K_RANGE = (2, 10)
 #: Weight of each one-hot column when segmenting on categories too: two customers in
 #: different categories are as far apart as one standard deviation of a number.
 CATEGORY_WEIGHT = float(1 / np.sqrt(2))
 #: Outlier examples kept per column (summary and report).
 OUTLIER_EXAMPLES = 5
-
-
-def parse_k(value: str | int) -> int | tuple[int, int]:
-    """Read a value of ``k``: ``5``, ``2..10`` (or ``2-10``), or ``auto``.
-
-    >>> parse_k("5"), parse_k("2..10"), parse_k("auto")
-    (5, (2, 10), (2, 10))
-    """
-    if isinstance(value, int):
-        return value
-    text = str(value).strip().lower()
-    if text == "auto":
-        return DEFAULT_K_RANGE
-    for sep in ("..", "-", ":"):
-        if sep in text:
-            lo, _, hi = text.partition(sep)
-            try:
-                a, b = int(lo), int(hi)
-            except ValueError:
-                break
-            if not 2 <= a <= b:
-                break
-            return (a, b)
-    else:
-        try:
-            k = int(text)
-        except ValueError:
-            k = 0
-        if k >= 2:
-            return k
-    raise UsageError(f"`k` must be a number of segments >= 2 (e.g. 5), a range such as 2..10, "
-                     f"or 'auto'; got {value!r}", "k")
-
-
-def k_values(k: Any, k_range: tuple[int, int] = DEFAULT_K_RANGE) -> list[int]:
-    """The numbers of segments tried, from ``k`` and ``k_range`` as :class:`Segmenter`
-    takes them (every engine uses this rule): ``"auto"`` the range, an int itself, a text
-    as :func:`parse_k` reads it, a collection of ints those values.
-
-    >>> k_values("auto", (2, 4)), k_values(5), k_values("3..5"), k_values([6, 3])
-    ([2, 3, 4], [5], [3, 4, 5], [3, 6])
-    """
-    if isinstance(k, str):
-        if k != "auto":
-            parsed = parse_k(k)
-            return ([parsed] if isinstance(parsed, int)
-                    else list(range(parsed[0], parsed[1] + 1)))
-        lo, hi = k_range
-        if not 2 <= lo <= hi:
-            raise UsageError(f"k_range must be (low, high) with 2 <= low <= high, got "
-                             f"{k_range!r}", "k_range")
-        return list(range(lo, hi + 1))
-    if isinstance(k, int | np.integer):
-        if k < 2:
-            raise UsageError(f"k must be at least 2, got {k!r}", "k")
-        return [int(k)]
-    values = sorted({int(v) for v in k})
-    if not values or values[0] < 2:
-        raise UsageError(f"k values must be at least 2, got {k!r}", "k")
-    return values
-
-
-def check_width(columns: Sequence[str], n_rows: int | None, *,
-                features: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
-                max_columns: int | None = MAX_COLUMNS) -> None:
-    """Refuse a table whose columns that could be features (every column but those in
-    ``exclude``, or the ``features`` named) outnumber ``max_columns`` (None: no limit).
-
-    Raises
-    ------
-    UsageError
-        ``max_columns`` is not a whole number >= 1, or the table is too wide: the message
-        gives the count, the limit, the memory it would take (when ``n_rows`` is known)
-        and what to do.
-
-    >>> check_width(["id", "a", "b"], 100, max_columns=2)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    custseg.errors.UsageError: the table has 3 columns that could be features, more than...
-    >>> check_width(["id", "a", "b"], 100, features=["a"], max_columns=2)
-    """
-    if max_columns is None:
-        return
-    if (isinstance(max_columns, bool) or not isinstance(max_columns, int | np.integer)
-            or max_columns < 1):
-        raise UsageError(f"max_columns must be a whole number of columns >= 1 or None, got "
-                         f"{max_columns!r}", "max_columns")
-    if features:
-        n_cand = len(set(features))
-    else:
-        n_cand = len(columns) - len(set(exclude or []) & set(columns))
-    if n_cand <= max_columns:
-        return
-    cost = "would take long"
-    if n_rows:
-        gb = n_rows * n_cand * 8 * 10 / 1e9  # float64, about ten working copies
-        cost = (f"would take long and need about {gb:,.1f} GB of memory for "
-                f"{n_rows:,} customers")
-    raise UsageError(
-        f"the table has {n_cand:,} columns that could be features, more than the limit of "
-        f"{int(max_columns):,} (max_columns): segmenting on that many {cost}, and segments "
-        "described by thousands of columns are hard to act on. Choose the columns to use "
-        "(features), leave some out (exclude), or raise the limit (max_columns).",
-        "max_columns")
 
 
 def _as_frame(X: Any) -> pd.DataFrame:
@@ -404,7 +301,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         validate_data(self, X, reset=reset, skip_check_array=True)
         return _as_frame(X)
 
-    def _typed_features(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def typed_features(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Numeric features parsed as floats, categoricals as text, ready for the
         preprocessor.  Junk cells are read as missing (then imputed) up to ``max_junk`` of
         a column, as in ``fit``; more junk, and infinities, are data errors naming the rows."""
@@ -450,6 +347,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             raise DataError(problems)
         return pd.DataFrame(out, index=frame.index, columns=list(self.features_))
 
+    #: the former name, still used by explanation, bundle, explore and pipeline (alias)
+    _typed_features = typed_features
+
     # ---------------------------------------------------------------- fit
 
     def fit(self, X: Any, y: Any = None, *, progress: ProgressFn | None = None) -> Segmenter:
@@ -474,16 +374,40 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             return self._fit(X, progress)
 
     def _fit(self, X: Any, progress: ProgressFn | None) -> Segmenter:
+        """The work of :meth:`fit`, its threads limited: roles, preprocessing, k, the
+        segments, every input row's segment, the profiles."""
         spec = registry.get(self.algorithm)
         if spec.requires is not None:
             spec.requires()
-        caps = spec.capabilities
         k_values = self._k_values()
         rules = load_rules(self.rules)
         is_frame = isinstance(X, pd.DataFrame)
         self._check_width(X)
         frame = self._input_frame(X, reset=True)
-        n_input = len(frame)
+        checked, fr, use_cat = self._fit_roles(frame, spec.capabilities, k_values, is_frame)
+        train, fit_rows = self._training_rows(fr, k_values)
+        Z = self._fit_preprocessing(train, fr, checked.kept_rows[fit_rows], use_cat=use_cat,
+                                    caps=spec.capabilities, is_frame=is_frame,
+                                    progress=progress)
+        n = Z.shape[0]
+        k_values = [k for k in k_values if k < n] or [min(k_values)]
+        if min(k_values) >= n:
+            raise DataError([Problem(None, f"only {n} customers ({n} samples), fewer than the "
+                                     f"{min(k_values)} segments asked for", code="too-few-rows")])
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        selection, model, options = self._choose_k(spec, Z, k_values, seed, progress)
+        new_labels, dist, probabilities = self._fit_segments(selection, model, Z, seed,
+                                                             options)
+        self._label_every_row(frame, checked.kept_rows, fit_rows, new_labels, dist,
+                              probabilities)
+        self._fit_profiles(train, new_labels, fr, rules, progress)
+        return self
+
+    def _fit_roles(self, frame: pd.DataFrame, caps: registry.Capabilities,
+                   k_values: list[int], is_frame: bool) -> tuple[Any, Any, bool]:
+        """Validate the table and give each column its role: the checked table, the
+        features and their roles, and whether categories are segmented on."""
         checked = validate_table(
             frame,
             id_col=self.id_col,
@@ -519,9 +443,13 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"{d.column}: {d.role}, {d.use}" for d in fr.decisions), code="no-features")])
         self.warnings_ = list(checked.warnings)
         self.cleaning_ = dict(checked.cleaning)
+        return checked, fr, use_cat
+
+    def _training_rows(self, fr: Any, k_values: list[int]) -> tuple[pd.DataFrame, np.ndarray]:
+        """The rows fitted on (all, or those without missing values with
+        ``impute='drop'``), and the mask of them among the checked rows."""
         data = fr.frame
         numeric = list(fr.features)
-        categorical_features = list(fr.categorical_features)
         for name in [d.name for d in fr.derivations if d.name in numeric]:
             n_missing = int(data[name].isna().sum())
             if n_missing:
@@ -534,11 +462,18 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise DataError([Problem(None, f"only {int(fit_rows.sum())} rows without "
                                          "missing values remain after `impute='drop'`",
                                          code="too-few-rows")])
-        train = data.loc[fit_rows].reset_index(drop=True)
+        return data.loc[fit_rows].reset_index(drop=True), fit_rows
+
+    def _fit_preprocessing(self, train: pd.DataFrame, fr: Any, rows: np.ndarray, *,
+                           use_cat: bool, caps: registry.Capabilities, is_frame: bool,
+                           progress: ProgressFn | None) -> np.ndarray:
+        """Plan and fit the preprocessing, record what it did (cleaning, outliers, feature
+        groups), and return the preprocessed training rows."""
+        numeric = list(fr.features)
         signed = [c for c in numeric if self.feature_roles_.get(c) == "money"]
         self.plan_ = plan_preprocessing(
-            train, numeric, categorical_features, impute=self.impute, clip=self.clip,
-            log=self.log, scaling=self.scaling, signed_log=signed,
+            train, numeric, list(fr.categorical_features), impute=self.impute,
+            clip=self.clip, log=self.log, scaling=self.scaling, signed_log=signed,
             winsorize=self.outliers == "winsorize" and is_frame,
             group_threshold=GROUP_R if self.feature_groups and is_frame else None,
             category_weight=CATEGORY_WEIGHT if use_cat else 1.0)
@@ -558,18 +493,18 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             outside = (values < clipper.lower_) | (values > clipper.upper_)
             self.cleaning_["clipped"] = {c: int(n) for c, n in zip(numeric, outside.sum(axis=0),
                                                                    strict=True) if n}
-        self.outliers_ = self._find_outliers(train, numeric, checked.kept_rows[fit_rows])
+        self.outliers_ = self._find_outliers(train, numeric, rows)
         self.reduction_ = self._reduction(numeric)
         if progress:
             progress("preprocess", 1, 1)
+        return Z
 
+    def _choose_k(self, spec: registry.AlgorithmSpec, Z: np.ndarray, k_values: list[int],
+                  seed: int, progress: ProgressFn | None
+                  ) -> tuple[KSelection, Any, dict[str, Any]]:
+        """Choose k and fit the method: the choice, the fitted model and the method's
+        options."""
         n = Z.shape[0]
-        k_values = [k for k in k_values if k < n] or [min(k_values)]
-        if min(k_values) >= n:
-            raise DataError([Problem(None, f"only {n} customers ({n} samples), fewer than the "
-                                     f"{min(k_values)} segments asked for", code="too-few-rows")])
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
         sample_idx = None
         if n > SELECTION_SAMPLE and len(k_values) > 1:
             sample_idx = np.sort(np.random.RandomState(seed).choice(n, SELECTION_SAMPLE,
@@ -586,49 +521,71 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         Zs, reduced = self._selection_space(Zs, k_values, seed)
         useful = (tuple(self.useful_k) if self.useful_k is not None and self.k == "auto"
                   else None)
-        algorithm = self.algorithm
         options = self._algorithm_options(Z)
-        stability_fn = None
-        if self.stability:
-            stability_fn = self._stability_for_k(Zs, seed, options)
-        if not caps.needs_k:
+        if not spec.capabilities.needs_k:
             selection, model = self._fit_finding_k(spec, Z, seed, options)
-            k = selection.chosen_k
         elif spec.embedding is not None:
             selection, model = self._fit_embedded(spec, Z, Zs, k_values, seed, useful,
                                                   sample_idx is not None, progress)
-            k = selection.chosen_k
         else:
-            selection = select_k(Zs, k_values, random_state=seed, n_init=self.n_init,
-                                 progress=progress, n_threads=self.n_threads,
-                                 algorithm=algorithm, options=options, stability=stability_fn,
-                                 useful=useful)
-            if asked_range and len(k_values) == 1:
-                selection.method = "only-possible"
-                selection.explanation = (f"k = {k_values[0]}: the only number of segments "
-                                         f"possible, since the features take only {n_distinct} "
-                                         "distinct values.")
-            k = selection.chosen_k
-            model = selection.model
-            if selection.outside is not None and not selection.outside.get("taken"):
-                self._add_action_stability(selection, Zs, seed, options)
-            if sample_idx is not None or reduced is not None:
-                if caps.centres_only:
-                    from sklearn.cluster import KMeans
+            only = (f"k = {k_values[0]}: the only number of segments possible, since the "
+                    f"features take only {n_distinct} distinct values."
+                    if asked_range and len(k_values) == 1 else None)
+            selection, model = self._fit_selecting_k(
+                Z, Zs, k_values, seed, options, useful=useful, only_possible=only,
+                sample_idx=sample_idx, reduced=reduced, progress=progress)
+        return selection, model, options
 
-                    centres = model.cluster_centers_
-                    if reduced is not None:  # the segments' centres over every feature
-                        full = Z if sample_idx is None else Z[sample_idx]
-                        centres = np.vstack([full[model.labels_ == j].mean(axis=0)
-                                             for j in range(k)])
-                        selection.explanation += reduced
-                    model = KMeans(k, init=centres, n_init=1, random_state=seed).fit(Z)
-                else:
-                    model = fit_method(algorithm, k, Z, seed, self.n_init, options)
-                if sample_idx is not None:
-                    selection.n_samples = int(SELECTION_SAMPLE)
-                if progress:
-                    progress("fit", 1, 1)
+    def _fit_selecting_k(self, Z: np.ndarray, Zs: np.ndarray, k_values: list[int], seed: int,
+                         options: dict[str, Any], *, useful: tuple[int, int] | None,
+                         only_possible: str | None, sample_idx: np.ndarray | None,
+                         reduced: str | None, progress: ProgressFn | None
+                         ) -> tuple[KSelection, Any]:
+        """A method given k (K-Means and the others): k chosen on ``Zs`` (the selection
+        sample, or its principal components), then the method re-fitted on every customer
+        when ``Zs`` was not all of them."""
+        stability_fn = None
+        if self.stability:
+            stability_fn = self._stability_for_k(Zs, seed, options)
+        selection = select_k(Zs, k_values, random_state=seed, n_init=self.n_init,
+                             progress=progress, n_threads=self.n_threads,
+                             algorithm=self.algorithm, options=options, stability=stability_fn,
+                             useful=useful)
+        if only_possible is not None:
+            selection.method = "only-possible"
+            selection.explanation = only_possible
+        k = selection.chosen_k
+        model = selection.model
+        if selection.outside is not None and not selection.outside.get("taken"):
+            self._add_action_stability(selection, Zs, seed, options)
+        if sample_idx is None and reduced is None:
+            return selection, model
+        if registry.get(self.algorithm).capabilities.centres_only:
+            from sklearn.cluster import KMeans
+
+            centres = model.cluster_centers_
+            if reduced is not None:  # the segments' centres over every feature
+                full = Z if sample_idx is None else Z[sample_idx]
+                centres = np.vstack([full[model.labels_ == j].mean(axis=0)
+                                     for j in range(k)])
+                selection.explanation += reduced
+            model = KMeans(k, init=centres, n_init=1, random_state=seed).fit(Z)
+        else:
+            model = fit_method(self.algorithm, k, Z, seed, self.n_init, options)
+        if sample_idx is not None:
+            selection.n_samples = int(SELECTION_SAMPLE)
+        if progress:
+            progress("fit", 1, 1)
+        return selection, model
+
+    def _fit_segments(self, selection: KSelection, model: Any, Z: np.ndarray, seed: int,
+                      options: dict[str, Any]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Number the segments by size (0 the largest) and keep the fitted model: the
+        training rows' segments, distances to their centre and probabilities."""
+        caps = registry.get(self.algorithm).capabilities
+        k = selection.chosen_k
+        n = Z.shape[0]
         selection.model = None
         raw = np.asarray(model.labels_, dtype=np.int64)
         found = len(np.unique(raw[raw >= 0]))
@@ -666,11 +623,16 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             self.stability_ = bootstrap_stability(
                 Z, new_labels, lambda Zb, sd: self._refit_labels(Zb, sd, options),
                 random_state=seed)
+        return new_labels, dist, probabilities
 
-        # labels for every input row
+    def _label_every_row(self, frame: pd.DataFrame, kept: np.ndarray, fit_rows: np.ndarray,
+                         new_labels: np.ndarray, dist: np.ndarray,
+                         probabilities: np.ndarray) -> None:
+        """Segment, distance and probability of every input row: the fitted rows', and
+        the exact duplicates' (left out of fitting) assigned as their twin."""
+        n_input = len(frame)
         labels_all = np.full(n_input, -1, dtype=np.int64)
         dist_all = np.full(n_input, np.nan)
-        kept = checked.kept_rows
         fit_mask = np.zeros(n_input, dtype=bool)
         fit_mask[kept[fit_rows]] = True
         labels_all[kept[fit_rows]] = new_labels
@@ -686,6 +648,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.probabilities_ = proba_all
         self.fit_mask_ = fit_mask
 
+    def _fit_profiles(self, train: pd.DataFrame, new_labels: np.ndarray, fr: Any,
+                      rules: Any, progress: ProgressFn | None) -> None:
+        """Profile, name and recommend the segments (the columns that only describe them
+        included)."""
         if progress:
             progress("profile", 0, 1)
         describe_num = [d.feature for d in fr.decisions
@@ -694,12 +660,12 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                         if d.use == "describe" and d.role == "category" and d.feature]
         self.segments_: list[SegmentProfile]
         self.segments_, self.profiles_ = profile_segments(
-            train, new_labels, numeric, categorical_features=categorical_features,
+            train, new_labels, list(fr.features),
+            categorical_features=list(fr.categorical_features),
             describe_numeric=describe_num, describe_categorical=describe_cat, rules=rules,
             **self._profile_context())
         if progress:
             progress("profile", 1, 1)
-        return self
 
     def _fit_finding_k(self, spec: registry.AlgorithmSpec, Z: np.ndarray, seed: int,
                        options: dict[str, Any]) -> tuple[KSelection, Any]:
@@ -919,7 +885,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- use
     def _assign(self, frame: pd.DataFrame, with_proba: bool = False) -> Any:
-        typed = self._typed_features(frame)
+        typed = self.typed_features(frame)
         Z = np.asarray(self.preprocessor_.transform(typed), dtype=np.float64)
         proba = np.full(len(Z), np.nan)
         if self.model_ is None:
@@ -953,7 +919,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         """Distance of each customer to every segment centre, shape (n_samples, k)."""
         check_is_fitted(self)
         frame = self._input_frame(X, reset=False)
-        Z = np.asarray(self.preprocessor_.transform(self._typed_features(frame)),
+        Z = np.asarray(self.preprocessor_.transform(self.typed_features(frame)),
                        dtype=np.float64)
         return euclidean_distances(self._space(Z), self.cluster_centers_)
 
@@ -980,23 +946,11 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
 
 def segmenter_from_parts(
-    params: dict[str, Any],
-    *,
-    columns: Sequence[str],
-    roles: Roles,
-    features: Sequence[str],
-    plan: PreprocessPlan,
-    preprocessor: ColumnTransformer,
-    k_selection: KSelection,
-    cluster_centers: np.ndarray,
-    segments: list[SegmentProfile],
-    profiles: pd.DataFrame,
-    cleaning: dict[str, Any],
-    warnings: list[Problem],
-    inertia: float,
-    final_scores: KScore,
-    labels: np.ndarray | None = None,
-    distances: np.ndarray | None = None,
+    params: dict[str, Any], *, columns: Sequence[str], roles: Roles, features: Sequence[str],
+    plan: PreprocessPlan, preprocessor: ColumnTransformer, k_selection: KSelection,
+    cluster_centers: np.ndarray, segments: list[SegmentProfile], profiles: pd.DataFrame,
+    cleaning: dict[str, Any], warnings: list[Problem], inertia: float, final_scores: KScore,
+    labels: np.ndarray | None = None, distances: np.ndarray | None = None,
     fit_mask: np.ndarray | None = None,
 ) -> Segmenter:
     """A fitted K-Means :class:`Segmenter` assembled from parts an engine computed itself.
@@ -1005,42 +959,19 @@ def segmenter_from_parts(
     :mod:`custseg.engines.local`, and Spark, :mod:`custseg.engines.spark`) build the same
     fitted estimator with this function, so that ``predict``, ``assign``, ``transform``,
     :func:`custseg.bundle.save_bundle`, ``custseg score`` and ``custseg serve`` treat their
-    models as any other: new customers go through ``preprocessor`` and to the nearest of
-    ``cluster_centers``.
+    models as any other: new customers go through ``preprocessor`` (fitted
+    :func:`custseg.preprocess.build_preprocessor` of ``plan``) to the nearest of
+    ``cluster_centers`` (shape (k, n_scaled_features), segment 0, the largest, first).
 
-    Parameters
-    ----------
-    params : dict
-        Constructor arguments of :class:`Segmenter` (``get_params()`` keys only).
-    columns : sequence of str
-        The input table's columns, in order (``feature_names_in_``: ``predict`` takes a
-        table with these columns).
-    roles, features, plan, cleaning, warnings
-        Column roles, the features segmented on, the preprocessing plan, the cleaning
-        record and the data warnings (:class:`~custseg.errors.Problem`).
-    preprocessor : ColumnTransformer
-        Fitted :func:`custseg.preprocess.build_preprocessor` of ``plan``.
-    k_selection : KSelection
-        The choice of k (its ``model`` is dropped: not serialised).
-    cluster_centers : ndarray of shape (k, n_scaled_features)
-        Segment centres in the preprocessed space, segment 0 (the largest) first.
-    segments, profiles
-        The segments' profiles (:class:`~custseg.profiling.SegmentProfile`) and
-        ``profiles.csv``'s table.
-    inertia : float
-        Sum of squared distances to the centres.
-    final_scores : KScore
-        Scores of the final partition.
-    labels, distances, fit_mask : ndarray, optional
-        Per training row, when the engine holds them (kept out of bundles).
+    ``params`` are the constructor arguments (``get_params()`` keys only); ``columns`` the
+    input table's columns in order (``predict`` takes a table with these); ``roles``,
+    ``features``, ``plan``, ``cleaning``, ``warnings`` (:class:`~custseg.errors.Problem`),
+    ``segments`` (:class:`~custseg.profiling.SegmentProfile`), ``profiles`` (the table of
+    profiles.csv), ``inertia`` and ``final_scores`` what ``fit`` would have found;
+    ``k_selection`` the choice of k (its ``model`` is dropped: not serialised);
+    ``labels``, ``distances`` and ``fit_mask`` per training row, when the engine holds them
+    (kept out of bundles).
 
-    Returns
-    -------
-    Segmenter
-        Fitted: ``check_is_fitted`` passes and ``predict`` assigns the nearest centre.
-
-    Examples
-    --------
     >>> from custseg import Segmenter, load_table, demo_data_path
     >>> df = load_table(demo_data_path())
     >>> fitted = Segmenter(k=5, features=["Annual Income (k$)", "Spending Score (1-100)"],
@@ -1055,44 +986,50 @@ def segmenter_from_parts(
     >>> bool((copy.predict(df) == fitted.predict(df)).all())
     True
     """
+    seg, centres = _kmeans_segmenter(params, cluster_centers, len(segments))
+    k_selection.model = None
+    _set_attributes(
+        seg, n_features_in_=len(columns),
+        feature_names_in_=np.asarray(list(columns), dtype=object), roles_=roles,
+        features_=list(features), warnings_=list(warnings), cleaning_=cleaning, plan_=plan,
+        preprocessor_=preprocessor, k_=int(centres.shape[0]), k_selection_=k_selection,
+        model_=None, cluster_centers_=centres, inertia_=float(inertia),
+        final_scores_=final_scores, stability_=None)
+    if labels is not None:
+        _set_attributes(
+            seg, labels_=labels,
+            distances_=distances if distances is not None else np.full(len(labels), np.nan),
+            probabilities_=np.full(len(labels), np.nan),
+            fit_mask_=fit_mask if fit_mask is not None else labels >= 0)
+    _set_attributes(seg, segments_=segments, profiles_=profiles, **_not_computed())
+    return seg
+
+
+def _kmeans_segmenter(params: dict[str, Any], cluster_centers: np.ndarray,
+                      n_segments: int) -> tuple[Segmenter, np.ndarray]:
+    """An unfitted K-Means :class:`Segmenter` of ``params``, and its centres checked."""
     centres = np.asarray(cluster_centers, dtype=np.float64)
-    if centres.ndim != 2 or centres.shape[0] != len(segments):
-        raise ValueError(f"cluster_centers must have one row a segment ({len(segments)}), "
+    if centres.ndim != 2 or centres.shape[0] != n_segments:
+        raise ValueError(f"cluster_centers must have one row a segment ({n_segments}), "
                          f"got shape {centres.shape}")
     seg = Segmenter(**params)
     if not registry.get(seg.algorithm).capabilities.centres_only:
         raise ValueError(f"segmenter_from_parts builds K-Means models only, got algorithm "
                          f"{seg.algorithm!r}")
-    seg.n_features_in_ = len(columns)
-    seg.feature_names_in_ = np.asarray(list(columns), dtype=object)
-    seg.roles_ = roles
-    seg.features_ = list(features)
-    seg.warnings_ = list(warnings)
-    seg.cleaning_ = cleaning
-    seg.plan_ = plan
-    seg.preprocessor_ = preprocessor
-    seg.k_ = int(centres.shape[0])
-    k_selection.model = None
-    seg.k_selection_ = k_selection
-    seg.model_ = None
-    seg.cluster_centers_ = centres
-    seg.inertia_ = float(inertia)
-    seg.final_scores_ = final_scores
-    seg.stability_ = None
-    if labels is not None:
-        seg.labels_ = labels
-        seg.distances_ = (distances if distances is not None
-                          else np.full(len(labels), np.nan))
-        seg.probabilities_ = np.full(len(labels), np.nan)
-        seg.fit_mask_ = fit_mask if fit_mask is not None else labels >= 0
-    seg.segments_ = segments
-    seg.profiles_ = profiles
-    seg.derivations_ = []
-    seg.column_decisions_ = []
-    seg.near_duplicates_ = []
-    seg.feature_roles_ = {}
-    seg.labels_map_ = {}
-    seg.outliers_ = {"method": "none", "winsorized": False, "rows": 0, "share": 0.0,
-                     "columns": {}}
-    seg.reduction_ = {"method": "none", "groups": []}
-    return seg
+    return seg, centres
+
+
+def _set_attributes(seg: Segmenter, **attributes: Any) -> None:
+    """Set fitted attributes, in the order given (the order the model file stores them)."""
+    for name, value in attributes.items():
+        setattr(seg, name, value)
+
+
+def _not_computed() -> dict[str, Any]:
+    """The fitted attributes an engine's K-Means does not compute, as ``fit`` leaves them
+    when there is nothing to say (no derived columns, no outliers, no feature groups)."""
+    return {"derivations_": [], "column_decisions_": [], "near_duplicates_": [],
+            "feature_roles_": {}, "labels_map_": {},
+            "outliers_": {"method": "none", "winsorized": False, "rows": 0, "share": 0.0,
+                          "columns": {}},
+            "reduction_": {"method": "none", "groups": []}}

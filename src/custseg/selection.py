@@ -34,6 +34,11 @@ Examples
 (4, 'high')
 """
 
+# long module: choosing k is one concern, told in one place: scoring each candidate
+# partition, the consensus rule (documented above) and its variant for action, and fitting
+# the candidates; KScore and KSelection, stored in model bundles under this module's path,
+# are built by each of these parts.
+
 from __future__ import annotations
 
 import threading
@@ -364,69 +369,17 @@ def _rank(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
 
 def consensus(scores: list[KScore]) -> KSelection:
     """Apply the documented consensus rule to per-k scores (see the module docstring)."""
-    ks = [s.k for s in scores]
-    sil = np.array([s.silhouette for s in scores])
-    ch = np.array([s.calinski_harabasz for s in scores])
-    db = np.array([s.davies_bouldin for s in scores])
-    elbow = find_elbow(ks, [s.inertia for s in scores])
-    votes: dict[str, int | None] = {
-        "elbow": elbow,
-        "silhouette": ks[int(np.nanargmax(sil))],
-        "calinski_harabasz": ks[int(np.nanargmax(ch))],
-        "davies_bouldin": ks[int(np.nanargmin(db))],
-    }
-    if all(s.bic is not None for s in scores):
-        votes["bic"] = ks[int(np.nanargmin([s.bic for s in scores]))]
-    if all(s.stability is not None for s in scores):
-        votes["stability"] = ks[int(np.nanargmax([s.stability for s in scores]))]
+    votes, elbow = _votes(scores)
     counts = Counter(v for v in votes.values() if v is not None)
-    mean_rank = (_rank(sil, True) + _rank(ch, True) + _rank(db, False)) / 3
-    rank_of = dict(zip(ks, mean_rank, strict=True))
-    top = max(counts.values())
-    tied = [k for k, c in counts.items() if c == top]
-    chosen = min(tied, key=lambda k: (rank_of[k], k))
-    if "bic" in votes:  # a mixture model: its own likelihood criterion decides
-        chosen = votes["bic"]
-
-    n_signals = len(votes)
-    agreement = counts[chosen] / n_signals
-    best_sil = float(np.nanmax(sil))
-    structure_score = float(np.clip((best_sil - NO_STRUCTURE) / (STRONG_STRUCTURE - NO_STRUCTURE),
-                                    0, 1))
-    i = ks.index(chosen)
-    others = np.delete(sil, i)
-    if len(others) and np.isfinite(sil[i]) and sil[i] > 0:
-        margin = (sil[i] - np.nanmax(others)) / sil[i]
-    else:
-        margin = 0.0
-    clarity = float(np.clip(margin / CLEAR_MARGIN, 0, 1))
-    tied = _within_error(scores, chosen)
-    if tied:  # the sample cannot tell them apart on the silhouette
-        clarity = 0.0
-    confidence = 0.5 * agreement + 0.3 * structure_score + 0.2 * clarity
+    chosen = _chosen_by_vote(scores, votes, counts)
+    agreement = counts[chosen] / len(votes)
+    best_sil = float(np.nanmax([s.silhouette for s in scores]))
+    clarity, tied = _clarity(scores, chosen)
+    confidence = _confidence(agreement, best_sil, clarity)
     structure = structure_label(best_sil)
-    if structure == "none":
-        confidence = min(confidence, LOW_CAP)
     label = "high" if confidence >= 0.65 else "medium" if confidence >= 0.4 else "low"
-    agree_names = [name.replace("_", "-") for name, v in votes.items() if v == chosen]
-    explanation = (
-        f"k = {chosen}: {counts[chosen]} of {n_signals} signals agree "
-        f"({', '.join(agree_names)}); best silhouette {best_sil:.2f} "
-        f"({STRUCTURE_WORDS[structure]})."
-    )
-    if structure == "none":
-        explanation += NO_STRUCTURE_SENTENCE
-    else:
-        if tied:
-            explanation += (f" On the sample, k = {', '.join(map(str, tied))} "
-                            f"{'is' if len(tied) == 1 else 'are'} within the sampling error "
-                            "of the silhouette; compare them before acting.")
-        elif clarity < 1:
-            runner_up = ks[int(np.nanargmax(np.where(np.arange(len(ks)) == i, -np.inf, sil)))]
-            explanation += (f" k = {runner_up} is almost as good on the silhouette; compare "
-                            "them before acting.")
-        if agreement <= 0.5:
-            explanation += " The signals disagree: treat the choice as tentative."
+    explanation = _consensus_explanation(scores, votes, chosen, best_sil=best_sil,
+                                         agreement=agreement, clarity=clarity, tied=tied)
     sampling = ({"within_error": tied} if any(sc.silhouette_se is not None for sc in scores)
                 else None)
     return KSelection(
@@ -441,6 +394,102 @@ def consensus(scores: list[KScore]) -> KSelection:
         structure=structure,
         explanation=explanation,
     )
+
+
+def _votes(scores: list[KScore]) -> tuple[dict[str, int | None], int | None]:
+    """The k each signal votes for (elbow, silhouette, Calinski-Harabasz, Davies-Bouldin,
+    and BIC and stability when every k has them), and the elbow's k."""
+    ks = [s.k for s in scores]
+    elbow = find_elbow(ks, [s.inertia for s in scores])
+    votes: dict[str, int | None] = {
+        "elbow": elbow,
+        "silhouette": ks[int(np.nanargmax([s.silhouette for s in scores]))],
+        "calinski_harabasz": ks[int(np.nanargmax([s.calinski_harabasz for s in scores]))],
+        "davies_bouldin": ks[int(np.nanargmin([s.davies_bouldin for s in scores]))],
+    }
+    if all(s.bic is not None for s in scores):
+        votes["bic"] = ks[int(np.nanargmin([s.bic for s in scores]))]
+    if all(s.stability is not None for s in scores):
+        votes["stability"] = ks[int(np.nanargmax([s.stability for s in scores]))]
+    return votes, elbow
+
+
+def _chosen_by_vote(scores: list[KScore], votes: dict[str, int | None],
+                    counts: Counter[int]) -> int:
+    """The k with the most votes, ties broken by the mean rank on the three internal
+    indices (then the smaller k); BIC decides alone for a mixture model."""
+    bic = votes.get("bic")
+    if bic is not None:  # a mixture model: its own likelihood criterion decides
+        return bic
+    ks = [s.k for s in scores]
+    sil = np.array([s.silhouette for s in scores])
+    ch = np.array([s.calinski_harabasz for s in scores])
+    db = np.array([s.davies_bouldin for s in scores])
+    mean_rank = (_rank(sil, True) + _rank(ch, True) + _rank(db, False)) / 3
+    rank_of = dict(zip(ks, mean_rank, strict=True))
+    top = max(counts.values())
+    tied = [k for k, c in counts.items() if c == top]
+    return min(tied, key=lambda k: (rank_of[k], k))
+
+
+def _clarity(scores: list[KScore], chosen: int) -> tuple[float, list[int]]:
+    """How clearly the chosen k beats the others on the silhouette (0 to 1; 0 when some
+    are within its sampling error), and those within it."""
+    ks = [s.k for s in scores]
+    sil = np.array([s.silhouette for s in scores])
+    i = ks.index(chosen)
+    others = np.delete(sil, i)
+    if len(others) and np.isfinite(sil[i]) and sil[i] > 0:
+        margin = (sil[i] - np.nanmax(others)) / sil[i]
+    else:
+        margin = 0.0
+    clarity = float(np.clip(margin / CLEAR_MARGIN, 0, 1))
+    tied = _within_error(scores, chosen)
+    if tied:  # the sample cannot tell them apart on the silhouette
+        clarity = 0.0
+    return clarity, tied
+
+
+def _confidence(agreement: float, best_sil: float, clarity: float) -> float:
+    """Confidence in the choice: agreement of the signals, strength of the structure and
+    clarity (capped when there is no structure)."""
+    structure_score = float(np.clip((best_sil - NO_STRUCTURE) / (STRONG_STRUCTURE - NO_STRUCTURE),
+                                    0, 1))
+    confidence = 0.5 * agreement + 0.3 * structure_score + 0.2 * clarity
+    if structure_label(best_sil) == "none":
+        confidence = min(confidence, LOW_CAP)
+    return confidence
+
+
+def _consensus_explanation(scores: list[KScore], votes: dict[str, int | None], chosen: int, *,
+                           best_sil: float, agreement: float, clarity: float,
+                           tied: list[int]) -> str:
+    """Why k was chosen, in words: the signals that agree, the structure, and what to
+    compare before acting."""
+    ks = [s.k for s in scores]
+    sil = np.array([s.silhouette for s in scores])
+    counts = Counter(v for v in votes.values() if v is not None)
+    structure = structure_label(best_sil)
+    agree_names = [name.replace("_", "-") for name, v in votes.items() if v == chosen]
+    explanation = (
+        f"k = {chosen}: {counts[chosen]} of {len(votes)} signals agree "
+        f"({', '.join(agree_names)}); best silhouette {best_sil:.2f} "
+        f"({STRUCTURE_WORDS[structure]})."
+    )
+    if structure == "none":
+        return explanation + NO_STRUCTURE_SENTENCE
+    if tied:
+        explanation += (f" On the sample, k = {', '.join(map(str, tied))} "
+                        f"{'is' if len(tied) == 1 else 'are'} within the sampling error "
+                        "of the silhouette; compare them before acting.")
+    elif clarity < 1:
+        i = ks.index(chosen)
+        runner_up = ks[int(np.nanargmax(np.where(np.arange(len(ks)) == i, -np.inf, sil)))]
+        explanation += (f" k = {runner_up} is almost as good on the silhouette; compare "
+                        "them before acting.")
+    if agreement <= 0.5:
+        explanation += " The signals disagree: treat the choice as tentative."
+    return explanation
 
 
 #: Numbers of segments a campaign can use: k is chosen in this range unless the evidence

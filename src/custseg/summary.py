@@ -66,7 +66,7 @@ class Def(Schema):
 
 
 def _role_names() -> list[str]:
-    from custseg.roles import ROLE_TABLE
+    from custseg.role_table import ROLE_TABLE
 
     return list(ROLE_TABLE)
 

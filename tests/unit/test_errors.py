@@ -30,7 +30,7 @@ from custseg.store import EventConflictError, StoreError
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
 SRC = Path(custseg.__file__).parent
 #: The faces: they speak to their own users and may name their own flags.
-FACES = {"cli.py", "service.py", "service"}
+FACES = {"cli.py", "cli", "service.py", "service"}
 
 
 def test_every_code_has_an_exit_code_and_every_class_agrees():

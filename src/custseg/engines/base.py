@@ -13,7 +13,7 @@ Where do I add a new engine?
    **options)`` returning a result that has ``summary`` (the ``summary.json`` document), and
    ``write(result, out, force=..., report=...)`` writing the output folder.
 2. Read and aggregate however the engine needs, but take every rule from the functions the
-   :data:`STAGES` name (``custseg.schema.parse_numeric``, ``validate_table``,
+   :data:`STAGES` name (``custseg.parsing.parse_numeric``, ``validate_table``,
    ``custseg.preprocess.plan_preprocessing``, ``custseg.selection.select_k``,
    ``custseg.profiling.profiles_from_statistics``, :func:`number_by_size`...): never restate one.
 3. ``register_engine(MyEngine())``; ``get_engine("mine")`` then runs it.
@@ -55,11 +55,11 @@ STAGES: tuple[Stage, ...] = (
           ("custseg.io:read_table", "custseg.io:decode_text", "custseg.io:detect_delimiter")),
     Stage("validate", "cells parsed as numbers (junk, missing markers, decimal commas); "
           "infinite, too large, empty and constant columns",
-          ("custseg.schema:parse_numeric", "custseg.schema:comma_reading",
-           "custseg.schema:junk_problem", "custseg.schema:marker_problem",
-           "custseg.schema:infinite_problem", "custseg.schema:too_large_problem",
-           "custseg.schema:all_missing_problem", "custseg.schema:constant_problem",
-           "custseg.engines.base:new_cleaning")),
+          ("custseg.parsing:parse_numeric", "custseg.parsing:comma_reading",
+           "custseg.parsing:junk_problem", "custseg.parsing:marker_problem",
+           "custseg.parsing:infinite_problem", "custseg.parsing:too_large_problem",
+           "custseg.parsing:all_missing_problem", "custseg.parsing:constant_problem",
+           "custseg.engines.base:new_cleaning", "custseg.engines.base:record_unreadable")),
     Stage("roles", "id, numeric, categorical and ignored columns; the features",
           ("custseg.schema:validate_table",)),
     Stage("prepare", "imputation, clipping, log of skewed columns, scaling",
@@ -81,7 +81,7 @@ STAGES: tuple[Stage, ...] = (
 
 
 def rule(dotted: str) -> Any:
-    """The function a :class:`Stage` names (``"custseg.schema:parse_numeric"``)."""
+    """The function a :class:`Stage` names (``"custseg.parsing:parse_numeric"``)."""
     module, _, name = dotted.partition(":")
     return getattr(importlib.import_module(module), name)
 
@@ -116,10 +116,10 @@ def record_unreadable(name: str, n_junk: int, n_filled: int, n_markers: int, *,
                       warns: list[Problem], junk: dict[str, Any] | None = None,
                       markers: dict[str, Any] | None = None) -> None:
     """Record a column's junk cells and missing markers, as every engine does: the
-    findings (:func:`custseg.schema.junk_problem`, an error above ``max_junk``;
-    :func:`custseg.schema.marker_problem`) and their counts in ``cleaning``.  ``junk`` and
+    findings (:func:`custseg.parsing.junk_problem`, an error above ``max_junk``;
+    :func:`custseg.parsing.marker_problem`) and their counts in ``cleaning``.  ``junk`` and
     ``markers`` are the findings' ``rows``/``values`` examples."""
-    from custseg.schema import junk_problem, marker_problem
+    from custseg.parsing import junk_problem, marker_problem
 
     if n_junk:
         prob = junk_problem(name, n_junk, n_filled, max_junk, **(junk or {}))

@@ -1070,9 +1070,7 @@ class _SparkRun:
         sample = _seeded_sample(scaled, n, sample_size, seed) if sampled else scaled
         # small enough for one task: MLlib's many short jobs run faster on one partition
         sample = self._cache(sample.select("__key", "__scaled", "__x").coalesce(1))
-        local = sample.select(F.col("__key").cast("string").alias("key"), "__x").toPandas()
-        order = np.argsort(local["key"].to_numpy(), kind="stable")
-        X = np.vstack(local["__x"].to_numpy())[order]
+        X = _scaled_by_key(sample)
         m = X.shape[0]
         n_distinct = len(np.unique(X, axis=0))
         if n_distinct < min(ks):
@@ -1228,24 +1226,7 @@ class _SparkRun:
         def first(x: Any) -> float:
             return float("nan") if not x or x[0] is None else float(x[0])
 
-        cats: list[dict[str, dict[str, float]]] = [{} for _ in range(k)]
-        shares: dict[str, dict[str, float]] = {}
-        for j, c in enumerate(categorical):
-            level = F.col(f"__cat{j}")
-            level = F.when(level.isNull() | (level == ""), F.lit(None)).otherwise(level)
-            counts = (assigned.select("segment", level.alias("level"))
-                      .groupBy("segment", "level").count().collect())
-            total: dict[str, int] = {}
-            for r in counts:
-                name = "missing" if r["level"] is None else str(r["level"])
-                total[name] = total.get(name, 0) + r["count"]
-                cats[r["segment"]].setdefault(c, {})[name] = r["count"]
-            for s in range(k):
-                mix = cats[s].get(c, {})
-                cats[s][c] = {lvl: round(cnt / sizes[s], 4) for lvl, cnt in
-                              sorted(mix.items(), key=lambda kv: (-kv[1], kv[0]))}
-            shares[c] = {lvl: round(cnt / n, 4) for lvl, cnt in
-                         sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))}
+        cats, shares = _category_shares(assigned, categorical, sizes, n)
         stats = SegmentStatistics(
             n=n, sizes=sizes,
             mean=[{c: num(per[s][f"mean{i}"]) for i, c in enumerate(numeric)} for s in range(k)],
@@ -1353,6 +1334,43 @@ class _SparkRun:
             warnings=summary["warnings"], input_info=summary["input"],
             input_sha256=summary["input_sha256"], command=summary["command"])
         return views, overview
+
+
+def _category_shares(assigned: Any, categorical: list[str], sizes: list[int], n: int
+                     ) -> tuple[list[dict[str, dict[str, float]]], dict[str, dict[str, float]]]:
+    """Per segment and overall, the shares of each categorical column's levels (empty
+    cells as ``"missing"``), the most frequent first (then by name)."""
+    from pyspark.sql import functions as F
+
+    k = len(sizes)
+    cats: list[dict[str, dict[str, float]]] = [{} for _ in range(k)]
+    shares: dict[str, dict[str, float]] = {}
+    for j, c in enumerate(categorical):
+        level = F.col(f"__cat{j}")
+        level = F.when(level.isNull() | (level == ""), F.lit(None)).otherwise(level)
+        counts = (assigned.select("segment", level.alias("level"))
+                  .groupBy("segment", "level").count().collect())
+        total: dict[str, int] = {}
+        for r in counts:
+            name = "missing" if r["level"] is None else str(r["level"])
+            total[name] = total.get(name, 0) + r["count"]
+            cats[r["segment"]].setdefault(c, {})[name] = r["count"]
+        for s in range(k):
+            mix = cats[s].get(c, {})
+            cats[s][c] = {lvl: round(cnt / sizes[s], 4) for lvl, cnt in
+                          sorted(mix.items(), key=lambda kv: (-kv[1], kv[0]))}
+        shares[c] = {lvl: round(cnt / n, 4) for lvl, cnt in
+                     sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))}
+    return cats, shares
+
+
+def _scaled_by_key(sample: Any) -> np.ndarray:
+    """The scaled features of a (small) sample on the driver, rows in key order."""
+    from pyspark.sql import functions as F
+
+    local = sample.select(F.col("__key").cast("string").alias("key"), "__x").toPandas()
+    order = np.argsort(local["key"].to_numpy(), kind="stable")
+    return np.vstack(local["__x"].to_numpy())[order]
 
 
 def _seeded_sample(df: Any, n: int, size: int, seed: int) -> Any:

@@ -36,10 +36,6 @@ from custseg.features.columns import ColumnMap
 if TYPE_CHECKING:
     import duckdb
 
-#: Lines per slice of the large aggregations (duplicates, orders, products): DuckDB's hash
-#: tables for more distinct keys than this outgrow a 1.5 GB memory limit.
-PART_LINES = 25_000_000
-
 
 @dataclass
 class Log:

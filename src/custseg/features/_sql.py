@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from custseg.schema import MISSING_MARKERS
+from custseg.parsing import MISSING_MARKERS
 
 if TYPE_CHECKING:
     import duckdb

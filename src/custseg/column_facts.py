@@ -1,0 +1,226 @@
+"""What the role rules of :mod:`custseg.roles` read about a numeric column: the words of its
+name and the hints they give (``NAME_HINTS``), the facts of its values (:class:`ColumnFacts`),
+the tests of the built-in rules (each gives a reason in words, or None), and which feature
+columns move together (:func:`near_duplicates`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Calendar positions (day of the month, month, weekday, hour): they describe when
+#: something happened, not who the customer is.
+CALENDAR_PARTS = {"day": (1, 31), "dom": (1, 31), "month": (1, 12), "weekday": (0, 7),
+                  "dow": (0, 7), "hour": (0, 23), "week": (1, 53), "quarter": (1, 4)}
+#: |r| above which two feature columns are near-duplicates (the later one is dropped).
+NEAR_DUPLICATE_R = 0.95
+#: Rows used to measure correlations between columns (a seeded sample above it).
+CORRELATION_SAMPLE = 20_000
+
+NAME_HINTS: dict[str, tuple[str, ...]] = {
+    "birth_year": ("birth", "born", "yob", "birthyear"),
+    "category": ("sex", "gender", "genre", "marital", "marriage", "married", "education",
+                 "region", "channel", "country", "city", "state", "type", "class", "category",
+                 "segment", "group", "status", "code", "zone", "area", "branch", "plan"),
+    # (not "frequency": a frequency is as often a count of orders as a share of months;
+    # shares named so are fractions, caught by the 0-1 rule)
+    "rate": ("prc", "pct", "percent", "percentage", "rate", "ratio", "share", "proportion",
+             "fraction"),
+    "count": ("num", "number", "count", "cnt", "trx", "txn", "transactions", "visits",
+              "orders", "kid", "kids", "kidhome", "teen", "teenhome", "children", "child",
+              "dependents", "household", "calls", "contacts", "campaign",
+              "previous", "items", "products", "nb", "qty", "quantity"),
+    "money": ("amount", "amt", "mnt", "income", "salary", "balance", "bal", "spend", "spent",
+              "spending", "price", "revenue", "sales", "payment", "payments", "pay", "bill",
+              "limit", "cost", "value", "fee", "fees", "profit", "purchases", "purchase",
+              "monetary", "wage", "earnings", "debt", "loan", "credit", "advance", "deposit",
+              "turnover", "expenditure"),
+    "measure": ("score", "rating", "index", "duration", "seconds", "minutes", "hours", "days",
+                "time", "length", "distance", "weight", "height", "day", "month", "week",
+                "recency", "tenure"),
+    "age": ("age",),
+    "tenure_date": ("since", "joined", "join", "registration", "registered", "signup",
+                    "enrol", "enroll", "enrolled", "first", "opened", "start", "created",
+                    "customer", "member", "membership", "dt"),
+}
+
+
+def name_words(name: str) -> list[str]:
+    """Lower-case words of a column name: CamelCase, snake_case, CAPS and digits split.
+
+    >>> name_words("NumWebVisitsMonth"), name_words("PRC_FULL_PAYMENT"), name_words("BILL_AMT1")
+    (['num', 'web', 'visits', 'month'], ['prc', 'full', 'payment'], ['bill', 'amt', '1'])
+    """
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name)[:200])  # quadratic on long names
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
+    text = re.sub(r"([A-Za-z])([0-9])", r"\1 \2", text)
+    return [w for w in re.split(r"[^0-9A-Za-z]+", text.lower()) if w]
+
+
+def has_hint(name: str, kind: str) -> bool:
+    if kind == "rate" and "%" in str(name):
+        return True
+    words = name_words(name)
+    joined = "".join(words)
+    hints = NAME_HINTS[kind]
+    return any(w in hints for w in words) or joined in hints
+
+
+class ColumnFacts:
+    """What the rules of :data:`NUMERIC_RULES` look at: a numeric column's name (and its
+    words) and its finite values, with their range, whether they are whole and the distinct
+    ones.  Build it with :meth:`of`."""
+
+    def __init__(self, name: str, values: np.ndarray) -> None:
+        self.name = name
+        self.words = name_words(name)
+        self.v = values
+        self.lo, self.hi = float(values.min()), float(values.max())
+        self.whole = bool(np.all(np.mod(values, 1) == 0))
+        self.distinct = np.unique(values)
+        self.span = f"{_num(self.lo)} to {_num(self.hi)}"
+
+    @classmethod
+    def of(cls, name: str, values: pd.Series) -> ColumnFacts | None:
+        """The facts of a column, or None when it has no finite value."""
+        v = values.dropna().to_numpy(dtype=np.float64)
+        v = v[np.isfinite(v)]
+        return cls(name, v) if len(v) else None
+
+    def named(self, kind: str) -> bool:
+        """Whether the name says ``kind`` (a key of :data:`NAME_HINTS`)."""
+        return has_hint(self.name, kind)
+
+    @cached_property
+    def skew(self) -> float:
+        return float(pd.Series(self.v).skew()) if len(self.v) > 2 else 0.0
+
+
+def calendar_reason(f: ColumnFacts) -> str | None:
+    part = f.words[-1] if f.words else ""
+    if f.whole and 1 <= len(f.words) <= 2 and part in CALENDAR_PARTS and (
+            CALENDAR_PARTS[part][0] <= f.lo and f.hi <= CALENDAR_PARTS[part][1]):
+        return f"a {part} number {f.span}: a position in the calendar, not a trait of the customer"
+    return None
+
+
+def birth_year_reason(f: ColumnFacts) -> str | None:
+    named = f.whole and f.named("birth_year") and 1880 <= np.median(f.v) <= 2020
+    spread = (f.whole and "year" in f.words and np.quantile(f.v, 0.05) >= 1900
+              and np.quantile(f.v, 0.95) <= 2015 and np.ptp(f.v) >= 10)
+    return f"years {f.span} named like a year of birth" if named or spread else None
+
+
+def share_reason(f: ColumnFacts) -> str | None:
+    if f.lo >= 0 and f.hi <= 1 and not f.whole:
+        return "values within 0-1: a share"
+    if f.lo >= 0 and f.hi <= 1.5 and not f.whole and {"frequency", "freq"} & set(f.words):
+        return "values within 0-1 (a few above) named like a frequency: a share"
+    if f.lo >= 0 and f.hi <= 100 and f.named("rate"):
+        return f"values within 0-{100 if f.hi > 1 else 1} named like a share"
+    return None
+
+
+def count_reason(f: ColumnFacts) -> str | None:
+    first = next(iter(f.words), "")
+    counted = {"num", "number", "nb", "count", "cnt", "trx", "txn", "transactions", "visits",
+               "orders"} & set(f.words)
+    if f.whole and f.lo >= 0 and f.named("count") and (
+            first in ("num", "number", "n", "nb", "count", "cnt") or counted
+            or not f.named("money")):
+        return f"whole numbers {f.span} named like a count"
+    return None
+
+
+def money_reason(f: ColumnFacts) -> str | None:
+    if f.named("money") and (f.hi - f.lo > 100 or not f.whole):
+        return f"amounts {f.span} named like money"
+    if f.lo >= 0 and f.skew > 1 and f.hi > 1000:
+        return f"skewed amounts {f.span} (skewness {f.skew:.1f})"
+    return None
+
+
+def _num(x: float) -> str:
+    """A number as a reason shows it: ``1,000,000``, ``-2``, ``0.25``."""
+    if float(x).is_integer() or abs(x) >= 1000:
+        return f"{round(x):,}"
+    return f"{x:.4g}"
+
+
+def rate_scale(values: pd.Series) -> float:
+    """100 for a percentage column (a value above 1), else 1."""
+    v = values.dropna()
+    return 100.0 if len(v) and float(v.max()) > 1 else 1.0
+
+
+def as_numeric(frame: pd.DataFrame, col: str) -> pd.Series | None:
+    s = frame[col]
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return s.astype("float64")
+    num = pd.to_numeric(s, errors="coerce")
+    filled = s.notna().sum()
+    if filled and num.notna().sum() == filled:
+        return num.astype("float64")
+    return None
+
+
+def near_duplicates(frame: pd.DataFrame, columns: Sequence[str], *,
+                    threshold: float = NEAR_DUPLICATE_R,
+                    random_state: int = 0) -> list[dict[str, Any]]:
+    """Pairs of columns with |Spearman r| above ``threshold``: the later one of each pair is
+    dropped, the earlier kept (``[{"dropped", "kept", "r"}]``).
+
+    >>> df = pd.DataFrame({"a": range(50), "b": [2 * i + 1 for i in range(50)],
+    ...                    "c": [(i * 7) % 11 for i in range(50)]})
+    >>> near_duplicates(df, ["a", "b", "c"])
+    [{'dropped': 'b', 'kept': 'a', 'r': 1.0}]
+    """
+    cols = list(columns)
+    if len(cols) < 2:
+        return []
+    data = frame[cols]
+    if len(data) > CORRELATION_SAMPLE:
+        data = data.sample(CORRELATION_SAMPLE, random_state=random_state)
+    corr = _pairwise_corr(data.rank().to_numpy(dtype=np.float64))
+    dropped: dict[str, dict[str, Any]] = {}
+    is_dropped = np.zeros(len(cols), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        close = np.isfinite(corr) & (np.abs(corr) > threshold)
+    for j in np.flatnonzero(close.any(axis=0)):
+        hits = np.flatnonzero(close[:j, j] & ~is_dropped[:j])
+        if len(hits):
+            i = int(hits[0])
+            dropped[cols[j]] = {"dropped": cols[j], "kept": cols[i],
+                                "r": round(float(corr[i, j]), 3)}
+            is_dropped[j] = True
+    return list(dropped.values())
+
+
+def _pairwise_corr(X: np.ndarray) -> np.ndarray:
+    """Pearson correlation of the columns of ``X`` over the rows where both are present
+    (as ``DataFrame.corr``), by matrix products: thousands of columns in seconds.  NaN
+    where a pair has fewer than two rows in common or no spread on them."""
+    present = ~np.isnan(X)
+    if present.all():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            full: np.ndarray = np.corrcoef(X, rowvar=False).reshape(X.shape[1], X.shape[1])
+            return full
+    M = present.astype(np.float64)
+    centre = np.nanmean(np.where(present, X, np.nan), axis=0) if len(X) else 0.0
+    Y = np.where(present, X - centre, 0.0)  # centred: sums of squares stay accurate
+    n = M.T @ M  # rows in common
+    sx = Y.T @ M  # sum of column i over the rows where j is present
+    sxx = (Y * Y).T @ M
+    sxy = Y.T @ Y
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxy - sx * sx.T / n
+        var_i = sxx - sx * sx / n
+        corr = cov / np.sqrt(var_i * var_i.T)
+    corr[(n < 2) | (var_i <= 1e-9) | (var_i.T <= 1e-9)] = np.nan
+    clipped: np.ndarray = np.clip(corr, -1.0, 1.0, out=corr, where=np.isfinite(corr))
+    return clipped
