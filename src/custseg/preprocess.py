@@ -372,13 +372,7 @@ def plan_preprocessing(
     category_weight : float
         Weight of each one-hot column.
     """
-    if impute not in IMPUTE_CHOICES:
-        raise UsageError(f"impute must be one of {IMPUTE_CHOICES}, got {impute!r}", "impute")
-    if scaling not in SCALING_CHOICES:
-        raise UsageError(f"scaling must be one of {SCALING_CHOICES}, got {scaling!r}",
-                         "scaling")
-    if clip is not None and not 0 < clip < 0.5:
-        raise UsageError(f"clip must be a quantile between 0 and 0.5, got {clip!r}", "clip")
+    _check_plan_options(impute, scaling, clip)
     numeric = list(numeric)
     skewness: dict[str, float] = {}
     signed_cols: list[str] = []
@@ -386,22 +380,8 @@ def plan_preprocessing(
         if log not in ("auto", "none"):
             raise UsageError(f"log must be 'auto', 'none' or a list of columns, got {log!r}",
                              "log")
-        log_cols: list[str] = []
-        for col in numeric:
-            values = frame[col].to_numpy(dtype=np.float64)
-            values = values[np.isfinite(values)]
-            if clip is not None and len(values):
-                lo, hi = np.quantile(values, [clip, 1 - clip])
-                values = np.clip(values, lo, hi)
-            if len(values) < 3 or np.ptp(values) == 0:
-                continue
-            skew = float(pd.Series(values).skew())
-            skewness[col] = round(skew, 4)
-            if log == "auto" and wants_log(float(values.min()), skew):
-                log_cols.append(col)
-            elif (log == "auto" and col in signed_log and values.min() < 0
-                  and float(pd.Series(np.abs(values)).skew()) > SKEW_THRESHOLD):
-                signed_cols.append(col)
+        log_cols, skewness, signed_cols = _skewed_columns(frame, numeric, clip, log == "auto",
+                                                          signed_log)
     else:
         log_cols = list(log)
         unknown = [c for c in log_cols if c not in numeric]
@@ -410,6 +390,43 @@ def plan_preprocessing(
     return PreprocessPlan(numeric, list(categorical), impute, clip, log_cols, skewness, scaling,
                           signed_log_columns=signed_cols, winsorize=winsorize,
                           group_threshold=group_threshold, category_weight=category_weight)
+
+
+def _check_plan_options(impute: str, scaling: str, clip: float | None) -> None:
+    """Refuse an unknown imputation or scaling, and a clip quantile outside (0, 0.5)."""
+    if impute not in IMPUTE_CHOICES:
+        raise UsageError(f"impute must be one of {IMPUTE_CHOICES}, got {impute!r}", "impute")
+    if scaling not in SCALING_CHOICES:
+        raise UsageError(f"scaling must be one of {SCALING_CHOICES}, got {scaling!r}",
+                         "scaling")
+    if clip is not None and not 0 < clip < 0.5:
+        raise UsageError(f"clip must be a quantile between 0 and 0.5, got {clip!r}", "clip")
+
+
+def _skewed_columns(frame: pd.DataFrame, numeric: Sequence[str], clip: float | None,
+                    auto: bool, signed_log: Sequence[str]
+                    ) -> tuple[list[str], dict[str, float], list[str]]:
+    """The skewness of each numeric column (clipped first when asked), and, when ``auto``,
+    the columns put on a log scale and the amounts put on a signed log scale."""
+    log_cols: list[str] = []
+    skewness: dict[str, float] = {}
+    signed_cols: list[str] = []
+    for col in numeric:
+        values = frame[col].to_numpy(dtype=np.float64)
+        values = values[np.isfinite(values)]
+        if clip is not None and len(values):
+            lo, hi = np.quantile(values, [clip, 1 - clip])
+            values = np.clip(values, lo, hi)
+        if len(values) < 3 or np.ptp(values) == 0:
+            continue
+        skew = float(pd.Series(values).skew())
+        skewness[col] = round(skew, 4)
+        if auto and wants_log(float(values.min()), skew):
+            log_cols.append(col)
+        elif (auto and col in signed_log and values.min() < 0
+              and float(pd.Series(np.abs(values)).skew()) > SKEW_THRESHOLD):
+            signed_cols.append(col)
+    return log_cols, skewness, signed_cols
 
 
 def _scaler(name: str) -> Any:
