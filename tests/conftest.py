@@ -35,8 +35,12 @@ def summary_validator() -> Draft202012Validator:
 def one_openmp_thread() -> Iterator[None]:
     """Run the commands with one OpenMP thread.  On a machine whose CPUs are busy, K-Means'
     OpenMP threads spin-wait for each other: a Wholesale run then takes ~25 s instead of ~2 s
-    (same results).  Modules that run many commands use it (``pytestmark``)."""
-    with pytest.MonkeyPatch.context() as mp:
+    (same results).  Modules that run many commands use it (``pytestmark``).  The variable
+    reaches commands run in a subprocess; threadpoolctl limits the OpenMP runtime already
+    loaded in this process, for the commands run in process."""
+    from threadpoolctl import threadpool_limits
+
+    with pytest.MonkeyPatch.context() as mp, threadpool_limits(limits=1, user_api="openmp"):
         mp.setenv("OMP_NUM_THREADS", "1")
         yield
 
@@ -115,46 +119,3 @@ def run_custseg(*args: str, cwd: Path | None = None, timeout: float = 300
     return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=env)
 
-
-# ------------------------------------------------------------------ pytest-xdist
-PG_URL_ENV = "CUSTSEG_TEST_PG_URL"  # as tests/servicekit.py reads it
-LOCAL_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"  # servicekit's fallback
-
-
-def _create_worker_database(url: str, worker: str) -> str | None:
-    """Create (if missing) a database named after the xdist worker on ``url``'s server and
-    return its URL; ``None`` when the server cannot be used (the tests then skip or fail
-    as they would without xdist)."""
-    import sqlalchemy as sa
-
-    from custseg.store import normalise_url
-
-    base = sa.engine.make_url(normalise_url(url))
-    name = f"{base.database or 'custseg'}_{worker}"
-    try:
-        engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            found = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s",
-                                         (name,)).first()
-            if found is None:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        engine.dispose()
-    except (sa.exc.SQLAlchemyError, ImportError):  # no server, or no driver
-        return None
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _a_postgres_database_per_worker() -> Iterator[None]:
-    """Under pytest-xdist, each worker's store tests use their own PostgreSQL database: the
-    tests empty the database they are given (servicekit.postgres_url), which must not be
-    the one another worker is using at the same moment."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    url = os.environ.get(PG_URL_ENV) or LOCAL_PG_URL
-    own = _create_worker_database(url, worker) if worker else None
-    if own is None:
-        yield
-        return
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(PG_URL_ENV, own)
-        yield

@@ -20,23 +20,16 @@ number, ``int`` an integer, ``X | None`` may be ``null``; ``Literal`` values are
 {'type': 'integer', 'minimum': 0}
 """
 
+# long module: one concern, the summary document declared in one place (a TypedDict for each
+# of its 36 parts, with their descriptions); split, a reader would chase the document across
+# modules.  The generator that turns the types into JSON Schema is custseg.typed_schema.
+
 import json
 import sys
-import types
 from collections.abc import Callable
-from typing import (
-    Annotated,
-    Any,
-    Literal,
-    NotRequired,
-    Required,
-    TypedDict,
-    Union,
-    get_args,
-    get_origin,
-    get_type_hints,
-    is_typeddict,
-)
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
+
+from custseg.typed_schema import Def, Schema, SchemaGenerator
 
 SCHEMA_ID = "urn:custseg:summary:1.0"
 SCHEMA_TITLE = "custseg summary.json"
@@ -716,6 +709,9 @@ class Summary(TypedDict):
     versions: Annotated[VersionsDoc, Schema(extra=str)]
     rfm: NotRequired[RfmDoc]
     transactions: NotRequired[TransactionsDoc]
+
+
+_Generator = SchemaGenerator
 
 
 def summary_schema() -> dict[str, Any]:

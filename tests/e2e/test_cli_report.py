@@ -7,7 +7,6 @@ import re
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,10 +20,7 @@ if str(ROOT / "tests" / "integration") not in sys.path:
     sys.path.append(str(ROOT / "tests" / "integration"))
 
 
-@pytest.fixture(autouse=True)
-def _one_openmp_thread(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as in test_cli_e2e: fast on a busy machine
-    yield
+pytestmark = pytest.mark.usefixtures("one_openmp_thread")  # fast on a busy machine
 
 
 def png_size(path: Path) -> tuple[int, int]:
