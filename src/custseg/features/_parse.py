@@ -67,13 +67,18 @@ def date_expr(col: str, col_type: str, formats: Sequence[str]) -> str:
 def _year_last_example(con: duckdb.DuckDBPyConnection, col: str, seps: Sequence[str],
                        field: int) -> str | None:
     """A value written with the year last whose ``field``-th number (1 or 2) is above 12,
-    or None.  Stops at the first one found (a full scan only when there is none)."""
+    or None: the first such line of the log (``__row``), so that the example, written in the
+    summary, is the same on every run whatever DuckDB's threads scan first."""
+    ordered = "__row" in con.sql("SELECT * FROM src LIMIT 0").columns
+    row, order = (", __row", "ORDER BY __row ") if ordered else ("", "")
     for sep in seps:
         s = literal(sep)
         rows = con.sql(
-            f"SELECT v FROM (SELECT {quote(col)} AS v FROM src) WHERE (v[2] = {s} OR v[3] = {s}) "
+            f"SELECT v FROM (SELECT {quote(col)} AS v{row} FROM src) "
+            f"WHERE (v[2] = {s} OR v[3] = {s}) "
             f"AND TRY_CAST(split_part(v, {s}, {3 - field}) AS INTEGER) IS NOT NULL "
-            f"AND TRY_CAST(split_part(v, {s}, {field}) AS INTEGER) > 12 LIMIT 1").fetchall()
+            f"AND TRY_CAST(split_part(v, {s}, {field}) AS INTEGER) > 12 {order}LIMIT 1"
+        ).fetchall()
         if rows:
             return str(rows[0][0])
     return None
