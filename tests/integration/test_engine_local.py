@@ -293,7 +293,7 @@ def test_large_outputs_default_to_parquet(large_result: local.LargeResult, tmp_p
 
 
 def test_whole_numbers_and_decimals_are_profiled_by_counting() -> None:
-    from custseg.engines.local import _decimal_places, segment_statistics_numpy
+    from custseg.engines.local import decimal_places, segment_statistics_numpy
 
     rng = np.random.default_rng(2)
     n = 30_001
@@ -303,9 +303,9 @@ def test_whole_numbers_and_decimals_are_profiled_by_counting() -> None:
             "income": np.round(rng.lognormal(4, 0.5, n), 2),  # cents: counted
             "tenure": np.round(rng.gamma(2, 3, n), 1),
             "ratio": rng.random(n)}  # 16 places: sorted
-    assert [_decimal_places(ints[c]) for c in ("income", "tenure", "ratio")] == [2, 1, None]
+    assert [decimal_places(ints[c]) for c in ("income", "tenure", "ratio")] == [2, 1, None]
     ints["income"][5] = np.nan  # a missing value: sorted
-    assert _decimal_places(ints["income"]) is None
+    assert decimal_places(ints["income"]) is None
     chunked = {c: pa.chunked_array([pa.array(v[:10_000]), pa.array(v[10_000:])])
                for c, v in ints.items()}
     counted = segment_statistics_numpy(chunked, labels, 4)

@@ -24,15 +24,8 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 from test_spark_engine import spark  # noqa: F401  (the shared session fixture)
 
-from custseg.engines.base import (
-    STAGES,
-    Engine,
-    StandardEngine,
-    engine_names,
-    get_engine,
-    register_engine,
-    rule,
-)
+from custseg.engines.base import STAGES, Engine, rule
+from custseg.engines.registry import StandardEngine, engine_names, get_engine, register_engine
 from custseg.io import TableInfo, demo_data_path, file_sha256
 from custseg.pipeline import (
     SegmentationResult,

@@ -23,6 +23,7 @@ from custseg.cli.options import (
     ProductColOpt,
     QuantityColOpt,
     QuietOpt,
+    delimiter_option,
     transaction_options,
 )
 from custseg.cli.output import ProgressBars, make_console, print_features
@@ -70,17 +71,16 @@ def features(
                                 "replace it", "--out")
     if out.resolve() == input_path.resolve():
         raise OutputExistsError(f"--out {out} is the input file", "--out")
-    if delimiter == "\\t" or (delimiter or "").lower() == "tab":
-        delimiter = "\t"
     options = transaction_options(
         customer_col=customer_col, date_col=date_col, amount_col=amount_col,
         quantity_col=quantity_col, price_col=price_col, invoice_col=invoice_col,
         product_col=product_col, as_of=as_of, date_format=date_format, duplicates=duplicates)
     console = make_console(quiet)
     with ProgressBars(console) as progress:
-        fr = transactions_to_customers(input_path, delimiter=delimiter, encoding=encoding,
-                                       threads=threads, memory_limit=memory_limit,
-                                       progress=progress, **options)
+        fr = transactions_to_customers(input_path, delimiter=delimiter_option(delimiter),
+                                       encoding=encoding, threads=threads,
+                                       memory_limit=memory_limit, progress=progress,
+                                       **options)
         write_customers(fr.customers, out, force=force)
     print_features(console, fr)
     console.print(f"Wrote {len(fr.customers):,} customers × {fr.customers.shape[1]} columns to "

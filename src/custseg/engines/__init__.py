@@ -15,7 +15,8 @@
 
 The stages every engine runs, the library functions holding their rules, the
 :class:`~custseg.engines.base.Engine` interface the three engines are declared against and
-the recipe for a new engine: :mod:`custseg.engines.base`.
+the recipe for a new engine: :mod:`custseg.engines.base`; the engines by name:
+:mod:`custseg.engines.registry`.
 """
 
 from __future__ import annotations

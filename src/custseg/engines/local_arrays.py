@@ -1,0 +1,126 @@
+"""The fast path's passes over rows: samples, row blocks of Arrow columns, the
+preprocessing and the assignment a chunk of rows at a time (:mod:`custseg.engines.local`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: Rows a chunk of preprocessing or assignment works on.
+CHUNK_ROWS = 1 << 20
+
+
+# --------------------------------------------------------------------------- numbers
+def arrow_float64(col: Any) -> np.ndarray:
+    """A numeric Arrow column as float64, missing cells as NaN."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False),
+                      dtype=np.float64)
+
+
+def stratified_sample(n: int, size: int, random_state: int) -> np.ndarray:
+    """``size`` row numbers out of ``n``: one drawn at random from each of ``size`` equal
+    slices of the rows (all rows when ``n <= size``), sorted.
+
+    >>> stratified_sample(10, 4, 0)
+    array([1, 2, 5, 7])
+    """
+    if n <= size:
+        return np.arange(n)
+    edges = np.linspace(0, n, size + 1).astype(np.int64)
+    width = np.diff(edges)
+    rng = np.random.default_rng(random_state)
+    return edges[:-1] + (rng.random(size) * width).astype(np.int64)
+
+
+def column_block(sources: list[Any], start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of feature columns as one float64 block (C order), missing cells
+    as NaN; a source is an Arrow column (cast a slice at a time) or a float64 array."""
+    block = np.empty((stop - start, len(sources)), dtype=np.float64)
+    for j, src in enumerate(sources):
+        block[:, j] = (src[start:stop] if isinstance(src, np.ndarray)
+                       else arrow_float64(src.slice(start, stop - start)))
+    return block
+
+
+def take_rows(data: Any, rows: np.ndarray) -> Any:
+    """Rows ``rows`` (sorted) of an Arrow table or column, taken chunk by chunk: Arrow's own
+    ``take`` on a chunked column first joins its chunks (a copy of the whole column).
+
+    >>> import pyarrow as pa
+    >>> col = pa.chunked_array([[1, 2, 3], [4, 5]])
+    >>> take_rows(col, np.array([0, 3, 4])).to_pylist()
+    [1, 4, 5]
+    """
+    import pyarrow as pa
+
+    table = isinstance(data, pa.Table)
+    pieces, start = [], 0
+    for part in (data.to_batches() if table else data.chunks):
+        stop = start + len(part)
+        lo, hi = np.searchsorted(rows, [start, stop])
+        if hi > lo:
+            pieces.append(part.take(pa.array(rows[lo:hi] - start)))
+        start = stop
+    if table:
+        return pa.Table.from_batches(pieces, schema=data.schema)
+    return pa.chunked_array(pieces, type=data.type)
+
+
+def column_rows(sources: list[Any], rows: np.ndarray) -> np.ndarray:
+    """Some rows (sorted) of feature columns (:func:`column_block` sources) as float64."""
+    return np.column_stack([src[rows] if isinstance(src, np.ndarray)
+                            else arrow_float64(take_rows(src, rows)) for src in sources])
+
+
+def fast_transform(preprocessor: Any, raw: np.ndarray | list[Any], out: np.ndarray,
+                   chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
+    """Apply a fitted numeric preprocessor (:func:`custseg.preprocess.build_preprocessor`)
+    to ``raw`` (float64, one column per numeric feature; or a list of
+    :func:`column_block` sources, read a chunk at a time) chunk by chunk, writing ``out``
+    (float32 or float64, same shape).  Same result as ``preprocessor.transform``."""
+    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+    pipe = preprocessor.named_transformers_["numeric"]
+    steps = dict(pipe.steps)
+    fill = steps["impute"].statistics_
+    clip = steps.get("clip")
+    log = steps.get("log")
+    scale = steps["scale"]
+    if isinstance(scale, StandardScaler):
+        shift, factor = scale.mean_, 1.0 / scale.scale_
+    elif isinstance(scale, RobustScaler):
+        shift, factor = scale.center_, 1.0 / scale.scale_
+    elif isinstance(scale, MinMaxScaler):
+        shift, factor = -scale.min_ / scale.scale_, scale.scale_
+    else:  # passthrough
+        shift, factor = np.zeros(out.shape[1]), np.ones(out.shape[1])
+    for start in range(0, out.shape[0], chunk_rows):
+        if isinstance(raw, np.ndarray):
+            block = np.array(raw[start:start + chunk_rows], dtype=np.float64, order="C")
+        else:
+            block = column_block(raw, start, min(start + chunk_rows, out.shape[0]))
+        nan = np.isnan(block)
+        if nan.any():
+            block[nan] = np.broadcast_to(fill, block.shape)[nan]
+        if clip is not None:
+            np.clip(block, clip.lower_, clip.upper_, out=block)
+        if log is not None and log.mask_.any():
+            block[:, log.mask_] = np.log1p(np.clip(block[:, log.mask_], 0, None))
+        block -= shift
+        block *= factor
+        out[start:start + chunk_rows] = block
+    return out
+
+
+def assign_chunked(Z: np.ndarray, centres: np.ndarray, n_threads: int | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre and Euclidean distance to it for every row, in chunks (never n x k):
+    :func:`custseg.algorithms.kmeans.assign`."""
+    from custseg.algorithms.kmeans import assign
+
+    labels, sq = assign(Z, np.asarray(centres, dtype=Z.dtype), n_threads=n_threads)
+    return labels.astype(np.int64), np.sqrt(sq, dtype=np.float64)
