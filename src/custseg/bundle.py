@@ -155,7 +155,6 @@ class Bundle:
     path: Path
 
 
-_skops_io = skops_io  # the old name, for code not yet moved over
 
 
 def _versions() -> dict[str, str]:
@@ -186,7 +185,7 @@ def fingerprint(seg: Any, training: pd.DataFrame | None) -> dict[str, Any]:
     rows = training
     if hasattr(seg, "fit_mask_") and len(seg.fit_mask_) == len(training):
         rows = training.loc[seg.fit_mask_]
-    typed = seg._typed_features(rows)
+    typed = seg.typed_features(rows)
     for col in seg.plan_.numeric:
         v = typed[col].to_numpy(dtype=float)
         v = v[np.isfinite(v)]

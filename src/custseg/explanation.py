@@ -149,7 +149,7 @@ def population_stats(segmenter: Segmenter, table: pd.DataFrame) -> Population:
     """On the fitted scale: everyone's mean and standard deviation, and each segment's
     mean (a DataFrame indexed by segment)."""
     seg = segmenter
-    typed = seg._typed_features(table.loc[seg.fit_mask_])
+    typed = seg.typed_features(table.loc[seg.fit_mask_])
     numeric = [c for c in seg.plan_.numeric if c in typed.columns]
     scaled = to_fitted_scale(seg, typed[numeric])
     by_segment = scaled.groupby(seg.labels_[seg.fit_mask_]).mean()
@@ -198,7 +198,7 @@ def explain_row(segmenter: Segmenter, table: pd.DataFrame, customer_id: Any, pos
         return Explanation(customer_id, -1, "", float("nan"), None, None, None, None,
                            pd.DataFrame(), [], text)
     profile = seg.segments_[label]
-    typed = seg._typed_features(row[list(seg.feature_names_in_)])
+    typed = seg.typed_features(row[list(seg.feature_names_in_)])
     distances = np.asarray(seg.transform(row[list(seg.feature_names_in_)]))[0]
     order = np.argsort(distances, kind="stable")
     runner = next((int(i) for i in order if int(i) != label), None)

@@ -409,7 +409,7 @@ def _sampled_points(seg: Segmenter, fitted: pd.DataFrame, projection: pd.DataFra
     """The scatter's points at positions ``idx``: id, segment, x, y and every numeric
     feature in original units."""
     pts = projection.iloc[idx][["id", "segment", "x", "y"]].reset_index(drop=True)
-    typed = seg._typed_features(fitted.iloc[idx])
+    typed = seg.typed_features(fitted.iloc[idx])
     pts = pd.concat([pts, pd.DataFrame(
         {c: typed[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in numeric
          if c not in pts.columns}, index=pts.index)], axis=1)  # one insert, not one per column
@@ -430,7 +430,7 @@ def _silhouette_sample(seg: Segmenter, fitted: pd.DataFrame, projection: pd.Data
     sidx = in_segment[stratified_sample(labels[in_segment], points, random_state)]
     sil_labels = labels[sidx]
     if len(np.unique(sil_labels)) >= 2:
-        Z = np.asarray(seg.preprocessor_.transform(seg._typed_features(fitted.iloc[sidx])),
+        Z = np.asarray(seg.preprocessor_.transform(seg.typed_features(fitted.iloc[sidx])),
                        dtype=np.float64)
         space = getattr(seg, "_space", None)  # the space where the segments were formed
         values = silhouette_samples(space(Z) if callable(space) else Z, sil_labels)

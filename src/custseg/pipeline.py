@@ -103,7 +103,6 @@ def jsonable(obj: Any) -> Any:
     return _clean_number(obj)
 
 
-_jsonable, _versions = jsonable, versions  # the old names, for code not yet moved over
 
 
 def segments_frame(table: pd.DataFrame, seg: Segmenter) -> pd.DataFrame:
@@ -147,13 +146,13 @@ def projection_frame(seg: Segmenter, table: pd.DataFrame) -> pd.DataFrame:
     numeric = seg.plan_.numeric
     labels = seg.labels_[mask]
     if len(numeric) == 2 and not seg.plan_.categorical:
-        typed = seg._typed_features(table.loc[mask])
+        typed = seg.typed_features(table.loc[mask])
         xy = typed[numeric].to_numpy(dtype=float)
         names = list(numeric)
     else:
         from sklearn.decomposition import PCA
 
-        Z = np.asarray(seg.preprocessor_.transform(seg._typed_features(table.loc[mask])))
+        Z = np.asarray(seg.preprocessor_.transform(seg.typed_features(table.loc[mask])))
         n_comp = min(2, Z.shape[1])
         xy = PCA(n_components=n_comp, random_state=0).fit_transform(Z)
         if n_comp == 1:

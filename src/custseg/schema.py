@@ -162,7 +162,6 @@ def _rows(mask: np.ndarray | pd.Series, limit: int = 20) -> list[int]:
     return [int(i) + 1 for i in idx[:limit]]
 
 
-_parse_numeric = parse_numeric
 
 
 def _infer_id(df: pd.DataFrame, numeric: dict[str, Parsed]) -> str | None:

@@ -348,7 +348,6 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         return pd.DataFrame(out, index=frame.index, columns=list(self.features_))
 
     #: the former name, still used by explanation, bundle, explore and pipeline (alias)
-    _typed_features = typed_features
 
     # ---------------------------------------------------------------- fit
 

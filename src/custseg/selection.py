@@ -172,7 +172,6 @@ def structure_label(best_silhouette: float) -> str:
     return "strong"
 
 
-_structure = structure_label
 
 
 def find_elbow(ks: list[int], inertia: list[float]) -> int | None:
@@ -616,7 +615,6 @@ def partition_scores(S: np.ndarray, labels: np.ndarray, k: int, random_state: An
     return score
 
 
-_partition_scores = partition_scores
 
 
 def fit_method(algorithm: str, k: int, X: np.ndarray, random_state: Any,

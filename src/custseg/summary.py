@@ -711,7 +711,6 @@ class Summary(TypedDict):
     transactions: NotRequired[TransactionsDoc]
 
 
-_Generator = SchemaGenerator
 
 
 def summary_schema() -> dict[str, Any]:

@@ -192,9 +192,9 @@ def test_generator_rules() -> None:
     """The conventions of custseg.summary on a toy type: closed objects, NotRequired keys
     left out of ``required``, Def parts written once under $defs, nullable unions, enums,
     ``extra`` values and keyword functions called at generation."""
-    from custseg.summary import _Generator
+    from custseg.typed_schema import SchemaGenerator
 
-    gen = _Generator()
+    gen = SchemaGenerator()
     schema = gen.schema(_Toy)
     assert schema["additionalProperties"] is False and schema["required"] == ["a", "c", "d", "e"]
     props = schema["properties"]

@@ -85,7 +85,7 @@ def test_mixed_numeric_and_categorical_groups():
     assert ari(y, kp.labels_) >= 0.9
     assert kp.model_.gamma_ == pytest.approx(
         kp.model_.balanced_gamma(kp.preprocessor_.transform(
-            kp._typed_features(df)), kp.model_.categorical_))
+            kp.typed_features(df)), kp.model_.categorical_))
     # each segment is mostly one region, and its profile says so
     for s in kp.segments_:
         assert max(s.categories["region"].values()) > 0.8

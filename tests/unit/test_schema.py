@@ -488,6 +488,6 @@ def test_input_dataframe_not_modified(raises):
     (["12,5", "7"], [12.5, 7.0]),
 ])
 def test_commas_in_numbers(cells, expected):
-    from custseg.schema import _parse_numeric
+    from custseg.schema import parse_numeric
 
-    assert _parse_numeric(pd.Series(cells)).values.tolist() == expected
+    assert parse_numeric(pd.Series(cells)).values.tolist() == expected
