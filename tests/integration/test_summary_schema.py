@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import ROOT, SUMMARY_SCHEMA, run_custseg
+from conftest import ROOT, SUMMARY_SCHEMA, invoke
 from custseg.summary import Def, Schema, Summary, schema_text, summary_schema
 from golden import CASES, EXPECTED, RUN_KEYS
 
@@ -53,8 +53,8 @@ def _errors(validator: Draft202012Validator, doc: Any) -> list[str]:
 
 
 def _run_and_load(out: Path, *args: str, cwd: Path) -> dict[str, Any]:
-    proc = run_custseg(*args, "--quiet", cwd=cwd)
-    assert proc.returncode == 0, proc.stderr
+    res = invoke(*args, "--quiet", cwd=cwd)
+    assert res.exit_code == 0, res.output
     return json.loads((out / "summary.json").read_text("utf-8"))
 
 
