@@ -1,0 +1,174 @@
+"""The Spark engine's checks: roles inferred on the first rows, then every check on all rows
+in Spark (junk, markers, infinities, constant columns, duplicates, ids)
+(:mod:`custseg.engines.spark`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from custseg.engines.base import new_cleaning, record_unreadable
+from custseg.engines.spark_read import NumericColumn, parse_expr, scan_text_columns, spark_col
+from custseg.engines.spark_run import SparkRunState
+from custseg.errors import DataError, Problem, UsageError
+
+if TYPE_CHECKING:
+
+    pass
+
+
+#: Rows looked at on the driver to infer column roles (as custseg.schema does).
+ROLE_SAMPLE = 10_000
+
+
+@dataclass
+class Checked:
+    """The data after the checks: ``base`` (deduplicated input, cached), ``typed`` (key,
+    parsed numeric columns ``__num*``, trimmed categorical ones ``__cat*``), the roles, the
+    numeric columns, the features read (``feats``) and kept, cleaning and findings."""
+
+    base: Any
+    roles: Any
+    key: str
+    data_cols: list[str]
+    n: int
+    typed: Any = None
+    numeric: list[str] = field(default_factory=list)
+    cols: dict[str, NumericColumn] = field(default_factory=dict)
+    feats: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    cleaning: dict[str, Any] = field(default_factory=dict)
+    warns: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class SparkChecks(SparkRunState):
+    """Stage 2 of a run: roles, parsing and the checks on every row."""
+
+    # ------------------------------------------------------------------ 2. validate, roles
+    def check(self, raw: Any, n_rows: int, *, features: Sequence[str] | None,
+              id_col: str | None, exclude: Sequence[str] | None, max_junk: float,
+              k_values: list[int]) -> Checked:
+        """Roles from the first rows (:func:`custseg.schema.validate_table`), exact
+        duplicate rows dropped, every numeric column parsed and checked on all rows."""
+        from pyspark.sql import functions as F
+
+        from custseg.schema import validate_table
+
+        head = raw.limit(ROLE_SAMPLE).toPandas()
+        checked = validate_table(head, id_col=id_col, features=features, exclude=exclude,
+                                 max_junk=1.0, min_rows=2)
+        if checked.categorical_features:
+            raise UsageError(f"`engine='spark'` segments on numeric features only; "
+                             f"{checked.categorical_features} are categorical", "features")
+        roles = checked.roles
+        if roles.id_column is None and "row" in raw.columns:
+            raise UsageError("the data have a column named 'row' and no id column; give the "
+                             "id with `id_col`", "id_col")
+        data = self._deduplicate(raw, roles, n_rows)
+        data.warns = [p for p in checked.warnings if p.code not in (
+            "junk", "missing-marker", "duplicate-row", "constant", "all-missing")] + data.warns
+        typed_input = {f.name for f in raw.schema.fields
+                       if f.dataType.typeName() not in ("string", "binary")}
+        data.numeric = list(roles.numeric)
+        data.cols = {c: NumericColumn(c, f"__num{i}", "number" if c in typed_input else "text")
+                     for i, c in enumerate(data.numeric)}
+        scan_text_columns(data.base, list(data.cols.values()))
+        data.cleaning = new_cleaning(n_rows, n_rows - data.n,
+                                     checked.cleaning["columns_dropped"])
+        data.feats = [c for c in checked.features if c in data.cols]
+        for c in data.feats:
+            col = data.cols[c]
+            record_unreadable(c, col.n_junk, col.n_filled, col.n_markers, max_junk=max_junk,
+                              cleaning=data.cleaning, errors=data.problems, warns=data.warns,
+                              junk={"values": col.junk_values},
+                              markers={"values": col.marker_values})
+        data.typed = self._cache(data.base.select(
+            spark_col(data.key).alias("__key"),
+            *[parse_expr(col).alias(col.internal) for col in data.cols.values()],
+            *[F.trim(spark_col(c).cast("string")).alias(f"__cat{i}")
+              for i, c in enumerate(roles.categorical)]))
+        self._check_features(data, given=bool(features))
+        if data.n < max(min(k_values), 2):
+            data.problems.append(Problem(None, f"only {data.n} customer(s), fewer than the "
+                                         f"{max(min(k_values), 2)} segments asked for",
+                                         code="too-few-rows"))
+        if data.problems:
+            raise DataError(data.problems)
+        return data
+
+    def _deduplicate(self, raw: Any, roles: Any, n_rows: int) -> Checked:
+        """Exact duplicate rows dropped (a warning); without an id, the 1-based row number
+        is the key; one id on rows with different data is an error."""
+        from pyspark.sql import functions as F
+
+        key = roles.id_column or "row"
+        data_cols = list(raw.columns)
+        if roles.id_column is None:
+            indexed = raw.rdd.zipWithIndex().map(lambda r: (*r[0], r[1] + 1))
+            raw = indexed.toDF([*data_cols, "row"])
+            base = raw.groupBy(*[spark_col(c) for c in data_cols]).agg(F.min("row").alias("row"))
+        else:
+            base = raw.dropDuplicates(data_cols)
+        base = self._cache(base)
+        data = Checked(base=base, roles=roles, key=key, data_cols=data_cols, n=base.count())
+        n_dup = n_rows - data.n
+        if roles.id_column is not None:
+            dup = (base.groupBy(spark_col(key)).count().where(F.col("count") > 1)
+                   .orderBy(spark_col(key)).limit(20).collect())
+            if dup:
+                n_ids = base.groupBy(spark_col(key)).count().where(F.col("count") > 1).count()
+                data.problems.append(Problem(key, f"{n_ids} id(s) given to rows with "
+                                             "different data; ids must be unique",
+                                             values=[str(r[0]) for r in dup],
+                                             code="duplicate-id"))
+        if n_dup:
+            data.warns.append(Problem(roles.id_column, f"{n_dup} duplicated row(s) dropped "
+                                      "(same values as an earlier row)", code="duplicate-row",
+                                      severity="warning"))
+        return data
+
+    def _check_features(self, data: Checked, given: bool) -> None:
+        """Per feature, on all rows: infinite or too large values (errors), no values (an
+        error when the features were ``given``, else dropped), constant (dropped)."""
+        from pyspark.sql import functions as F
+
+        from custseg.schema import (
+            MAX_ABS_VALUE,
+            all_missing_problem,
+            constant_problem,
+            infinite_problem,
+            too_large_problem,
+        )
+
+        aggs = []
+        for i, c in enumerate(data.feats):
+            v = F.col(data.cols[c].internal)
+            inf = F.abs(v) == float("inf")
+            aggs += [F.count(v).alias(f"n{i}"), F.min(v).alias(f"lo{i}"),
+                     F.max(v).alias(f"hi{i}"), F.sum(inf.cast("long")).alias(f"inf{i}"),
+                     F.sum(((F.abs(v) > MAX_ABS_VALUE) & ~inf).cast("long")).alias(f"big{i}")]
+        stats = data.typed.agg(*aggs).first() if aggs else None
+        for i, c in enumerate(data.feats):
+            if stats[f"inf{i}"] or stats[f"big{i}"]:
+                if stats[f"inf{i}"]:
+                    data.problems.append(infinite_problem(c, stats[f"inf{i}"]))
+                if stats[f"big{i}"]:
+                    data.problems.append(too_large_problem(c, stats[f"big{i}"]))
+            elif stats[f"n{i}"] == 0:
+                (data.problems if given else data.warns).append(
+                    all_missing_problem(c, dropped=not given))
+                if not given:
+                    data.cleaning["columns_dropped"][c] = "all missing"
+            elif stats[f"lo{i}"] == stats[f"hi{i}"]:
+                data.warns.append(constant_problem(c, stats[f"lo{i}"]))
+                data.cleaning["columns_dropped"][c] = "constant"
+            else:
+                if data.n - stats[f"n{i}"]:
+                    data.cleaning["missing_values"][c] = data.n - stats[f"n{i}"]
+                data.kept.append(c)
+        if not data.kept:
+            data.problems.append(Problem(
+                None, "no usable numeric feature to segment on (numeric columns found: "
+                f"{', '.join(data.numeric) or 'none'}; give `features`)", code="no-features"))

@@ -1,0 +1,366 @@
+"""The Spark engine's preprocessing, choice of k, final K-Means and assignment, in MLlib
+(:mod:`custseg.engines.spark`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from custseg.engines.base import number_by_size
+from custseg.engines.spark_model import SparkPreprocessing
+from custseg.engines.spark_read import NumericColumn
+from custseg.engines.spark_run import SparkRunState
+from custseg.errors import DataError, Problem
+
+if TYPE_CHECKING:
+
+    from custseg.preprocess import PreprocessPlan
+
+
+#: Up to this many customers, medians and tertiles are exact (Spark's ``percentile``, the
+#: same linear interpolation as pandas); above, ``percentile_approx`` with
+#: :data:`QUANTILE_ACCURACY` (relative rank error 1/accuracy).
+EXACT_QUANTILES = 1_000_000
+
+
+QUANTILE_ACCURACY = 10_000
+
+
+#: Relative error of the median the ``Imputer`` fills missing values with.
+IMPUTER_RELATIVE_ERROR = 1e-4
+
+
+#: Largest number of K-Means iterations (MLlib's own default is 20).
+MAX_ITER = 100
+
+
+#: k-means|| rounds of MLlib's KMeans (its default is 2; more rounds, better starts).
+INIT_STEPS = 5
+
+
+#: The final K-Means stops when the centres move less than this (squared, summed, scaled
+#: units) in an iteration.
+TOL = 1e-8
+
+
+def _scaled_by_key(sample: Any) -> np.ndarray:
+    """The scaled features of a (small) sample on the driver, rows in key order."""
+    from pyspark.sql import functions as F
+
+    local = sample.select(F.col("__key").cast("string").alias("key"), "__x").toPandas()
+    order = np.argsort(local["key"].to_numpy(), kind="stable")
+    return np.vstack(local["__x"].to_numpy())[order]
+
+
+def seeded_sample(df: Any, n: int, size: int, seed: int) -> Any:
+    """Exactly ``min(size, n)`` rows drawn at random (seeded): a Bernoulli pre-sample of
+    about 1.2 ``size`` rows when the data are much larger (one pass, no shuffle of
+    everyone), then the ``size`` rows with the smallest random keys."""
+    from pyspark.sql import functions as F
+
+    if n > 4 * size:
+        df = df.sample(withReplacement=False, fraction=min(1.0, 1.2 * size / n), seed=seed)
+    return df.orderBy(F.rand(seed)).limit(size)
+
+
+def _squared_distances(centres: np.ndarray) -> Any:
+    """A Spark column: the array of squared distances from ``__x`` to each centre."""
+    from pyspark.sql import functions as F
+
+    lit = F.array(*[F.array(*[F.lit(float(v)) for v in c]) for c in centres])
+    return F.transform(lit, lambda c: F.aggregate(
+        F.zip_with(F.col("__x"), c, lambda a, b: (a - b) * (a - b)), F.lit(0.0),
+        lambda acc, v: acc + v))
+
+
+def _nearest(centres: np.ndarray) -> Any:
+    """A Spark column: the index of the nearest centre (the first one on a tie, as
+    scikit-learn's and MLlib's predictions)."""
+    from pyspark.sql import functions as F
+
+    d = _squared_distances(centres)
+    return (F.array_position(d, F.array_min(d)) - 1).cast("int")
+
+
+def spark_quantiles(column: Any, probs: list[float], n: int) -> Any:
+    """The quantiles ``probs`` of a column of ``n`` rows: exact up to
+    :data:`EXACT_QUANTILES`, ``percentile_approx`` above."""
+    from pyspark.sql import functions as F
+
+    if n <= EXACT_QUANTILES:
+        return F.percentile(column, probs)
+    return F.percentile_approx(column, probs, QUANTILE_ACCURACY)
+
+
+class SparkFitting(SparkRunState):
+    """Stages 3 to 5 of a run: preprocess, choose k, fit, assign."""
+
+    # ------------------------------------------------------------------ 3. preprocess
+    def preprocess(self, typed: Any, kept: list[str], cols: dict[str, NumericColumn],
+                   n: int, clip: float | None, log: str | Sequence[str]
+                   ) -> tuple[Any, Any, Any, SparkPreprocessing]:
+        """Impute (median), clip, log1p, assemble and scale; returns the plan, the scaled
+        data (cached: ``__key``, the typed columns, ``__scaled``), the clipped counts and the
+        fitted parameters (for the model bundle)."""
+        from pyspark.ml.feature import Imputer, StandardScaler, VectorAssembler
+        from pyspark.ml.functions import vector_to_array
+        from pyspark.sql import functions as F
+
+        internal = [cols[c].internal for c in kept]
+        imputed_cols = [f"{c}_imp" for c in internal]
+        imputer = Imputer(inputCols=internal, outputCols=imputed_cols, strategy="median",
+                          relativeError=IMPUTER_RELATIVE_ERROR).fit(typed)
+        data = imputer.transform(typed)
+        bounds: dict[str, tuple[float, float]] = {}
+        clipped = None
+        if clip is not None:
+            qs = data.agg(*[spark_quantiles(F.col(c), [clip, 1 - clip], n).alias(c)
+                            for c in imputed_cols]).first()
+            bounds = {c: (float(qs[c][0]), float(qs[c][1])) for c in imputed_cols}
+            counts = data.agg(*[F.sum(((F.col(c) < lo) | (F.col(c) > hi)).cast("long"))
+                                .alias(c) for c, (lo, hi) in bounds.items()]).first()
+            clipped = {f: int(counts[c]) for f, c in zip(kept, imputed_cols, strict=True)
+                       if counts[c]}
+            data = data.select("*", *[F.least(F.greatest(F.col(c), F.lit(lo)), F.lit(hi))
+                                      .alias(f"{c}_clip") for c, (lo, hi) in bounds.items()])
+            imputed_cols = [f"{c}_clip" for c in imputed_cols]
+        plan = self._plan(typed, kept, cols, bounds, clip, log)
+        logged = set(plan.log_columns)
+        ready = [F.log1p(F.greatest(F.col(c), F.lit(0.0))).alias(f"{c}_z") if f in logged
+                 else F.col(c).alias(f"{c}_z") for f, c in zip(kept, imputed_cols, strict=True)]
+        data = data.select("*", *ready)
+        assembler = VectorAssembler(inputCols=[f"{c}_z" for c in imputed_cols],
+                                    outputCol="__vec", handleInvalid="error")
+        data = assembler.transform(data)
+        scaler = StandardScaler(inputCol="__vec", outputCol="__scaled", withMean=True,
+                                withStd=True).fit(data)
+        keep = ["__key", *[cols[c].internal for c in cols],
+                *[c for c in typed.columns if c.startswith("__cat")]]
+        scaled = scaler.transform(data).select(*keep, "__scaled")
+        scaled = scaled.withColumn("__x", vector_to_array("__scaled"))
+        surrogate = imputer.surrogateDF.first()
+        fitted = SparkPreprocessing(
+            medians=np.array([float(surrogate[c]) for c in internal]),
+            lower=(np.array([bounds[f"{c}_imp"][0] for c in internal]) if bounds else None),
+            upper=(np.array([bounds[f"{c}_imp"][1] for c in internal]) if bounds else None),
+            mean=np.asarray(scaler.mean.toArray(), dtype=np.float64),
+            std=np.asarray(scaler.std.toArray(), dtype=np.float64), n=n)
+        return plan, self._cache(scaled), clipped, fitted
+
+    def _plan(self, typed: Any, kept: list[str], cols: dict[str, NumericColumn],
+              bounds: dict[str, tuple[float, float]], clip: float | None,
+              log: str | Sequence[str]) -> PreprocessPlan:
+        """The preprocessing plan, decided by the rules of
+        :func:`custseg.preprocess.plan_preprocessing`: skewness measured after clipping,
+        before the log, on the values read (not imputed), pandas' sample skewness
+        (:func:`~custseg.preprocess.sample_skewness`); log of the columns
+        :func:`~custseg.preprocess.wants_log` takes."""
+        from pyspark.sql import functions as F
+
+        from custseg.preprocess import plan_preprocessing, sample_skewness, wants_log
+
+        pre = {c: F.col(cols[c].internal) for c in kept}
+        if bounds:
+            pre = {c: F.least(F.greatest(pre[c], F.lit(bounds[f"{cols[c].internal}_imp"][0])),
+                              F.lit(bounds[f"{cols[c].internal}_imp"][1])) for c in kept}
+        sk = typed.agg(*[F.skewness(v).alias(f"s{i}") for i, v in enumerate(pre.values())],
+                       *[F.count(v).alias(f"n{i}") for i, v in enumerate(pre.values())],
+                       *[F.min(v).alias(f"m{i}") for i, v in enumerate(pre.values())],
+                       *[(F.max(v) - F.min(v)).alias(f"r{i}")
+                         for i, v in enumerate(pre.values())]).first()
+        skewness: dict[str, float] = {}
+        log_auto: list[str] = []
+        for i, c in enumerate(kept):
+            m, g1, rng = sk[f"n{i}"], sk[f"s{i}"], sk[f"r{i}"]
+            if m < 3 or not rng or g1 is None:
+                continue
+            skew = sample_skewness(g1, m)  # pandas' adjusted skewness
+            skewness[c] = round(skew, 4)
+            if wants_log(sk[f"m{i}"], skew):
+                log_auto.append(c)
+        probe = pd.DataFrame({c: [0.0, 1.0, 2.0] for c in kept})
+        plan = plan_preprocessing(probe, kept, [], impute="median", clip=clip,
+                                  log=log if not isinstance(log, str) else "none")
+        plan.skewness = skewness
+        if log == "auto":
+            plan.log_columns = log_auto
+        return plan
+
+    # ------------------------------------------------------------------ 4. choose k
+    def _kmeans(self, data: Any, k: int, seed: int, n_init: int) -> Any:
+        """The best (lowest training cost) of ``n_init`` seeded MLlib k-means|| fits, run
+        side by side (each fit is many short jobs); the same seeds give the same model
+        whatever the timing."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from pyspark.ml.clustering import KMeans
+
+        def fit(i: int) -> Any:
+            return KMeans(k=k, seed=seed + i, initMode="k-means||", initSteps=INIT_STEPS,
+                          maxIter=MAX_ITER, featuresCol="__scaled").fit(data)
+
+        if n_init == 1:
+            return fit(0)
+        with ThreadPoolExecutor(max_workers=n_init) as pool:
+            models = list(pool.map(fit, range(n_init)))
+        costs = [m.summary.trainingCost for m in models]
+        return models[int(np.argmin(costs))]
+
+    def choose_k(self, scaled: Any, n: int, k_values: list[int], seed: int,
+                 sample_size: int, n_init: int) -> tuple[Any, np.ndarray, bool, dict[str, Any]]:
+        """KMeans for every k on a seeded sample; scores as the local engine's; the
+        consensus.  Returns the selection, the chosen k's centres, whether a sample was
+        used, and what to record."""
+        from custseg.selection import (
+            SILHOUETTE_SAMPLE,
+            consensus_for_action,
+            single_k_selection,
+        )
+
+        ks = [kv for kv in k_values if kv < n] or [min(k_values)]
+        sampled = n > sample_size and len(ks) > 1
+        sample = seeded_sample(scaled, n, sample_size, seed) if sampled else scaled
+        # small enough for one task: MLlib's many short jobs run faster on one partition
+        sample = self._cache(sample.select("__key", "__scaled", "__x").coalesce(1))
+        X = _scaled_by_key(sample)
+        m = X.shape[0]
+        n_distinct = len(np.unique(X, axis=0))
+        if n_distinct < min(ks):
+            raise DataError([Problem(None, f"the features take only {n_distinct} distinct "
+                                     f"value(s) across customers, fewer than the {min(ks)} "
+                                     "segments asked for", code="too-few-distinct")])
+        asked_range = len(ks) > 1
+        ks = [kv for kv in ks if kv <= n_distinct]
+        centres, scores, spark_sil = self._score_each_k(sample, X, ks, seed, n_init)
+        if not scores:
+            raise DataError([Problem(None, "no number of segments in the range gives "
+                                     "non-empty segments: too many customers share the same "
+                                     "values", code="too-few-distinct")])
+        if len(scores) > 1:
+            selection = consensus_for_action(scores, self.useful)
+        else:
+            selection = single_k_selection(scores[0], only_possible=asked_range)
+        selection.n_samples = int(m)
+        selection.silhouette_sample = SILHOUETTE_SAMPLE if m > SILHOUETTE_SAMPLE else None
+        return (selection, centres[selection.chosen_k], sampled,
+                {"n_samples": int(m), "spark_silhouette": spark_sil})
+
+    def _score_each_k(self, sample: Any, X: np.ndarray, ks: list[int], seed: int, n_init: int
+                      ) -> tuple[dict[int, np.ndarray], list[Any], dict[str, float | None]]:
+        """Each k fitted on the sample and scored as the local engine scores it (a k giving
+        fewer groups is no candidate); the centres, the scores, MLlib's silhouette."""
+        from pyspark.ml.evaluation import ClusteringEvaluator
+        from pyspark.sql import functions as F
+
+        from custseg.selection import score_partition
+
+        evaluator = ClusteringEvaluator(featuresCol="__scaled", predictionCol="prediction")
+        centres: dict[int, np.ndarray] = {}
+        scores = []
+        spark_sil: dict[str, float | None] = {}
+        for i, kv in enumerate(ks):
+            model = self._kmeans(sample, kv, seed, n_init)
+            pred = model.transform(sample)
+            got = pred.select(F.col("__key").cast("string").alias("key"),
+                              "prediction").toPandas()
+            labels = got["prediction"].to_numpy()[np.argsort(got["key"].to_numpy(),
+                                                             kind="stable")]
+            self._step("choose k", i + 1, len(ks))
+            if len(np.unique(labels)) < kv:
+                continue  # fewer distinct groups than k: not a candidate (as locally)
+            centres[kv] = np.asarray(model.clusterCenters())
+            scores.append(score_partition(X, labels, model.summary.trainingCost, kv, seed))
+            try:
+                spark_sil[str(kv)] = round(float(evaluator.evaluate(pred)), 6)
+            except Exception:  # MLlib refuses degenerate partitions
+                spark_sil[str(kv)] = None
+        return centres, scores, spark_sil
+
+    # ------------------------------------------------------------------ 5. segments
+    def fit(self, scaled: Any, centres: np.ndarray, sampled: bool, final_init: str,
+            seed: int) -> tuple[np.ndarray, int]:
+        """The final centres: when k was chosen on a sample, Lloyd on everyone from the
+        sample's centres (:meth:`refine`) or MLlib's k-means|| on everyone; returns them and
+        the iterations run."""
+        if not sampled:
+            return centres, 0
+        self._step("fit", 0)
+        iterations = 0
+        if final_init == "sample":
+            centres, iterations = self.refine(scaled, centres)
+        else:
+            centres = np.asarray(self._kmeans(scaled, len(centres), seed, 1).clusterCenters())
+        self._step("fit", 1)
+        return centres, iterations
+
+    def refine(self, scaled: Any, centres: np.ndarray) -> tuple[np.ndarray, int]:
+        """Lloyd iterations on every customer from ``centres`` (as the local engine's final
+        K-Means starts from the sample's centres): one pass over the data an iteration,
+        until the centres move less than :data:`TOL` (squared, summed) or :data:`MAX_ITER`.
+        Returns the centres and the number of iterations."""
+        from pyspark.ml.stat import Summarizer
+        from pyspark.sql import functions as F
+
+        for it in range(1, MAX_ITER + 1):
+            near = _nearest(centres)
+            rows = (scaled.groupBy(near.alias("c")).agg(Summarizer.mean(F.col("__scaled"))
+                                                        .alias("m")).collect())
+            new = centres.copy()
+            for r in rows:  # a centre left without customers stays where it was
+                new[int(r["c"])] = r["m"].toArray()
+            shift = float(((new - centres) ** 2).sum())
+            centres = new
+            if shift <= TOL:
+                return centres, it
+        return centres, MAX_ITER
+
+    def assign(self, scaled: Any, centres: np.ndarray) -> tuple[Any, np.ndarray, list[int],
+                                                               dict[str, Any]]:
+        """Every customer to the nearest centre; segments numbered by size (0 = largest),
+        distance to the centre, and the final partition's inertia, Calinski-Harabasz and
+        Davies-Bouldin from Spark aggregates."""
+        from pyspark.ml.stat import Summarizer
+        from pyspark.sql import functions as F
+
+        k = len(centres)
+        pred = scaled.withColumn("__c", _nearest(centres))
+        counts = dict(pred.groupBy("__c").count().collect())
+        raw_counts = np.array([counts.get(j, 0) for j in range(k)])
+        if (raw_counts == 0).any():
+            raise DataError([Problem(None, f"only {int((raw_counts > 0).sum())} non-empty "
+                                     f"segments could be formed, fewer than the {k} asked for: "
+                                     "too many customers share the same values",
+                                     code="too-few-distinct")])
+        order, label_map = number_by_size(raw_counts)
+        centres = centres[order]
+        mapping = F.array(*[F.lit(int(v)) for v in label_map])
+        assigned = pred.withColumn("segment", F.element_at(mapping, F.col("__c") + 1))
+        assigned = assigned.withColumn("distance", F.sqrt(F.element_at(
+            _squared_distances(centres), F.col("segment") + 1)))
+        assigned = self._cache(assigned.drop("__c"))
+        per = (assigned.groupBy("segment")
+               .agg(F.count(F.lit(1)).alias("size"), F.sum("distance").alias("d"),
+                    F.sum(F.col("distance") * F.col("distance")).alias("d2"),
+                    Summarizer.mean(F.col("__scaled")).alias("mean"))
+               .orderBy("segment").collect())
+        sizes = [int(r["size"]) for r in per]
+        n = sum(sizes)
+        means = np.vstack([np.asarray(r["mean"].toArray()) for r in per])
+        total = np.asarray(sizes) @ means / n
+        # within = sum |x - c|^2 - n_j |m_j - c_j|^2 (distances to the means, exactly)
+        shift = ((means - centres) ** 2).sum(axis=1)
+        within = float(sum(r["d2"] for r in per) - np.dot(sizes, shift))
+        between = float(np.dot(sizes, ((means - total) ** 2).sum(axis=1)))
+        ch = (between / (k - 1)) / (within / (n - k)) if within > 0 and n > k else float("nan")
+        spread = np.array([r["d"] / r["size"] for r in per])
+        gaps = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = (spread[:, None] + spread[None, :]) / gaps
+        np.fill_diagonal(ratio, -np.inf)
+        db = float(np.mean(ratio.max(axis=1)))
+        quality = {"inertia": float(sum(r["d2"] for r in per)), "silhouette": None,
+                   "calinski_harabasz": float(ch), "davies_bouldin": db}
+        return assigned, centres, sizes, quality

@@ -1,0 +1,214 @@
+"""The Spark engine's read: Parquet or CSV from any Spark path (CSV cells as text), the
+input's SHA-256, and numbers parsed from text as :mod:`custseg.schema` parses them
+(:mod:`custseg.engines.spark`)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from custseg.engines.spark_run import SparkRunState
+from custseg.errors import UsageError
+from custseg.schema import DECIMAL_COMMA_PATTERN, THOUSANDS_PATTERN, comma_reading
+
+if TYPE_CHECKING:
+
+    pass
+
+
+# ----------------------------------------------------------------------------- helpers
+def spark_col(name: str) -> Any:
+    """A column by name, whatever characters it holds (dots, spaces, brackets)."""
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def _format_of(path: str, input_format: str | None) -> str:
+    if input_format is not None:
+        if input_format not in ("csv", "parquet"):
+            raise UsageError(f"input format must be csv or parquet, got {input_format!r}",
+                             "input_format")
+        return input_format
+    local = Path(path)
+    if local.is_dir():
+        return "parquet" if any(local.rglob("*.parquet")) else "csv"
+    suffix = Path(path.rstrip("/")).suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in ("", ".csv", ".tsv", ".txt"):
+        return "parquet" if suffix == "" else "csv"
+    raise UsageError(f"`engine='spark'` reads Parquet and CSV; {path} ends in {suffix!r}",
+                     "engine")
+
+
+def _local_text_options(path: str, delimiter: str | None,
+                        encoding: str | None) -> tuple[str, str]:
+    """Delimiter and encoding of a local text file (detected as custseg.io does); for other
+    paths, the given values or comma and UTF-8."""
+    from custseg.io import decode_text, detect_delimiter
+
+    local = Path(path)
+    if local.is_file() and (delimiter is None or encoding is None):
+        with local.open("rb") as fh:
+            head = fh.read(65536)
+        text, found = decode_text(head)
+        encoding = encoding or found
+        delimiter = delimiter or detect_delimiter(text)
+    return delimiter or ",", encoding or "utf-8"
+
+
+def _input_sha256(spark: Any, df: Any) -> tuple[str, str]:
+    """SHA-256 of the input: of its bytes when its files are local (one file: the same
+    checksum as the local engine's), else of its listing (path, length, modification
+    time), which changes whenever a file does."""
+    files = sorted(df.inputFiles())
+    digest = hashlib.sha256()
+    if files and all(f.startswith("file:") for f in files):
+        from urllib.parse import unquote, urlparse
+
+        for f in files:
+            with open(unquote(urlparse(f).path), "rb") as fh:
+                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                    digest.update(block)
+        return digest.hexdigest(), "bytes"
+    jvm = spark._jvm
+    conf = spark._jsc.hadoopConfiguration()
+    for f in files:
+        p = jvm.org.apache.hadoop.fs.Path(f)
+        status = p.getFileSystem(conf).getFileStatus(p)
+        digest.update(f"{f}\t{status.getLen()}\t{status.getModificationTime()}\n".encode())
+    return digest.hexdigest(), "listing"
+
+
+# ----------------------------------------------------------------------------- parsing
+THOUSANDS = f"^{THOUSANDS_PATTERN}$"
+
+
+DECIMAL_COMMA = f"^{DECIMAL_COMMA_PATTERN}$"
+
+
+@dataclass
+class NumericColumn:
+    name: str
+    internal: str
+    kind: str  # "number" (typed input) or "text"
+    comma: str = ""  # "thousands", "decimal" or ""
+    n_filled: int = 0
+    n_junk: int = 0
+    n_markers: int = 0
+    junk_values: list[str] = field(default_factory=list)
+    marker_values: list[str] = field(default_factory=list)
+
+
+def parse_expr(col: NumericColumn) -> Any:
+    """The column as a double: numbers as they are, text as custseg.schema reads it (junk
+    and missing markers become null)."""
+    from pyspark.sql import functions as F
+
+    if col.kind == "number":
+        return spark_col(col.name).cast("double")
+    t = F.trim(spark_col(col.name).cast("string"))
+    parsed = t.try_cast("double")
+    if col.comma == "thousands":
+        alt = F.regexp_replace(t, ",", "").try_cast("double")
+        parsed = F.when(t.rlike(THOUSANDS), alt).otherwise(parsed)
+    elif col.comma == "decimal":
+        alt = F.regexp_replace(t, ",", ".").try_cast("double")
+        parsed = F.when(t.rlike(DECIMAL_COMMA), alt).otherwise(parsed)
+    return parsed
+
+
+def scan_text_columns(base: Any, columns: list[NumericColumn]) -> None:
+    """One pass over the text columns: filled cells, numbers, comma forms, missing markers;
+    decides each column's comma reading and counts its junk (as custseg.schema does)."""
+    from pyspark.sql import functions as F
+
+    from custseg.schema import MISSING_MARKERS
+
+    text = [c for c in columns if c.kind == "text"]
+    if not text:
+        return
+    markers = sorted(MISSING_MARKERS)
+    aggs = []
+    for i, c in enumerate(text):
+        t = F.trim(spark_col(c.name).cast("string"))
+        filled = t.isNotNull() & (t != "")
+        failed = filled & t.try_cast("double").isNull()
+        thousands = failed & t.rlike(THOUSANDS)
+        decimal = failed & t.rlike(DECIMAL_COMMA)
+        marker = failed & F.lower(t).isin(markers)
+        aggs += [F.sum(filled.cast("long")).alias(f"f{i}"),
+                 F.sum(failed.cast("long")).alias(f"x{i}"),
+                 F.sum(thousands.cast("long")).alias(f"t{i}"),
+                 F.sum((decimal & ~thousands).cast("long")).alias(f"d{i}"),
+                 F.sum(decimal.cast("long")).alias(f"dd{i}"),
+                 F.sum(marker.cast("long")).alias(f"m{i}")]
+    row = base.agg(*aggs).first()
+    for i, c in enumerate(text):
+        failed, thousands = row[f"x{i}"] or 0, row[f"t{i}"] or 0
+        decimal_only, decimal = row[f"d{i}"] or 0, row[f"dd{i}"] or 0
+        c.n_filled, c.n_markers = row[f"f{i}"] or 0, row[f"m{i}"] or 0
+        if comma_reading(bool(thousands), bool(decimal_only)) == "thousands":
+            c.comma, fixed = "thousands", thousands
+        elif decimal:
+            c.comma, fixed = "decimal", decimal
+        else:
+            fixed = 0
+        c.n_junk = int(failed - fixed - c.n_markers)
+    for c in text:  # a few of the offending cells, for the messages
+        if c.n_junk or c.n_markers:
+            t = F.trim(spark_col(c.name).cast("string"))
+            bad = base.where(t.isNotNull() & (t != "") & parse_expr(c).isNull())
+            values = [r[0] for r in bad.select(t).limit(40).collect()]
+            c.marker_values = [v for v in values if v.lower() in MISSING_MARKERS][:20]
+            c.junk_values = [v for v in values if v.lower() not in MISSING_MARKERS][:20]
+
+
+class SparkReading(SparkRunState):
+    """Stage 1 of a run: the input read, counted and fingerprinted."""
+
+    # ------------------------------------------------------------------ 1. read
+    def read(self, input_format: str | None, delimiter: str | None,
+             encoding: str | None) -> tuple[Any, dict[str, Any]]:
+        fmt = _format_of(self.path, input_format)
+        reader = self.spark.read
+        enc = delim = None
+        try:
+            if fmt == "csv":
+                delim, enc = _local_text_options(self.path, delimiter, encoding)
+                df = (reader.option("header", True).option("inferSchema", False)
+                      .option("sep", delim).option("encoding", enc.replace("-sig", ""))
+                      .option("mode", "PERMISSIVE").option("multiLine", False).csv(self.path))
+                first = df.columns[0] if df.columns else ""
+                if first.startswith("\ufeff"):  # a UTF-8 byte-order mark in the header
+                    df = df.withColumnRenamed(first, first[1:])
+            else:
+                df = reader.parquet(self.path)
+        except Exception as exc:  # Spark's AnalysisException: path missing, unreadable
+            from custseg.errors import InputFileError
+
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise InputFileError(f"{self.path}: cannot read it as {fmt}: {first_line}",
+                                 self.path) from exc
+        info = {"path": self.path, "format": fmt, "encoding": enc, "delimiter": delim,
+                "rows": 0, "columns": len(df.columns)}
+        return df, info
+
+    # ------------------------------------------------------------------ 1. read
+    def read_all(self, input_format: str | None, delimiter: str | None,
+                 encoding: str | None) -> tuple[Any, dict[str, Any], str, str]:
+        """The input as a DataFrame, its description (rows counted) and its checksum."""
+        self._step("read", 0)
+        raw, info = self.read(input_format, delimiter, encoding)
+        n_rows = raw.count()
+        if n_rows == 0:
+            from custseg.errors import InputFileError
+
+            raise InputFileError(f"{self.path}: no data rows", self.path)
+        info["rows"] = n_rows
+        sha256, checksum_of = _input_sha256(self.spark, raw)
+        self._step("read", 1)
+        return raw, info, sha256, checksum_of
