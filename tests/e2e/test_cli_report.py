@@ -113,10 +113,10 @@ def _terminal(summary: dict) -> str:
 
     from rich.console import Console
 
-    from custseg.cli import _print_result
+    from custseg.cli.output import print_result
 
     console = Console(record=True, width=200, highlight=False, soft_wrap=False)
-    _print_result(console, SimpleNamespace(summary=summary), None)
+    print_result(console, SimpleNamespace(summary=summary), None)
     return console.export_text()
 
 

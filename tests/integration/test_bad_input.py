@@ -322,12 +322,12 @@ def test_signal_during_writing_removes_temporary_outputs(sig: int, tmp_path: Pat
     script = textwrap.dedent(f"""
         import os, signal, sys
         from pathlib import Path
-        from custseg.cli import app, _guarded, _on_sigterm
+        from custseg.cli.base import guarded, on_sigterm
         import typer
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGTERM, on_sigterm)
         from custseg.io import atomic_output_dir
 
-        @_guarded
+        @guarded
         def work():
             with atomic_output_dir(Path(sys.argv[1]) / "run") as tmp:
                 (tmp / "segments.csv").write_text("half")

@@ -52,11 +52,6 @@ app.command()(serving.serve)
 app.command()(runs.compare)
 app.command()(version)
 
-# the names the tests import from the single module cli.py was
-_guarded = guarded
-_on_sigterm = on_sigterm
-_print_result = print_result
-
 
 def main(argv: list[str] | None = None) -> int:
     """Run the app as the ``custseg`` command would, returning the exit code."""
