@@ -176,6 +176,41 @@ class SignedLog(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
 #: Tukey's "far out" fences: values beyond Q1 - 3 IQR or Q3 + 3 IQR are outliers.
 FENCE_IQR = 3.0
+#: How outliers are found, as the summary says (``outliers.method``).
+FENCE_METHOD = ("Tukey's far-out fences (Q1 - 3 IQR, Q3 + 3 IQR) on the fitted scale "
+                "(after the log)")
+#: The quantiles the fences are drawn from (Q1 and Q3; the 5-95% range when the IQR is 0).
+FENCE_QUANTILES = (0.05, 0.25, 0.75, 0.95)
+#: A fence cutting off more than this share of the customers on its side is not applied.
+FENCE_MAX_SHARE = 0.02
+
+
+def fences_from_quantiles(quantiles: Sequence[float], iqr_multiple: float = FENCE_IQR
+                          ) -> tuple[float, float] | None:
+    """The far-out fences ``(Q1 - m IQR, Q3 + m IQR)`` of a column from its
+    :data:`FENCE_QUANTILES` (5%, 25%, 75%, 95%); when the IQR is 0, half the 5-95% range
+    stands in for it; None for a column with no spread.
+
+    >>> fences_from_quantiles([0.0, 1.0, 3.0, 4.0])
+    (-5.0, 9.0)
+    >>> fences_from_quantiles([2.0, 2.0, 2.0, 2.0]) is None
+    True
+    """
+    q05, q1, q3, q95 = quantiles
+    spread = q3 - q1 if q3 > q1 else (q95 - q05) / 2
+    if spread <= 0:
+        return None
+    return q1 - iqr_multiple * spread, q3 + iqr_multiple * spread
+
+
+def fence_applies(share_beyond: float, max_share: float = FENCE_MAX_SHARE) -> bool:
+    """Whether a fence is applied: outliers are rare, so a fence beyond which lies more than
+    ``max_share`` of the customers marks a group, not outliers.
+
+    >>> fence_applies(0.01), fence_applies(0.1)
+    (True, False)
+    """
+    return bool(share_beyond <= max_share)
 
 
 class RobustFences(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -194,7 +229,8 @@ class RobustFences(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     (223.75, 223.75)
     """
 
-    def __init__(self, iqr_multiple: float = FENCE_IQR, max_share: float = 0.02) -> None:
+    def __init__(self, iqr_multiple: float = FENCE_IQR, max_share: float = FENCE_MAX_SHARE
+                 ) -> None:
         self.iqr_multiple = iqr_multiple
         self.max_share = max_share
 
@@ -207,15 +243,13 @@ class RobustFences(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             v = v[np.isfinite(v)]
             if len(v) < 4:
                 continue
-            q05, q1, q3, q95 = np.quantile(v, [0.05, 0.25, 0.75, 0.95])
-            spread = q3 - q1 if q3 > q1 else (q95 - q05) / 2
-            if spread <= 0:
+            fences = fences_from_quantiles(np.quantile(v, FENCE_QUANTILES), self.iqr_multiple)
+            if fences is None:
                 continue
-            lo = q1 - self.iqr_multiple * spread
-            hi = q3 + self.iqr_multiple * spread
-            if np.mean(v < lo) <= self.max_share:
+            lo, hi = fences
+            if fence_applies(np.mean(v < lo), self.max_share):
                 lower[j] = lo
-            if np.mean(v > hi) <= self.max_share:
+            if fence_applies(np.mean(v > hi), self.max_share):
                 upper[j] = hi
         self.lower_, self.upper_ = lower, upper
         return self
@@ -225,9 +259,83 @@ class RobustFences(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         return np.clip(X, self.lower_, self.upper_)
 
+    def outside(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Which values of ``X`` (on the scale the fences were learned on) are below the
+        lower fence, and which above the upper one: the outliers.
+
+        >>> import numpy as np
+        >>> X = np.append(np.arange(1.0, 100.0), 1000.0).reshape(-1, 1)
+        >>> low, high = RobustFences().fit(X).outside(X)
+        >>> int(low.sum()), np.flatnonzero(high[:, 0]).tolist()
+        (0, [99])
+        """
+        check_is_fitted(self)
+        values = np.asarray(X, dtype=np.float64)
+        return values < self.lower_, values > self.upper_
+
+
+def fences_in_units(pipeline: Any) -> list[tuple[float | None, float | None]]:
+    """The fences of a fitted numeric pipeline's ``fences`` step (:func:`build_preprocessor`)
+    in each column's own units (the log or signed log undone; None: no fence on that side),
+    rounded to 6 decimals.
+
+    >>> import numpy as np
+    >>> from sklearn.pipeline import Pipeline
+    >>> X = np.append(np.arange(1.0, 100.0), 1000.0).reshape(-1, 1)
+    >>> fences_in_units(Pipeline([("fences", RobustFences())]).fit(X))
+    [(-122.75, 223.75)]
+    """
+    names = [name for name, _ in pipeline.steps]
+    cut = names.index("fences")
+    fences = pipeline.steps[cut][1]
+    steps = dict(pipeline.steps[:cut])
+    out = []
+    for j in range(len(fences.lower_)):
+        pair: list[float | None] = []
+        for v in (fences.lower_[j], fences.upper_[j]):
+            if not np.isfinite(v):
+                pair.append(None)
+                continue
+            if "signed_log" in steps and steps["signed_log"].mask_[j]:
+                v = float(np.sinh(v) * steps["signed_log"].scale_[j])
+            if "log" in steps and steps["log"].mask_[j]:
+                v = float(np.expm1(v))
+            pair.append(round(float(v), 6))
+        out.append((pair[0], pair[1]))
+    return out
+
 
 #: Features whose |correlation| reaches this are one group (average linkage).
 GROUP_R = 0.7
+
+
+def groups_from_correlation(corr: np.ndarray, threshold: float = GROUP_R
+                            ) -> tuple[list[list[int]], np.ndarray]:
+    """The groups of features that move together, from their correlation matrix (NaN: 0),
+    and each feature's weight: the members of a group of ``m`` (mean |r| >= ``threshold``,
+    average linkage) weigh ``1 / sqrt(m)``, the others 1.
+
+    >>> groups_from_correlation(np.array([[1.0, 0.9, 0.1], [0.9, 1.0, 0.0], [0.1, 0.0, 1.0]]))
+    ([[0, 1]], array([0.70710678, 0.70710678, 1.        ]))
+    """
+    d = corr.shape[0]
+    weights = np.ones(d)
+    groups: list[list[int]] = []
+    if d >= 2:
+        corr = np.nan_to_num(np.abs(corr), nan=0.0)
+        from scipy.cluster.hierarchy import fcluster, linkage
+        from scipy.spatial.distance import squareform
+
+        dist = np.clip(1.0 - corr, 0.0, None)
+        np.fill_diagonal(dist, 0.0)
+        tree = linkage(squareform(dist, checks=False), method="average")
+        ids = fcluster(tree, t=1.0 - threshold, criterion="distance")
+        for g in np.unique(ids):
+            members = [int(j) for j in np.flatnonzero(ids == g)]
+            if len(members) > 1:
+                groups.append(members)
+                weights[members] = 1.0 / np.sqrt(len(members))
+    return sorted(groups), weights
 
 
 class FeatureGroupWeights(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -253,35 +361,40 @@ class FeatureGroupWeights(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
     def fit(self, X: Any, y: Any = None) -> FeatureGroupWeights:
         X = validate_data(self, X, ensure_all_finite="allow-nan")
         d = X.shape[1]
-        weights = np.ones(d)
-        groups: list[list[int]] = []
+        corr = np.eye(d)
         if d >= 2:
             S = X
             if len(S) > 20_000:
                 S = S[np.random.RandomState(0).choice(len(S), 20_000, replace=False)]
             with np.errstate(invalid="ignore", divide="ignore"):
                 corr = np.corrcoef(S, rowvar=False)
-            corr = np.nan_to_num(np.abs(corr), nan=0.0)
-            from scipy.cluster.hierarchy import fcluster, linkage
-            from scipy.spatial.distance import squareform
-
-            dist = np.clip(1.0 - corr, 0.0, None)
-            np.fill_diagonal(dist, 0.0)
-            tree = linkage(squareform(dist, checks=False), method="average")
-            ids = fcluster(tree, t=1.0 - self.threshold, criterion="distance")
-            for g in np.unique(ids):
-                members = [int(j) for j in np.flatnonzero(ids == g)]
-                if len(members) > 1:
-                    groups.append(members)
-                    weights[members] = 1.0 / np.sqrt(len(members))
-        self.weights_ = weights
-        self.groups_ = sorted(groups)
+        self.groups_, self.weights_ = groups_from_correlation(corr, self.threshold)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         return X * self.weights_
+
+    def describe(self, names: Sequence[str]) -> dict[str, Any]:
+        """The groups found, for the summary's ``reduction`` (``names``: the columns).
+
+        >>> import numpy as np
+        >>> a = np.arange(50.0)
+        >>> FeatureGroupWeights().fit(np.column_stack([a, a ** 1.1, np.sin(a)])).describe(
+        ...     ["x", "y", "z"])["groups"]
+        [{'features': ['x', 'y'], 'weight': 0.7071}]
+        """
+        check_is_fitted(self)
+        return {
+            "method": "feature groups",
+            "groups": [{"features": [names[j] for j in g],
+                        "weight": round(float(self.weights_[g[0]]), 4)} for g in self.groups_],
+            "threshold": float(self.threshold),
+            "effective_features": round(float(
+                sum(1 for j in range(len(names)) if not any(j in g for g in self.groups_))
+                + len(self.groups_)), 4),
+        }
 
 
 class ScaleBy(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):

@@ -28,7 +28,13 @@ from custseg.algorithms import registry
 from custseg.errors import DataError, Problem, UsageError
 from custseg.parameters import DEFAULT_K_RANGE, MAX_COLUMNS, check_width, k_values
 from custseg.parameters import parse_k as parse_k  # re-exported, as the names above
-from custseg.preprocess import GROUP_R, build_preprocessor, plan_preprocessing
+from custseg.preprocess import (
+    FENCE_METHOD,
+    GROUP_R,
+    build_preprocessor,
+    fences_in_units,
+    plan_preprocessing,
+)
 from custseg.profiling import SegmentProfile, load_rules, profile_segments
 from custseg.roles import assign_roles, derive
 from custseg.schema import MAX_ABS_VALUE, parse_numeric, validate_table
@@ -765,8 +771,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         """Customers beyond the far-out fences on some feature (on the scale the features
         are fitted on: after the log), with a few examples per column (their 1-based data
         rows: ``rows`` holds the 0-based input row of each row of ``train``)."""
-        out: dict[str, Any] = {"method": "Tukey's far-out fences (Q1 - 3 IQR, Q3 + 3 IQR) "
-                               "on the fitted scale (after the log)",
+        out: dict[str, Any] = {"method": FENCE_METHOD,
                                "winsorized": self.plan_.winsorize, "rows": 0, "share": 0.0,
                                "columns": {}}
         if not numeric or not self.plan_.winsorize:
@@ -775,8 +780,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         cut = [name for name, _ in pipe.steps].index("fences")
         fences = pipe.named_steps["fences"]
         before = np.asarray(pipe[:cut].transform(train[numeric]), dtype=np.float64)
-        low = before < fences.lower_
-        high = before > fences.upper_
+        low, high = fences.outside(before)
         flagged = low | high
         any_row = flagged.any(axis=1)
         out["rows"] = int(any_row.sum())
@@ -800,22 +804,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     def _fence_values(pipe: Any, cut: int, fences: Any, numeric: list[str]
                       ) -> dict[str, tuple[float | None, float | None]]:
         """The fences in the columns' own units (the log undone)."""
-        lower, upper = fences.lower_.copy(), fences.upper_.copy()
-        steps = dict(pipe.steps[:cut])
-        out = {}
-        for j, c in enumerate(numeric):
-            pair = []
-            for v in (lower[j], upper[j]):
-                if not np.isfinite(v):
-                    pair.append(None)
-                    continue
-                if "signed_log" in steps and steps["signed_log"].mask_[j]:
-                    v = float(np.sinh(v) * steps["signed_log"].scale_[j])
-                if "log" in steps and steps["log"].mask_[j]:
-                    v = float(np.expm1(v))
-                pair.append(round(float(v), 6))
-            out[c] = (pair[0], pair[1])
-        return out
+        return dict(zip(numeric, fences_in_units(pipe), strict=True))
 
     def _reduction(self, numeric: list[str]) -> dict[str, Any]:
         """How the features were weighted before clustering (groups of correlated ones)."""
@@ -823,15 +812,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         if not numeric or self.plan_.group_threshold is None or len(numeric) < 2:
             return info
         groups = self.preprocessor_.named_transformers_["numeric"].named_steps["groups"]
-        info["method"] = "feature groups"
-        info["threshold"] = float(self.plan_.group_threshold)
-        info["groups"] = [{"features": [numeric[j] for j in g],
-                           "weight": round(float(groups.weights_[g[0]]), 4)}
-                          for g in groups.groups_]
-        info["effective_features"] = round(float(sum(
-            1 for j in range(len(numeric)) if not any(j in g for g in groups.groups_))
-            + len(groups.groups_)), 4)
-        return info
+        return dict(groups.describe(numeric))
 
     # ---------------------------------------------------------------- methods
     def _algorithm_options(self, Z: np.ndarray) -> dict[str, Any]:

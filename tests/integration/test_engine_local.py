@@ -143,6 +143,56 @@ def test_fast_transform_equals_the_fitted_transformer() -> None:
         assert np.allclose(out, pre.transform(df), rtol=1e-12, atol=1e-12), scaling
 
 
+def test_fast_transform_applies_the_fences_and_the_feature_groups() -> None:
+    """The standard engine's rules by their own steps; ``before_fences`` sees every chunk
+    as it is just before the fences."""
+    rng = np.random.default_rng(1)
+    a = rng.lognormal(3, 1, 5000)
+    df = pd.DataFrame({"a": a, "a2": a * rng.uniform(0.9, 1.1, 5000),
+                       "b": rng.standard_t(2, 5000)})
+    plan = plan_preprocessing(df, list(df), [], winsorize=True, group_threshold=0.7)
+    pre = build_preprocessor(plan).fit(df)
+    pipe = pre.named_transformers_["numeric"]
+    assert pipe.named_steps["groups"].groups_ == [[0, 1]]
+    seen: list[tuple[int, np.ndarray]] = []
+    out = np.empty((len(df), 3))
+    fast_transform(pre, df.to_numpy(), out, chunk_rows=777,
+                   before_fences=lambda start, block: seen.append((start, block.copy())))
+    assert np.allclose(out, pre.transform(df), rtol=1e-12, atol=1e-12)
+    assert [start for start, _ in seen] == list(range(0, 5000, 777))
+    before = pipe[:[name for name, _ in pipe.steps].index("fences")].transform(df)
+    np.testing.assert_allclose(np.vstack([block for _, block in seen]), before)
+    low, high = pipe.named_steps["fences"].outside(before)
+    assert low[:, 2].any() and high[:, 2].any()  # the t-distribution's tails
+
+
+def test_outliers_are_counted_on_every_customer(tmp_path: Path) -> None:
+    """The fences come from the selection sample; the outliers are counted on all rows and
+    reported as the standard engine reports them."""
+    rng = np.random.default_rng(2)
+    n = 3000
+    df = pd.DataFrame({"spend": rng.normal(100, 10, n), "visits": rng.normal(10, 2, n)})
+    far = rng.choice(n, 20, replace=False)
+    df.loc[far, "spend"] = 1000.0
+    path = tmp_path / "outliers.csv"
+    df.to_csv(path, index=False)
+    result = segment_large(path, random_state=0, sample_size=500, k=3)
+    assert result.summary["engine"]["selection_sample"] == 500
+    pipe = result.model.preprocessor_.named_transformers_["numeric"]
+    before = pipe[:[name for name, _ in pipe.steps].index("fences")].transform(df)
+    low, high = pipe.named_steps["fences"].outside(before)
+    out = result.summary["outliers"]
+    assert out["winsorized"] and out["rows"] == int((low | high).any(axis=1).sum()) >= 20
+    assert out["share"] == round(out["rows"] / n, 6)
+    spend = out["columns"]["spend"]
+    assert (spend["low"], spend["high"]) == (int(low[:, 0].sum()), int(high[:, 0].sum()))
+    assert len(spend["examples"]) == 5
+    assert {ex["value"] for ex in spend["examples"]} == {1000.0}
+    assert {ex["row"] - 1 for ex in spend["examples"]} <= set(far.tolist())
+    assert result.summary["reduction"] == {"method": "feature groups", "groups": [],
+                                           "threshold": 0.7, "effective_features": 2.0}
+
+
 # ------------------------------------------------------------------ messy files
 def test_messy_csv_is_checked_like_the_standard_engine(tmp_path: Path) -> None:
     df = blobs(3_000, seed=1)

@@ -83,12 +83,12 @@ register_engine(ChunkedPandasEngine.name, ChunkedPandasEngine)
 
 # ----------------------------------------------------------------------------- inputs
 MALL_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
-#: Where the other engines do not give the standard engine's segments (yet): the standard
-#: engine clips outliers at robust fences and weights correlated features as one by default
-#: (``outliers="winsorize"``, ``feature_groups``); the local and Spark engines do neither,
-#: so on Wholesale (heavy tails, correlated grocery / detergents) their partitions differ.
-NOT_YET = pytest.mark.xfail(strict=True, reason="winsorizing and feature-group weights are "
-                            "the standard engine's only (issue 16, item 1)")
+#: Where the local engine does not give the standard engine's segments (yet): on Wholesale
+#: it applies the same preprocessing (the same matrix: fences, feature groups), but its
+#: K-Means (one k-means++ start and a repair step) stops at another optimum than the
+#: standard engine's several starts (inertia 1100.58 against 1097.97, adjusted Rand 0.81).
+NOT_YET = pytest.mark.xfail(strict=True, reason="the local engine's K-Means finds another "
+                            "optimum on Wholesale (+0.24% inertia)")
 
 
 def planted(path: Path, n: int = 600, seed: int = 3) -> Path:
@@ -232,6 +232,24 @@ def test_toy_engine_gives_the_standard_engines_segments(name: str, runs: Runs,
 def test_local_engine_decides_as_the_standard_one(name: str, runs: Runs) -> None:
     assert runs("local", name).summary["engine"]["name"] == "local"
     assert_same_decisions(runs("standard", name), runs("local", name))
+    assert_same_outliers_and_groups(runs("standard", name), runs("local", name))
+
+
+def test_local_engine_preprocesses_wholesale_as_the_standard_one(runs: Runs,
+                                                                 inputs: Any) -> None:
+    """The same preprocessed matrix (fences, feature-group weights); K-Means alone differs
+    (NOT_YET): the same k, a partition close to it and an inertia within 0.5%."""
+    base, fast = runs("standard", "wholesale"), runs("local", "wholesale")
+    frame = pd.read_csv(inputs["wholesale"][0])
+    feats = base.segmenter.features_
+    np.testing.assert_allclose(fast.model.preprocessor_.transform(frame[feats]),
+                               base.segmenter.preprocessor_.transform(frame[feats]),
+                               rtol=1e-12, atol=1e-12)
+    assert fast.summary["k"] == base.summary["k"]
+    assert adjusted_rand_score(assignments(base), assignments(fast).reindex(
+        assignments(base).index)) >= 0.8
+    assert fast.summary["quality"]["inertia"] == pytest.approx(
+        base.summary["quality"]["inertia"], rel=5e-3)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -249,9 +267,34 @@ def with_spark(runs: Runs, spark: Any) -> Runs:  # noqa: F811  (the imported fix
 def test_spark_engine_decides_as_the_standard_one(name: str, with_spark: Runs) -> None:
     assert with_spark("spark", name).summary["engine"]["name"] == "spark"
     assert_same_decisions(with_spark("standard", name), with_spark("spark", name))
+    assert_same_outliers_and_groups(with_spark("standard", name), with_spark("spark", name))
 
 
-@pytest.mark.parametrize("name", CASES)
+def assert_same_outliers_and_groups(base: Any, other: Any) -> None:
+    """The same preprocessing plan, the same outliers (rows, counts, fences in the columns'
+    units; the examples too when customers are known by their row) and feature groups."""
+    a, b = base.summary, other.summary
+    for key in ("winsorize", "group_threshold", "signed_log_columns"):
+        assert b["preprocessing"].get(key) == a["preprocessing"].get(key), key
+    assert b["reduction"] == a["reduction"]
+    oa, ob = a["outliers"], b["outliers"]
+    assert {k: v for k, v in ob.items() if k != "columns"} == {
+        k: v for k, v in oa.items() if k != "columns"}
+    assert list(ob["columns"]) == list(oa["columns"])
+    for c, col in oa["columns"].items():
+        got = ob["columns"][c]
+        assert [got[k] for k in ("count", "low", "high")] == [
+            col[k] for k in ("count", "low", "high")], c
+        for side in ("lower", "upper"):
+            assert (got[side] is None) == (col[side] is None), (c, side)
+            if col[side] is not None:
+                assert got[side] == pytest.approx(col[side], rel=1e-9, abs=1e-6), (c, side)
+        if a["roles"]["id_column"] is None:
+            assert got["examples"] == col["examples"], c
+
+
+#: Spark applies the standard engine's fences and feature-group weights: no input left out.
+@pytest.mark.parametrize("name", ALL)
 def test_spark_engine_gives_the_standard_engines_segments(name: str,
                                                           with_spark: Runs) -> None:
     assert_same_segments(with_spark("standard", name), with_spark("spark", name))
@@ -259,12 +302,15 @@ def test_spark_engine_gives_the_standard_engines_segments(name: str,
 
 def test_without_the_standard_engines_own_steps_local_finds_its_wholesale_segments(
         inputs: Any) -> None:
-    """Why Wholesale differs (NOT_YET): with the standard engine's outlier clipping and
-    feature-group weights off, the local engine finds its k and nearly its partition (the
-    rest: several K-Means starts against one start and a repair, float32)."""
+    """With the outlier clipping and feature-group weights off in both engines, the local
+    engine finds the standard engine's k and nearly its partition (the rest: several
+    K-Means starts against one start and a repair, float32)."""
     path, opts = inputs["wholesale"]
-    base = get_engine("standard").segment(path, outliers="keep", feature_groups=False, **opts)
-    fast = get_engine("local").segment(path, **opts)
+    off = {"outliers": "keep", "feature_groups": False}
+    base = get_engine("standard").segment(path, **off, **opts)
+    fast = get_engine("local").segment(path, **off, **opts)
+    assert fast.summary["reduction"]["method"] == "none"
+    assert not fast.summary["outliers"]["winsorized"]
     assert_same_decisions(base, fast)
     assert adjusted_rand_score(assignments(base), assignments(fast).reindex(
         assignments(base).index)) >= 0.95

@@ -11,9 +11,14 @@
    infinite or too large values, constant or empty columns) with the messages of
    :func:`custseg.schema.validate_table`; column roles are inferred on the first rows.
 3. **Preprocessing** planned and fitted on a sample (the same scikit-learn transformer as
-   the standard engine, kept in the model), then applied to all customers chunk by chunk in
-   NumPy, the result stored as float32 (after scaling, where float32 loses nothing that
-   matters; checked against the fitted transformer on the sample).
+   the standard engine, kept in the model, with its rules: the log of skewed columns, the
+   outliers winsorised at Tukey's far-out fences, groups of correlated features weighted as
+   one), then applied to all customers chunk by chunk in NumPy, the result stored as
+   float32 (after scaling, where float32 loses nothing that matters; checked against the
+   fitted transformer on the sample).  The statistics those rules need from the whole data
+   (skewness, quartiles for the fences, correlations for the groups) are taken on the
+   selection sample of step 4: exact when the sample is the whole table (below 50,000
+   customers), an estimate above; the outliers are then counted on every customer.
 4. **k chosen on a stratified random sample** (:func:`selection_sample_size` customers:
    5% of them, at least 50,000 and at most 100,000; one drawn
    from each of that many equal slices of the file, so that a file sorted by date or region
@@ -40,8 +45,10 @@ this module runs them in order and writes the outputs (7).  Their public names a
 importable from here.
 
 What the fast path does not do: exact duplicate rows are kept (the standard engine leaves
-them out of the fit and gives them their twin's segment), segmenting on categorical
-columns, and methods other than K-Means (``--engine standard`` does them).
+them out of the fit and gives them their twin's segment), the signed log of amounts that
+can be negative (it needs the features' roles, which the fast path does not infer),
+segmenting on categorical columns, and methods other than K-Means (``--engine standard``
+does them).
 
 Examples
 --------
@@ -157,6 +164,8 @@ def segment_large(
     clip: float | None = None,
     log: Any = "auto",
     scaling: str = "standard",
+    outliers: str = "winsorize",
+    feature_groups: bool = True,
     max_junk: float = 0.05,
     n_init: Any = "auto",
     rules: str | None = None,
@@ -278,7 +287,8 @@ def _segment_table(table: Any, info: TableInfo, o: dict[str, Any], timings: dict
     params = Segmenter(
         k=o["k"], k_range=o["k_range"], features=o["features"], id_col=o["id_col"],
         exclude=o["exclude"], categorical=o["categorical"], impute=o["impute"], clip=o["clip"],
-        log=o["log"], scaling=o["scaling"], max_junk=o["max_junk"], n_init=o["n_init"],
+        log=o["log"], scaling=o["scaling"], outliers=o["outliers"],
+        feature_groups=o["feature_groups"], max_junk=o["max_junk"], n_init=o["n_init"],
         rules=o["rules"], n_threads=o["n_threads"], random_state=o["random_state"]
     ).get_params()
     ks = k_values(o["k"], o["k_range"])
@@ -321,6 +331,8 @@ def _large_result(table: Any, info: TableInfo, seg: Any, prep: Prepared, o: dict
     timings = {key: round(v, 4) for key, v in timings.items()}
     summary = build_summary({"segmenter": seg, "info": info, "timings": timings,
                              "seed": o["random_state"], "command": o["command"]})
+    summary.setdefault("outliers", seg.outliers_)  # no column decisions: not added there
+    summary.setdefault("reduction", seg.reduction_)
     summary["engine"] = {
         "name": "local",
         "selection_sample": len(prep.sample) if prep.sampled else prep.n_fit,

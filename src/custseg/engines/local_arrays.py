@@ -3,6 +3,7 @@ preprocessing and the assignment a chunk of rows at a time (:mod:`custseg.engine
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -77,11 +78,17 @@ def column_rows(sources: list[Any], rows: np.ndarray) -> np.ndarray:
 
 
 def fast_transform(preprocessor: Any, raw: np.ndarray | list[Any], out: np.ndarray,
-                   chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
+                   chunk_rows: int = CHUNK_ROWS,
+                   before_fences: Callable[[int, np.ndarray], None] | None = None
+                   ) -> np.ndarray:
     """Apply a fitted numeric preprocessor (:func:`custseg.preprocess.build_preprocessor`)
     to ``raw`` (float64, one column per numeric feature; or a list of
     :func:`column_block` sources, read a chunk at a time) chunk by chunk, writing ``out``
-    (float32 or float64, same shape).  Same result as ``preprocessor.transform``."""
+    (float32 or float64, same shape).  Same result as ``preprocessor.transform``: the
+    imputation, quantile clipping, log and scaling fused in place, the signed log, the
+    outlier fences and the feature-group weights by their own fitted steps'
+    ``transform``.  ``before_fences(start, block)``, when given, sees each chunk (its
+    first row ``start``) as it is just before the fences (to count the outliers)."""
     from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
     pipe = preprocessor.named_transformers_["numeric"]
@@ -89,6 +96,7 @@ def fast_transform(preprocessor: Any, raw: np.ndarray | list[Any], out: np.ndarr
     fill = steps["impute"].statistics_
     clip = steps.get("clip")
     log = steps.get("log")
+    signed, fences, groups = steps.get("signed_log"), steps.get("fences"), steps.get("groups")
     scale = steps["scale"]
     if isinstance(scale, StandardScaler):
         shift, factor = scale.mean_, 1.0 / scale.scale_
@@ -110,8 +118,16 @@ def fast_transform(preprocessor: Any, raw: np.ndarray | list[Any], out: np.ndarr
             np.clip(block, clip.lower_, clip.upper_, out=block)
         if log is not None and log.mask_.any():
             block[:, log.mask_] = np.log1p(np.clip(block[:, log.mask_], 0, None))
+        if signed is not None:
+            block = signed.transform(block)
+        if before_fences is not None:
+            before_fences(start, block)
+        if fences is not None:
+            block = fences.transform(block)
         block -= shift
         block *= factor
+        if groups is not None:
+            block = groups.transform(block)
         out[start:start + chunk_rows] = block
     return out
 

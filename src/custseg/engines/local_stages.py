@@ -43,7 +43,7 @@ class Prepared:
     """The data after the checks and the preprocessing: roles, features and their values
     (``sources``), findings and cleaning, the plan and fitted preprocessor, the scaled
     float32 matrix ``Z`` of every row, the rows fitted (``fit_rows``; ``fit_idx`` their
-    numbers, None for all) and the selection sample (row numbers)."""
+    numbers, None for all), the selection sample (row numbers) and the outliers found."""
 
     roles: Any
     feats: list[str]
@@ -57,6 +57,7 @@ class Prepared:
     fit_rows: np.ndarray
     fit_idx: np.ndarray | None
     seed: int
+    outliers: dict[str, Any]
 
     @property
     def n_fit(self) -> int:
@@ -72,7 +73,7 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     preprocessing planned and fitted on it and applied to every row (float32)."""
     from sklearn.utils import check_random_state
 
-    from custseg.preprocess import build_preprocessor, plan_preprocessing
+    from custseg.preprocess import GROUP_R, build_preprocessor, plan_preprocessing
 
     stage("check", 0)
     roles, feats, sources, warns, cleaning = check_features(
@@ -89,21 +90,97 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     if fit_idx is not None:
         sample = fit_idx[sample]
     sample_frame = pd.DataFrame(column_rows(columns, sample), columns=feats)
+    # the standard engine's rules (custseg.segmenter.Segmenter, defaults outliers="winsorize"
+    # and feature_groups=True), their statistics taken on the sample
     plan = plan_preprocessing(sample_frame, feats, [], impute=o["impute"], clip=o["clip"],
-                              log=o["log"], scaling=o["scaling"])
+                              log=o["log"], scaling=o["scaling"],
+                              winsorize=o["outliers"] == "winsorize",
+                              group_threshold=GROUP_R if o["feature_groups"] else None)
     stage("preprocess", 0)
     preprocessor = build_preprocessor(plan).fit(sample_frame)
+    tally = OutlierTally.of(preprocessor, sample_frame, fit_rows) if plan.winsorize else None
     # the scaled float32 matrix, built once from the Arrow columns a chunk of rows at a time
     # (no float64 copy of the table); the profiles read the Arrow columns again, and only
     # columns parsed from text (junk, decimal commas...) keep their parsed float64 values
     Z = np.empty((n, len(feats)), dtype=np.float32)
-    fast_transform(preprocessor, columns, Z)
+    fast_transform(preprocessor, columns, Z, before_fences=tally)
     reference = preprocessor.transform(sample_frame.iloc[:1000])
     if not np.allclose(Z[sample[:1000]], reference, rtol=1e-5, atol=1e-5):
         raise RuntimeError("fast preprocessing disagrees with the fitted transformer")
     stage("preprocess", 1)
+    outliers = outliers_found(tally, preprocessor, plan, feats, columns)
     return Prepared(roles, feats, sources, warns, cleaning, plan, preprocessor, Z, sample,
-                     fit_rows, fit_idx, seed)
+                     fit_rows, fit_idx, seed, outliers)
+
+
+class OutlierTally:
+    """The outliers (:meth:`custseg.preprocess.RobustFences.outside`) among the fitted rows,
+    counted a chunk at a time on the way to the fences (``fast_transform``'s
+    ``before_fences``): how many rows, how many low and high per column, and per column the
+    :data:`~custseg.segmenter.OUTLIER_EXAMPLES` farthest from the column's median (the
+    median of the selection sample: exact when the sample is every customer)."""
+
+    def __init__(self, fences: Any, median: np.ndarray, fit_rows: np.ndarray) -> None:
+        d = len(median)
+        self.fences, self.median, self.fit_rows = fences, median, fit_rows
+        self.rows = 0
+        self.low = np.zeros(d, dtype=np.int64)
+        self.high = np.zeros(d, dtype=np.int64)
+        self.top: list[list[tuple[float, int]]] = [[] for _ in range(d)]
+
+    @classmethod
+    def of(cls, preprocessor: Any, sample_frame: pd.DataFrame, fit_rows: np.ndarray
+           ) -> OutlierTally:
+        pipe = preprocessor.named_transformers_["numeric"]
+        cut = [name for name, _ in pipe.steps].index("fences")
+        before = np.asarray(pipe[:cut].transform(sample_frame), dtype=np.float64)
+        return cls(pipe.named_steps["fences"], np.median(before, axis=0), fit_rows)
+
+    def __call__(self, start: int, before: np.ndarray) -> None:
+        from custseg.segmenter import OUTLIER_EXAMPLES
+
+        low, high = self.fences.outside(before)
+        fitted = self.fit_rows[start:start + len(before), None]
+        low &= fitted
+        high &= fitted
+        flagged = low | high
+        self.rows += int(flagged.any(axis=1).sum())
+        self.low += low.sum(axis=0)
+        self.high += high.sum(axis=0)
+        for j in np.flatnonzero(flagged.any(axis=0)):
+            idx = np.flatnonzero(flagged[:, j])
+            far = np.abs(before[idx, j] - self.median[j])
+            self.top[j] = sorted(self.top[j] + [(-float(f), start + int(i))
+                                                for f, i in zip(far, idx, strict=True)]
+                                 )[:OUTLIER_EXAMPLES]
+
+
+def outliers_found(tally: OutlierTally | None, preprocessor: Any, plan: Any,
+                   feats: list[str], columns: list[Any]) -> dict[str, Any]:
+    """The summary's ``outliers`` (as :class:`custseg.segmenter.Segmenter` reports them)
+    from the tally: the fences in the columns' units, up to 5 examples a column."""
+    from custseg.preprocess import FENCE_METHOD, fences_in_units
+
+    out: dict[str, Any] = {"method": FENCE_METHOD, "winsorized": plan.winsorize, "rows": 0,
+                           "share": 0.0, "columns": {}}
+    if tally is None:
+        return out
+    n_fit = int(tally.fit_rows.sum())
+    out["rows"] = tally.rows
+    out["share"] = round(tally.rows / n_fit, 6) if n_fit else 0.0
+    units = fences_in_units(preprocessor.named_transformers_["numeric"])
+    for j, c in enumerate(feats):
+        count = int(tally.low[j] + tally.high[j])
+        if not count:
+            continue
+        rows = np.array(sorted(i for _, i in tally.top[j]))
+        values = column_rows([columns[j]], rows)[:, 0]
+        out["columns"][c] = {
+            "count": count, "low": int(tally.low[j]), "high": int(tally.high[j]),
+            "lower": units[j][0], "upper": units[j][1],
+            "examples": [{"row": int(r) + 1, "value": float(v)}
+                         for r, v in zip(rows, values, strict=True)]}
+    return out
 
 
 def _rows_fitted(sources: dict[str, Any], cleaning: dict[str, Any], impute: str,
@@ -212,7 +289,7 @@ def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
     cleaning["imputed"] = dict(cleaning["missing_values"]) if o["impute"] != "drop" else {}
     cleaning["log_transformed"] = list(prep.plan.log_columns)
     cleaning["clipped_at_quantile"] = prep.plan.clip
-    return segmenter_from_parts(
+    seg = segmenter_from_parts(
         params, columns=table.column_names, roles=prep.roles, features=prep.feats,
         plan=prep.plan, preprocessor=prep.preprocessor, k_selection=selection,
         cluster_centers=centres, segments=segments, profiles=profiles, cleaning=cleaning,
@@ -220,3 +297,16 @@ def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
         final_scores=score_partition_sampled(prep.Z[prep.sample], labels[prep.sample],
                                              inertia, kk, prep.seed),
         labels=labels, distances=dist, fit_mask=prep.fit_rows)
+    seg.outliers_ = prep.outliers
+    seg.reduction_ = feature_weighting(prep)
+    return seg
+
+
+def feature_weighting(prep: Prepared) -> dict[str, Any]:
+    """The summary's ``reduction``: the groups of correlated features weighted as one
+    (:meth:`custseg.preprocess.FeatureGroupWeights.describe`), as the standard engine
+    reports them."""
+    pipe = prep.preprocessor.named_transformers_["numeric"]
+    if "groups" not in pipe.named_steps:
+        return {"method": "none", "groups": []}
+    return dict(pipe.named_steps["groups"].describe(prep.feats))

@@ -84,6 +84,7 @@ from custseg.engines.spark_model import (
     sklearn_preprocessor,
     spark_segmenter,
 )
+from custseg.engines.spark_prepare import finish_docs
 from custseg.engines.spark_profiles import SparkProfiles
 from custseg.engines.spark_read import DECIMAL_COMMA, THOUSANDS, SparkReading
 from custseg.engines.spark_run import ProgressFn
@@ -309,8 +310,9 @@ class _SparkRun(SparkReading, SparkChecks, SparkFitting, SparkProfiles):
                           exclude=exclude, max_junk=max_junk, k_values=k_values)
         self._step("check", 1)
         self._step("preprocess", 0)
-        plan, scaled, clipped, fitted = self.preprocess(data.typed, data.kept, data.cols,
-                                                        data.n, clip, log)
+        plan, scaled, clipped, fitted, extras = self.preprocess(
+            data.typed, data.kept, data.cols, data.n, clip, log, seed=seed,
+            sample_size=sample_size, rows_known=data.key == "row")
         data.cleaning["imputed"] = dict(data.cleaning["missing_values"])
         data.cleaning["log_transformed"] = list(plan.log_columns)
         data.cleaning["clipped_at_quantile"] = plan.clip
@@ -341,11 +343,13 @@ class _SparkRun(SparkReading, SparkChecks, SparkFitting, SparkProfiles):
                               report_sample=report_sample, seed=seed, selection=selection,
                               quality=quality, plan=plan, info=info, sha256=sha256,
                               command=command, engine=engine, sel_info=sel_info,
-                              population=population, centres=centres, params=params)
+                              population=population, centres=centres, params=params,
+                              extras=extras)
         result.model = spark_segmenter(result, columns=data.data_cols, roles=data.roles,
                                        plan=plan, fitted=fitted, selection=selection,
                                        centres=centres, quality=quality,
                                        cleaning=data.cleaning, warnings=data.warns)
+        finish_docs(result.model, result.summary, extras)
         self.timings["prepare_outputs"] = time.perf_counter() - t2
         result.summary["timings"] = {k_: round(v, 4) for k_, v in self.timings.items()}
         return result

@@ -100,40 +100,83 @@ class SparkFitting(SparkRunState):
 
     # ------------------------------------------------------------------ 3. preprocess
     def preprocess(self, typed: Any, kept: list[str], cols: dict[str, NumericColumn],
-                   n: int, clip: float | None, log: str | Sequence[str]
-                   ) -> tuple[Any, Any, Any, SparkPreprocessing]:
-        """Impute (median), clip, log1p, assemble and scale; returns the plan, the scaled
-        data (cached: ``__key``, the typed columns, ``__scaled``), the clipped counts and the
-        fitted parameters (for the model bundle)."""
-        from pyspark.ml.feature import Imputer, StandardScaler, VectorAssembler
-        from pyspark.ml.functions import vector_to_array
+                   n: int, clip: float | None, log: str | Sequence[str], *, seed: int,
+                   sample_size: int, rows_known: bool
+                   ) -> tuple[Any, Any, Any, SparkPreprocessing, dict[str, Any]]:
+        """Impute (median), clip, log1p, winsorise at the far-out fences, assemble, scale
+        and weight the groups of correlated features (the standard engine's steps,
+        :func:`custseg.preprocess.build_preprocessor`); returns the plan, the scaled data
+        (cached: ``__key``, the typed columns, ``__scaled``, ``__x``), the clipped counts,
+        the fitted parameters (for the model bundle) and summary.json's ``outliers`` and
+        ``reduction``."""
+        from pyspark.ml.feature import Imputer
         from pyspark.sql import functions as F
+
+        from custseg.engines.spark_prepare import outliers_doc, spark_fences
+        from custseg.preprocess import GROUP_R
 
         internal = [cols[c].internal for c in kept]
         imputed_cols = [f"{c}_imp" for c in internal]
         imputer = Imputer(inputCols=internal, outputCols=imputed_cols, strategy="median",
                           relativeError=IMPUTER_RELATIVE_ERROR).fit(typed)
         data = imputer.transform(typed)
-        bounds: dict[str, tuple[float, float]] = {}
-        clipped = None
-        if clip is not None:
-            qs = data.agg(*[spark_quantiles(F.col(c), [clip, 1 - clip], n).alias(c)
-                            for c in imputed_cols]).first()
-            bounds = {c: (float(qs[c][0]), float(qs[c][1])) for c in imputed_cols}
-            counts = data.agg(*[F.sum(((F.col(c) < lo) | (F.col(c) > hi)).cast("long"))
-                                .alias(c) for c, (lo, hi) in bounds.items()]).first()
-            clipped = {f: int(counts[c]) for f, c in zip(kept, imputed_cols, strict=True)
-                       if counts[c]}
-            data = data.select("*", *[F.least(F.greatest(F.col(c), F.lit(lo)), F.lit(hi))
-                                      .alias(f"{c}_clip") for c, (lo, hi) in bounds.items()])
-            imputed_cols = [f"{c}_clip" for c in imputed_cols]
+        data, bounds, clipped, imputed_cols = self._clip(data, kept, imputed_cols, n, clip)
         plan = self._plan(typed, kept, cols, bounds, clip, log)
         logged = set(plan.log_columns)
-        ready = [F.log1p(F.greatest(F.col(c), F.lit(0.0))).alias(f"{c}_z") if f in logged
-                 else F.col(c).alias(f"{c}_z") for f, c in zip(kept, imputed_cols, strict=True)]
-        data = data.select("*", *ready)
-        assembler = VectorAssembler(inputCols=[f"{c}_z" for c in imputed_cols],
-                                    outputCol="__vec", handleInvalid="error")
+        z_cols = [f"{c}_z" for c in imputed_cols]
+        data = data.select("*", *[
+            F.log1p(F.greatest(F.col(c), F.lit(0.0))).alias(z) if f in logged
+            else F.col(c).alias(z) for f, c, z in zip(kept, imputed_cols, z_cols, strict=True)])
+        plan.winsorize = True
+        fences = spark_fences(data, z_cols, n, lambda c, probs: spark_quantiles(c, probs, n))
+        extras = {"outliers": outliers_doc(data, kept, internal, z_cols, fences, n,
+                                           rows_known)}
+        data = data.select("*", *[
+            F.least(F.greatest(F.col(z), F.lit(float(lo))), F.lit(float(hi))).alias(f"{z}w")
+            for z, lo, hi in zip(z_cols, fences[0], fences[1], strict=True)])
+        scaled, mean, std = self._scale(typed, data, cols, [f"{z}w" for z in z_cols])
+        weights, groups = None, []
+        plan.group_threshold = GROUP_R
+        extras["reduction"] = {"method": "none", "groups": []}
+        if len(kept) > 1:
+            scaled, weights, groups = self._weigh_groups(scaled, n, seed, sample_size)
+        surrogate = imputer.surrogateDF.first()
+        fitted = SparkPreprocessing(
+            medians=np.array([float(surrogate[c]) for c in internal]),
+            lower=(np.array([bounds[f"{c}_imp"][0] for c in internal]) if bounds else None),
+            upper=(np.array([bounds[f"{c}_imp"][1] for c in internal]) if bounds else None),
+            mean=mean, std=std, n=n, fence_lower=fences[0], fence_upper=fences[1],
+            weights=weights, groups=groups)
+        return plan, scaled, clipped, fitted, extras
+
+    def _clip(self, data: Any, kept: list[str], imputed_cols: list[str], n: int,
+              clip: float | None) -> tuple[Any, dict[str, tuple[float, float]],
+                                           dict[str, int] | None, list[str]]:
+        """Clip at the ``[clip, 1 - clip]`` quantiles when asked: the data, the bounds, the
+        clipped counts and the columns to go on with."""
+        from pyspark.sql import functions as F
+
+        if clip is None:
+            return data, {}, None, imputed_cols
+        qs = data.agg(*[spark_quantiles(F.col(c), [clip, 1 - clip], n).alias(c)
+                        for c in imputed_cols]).first()
+        bounds = {c: (float(qs[c][0]), float(qs[c][1])) for c in imputed_cols}
+        counts = data.agg(*[F.sum(((F.col(c) < lo) | (F.col(c) > hi)).cast("long"))
+                            .alias(c) for c, (lo, hi) in bounds.items()]).first()
+        clipped = {f: int(counts[c]) for f, c in zip(kept, imputed_cols, strict=True)
+                   if counts[c]}
+        data = data.select("*", *[F.least(F.greatest(F.col(c), F.lit(lo)), F.lit(hi))
+                                  .alias(f"{c}_clip") for c, (lo, hi) in bounds.items()])
+        return data, bounds, clipped, [f"{c}_clip" for c in imputed_cols]
+
+    def _scale(self, typed: Any, data: Any, cols: dict[str, NumericColumn], ready: list[str]
+               ) -> tuple[Any, np.ndarray, np.ndarray]:
+        """Assemble and standardise ``ready``: the scaled data (cached), the scaler's mean
+        and standard deviation."""
+        from pyspark.ml.feature import StandardScaler, VectorAssembler
+        from pyspark.ml.functions import vector_to_array
+
+        assembler = VectorAssembler(inputCols=ready, outputCol="__vec", handleInvalid="error")
         data = assembler.transform(data)
         scaler = StandardScaler(inputCol="__vec", outputCol="__scaled", withMean=True,
                                 withStd=True).fit(data)
@@ -141,14 +184,32 @@ class SparkFitting(SparkRunState):
                 *[c for c in typed.columns if c.startswith("__cat")]]
         scaled = scaler.transform(data).select(*keep, "__scaled")
         scaled = scaled.withColumn("__x", vector_to_array("__scaled"))
-        surrogate = imputer.surrogateDF.first()
-        fitted = SparkPreprocessing(
-            medians=np.array([float(surrogate[c]) for c in internal]),
-            lower=(np.array([bounds[f"{c}_imp"][0] for c in internal]) if bounds else None),
-            upper=(np.array([bounds[f"{c}_imp"][1] for c in internal]) if bounds else None),
-            mean=np.asarray(scaler.mean.toArray(), dtype=np.float64),
-            std=np.asarray(scaler.std.toArray(), dtype=np.float64), n=n)
-        return plan, self._cache(scaled), clipped, fitted
+        return (self._cache(scaled), np.asarray(scaler.mean.toArray(), dtype=np.float64),
+                np.asarray(scaler.std.toArray(), dtype=np.float64))
+
+    def _weigh_groups(self, scaled: Any, n: int, seed: int, sample_size: int
+                      ) -> tuple[Any, np.ndarray, list[list[int]]]:
+        """Groups of correlated features weighted as one: the correlations of the scaled
+        features on the seeded sample k is chosen on (:func:`seeded_sample`; everyone up
+        to ``sample_size``), the rule :func:`custseg.preprocess.groups_from_correlation`;
+        the weighted data (cached), the weights and the groups."""
+        from pyspark.ml.feature import ElementwiseProduct
+        from pyspark.ml.functions import vector_to_array
+        from pyspark.ml.linalg import Vectors
+
+        from custseg.engines.spark_prepare import sample_groups
+        from custseg.preprocess import GROUP_R
+
+        sample = seeded_sample(scaled, n, sample_size, seed) if n > sample_size else scaled
+        groups, weights = sample_groups(_scaled_by_key(sample), GROUP_R)
+        if not groups:
+            return scaled, weights, groups
+        product = ElementwiseProduct(scalingVec=Vectors.dense(weights.tolist()),
+                                     inputCol="__unweighted", outputCol="__scaled")
+        weighted = product.transform(scaled.drop("__x").withColumnRenamed("__scaled",
+                                                                          "__unweighted"))
+        weighted = weighted.drop("__unweighted").withColumn("__x", vector_to_array("__scaled"))
+        return self._cache(weighted), weights, groups
 
     def _plan(self, typed: Any, kept: list[str], cols: dict[str, NumericColumn],
               bounds: dict[str, tuple[float, float]], clip: float | None,

@@ -111,6 +111,13 @@ class SparkPreprocessing:
         imputed, clipped, log-transformed values.
     n : int
         Customers they were fitted on.
+    fence_lower, fence_upper : ndarray or None
+        The far-out fences winsorised at (after the log; ``-inf``/``inf`` where none is
+        applied), or None when the plan does not winsorise.
+    weights : ndarray or None
+        The feature-group weights (after scaling), or None with fewer than two features.
+    groups : list of list of int
+        The groups of correlated features (indices).
     """
 
     medians: np.ndarray
@@ -119,6 +126,10 @@ class SparkPreprocessing:
     mean: np.ndarray
     std: np.ndarray
     n: int
+    fence_lower: np.ndarray | None = None
+    fence_upper: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    groups: list[list[int]] = field(default_factory=list)
 
 
 def sklearn_preprocessor(plan: PreprocessPlan, fitted: SparkPreprocessing,
@@ -131,8 +142,9 @@ def sklearn_preprocessor(plan: PreprocessPlan, fitted: SparkPreprocessing,
     values: the medians as ``SimpleImputer.statistics_``, the clipping bounds as
     ``QuantileClipper.lower_``/``upper_``, and the scaler's mean and *sample* standard
     deviation as ``StandardScaler.mean_``, ``scale_`` and ``var_`` (``scale_`` 1 where the
-    deviation is 0, as scikit-learn's).  Its output equals Spark's scaled features up to
-    floating-point rounding.
+    deviation is 0, as scikit-learn's), the fences as ``RobustFences.lower_``/``upper_`` and
+    the group weights as ``FeatureGroupWeights.weights_``/``groups_``.  Its output equals
+    Spark's scaled features up to floating-point rounding.
 
     Examples
     --------
@@ -160,12 +172,22 @@ def sklearn_preprocessor(plan: PreprocessPlan, fitted: SparkPreprocessing,
             raise ValueError("the plan clips, but Spark's clipping bounds are missing")
         steps["clip"].lower_ = np.asarray(fitted.lower, dtype=np.float64)
         steps["clip"].upper_ = np.asarray(fitted.upper, dtype=np.float64)
+    if "fences" in steps:
+        if fitted.fence_lower is None or fitted.fence_upper is None:
+            raise ValueError("the plan winsorises, but Spark's fences are missing")
+        steps["fences"].lower_ = np.asarray(fitted.fence_lower, dtype=np.float64)
+        steps["fences"].upper_ = np.asarray(fitted.fence_upper, dtype=np.float64)
     std = np.asarray(fitted.std, dtype=np.float64)
     scaler = steps["scale"]
     scaler.mean_ = np.asarray(fitted.mean, dtype=np.float64)
     scaler.var_ = std ** 2
     scaler.scale_ = np.where(std > 0, std, 1.0)
     scaler.n_samples_seen_ = int(fitted.n)
+    if "groups" in steps:
+        if fitted.weights is None:
+            raise ValueError("the plan weights feature groups, but Spark's weights are missing")
+        steps["groups"].weights_ = np.asarray(fitted.weights, dtype=np.float64)
+        steps["groups"].groups_ = [list(g) for g in fitted.groups]
     return pre
 
 

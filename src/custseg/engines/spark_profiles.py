@@ -59,8 +59,10 @@ def build_spark_summary(*, n: int, features: list[str], k: int, selection: Any,
                         quality: dict[str, Any], segments: list[SegmentProfile],
                         roles: dict[str, Any], plan: dict[str, Any], cleaning: dict[str, Any],
                         warnings: list[dict[str, Any]], info: dict[str, Any], sha256: str,
-                        seed: int, command: str, engine: dict[str, Any]) -> Summary:
-    """The ``summary.json`` document of a Spark run (docs/summary-schema.md)."""
+                        seed: int, command: str, engine: dict[str, Any],
+                        extras: dict[str, Any] | None = None) -> Summary:
+    """The ``summary.json`` document of a Spark run (docs/summary-schema.md); ``extras``:
+    its ``outliers`` and ``reduction``."""
     import pyspark
 
     from custseg._version import __version__
@@ -85,6 +87,7 @@ def build_spark_summary(*, n: int, features: list[str], k: int, selection: Any,
             "categories": s.categories, "recommendation": s.recommendation,
         } for s in segments],
         "roles": roles,
+        **(extras or {}),
         "preprocessing": plan,
         "cleaning": cleaning,
         "warnings": warnings,
@@ -107,7 +110,8 @@ class SparkProfiles(SparkRunState):
                 seed: int, selection: Any, quality: dict[str, Any], plan: Any,
                 info: dict[str, Any], sha256: str, command: str, engine: dict[str, Any],
                 sel_info: dict[str, Any], population: dict[str, Any], centres: np.ndarray,
-                params: dict[str, Any]) -> SparkSegmentation:
+                params: dict[str, Any], extras: dict[str, Any] | None = None
+                ) -> SparkSegmentation:
         """The assignments with the input columns, the report's sample, the summary and the
         report's numbers."""
         from pyspark.sql import functions as F
@@ -134,7 +138,7 @@ class SparkProfiles(SparkRunState):
             n=data.n, features=data.kept, k=selection.chosen_k, selection=selection,
             quality=quality, segments=segs, roles=data.roles.to_dict(), plan=plan.to_dict(),
             cleaning=data.cleaning, warnings=[p.to_dict() for p in data.warns], info=info,
-            sha256=sha256, seed=seed, command=command, engine=engine)
+            sha256=sha256, seed=seed, command=command, engine=engine, extras=extras)
         views, overview = self.report_numbers(sample, summary, data.kept, describe_num,
                                               categorical, population, centres, seed)
         return SparkSegmentation(self.spark, output, summary, segs, profiles_table,

@@ -1,0 +1,139 @@
+"""The standard engine's outlier fences and feature-group weights, in Spark
+(:mod:`custseg.engines.spark_fit` calls them).
+
+Every rule is :mod:`custseg.preprocess`'s own: the fences of a column are
+:func:`~custseg.preprocess.fences_from_quantiles` of its
+:data:`~custseg.preprocess.FENCE_QUANTILES`, applied when
+:func:`~custseg.preprocess.fence_applies`; the groups and weights are
+:func:`~custseg.preprocess.groups_from_correlation` of the features' correlations.  Only the
+numbers are measured here:
+
+* the quantiles on every customer, by :func:`custseg.engines.spark_fit.spark_quantiles`: exact
+  (Spark's ``percentile``, numpy's linear interpolation) up to
+  :data:`~custseg.engines.spark_fit.EXACT_QUANTILES` customers, ``percentile_approx`` with a
+  relative rank error of 1 / :data:`~custseg.engines.spark_fit.QUANTILE_ACCURACY` above;
+  the shares beyond each fence are exact counts;
+* the correlations on the seeded sample k is chosen on (every customer up to its size), the
+  only rows that come to the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+#: Customers shown per column in the outlier report (as :class:`custseg.Segmenter`).
+OUTLIER_EXAMPLES = 5
+
+
+
+def spark_fences(data: Any, z_cols: list[str], n: int,
+                 quantiles: Callable[[Any, list[float]], Any]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fences applied to each column of ``z_cols`` (imputed, clipped, logged: the scale
+    the features are fitted on), ``-inf``/``inf`` where none is, and each column's median;
+    ``quantiles(column, probs)``: the Spark aggregate of a column's quantiles
+    (:func:`custseg.engines.spark_fit.spark_quantiles`)."""
+    from pyspark.sql import functions as F
+
+    from custseg.preprocess import FENCE_QUANTILES, fence_applies, fences_from_quantiles
+
+    probs = [*FENCE_QUANTILES, 0.5]
+    qs = data.agg(*[quantiles(F.col(c), probs).alias(c) for c in z_cols]).first()
+    lower = np.full(len(z_cols), -np.inf)
+    upper = np.full(len(z_cols), np.inf)
+    medians = np.array([float(qs[c][-1]) for c in z_cols])
+    candidates = {j: fences_from_quantiles([float(v) for v in qs[c][:4]])
+                  for j, c in enumerate(z_cols)}
+    candidates = {j: f for j, f in candidates.items() if f is not None}
+    if not candidates or n < 4:  # as RobustFences: no fences on fewer than 4 values
+        return lower, upper, medians
+    counts = data.agg(*[F.sum((F.col(z_cols[j]) < F.lit(lo)).cast("long")).alias(f"l{j}")
+                        for j, (lo, _) in candidates.items()],
+                      *[F.sum((F.col(z_cols[j]) > F.lit(hi)).cast("long")).alias(f"h{j}")
+                        for j, (_, hi) in candidates.items()]).first()
+    for j, (lo, hi) in candidates.items():
+        if fence_applies(counts[f"l{j}"] / n):
+            lower[j] = lo
+        if fence_applies(counts[f"h{j}"] / n):
+            upper[j] = hi
+    return lower, upper, medians
+
+
+def outliers_doc(data: Any, kept: list[str], raw_cols: list[str], z_cols: list[str],
+                 fences: tuple[np.ndarray, np.ndarray, np.ndarray], n: int,
+                 rows_known: bool) -> dict[str, Any]:
+    """summary.json's ``outliers``, as :class:`custseg.Segmenter` reports them: customers
+    beyond an applied fence, per column the counts and the customers farthest from the
+    median (their 1-based data row and value; none when the customers are known by an id
+    column, which Spark keeps instead of the row).  The fences in the columns' units are
+    filled in by :func:`finish_docs`, once the model's pipeline is built."""
+    from pyspark.sql import functions as F
+
+    from custseg.preprocess import FENCE_METHOD
+
+    lower, upper, medians = fences
+    out: dict[str, Any] = {"method": FENCE_METHOD, "winsorized": True, "rows": 0,
+                           "share": 0.0, "columns": {}}
+    low = [F.col(z) < F.lit(float(lo)) for z, lo in zip(z_cols, lower, strict=True)]
+    high = [F.col(z) > F.lit(float(hi)) for z, hi in zip(z_cols, upper, strict=True)]
+    flagged = [lo | hi for lo, hi in zip(low, high, strict=True)]
+    anyone = flagged[0]
+    for f in flagged[1:]:
+        anyone = anyone | f
+    got = data.agg(F.sum(anyone.cast("long")).alias("rows"),
+                   *[F.sum(c.cast("long")).alias(f"l{j}") for j, c in enumerate(low)],
+                   *[F.sum(c.cast("long")).alias(f"h{j}") for j, c in enumerate(high)]).first()
+    out["rows"] = int(got["rows"] or 0)
+    out["share"] = round(out["rows"] / n, 6) if n else 0.0
+    for j, c in enumerate(kept):
+        n_low, n_high = int(got[f"l{j}"] or 0), int(got[f"h{j}"] or 0)
+        if not n_low + n_high:
+            continue
+        examples: list[dict[str, Any]] = []
+        if rows_known:
+            far = (data.filter(flagged[j])
+                   .orderBy(F.desc(F.abs(F.col(z_cols[j]) - F.lit(float(medians[j])))),
+                            F.col("__key").cast("long"))
+                   .limit(OUTLIER_EXAMPLES).select(F.col("__key").cast("long").alias("row"),
+                                                   F.col(raw_cols[j]).alias("value"))
+                   .collect())
+            examples = [{"row": int(r["row"]), "value": float(r["value"])}
+                        for r in sorted(far, key=lambda r: int(r["row"]))]
+        out["columns"][c] = {"count": n_low + n_high, "low": n_low, "high": n_high,
+                             "lower": None, "upper": None,
+                             "examples": examples}
+    return out
+
+
+def sample_groups(X: np.ndarray, threshold: float) -> tuple[list[list[int]], np.ndarray]:
+    """The feature groups and weights of :func:`custseg.preprocess.groups_from_correlation`
+    from the correlations of the scaled features of the selection sample ``X``."""
+    from custseg.preprocess import groups_from_correlation
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.corrcoef(X, rowvar=False)
+    return groups_from_correlation(corr, threshold)
+
+
+def finish_docs(model: Any, summary: Any, docs: dict[str, Any]) -> None:
+    """The ``outliers`` and ``reduction`` of ``docs`` (:func:`outliers_doc`; none) completed
+    from the model's pipeline (Spark's fitted values in :mod:`custseg.preprocess`'s steps:
+    the fences in the columns' units by :func:`~custseg.preprocess.fences_in_units`, the
+    groups by :meth:`~custseg.preprocess.FeatureGroupWeights.describe`), set as the model's
+    ``outliers_`` and ``reduction_`` and in ``summary``."""
+    from custseg.preprocess import fences_in_units
+
+    model.outliers_, model.reduction_ = docs["outliers"], docs["reduction"]
+    pipe = model.preprocessor_.named_transformers_["numeric"]
+    kept = list(model.plan_.numeric)
+    if "fences" in pipe.named_steps:
+        units = fences_in_units(pipe)
+        for c, col in model.outliers_["columns"].items():
+            col["lower"], col["upper"] = units[kept.index(c)]
+    if "groups" in pipe.named_steps:
+        model.reduction_ = pipe.named_steps["groups"].describe(kept)
+    summary["outliers"] = model.outliers_
+    summary["reduction"] = model.reduction_
