@@ -272,8 +272,9 @@ def test_bundle_predicts_every_customer_as_spark_did(blobs: dict[str, Any]) -> N
 
 
 def test_bundle_with_clipping_log_and_no_id(spark: Any, tmp_path: Path) -> None:
-    """Clipping bounds and log1p carried into the model; without an id column the rows
-    are matched by row number."""
+    """Clipping bounds, log1p, the outlier fences and the feature-group weights carried
+    into the model (the standard engine's steps); without an id column the rows are matched
+    by row number."""
     from custseg.bundle import load_bundle
     from custseg.engines.spark import segment_spark, write_spark_outputs
 
@@ -286,7 +287,9 @@ def test_bundle_with_clipping_log_and_no_id(spark: Any, tmp_path: Path) -> None:
     seg = load_bundle(out / "model").segmenter
     steps = seg.preprocessor_.named_transformers_["numeric"].named_steps
     assert seg.plan_.log_columns == [MALL_FEATURES[0]] and seg.plan_.clip == 0.05
-    assert list(steps) == ["impute", "clip", "log", "scale"]
+    assert list(steps) == ["impute", "clip", "log", "fences", "scale", "groups"]
+    assert seg.plan_.winsorize and seg.plan_.group_threshold == 0.7
+    assert steps["groups"].weights_.tolist() == [1.0, 1.0]  # income, spending: uncorrelated
     values = table[MALL_FEATURES].to_numpy(dtype=float)
     np.testing.assert_allclose(steps["clip"].lower_, np.quantile(values, 0.05, axis=0))
     np.testing.assert_allclose(steps["clip"].upper_, np.quantile(values, 0.95, axis=0))
