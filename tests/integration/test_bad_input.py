@@ -325,6 +325,8 @@ def test_signal_during_writing_removes_temporary_outputs(sig: int, tmp_path: Pat
         from custseg.cli.base import guarded, on_sigterm
         import typer
         signal.signal(signal.SIGTERM, on_sigterm)
+        # as from a terminal: a shell's background job inherits SIGINT ignored
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from custseg.io import atomic_output_dir
 
         @guarded

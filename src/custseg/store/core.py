@@ -255,6 +255,10 @@ class Store:
 
     def _apply(self, conn: Connection, batch: list[Event], as_of_fn: AsOfFn,
                score: ScoreFn | None) -> list[Outcome]:
+        # The batch's customers are locked before its events are looked up: an event is
+        # stored only under its customer's lock, so a concurrent writer of the same events
+        # is waited for, and seen, rather than raced (and retried until the attempts run out)
+        self._lock_ids(conn, sorted({e.customer_id for e in batch}))
         stored: dict[str, Any] = {}
         ids = list(dict.fromkeys(e.event_id for e in batch))
         for part in _chunks(ids, 500):
@@ -295,6 +299,17 @@ class Store:
                 conn.execute(sa.insert(table), rows)
         state.save(conn)
         return in_batch_order(batch, stored, outcomes)
+
+    def _lock_ids(self, conn: Connection, ids: list[str]) -> None:
+        """Lock the rows of the customers ``ids`` (created when missing), in id order."""
+        if not ids:
+            return
+        self._insert_ignore(conn, customers, [{"customer_id": c, **empty_aggregates()}
+                                              for c in ids], ["customer_id"])
+        for part in _chunks(ids, 500):
+            conn.execute(sa.select(customers.c.customer_id).where(
+                customers.c.customer_id.in_(part)).order_by(
+                customers.c.customer_id).with_for_update()).all()
 
     def _lock_customers(self, conn: Connection, new: list[Event]) -> Touched:
         """The aggregates (locked for update), purchase days, and the known orders and
