@@ -13,9 +13,12 @@ from custseg.cli.base import guarded
 from custseg.cli.folders import check_out, default_out
 from custseg.cli.options import (
     PNG_HELP,
+    CategoricalOpt,
     DelimiterOpt,
     EncodingOpt,
+    ExcludeOpt,
     ForceOpt,
+    IdColOpt,
     QuietOpt,
     SheetOpt,
     delimiter_option,
@@ -37,12 +40,9 @@ def explore(
     features: Annotated[str | None, typer.Option(
         help="Columns you would segment on, comma-separated (default: all numeric but the "
         "id).")] = None,
-    exclude: Annotated[str | None, typer.Option(
-        help="Columns never used as features, comma-separated.")] = None,
-    id_col: Annotated[str | None, typer.Option(
-        help="Customer id column (default: inferred).")] = None,
-    categorical: Annotated[str | None, typer.Option(
-        help="Columns to treat as categorical, comma-separated.")] = None,
+    exclude: ExcludeOpt = None,
+    id_col: IdColOpt = None,
+    categorical: CategoricalOpt = None,
     max_junk: Annotated[float, typer.Option(
         help="Largest share of non-numeric cells accepted in a numeric column.")] = 0.05,
     delimiter: DelimiterOpt = None,

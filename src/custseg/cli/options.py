@@ -24,6 +24,11 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
 SeedOpt = Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")]
 SheetOpt = Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")]
+ExcludeOpt = Annotated[str | None, typer.Option(
+    help="Columns never used as features, comma-separated.")]
+IdColOpt = Annotated[str | None, typer.Option(help="Customer id column (default: inferred).")]
+CategoricalOpt = Annotated[str | None, typer.Option(
+    help="Columns to treat as categorical, comma-separated.")]
 DelimiterOpt = Annotated[str | None, typer.Option(
     help="Delimiter of a text file (default: detected).")]
 EncodingOpt = Annotated[str | None, typer.Option(

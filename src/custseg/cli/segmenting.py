@@ -17,13 +17,16 @@ from custseg.cli.options import (
     PNG_HELP,
     AmountColOpt,
     AsOfOpt,
+    CategoricalOpt,
     CustomerColOpt,
     DateColOpt,
     DateFormatOpt,
     DelimiterOpt,
     DuplicatesOpt,
     EncodingOpt,
+    ExcludeOpt,
     ForceOpt,
+    IdColOpt,
     InvoiceColOpt,
     PriceColOpt,
     ProductColOpt,
@@ -184,12 +187,9 @@ def segment(
         "scored, chosen among 3 to 8 unless the evidence for another is strong).")] = "auto",
     features: Annotated[str | None, typer.Option(
         help="Columns to segment on, comma-separated (default: all numeric but the id).")] = None,
-    exclude: Annotated[str | None, typer.Option(
-        help="Columns never used as features, comma-separated.")] = None,
-    id_col: Annotated[str | None, typer.Option(
-        help="Customer id column (default: inferred).")] = None,
-    categorical: Annotated[str | None, typer.Option(
-        help="Columns to treat as categorical, comma-separated.")] = None,
+    exclude: ExcludeOpt = None,
+    id_col: IdColOpt = None,
+    categorical: CategoricalOpt = None,
     use_categorical: Annotated[bool, typer.Option(
         help="Also segment on categorical columns (one-hot encoded).")] = False,
     algorithm: Annotated[str, typer.Option(
