@@ -110,6 +110,8 @@ def test_level_words_agree_with_the_numbers(run: dict[str, Any]) -> None:
             by_label.setdefault(re.sub(r" \d+$", "", t["label"]), t)
         for part in parts:
             word, _, label = part.partition(" ")
+            if label == "spend across the basket":  # checked in its own test below
+                continue
             if word in ("High", "Low"):
                 assert label in by_label, (part, list(by_label))
                 assert by_label[label]["level"] == word, (part, by_label[label])
@@ -169,6 +171,29 @@ def test_a_basket_gap_names_what_they_buy(run: dict[str, Any]) -> None:
     if run["name"] == "wholesale":  # the fresh-led (hotel, restaurant) and grocery-led baskets
         assert {n.split(" · ")[0] for n in (s["name"] for s in segments)} >= {
             "Mostly fresh and frozen", "Mostly detergents paper and grocery"}
+
+
+def test_spend_across_the_basket_is_named_and_advised_as_one(run: dict[str, Any]) -> None:
+    """A segment named for its spend across the basket is above (below) average on every
+    amount it is named for, and gets the advice that says so, not a rule on two amounts.
+    On Wholesale the biggest buyers (2-3x the average on most of the range) are that
+    segment: the key accounts a manager must not miss."""
+    features = run["summary"]["features"]
+    broad = []
+    for seg in run["summary"]["segments"]:
+        first = seg["name"].split(" · ")[0]
+        if first.endswith("spend across the basket"):
+            broad.append(seg)
+            sign = 1 if first.startswith("High") else -1
+            money = [c["column"] for c in run["summary"]["columns"]
+                     if c["role"] == "money" and c["column"] in features]
+            assert all(sign * seg["z"][c] > 0 for c in money), seg["z"]
+            assert "across the whole range" in seg["recommendation"] if sign > 0 \
+                else "across the range" in seg["recommendation"]
+    if run["name"] == "wholesale":
+        assert [s["name"] for s in broad] == ["High spend across the basket"]
+        assert broad[0]["recommendation_kind"] == "reward"
+        assert sum(t["level"] == "High" for t in broad[0]["traits"]) >= 4
 
 
 def test_terminal_shows_each_segments_own_traits(run: dict[str, Any]) -> None:

@@ -263,3 +263,69 @@ def test_a_gap_in_the_basket_is_a_cross_sell():
     profiles, _ = profile_segments(small, labels, list(df.columns), roles=roles,
                                    log_columns=list(df.columns))
     assert "cross-sell" not in profiles[1].recommendation
+
+
+WHOLESALE_LIKE = ["Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", "Delicassen"]
+
+
+def _basket_profiles(scale_1: list[float], scale_2: list[float]):
+    """Profiles of three segments of six amounts: 0 the bulk, 1 and 2 scaled per amount."""
+    from custseg.profiling import profile_segments
+
+    rng = np.random.RandomState(1)
+    labels = np.repeat([0, 1, 2], [200, 120, 80])
+    X = rng.lognormal(8, 0.4, (400, 6))
+    X[labels == 1] *= scale_1
+    X[labels == 2] *= scale_2
+    df = pd.DataFrame(X, columns=WHOLESALE_LIKE)
+    profiles, _ = profile_segments(df, labels, WHOLESALE_LIKE,
+                                   roles=dict.fromkeys(WHOLESALE_LIKE, "money"),
+                                   log_columns=WHOLESALE_LIKE)
+    return profiles
+
+
+def test_more_on_every_amount_is_spend_across_the_basket():
+    """A segment above average on every amount it buys and High on most of them is named and
+    advised as one ("High spend across the basket", the top-accounts advice), not by its two
+    strongest amounts; below average on every amount is the small-buyers segment."""
+    from custseg.profiling.traits import basket_breadth
+
+    profiles = _basket_profiles([1.3, 3, 2.5, 1.2, 3, 3], [0.3, 0.5, 0.4, 0.6, 0.3, 0.5])
+    big, small = profiles[1], profiles[2]
+    assert basket_breadth(big.z, WHOLESALE_LIKE) == "High"
+    assert big.name == "High spend across the basket", big.name
+    assert big.recommendation_kind == "reward"
+    assert "across the whole range" in big.recommendation
+    assert big.evidence and all("the average on" in e for e in big.evidence)
+    assert small.name == "Low spend across the basket", small.name
+    assert small.recommendation.startswith("Small buyers across the range")
+    assert profiles[0].name != big.name
+
+
+def test_a_mixed_basket_is_not_spend_across_the_basket():
+    """One amount below average makes a mix: named by its amounts, advised by the rule on
+    them (here the retail-type rule on grocery and detergents)."""
+    profiles = _basket_profiles([0.6, 3, 3, 1.2, 3, 1.0], [0.3, 0.5, 0.4, 0.6, 0.3, 1.6])
+    mixed = profiles[1]
+    assert mixed.z["Fresh"] < 0
+    assert "across the basket" not in mixed.name and mixed.name.startswith("High ")
+    assert mixed.recommendation.startswith("Retail-type buyers")
+    assert "across the basket" not in profiles[2].name
+
+
+def test_a_contact_is_not_a_purchase():
+    """Days since a contact are not recency of purchase, and the number of contacts in a
+    campaign is contact pressure, not value."""
+    from custseg.profiling import load_rules
+    from custseg.profiling.recommend import RecommendationContext
+
+    cols = ["Recency", "pdays", "campaign", "AcceptedCmp3", "balance"]
+    labels = {"Recency": "days since last purchase", "pdays": "days since previous contact",
+              "campaign": "campaign", "AcceptedCmp3": "accepted campaign 3",
+              "balance": "balance"}
+    roles = {"Recency": "measure", "pdays": "measure", "campaign": "count",
+             "AcceptedCmp3": "flag", "balance": "money"}
+    ctx = RecommendationContext(cols, [], labels, roles, load_rules().concepts)
+    assert ctx.concept_columns["recency"] == ["Recency"]
+    assert ctx.concept_columns["contacts"] == ["campaign"]
+    assert ctx.concept_columns["response"] == ["AcceptedCmp3"]

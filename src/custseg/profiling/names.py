@@ -4,9 +4,12 @@ Names use readable labels (:mod:`custseg.labels`).  With at most three segmentat
 a name gives the level of each, in the order of the features ("Low income · High spending");
 with more, the (up to) two features that set the segment apart most ("High spend on wines ·
 Low web visits per month"), numeric features before flags, and "Close to average" when none
-reaches 0.5.  Names are unique: a segment whose name is taken adds its next distinguishing
-trait.  A categorical level enters a name when the segment holds it at least 75% of the time
-and 1.3 times as often as all customers.  A segment under 2% of customers is an outlier
+reaches 0.5.  A segment above (below) average on every amount it buys and High (Low) on
+at least half of them is "High spend across the basket"
+(:func:`~custseg.profiling.traits.basket_breadth`), followed by what else sets it apart.
+Names are unique: a segment whose name is taken adds its next distinguishing trait.  A
+categorical level enters a name when the segment holds it at least 75% of the time and 1.3
+times as often as all customers.  A segment under 2% of customers is an outlier
 group ("Outlier group: ...").
 """
 
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from custseg.labels import label_for
 from custseg.profiling.rules import MIN_DISTINCT_Z
-from custseg.profiling.traits import basket_leads, leads_text
+from custseg.profiling.traits import basket_breadth, basket_leads, leads_text
 
 if TYPE_CHECKING:
     from custseg.profiling import SegmentProfile
@@ -111,12 +114,20 @@ def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
             if not echo:
                 named.append((stem, level))
         grouped += echoes
-        base = [_part(p, f, roles, g) for f, g in grouped[:NAME_TRAITS]] or ["Close to average"]
+        breadth = basket_breadth(p.z, basket)
+        parts = [_part(p, f, roles, g) for f, g in grouped]
+        if breadth:
+            # more (less) on every amount bought says it in one part, then what else sets
+            # the segment apart; its amounts wait for uniqueness to ask for them
+            others = [x for (f, _), x in zip(grouped, parts, strict=True) if f not in basket]
+            base = [f"{breadth} spend across the basket", *others[:NAME_TRAITS - 1]]
+        else:
+            base = parts[:NAME_TRAITS] or ["Close to average"]
         leads = basket_leads(p, basket)
         if leads:
             base.insert(0, f"Mostly {leads_text(p, leads)}")
         base += cat_parts
-        more = [_part(p, f, roles, g) for f, g in grouped[NAME_TRAITS:]]
+        more = [x for x in parts if x not in base]
     more += [_part(p, t["feature"], roles) for t in p.traits if t["feature"] not in features]
     more += [v["level"] for c, v in p.notable_categories.items()
              if c not in categorical and not v["level"].replace(".", "").isdigit()]

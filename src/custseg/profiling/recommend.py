@@ -1,7 +1,8 @@
 """Recommendations: the rule a segment matches, or a generic advice from its traits.
 
 A segment matches a rule when its levels meet all the rule's conditions; among the rules it
-matches, the one whose conditions meet the most High or Low levels wins, then the one with
+matches, a rule on the whole basket (``basket = "High"``: more than average on every amount
+bought) wins, then the one whose conditions meet the most High or Low levels, then the one with
 most conditions, then the first in the file.  A segment whose defining traits include a risk
 in its risky direction (heavy cash advances, low full payment, complaints) is never rewarded
 or up-sold.  A segment under 2% of customers is to be reviewed customer by customer.
@@ -23,11 +24,15 @@ from custseg.profiling.rules import (
     level_of,
     match_texts,
 )
-from custseg.profiling.traits import DEFINING_TRAITS, basket_leads, leads_text
+from custseg.profiling.traits import DEFINING_TRAITS, basket_breadth, basket_leads, leads_text
 
 if TYPE_CHECKING:
     from custseg.profiling import SegmentProfile
 
+#: The rule key of a segment's level across its basket: "High" when it buys more than average
+#: on every amount and High on at least half of them (see
+#: :func:`~custseg.profiling.traits.basket_breadth`), "Low" likewise, else no level.
+BASKET_KEY = "basket"
 #: Roles of columns where more is worth more to the business (amounts and counts): the
 #: generic recommendation may then ask to lift a low value.
 VALUE_ROLES = ("money", "count")
@@ -72,7 +77,9 @@ class RecommendationContext:
         return []
 
     def level(self, key: str, z: Mapping[str, float]) -> str | None:
-        """The segment's level on a rule key (a concept, or a plain keyword)."""
+        """The segment's level on a rule key (a concept, ``basket`` or a plain keyword)."""
+        if key == BASKET_KEY and key not in self.concepts:
+            return basket_breadth(z, self.basket)
         if key in self.concepts:
             cols = self.concept_columns[key]
             if not cols:
@@ -92,16 +99,18 @@ def _choose_rule(rules: Sequence[Rule], z: Mapping[str, float], ctx: Recommendat
                  risky: bool) -> Rule | None:
     """The rule a segment matches best (None: none), leaving out for a risky segment
     the rules that would reward or up-sell it."""
-    best: tuple[int, int, int] | None = None
+    best: tuple[bool, int, int, int] | None = None
     chosen = None
     for order, rule in enumerate(rules):
         if risky and rule.kind not in RISK_SAFE_KINDS and not ctx.targets_risk(rule):
             continue
         found = [ctx.level(key, z) for key in rule.when]
         if all(lv in wanted for lv, wanted in zip(found, rule.when.values(), strict=True)):
-            # conditions met on a High or Low level first (they say what sets the segment
-            # apart), then all conditions, then the order in the file
-            rank = (sum(lv != "Mid" for lv in found), len(rule.when), -order)
+            # a rule on the whole basket first (the segment's name says it), then conditions
+            # met on a High or Low level (they say what sets the segment apart), then all
+            # conditions, then the order in the file
+            rank = (BASKET_KEY in rule.when and BASKET_KEY not in ctx.concepts,
+                    sum(lv != "Mid" for lv in found), len(rule.when), -order)
             if best is None or rank > best:
                 best, chosen = rank, rule
     return chosen

@@ -1,7 +1,7 @@
 """The rule table of recommendations: levels, business concepts and rules.
 
 A rule table (``data/rules.toml``, replaceable by the user's own file) declares *concepts*
-(spend, income, frequency, recency, tenure, risk, payment, complaints, response, visits,
+(spend, income, frequency, recency, contacts, tenure, risk, payment, complaints, response, visits,
 deals) recognised in column names, and *rules* keyed on the levels (Low, Mid, High) of
 concepts or plain keywords, each with a recommendation and its kind; see the header of
 ``data/rules.toml``.  Levels follow the z-score of a segment's mean against the population:
@@ -172,7 +172,7 @@ def load_rules(path: str | Path | None = None) -> RuleTable:
     >>> rules[0].when, rules[0].kind
     ({'income': ('High',), 'spend': ('High',)}, 'reward')
     >>> sorted(rules.concepts)[:4]
-    ['complaints', 'deals', 'frequency', 'income']
+    ['complaints', 'contacts', 'deals', 'frequency']
     """
     data, where = _read_table(path)
     concepts = _parse_concepts(data, where)

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 #: what leads its basket ("Mostly fresh and frozen · Low grocery · Low milk"): what they buy
 #: says more to a manager than what they do not.
 BASKET_LEAD_Z = 0.2
+#: A segment above (below) average on every amount of its basket and High (Low) on at least
+#: this share of them buys more (less) across the basket: "High spend across the basket".
+BROAD_BASKET_SHARE = 0.5
+#: ... when the basket has at least this many amounts.
+MIN_BROAD_BASKET = 3
 #: Defining traits: the first this many traits (by |z|).
 DEFINING_TRAITS = 3
 #: Words that make an unlabelled column a money amount (a fallback when no roles are given).
@@ -75,9 +80,25 @@ def _fmt(x: float, yearish: bool = False) -> str:
     return f"{x:.2f}"
 
 
+#: Plurals that do not end in -s.
+_IRREGULAR_PLURALS = frozenset({"children", "people", "men", "women", "kids", "data"})
+
+
 def _ratio_text(r: float) -> str:
-    """A ratio to the average: "2.3×", "12×"."""
-    return f"{r:.0f}×" if r >= 10 else f"{r:.1f}×"
+    """A ratio to the average: "2.3×", "12×"; under 0.1, a share: "3% of", "under 1% of"
+    (a bare "0.0×" says nothing)."""
+    if r >= 10:
+        return f"{r:.0f}×"
+    if r >= 0.095:
+        return f"{r:.1f}×"
+    return f"{r * 100:.0f}% of" if r >= 0.005 else "under 1% of"
+
+
+def _plural(text: str) -> bool:
+    """Whether a noun phrase names things counted in the plural ("web visits per month",
+    "children at home"), not a singular ("campaign", "previous")."""
+    return any(w in _IRREGULAR_PLURALS or (w.endswith("s") and not w.endswith(
+        ("ss", "us", "is", "ous"))) for w in text.lower().split())
 
 
 def _pct(x: float, scale: float) -> str:
@@ -107,6 +128,10 @@ def trait_text(column: str, label: str, role: str, mean: float, pop_mean: float,
     '1.8× as many web visits per month'
     >>> trait_text("PRC_FULL_PAYMENT", "share of full payment", "rate", 0.12, 0.35, None)
     'share of full payment 12% vs 35% overall'
+    >>> trait_text("campaign", "campaign", "count", 4.0, 2.8, 2.4)
+    'campaign 2.4× the average'
+    >>> trait_text("PAY_AMT4", "payment amount 4", "money", 12.0, 4800.0, 0.03)
+    '3% of the average payment amount 4'
     >>> trait_text("AcceptedCmp3", "accepted campaign 3", "flag", 0.24, 0.07, None)
     'accepted campaign 3: 24% vs 7% overall'
     >>> trait_text("Age", "age", "age", 61.2, 52.0, None)
@@ -124,6 +149,8 @@ def trait_text(column: str, label: str, role: str, mean: float, pop_mean: float,
     if role == "count" and usable:
         assert ratio is not None
         rest = label[len("number of "):] if label.startswith("number of ") else label
+        if ratio < 0.095 or not _plural(rest):
+            return f"{rest} {_ratio_text(ratio)} the average"
         return f"{_ratio_text(ratio)} as many {rest}"
     if role in ("rate", "flag"):
         scale = rate_scale or (1.0 if max(abs(mean), abs(pop_mean)) <= 1.0 else 100.0)
@@ -170,6 +197,26 @@ def basket_leads(p: SegmentProfile, basket: Sequence[str]) -> list[str]:
         return []
     above = [f for f in basket if p.z.get(f, 0.0) > BASKET_LEAD_Z]
     return sorted(above, key=lambda f: -p.z[f])[:2]
+
+
+def basket_breadth(z: Mapping[str, float], basket: Sequence[str]) -> str | None:
+    """"High" (or "Low") when a segment buys more (less) than average across its basket: above
+    (below) average on every amount of a basket of at least :data:`MIN_BROAD_BASKET` amounts,
+    and High (Low) on at least :data:`BROAD_BASKET_SHARE` of them; None otherwise.
+
+    >>> basket = ["fresh", "milk", "grocery", "frozen"]
+    >>> basket_breadth({"fresh": 0.3, "milk": 0.8, "grocery": 0.7, "frozen": 0.1}, basket)
+    'High'
+    >>> basket_breadth({"fresh": -0.3, "milk": 0.8, "grocery": 0.7, "frozen": 0.9}, basket)
+    """
+    zs = [z[f] for f in basket if f in z]
+    if len(zs) < MIN_BROAD_BASKET:
+        return None
+    for level, sign in (("High", 1.0), ("Low", -1.0)):
+        if all(sign * v > 0 for v in zs) and \
+                sum(level_of(v) == level for v in zs) >= BROAD_BASKET_SHARE * len(zs):
+            return level
+    return None
 
 
 def leads_text(p: SegmentProfile, leads: Sequence[str]) -> str:
