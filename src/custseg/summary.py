@@ -86,7 +86,7 @@ class KScoreDoc(TypedDict):
         "Gaussian mixtures: Bayesian information criterion (lower is better); null for other "
         "methods.")]]
     stability: NotRequired[Annotated[NullableNumber, Schema(
-        "With --stability: mean adjusted Rand index between bootstrap re-fits (80% "
+        "With stability on: mean adjusted Rand index between bootstrap re-fits (80% "
         "subsamples); null otherwise.")]]
     silhouette_se: NotRequired[Annotated[NullableNumber, Schema(
         "k chosen on a sample (fast path): standard error of the silhouette, from 5 disjoint "
@@ -110,7 +110,7 @@ class VotesDoc(TypedDict, total=False):
     bic: Annotated[KValue, Schema(
         "Gaussian mixtures only: the k with the lowest BIC; it decides k for them.")]
     stability: Annotated[KValue, Schema(
-        "With --stability: the k with the highest bootstrap stability.")]
+        "With stability on: the k with the highest bootstrap stability.")]
 
 
 class SamplingDoc(TypedDict, total=False):
@@ -141,7 +141,7 @@ class OutsideDoc(TypedDict):
     best_inside_silhouette: NullableNumber
     taken: bool
     chosen_stability: NotRequired[Annotated[NullableNumber, Schema(
-        "With --stability: the bootstrap stability of the k chosen.")]]
+        "With stability on: the bootstrap stability of the k chosen.")]]
 
 
 #: Rules between the keys of ``k_selection`` (docs/choosing-k.md), beyond what types say.
@@ -262,13 +262,14 @@ class SegmentDoc(TypedDict):
                           Schema("Per categorical column: share of each category within the "
                                  "segment ('missing' for empty cells).")]
     recommendation: Annotated[str, Schema(
-        "Business recommendation from the rule table (bundled rules.toml or --rules), or a "
+        "Business recommendation from the rule table (bundled rules.toml or the user's "
+        "`rules`), or a "
         "generic one.", minLength=1)]
     stability: NotRequired[Annotated[float, Schema(
-        "With --stability: the segment's mean Jaccard over bootstrap re-fits (clusterboot).",
+        "With stability on: the segment's mean Jaccard over bootstrap re-fits (clusterboot).",
         minimum=0, maximum=1)]]
     stable: NotRequired[Annotated[bool, Schema(
-        "With --stability: Jaccard >= 0.6; false means: not to be trusted.")]]
+        "With stability on: Jaccard >= 0.6; false means: not to be trusted.")]]
     traits: NotRequired[Annotated[list[Annotated[TraitDoc, Schema(extra=True)]], Schema(
         "What sets the segment apart: every numeric column with |z| >= 0.5, largest |z| "
         "first; `text` is the evidence in words, formatted by the column's role.")]]
@@ -357,9 +358,9 @@ class CleaningDoc(TypedDict):
     columns_dropped: Annotated[dict[str, str], Schema(
         "Per column: why it was dropped from the features (constant, all missing).")]
     rows_dropped_missing: NotRequired[Annotated[Count, Schema(
-        "Only with --impute drop: rows left out of the fit because a feature was missing.")]]
+        "Only with impute='drop': rows left out of the fit because a feature was missing.")]]
     imputed: Annotated[CountByColumn, Schema(
-        "Per feature: missing values filled (empty with --impute drop).")]
+        "Per feature: missing values filled (empty with impute='drop').")]
     log_transformed: Annotated[ColumnList, Schema("Same as preprocessing.log_columns.")]
     clipped_at_quantile: Annotated[Clip, Schema("Same as preprocessing.clip.")]
     clipped: NotRequired[Annotated[CountByColumn, Schema(
@@ -434,7 +435,7 @@ class UnclearCustomersDoc(TypedDict):
 
 
 class StabilityDoc(TypedDict):
-    """With --stability: bootstrap stability of the final segmentation
+    """With stability on: bootstrap stability of the final segmentation
     (custseg.stability.Stability)."""
 
     mean_ari: NullableNumber
@@ -652,7 +653,7 @@ class Summary(TypedDict):
                                            pattern="^[0-9]+\\.[0-9]+")]
     n_customers: Annotated[int, Schema(
         "Customers segmented: input rows minus exact duplicate rows minus rows dropped for "
-        "missing values (--impute drop).", minimum=2)]
+        "missing values (impute='drop').", minimum=2)]
     features: Annotated[list[Annotated[str, Schema(minLength=1)]], Schema(
         "Columns segmented on, in order: numeric features, then categorical ones (one-hot) "
         "with --use-categorical.", minItems=1, uniqueItems=True)]

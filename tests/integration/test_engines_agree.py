@@ -74,8 +74,8 @@ class ChunkedPandasEngine:
                                   projection_frame(seg, table), command, timings)
 
     def write(self, result: Any, out: str | os.PathLike[str], *, force: bool = False,
-              report: bool = True) -> Path:
-        return StandardEngine().write(result, out, force=force, report=False)
+              report: bool = True, fmt: str | None = None) -> Path:
+        return StandardEngine().write(result, out, force=force, report=False, fmt=fmt or "csv")
 
 
 register_engine(ChunkedPandasEngine.name, ChunkedPandasEngine)

@@ -114,6 +114,35 @@ def test_no_raised_library_message_names_a_flag():
     assert not found, "\n".join(found)
 
 
+def _docstrings(tree: ast.AST) -> set[int]:
+    """ids of the docstring constants of a module's modules, classes and functions."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) \
+                and node.body and isinstance(node.body[0], ast.Expr) \
+                and isinstance(node.body[0].value, ast.Constant):
+            found.add(id(node.body[0].value))
+    return found
+
+
+def test_no_library_text_names_a_flag():
+    """Scan: no text the library writes (warnings, reasons, report cells; any string that is
+    not a docstring) outside the faces names a ``--flag``; the summary's schema
+    descriptions (documentation of the JSON for both faces) are the exception."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        rel = path.relative_to(SRC)
+        if rel.parts[0] in FACES or rel.as_posix() in ("summary.py", "__main__.py"):
+            continue
+        tree = ast.parse(path.read_text("utf-8"))
+        docs = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and id(node) not in docs and FLAG.search(node.value):
+                found.append(f"{rel}:{node.lineno}: {node.value!r}")
+    assert not found, "\n".join(found)
+
+
 def test_flag_table_names_real_options():
     import typer.main
 

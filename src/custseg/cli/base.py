@@ -69,6 +69,8 @@ PARAMETER_FLAGS: dict[str, str] = {
     "quantity_col": "--quantity-col", "price_col": "--price-col",
     "invoice_col": "--invoice-col", "product_col": "--product-col", "as_of": "--as-of",
     "date_format": "--date-format", "duplicates": "--duplicates",
+    "host": "--host", "token_env": "--token-env", "token": "--token",
+    "allow_no_token": "--no-auth",
     **{f"columns[{role!r}]": f"--{role}-col" for role in
        ("customer", "date", "amount", "quantity", "price", "invoice", "product")},
 }

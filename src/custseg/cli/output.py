@@ -214,7 +214,7 @@ def print_features(console: Console, fr: Any) -> None:
             tag = "inferred" if role in r["inferred"] else "given"
             console.print(f"  {role:<9} {escape(col)} ({tag})")
     console.print(f"  dates:    {escape(', '.join(r['dates']['formats']) or 'typed')} "
-                  f"({escape(r['dates']['rule'])})")
+                  f"({escape(flag_text(r['dates']['rule']))})")
     console.print(f"  as of:    {r['as_of']}" + ("" if r["as_of_given"] else
                                                  " (the day after the last transaction)"))
     console.print(f"  frequency counts {escape(str(r['frequency_counts']))}")

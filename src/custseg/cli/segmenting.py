@@ -55,7 +55,8 @@ def run_segment(input_path: Path, out: Path, *, force: bool, quiet: bool, comman
                 spark_master: str = "local[*]") -> SegmentationResult:
     """Segment a customer table with ``engine``, write the outputs to ``out`` and print
     the result (and the charts as PNG into ``png``)."""
-    from custseg.pipeline import segment_file, write_outputs
+    from custseg.engines.base import displayable
+    from custseg.engines.registry import engine_with
 
     check_out(out, force=force, input_path=input_path,
               only_custseg_output=only_custseg_output)
@@ -64,27 +65,14 @@ def run_segment(input_path: Path, out: Path, *, force: bool, quiet: bool, comman
 
         check_png_support(png)  # before the work, not after
     console = make_console(quiet)
+    engine_ = engine_with(engine, {"master": spark_master})
     with ProgressBars(console) as progress:
-        if engine == "local":
-            from custseg.engines.local import segment_large, write_large_outputs
-
-            result = segment_large(input_path, progress=progress, command=command,
-                                   **read_options, **options)
-            progress("write", 0, 1)
-            write_large_outputs(result, out, force=force, fmt=fmt)
-        elif engine == "spark":  # segments/ as Parquet part files written by Spark
-            from custseg.engines.spark import segment_spark, write_spark_outputs
-
-            spark_result = segment_spark(input_path, master=spark_master, progress=progress,
-                                         command=command, **read_options, **options)
-            write_spark_outputs(spark_result, out, force=force)
-            result = spark_result.report_result()
-        else:
-            result = segment_file(input_path, progress=progress, command=command,
-                                  **read_options, **options)
-            progress("write", 0, 1)
-            write_outputs(result, out, force=force, fmt=fmt)
+        found = engine_.segment(input_path, progress=progress, command=command,
+                                **read_options, **options)
+        progress("write", 0, 1)
+        engine_.write(found, out, force=force, fmt=fmt)
         progress("write", 1, 1)
+    result = displayable(found)
     print_result(console, result, out)
     if png is not None:
         from custseg.report import report_images

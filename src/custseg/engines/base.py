@@ -11,7 +11,7 @@ Where do I add a new engine?
 
 1. Write a class with a ``name`` and the two methods of :class:`Engine`: ``segment(path,
    **options)`` returning a result that has ``summary`` (the ``summary.json`` document), and
-   ``write(result, out, force=..., report=...)`` writing the output folder.
+   ``write(result, out, force=..., report=..., fmt=...)`` writing the output folder.
 2. Read and aggregate however the engine needs, but take every rule from the functions the
    :data:`STAGES` name (``custseg.parsing.parse_numeric``, ``validate_table``,
    ``custseg.preprocess.plan_preprocessing``, ``custseg.selection.select_k``,
@@ -144,6 +144,16 @@ class Engine(Protocol):
         ...
 
     def write(self, result: Any, out: str | os.PathLike[str], *, force: bool = False,
-              report: bool = True) -> Path:
-        """Write the output folder atomically; returns its path."""
+              report: bool = True, fmt: str | None = None) -> Path:
+        """Write the output folder atomically; returns its path.  ``fmt`` is the format of
+        the assignments (``csv``, ``parquet``, ``auto``; None: the engine's default); an
+        engine with one format of its own ignores it."""
         ...
+
+
+def displayable(result: Any) -> Any:
+    """The result as the terminal and the report take it: the engine's result itself, or
+    what its ``report_result()`` gives (an engine whose data stay where they were read,
+    like Spark, brings a sample and the per-segment numbers)."""
+    to_report = getattr(result, "report_result", None)
+    return to_report() if callable(to_report) else result

@@ -8,8 +8,9 @@ Here, above :mod:`custseg.engines.local` and :mod:`custseg.engines.spark` (which
 
 from __future__ import annotations
 
+import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,9 @@ class SparkEngine:
                              command=command, **options)
 
     def write(self, result: Any, out: str | os.PathLike[str], *, force: bool = False,
-              report: bool = True) -> Path:
+              report: bool = True, fmt: str | None = None) -> Path:
+        """Write the outputs; the segments are always Parquet part files (``fmt`` is
+        ignored: :func:`custseg.engines.pick_engine` refuses CSV for Spark)."""
         from custseg.engines.spark import write_spark_outputs
 
         return write_spark_outputs(result, out, force=force, report=report)
@@ -105,3 +108,19 @@ def get_engine(name: str, **settings: Any) -> Engine:
     if name not in _REGISTRY:
         raise UsageError(f"engine must be one of {engine_names()}, got {name!r}", "engine")
     return _REGISTRY[name](**settings)
+
+
+def engine_with(name: str, offered: Mapping[str, Any]) -> Engine:
+    """A new engine by name, given those of the ``offered`` settings its constructor takes
+    (a face offers all its engine settings, such as a Spark master, without knowing which
+    engine takes which).
+
+    >>> engine_with("standard", {"master": "local[2]"}).name
+    'standard'
+    >>> engine_with("spark", {"master": "local[2]"}).master
+    'local[2]'
+    """
+    if name not in _REGISTRY:
+        return get_engine(name)  # the error names the engines
+    taken = inspect.signature(_REGISTRY[name]).parameters
+    return get_engine(name, **{k: v for k, v in offered.items() if k in taken})

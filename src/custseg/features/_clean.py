@@ -344,7 +344,7 @@ def _warn_duplicates(log: Log, n_dup_lines: int, dropped: bool, duplicates: str)
         msg = f"{n_dup_lines} exact duplicate line(s) dropped ({why}; {log.where})"
     else:
         why = ("without an order id or a time of day, two equal purchases on the same "
-               "day are plausible; duplicates='drop' (--duplicates drop) drops them"
+               "day are plausible; `duplicates='drop'` drops them"
                if duplicates == "auto" else "asked for")
         msg = f"{n_dup_lines} exact duplicate line(s) kept ({why}; {log.where})"
     log.warn(None, msg, "duplicate-line", rows=[lines[r] for r in rows_0])

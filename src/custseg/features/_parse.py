@@ -136,7 +136,7 @@ def plan_dates(con: duckdb.DuckDBPyConnection, col: str, col_type: str,
     if is_numeric_type(col_type):
         return DatePlan([], None, f"a {col_type.lower()} column: numbers, not dates")
     if date_format:
-        return DatePlan([date_format], None, f"--date-format {date_format}")
+        return DatePlan([date_format], None, f"`date_format='{date_format}'`")
     shapes = shape_examples(con, col)
     seps = sorted({m.group(2) for _, _, a, b in shapes for m in (_YEAR_LAST.match(a),
                                                                     _YEAR_LAST.match(b)) if m})
@@ -163,7 +163,7 @@ def plan_dates(con: duckdb.DuckDBPyConnection, col: str, col_type: str,
             day_first = seps[0] != "/"
             rule = (f"ambiguous (no number above 12): read as "
                     f"{'day' if day_first else 'month'} first, the custom for '{seps[0]}' "
-                    "dates; use --date-format to say otherwise")
+                    "dates; use `date_format` to say otherwise")
             ambiguous = True
     examples = [x for _, _, a, b in shapes for x in (a, b)]
     formats = formats_for(con, examples, bool(day_first))

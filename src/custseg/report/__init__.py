@@ -17,6 +17,7 @@ summary has one, and a footer to reproduce the run.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from importlib import resources
@@ -78,7 +79,9 @@ def _env() -> Any:
     return env
 
 
+@functools.cache
 def _template() -> Any:
+    """The page's Jinja template, compiled once (compiling takes longer than rendering)."""
     text = (resources.files("custseg.report") / "report.html.j2").read_text("utf-8")
     return _env().from_string(text)
 
@@ -116,7 +119,7 @@ def _cleaning_rows(data: DataOverview, explore: bool) -> list[tuple[str, str]]:
     rows = [("Exact duplicate rows", f"{_num(c.get('duplicate_rows_dropped', 0))} dropped")]
     if c.get("rows_dropped_missing") is not None:
         rows.append(("Rows with missing values",
-                     f"{_num(c['rows_dropped_missing'])} not segmented (--impute drop)"))
+                     f"{_num(c['rows_dropped_missing'])} not segmented (impute: drop)"))
     rows.append(("Missing markers read as missing (NA, ?, -...)",
                  per_col(c.get("missing_markers"))))
     rows.append(("Non-numeric values read as missing", per_col(c.get("junk_coerced"))))

@@ -95,10 +95,10 @@ def serve(bundle_path: str | Path, store_url: str, *, host: str = "127.0.0.1",
     from threadpoolctl import threadpool_limits
 
     if not is_loopback(host) and token is None and not allow_no_token:
-        raise UsageError(f"--host {host} is not a loopback address: anyone who can reach it "
+        raise UsageError(f"`host` {host} is not a loopback address: anyone who can reach it "
                          "could call the service, so a bearer token is required. Set "
-                         "CUSTSEG_TOKEN (or --token-env NAME, or --token), or pass "
-                         "--no-auth to accept unauthenticated requests", "--host")
+                         "CUSTSEG_TOKEN (or `token_env` NAME, or `token`), or pass "
+                         "`allow_no_token=True` to accept unauthenticated requests", "host")
     threadpool_limits(1)  # one customer at a time: threads cost more than they bring
     app = create_app(bundle_path, store_url, token=token, online_update=online_update,
                      as_of=as_of, max_body=max_body)
