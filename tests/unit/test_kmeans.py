@@ -1,5 +1,6 @@
 """FastKMeans: quality against scikit-learn, planted groups, dtypes, determinism, warm start,
-chunked assignment and the Numba cache fallback."""
+chunked assignment and the Numba cache fallback; every test runs on both kernels (NumPy below
+``NUMPY_MAX_ROWS`` rows, compiled above), and the two give the same centres."""
 
 from __future__ import annotations
 
@@ -18,15 +19,43 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from custseg.algorithms import kmeans as kmeans_module
 from custseg.algorithms.kmeans import (
     FastKMeans,
     assign,
+    kernels_for,
     lloyd_step,
     sample_rows,
 )
 from planted import planted_groups
 
 MALL = Path("/work/shared/data/mall_customers.csv")
+
+
+@pytest.fixture(autouse=True, params=["numpy", "compiled"])
+def kernels(request, monkeypatch):
+    """Run the test on the NumPy kernels, then on the compiled ones, whatever the size."""
+    monkeypatch.setattr(kmeans_module, "NUMPY_MAX_ROWS",
+                        10**12 if request.param == "numpy" else 0)
+    assert getattr(kernels_for(1000), "COMPILED", False) == (request.param == "compiled")
+    return request.param
+
+
+def test_both_kernels_give_the_same_fit(monkeypatch):
+    """The NumPy and the compiled kernels: same seeding, same repair moves, same centres
+    (to rounding), same labels, on float64 and float32."""
+    X, _ = make_blobs(3000, centers=8, n_features=5, cluster_std=1.5, random_state=3)
+    for dtype in (np.float64, np.float32):
+        fits = {}
+        for name, limit in (("numpy", 10**12), ("compiled", 0)):
+            monkeypatch.setattr(kmeans_module, "NUMPY_MAX_ROWS", limit)
+            fits[name] = FastKMeans(8, random_state=0).fit(X.astype(dtype))
+        a, b = fits["numpy"], fits["compiled"]
+        assert (a.labels_ == b.labels_).all()
+        np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=1e-5, atol=1e-5)
+        assert a.inertia_ == pytest.approx(b.inertia_, rel=1e-6)
+        assert (a.n_repair_trials_, a.n_repair_accepted_) == (b.n_repair_trials_,
+                                                              b.n_repair_accepted_)
 
 
 @pytest.fixture(autouse=True)

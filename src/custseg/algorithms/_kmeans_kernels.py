@@ -56,6 +56,10 @@ FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 MASKED_MAX_K = 16
 
 
+#: These kernels are compiled (the NumPy ones in :mod:`._kmeans_numpy` are not).
+COMPILED = True
+
+
 def _jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     def decorate(func: Callable[..., Any]) -> Any:
         try:

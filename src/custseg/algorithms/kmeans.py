@@ -44,6 +44,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from numbers import Integral, Real
 from typing import Any
 
@@ -99,17 +100,56 @@ def repair_budget(n_clusters: int) -> int:
     return min(2 * int(n_clusters) + 10, MAX_DEFAULT_MOVES)
 
 
-def _kernels() -> Any:
+#: Below this many rows the NumPy kernels (:mod:`custseg.algorithms._kmeans_numpy`) run
+#: instead of the compiled ones: on a few thousand customers both take milliseconds, and
+#: Numba's first compilation on a new machine (about 30 s) would cost more than the run.
+NUMPY_MAX_ROWS = SMALL_DATA
+_ACTIVE: ContextVar[Any] = ContextVar("custseg_kmeans_kernels", default=None)
+
+
+def kernels_for(n_rows: int) -> Any:
+    """The kernel module a fit over ``n_rows`` rows runs (NumPy below
+    :data:`NUMPY_MAX_ROWS`, compiled from it); the choice depends on the rows only, so the
+    same data and seed give the same centres.
+
+    >>> kernels_for(440).__name__, kernels_for(10**6).__name__
+    ('custseg.algorithms._kmeans_numpy', 'custseg.algorithms._kmeans_kernels')
+    """
+    if n_rows < NUMPY_MAX_ROWS:
+        from custseg.algorithms import _kmeans_numpy
+
+        return _kmeans_numpy
     from custseg.algorithms import _kmeans_kernels
 
     return _kmeans_kernels
 
 
+def _kernels(n_rows: int = NUMPY_MAX_ROWS) -> Any:
+    """The kernels of the fit under way (:func:`_using`), or those for ``n_rows``."""
+    active = _ACTIVE.get()
+    return active if active is not None else kernels_for(n_rows)
+
+
+@contextmanager
+def _using(n_rows: int) -> Iterator[Any]:
+    """Run every step inside on the kernels for ``n_rows`` (a fit decides once, by all its
+    rows, so that its sample's seeding and repair use the same kernels as its last pass)."""
+    token = _ACTIVE.set(kernels_for(n_rows))
+    try:
+        yield _ACTIVE.get()
+    finally:
+        _ACTIVE.reset(token)
+
+
 @contextmanager
 def kernel_threads(n_threads: int | None, n_rows: int) -> Iterator[int]:
     """Run the compiled kernels on ``n_threads`` threads (default: all cores, one below
-    :data:`SMALL_DATA` rows); restores the previous setting on exit.  Yields the number used.
+    :data:`SMALL_DATA` rows); restores the previous setting on exit.  Yields the number used
+    (1 with the NumPy kernels, which leave threads to BLAS).
     """
+    if not getattr(_kernels(n_rows), "COMPILED", False):
+        yield 1
+        return
     import numba
 
     available = numba.config.NUMBA_NUM_THREADS
@@ -174,7 +214,7 @@ def assign(X: Any, centres: Any, *, chunk_rows: int = CHUNK_ROWS,
     sq = np.empty(n, dtype=X.dtype)
     if n:
         with kernel_threads(n_threads, n):
-            _kernels().assign_pass(X, C, int(chunk_rows), labels, sq)
+            _kernels(n).assign_pass(X, C, int(chunk_rows), labels, sq)
     return labels, sq
 
 
@@ -211,8 +251,8 @@ def _pass(X: np.ndarray, w: np.ndarray | None, C: np.ndarray,
     counts = np.zeros((n_chunks, k))
     inertia = np.zeros(n_chunks)
     wk = np.empty(0, dtype=X.dtype) if w is None else w
-    _kernels().lloyd_pass(X, wk, np.ascontiguousarray(C, dtype=np.float64), chunk, sums,
-                          counts, inertia, X.dtype.type(0))
+    _kernels(n).lloyd_pass(X, wk, np.ascontiguousarray(C, dtype=np.float64), chunk, sums,
+                           counts, inertia, X.dtype.type(0))
     return sums.sum(axis=0), counts.sum(axis=0), float(inertia.sum())
 
 
@@ -268,7 +308,7 @@ def _seed(X: np.ndarray, w: np.ndarray | None, k: int, rs: np.random.RandomState
     first = int(rs.choice(n, p=wf / wf.sum()))
     trials = 2 + int(np.log(k))
     U = rs.uniform(size=(k - 1, trials))
-    chosen = _kernels().kmeans_plusplus(X, wf, first, U)
+    chosen = _kernels(n).kmeans_plusplus(X, wf, first, U)
     return X[chosen].astype(np.float64)
 
 
@@ -311,8 +351,8 @@ def _repair(X: np.ndarray, w: np.ndarray | None, C: np.ndarray, inertia: float, 
     tried = kept = 0
     if k < 2 or budget <= 0:
         return C, inertia, tried, kept
-    K = _kernels()
     n = X.shape[0]
+    K = _kernels(n)
     wf = np.ones(n) if w is None else w.astype(np.float64)
     labels = np.empty(n, dtype=np.int64)
     d1 = np.empty(n)
@@ -449,6 +489,12 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"init must be 'k-means++' or a finite array of shape "
                                  f"(n_clusters, n_features) = ({k}, {d}), got "
                                  f"{warm.dtype} array of shape {warm.shape}")
+        with _using(n):
+            return self._fit(X, w, warm, k)
+
+    def _fit(self, X: np.ndarray, w: np.ndarray | None, warm: np.ndarray | None,
+             k: int) -> FastKMeans:
+        n = X.shape[0]
         budget = repair_budget(k) if self.repair is True else int(self.repair)
         rs = check_random_state(self.random_state)
 
