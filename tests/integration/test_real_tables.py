@@ -110,7 +110,8 @@ def test_level_words_agree_with_the_numbers(run: dict[str, Any]) -> None:
             by_label.setdefault(re.sub(r" \d+$", "", t["label"]), t)
         for part in parts:
             word, _, label = part.partition(" ")
-            if label == "spend across the basket":  # checked in its own test below
+            if label in ("spend across the basket", "activity across all amounts"):
+                # checked in their own test below
                 continue
             if word in ("High", "Low"):
                 assert label in by_label, (part, list(by_label))
@@ -190,6 +191,15 @@ def test_spend_across_the_basket_is_named_and_advised_as_one(run: dict[str, Any]
             assert all(sign * seg["z"][c] > 0 for c in money), seg["z"]
             assert "across the whole range" in seg["recommendation"] if sign > 0 \
                 else "across the range" in seg["recommendation"]
+    for seg in run["summary"]["segments"]:
+        if seg["name"].split(" · ")[0] == "Low activity across all amounts":
+            money = [c["column"] for c in run["summary"]["columns"]
+                     if c["role"] == "money" and c["column"] in features]
+            assert sum(seg["z"][c] < 0 for c in money) >= 3
+            assert seg["recommendation"].startswith("Little activity on every amount")
+    if run["name"] == "credit_card_clients":  # bills and payments low: dormant cards
+        assert any(s["name"].startswith("Low activity across all amounts")
+                   for s in run["summary"]["segments"])
     if run["name"] == "wholesale":
         assert [s["name"] for s in broad] == ["High spend across the basket"]
         assert broad[0]["recommendation_kind"] == "reward"

@@ -329,3 +329,24 @@ def test_a_contact_is_not_a_purchase():
     assert ctx.concept_columns["recency"] == ["Recency"]
     assert ctx.concept_columns["contacts"] == ["campaign"]
     assert ctx.concept_columns["response"] == ["AcceptedCmp3"]
+
+
+def test_low_on_every_bill_and_payment_is_little_activity():
+    """Bills and payments are activity, not a basket; a credit limit is a capacity: a segment
+    low on every bill and payment (its limit as everyone's) is named and advised for its
+    little activity."""
+    from custseg.profiling import profile_segments
+
+    rng = np.random.RandomState(2)
+    labels = np.repeat([0, 1], [300, 100])
+    cols = ["LIMIT_BAL", "BILL_AMT1", "BILL_AMT2", "PAY_AMT1", "PAY_AMT2"]
+    X = rng.lognormal(9, 0.4, (400, 5))
+    X[labels == 1, 1:] *= 0.1
+    df = pd.DataFrame(X, columns=cols)
+    profiles, _ = profile_segments(df, labels, cols, roles=dict.fromkeys(cols, "money"),
+                                   log_columns=cols)
+    dormant = profiles[1]
+    assert dormant.name.startswith("Low activity across all amounts"), dormant.name
+    assert dormant.recommendation.startswith("Little activity on every amount")
+    assert dormant.recommendation_kind == "winback"
+    assert not profiles[0].name.startswith("Low activity")

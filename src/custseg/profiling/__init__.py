@@ -386,7 +386,7 @@ def profiles_from_statistics(
         p.recommendation, p.recommendation_kind = recommend(p, ctx, rules)
         profiles.append(p)
     name_segments(profiles, features, list(categorical_features), role_map, pop_shares,
-                  ctx.basket)
+                  ctx.basket, ctx.activity)
     return profiles, profiles_table(profiles, numeric, categorical)
 
 

@@ -6,7 +6,9 @@ with more, the (up to) two features that set the segment apart most ("High spend
 Low web visits per month"), numeric features before flags, and "Close to average" when none
 reaches 0.5.  A segment above (below) average on every amount it buys and High (Low) on
 at least half of them is "High spend across the basket"
-(:func:`~custseg.profiling.traits.basket_breadth`), followed by what else sets it apart.
+(:func:`~custseg.profiling.traits.basket_breadth`), followed by what else sets it apart;
+likewise across all amounts of activity (bills and payments too, not limits or incomes):
+"Low activity across all amounts".
 Names are unique: a segment whose name is taken adds its next distinguishing trait.  A
 categorical level enters a name when the segment holds it at least 75% of the time and 1.3
 times as often as all customers.  A segment under 2% of customers is an outlier
@@ -85,9 +87,23 @@ def _category_parts(p: SegmentProfile, categorical: list[str],
     return parts
 
 
+def _breadth(p: SegmentProfile, basket: Sequence[str], activity: Sequence[str]
+             ) -> tuple[str, Sequence[str]] | None:
+    """("High spend across the basket" or "Low activity across all amounts", its columns)
+    when the segment is on one side of the average across its basket, else across its
+    amounts of activity; None when neither."""
+    for columns, what in ((basket, "spend across the basket"),
+                          (activity, "activity across all amounts")):
+        level = basket_breadth(p.z, columns)
+        if level:
+            return f"{level} {what}", columns
+    return None
+
+
 def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
                 roles: Mapping[str, str], pop_shares: Mapping[str, Mapping[str, float]],
-                basket: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+                basket: Sequence[str] = (), activity: Sequence[str] = ()
+                ) -> tuple[list[str], list[str]]:
     """(the parts of a segment's name, further parts to add when the name is taken)."""
     cat_parts = _category_parts(p, categorical, pop_shares)
     marked = [t["feature"] for t in p.traits if t["feature"] in features]
@@ -114,13 +130,13 @@ def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
             if not echo:
                 named.append((stem, level))
         grouped += echoes
-        breadth = basket_breadth(p.z, basket)
+        broad = _breadth(p, basket, activity)
         parts = [_part(p, f, roles, g) for f, g in grouped]
-        if breadth:
-            # more (less) on every amount bought says it in one part, then what else sets
-            # the segment apart; its amounts wait for uniqueness to ask for them
-            others = [x for (f, _), x in zip(grouped, parts, strict=True) if f not in basket]
-            base = [f"{breadth} spend across the basket", *others[:NAME_TRAITS - 1]]
+        if broad:
+            # more (less) on every amount says it in one part, then what else sets the
+            # segment apart; its amounts wait for uniqueness to ask for them
+            others = [x for (f, _), x in zip(grouped, parts, strict=True) if f not in broad[1]]
+            base = [broad[0], *others[:NAME_TRAITS - 1]]
         else:
             base = parts[:NAME_TRAITS] or ["Close to average"]
         leads = basket_leads(p, basket)
@@ -142,7 +158,7 @@ def name_segments(profiles: list[SegmentProfile], features: list[str],
                    categorical: list[str] | None = None,
                    roles: Mapping[str, str] | None = None,
                    pop_shares: Mapping[str, Mapping[str, float]] | None = None,
-                   basket: Sequence[str] = ()) -> None:
+                   basket: Sequence[str] = (), activity: Sequence[str] = ()) -> None:
     """Give each profile a unique name (the largest segment keeps the plain one)."""
     categorical = categorical or []
     roles = roles or {}
@@ -151,7 +167,8 @@ def name_segments(profiles: list[SegmentProfile], features: list[str],
     # the largest segment keeps the plain name; a later one with the same name adds its
     # next distinguishing trait
     for p in sorted(profiles, key=lambda p: -p.size):
-        parts, more = _name_parts(p, features, categorical, roles, pop_shares, basket)
+        parts, more = _name_parts(p, features, categorical, roles, pop_shares, basket,
+                                  activity)
         while frozenset(parts) in used and more:
             parts.append(more.pop(0))
         if frozenset(parts) in used:  # nothing else separates them

@@ -24,7 +24,13 @@ from custseg.profiling.rules import (
     level_of,
     match_texts,
 )
-from custseg.profiling.traits import DEFINING_TRAITS, basket_breadth, basket_leads, leads_text
+from custseg.profiling.traits import (
+    DEFINING_TRAITS,
+    basket_breadth,
+    basket_leads,
+    is_capacity,
+    leads_text,
+)
 
 if TYPE_CHECKING:
     from custseg.profiling import SegmentProfile
@@ -33,6 +39,9 @@ if TYPE_CHECKING:
 #: on every amount and High on at least half of them (see
 #: :func:`~custseg.profiling.traits.basket_breadth`), "Low" likewise, else no level.
 BASKET_KEY = "basket"
+#: The rule key of a segment's level across all its amounts of activity (bills, payments,
+#: purchases; not limits, incomes or balances), by the same rule as ``basket``.
+ACTIVITY_KEY = "activity"
 #: Roles of columns where more is worth more to the business (amounts and counts): the
 #: generic recommendation may then ask to lift a low value.
 VALUE_ROLES = ("money", "count")
@@ -52,6 +61,10 @@ class RecommendationContext:
     #: amounts bought (the basket): money features not named like an income, a balance, a
     #: limit, a payment or a bill (the spend concept's exclusions), and not a risk
     basket: list[str] = field(default_factory=list)
+    #: amounts of activity: money features not named like a capacity (a limit, an income, a
+    #: balance: :data:`~custseg.profiling.traits.CAPACITY_WORDS`) and not a risk; bills and
+    #: payments are activity, not a basket
+    activity: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name, concept in self.concepts.items():
@@ -64,6 +77,8 @@ class RecommendationContext:
         self.basket = [c for c in self.features if self.roles.get(c) == "money"
                        and c not in self.risky
                        and not (spend and spend.excludes(c, self.labels[c]))]
+        self.activity = [c for c in self.features if self.roles.get(c) == "money"
+                         and c not in self.risky and not is_capacity(c, self.labels[c])]
 
     def _columns_of(self, concept: Concept) -> list[str]:
         for pool in (self.features, self.describe):
@@ -80,6 +95,8 @@ class RecommendationContext:
         """The segment's level on a rule key (a concept, ``basket`` or a plain keyword)."""
         if key == BASKET_KEY and key not in self.concepts:
             return basket_breadth(z, self.basket)
+        if key == ACTIVITY_KEY and key not in self.concepts:
+            return basket_breadth(z, self.activity)
         if key in self.concepts:
             cols = self.concept_columns[key]
             if not cols:
@@ -109,7 +126,8 @@ def _choose_rule(rules: Sequence[Rule], z: Mapping[str, float], ctx: Recommendat
             # a rule on the whole basket first (the segment's name says it), then conditions
             # met on a High or Low level (they say what sets the segment apart), then all
             # conditions, then the order in the file
-            rank = (BASKET_KEY in rule.when and BASKET_KEY not in ctx.concepts,
+            rank = (any(key in rule.when and key not in ctx.concepts
+                        for key in (BASKET_KEY, ACTIVITY_KEY)),
                     sum(lv != "Mid" for lv in found), len(rule.when), -order)
             if best is None or rank > best:
                 best, chosen = rank, rule

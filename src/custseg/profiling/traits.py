@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from custseg.labels import label_for, words
-from custseg.profiling.rules import MIN_DISTINCT_Z, has_word, level_of
+from custseg.profiling.rules import MIN_DISTINCT_Z, has_word, level_of, match_texts
 
 if TYPE_CHECKING:
     from custseg.profiling import SegmentProfile
@@ -27,6 +27,9 @@ BASKET_LEAD_Z = 0.2
 BROAD_BASKET_SHARE = 0.5
 #: ... when the basket has at least this many amounts.
 MIN_BROAD_BASKET = 3
+#: Words that make a money column a capacity (what a customer has or may use), not activity.
+CAPACITY_WORDS = ("limit", "income", "salary", "earnings", "wage", "wealth", "assets",
+                  "savings", "deposit", "balance")
 #: Defining traits: the first this many traits (by |z|).
 DEFINING_TRAITS = 3
 #: Words that make an unlabelled column a money amount (a fallback when no roles are given).
@@ -217,6 +220,16 @@ def basket_breadth(z: Mapping[str, float], basket: Sequence[str]) -> str | None:
                 sum(level_of(v) == level for v in zs) >= BROAD_BASKET_SHARE * len(zs):
             return level
     return None
+
+
+def is_capacity(column: str, label: str) -> bool:
+    """Whether a money column is a capacity (credit limit, income, balance), not activity.
+
+    >>> is_capacity("LIMIT_BAL", "credit limit"), is_capacity("PAY_AMT1", "payment amount 1")
+    (True, False)
+    """
+    texts = match_texts(column, label)
+    return any(has_word(t, w) for t in texts for w in CAPACITY_WORDS)
 
 
 def leads_text(p: SegmentProfile, leads: Sequence[str]) -> str:
