@@ -6,7 +6,7 @@ with more, the (up to) two features that set the segment apart most ("High spend
 Low web visits per month"), numeric features before flags, and "Close to average" when none
 reaches 0.5.  A segment above (below) average on every amount it buys and High (Low) on
 at least half of them is "High spend across the basket"
-(:func:`~custseg.profiling.traits.basket_breadth`), followed by what else sets it apart;
+(:func:`~custseg.profiling.traits.breadth`), followed by what else sets it apart;
 likewise across all amounts of activity (bills and payments too, not limits or incomes):
 "Low activity across all amounts".
 Names are unique: a segment whose name is taken adds its next distinguishing trait.  A
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from custseg.labels import label_for
 from custseg.profiling.rules import MIN_DISTINCT_Z
-from custseg.profiling.traits import basket_breadth, basket_leads, leads_text
+from custseg.profiling.traits import BREADTHS, basket_leads, breadth, leads_text
 
 if TYPE_CHECKING:
     from custseg.profiling import SegmentProfile
@@ -87,19 +87,6 @@ def _category_parts(p: SegmentProfile, categorical: list[str],
     return parts
 
 
-def _breadth(p: SegmentProfile, basket: Sequence[str], activity: Sequence[str]
-             ) -> tuple[str, Sequence[str]] | None:
-    """("High spend across the basket" or "Low activity across all amounts", its columns)
-    when the segment is on one side of the average across its basket, else across its
-    amounts of activity; None when neither."""
-    for columns, what in ((basket, "spend across the basket"),
-                          (activity, "activity across all amounts")):
-        level = basket_breadth(p.z, columns)
-        if level:
-            return f"{level} {what}", columns
-    return None
-
-
 def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
                 roles: Mapping[str, str], pop_shares: Mapping[str, Mapping[str, float]],
                 basket: Sequence[str] = (), activity: Sequence[str] = ()
@@ -130,13 +117,14 @@ def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
             if not echo:
                 named.append((stem, level))
         grouped += echoes
-        broad = _breadth(p, basket, activity)
+        broad = breadth(p.z, basket, activity)
         parts = [_part(p, f, roles, g) for f, g in grouped]
         if broad:
             # more (less) on every amount says it in one part, then what else sets the
             # segment apart; its amounts wait for uniqueness to ask for them
-            others = [x for (f, _), x in zip(grouped, parts, strict=True) if f not in broad[1]]
-            base = [broad[0], *others[:NAME_TRAITS - 1]]
+            key, level, columns = broad
+            others = [x for (f, _), x in zip(grouped, parts, strict=True) if f not in columns]
+            base = [f"{level} {dict(BREADTHS)[key]}", *others[:NAME_TRAITS - 1]]
         else:
             base = parts[:NAME_TRAITS] or ["Close to average"]
         leads = basket_leads(p, basket)

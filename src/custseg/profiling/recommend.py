@@ -25,9 +25,10 @@ from custseg.profiling.rules import (
     match_texts,
 )
 from custseg.profiling.traits import (
+    BREADTHS,
     DEFINING_TRAITS,
-    basket_breadth,
     basket_leads,
+    breadth,
     is_capacity,
     leads_text,
 )
@@ -35,13 +36,11 @@ from custseg.profiling.traits import (
 if TYPE_CHECKING:
     from custseg.profiling import SegmentProfile
 
-#: The rule key of a segment's level across its basket: "High" when it buys more than average
-#: on every amount and High on at least half of them (see
-#: :func:`~custseg.profiling.traits.basket_breadth`), "Low" likewise, else no level.
-BASKET_KEY = "basket"
-#: The rule key of a segment's level across all its amounts of activity (bills, payments,
-#: purchases; not limits, incomes or balances), by the same rule as ``basket``.
-ACTIVITY_KEY = "activity"
+#: The rule keys of a segment's level across its basket (``basket``: "High" when it buys more
+#: than average on every amount and High on at least half of them, "Low" likewise) or, when
+#: not, across all its amounts of activity (``activity``: bills and payments too, not limits,
+#: incomes or balances); see :func:`~custseg.profiling.traits.breadth`.
+BREADTH_KEYS = tuple(key for key, _ in BREADTHS)
 #: Roles of columns where more is worth more to the business (amounts and counts): the
 #: generic recommendation may then ask to lift a low value.
 VALUE_ROLES = ("money", "count")
@@ -93,10 +92,9 @@ class RecommendationContext:
 
     def level(self, key: str, z: Mapping[str, float]) -> str | None:
         """The segment's level on a rule key (a concept, ``basket`` or a plain keyword)."""
-        if key == BASKET_KEY and key not in self.concepts:
-            return basket_breadth(z, self.basket)
-        if key == ACTIVITY_KEY and key not in self.concepts:
-            return basket_breadth(z, self.activity)
+        if key in BREADTH_KEYS and key not in self.concepts:
+            broad = breadth(z, self.basket, self.activity)
+            return broad[1] if broad and broad[0] == key else None
         if key in self.concepts:
             cols = self.concept_columns[key]
             if not cols:
@@ -127,7 +125,7 @@ def _choose_rule(rules: Sequence[Rule], z: Mapping[str, float], ctx: Recommendat
             # met on a High or Low level (they say what sets the segment apart), then all
             # conditions, then the order in the file
             rank = (any(key in rule.when and key not in ctx.concepts
-                        for key in (BASKET_KEY, ACTIVITY_KEY)),
+                        for key in BREADTH_KEYS),
                     sum(lv != "Mid" for lv in found), len(rule.when), -order)
             if best is None or rank > best:
                 best, chosen = rank, rule

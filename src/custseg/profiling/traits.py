@@ -222,6 +222,30 @@ def basket_breadth(z: Mapping[str, float], basket: Sequence[str]) -> str | None:
     return None
 
 
+#: The breadths a segment can have, in the order they are looked for: (rule key, words of
+#: the name).  The basket comes first: its amounts are bought, the segment's name says them.
+BREADTHS = (("basket", "spend across the basket"), ("activity", "activity across all amounts"))
+
+
+def breadth(z: Mapping[str, float], basket: Sequence[str], activity: Sequence[str]
+            ) -> tuple[str, str, Sequence[str]] | None:
+    """(rule key, level, columns) of a segment on one side of the average across its basket,
+    else across its amounts of activity (:func:`basket_breadth`); None when neither.  The
+    one decision both the name and the rule keys ``basket``/``activity`` follow.
+
+    >>> cols = ["fresh", "milk", "grocery"]
+    >>> breadth({"fresh": 0.3, "milk": 0.8, "grocery": 0.7}, cols, cols)[:2]
+    ('basket', 'High')
+    >>> breadth({"fresh": 0.3, "milk": 0.8, "grocery": 0.7}, [], cols)[:2]
+    ('activity', 'High')
+    """
+    for (key, _), columns in zip(BREADTHS, (basket, activity), strict=True):
+        level = basket_breadth(z, columns)
+        if level:
+            return key, level, columns
+    return None
+
+
 def is_capacity(column: str, label: str) -> bool:
     """Whether a money column is a capacity (credit limit, income, balance), not activity.
 
