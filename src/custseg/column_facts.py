@@ -145,6 +145,42 @@ def money_reason(f: ColumnFacts) -> str | None:
     return None
 
 
+#: Codes that stand for "none" or "not applicable" when they sit apart from every other
+#: value of a column: below all of them (which are 0 or more), or above twice all of them.
+NONE_CODES_BELOW = (-1.0, -9.0, -99.0, -999.0, -9999.0)
+NONE_CODES_ABOVE = (99.0, 999.0, 9999.0, 99999.0)
+#: The least share of a column's values a code needs to be read as "none".
+NONE_CODE_SHARE = 0.01
+
+
+def none_code(values: pd.Series) -> float | None:
+    """A code standing for "none" in a numeric column, or None: ``-1`` (``-9``, ``-99``...)
+    below every other value when those are all 0 or more, or ``999`` (``99``, ``9999``...)
+    above twice every other value; in at least 1% of the values, the others taking at least
+    five distinct values (``-1, 0, 1`` is a scale, not a code).  Days since the previous
+    contact written ``-1`` for customers never contacted is the classic case.
+
+    >>> none_code(pd.Series([-1, -1, -1, 3, 5, 8, 13, 21, 40, 2]))
+    -1.0
+    >>> none_code(pd.Series([3, 5, 8, 13, 21, 999, 2, 7]))
+    999.0
+    >>> none_code(pd.Series([-3, -1, 3, 5, 8, 13, 21, 40])) is None  # negatives are values
+    True
+    """
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    v = v[np.isfinite(v)]
+    distinct, counts = np.unique(v, return_counts=True)
+    if len(distinct) < 6:
+        return None
+    if distinct[0] in NONE_CODES_BELOW and distinct[1] >= 0:
+        code, n = distinct[0], counts[0]
+    elif distinct[-1] in NONE_CODES_ABOVE and distinct[-2] * 2 < distinct[-1]:
+        code, n = distinct[-1], counts[-1]
+    else:
+        return None
+    return float(code) if n >= NONE_CODE_SHARE * len(v) else None
+
+
 def _num(x: float) -> str:
     """A number as a reason shows it: ``1,000,000``, ``-2``, ``0.25``."""
     if float(x).is_integer() or abs(x) >= 1000:

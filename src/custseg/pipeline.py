@@ -173,7 +173,7 @@ def _seed(value: Any) -> int | str | None:
 
 #: What profiling says of a segment besides its numbers (custseg.profiling.SegmentProfile).
 SEGMENT_EXTRAS = ("traits", "evidence", "outlier_group", "defined_by_risk",
-                  "notable_categories", "recommendation_kind")
+                  "notable_categories", "recommendation_kind", "spend_share")
 
 
 def _feature_decisions(seg: Segmenter) -> dict[str, Any]:
@@ -220,13 +220,21 @@ def _segment_entries(seg: Segmenter) -> list[dict[str, Any]]:
             "distinguishing": s.distinguishing,
             "categories": s.categories,
             "recommendation": s.recommendation,
-            **{key: getattr(s, key) for key in SEGMENT_EXTRAS if hasattr(s, key)},
+            **{key: getattr(s, key) for key in SEGMENT_EXTRAS
+               if getattr(s, key, None) is not None},
         })
     if seg.stability_ is not None:
         for entry, jac in zip(segments, seg.stability_.jaccard, strict=True):
             entry["stability"] = jac
             entry["stable"] = jac >= 0.6
     return segments
+
+
+def _spend_columns(seg: Segmenter) -> dict[str, Any]:
+    """The amounts the segments' ``spend_share`` is a share of, when there are some."""
+    columns = next((s.spend_columns for s in seg.segments_ if getattr(s, "spend_columns", [])),
+                   [])
+    return {"spend_columns": list(columns)} if columns else {}
 
 
 def _method_entries(seg: Segmenter) -> dict[str, Any]:
@@ -268,6 +276,7 @@ def build_summary(result_parts: dict[str, Any]) -> Summary:
                     "calinski_harabasz": fs.calinski_harabasz,
                     "davies_bouldin": fs.davies_bouldin},
         "segments": _segment_entries(seg),
+        **_spend_columns(seg),
         "roles": seg.roles_.to_dict(),
         **_feature_decisions(seg),
         "preprocessing": seg.plan_.to_dict(),

@@ -101,6 +101,7 @@ from custseg.column_facts import (
     money_reason,
     name_words,
     near_duplicates,
+    none_code,
     rate_scale,
     share_reason,
 )
@@ -171,8 +172,8 @@ class Derivation:
 
     name: str
     source: str
-    kind: str  # "age" | "days_since"
-    reference: str  # ISO date (days_since) or a year (age)
+    kind: str  # "age" | "days_since" | "none_code"
+    reference: str  # ISO date (days_since), a year (age) or the code read as missing
     dayfirst: bool = False
 
     def to_dict(self) -> DerivationDoc:
@@ -224,6 +225,9 @@ def derive(frame: pd.DataFrame, derivations: Sequence[Derivation]) -> pd.DataFra
         if d.kind == "age":
             years = pd.to_numeric(src, errors="coerce").astype("float64")
             out[d.name] = float(d.reference) - years
+        elif d.kind == "none_code":
+            values = pd.to_numeric(src, errors="coerce").astype("float64")
+            out[d.name] = values.mask(values == float(d.reference))
         else:
             when = parse_dates(src, d.dayfirst)
             ref = pd.Timestamp(d.reference)
@@ -292,6 +296,11 @@ def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
     return "measure", f"numbers {facts.span}"
 
 
+
+
+#: A column missing for more than this share of the customers describes the segments
+#: rather than drives them (filling most of a feature in would make the fill a segment).
+MOSTLY_MISSING = 0.5
 
 
 # ------------------------------------------------------------------ the whole table
@@ -453,7 +462,9 @@ class _Assignment:
         elif not self.infer:
             role, reason = "measure", "numbers"
         else:
+            values, note = self._none_code(col, values)
             role, reason = numeric_role(col, values)
+            reason += note
         if col in self.dropped_why and role != "constant":
             self.decide(col, "constant" if self.dropped_why[col] == "constant" else role,
                         "dropped", None, self.dropped_why[col])
@@ -466,6 +477,21 @@ class _Assignment:
             self._birth_year(col, reason)
         else:
             self._by_role_table(col, role, reason)
+
+    def _none_code(self, col: str, values: pd.Series) -> tuple[pd.Series, str]:
+        """A code standing for "none" (:func:`custseg.column_facts.none_code`) read as
+        missing, here and when scoring (a derivation of the column into itself); the
+        values and the note for the reason.  Features the user named are used as they are."""
+        code = None if col in self.requested else none_code(values)
+        if code is None:
+            return values, ""
+        hits = values == code
+        values = values.mask(hits)
+        self.frame[col] = values
+        self.derivations.append(Derivation(col, col, "none_code", f"{code:g}"))
+        share = f"{hits.mean():.0%}" if hits.mean() >= 0.01 else "under 1%"
+        return values, (f"; {code:g} ({int(hits.sum()):,} rows, {share}) sits apart from the "
+                        "other values and stands for none: read as missing")
 
     def _integer_codes(self, col: str, values: pd.Series, reason: str) -> None:
         """Integer codes of a category, read as text: a feature when categoricals are."""
@@ -501,8 +527,12 @@ class _Assignment:
         if col in self.requested:
             self.decide(col, role, "feature", col, reason + "; given as a feature")
             self.features.append(col)
-        elif spec.use == "describe" or col in self.exclude or self.requested:
+        elif (spec.use == "describe" or col in self.exclude or self.requested
+              or self._mostly_missing(col)):
             why = "; describes the segments" if role != "calendar" else ""
+            if spec.use != "describe" and self._mostly_missing(col):
+                why = (f"; missing for {self.frame[col].isna().mean():.0%} of the customers: "
+                       "too few values to segment on, describes the segments")
             why = "; excluded" if col in self.exclude else why
             why = "; not among the features given, describes the segments" if (
                 self.requested and col not in self.exclude) else why
@@ -511,6 +541,10 @@ class _Assignment:
         else:
             self.decide(col, role, "feature", col, reason)
             self.features.append(col)
+
+    def _mostly_missing(self, col: str) -> bool:
+        """Whether more than :data:`MOSTLY_MISSING` of a column's values are missing."""
+        return bool(self.frame[col].isna().mean() > MOSTLY_MISSING)
 
     def result(self, random_state: int) -> FeatureRoles:
         """The roles found: features in the user's order, derived columns added, and (when

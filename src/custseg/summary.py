@@ -289,6 +289,12 @@ class SegmentDoc(TypedDict):
     recommendation_kind: NotRequired[Annotated[str, Schema(
         "The kind of action recommended (reward, upsell, retain, winback, risk, nurture, "
         "discount, service, generic...).")]]
+    spend_share: NotRequired[Annotated[float | None, Schema(
+        "The segment's share of the customers' total spend: the sum of the amounts bought "
+        "(the money features that are not an income, a balance, a limit, a payment, a bill or "
+        "a risk; listed in `spend_columns`), segment mean times size over the same for "
+        "everyone; null when the features hold no amount bought, or an amount can be "
+        "negative.", minimum=0, maximum=1)]]
 
 
 # ------------------------------------------------------------------ columns and cleaning
@@ -568,7 +574,7 @@ class DerivationDoc(TypedDict, total=False):
 
     name: str
     source: str
-    kind: Literal["age", "days_since"]
+    kind: Literal["age", "days_since", "none_code"]
     reference: str
     dayfirst: bool
 
@@ -683,10 +689,13 @@ class Summary(TypedDict):
     derived: NotRequired[Annotated[list[Annotated[DerivationDoc, Schema(extra=True)]], Schema(
         "Features computed from a column, the same way when scoring: age from a year of birth "
         "(as of `reference`, a year), days since a date (as of `reference`, the latest date "
-        "of the column).")]]
+        "of the column), a code standing for none read as missing (`reference`, the code).")]]
     labels: NotRequired[Annotated[dict[str, str], Schema(
         "The readable label of every feature and described column (from the column name, or "
         "the --labels file).")]]
+    spend_columns: NotRequired[Annotated[list[str], Schema(
+        "The amounts bought that each segment's `spend_share` is a share of (the money "
+        "features that are not an income, a balance, a limit, a payment, a bill or a risk).")]]
     near_duplicates: NotRequired[Annotated[
         list[Annotated[NearDuplicateDoc, Schema(extra=True)]], Schema(
             "Feature columns dropped because they move with an earlier one (|Spearman r| > "

@@ -157,6 +157,45 @@ def test_every_decision_is_written_down(run: dict[str, Any]) -> None:
         assert col in s["features"] and info["count"] >= len(info["examples"]) > 0
 
 
+def test_a_code_for_none_is_not_averaged_in(run: dict[str, Any]) -> None:
+    """A value that stands for none (bank: pdays -1, never contacted before) is read as
+    missing: the profiles average the real values only, and a column missing for most
+    customers describes the segments instead of naming one."""
+    coded = {c["column"]: c for c in run["summary"]["columns"] if "stands for none" in c["reason"]}
+    expected = {"bank_marketing": ["pdays"]}.get(run["name"], [])
+    assert sorted(coded) == expected
+    profiles = pd.read_csv(run["out"] / "profiles.csv")
+    for col, c in coded.items():
+        code = float(c["reason"].split("; ")[1].split(" (")[0])
+        assert (profiles[f"{col}_mean"] != code).all() and (profiles[f"{col}_median"] > code).all()
+        assert c["use"] == "describe" and "missing for 82% of the customers" in c["reason"]
+        label = run["summary"]["labels"].get(col, col)
+        assert not any(label in seg["name"] for seg in run["summary"]["segments"])
+
+
+def test_each_segments_share_of_the_spend(run: dict[str, Any]) -> None:
+    """What a manager asks first: which segment brings the money.  Each segment's share of
+    the total of the amounts bought, checked against segments.csv; none where the table has
+    no amount bought (bank balances, credit limits, bills and payments are not spend)."""
+    s = run["summary"]
+    shares = [seg.get("spend_share") for seg in s["segments"]]
+    expected = {"wholesale": 6, "retail_transactions": 1}.get(run["name"], 0)
+    assert len(s.get("spend_columns", [])) == expected
+    if not expected:
+        assert shares == [None] * len(shares) and "of spend" not in run["output"]
+        return
+    rows = pd.read_csv(run["out"] / "segments.csv")
+    totals = rows.groupby("segment")[s["spend_columns"]].sum().sum(axis=1).sort_index()
+    assert list(totals.index) == [seg["id"] for seg in s["segments"]]
+    assert shares == pytest.approx(list(totals / totals.sum()), abs=1e-5)
+    assert "of spend" in run["output"]
+    html = (run["out"] / "report.html").read_text("utf-8")
+    assert html.count("of the spend</b>") == len(shares) and 'data-spend="1"' in html
+    if run["name"] == "wholesale":  # the top accounts: a third of the customers, half the spend
+        top = next(seg for seg in s["segments"] if "across the basket" in seg["name"])
+        assert top["spend_share"] > 1.4 * top["share"]
+
+
 def test_a_basket_gap_names_what_they_buy(run: dict[str, Any]) -> None:
     """A segment low on some purchase amounts but above average on others is named by what
     leads its basket, and only amounts bought (not limits, payments, bills) are

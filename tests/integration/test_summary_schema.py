@@ -110,7 +110,8 @@ def test_schema_is_draft_2020_12_and_valid(schema: dict[str, Any]) -> None:
     optional = {"unassigned", "unclear_customers", "stability", "categorical_weight",
                 "hierarchy", "rfm", "transactions", "engine",  # only for some methods or options
                 # column roles, labels, outliers, feature weights: the standard engine
-                "columns", "derived", "labels", "near_duplicates", "outliers", "reduction"}
+                "columns", "derived", "labels", "near_duplicates", "outliers", "reduction",
+                "spend_columns"}  # only when the features hold amounts bought
     assert set(schema["properties"]) - set(schema["required"]) <= optional
     assert set(schema["required"]) <= set(schema["properties"])
     ksel = schema["$defs"]["k_selection"]["required"]

@@ -350,3 +350,48 @@ def test_low_on_every_bill_and_payment_is_little_activity():
     assert dormant.recommendation.startswith("Little activity on every amount")
     assert dormant.recommendation_kind == "winback"
     assert not profiles[0].name.startswith("Low activity")
+
+
+def test_a_code_for_none_is_read_as_missing_in_fit_and_when_scoring(table):
+    """-1 days since the last contact for customers never contacted: read as missing (and
+    imputed), the same way when scoring; the reason says so."""
+    rng = np.random.RandomState(1)
+    data = table.copy()
+    days = rng.randint(1, 400, len(data)).astype(float)
+    days[rng.uniform(size=len(data)) < 0.3] = -1
+    data["DaysSinceContact"] = days
+    seg = Segmenter(random_state=0).fit(data)
+    dec = {d.column: d for d in seg.column_decisions_}["DaysSinceContact"]
+    assert (dec.role, dec.use) == ("measure", "feature")
+    assert "-1 (" in dec.reason and "read as missing" in dec.reason
+    assert dec.reason.startswith(f"numbers {days[days > 0].min():g} to")  # without the code
+    assert seg.cleaning_["missing_values"]["DaysSinceContact"] == int((days == -1).sum())
+    as_nan = data.assign(DaysSinceContact=data["DaysSinceContact"].replace(-1, np.nan))
+    np.testing.assert_array_equal(seg.predict(data), seg.predict(as_nan))
+    np.testing.assert_array_equal(seg.predict(data), seg.labels_)
+
+
+def test_a_column_missing_for_most_customers_describes(table):
+    data = table.assign(Spend999=np.where(np.arange(len(table)) % 10 < 7, 999.0,
+                                          np.arange(len(table)) % 37 + 1.0),
+                        Sparse=np.where(np.arange(len(table)) % 5 < 3, np.nan, 1.5 * np.arange(
+                            len(table))))
+    fr = assign_roles(validate_table(data))
+    got = {d.column: d for d in fr.decisions}
+    for col, share in (("Spend999", "70%"), ("Sparse", "60%")):
+        assert got[col].use == "describe", got[col]
+        assert f"missing for {share} of the customers" in got[col].reason
+        assert col not in fr.features and col in fr.describe_numeric
+    assert "999 (" in got["Spend999"].reason
+
+
+@pytest.mark.parametrize("values", [
+    [-1, 0, 1, 0, 1, -1, 1, 0],             # a -1/0/1 scale
+    [-1, -5, 3, 8, 13, 21, 40, 2],          # negatives are values
+    [-1, *list(range(1, 300))],             # one -1 in 300: under 1%
+    list(range(0, 600)) + [999] * 20,       # 999 not apart from the others
+])
+def test_values_that_are_not_a_code_for_none(values):
+    from custseg.column_facts import none_code
+
+    assert none_code(pd.Series(values, dtype=float)) is None

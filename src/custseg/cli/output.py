@@ -183,13 +183,20 @@ def print_segments(console: Console, s: dict[str, Any]) -> None:
     table.add_column("segment", min_width=min(longest, 26))  # short names never wrap
     table.add_column("size", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
+    spend = any(seg.get("spend_share") is not None for seg in s["segments"])
+    if spend:
+        table.add_column("of spend", justify="right", no_wrap=True)
     table.add_column("what sets it apart", min_width=22)
     for seg in s["segments"]:
         apart = "\n".join(trait_short(t) for t in traits(seg, s)[:3])
         if is_outlier_group(seg):
             apart = "outlier group: review individually" + (f"\n{apart}" if apart else "")
-        table.add_row(str(seg["id"]), escape(str(seg["name"])), f"{seg['size']:,}",
-                      f"{seg['share']:.0%}", escape(apart or "close to average"))
+        cells = [str(seg["id"]), escape(str(seg["name"])), f"{seg['size']:,}",
+                 f"{seg['share']:.0%}"]
+        if spend:
+            cells.append(f"{seg['spend_share']:.0%}" if seg.get("spend_share") is not None
+                         else "")
+        table.add_row(*cells, escape(apart or "close to average"))
     console.print(table)
     console.print("[bold]Recommendations[/]")
     for seg in s["segments"]:

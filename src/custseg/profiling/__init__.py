@@ -106,6 +106,7 @@ __all__ = [
     "profiles_table",
     "segment_statistics",
     "short_label",
+    "spend_shares",
     "trait_text",
 ]
 
@@ -159,6 +160,11 @@ class SegmentProfile:
     notable_categories: dict[str, dict[str, Any]] = field(default_factory=dict)
     recommendation_kind: str = ""
     labels: dict[str, str] = field(default_factory=dict, repr=False)
+    #: The segment's share of the customers' total spend (the sum of the amounts of the
+    #: basket: :func:`spend_shares`), None when the features hold no amount bought.
+    spend_share: float | None = None
+    #: The amounts that total is made of (the same for every segment of a run).
+    spend_columns: list[str] = field(default_factory=list, repr=False)
 
     def describe(self) -> str:
         """What sets the segment apart, in one line: 'income high (z=+1.2), ...'."""
@@ -345,6 +351,26 @@ def _profile(stats: SegmentStatistics, seg: int, ctx: RecommendationContext,
     )
 
 
+def spend_shares(stats: SegmentStatistics, basket: Sequence[str]) -> list[float | None]:
+    """Each segment's share of the customers' total spend: the sum over the amounts bought
+    (``basket``) of the segment's mean times its size, over the same for everyone.  None for
+    every segment when there is no amount, or an amount can be negative (a share of a net
+    total would mislead).
+
+    >>> df = pd.DataFrame({"fresh": [1.0, 1, 1, 10], "milk": [0.0, 0, 1, 26]})
+    >>> st = segment_statistics(df, np.array([0, 0, 0, 1]), ["fresh", "milk"])
+    >>> spend_shares(st, ["fresh", "milk"]), spend_shares(st, [])
+    ([0.1, 0.9], [None, None])
+    """
+    k = len(stats.sizes)
+    means = [[stats.mean[s].get(c, np.nan) for c in basket] for s in range(k)]
+    if not basket or any(v < 0 for row in means for v in row if np.isfinite(v)):
+        return [None] * k
+    totals = [float(np.nansum(row)) * stats.sizes[s] for s, row in enumerate(means)]
+    grand = sum(totals)
+    return [round(t / grand, 6) for t in totals] if grand > 0 else [None] * k
+
+
 def profiles_from_statistics(
     stats: SegmentStatistics,
     features: Sequence[str],
@@ -385,6 +411,8 @@ def profiles_from_statistics(
         p = _profile(stats, seg, ctx, numeric, categorical, pop_shares, rate_scale or {})
         p.recommendation, p.recommendation_kind = recommend(p, ctx, rules)
         profiles.append(p)
+    for p, spend in zip(profiles, spend_shares(stats, ctx.basket), strict=True):
+        p.spend_share, p.spend_columns = spend, list(ctx.basket) if spend is not None else []
     name_segments(profiles, features, list(categorical_features), role_map, pop_shares,
                   ctx.basket, ctx.activity)
     return profiles, profiles_table(profiles, numeric, categorical)
@@ -452,11 +480,14 @@ def profiles_table(profiles: Sequence[SegmentProfile], numeric: Sequence[str],
                    categorical: Sequence[str] = ()) -> pd.DataFrame:
     """One row a segment: id, name, size, share, then ``<feature>_mean``, ``_median`` and
     ``_z`` for every numeric column, the most common level of each categorical column
-    (``<column>_top``, ``<column>_top_share``), and the recommendation."""
+    (``<column>_top``, ``<column>_top_share``), and the recommendation; ``spend_share``
+    after ``share`` when the features hold amounts bought (:func:`spend_shares`)."""
     rows = []
     for p in profiles:
         row: dict[str, Any] = {"segment": p.id, "segment_name": p.name, "size": p.size,
                                "share": p.share}
+        if any(q.spend_share is not None for q in profiles):
+            row["spend_share"] = p.spend_share
         for c in numeric:
             row[f"{c}_mean"] = p.mean[c]
             row[f"{c}_median"] = p.median[c]

@@ -197,6 +197,7 @@ def _cards(summary: dict[str, Any],
                       "share": s["share"], "colour": segment_colour(int(s["id"])),
                       "apart": apart, "evidence": evidence, "categories": ", ".join(mostly),
                       "stability": stability, "outlier_group": is_outlier_group(s),
+                      "spend_share": s.get("spend_share"),
                       "recommendation": s.get("recommendation", "")})
     return cards
 
@@ -248,7 +249,7 @@ def render_report(result: SegmentationResult) -> str:
     """The report as one HTML string (self-contained; plotly.js inlined once)."""
     from custseg.explore import MAX_COLUMNS
     from custseg.report.findings import findings, why_k
-    from custseg.report.profiles import NOTABLE_LIFT, NOTABLE_SHARE, column_roles
+    from custseg.report.profiles import NOTABLE_LIFT, NOTABLE_SHARE, column_roles, label
 
     summary = result.summary
     views = views_of(result)
@@ -295,6 +296,7 @@ def render_report(result: SegmentationResult) -> str:
         "data_sample_note": data_note,
         "profile": _profile_table(result, views),
         "cards": _cards(summary, views.category_shares or None),
+        "spend_of": ", ".join(label(summary, c) for c in summary.get("spend_columns", [])),
         "column_roles": column_roles(summary),
         "notable_lift": NOTABLE_LIFT, "notable_share": NOTABLE_SHARE,
         "card_traits": CARD_TRAITS,
