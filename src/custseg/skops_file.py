@@ -35,8 +35,8 @@ def skops_io() -> Any:
         return skops.io
     import sklearn.utils
 
-    blocker = _NoTorch()
-    sys.meta_path.insert(0, blocker)
+    blocker, lister = _NoTorch(), _NoScipyUfuncs()
+    sys.meta_path[:0] = [blocker, lister]
     walk = sklearn.utils.all_estimators
     # skops lists every scikit-learn estimator as trusted by default, importing every
     # scikit-learn package to do so (0.3-0.4 s of each command); custseg trusts only the
@@ -47,6 +47,8 @@ def skops_io() -> Any:
     finally:
         sklearn.utils.all_estimators = walk
         sys.meta_path.remove(blocker)
+        sys.meta_path.remove(lister)
+        lister.restore()
     return skops.io
 
 
@@ -61,6 +63,54 @@ class _NoTorch:
         if any(name == b or name.startswith(b + ".") for b in self.blocked):
             raise ImportError(f"{name} is not imported while skops.io loads")
         return None
+
+
+class _NoScipyUfuncs:
+    """An import hook under which skops lists no SciPy ufunc as trusted while ``skops.io``
+    loads (see :func:`skops_io`).
+
+    SciPy's ufuncs have no ``__module__``, so skops finds each one's module by searching
+    every loaded module: 0.3-0.4 s of every command that writes or reads a model, to trust
+    types no custseg model holds (a model holding one is refused, as any untrusted type).
+    When ``skops.io._utils`` loads, its ``get_public_type_names`` is wrapped to list nothing
+    under ``scipy.special``; :meth:`restore` puts the original back once skops is loaded.
+    """
+
+    def __init__(self) -> None:
+        self.module: Any = None
+        self.original: Any = None
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "skops.io._utils" or self.module is not None:
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, hook = spec.loader, self
+
+        class _Loader(importlib.machinery.SourceFileLoader):
+            def exec_module(self, module: Any) -> None:
+                loader.exec_module(module)  # type: ignore[union-attr]
+                hook.wrap(module)
+
+        spec.loader = _Loader(name, str(spec.origin))
+        return spec
+
+    def wrap(self, module: Any) -> None:
+        """Make ``module.get_public_type_names`` list nothing under ``scipy.special``."""
+        self.module, self.original = module, module.get_public_type_names
+        original = self.original
+
+        def public_type_names(module: Any, oftype: Any) -> list[str]:
+            return [] if module.__name__ == "scipy.special" else original(module, oftype)
+
+        module.get_public_type_names = public_type_names
+
+    def restore(self) -> None:
+        if self.module is not None:
+            self.module.get_public_type_names = self.original
 
 
 class _CompactJSON:
