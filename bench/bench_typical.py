@@ -8,6 +8,11 @@ process start-up included, warm (one untimed run first), median of ``--repeat`` 
 - ``custseg score`` of 50 customers with the demo's model
 - ``custseg compare-methods`` on Mall
 
+and, as the baseline of the same run, the floor every command stands on: a Python process
+that only imports pandas and scikit-learn's K-Means (``python -c "import pandas,
+sklearn.cluster"``).  Machines differ by 2x in start-up alone (a slow VM imports scikit-learn
+in 2 s, a quick one in 0.8 s), so each row also gives its time over the floor's.
+
     python bench/bench_typical.py --repeat 5
 """
 
@@ -74,14 +79,18 @@ def credit_table(path: Path, rows: int = 8950, seed: int = 0) -> None:
     df.drop(columns=["BALANCE_FREQUENCY"]).to_csv(path, index=False)
 
 
+#: The baseline: a process importing what every command imports.
+FLOOR = [sys.executable, "-c", "import pandas, sklearn.cluster"]
+
+
 def timed(args: list[str], repeat: int, cwd: Path) -> list[float]:
     exe = Path(sys.executable).with_name("custseg")
     env = {**os.environ, "COLUMNS": "120"}
+    argv = args if args and args[0] == sys.executable else [str(exe), *args]
     times = []
     for i in range(repeat + 1):
         t0 = time.perf_counter()
-        proc = subprocess.run([str(exe), *args], cwd=cwd, env=env, capture_output=True,
-                              text=True)
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
         elapsed = time.perf_counter() - t0
         if proc.returncode != 0:
             raise SystemExit(f"{args}: exit {proc.returncode}\n{proc.stderr}")
@@ -113,13 +122,19 @@ def main() -> None:
             "compare-methods": ["compare-methods", str(mall), "--out", "cmp", "--force",
                                 "-q"],
         }
-        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-              f"cores: {os.cpu_count()}")
-        print("| run | target | median | runs |\n|---|---|---|---|")
+        sys.path.insert(0, str(Path(__file__).parent))
+        from machine import machine
+
+        print(f"machine: {machine()}")
+        floor = statistics.median(timed(FLOOR, args.repeat, work))
+        print("| run | target | median | runs | median / floor |\n|---|---|---|---|---|")
+        print(f"| floor: import pandas, sklearn.cluster | | {floor:.2f} s | | 1.0 |")
         for name, cmd in runs.items():
             times = timed(cmd, args.repeat, work)
-            print(f"| {name} | {TARGETS[name]:g} s | {statistics.median(times):.2f} s | "
-                  + ", ".join(f"{t:.2f}" for t in times) + " |", flush=True)
+            med = statistics.median(times)
+            print(f"| {name} | {TARGETS[name]:g} s | {med:.2f} s | "
+                  + ", ".join(f"{t:.2f}" for t in times) + f" | {med / floor:.1f} |",
+                  flush=True)
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

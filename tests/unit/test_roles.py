@@ -352,6 +352,33 @@ def test_low_on_every_bill_and_payment_is_little_activity():
     assert not profiles[0].name.startswith("Low activity")
 
 
+def test_a_high_balance_or_limit_is_room_to_grow_unless_risky():
+    """A balance, a limit or savings are a capacity (the concept `capacity`): a segment that
+    holds more is offered products that put it to work, never so when it is defined by a
+    risk; the capacity is not part of the amounts of activity."""
+    from custseg.profiling import load_rules, profile_segments
+    from custseg.profiling.recommend import RecommendationContext
+
+    cols = ["balance", "CREDIT_LIMIT", "SAVINGS", "PURCHASES", "PAYMENTS", "CASH_ADVANCE"]
+    roles = dict.fromkeys(cols, "money")
+    labels = {c: c.lower().replace("_", " ") for c in cols}
+    ctx = RecommendationContext(cols, [], labels, roles, load_rules().concepts)
+    assert ctx.concept_columns["capacity"] == ["balance", "CREDIT_LIMIT", "SAVINGS"]
+    assert ctx.activity == ["PURCHASES", "PAYMENTS"]  # cash advance: a risk
+
+    rng = np.random.RandomState(3)
+    labels_ = np.repeat([0, 1, 2], [300, 100, 100])
+    X = rng.lognormal(8, 0.3, (500, 6))
+    X[labels_ == 1, :3] *= 4            # holds more
+    X[labels_ == 2, :3] *= 4            # holds more, and lives on cash advances
+    X[labels_ == 2, 5] *= 20
+    df = pd.DataFrame(X, columns=cols)
+    profiles, _ = profile_segments(df, labels_, cols, roles=roles, log_columns=cols)
+    assert profiles[1].recommendation.startswith("Room to grow"), profiles[1].recommendation
+    assert profiles[1].recommendation_kind == "upsell"
+    assert profiles[2].defined_by_risk and profiles[2].recommendation_kind != "upsell"
+
+
 def test_a_code_for_none_is_read_as_missing_in_fit_and_when_scoring(table):
     """-1 days since the last contact for customers never contacted: read as missing (and
     imputed), the same way when scoring; the reason says so."""

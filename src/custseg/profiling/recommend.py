@@ -61,8 +61,8 @@ class RecommendationContext:
     #: limit, a payment or a bill (the spend concept's exclusions), and not a risk
     basket: list[str] = field(default_factory=list)
     #: amounts of activity: money features not named like a capacity (a limit, an income, a
-    #: balance: :data:`~custseg.profiling.traits.CAPACITY_WORDS`) and not a risk; bills and
-    #: payments are activity, not a basket
+    #: balance: :data:`~custseg.profiling.traits.CAPACITY_CONCEPTS`) and not a risk; bills
+    #: and payments are activity, not a basket
     activity: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -77,7 +77,8 @@ class RecommendationContext:
                        and c not in self.risky
                        and not (spend and spend.excludes(c, self.labels[c]))]
         self.activity = [c for c in self.features if self.roles.get(c) == "money"
-                         and c not in self.risky and not is_capacity(c, self.labels[c])]
+                         and c not in self.risky
+                         and not is_capacity(c, self.labels[c], self.concepts)]
 
     def _columns_of(self, concept: Concept) -> list[str]:
         for pool in (self.features, self.describe):

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from custseg.labels import label_for, words
-from custseg.profiling.rules import MIN_DISTINCT_Z, has_word, level_of, match_texts
+from custseg.profiling.rules import MIN_DISTINCT_Z, Concept, has_word, level_of
 
 if TYPE_CHECKING:
     from custseg.profiling import SegmentProfile
@@ -27,9 +27,9 @@ BASKET_LEAD_Z = 0.2
 BROAD_BASKET_SHARE = 0.5
 #: ... when the basket has at least this many amounts.
 MIN_BROAD_BASKET = 3
-#: Words that make a money column a capacity (what a customer has or may use), not activity.
-CAPACITY_WORDS = ("limit", "income", "salary", "earnings", "wage", "wealth", "assets",
-                  "savings", "deposit", "balance")
+#: The concepts (``data/rules.toml``) of what a customer has or may use: a capacity, not
+#: activity.
+CAPACITY_CONCEPTS = ("income", "capacity")
 #: Defining traits: the first this many traits (by |z|).
 DEFINING_TRAITS = 3
 #: Words that make an unlabelled column a money amount (a fallback when no roles are given).
@@ -246,14 +246,16 @@ def breadth(z: Mapping[str, float], basket: Sequence[str], activity: Sequence[st
     return None
 
 
-def is_capacity(column: str, label: str) -> bool:
-    """Whether a money column is a capacity (credit limit, income, balance), not activity.
+def is_capacity(column: str, label: str, concepts: Mapping[str, Concept]) -> bool:
+    """Whether a money column is a capacity (credit limit, income, balance: the concepts of
+    :data:`CAPACITY_CONCEPTS`), not activity.
 
-    >>> is_capacity("LIMIT_BAL", "credit limit"), is_capacity("PAY_AMT1", "payment amount 1")
+    >>> from custseg.profiling.rules import bundled_concepts
+    >>> c = bundled_concepts()
+    >>> is_capacity("LIMIT_BAL", "credit limit", c), is_capacity("PAY_AMT1", "payment amount 1", c)
     (True, False)
     """
-    texts = match_texts(column, label)
-    return any(has_word(t, w) for t in texts for w in CAPACITY_WORDS)
+    return any(concepts[n].matches(column, label) for n in CAPACITY_CONCEPTS if n in concepts)
 
 
 def leads_text(p: SegmentProfile, leads: Sequence[str]) -> str:
