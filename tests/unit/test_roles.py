@@ -379,6 +379,34 @@ def test_a_high_balance_or_limit_is_room_to_grow_unless_risky():
     assert profiles[2].defined_by_risk and profiles[2].recommendation_kind != "upsell"
 
 
+def test_tenure_and_charges_a_subscription_business_reads():
+    """A telecom-like table (tenure, monthly and total charges): charges are what the customer
+    spends; long-standing big payers are protected, new big payers are helped through their
+    first months (when they spend more on every charge), long-standing small payers are asked
+    what would make them buy more."""
+    from custseg.profiling import profile_segments
+
+    rng = np.random.RandomState(4)
+    labels = np.repeat([0, 1, 2, 3], 100)
+    tenure = np.array([60, 6, 60, 30])[labels] + rng.normal(0, 3, 400)
+    monthly = np.array([95, 95, 25, 60])[labels] + rng.normal(0, 5, 400)
+    df = pd.DataFrame({"tenure": tenure, "MonthlyCharges": monthly,
+                       "TotalCharges": tenure * monthly})
+    cols = list(df.columns)
+    profiles, _ = profile_segments(df, labels, cols, roles={"tenure": "tenure",
+                                                            "MonthlyCharges": "measure",
+                                                            "TotalCharges": "money"})
+    kinds = [(p.name, p.recommendation_kind, p.recommendation.split(":")[0]) for p in profiles]
+    assert kinds[0][1:] == ("reward", "Long-standing high-value customers"), kinds
+    # new: a high monthly charge but a low total so far, as any new customer: onboarding
+    assert kinds[1][1:] == ("nurture", "New customers"), kinds
+    assert kinds[2][1:] == ("retain", "Long-standing customers who spend little"), kinds
+    new_big = df.assign(TotalCharges=df["TotalCharges"] * np.where(labels == 1, 12, 1))
+    profiles, _ = profile_segments(new_big, labels, cols, roles={
+        "tenure": "tenure", "MonthlyCharges": "measure", "TotalCharges": "money"})
+    assert profiles[1].recommendation.startswith("New customers who already spend a lot")
+
+
 def test_a_code_for_none_is_read_as_missing_in_fit_and_when_scoring(table):
     """-1 days since the last contact for customers never contacted: read as missing (and
     imputed), the same way when scoring; the reason says so."""
