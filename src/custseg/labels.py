@@ -94,6 +94,8 @@ ABBREVIATIONS: dict[str, str] = {
     "poutcome": "previous outcome",
     "delicassen": "delicatessen",
     "monetary": "spend",
+    # RFM's recency: the time since the last purchase (in days, weeks or months)
+    "recency": "time since last purchase",
     "dob": "date of birth",
     "yob": "year of birth",
     "bday": "birthday",
@@ -107,6 +109,7 @@ PHRASES: dict[tuple[str, ...], str] = {
     ("limit", "bal"): "credit limit",
     ("pay", "amt"): "payment amount",
     ("recency", "days"): "days since last purchase",
+    ("recency", "score"): "recency score",
     ("interpurchase", "days", "mean"): "average days between purchases",
     ("interpurchase", "days", "cv"): "variability of days between purchases",
     ("avg", "order", "value"): "average order value",

@@ -44,6 +44,9 @@ BARE = {k for k, v in ABBREVIATIONS.items() if k != v and k not in ("no", "n")}
     ("n_orders", "number of orders"),
     ("f4", "f4"),
     ("Age", "age"),
+    ("Recency", "time since last purchase"),  # RFM's recency, whatever its unit
+    ("RecencyMonths", "time since last purchase in months"),
+    ("Recency_Score", "recency score"),
 ])
 def test_humanize_known_names(name, label):
     assert humanize(name) == label

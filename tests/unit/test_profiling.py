@@ -278,7 +278,7 @@ def test_many_features_names_use_labels_and_are_unique():
     names = [p.name for p in profiles]
     assert names[1] == "High spend on wines · Low web visits per month"
     assert set(names[2].split(" · ")) == {"High spend on wines", "Low web visits per month",
-                                          "High recency"}
+                                          "High time since last purchase"}
     assert names[0] == "Low spend on wines · High web visits per month"
     assert len(set(names)) == 3 and not any("(" in n for n in names)
 

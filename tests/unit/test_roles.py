@@ -379,6 +379,24 @@ def test_a_high_balance_or_limit_is_room_to_grow_unless_risky():
     assert profiles[2].defined_by_risk and profiles[2].recommendation_kind != "upsell"
 
 
+def test_time_on_the_app_or_the_site_is_engagement():
+    from custseg.profiling import load_rules, profile_segments
+    from custseg.profiling.recommend import RecommendationContext
+
+    cols = ["Avg. Session Length", "Time on App", "Time on Website", "Yearly Amount Spent"]
+    labels = {c: c.lower().replace("avg.", "average") for c in cols}
+    roles = {**dict.fromkeys(cols[:3], "measure"), cols[3]: "money"}
+    ctx = RecommendationContext(cols, [], labels, roles, load_rules().concepts)
+    assert ctx.concept_columns["visits"] == cols[:3]
+    rng = np.random.RandomState(5)
+    seg = np.repeat([0, 1, 2], 100)
+    X = rng.normal(0, 1, (300, 4)) + np.array([[0] * 4, [1.5, 1.5, 1.5, 0], [-1.5] * 3 + [0]])[seg]
+    profiles, _ = profile_segments(pd.DataFrame(X + 40, columns=cols), seg, cols, roles=roles,
+                                   labels=labels)
+    assert profiles[1].recommendation.startswith("Engaged: they spend more time with you")
+    assert profiles[2].recommendation.startswith("Seldom online with you")
+
+
 def test_tenure_and_charges_a_subscription_business_reads():
     """A telecom-like table (tenure, monthly and total charges): charges are what the customer
     spends; long-standing big payers are protected, new big payers are helped through their
