@@ -142,6 +142,7 @@ __all__ = [
     "assign_roles",
     "derive",
     "load_role_overrides",
+    "money_columns",
     "name_words",
     "near_duplicates",
     "numeric_role",
@@ -301,6 +302,18 @@ def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
 #: A column missing for more than this share of the customers describes the segments
 #: rather than drives them (filling most of a feature in would make the fill a segment).
 MOSTLY_MISSING = 0.5
+
+
+def money_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """The columns of ``frame`` whose role (:func:`numeric_role`) is ``money``: the amounts
+    every engine puts on a signed log scale when they can be negative and are skewed
+    (:func:`custseg.preprocess.plan_preprocessing`'s ``signed_log``).
+
+    >>> money_columns(pd.DataFrame({"balance": [-50.0, 10, 2500], "visits": [1.0, 2, 3]}),
+    ...               ["balance", "visits"])
+    ['balance']
+    """
+    return [c for c in columns if numeric_role(c, frame[c])[0] == "money"]
 
 
 # ------------------------------------------------------------------ the whole table

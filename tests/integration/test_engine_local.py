@@ -105,6 +105,31 @@ def test_demo_data_same_segments_as_the_standard_engine() -> None:
         assert a.median == pytest.approx(b.median)
 
 
+def test_amounts_that_can_be_negative_get_the_signed_log_as_in_the_standard_engine(
+        tmp_path: Path) -> None:
+    """A bank balance (negative for some, skewed) is on a signed log scale in both engines,
+    with the same scale and the same segments; a count is not."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    group = rng.integers(0, 3, n)
+    balance = np.round(rng.lognormal(np.array([5.0, 7.0, 9.0])[group], 1.0)
+                       * np.where(rng.random(n) < 0.1, -0.3, 1.0), 2)
+    path = tmp_path / "bank.csv"
+    pd.DataFrame({"customer": np.arange(n), "balance": balance,
+                  "visits": rng.poisson(np.array([2, 6, 12])[group]),
+                  "age": rng.integers(18, 90, n)}).to_csv(path, index=False)
+    feats = ["balance", "visits", "age"]
+    fast = segment_large(path, features=feats, random_state=0).model
+    standard = segment_file(path, features=feats, random_state=0).segmenter
+    assert standard.plan_.signed_log_columns == ["balance"]
+    assert fast.plan_.signed_log_columns == ["balance"]
+    scale = [dict(p.named_transformers_["numeric"].steps)["signed_log"].scale_
+             for p in (fast.preprocessor_, standard.preprocessor_)]
+    np.testing.assert_allclose(scale[0], scale[1], rtol=0.05)  # fitted on a sample here
+    assert fast.k_ == standard.k_
+    assert adjusted_rand_score(fast.labels_, standard.labels_) > 0.95
+
+
 def test_sampling_error_turns_a_narrow_win_into_a_tie() -> None:
     def score(k: int, sil: float, se: float | None) -> KScore:
         ch, db = {3: 50.0, 4: 60.0, 5: 40.0}[k], {3: 0.9, 4: 0.8, 5: 1.0}[k]

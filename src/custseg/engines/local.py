@@ -44,11 +44,12 @@ the stages 3 to 6 in :mod:`custseg.engines.local_stages` (over the chunked passe
 this module runs them in order and writes the outputs (7).  Their public names are all
 importable from here.
 
-What the fast path does not do: exact duplicate rows are kept (the standard engine leaves
-them out of the fit and gives them their twin's segment), the signed log of amounts that
-can be negative (it needs the features' roles, which the fast path does not infer),
-segmenting on categorical columns, and methods other than K-Means (``--engine standard``
-does them).
+Amounts that can be negative (a bank balance) are put on a signed log scale as in the
+standard engine: the money role is found by :func:`custseg.roles.money_columns` on the
+selection sample.  What the fast path does not do: exact duplicate rows are kept (the
+standard engine leaves them out of the fit and gives them their twin's segment), the other
+role rules (flags, codes and dates are features here when numeric), segmenting on
+categorical columns, and methods other than K-Means (``--engine standard`` does them).
 
 Examples
 --------

@@ -74,6 +74,7 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     from sklearn.utils import check_random_state
 
     from custseg.preprocess import GROUP_R, build_preprocessor, plan_preprocessing
+    from custseg.roles import money_columns
 
     stage("check", 0)
     roles, feats, sources, warns, cleaning = check_features(
@@ -95,7 +96,8 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     plan = plan_preprocessing(sample_frame, feats, [], impute=o["impute"], clip=o["clip"],
                               log=o["log"], scaling=o["scaling"],
                               winsorize=o["outliers"] == "winsorize",
-                              group_threshold=GROUP_R if o["feature_groups"] else None)
+                              group_threshold=GROUP_R if o["feature_groups"] else None,
+                              signed_log=money_columns(sample_frame, feats))
     stage("preprocess", 0)
     preprocessor = build_preprocessor(plan).fit(sample_frame)
     tally = OutlierTally.of(preprocessor, sample_frame, fit_rows) if plan.winsorize else None
