@@ -1,7 +1,7 @@
 """Shared fixtures: paths to the shared data, ``invoke`` (a command run in process, as the CLI
 tests do) and ``run_custseg`` (the real command in a subprocess, for the few tests that need a
 real process), the summary.json schema's validator, one OpenMP thread for modules that run many
-commands."""
+commands, and the Spark session (``spark``) with the Spark runs the modules share."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import contextlib
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import traceback
@@ -24,6 +25,41 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 CUSTSEG = [sys.executable, "-m", "custseg.cli"]
 SUMMARY_SCHEMA = ROOT / "docs" / "summary.schema.json"
+
+
+#: ``make test`` runs ``pytest -n 2 --dist loadfile`` (pytest-xdist), with the scheduler of
+#: :func:`pytest_xdist_make_scheduler`: the tests of a module run on one worker, so that its
+#: module-scoped fixtures (fitted runs, a browser, a million-row report, the compiled K-Means
+#: kernels' first compile) are made once, except the modules below, whose cheap cases are
+#: spread one by one, and the modules sharing one worker below (one JVM for the Spark tests).
+SPREAD_MODULES = frozenset({"tests/integration/test_corpus.py"})
+SAME_WORKER = {"tests/integration/test_engines_agree.py": "spark",
+               "tests/integration/test_spark_engine.py": "spark"}
+
+
+def work_unit(nodeid: str) -> str:
+    """The unit of work of the test ``nodeid`` for the scheduler: its module, its group of
+    modules (:data:`SAME_WORKER`), or the test itself (:data:`SPREAD_MODULES`)."""
+    module = nodeid.split("::", 1)[0]
+    if module in SPREAD_MODULES:
+        return nodeid
+    return SAME_WORKER.get(module, module)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``--dist loadfile``: xdist's file scheduler with :func:`work_unit` as the unit
+    (the largest units start first).  pytest-xdist's own groups (``--dist loadgroup``, the
+    ``xdist_group`` mark) are not used: with pytest 9.2 they are silently ignored
+    (pytest-dev/pytest-xdist#1386)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModuleScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return ModuleScheduling(config, log)
 
 
 @functools.cache
@@ -131,3 +167,77 @@ def run_custseg(*args: str, cwd: Path | None = None, timeout: float = 300
     return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=env)
 
+
+
+# ----------------------------------------------------------------------------- Spark
+#: The test session's Spark settings (local[2]: small data, no UI).
+SPARK_CONFIG = {
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "2",
+    "spark.driver.memory": "1g",
+    "spark.sql.adaptive.enabled": "false",
+}
+
+
+def _require_spark() -> None:
+    """Skip without PySpark or Java here; fail in CI, where they must be installed."""
+    missing = []
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        missing.append("pyspark (pip install 'custseg[spark]')")
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        missing.append("Java 17 (apt-get install openjdk-17-jre-headless)")
+    if not missing:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"the Spark engine tests need {' and '.join(missing)}: .ci/run and "
+                    "`make test` must install them")
+    pytest.skip(f"the Spark engine tests need {' and '.join(missing)}")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local[2] Spark session for the test session (its start-up is the slow part),
+    used by tests/integration/test_spark_engine.py and test_engines_agree.py (one xdist
+    worker runs both: :data:`SAME_WORKER`, one JVM); the CLI run in process reuses it."""
+    _require_spark()
+    from custseg.engines.spark import spark_session
+
+    session = spark_session("local[2]", SPARK_CONFIG)
+    yield session
+    session.stop()
+
+
+class SparkRuns:
+    """The Spark engine's runs (``get_engine("spark", spark=...).segment``), each made once
+    for the session: the modules that compare the same input with the same options share
+    one fit (a Spark fit of the 200 Mall customers takes ~25 s, mostly MLlib's short jobs).
+    The results are read only; their cached DataFrames are released at the end."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.done: dict[str, Any] = {}
+
+    def __call__(self, path: str | os.PathLike[str], **options: Any) -> Any:
+        from custseg.engines.registry import get_engine
+
+        key = repr((str(path), sorted(options.items())))
+        if key not in self.done:
+            engine = get_engine("spark", spark=self.session)
+            self.done[key] = engine.segment(path, **options)
+        return self.done[key]
+
+    def release(self) -> None:
+        for result in self.done.values():
+            result.unpersist()
+        self.done.clear()
+
+
+@pytest.fixture(scope="session")
+def spark_runs(spark: Any) -> Iterator[SparkRuns]:
+    """The session's shared Spark runs (see :class:`SparkRuns`)."""
+    runs = SparkRuns(spark)
+    yield runs
+    runs.release()

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from custseg.features import transactions_to_customers
 
@@ -54,14 +55,38 @@ def postgres_url() -> str:
         else:
             pytest.skip(f"no PostgreSQL server ({PG_ENV} unset, nothing on 127.0.0.1:5432)")
     try:
+        url = worker_database(url)
         store = open_store(url)
-    except StoreError as exc:
+    except (StoreError, sa.exc.SQLAlchemyError) as exc:
         if explicit or os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"PostgreSQL at {url} is not usable: {exc}")
         pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not usable without a password: {exc}")
     store.drop_all()
     store.close()
     return url
+
+
+def worker_database(url: str) -> str:
+    """``url`` itself, or under pytest-xdist (``-n 2``) the worker's own database next to
+    it (``custseg_test_gw0``, created when missing): every test empties its database
+    first, so two workers must not share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    from custseg.store import normalise_url
+
+    base = sa.make_url(normalise_url(url))
+    name = f"{base.database or 'postgres'}_{worker}"
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                 {"n": name}).first()
+            if found is None:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def store_url(kind: str, tmp_path: Path) -> str:

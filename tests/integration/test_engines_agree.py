@@ -2,7 +2,8 @@
 
 Each input (the Mall demo, a planted 3-cluster table with missing and junk cells, the
 Wholesale table) goes through the standard engine, the local fast path, the Spark engine
-(one local[2] session, shared with test_spark_engine.py; skipped without PySpark or Java)
+(the session's local[2] Spark of tests/conftest.py, and its runs, shared with
+test_spark_engine.py; skipped without PySpark or Java)
 and a toy engine declared against :class:`custseg.engines.base.Engine` here, which reads
 with pandas in chunks and delegates every rule to the library: the recipe of "where do I
 add a new engine" (custseg/engines/base.py), tried.
@@ -22,7 +23,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
-from test_spark_engine import spark  # noqa: F401  (the shared session fixture)
 
 from custseg.engines.base import STAGES, Engine, rule
 from custseg.engines.registry import StandardEngine, engine_names, get_engine, register_engine
@@ -35,8 +35,6 @@ from custseg.pipeline import (
     with_derived,
 )
 from custseg.segmenter import Segmenter
-
-SPARK_CONFIG_NOTE = "the session comes from test_spark_engine.spark (local[2])"
 
 
 # ----------------------------------------------------------------------------- a toy engine
@@ -114,8 +112,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, shared_data: Path
            ) -> dict[str, tuple[Path, dict[str, Any]]]:
     root = tmp_path_factory.mktemp("engines-agree")
     return {
-        "mall": (demo_data_path(), {"random_state": 0, "k_range": (2, 6),
-                                    "features": MALL_FEATURES}),
+        # k 2..10 as test_spark_engine.py's Mall run: Spark's run is made once for both
+        "mall": (demo_data_path(), {"random_state": 0, "features": MALL_FEATURES}),
         "planted": (planted(root / "planted.csv"), {"random_state": 0, "k_range": (2, 5)}),
         "wholesale": (shared_data / "wholesale_customers.csv",
                       {"random_state": 0, "k_range": (2, 6)}),
@@ -123,28 +121,28 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, shared_data: Path
 
 
 class Runs:
-    """Each engine's run of each input, made once when first asked for."""
+    """Each engine's run of each input, made once when first asked for; Spark's come from
+    the session's shared runs (``spark_runs`` in tests/conftest.py: the same
+    ``get_engine("spark", spark=...).segment``), once ``with_spark`` gives them."""
 
     def __init__(self, inputs: dict[str, tuple[Path, dict[str, Any]]]) -> None:
         self.inputs = inputs
         self.done: dict[tuple[str, str], Any] = {}
-        self.settings: dict[str, dict[str, Any]] = {}
+        self.spark_runs: Any = None
 
     def __call__(self, engine: str, name: str) -> Any:
+        path, opts = self.inputs[name]
+        if engine == "spark":
+            assert self.spark_runs is not None, "ask for the with_spark fixture"
+            return self.spark_runs(path, **opts)
         if (engine, name) not in self.done:
-            path, opts = self.inputs[name]
-            self.done[engine, name] = get_engine(engine, **self.settings.get(engine, {})
-                                                 ).segment(path, **opts)
+            self.done[engine, name] = get_engine(engine).segment(path, **opts)
         return self.done[engine, name]
 
 
 @pytest.fixture(scope="module")
-def runs(inputs: dict[str, tuple[Path, dict[str, Any]]]) -> Any:
-    made = Runs(inputs)
-    yield made
-    for result in made.done.values():
-        if hasattr(result, "unpersist"):
-            result.unpersist()
+def runs(inputs: dict[str, tuple[Path, dict[str, Any]]]) -> Runs:
+    return Runs(inputs)
 
 
 # ----------------------------------------------------------------------------- comparison
@@ -258,8 +256,8 @@ def test_local_engine_gives_the_standard_engines_segments(name: str, runs: Runs)
 
 
 @pytest.fixture
-def with_spark(runs: Runs, spark: Any) -> Runs:  # noqa: F811  (the imported fixture)
-    runs.settings["spark"] = {"spark": spark}
+def with_spark(runs: Runs, spark_runs: Any) -> Runs:
+    runs.spark_runs = spark_runs
     return runs
 
 

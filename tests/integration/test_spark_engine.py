@@ -9,7 +9,6 @@ these tests are skipped on a developer's machine and fail in CI (.ci/run install
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -20,51 +19,12 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from conftest import run_custseg, summary_validator
+from conftest import invoke, summary_validator
 from custseg.io import demo_data_path
 from custseg.pipeline import segment_file
 from pagecheck import check_page
 
 MALL_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
-SPARK_CONFIG = {
-    "spark.ui.enabled": "false",
-    "spark.sql.shuffle.partitions": "4",
-    "spark.default.parallelism": "2",
-    "spark.driver.memory": "1g",
-    "spark.sql.adaptive.enabled": "false",
-}
-
-
-def _require_spark() -> None:
-    """Skip without PySpark or Java here; fail in CI, where they must be installed."""
-    missing = []
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        missing.append("pyspark (pip install 'custseg[spark]')")
-    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        missing.append("Java 17 (apt-get install openjdk-17-jre-headless)")
-    if not missing:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"the Spark engine tests need {' and '.join(missing)}: .ci/run and "
-                    "`make test` must install them")
-    pytest.skip(f"the Spark engine tests need {' and '.join(missing)}")
-
-
-@pytest.fixture(scope="session")
-def spark() -> Any:
-    """One local[2] Spark session for the test session (its start-up is the slow part);
-    tests/integration/test_engines_agree.py imports this fixture, and spark_session() gives
-    both modules the running session."""
-    _require_spark()
-    from custseg.engines.spark import spark_session
-
-    session = spark_session("local[2]", SPARK_CONFIG)
-    yield session
-    session.stop()
-
-
 def write_blobs(path: Path, n: int = 3000, seed: int = 7) -> pd.DataFrame:
     """Customers in 6 well separated groups on 4 features, a few missing cells, and a
     describing column; shuffled, with ids."""
@@ -99,12 +59,11 @@ def blobs(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Any
 
 
 @pytest.fixture(scope="module")
-def mall(spark: Any) -> dict[str, Any]:
-    from custseg.engines.spark import segment_spark
-
+def mall(spark_runs: Any) -> dict[str, Any]:
+    """The Mall demo on both engines; the Spark run (k 2..10) is the session's, shared with
+    test_engines_agree.py."""
     local = segment_file(demo_data_path(), features=MALL_FEATURES, random_state=0)
-    result = segment_spark(demo_data_path(), spark=spark, features=MALL_FEATURES,
-                           random_state=0)
+    result = spark_runs(demo_data_path(), features=MALL_FEATURES, random_state=0)
     return {"local": local, "spark": result}
 
 
@@ -301,9 +260,9 @@ def test_bundle_with_clipping_log_and_no_id(spark: Any, tmp_path: Path) -> None:
 def test_custseg_score_with_the_spark_model(blobs: dict[str, Any], tmp_path: Path) -> None:
     """``custseg score MODEL INPUT`` runs on a Spark run's bundle, with Spark's segments."""
     scored = tmp_path / "scored.csv"
-    proc = run_custseg("score", str(blobs["out"] / "model"), str(blobs["path"]), "--out",
-                       str(scored), cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = invoke("score", str(blobs["out"] / "model"), str(blobs["path"]), "--out",
+                  str(scored), cwd=tmp_path)
+    assert proc.exit_code == 0, proc.output[-3000:]
     got = pd.read_csv(scored)
     assert list(got.columns) == ["customer_id", "segment", "segment_name", "distance"]
     want = pd.read_parquet(blobs["out"] / "segments").set_index("customer_id")
@@ -365,12 +324,14 @@ def test_pyspark_is_not_imported_by_custseg_or_its_cli() -> None:
 
 # ----------------------------------------------------------------------------- the command
 def test_cli_end_to_end(tmp_path: Path, spark: Any) -> None:
+    """``custseg segment --engine spark`` run in process (the command takes the session
+    already running, as it would on a cluster's driver; no second JVM)."""
     data = tmp_path / "mall.csv"
     shutil.copy(demo_data_path(), data)
-    proc = run_custseg("segment", str(data), "--engine", "spark", "--spark-master",
-                       "local[2]", "--features", ",".join(MALL_FEATURES), "--k", "5",
-                       "--out", str(tmp_path / "out"), cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = invoke("segment", str(data), "--engine", "spark", "--spark-master", "local[2]",
+                  "--features", ",".join(MALL_FEATURES), "--k", "5",
+                  "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.exit_code == 0, proc.output[-3000:]
     assert "Low income · High spending" in proc.stdout
     assert "Wrote model/, profiles.csv, report.html, segments/, summary.json" in proc.stdout
     seg = pd.read_parquet(tmp_path / "out" / "segments")
