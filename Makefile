@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 DEMO_STAMP := $(VENV)/.installed-demo
 TEST_STAMP := $(VENV)/.installed-test
 # make test runs the tests on this many processes (pytest-xdist; 2 for a 2-core CI machine);
-# the Spark tests stay together on one of them (xdist_group "spark": one JVM)
+# tests/conftest.py schedules them by module, the Spark tests together (one JVM)
 TEST_WORKERS ?= 2
 
 .PHONY: demo test install lint clean lock
@@ -41,7 +41,7 @@ test: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Re-pin constraints.txt to what is installed now (after a deliberate upgrade).
 lock: $(TEST_STAMP)

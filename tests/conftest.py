@@ -27,22 +27,39 @@ CUSTSEG = [sys.executable, "-m", "custseg.cli"]
 SUMMARY_SCHEMA = ROOT / "docs" / "summary.schema.json"
 
 
-#: Modules whose tests pytest-xdist may spread over its workers one by one (``make test``
-#: runs ``pytest -n 2 --dist loadgroup``): their module fixtures are cheap.  Every other
-#: module runs on one worker, so that its module-scoped fixtures (fitted runs, a browser,
-#: a million-row report, the compiled K-Means kernels) are made once, not on each worker.
-SPREAD_MODULES = {"tests/integration/test_corpus.py"}
+#: ``make test`` runs ``pytest -n 2 --dist loadfile`` (pytest-xdist), with the scheduler of
+#: :func:`pytest_xdist_make_scheduler`: the tests of a module run on one worker, so that its
+#: module-scoped fixtures (fitted runs, a browser, a million-row report, the compiled K-Means
+#: kernels' first compile) are made once, except the modules below, whose cheap cases are
+#: spread one by one, and the modules sharing one worker below (one JVM for the Spark tests).
+SPREAD_MODULES = frozenset({"tests/integration/test_corpus.py"})
+SAME_WORKER = {"tests/integration/test_engines_agree.py": "spark",
+               "tests/integration/test_spark_engine.py": "spark"}
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Each test of a module not in :data:`SPREAD_MODULES` and in no ``xdist_group`` yet
-    goes to its module's group (without ``-n`` the mark does nothing)."""
-    for item in items:
-        module = item.nodeid.split("::")[0]  # the file, relative to the project
-        if module in SPREAD_MODULES or item.get_closest_marker("xdist_group"):
-            continue
-        item.add_marker(pytest.mark.xdist_group(module))
+def work_unit(nodeid: str) -> str:
+    """The unit of work of the test ``nodeid`` for the scheduler: its module, its group of
+    modules (:data:`SAME_WORKER`), or the test itself (:data:`SPREAD_MODULES`)."""
+    module = nodeid.split("::", 1)[0]
+    if module in SPREAD_MODULES:
+        return nodeid
+    return SAME_WORKER.get(module, module)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``--dist loadfile``: xdist's file scheduler with :func:`work_unit` as the unit
+    (the largest units start first).  pytest-xdist's own groups (``--dist loadgroup``, the
+    ``xdist_group`` mark) are not used: with pytest 9.2 they are silently ignored
+    (pytest-dev/pytest-xdist#1386)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModuleScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return ModuleScheduling(config, log)
 
 
 @functools.cache
@@ -183,8 +200,8 @@ def _require_spark() -> None:
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     """One local[2] Spark session for the test session (its start-up is the slow part),
-    used by tests/integration/test_spark_engine.py and test_engines_agree.py (both in the
-    xdist group "spark": one worker, one JVM); the CLI run in process reuses it."""
+    used by tests/integration/test_spark_engine.py and test_engines_agree.py (one xdist
+    worker runs both: :data:`SAME_WORKER`, one JVM); the CLI run in process reuses it."""
     _require_spark()
     from custseg.engines.spark import spark_session
 

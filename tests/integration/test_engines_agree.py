@@ -36,9 +36,6 @@ from custseg.pipeline import (
 )
 from custseg.segmenter import Segmenter
 
-#: With the Spark tests of test_spark_engine.py (one worker, one JVM under xdist).
-pytestmark = pytest.mark.xdist_group("spark")
-
 
 # ----------------------------------------------------------------------------- a toy engine
 class ChunkedPandasEngine:

@@ -24,10 +24,6 @@ from custseg.io import demo_data_path
 from custseg.pipeline import segment_file
 from pagecheck import check_page
 
-#: One xdist group for every test using Spark (here and test_engines_agree.py): under
-#: ``pytest -n 2 --dist loadgroup`` (make test) they run on one worker, so one JVM starts.
-pytestmark = pytest.mark.xdist_group("spark")
-
 MALL_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
 def write_blobs(path: Path, n: int = 3000, seed: int = 7) -> pd.DataFrame:
     """Customers in 6 well separated groups on 4 features, a few missing cells, and a
