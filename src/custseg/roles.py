@@ -502,9 +502,8 @@ class _Assignment:
         values = values.mask(hits)
         self.frame[col] = values
         self.derivations.append(Derivation(col, col, "none_code", f"{code:g}"))
-        share = f"{hits.mean():.0%}" if hits.mean() >= 0.01 else "under 1%"
-        return values, (f"; {code:g} ({int(hits.sum()):,} rows, {share}) sits apart from the "
-                        "other values and stands for none: read as missing")
+        return values, (f"; {code:g} ({int(hits.sum()):,} rows, {hits.mean():.0%}) sits apart "
+                        "from the other values and stands for none: read as missing")
 
     def _integer_codes(self, col: str, values: pd.Series, reason: str) -> None:
         """Integer codes of a category, read as text: a feature when categoricals are."""
@@ -533,6 +532,7 @@ class _Assignment:
         """Any other role: used as ``ROLE_TABLE`` says, unless the features were given
         (then they alone are features) or the column is excluded."""
         spec = ROLE_TABLE.get(role, Role(role, "a role given", "feature"))
+        missing = float(self.frame[col].isna().mean())
         if spec.use == "dropped" and col not in self.requested:
             self.decide(col, role, "dropped", None, reason)
             return
@@ -541,11 +541,11 @@ class _Assignment:
             self.decide(col, role, "feature", col, reason + "; given as a feature")
             self.features.append(col)
         elif (spec.use == "describe" or col in self.exclude or self.requested
-              or self._mostly_missing(col)):
+              or missing > MOSTLY_MISSING):
             why = "; describes the segments" if role != "calendar" else ""
-            if spec.use != "describe" and self._mostly_missing(col):
-                why = (f"; missing for {self.frame[col].isna().mean():.0%} of the customers: "
-                       "too few values to segment on, describes the segments")
+            if spec.use != "describe" and missing > MOSTLY_MISSING:
+                why = (f"; missing for {missing:.0%} of the customers: too few values to "
+                       "segment on, describes the segments")
             why = "; excluded" if col in self.exclude else why
             why = "; not among the features given, describes the segments" if (
                 self.requested and col not in self.exclude) else why
@@ -554,10 +554,6 @@ class _Assignment:
         else:
             self.decide(col, role, "feature", col, reason)
             self.features.append(col)
-
-    def _mostly_missing(self, col: str) -> bool:
-        """Whether more than :data:`MOSTLY_MISSING` of a column's values are missing."""
-        return bool(self.frame[col].isna().mean() > MOSTLY_MISSING)
 
     def result(self, random_state: int) -> FeatureRoles:
         """The roles found: features in the user's order, derived columns added, and (when

@@ -79,24 +79,26 @@ class _NoScipyUfuncs:
     def __init__(self) -> None:
         self.module: Any = None
         self.original: Any = None
+        self.loader: Any = None
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name != "skops.io._utils" or self.module is not None:
+        """``skops.io._utils``'s spec, loaded through this hook (the others: not found)."""
+        if name != "skops.io._utils" or self.loader is not None:
             return None
         import importlib.machinery
 
         spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is None or spec.loader is None:
-            return spec
-        loader, hook = spec.loader, self
-
-        class _Loader(importlib.machinery.SourceFileLoader):
-            def exec_module(self, module: Any) -> None:
-                loader.exec_module(module)  # type: ignore[union-attr]
-                hook.wrap(module)
-
-        spec.loader = _Loader(name, str(spec.origin))
+        if spec is not None and spec.loader is not None:
+            self.loader, spec.loader = spec.loader, self
         return spec
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        """The module's own loader runs it, then :meth:`wrap`."""
+        self.loader.exec_module(module)
+        self.wrap(module)
 
     def wrap(self, module: Any) -> None:
         """Make ``module.get_public_type_names`` list nothing under ``scipy.special``."""
@@ -109,8 +111,10 @@ class _NoScipyUfuncs:
         module.get_public_type_names = public_type_names
 
     def restore(self) -> None:
+        """The module's own function and loader back (tracebacks read its source)."""
         if self.module is not None:
             self.module.get_public_type_names = self.original
+            self.module.__loader__ = self.module.__spec__.loader = self.loader
 
 
 class _CompactJSON:

@@ -354,8 +354,8 @@ def _profile(stats: SegmentStatistics, seg: int, ctx: RecommendationContext,
 def spend_shares(stats: SegmentStatistics, basket: Sequence[str]) -> list[float | None]:
     """Each segment's share of the customers' total spend: the sum over the amounts bought
     (``basket``) of the segment's mean times its size, over the same for everyone.  None for
-    every segment when there is no amount, or an amount can be negative (a share of a net
-    total would mislead).
+    every segment when there is no amount, or a segment's mean of an amount is negative (a
+    share of a net total would mislead).
 
     >>> df = pd.DataFrame({"fresh": [1.0, 1, 1, 10], "milk": [0.0, 0, 1, 26]})
     >>> st = segment_statistics(df, np.array([0, 0, 0, 1]), ["fresh", "milk"])
@@ -483,10 +483,11 @@ def profiles_table(profiles: Sequence[SegmentProfile], numeric: Sequence[str],
     (``<column>_top``, ``<column>_top_share``), and the recommendation; ``spend_share``
     after ``share`` when the features hold amounts bought (:func:`spend_shares`)."""
     rows = []
+    with_spend = any(p.spend_share is not None for p in profiles)
     for p in profiles:
         row: dict[str, Any] = {"segment": p.id, "segment_name": p.name, "size": p.size,
                                "share": p.share}
-        if any(q.spend_share is not None for q in profiles):
+        if with_spend:
             row["spend_share"] = p.spend_share
         for c in numeric:
             row[f"{c}_mean"] = p.mean[c]

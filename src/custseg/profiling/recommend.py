@@ -91,9 +91,14 @@ class RecommendationContext:
                 return hits
         return []
 
+    def is_breadth(self, key: str) -> bool:
+        """Whether a rule key is a breadth (``basket``, ``activity``) rather than a concept
+        a rules file named so."""
+        return key in BREADTH_KEYS and key not in self.concepts
+
     def level(self, key: str, z: Mapping[str, float]) -> str | None:
         """The segment's level on a rule key (a concept, ``basket`` or a plain keyword)."""
-        if key in BREADTH_KEYS and key not in self.concepts:
+        if self.is_breadth(key):
             broad = breadth(z, self.basket, self.activity)
             return broad[1] if broad and broad[0] == key else None
         if key in self.concepts:
@@ -125,8 +130,7 @@ def _choose_rule(rules: Sequence[Rule], z: Mapping[str, float], ctx: Recommendat
             # a rule on the whole basket first (the segment's name says it), then conditions
             # met on a High or Low level (they say what sets the segment apart), then all
             # conditions, then the order in the file
-            rank = (any(key in rule.when and key not in ctx.concepts
-                        for key in BREADTH_KEYS),
+            rank = (any(ctx.is_breadth(key) for key in rule.when),
                     sum(lv != "Mid" for lv in found), len(rule.when), -order)
             if best is None or rank > best:
                 best, chosen = rank, rule
