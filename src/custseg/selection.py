@@ -196,7 +196,8 @@ class SilhouetteSample:
     Above :data:`SILHOUETTE_SAMPLE` customers they are drawn as scikit-learn's
     ``silhouette_score(sample_size=...)`` draws them (the same customers for every k); the
     distance matrix is computed once, on first use, and serves every k: choosing k among
-    2-10 on 10,000 customers spends 0.3 s on silhouettes instead of 1.0 s.
+    2-10 on 10,000 customers computes 4,000 x 4,000 distances once, and each k's silhouette
+    from them by one matrix product (:func:`silhouette_of_distances`).
     """
 
     def __init__(self, X: np.ndarray, random_state: Any) -> None:
@@ -216,7 +217,9 @@ class SilhouetteSample:
                 Xs = self._X if self.index is None else self._X[self.index]
                 self._distances = euclidean_distances(Xs)
         sample = labels if self.index is None else labels[self.index]
-        return float(silhouette_score(self._distances, sample, metric="precomputed"))
+        if not 2 <= len(np.unique(sample)) < len(sample):  # scikit-learn says why not
+            return float(silhouette_score(self._distances, sample, metric="precomputed"))
+        return silhouette_of_distances(self._distances, sample)
 
 
 def score_partition(X: np.ndarray, labels: np.ndarray, inertia: float, k: int,
@@ -258,7 +261,6 @@ def small_silhouette(X: np.ndarray, labels: np.ndarray) -> float:
     True
     """
     X = np.asarray(X, dtype=np.float32)
-    codes, labels = np.unique(labels, return_inverse=True)
     sq = np.einsum("ij,ij->i", X, X)
     D = X @ X.T
     D *= -2.0
@@ -267,13 +269,33 @@ def small_silhouette(X: np.ndarray, labels: np.ndarray) -> float:
     np.maximum(D, 0, out=D)
     np.sqrt(D, out=D)
     np.fill_diagonal(D, 0.0)
-    onehot = np.zeros((len(X), len(codes)), dtype=np.float32)
-    onehot[np.arange(len(X)), labels] = 1.0
+    return silhouette_of_distances(D, labels)
+
+
+def silhouette_of_distances(D: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of the customers whose pairwise distances are ``D`` (square, zero
+    diagonal), in ``D``'s dtype: every customer's distance sum to each segment is one matrix
+    product, where scikit-learn's ``silhouette_score(metric="precomputed")`` counts them row
+    by row (the same value to rounding; 5-10x faster at 4,000 customers).  A customer alone
+    in its segment scores 0, as there.
+
+    >>> from sklearn.metrics import euclidean_distances
+    >>> X = np.array([[0.0], [1.0], [10.0], [12.0]])
+    >>> y = np.array([0, 0, 1, 1])
+    >>> D = euclidean_distances(X)
+    >>> ours = silhouette_of_distances(D, y)
+    >>> bool(np.isclose(ours, silhouette_score(D, y, metric="precomputed")))
+    True
+    """
+    codes, labels = np.unique(labels, return_inverse=True)
+    n = len(labels)
+    onehot = np.zeros((n, len(codes)), dtype=D.dtype)
+    onehot[np.arange(n), labels] = 1.0
     sums = (D @ onehot).astype(np.float64)
     sizes = np.bincount(labels, minlength=len(codes)).astype(np.float64)
-    rows = np.arange(len(X))
+    rows = np.arange(n)
     own = sizes[labels] - 1
-    a = np.divide(sums[rows, labels], own, out=np.zeros(len(X)), where=own > 0)
+    a = np.divide(sums[rows, labels], own, out=np.zeros(n), where=own > 0)
     mean_other = sums / sizes
     mean_other[rows, labels] = np.inf
     b = mean_other.min(axis=1)
