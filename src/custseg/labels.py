@@ -122,6 +122,13 @@ PHRASES: dict[tuple[str, ...], str] = {
     ("cost", "contact"): "cost of contact",
 }
 
+#: Whole column names (all their tokens) read as a phrase, where the bare word is too vague
+#: to stand alone: the public bank-marketing table's ``previous`` counts the contacts made
+#: before this campaign.  Only the whole name matches: ``previous_purchases`` is untouched.
+WHOLE_NAMES: dict[tuple[str, ...], str] = {
+    ("previous",): "previous contacts",
+}
+
 #: Words that add nothing to a short label; dropped unless nothing specific would be left.
 FILLER_WORDS = frozenset({"annual", "yearly", "total", "the"})
 #: Generic words: a label made only of them keeps its filler ("total amount").
@@ -229,6 +236,8 @@ def humanize(column: str) -> str:
     tokens = _split(column)
     if not tokens:
         return str(column).strip() or str(column)
+    if tuple(tokens) in WHOLE_NAMES:
+        return WHOLE_NAMES[tuple(tokens)]
     tokens = _drop_filler(_per_period(_expand(tokens)))
     return " ".join(tokens)
 

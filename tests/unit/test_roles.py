@@ -331,6 +331,31 @@ def test_a_contact_is_not_a_purchase():
     assert ctx.concept_columns["response"] == ["AcceptedCmp3"]
 
 
+def test_contacts_in_earlier_campaigns_are_a_history_not_contact_pressure():
+    """A column named just ``previous`` (contacts before this campaign, as in the public
+    bank-marketing table) reads "previous contacts" and is the contact-history concept: a
+    segment high on it is advised to follow up on its earlier answers, not told about
+    contact pressure; this campaign's contacts keep the contact-pressure advice."""
+    from custseg.labels import humanize
+    from custseg.profiling import profile_segments
+
+    assert humanize("previous") == "previous contacts"
+    assert humanize("previous_purchases") == "previous purchases"
+    rng = np.random.RandomState(4)
+    labels = np.repeat([0, 1, 2], [300, 100, 100])
+    cols = ["age", "campaign", "previous"]
+    X = np.column_stack([rng.normal(40, 8, 500), rng.poisson(2, 500) + 1.0,
+                         rng.poisson(0.3, 500).astype(float)])
+    X[labels == 1, 2] += 5      # contacted in earlier campaigns
+    X[labels == 2, 1] += 8      # contacted often in this one
+    df = pd.DataFrame(X, columns=cols)
+    profiles, _ = profile_segments(df, labels, cols, roles=dict.fromkeys(cols, "count"))
+    history, pressure = profiles[1], profiles[2]
+    assert "High previous contacts" in history.name, history.name
+    assert history.recommendation.startswith("Contacted in earlier campaigns")
+    assert pressure.recommendation.startswith("Contacted more often than most")
+
+
 def test_low_on_every_bill_and_payment_is_little_activity():
     """Bills and payments are activity, not a basket; a credit limit is a capacity: a segment
     low on every bill and payment (its limit as everyone's) is named and advised for its
