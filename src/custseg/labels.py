@@ -93,6 +93,8 @@ ABBREVIATIONS: dict[str, str] = {
     "pdays": "days since previous contact",
     "poutcome": "previous outcome",
     "delicassen": "delicatessen",
+    "nps": "NPS",
+    "csat": "CSAT",
     "monetary": "spend",
     # RFM's recency: the time since the last purchase (in days, weeks or months)
     "recency": "time since last purchase",

@@ -100,9 +100,13 @@ __all__ = [
     "validate_table",
 ]
 
+#: A column named like an identifier: ``id``/``key`` as a word (``customer_id``,
+#: ``user-key``), a CamelCase ``ID``/``Id`` after a lower-case letter (``GuestID``,
+#: ``policyId``; case-sensitive, so ``Paid`` or ``VALID`` are not), or a customer number.
 ID_NAME = re.compile(
     r"(^|[^a-z])(id|ids|key|uuid|guid)([^a-z]|$)|(customer|client|cust|member|user|account)"
-    r"[ _-]?(id|no|nr|num|number|code|key)|^(id|no|nr)$|identifier",
+    r"[ _-]?(id|no|nr|num|number|code|key)|^(id|no|nr)$|identifier"
+    r"|(?-i:[a-z0-9](ID|Id)s?(?![a-z]))",
     re.IGNORECASE,
 )
 MAX_CATEGORIES = 50

@@ -356,6 +356,77 @@ def test_contacts_in_earlier_campaigns_are_a_history_not_contact_pressure():
     assert pressure.recommendation.startswith("Contacted more often than most")
 
 
+def test_claims_paid_are_a_cost_not_spend():
+    """Claims paid out (insurance) are money, but a cost to the business: never spend, the
+    basket or value; a segment high on them is defined by risk and advised on risk and
+    price, while the premium is the amount the customers spend."""
+    from custseg.profiling import load_rules, profile_segments
+    from custseg.profiling.recommend import RecommendationContext
+
+    cols = ["annual_premium", "claims_paid", "claims_count_3y", "age"]
+    roles = {"annual_premium": "money", "claims_paid": "money", "claims_count_3y": "count",
+             "age": "age"}
+    labels = {c: c.replace("_", " ") for c in cols}
+    ctx = RecommendationContext(cols, [], labels, roles, load_rules().concepts)
+    assert ctx.concept_columns["spend"] == ["annual_premium"]
+    assert ctx.concept_columns["claims"] == ["claims_paid", "claims_count_3y"]
+    assert ctx.basket == ["annual_premium"] and ctx.activity == ["annual_premium"]
+
+    rng = np.random.RandomState(5)
+    seg = np.repeat([0, 1], [400, 100])
+    X = np.column_stack([rng.lognormal(6.6, 0.3, 500), rng.lognormal(5, 1, 500),
+                         rng.poisson(0.2, 500).astype(float), rng.normal(45, 10, 500)])
+    X[seg == 1, 1] *= 20        # claim-heavy
+    X[seg == 1, 2] += 3
+    df = pd.DataFrame(X, columns=cols)
+    profiles, _ = profile_segments(df, seg, cols, roles=roles)
+    heavy = profiles[1]
+    assert heavy.defined_by_risk and heavy.recommendation_kind == "risk"
+    assert heavy.recommendation.startswith("Claim-heavy customers"), heavy.recommendation
+
+
+def test_stays_trips_and_bookings_are_purchase_frequency():
+    """What a hotel, an airline or a mobility service sells is a stay, a flight or a trip:
+    their counts are the purchase frequency; cancellations are not."""
+    from custseg.profiling import load_rules
+    from custseg.profiling.recommend import RecommendationContext
+
+    cols = ["StaysPerYear", "flights_last_year", "Bookings", "Cancellations", "AvgNights"]
+    labels = {"StaysPerYear": "stays per year", "flights_last_year": "flights last year",
+              "Bookings": "bookings", "Cancellations": "cancellations",
+              "AvgNights": "average nights"}
+    ctx = RecommendationContext(cols, [], labels, dict.fromkeys(cols, "count"),
+                                load_rules().concepts)
+    assert ctx.concept_columns["frequency"] == ["StaysPerYear", "flights_last_year",
+                                                "Bookings"]
+
+
+def test_an_unhappy_segment_is_advised_on_what_sets_it_apart_most():
+    """A low satisfaction score (NPS) is a risk; between two rules met on one condition each
+    (unhappy; late invoices, a credit risk), the one on the trait furthest from the average
+    wins, as in the segment's name."""
+    from custseg.profiling import profile_segments
+
+    rng = np.random.RandomState(6)
+    seg = np.repeat([0, 1], [400, 100])
+    cols = ["nps_score", "late_invoices", "seats"]
+    X = np.column_stack([np.clip(rng.normal(8, 1.5, 500), 0, 10),
+                         rng.poisson(0.2, 500).astype(float), rng.lognormal(2, 0.5, 500)])
+    X[seg == 1, 0] -= 6         # very unhappy
+    X[seg == 1, 1] += 1         # a little late
+    df = pd.DataFrame(X, columns=cols)
+    roles = {"nps_score": "measure", "late_invoices": "count", "seats": "count"}
+    profiles, _ = profile_segments(df, seg, cols, roles=roles)
+    unhappy = profiles[1]
+    assert unhappy.name.startswith("Low NPS score"), unhappy.name
+    assert unhappy.z["nps_score"] < -abs(unhappy.z["late_invoices"])
+    assert unhappy.recommendation.startswith("Unhappy customers"), unhappy.recommendation
+    X[seg == 1, 1] += 6         # now far more late than unhappy: credit risk first
+    X[seg == 1, 0] += 4.5
+    profiles, _ = profile_segments(pd.DataFrame(X, columns=cols), seg, cols, roles=roles)
+    assert profiles[1].recommendation.startswith("Credit risk"), profiles[1].recommendation
+
+
 def test_low_on_every_bill_and_payment_is_little_activity():
     """Bills and payments are activity, not a basket; a credit limit is a capacity: a segment
     low on every bill and payment (its limit as everyone's) is named and advised for its

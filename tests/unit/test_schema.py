@@ -46,12 +46,22 @@ def test_id_by_name_in_mall_data(mall_path):
 
 
 @pytest.mark.parametrize("name", ["CustomerID", "client_no", "key", "Member Number", "id",
-                                  "user-key", "account_nr"])
+                                  "user-key", "account_nr", "GuestID", "policyId",
+                                  "StoreIDs", "Patient_ID"])
 def test_id_by_name(name):
     ids = [str(1000 + 7 * i) for i in range(N)]  # not consecutive: only the name tells
     t = validate_table(_table(**{name: ids}))
     assert t.roles.id_column == name
     assert name not in t.features
+
+
+@pytest.mark.parametrize("name", ["Paid", "VALID", "Idle", "Ideas", "avoidance"])
+def test_words_holding_id_are_not_ids(name):
+    """Unique integers that are not consecutive, under a name that only contains the
+    letters "id": a measure, not an id."""
+    from custseg.schema import ID_NAME
+
+    assert ID_NAME.search(name) is None, name
 
 
 def test_id_as_codes():

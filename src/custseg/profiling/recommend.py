@@ -101,14 +101,20 @@ class RecommendationContext:
         if self.is_breadth(key):
             broad = breadth(z, self.basket, self.activity)
             return broad[1] if broad and broad[0] == key else None
+        score = self.z_of(key, z)
+        return None if score is None else level_of(score)
+
+    def z_of(self, key: str, z: Mapping[str, float]) -> float | None:
+        """The segment's z-score on a concept (the mean over its columns) or a plain keyword
+        (its first feature); None for a breadth or a key no column matches."""
+        if self.is_breadth(key):
+            return None
         if key in self.concepts:
             cols = self.concept_columns[key]
-            if not cols:
-                return None
-            return level_of(round(float(np.mean([z[c] for c in cols])), 4))
+            return round(float(np.mean([z[c] for c in cols])), 4) if cols else None
         hits = [f for f in self.features
                 if any(has_word(t, key) for t in match_texts(f, self.labels[f]))]
-        return level_of(z[hits[0]]) if hits else None
+        return float(z[hits[0]]) if hits else None
 
     def targets_risk(self, rule: Rule) -> bool:
         """Whether a rule asks for the risky level of a risk concept."""
@@ -120,7 +126,7 @@ def _choose_rule(rules: Sequence[Rule], z: Mapping[str, float], ctx: Recommendat
                  risky: bool) -> Rule | None:
     """The rule a segment matches best (None: none), leaving out for a risky segment
     the rules that would reward or up-sell it."""
-    best: tuple[bool, int, int, int] | None = None
+    best: tuple[bool, int, int, float, int] | None = None
     chosen = None
     for order, rule in enumerate(rules):
         if risky and rule.kind not in RISK_SAFE_KINDS and not ctx.targets_risk(rule):
@@ -129,12 +135,21 @@ def _choose_rule(rules: Sequence[Rule], z: Mapping[str, float], ctx: Recommendat
         if all(lv in wanted for lv, wanted in zip(found, rule.when.values(), strict=True)):
             # a rule on the whole basket first (the segment's name says it), then conditions
             # met on a High or Low level (they say what sets the segment apart), then all
-            # conditions, then the order in the file
+            # conditions, then the rule on the trait furthest from the average (the name's
+            # order), then the order in the file
             rank = (any(ctx.is_breadth(key) for key in rule.when),
-                    sum(lv != "Mid" for lv in found), len(rule.when), -order)
+                    sum(lv != "Mid" for lv in found), len(rule.when),
+                    _strength(rule, z, ctx), -order)
             if best is None or rank > best:
                 best, chosen = rank, rule
     return chosen
+
+
+def _strength(rule: Rule, z: Mapping[str, float], ctx: RecommendationContext) -> float:
+    """How far from the average the segment is on the rule's keys: the largest |z|, to
+    two decimals (closer scores are a tie, left to the order in the file)."""
+    scores = [abs(v) for v in (ctx.z_of(key, z) for key in rule.when) if v is not None]
+    return round(max(scores), 2) if scores else 0.0
 
 
 def recommend(p: SegmentProfile, ctx: RecommendationContext,
