@@ -59,6 +59,18 @@ def wants_log(minimum: float, skewness: float) -> bool:
     return minimum >= 0 and skewness > SKEW_THRESHOLD
 
 
+def wants_signed_log(minimum: float, abs_skewness: float) -> bool:
+    """The rule of ``log="auto"`` for an amount that can be negative (a money column,
+    :func:`custseg.roles.money_columns`): put on a signed log scale (:class:`SignedLog`)
+    when some values are negative and the skewness of the absolute values is above
+    :data:`SKEW_THRESHOLD` (a column :func:`wants_log` takes is logged instead).
+
+    >>> wants_signed_log(-50.0, 2.5), wants_signed_log(0.0, 2.5), wants_signed_log(-5.0, 0.3)
+    (True, False, False)
+    """
+    return minimum < 0 and abs_skewness > SKEW_THRESHOLD
+
+
 def sample_skewness(population_skewness: float, n: int) -> float:
     """The skewness :func:`plan_preprocessing` measures (pandas' adjusted sample skewness)
     from the population skewness ``g1`` of ``n`` values (``n >= 3``), as engines that
@@ -536,8 +548,9 @@ def _skewed_columns(frame: pd.DataFrame, numeric: Sequence[str], clip: float | N
         skewness[col] = round(skew, 4)
         if auto and wants_log(float(values.min()), skew):
             log_cols.append(col)
-        elif (auto and col in signed_log and values.min() < 0
-              and float(pd.Series(np.abs(values)).skew()) > SKEW_THRESHOLD):
+        elif (auto and col in signed_log
+              and wants_signed_log(float(values.min()),
+                                   float(pd.Series(np.abs(values)).skew()))):
             signed_cols.append(col)
     return log_cols, skewness, signed_cols
 

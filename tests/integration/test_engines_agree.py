@@ -324,6 +324,51 @@ def test_spark_engine_gives_the_standard_engines_segments(name: str,
     assert_same_segments(with_spark("standard", name), with_spark("spark", name))
 
 
+def test_spark_puts_amounts_that_can_be_negative_on_the_signed_log_scale(
+        spark_runs: Any, tmp_path: Path) -> None:
+    """A bank balance (negative for some, skewed) is on the signed log scale in Spark as in
+    the standard engine (the money role on the rows Spark checks roles on): the same plan,
+    scale and matrix (up to Spark's sample sd), k and segments; the bundle Spark writes
+    scores every customer, and new ones, with that step."""
+    from custseg.bundle import load_bundle
+    from custseg.engines.spark import write_spark_outputs
+
+    rng = np.random.default_rng(8)
+    n = 3000
+    group = rng.integers(0, 3, n)
+    balance = np.round(rng.lognormal(np.array([5.0, 7.0, 9.0])[group], 1.0)
+                       * np.where(rng.random(n) < 0.1, -0.3, 1.0), 2)
+    path = tmp_path / "bank.csv"
+    frame = pd.DataFrame({"customer": np.arange(n), "balance": balance,
+                          "visits": rng.poisson(np.array([2, 6, 12])[group]),
+                          "age": rng.integers(18, 90, n)})
+    frame.to_csv(path, index=False)
+    opts = {"features": ["balance", "visits", "age"], "random_state": 0, "k_range": (2, 6)}
+    sp = spark_runs(path, **opts)
+    standard = get_engine("standard").segment(path, **opts)
+    seg = standard.segmenter
+    assert seg.plan_.signed_log_columns == ["balance"]
+    assert sp.model.plan_.signed_log_columns == ["balance"]
+    assert sp.summary["preprocessing"]["signed_log_columns"] == ["balance"]
+    scale = [dict(p.named_transformers_["numeric"].steps)["signed_log"].scale_
+             for p in (sp.model.preprocessor_, seg.preprocessor_)]
+    np.testing.assert_allclose(scale[0], scale[1], rtol=1e-9)  # both on every customer
+    new = pd.DataFrame({"customer": [n, n + 1, n + 2, n + 3, n + 4],
+                        "balance": [-250000.0, -3.5, 0.0, 12.0, 1e7],
+                        "visits": [0, 3, 9, 1, 40], "age": [18, 40, 61, 89, 33]})
+    for rows in (frame[opts["features"]], new[opts["features"]]):
+        np.testing.assert_allclose(
+            sp.model.preprocessor_.transform(rows) * np.sqrt(n / (n - 1)),
+            seg.preprocessor_.transform(rows), rtol=1e-9, atol=1e-9)
+    assert sp.summary["k"] == standard.summary["k"]
+    assert adjusted_rand_score(assignments(standard), assignments(sp).reindex(
+        assignments(standard).index)) > 0.95
+    bundle = load_bundle(write_spark_outputs(sp, tmp_path / "out", report=False) / "model")
+    want = assignments(sp).reindex(_key(frame["customer"]))
+    assert (bundle.segmenter.predict(frame) == want.to_numpy()).all()
+    assert (bundle.segmenter.predict(new) == seg.predict(new)).all()
+
+
 def test_without_the_standard_engines_own_steps_local_finds_its_wholesale_segments(
         inputs: Any) -> None:
     """With the outlier clipping and feature-group weights off in both engines, the local

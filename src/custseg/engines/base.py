@@ -63,9 +63,11 @@ STAGES: tuple[Stage, ...] = (
            "custseg.engines.base:new_cleaning", "custseg.engines.base:record_unreadable")),
     Stage("roles", "id, numeric, categorical and ignored columns; the features",
           ("custseg.schema:validate_table",)),
-    Stage("prepare", "imputation, clipping, log of skewed columns, scaling",
+    Stage("prepare", "imputation, clipping, log of skewed columns, signed log of amounts "
+          "that can be negative, scaling",
           ("custseg.preprocess:plan_preprocessing", "custseg.preprocess:build_preprocessor",
-           "custseg.preprocess:wants_log", "custseg.preprocess:sample_skewness")),
+           "custseg.preprocess:wants_log", "custseg.preprocess:sample_skewness",
+           "custseg.roles:money_columns", "custseg.preprocess:wants_signed_log")),
     Stage("choose k", "the k tried, each scored, the consensus",
           ("custseg.segmenter:k_values", "custseg.selection:select_k",
            "custseg.selection:score_partition", "custseg.selection:consensus_for_action",

@@ -11,8 +11,11 @@ rows, per-segment numbers) coming to the driver:
    on the first :data:`ROLE_SAMPLE` rows; then every check on all rows in Spark (junk share,
    infinities, constant columns, exact duplicate rows dropped, one id on different rows);
 3. **preprocess**: ``Imputer`` (median), optional clipping at quantiles, ``log1p`` of the
-   columns the local engine would log-transform (non-negative, skewness above 1),
-   ``VectorAssembler``, ``StandardScaler(withMean=True, withStd=True)``;
+   columns the standard engine would log-transform (non-negative, skewness above 1), the
+   signed log ``asinh(x / s)`` of the amounts that can be negative (the money role of
+   :func:`custseg.roles.money_columns` on the rows of 2, some values negative, skewed),
+   the far-out fences, ``VectorAssembler``, ``StandardScaler(withMean=True, withStd=True)``,
+   the feature-group weights (:mod:`custseg.engines.spark_prepare`);
 4. **choose k** on a seeded sample (:data:`SELECTION_SAMPLE` customers):
    MLlib ``KMeans`` (k-means||) for every k; inertia is the model's training cost, the
    silhouette, Calinski-Harabasz and Davies-Bouldin are computed on the sample exactly as the
@@ -29,8 +32,9 @@ rows, per-segment numbers) coming to the driver:
    Spark), ``profiles.csv``, ``summary.json``, ``report.html`` drawn from a seeded sample of
    :data:`REPORT_SAMPLE` customers, and ``model/``, the bundle for ``custseg score`` and
    ``custseg serve``: a fitted :class:`~custseg.segmenter.Segmenter` whose scikit-learn
-   preprocessing carries Spark's own fitted medians, clipping bounds, means and standard
-   deviations (:func:`spark_segmenter`), so that it assigns a customer as Spark did;
+   preprocessing carries Spark's own fitted medians, clipping bounds, signed-log scales,
+   fences, means, standard deviations and weights (:func:`spark_segmenter`), so that it
+   assigns a customer as Spark did;
    atomically, as the local engine.
 
 The stages are in modules of one concern each (:mod:`custseg.engines.spark_read`, 1;
@@ -312,7 +316,7 @@ class _SparkRun(SparkReading, SparkChecks, SparkFitting, SparkProfiles):
         self._step("preprocess", 0)
         plan, scaled, clipped, fitted, extras = self.preprocess(
             data.typed, data.kept, data.cols, data.n, clip, log, seed=seed,
-            sample_size=sample_size, rows_known=data.key == "row")
+            sample_size=sample_size, rows_known=data.key == "row", signed_log=data.money)
         data.cleaning["imputed"] = dict(data.cleaning["missing_values"])
         data.cleaning["log_transformed"] = list(plan.log_columns)
         data.cleaning["clipped_at_quantile"] = plan.clip

@@ -26,7 +26,9 @@ ROLE_SAMPLE = 10_000
 class Checked:
     """The data after the checks: ``base`` (deduplicated input, cached), ``typed`` (key,
     parsed numeric columns ``__num*``, trimmed categorical ones ``__cat*``), the roles, the
-    numeric columns, the features read (``feats``) and kept, cleaning and findings."""
+    numeric columns, the features read (``feats``) and kept, the features whose role is
+    ``money`` on the first rows (``money``: amounts the signed log may take), cleaning and
+    findings."""
 
     base: Any
     roles: Any
@@ -38,6 +40,7 @@ class Checked:
     cols: dict[str, NumericColumn] = field(default_factory=dict)
     feats: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    money: list[str] = field(default_factory=list)
     cleaning: dict[str, Any] = field(default_factory=dict)
     warns: list[Problem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -50,10 +53,12 @@ class SparkChecks(SparkRunState):
     def check(self, raw: Any, n_rows: int, *, features: Sequence[str] | None,
               id_col: str | None, exclude: Sequence[str] | None, max_junk: float,
               k_values: list[int]) -> Checked:
-        """Roles from the first rows (:func:`custseg.schema.validate_table`), exact
-        duplicate rows dropped, every numeric column parsed and checked on all rows."""
+        """Roles from the first rows (:func:`custseg.schema.validate_table`; the money
+        role by :func:`custseg.roles.money_columns`), exact duplicate rows dropped, every
+        numeric column parsed and checked on all rows."""
         from pyspark.sql import functions as F
 
+        from custseg.roles import money_columns
         from custseg.schema import validate_table
 
         head = raw.limit(ROLE_SAMPLE).toPandas()
@@ -78,6 +83,7 @@ class SparkChecks(SparkRunState):
         data.cleaning = new_cleaning(n_rows, n_rows - data.n,
                                      checked.cleaning["columns_dropped"])
         data.feats = [c for c in checked.features if c in data.cols]
+        data.money = money_columns(checked.frame, data.feats)
         for c in data.feats:
             col = data.cols[c]
             record_unreadable(c, col.n_junk, col.n_filled, col.n_markers, max_junk=max_junk,

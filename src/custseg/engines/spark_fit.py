@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -101,10 +102,12 @@ class SparkFitting(SparkRunState):
     # ------------------------------------------------------------------ 3. preprocess
     def preprocess(self, typed: Any, kept: list[str], cols: dict[str, NumericColumn],
                    n: int, clip: float | None, log: str | Sequence[str], *, seed: int,
-                   sample_size: int, rows_known: bool
+                   sample_size: int, rows_known: bool, signed_log: Sequence[str] = ()
                    ) -> tuple[Any, Any, Any, SparkPreprocessing, dict[str, Any]]:
-        """Impute (median), clip, log1p, winsorise at the far-out fences, assemble, scale
-        and weight the groups of correlated features (the standard engine's steps,
+        """Impute (median), clip, log1p, the signed log of the amounts that can be negative
+        (``signed_log``: the money columns, as the standard engine's ``plan_preprocessing``
+        takes them), winsorise at the far-out fences, assemble, scale and weight the groups
+        of correlated features (the standard engine's steps,
         :func:`custseg.preprocess.build_preprocessor`); returns the plan, the scaled data
         (cached: ``__key``, the typed columns, ``__scaled``, ``__x``), the clipped counts,
         the fitted parameters (for the model bundle) and summary.json's ``outliers`` and
@@ -112,7 +115,7 @@ class SparkFitting(SparkRunState):
         from pyspark.ml.feature import Imputer
         from pyspark.sql import functions as F
 
-        from custseg.engines.spark_prepare import outliers_doc, spark_fences
+        from custseg.engines.spark_prepare import fitted_columns, outliers_doc, spark_fences
         from custseg.preprocess import GROUP_R
 
         internal = [cols[c].internal for c in kept]
@@ -121,14 +124,11 @@ class SparkFitting(SparkRunState):
                           relativeError=IMPUTER_RELATIVE_ERROR).fit(typed)
         data = imputer.transform(typed)
         data, bounds, clipped, imputed_cols = self._clip(data, kept, imputed_cols, n, clip)
-        plan = self._plan(typed, kept, cols, bounds, clip, log)
-        logged = set(plan.log_columns)
-        z_cols = [f"{c}_z" for c in imputed_cols]
-        data = data.select("*", *[
-            F.log1p(F.greatest(F.col(c), F.lit(0.0))).alias(z) if f in logged
-            else F.col(c).alias(z) for f, c, z in zip(kept, imputed_cols, z_cols, strict=True)])
+        plan = self._plan(typed, kept, cols, bounds, clip, log, signed_log)
+        quantiles = partial(spark_quantiles, n=n)
+        data, z_cols, scales = fitted_columns(data, kept, imputed_cols, plan, quantiles)
         plan.winsorize = True
-        fences = spark_fences(data, z_cols, n, lambda c, probs: spark_quantiles(c, probs, n))
+        fences = spark_fences(data, z_cols, n, quantiles)
         extras = {"outliers": outliers_doc(data, kept, internal, z_cols, fences, n,
                                            rows_known)}
         data = data.select("*", *[
@@ -146,7 +146,8 @@ class SparkFitting(SparkRunState):
             lower=(np.array([bounds[f"{c}_imp"][0] for c in internal]) if bounds else None),
             upper=(np.array([bounds[f"{c}_imp"][1] for c in internal]) if bounds else None),
             mean=mean, std=std, n=n, fence_lower=fences[0], fence_upper=fences[1],
-            weights=weights, groups=groups)
+            weights=weights, groups=groups,
+            signed_scale=scales if plan.signed_log_columns else None)
         return plan, scaled, clipped, fitted, extras
 
     def _clip(self, data: Any, kept: list[str], imputed_cols: list[str], n: int,
@@ -213,15 +214,22 @@ class SparkFitting(SparkRunState):
 
     def _plan(self, typed: Any, kept: list[str], cols: dict[str, NumericColumn],
               bounds: dict[str, tuple[float, float]], clip: float | None,
-              log: str | Sequence[str]) -> PreprocessPlan:
+              log: str | Sequence[str], signed_log: Sequence[str]) -> PreprocessPlan:
         """The preprocessing plan, decided by the rules of
         :func:`custseg.preprocess.plan_preprocessing`: skewness measured after clipping,
         before the log, on the values read (not imputed), pandas' sample skewness
         (:func:`~custseg.preprocess.sample_skewness`); log of the columns
-        :func:`~custseg.preprocess.wants_log` takes."""
+        :func:`~custseg.preprocess.wants_log` takes, signed log of the columns of
+        ``signed_log`` :func:`~custseg.preprocess.wants_signed_log` takes (the skewness of
+        their absolute values)."""
         from pyspark.sql import functions as F
 
-        from custseg.preprocess import plan_preprocessing, sample_skewness, wants_log
+        from custseg.preprocess import (
+            plan_preprocessing,
+            sample_skewness,
+            wants_log,
+            wants_signed_log,
+        )
 
         pre = {c: F.col(cols[c].internal) for c in kept}
         if bounds:
@@ -231,9 +239,12 @@ class SparkFitting(SparkRunState):
                        *[F.count(v).alias(f"n{i}") for i, v in enumerate(pre.values())],
                        *[F.min(v).alias(f"m{i}") for i, v in enumerate(pre.values())],
                        *[(F.max(v) - F.min(v)).alias(f"r{i}")
-                         for i, v in enumerate(pre.values())]).first()
+                         for i, v in enumerate(pre.values())],
+                       *[F.skewness(F.abs(v)).alias(f"a{i}")
+                         for i, (c, v) in enumerate(pre.items()) if c in signed_log]).first()
         skewness: dict[str, float] = {}
         log_auto: list[str] = []
+        signed_auto: list[str] = []
         for i, c in enumerate(kept):
             m, g1, rng = sk[f"n{i}"], sk[f"s{i}"], sk[f"r{i}"]
             if m < 3 or not rng or g1 is None:
@@ -242,12 +253,15 @@ class SparkFitting(SparkRunState):
             skewness[c] = round(skew, 4)
             if wants_log(sk[f"m{i}"], skew):
                 log_auto.append(c)
+            elif (c in signed_log and sk[f"a{i}"] is not None
+                  and wants_signed_log(sk[f"m{i}"], sample_skewness(sk[f"a{i}"], m))):
+                signed_auto.append(c)
         probe = pd.DataFrame({c: [0.0, 1.0, 2.0] for c in kept})
         plan = plan_preprocessing(probe, kept, [], impute="median", clip=clip,
                                   log=log if not isinstance(log, str) else "none")
         plan.skewness = skewness
         if log == "auto":
-            plan.log_columns = log_auto
+            plan.log_columns, plan.signed_log_columns = log_auto, signed_auto
         return plan
 
     # ------------------------------------------------------------------ 4. choose k

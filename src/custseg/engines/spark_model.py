@@ -118,6 +118,10 @@ class SparkPreprocessing:
         The feature-group weights (after scaling), or None with fewer than two features.
     groups : list of list of int
         The groups of correlated features (indices).
+    signed_scale : ndarray or None
+        The signed log's scale of each feature (``SignedLog.scale_``: the median non-zero
+        absolute value where the plan takes the signed log, 1 elsewhere), or None when the
+        plan takes none.
     """
 
     medians: np.ndarray
@@ -130,6 +134,7 @@ class SparkPreprocessing:
     fence_upper: np.ndarray | None = None
     weights: np.ndarray | None = None
     groups: list[list[int]] = field(default_factory=list)
+    signed_scale: np.ndarray | None = None
 
 
 def sklearn_preprocessor(plan: PreprocessPlan, fitted: SparkPreprocessing,
@@ -140,10 +145,11 @@ def sklearn_preprocessor(plan: PreprocessPlan, fitted: SparkPreprocessing,
     customers collected to the driver, features in original units; its missing cells
     filled with Spark's medians, so that no column is empty), then given Spark's own fitted
     values: the medians as ``SimpleImputer.statistics_``, the clipping bounds as
-    ``QuantileClipper.lower_``/``upper_``, and the scaler's mean and *sample* standard
-    deviation as ``StandardScaler.mean_``, ``scale_`` and ``var_`` (``scale_`` 1 where the
-    deviation is 0, as scikit-learn's), the fences as ``RobustFences.lower_``/``upper_`` and
-    the group weights as ``FeatureGroupWeights.weights_``/``groups_``.  Its output equals
+    ``QuantileClipper.lower_``/``upper_``, the signed log's scales as
+    ``SignedLog.scale_``, the scaler's mean and *sample* standard deviation as
+    ``StandardScaler.mean_``, ``scale_`` and ``var_`` (``scale_`` 1 where the deviation is
+    0, as scikit-learn's), the fences as ``RobustFences.lower_``/``upper_`` and the group
+    weights as ``FeatureGroupWeights.weights_``/``groups_``.  Its output equals
     Spark's scaled features up to floating-point rounding.
 
     Examples
@@ -172,6 +178,10 @@ def sklearn_preprocessor(plan: PreprocessPlan, fitted: SparkPreprocessing,
             raise ValueError("the plan clips, but Spark's clipping bounds are missing")
         steps["clip"].lower_ = np.asarray(fitted.lower, dtype=np.float64)
         steps["clip"].upper_ = np.asarray(fitted.upper, dtype=np.float64)
+    if "signed_log" in steps:
+        if fitted.signed_scale is None:
+            raise ValueError("the plan takes the signed log, but Spark's scales are missing")
+        steps["signed_log"].scale_ = np.asarray(fitted.signed_scale, dtype=np.float64)
     if "fences" in steps:
         if fitted.fence_lower is None or fitted.fence_upper is None:
             raise ValueError("the plan winsorises, but Spark's fences are missing")

@@ -1,7 +1,11 @@
-"""The standard engine's outlier fences and feature-group weights, in Spark
-(:mod:`custseg.engines.spark_fit` calls them).
+"""The standard engine's log and signed log, outlier fences and feature-group weights, in
+Spark (:mod:`custseg.engines.spark_fit` calls them).
 
-Every rule is :mod:`custseg.preprocess`'s own: the fences of a column are
+Every rule is :mod:`custseg.preprocess`'s own: the log is ``log1p`` (of the values clipped
+at 0, as :class:`~custseg.preprocess.SelectiveLog1p`); the signed log of an amount that can
+be negative is :class:`~custseg.preprocess.SignedLog`'s ``asinh(x / s)``, ``s`` the median
+of the column's non-zero absolute values (imputed, clipped) on every customer; the fences
+of a column are
 :func:`~custseg.preprocess.fences_from_quantiles` of its
 :data:`~custseg.preprocess.FENCE_QUANTILES`, applied when
 :func:`~custseg.preprocess.fence_applies`; the groups and weights are
@@ -26,6 +30,61 @@ import numpy as np
 
 #: Customers shown per column in the outlier report (as :class:`custseg.Segmenter`).
 OUTLIER_EXAMPLES = 5
+
+
+def signed_log_scales(data: Any, columns: list[str], signed: list[bool],
+                      quantiles: Callable[[Any, list[float]], Any]) -> np.ndarray:
+    """The scale ``s`` of :class:`~custseg.preprocess.SignedLog` for each of ``columns``
+    (imputed, clipped): the median of its non-zero absolute values where ``signed`` (1 when
+    it has none), 1 elsewhere, as ``SignedLog.fit`` learns it; ``quantiles(column, probs)``
+    as for :func:`spark_fences`."""
+    from pyspark.sql import functions as F
+
+    scales = np.ones(len(columns))
+    chosen = [j for j, s in enumerate(signed) if s]
+    if not chosen:
+        return scales
+    size = {j: F.abs(F.col(columns[j])) for j in chosen}
+    got = data.agg(*[quantiles(F.when(size[j] > 0, size[j]), [0.5]).alias(f"s{j}")
+                     for j in chosen]).first()
+    for j in chosen:
+        median = got[f"s{j}"]
+        if median is not None and median[0] is not None:
+            scales[j] = float(median[0])
+    return scales
+
+
+def fitted_columns(data: Any, kept: list[str], columns: list[str], plan: Any,
+                   quantiles: Callable[[Any, list[float]], Any]
+                   ) -> tuple[Any, list[str], np.ndarray]:
+    """The plan's log and signed log of ``columns`` (the features ``kept``, imputed and
+    clipped), as :func:`_fitted_scale`: ``data`` with the columns ``{column}_z``, their
+    names and the signed-log scales (:func:`signed_log_scales`)."""
+    from pyspark.sql import functions as F
+
+    signed = [f in plan.signed_log_columns for f in kept]
+    scales = signed_log_scales(data, columns, signed, quantiles)
+    z_cols = [f"{c}_z" for c in columns]
+    data = data.select("*", *[
+        _fitted_scale(F.col(c), f in plan.log_columns, scales[j] if signed[j] else None)
+        .alias(z) for j, (f, c, z) in enumerate(zip(kept, columns, z_cols, strict=True))])
+    return data, z_cols, scales
+
+
+def _fitted_scale(column: Any, logged: bool, scale: float | None) -> Any:
+    """A Spark column on the scale the features are fenced and scaled on: ``log1p`` of the
+    values clipped at 0 when ``logged``, else ``asinh(x / scale)`` (the signed log) when
+    ``scale`` is given, else the values.  The signed log is computed on ``|x|`` with the
+    sign put back: Spark's ``asinh`` of a negative number loses digits
+    (``log(x + sqrt(x² + 1))``), numpy's does not."""
+    from pyspark.sql import functions as F
+
+    if logged:
+        return F.log1p(F.greatest(column, F.lit(0.0)))
+    if scale is None:
+        return column
+    ratio = column / F.lit(float(scale))
+    return F.signum(ratio) * F.asinh(F.abs(ratio))
 
 
 
