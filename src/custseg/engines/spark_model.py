@@ -137,6 +137,17 @@ class SparkPreprocessing:
     signed_scale: np.ndarray | None = None
 
 
+def _give(steps: dict[str, Any], step: str, does: str, what: str, **values: Any) -> None:
+    """Set Spark's fitted ``values`` (float arrays) on the plan's ``step`` when it has one;
+    a step without Spark's values is an error."""
+    if step not in steps:
+        return
+    if any(v is None for v in values.values()):
+        raise ValueError(f"the plan {does}, but Spark's {what} are missing")
+    for attr, value in values.items():
+        setattr(steps[step], attr, np.asarray(value, dtype=np.float64))
+
+
 def sklearn_preprocessor(plan: PreprocessPlan, fitted: SparkPreprocessing,
                          sample: pd.DataFrame) -> ColumnTransformer:
     """Spark's fitted preprocessing as the local engine's scikit-learn transformer.
@@ -173,20 +184,10 @@ def sklearn_preprocessor(plan: PreprocessPlan, fitted: SparkPreprocessing,
     pre = build_preprocessor(plan).fit(frame)
     steps = pre.named_transformers_["numeric"].named_steps
     steps["impute"].statistics_ = medians
-    if "clip" in steps:
-        if fitted.lower is None or fitted.upper is None:
-            raise ValueError("the plan clips, but Spark's clipping bounds are missing")
-        steps["clip"].lower_ = np.asarray(fitted.lower, dtype=np.float64)
-        steps["clip"].upper_ = np.asarray(fitted.upper, dtype=np.float64)
-    if "signed_log" in steps:
-        if fitted.signed_scale is None:
-            raise ValueError("the plan takes the signed log, but Spark's scales are missing")
-        steps["signed_log"].scale_ = np.asarray(fitted.signed_scale, dtype=np.float64)
-    if "fences" in steps:
-        if fitted.fence_lower is None or fitted.fence_upper is None:
-            raise ValueError("the plan winsorises, but Spark's fences are missing")
-        steps["fences"].lower_ = np.asarray(fitted.fence_lower, dtype=np.float64)
-        steps["fences"].upper_ = np.asarray(fitted.fence_upper, dtype=np.float64)
+    _give(steps, "clip", "clips", "clipping bounds", lower_=fitted.lower, upper_=fitted.upper)
+    _give(steps, "signed_log", "takes the signed log", "scales", scale_=fitted.signed_scale)
+    _give(steps, "fences", "winsorises", "fences", lower_=fitted.fence_lower,
+          upper_=fitted.fence_upper)
     std = np.asarray(fitted.std, dtype=np.float64)
     scaler = steps["scale"]
     scaler.mean_ = np.asarray(fitted.mean, dtype=np.float64)
