@@ -244,3 +244,21 @@ def test_kernels_work_without_a_writable_cache():
                          env=env, timeout=600)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[0, 1]"
+
+
+def test_the_kernels_can_be_chosen_whatever_the_rows(kernels):
+    """``kernels="compiled"`` runs the compiled kernels on a small table (the local engine
+    chooses k so on the sample of a large one) and ``"numpy"`` the NumPy ones: the same
+    seeding, Lloyd and repair, so the same partition and inertia to rounding."""
+    if kernels == "compiled":
+        pytest.skip("chooses the kernels itself, once")
+    assert getattr(kernels_for(500, "compiled"), "COMPILED", False)
+    assert not getattr(kernels_for(10**6, "numpy"), "COMPILED", False)
+    X, _ = make_blobs(3000, centers=6, n_features=4, random_state=1)
+    fits = {kind: FastKMeans(6, random_state=0, n_threads=1, kernels=kind).fit(X)
+            for kind in ("auto", "numpy", "compiled")}
+    assert (fits["auto"].labels_ == fits["numpy"].labels_).all()
+    assert (fits["numpy"].labels_ == fits["compiled"].labels_).all()
+    assert fits["compiled"].inertia_ == pytest.approx(fits["numpy"].inertia_, rel=1e-9)
+    with pytest.raises(ValueError, match="kernels"):
+        FastKMeans(3, kernels="gpu").fit(X)

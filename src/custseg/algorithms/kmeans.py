@@ -107,15 +107,19 @@ NUMPY_MAX_ROWS = SMALL_DATA
 _ACTIVE: ContextVar[Any] = ContextVar("custseg_kmeans_kernels", default=None)
 
 
-def kernels_for(n_rows: int) -> Any:
-    """The kernel module a fit over ``n_rows`` rows runs (NumPy below
-    :data:`NUMPY_MAX_ROWS`, compiled from it); the choice depends on the rows only, so the
-    same data and seed give the same centres.
+def kernels_for(n_rows: int, kind: str = "auto") -> Any:
+    """The kernel module a fit over ``n_rows`` rows runs: with ``kind="auto"``, NumPy below
+    :data:`NUMPY_MAX_ROWS` and compiled from it; ``"compiled"`` or ``"numpy"`` whatever the
+    rows (the local engine chooses k on a sample of a large table with the compiled ones,
+    10x faster there, their compilation paid anyway by the fit on every row).  The choice
+    depends on the rows and ``kind`` only, so the same data and seed give the same centres.
 
     >>> kernels_for(440).__name__, kernels_for(10**6).__name__
     ('custseg.algorithms._kmeans_numpy', 'custseg.algorithms._kmeans_kernels')
+    >>> kernels_for(440, "compiled").__name__
+    'custseg.algorithms._kmeans_kernels'
     """
-    if n_rows < NUMPY_MAX_ROWS:
+    if kind == "numpy" or (kind == "auto" and n_rows < NUMPY_MAX_ROWS):
         from custseg.algorithms import _kmeans_numpy
 
         return _kmeans_numpy
@@ -131,10 +135,10 @@ def _kernels(n_rows: int = NUMPY_MAX_ROWS) -> Any:
 
 
 @contextmanager
-def _using(n_rows: int) -> Iterator[Any]:
+def _using(n_rows: int, kind: str = "auto") -> Iterator[Any]:
     """Run every step inside on the kernels for ``n_rows`` (a fit decides once, by all its
     rows, so that its sample's seeding and repair use the same kernels as its last pass)."""
-    token = _ACTIVE.set(kernels_for(n_rows))
+    token = _ACTIVE.set(kernels_for(n_rows, kind))
     try:
         yield _ACTIVE.get()
     finally:
@@ -416,6 +420,9 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         Seed of the sample and of k-means++.
     n_threads : int or None
         Threads of the kernels; default all cores, one below 20,000 rows.
+    kernels : {"auto", "compiled", "numpy"}, default="auto"
+        The kernels (:func:`kernels_for`): by default NumPy below 20,000 rows (no
+        compilation on a new machine), compiled from there.
 
     Attributes
     ----------
@@ -451,11 +458,13 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         "repair": ["boolean", Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "kernels": [StrOptions({"auto", "compiled", "numpy"})],
     }
 
     def __init__(self, n_clusters: int = 8, *, init: Any = "k-means++", n_init: int = 1,
                  max_iter: int = 300, tol: float = 1e-4, repair: bool | int = True,
-                 random_state: Any = None, n_threads: int | None = None) -> None:
+                 random_state: Any = None, n_threads: int | None = None,
+                 kernels: str = "auto") -> None:
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -464,6 +473,7 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.repair = repair
         self.random_state = random_state
         self.n_threads = n_threads
+        self.kernels = kernels
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -489,7 +499,7 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"init must be 'k-means++' or a finite array of shape "
                                  f"(n_clusters, n_features) = ({k}, {d}), got "
                                  f"{warm.dtype} array of shape {warm.shape}")
-        with _using(n):
+        with _using(n, self.kernels):
             return self._fit(X, w, warm, k)
 
     def _fit(self, X: np.ndarray, w: np.ndarray | None, warm: np.ndarray | None,

@@ -275,7 +275,7 @@ _BUILT_IN = (
     AlgorithmSpec("fastkmeans", "K-Means (compiled, one start + repair)", _fastkmeans,
                   Capabilities(centres_only=True, scores_inertia=True, parallel_k=True,
                                public=False),
-                  parameters=("init", "max_iter", "tol", "repair", "n_threads")),
+                  parameters=("init", "max_iter", "tol", "repair", "n_threads", "kernels")),
 )
 for _spec in _BUILT_IN:
     register(_spec)

@@ -214,7 +214,10 @@ def choose_k(prep: Prepared, ks: list[int], o: dict[str, Any], stage: Any) -> An
                                  "asked for", code="too-few-distinct")])
     return select_k(Zs, [kv for kv in ks if kv <= n_distinct], random_state=prep.seed,
                     progress=stage, n_threads=o["n_threads"], sampling_error=prep.sampled,
-                    algorithm="fastkmeans", options={"n_threads": o["n_threads"]},
+                    algorithm="fastkmeans", options={
+                        "n_threads": o["n_threads"],
+                        # a sample of a large table: the compiled kernels, as the final fit
+                        "kernels": "compiled" if prep.sampled else "auto"},
                     useful=o["useful"])
 
 
