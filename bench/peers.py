@@ -404,6 +404,7 @@ def choose_section(n: int, threads: int, found: dict[str, Any], lines: list[str]
 
     from custseg.algorithms.kmeans import FastKMeans, assign
     from custseg.engines.local import selection_sample_size
+    from custseg.engines.local_stages import selection_kernels
     from custseg.selection import select_k
 
     Z = customers(n)
@@ -414,7 +415,7 @@ def choose_section(n: int, threads: int, found: dict[str, Any], lines: list[str]
         m = selection_sample_size(n)
         sample = np.sort(rng.choice(n, m, replace=False)) if m < n else np.arange(n)
         sel = select_k(Z[sample], range(2, 11), random_state=0, algorithm="fastkmeans",
-                       sampling_error=m < n)
+                       sampling_error=m < n, options={"kernels": selection_kernels(n)})
         km = FastKMeans(sel.chosen_k, init=sel.model.cluster_centers_, repair=False,
                         random_state=0).fit(Z)
         assign(Z, km.cluster_centers_)

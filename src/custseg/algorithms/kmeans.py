@@ -110,8 +110,9 @@ _ACTIVE: ContextVar[Any] = ContextVar("custseg_kmeans_kernels", default=None)
 def kernels_for(n_rows: int, kind: str = "auto") -> Any:
     """The kernel module a fit over ``n_rows`` rows runs: with ``kind="auto"``, NumPy below
     :data:`NUMPY_MAX_ROWS` and compiled from it; ``"compiled"`` or ``"numpy"`` whatever the
-    rows (the local engine chooses k on a sample of a large table with the compiled ones,
-    10x faster there, their compilation paid anyway by the fit on every row).  The choice
+    rows (the local engine chooses k on the sample of a table of ``NUMPY_MAX_ROWS`` rows or
+    more with the compiled ones, 10x faster there, their compilation paid anyway by the fit
+    on every row).  The choice
     depends on the rows and ``kind`` only, so the same data and seed give the same centres.
 
     >>> kernels_for(440).__name__, kernels_for(10**6).__name__
@@ -421,8 +422,8 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     n_threads : int or None
         Threads of the kernels; default all cores, one below 20,000 rows.
     kernels : {"auto", "compiled", "numpy"}, default="auto"
-        The kernels (:func:`kernels_for`): by default NumPy below 20,000 rows (no
-        compilation on a new machine), compiled from there.
+        The kernels (:func:`kernels_for`): by default NumPy below
+        :data:`NUMPY_MAX_ROWS` rows (no compilation on a new machine), compiled from there.
 
     Attributes
     ----------

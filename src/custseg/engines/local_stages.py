@@ -202,6 +202,19 @@ def _rows_fitted(sources: dict[str, Any], cleaning: dict[str, Any], impute: str,
     return fit_rows
 
 
+def selection_kernels(n_fit: int) -> str:
+    """The K-Means kernels k is chosen with on the sample of a table whose final fit covers
+    ``n_fit`` rows: that fit's own (compiled on a large table, where their compilation is
+    paid anyway and they are 10x faster than NumPy's on the sample).
+
+    >>> selection_kernels(5_000), selection_kernels(10**6)
+    ('auto', 'compiled')
+    """
+    from custseg.algorithms.kmeans import kernels_for
+
+    return "compiled" if getattr(kernels_for(n_fit), "COMPILED", False) else "auto"
+
+
 def choose_k(prep: Prepared, ks: list[int], o: dict[str, Any], stage: Any) -> Any:
     """k chosen on the sample (:func:`custseg.selection.select_k`, FastKMeans)."""
     from custseg.selection import select_k
@@ -212,12 +225,12 @@ def choose_k(prep: Prepared, ks: list[int], o: dict[str, Any], stage: Any) -> An
         raise DataError([Problem(None, f"the features take only {n_distinct} distinct value(s) "
                                  f"across customers, fewer than the {min(ks)} segments "
                                  "asked for", code="too-few-distinct")])
+    n_fit = prep.Z.shape[0] if prep.fit_idx is None else len(prep.fit_idx)
+    kernels = selection_kernels(n_fit)
     return select_k(Zs, [kv for kv in ks if kv <= n_distinct], random_state=prep.seed,
                     progress=stage, n_threads=o["n_threads"], sampling_error=prep.sampled,
-                    algorithm="fastkmeans", options={
-                        "n_threads": o["n_threads"],
-                        # a sample of a large table: the compiled kernels, as the final fit
-                        "kernels": "compiled" if prep.sampled else "auto"},
+                    algorithm="fastkmeans",
+                    options={"n_threads": o["n_threads"], "kernels": kernels},
                     useful=o["useful"])
 
 
