@@ -276,7 +276,7 @@ def silhouette_of_distances(D: np.ndarray, labels: np.ndarray) -> float:
     """Mean silhouette of the customers whose pairwise distances are ``D`` (square, zero
     diagonal), in ``D``'s dtype: every customer's distance sum to each segment is one matrix
     product, where scikit-learn's ``silhouette_score(metric="precomputed")`` counts them row
-    by row (the same value to rounding; 5-10x faster at 4,000 customers).  A customer alone
+    by row (the same value to rounding; about 3x faster at 4,000 customers).  A customer alone
     in its segment scores 0, as there.
 
     >>> from sklearn.metrics import euclidean_distances

@@ -112,8 +112,8 @@ def kernels_for(n_rows: int, kind: str = "auto") -> Any:
     :data:`NUMPY_MAX_ROWS` and compiled from it; ``"compiled"`` or ``"numpy"`` whatever the
     rows (the local engine chooses k on the sample of a table of ``NUMPY_MAX_ROWS`` rows or
     more with the compiled ones, 10x faster there, their compilation paid anyway by the fit
-    on every row).  The choice
-    depends on the rows and ``kind`` only, so the same data and seed give the same centres.
+    on every row).  The choice depends on the rows and ``kind`` only, so the same data and
+    seed give the same centres.
 
     >>> kernels_for(440).__name__, kernels_for(10**6).__name__
     ('custseg.algorithms._kmeans_numpy', 'custseg.algorithms._kmeans_kernels')

@@ -225,8 +225,7 @@ def choose_k(prep: Prepared, ks: list[int], o: dict[str, Any], stage: Any) -> An
         raise DataError([Problem(None, f"the features take only {n_distinct} distinct value(s) "
                                  f"across customers, fewer than the {min(ks)} segments "
                                  "asked for", code="too-few-distinct")])
-    n_fit = prep.Z.shape[0] if prep.fit_idx is None else len(prep.fit_idx)
-    kernels = selection_kernels(n_fit)
+    kernels = selection_kernels(prep.n_fit)
     return select_k(Zs, [kv for kv in ks if kv <= n_distinct], random_state=prep.seed,
                     progress=stage, n_threads=o["n_threads"], sampling_error=prep.sampled,
                     algorithm="fastkmeans",
