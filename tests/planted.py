@@ -21,3 +21,28 @@ def planted_groups(n_groups: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     norm = np.linalg.norm(noise, axis=1, keepdims=True)
     noise *= np.minimum(1, 0.24 / np.maximum(norm, 1e-12))
     return centres[y] + noise, y
+
+
+def a3_like(seed: int, k: int = 50, per: int = 150) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shaped like Fränti's A3 set (7,500 points, 50 round groups of 150 in 2-D): centres
+    drawn uniformly at least 1 apart, Gaussian spread 0.3, so neighbouring groups touch.
+    Ten k-means++ starts (scikit-learn's ``KMeans(n_init=10)``) leave one group without a
+    centre on most seeds.  Returns the points, their groups and the true centres."""
+    rng = np.random.default_rng(seed)
+    side = np.sqrt(k) * 1.25
+    centres: list[np.ndarray] = []
+    while len(centres) < k:
+        c = rng.uniform(0, side, 2)
+        if all(np.hypot(*(c - o)) >= 1.0 for o in centres):
+            centres.append(c)
+    C = np.array(centres)
+    y = np.repeat(np.arange(k), per)
+    return C[y] + rng.normal(0, 0.3, (len(y), 2)), y, C
+
+
+def centroid_index(true: np.ndarray, found: np.ndarray) -> int:
+    """Fränti's centroid index: how many true centres no found centre is nearest to (and the
+    other way round), the larger of the two; 0 when every group has its centre."""
+    d = ((found[:, None, :] - true[None, :, :]) ** 2).sum(axis=-1)
+    return max(len(true) - len(np.unique(d.argmin(axis=1))),
+               len(found) - len(np.unique(d.argmin(axis=0))))

@@ -560,12 +560,15 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             selection.method = "only-possible"
             selection.explanation = only_possible
         k = selection.chosen_k
+        spec = registry.get(self.algorithm)
+        if spec.refine is not None:  # K-Means: the repair step, on the rows k was chosen on
+            selection.model = spec.refine(selection.model, Zs, seed)
         model = selection.model
         if selection.outside is not None and not selection.outside.get("taken"):
             self._add_action_stability(selection, Zs, seed, options)
         if sample_idx is None and reduced is None:
             return selection, model
-        if registry.get(self.algorithm).capabilities.centres_only:
+        if spec.capabilities.centres_only:
             from sklearn.cluster import KMeans
 
             centres = model.cluster_centers_

@@ -205,3 +205,30 @@ def test_range_with_many_identical_customers_keeps_only_valid_k():
     seg = Segmenter(random_state=0).fit(X)
     assert seg.k_ in (2, 3)
     assert all(s.size > 0 for s in seg.segments_)
+
+
+def _group_centres(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return np.vstack([X[labels == j].mean(axis=0) for j in np.unique(labels)])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_k_given_every_group_gets_a_centre_where_ten_kmeans_starts_miss_one(seed):
+    """Issue 14: on an A3-like set (50 touching groups) with k given, the standard engine's
+    K-Means finds every group (centroid index 0) thanks to the repair step; without it, the
+    same run (ten k-means++ starts) leaves a group without a centre."""
+    from dataclasses import replace
+
+    from custseg.algorithms import registry
+    from planted import a3_like, centroid_index
+
+    X, _, true = a3_like(seed)
+    seg = Segmenter(k=50, random_state=seed).fit(X)
+    assert centroid_index(true, _group_centres(X, seg.labels_)) == 0
+    kmeans = registry.get("kmeans")
+    registry.register(replace(kmeans, refine=None), replace=True)
+    try:
+        unrepaired = Segmenter(k=50, random_state=seed).fit(X)
+    finally:
+        registry.register(kmeans, replace=True)
+    assert centroid_index(true, _group_centres(X, unrepaired.labels_)) >= 1
+    assert seg.inertia_ < unrepaired.inertia_

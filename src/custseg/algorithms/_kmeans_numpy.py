@@ -12,6 +12,11 @@ mean of the centres, as the compiled kernels do), one matrix product per block o
 squared distance a row reports is then recomputed directly, ``sum((x - c)**2)`` in the data's
 dtype.  Per-cluster sums and counts are weighted ``bincount`` s in float64, reduced per chunk
 of ``chunk`` rows like the compiled kernels.
+
+Arithmetic on blocks is written in place (``Z -= m``, ``out=``) rather than as expressions on
+temporaries (``X.astype(float) - m``): NumPy's elision of a large temporary first walks the C
+stack (``backtrace``) to prove it safe, which cost about 1.4 ms per operation on a 1.3 MB
+block on the 2-core test VM, ten times the arithmetic.  The values are the same bit for bit.
 """
 
 from __future__ import annotations
@@ -27,8 +32,12 @@ BLOCK = 8192
 def _nearest(Xb: np.ndarray, C: np.ndarray, m: np.ndarray, cn: np.ndarray,
              second: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(labels, nearest squared distance, second-nearest or None) of a block of rows."""
-    Z = Xb.astype(np.float64) - m
-    D = (Z * Z).sum(axis=1)[:, None] - 2.0 * (Z @ C.T) + cn[None, :]
+    Z = Xb.astype(np.float64)
+    Z -= m
+    D = Z @ C.T
+    D *= -2.0
+    D += (Z * Z).sum(axis=1)[:, None]  # |z|^2 - 2 z.c, as |z|^2 + (-2 z.c)
+    D += cn[None, :]
     np.maximum(D, 0.0, out=D)
     lab = np.argmin(D, axis=1)
     best = D[np.arange(len(D)), lab]
@@ -49,8 +58,9 @@ def _prepared(C: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _direct(Xb: np.ndarray, C: np.ndarray, lab: np.ndarray) -> np.ndarray:
     """``sum((x - c)**2)`` of each row to its centre, in the rows' dtype."""
-    diff = Xb - C.astype(Xb.dtype)[lab]
-    return (diff * diff).sum(axis=1)
+    diff = np.subtract(Xb, C.astype(Xb.dtype)[lab])
+    np.multiply(diff, diff, out=diff)
+    return diff.sum(axis=1)
 
 
 def lloyd_pass(X: np.ndarray, w: np.ndarray, C: np.ndarray, chunk: int, sums: np.ndarray,
@@ -70,7 +80,8 @@ def lloyd_pass(X: np.ndarray, w: np.ndarray, C: np.ndarray, chunk: int, sums: np
             lab, _, _ = _nearest(Xb, Cs, m, cn)
             sq = _direct(Xb, C, lab).astype(np.float64)
             cnt += np.bincount(lab, weights=wb, minlength=k)
-            Xw = Xb.astype(np.float64) * wb[:, None]
+            Xw = Xb.astype(np.float64)
+            Xw *= wb[:, None]
             for j in range(d):
                 s[:, j] += np.bincount(lab, weights=Xw[:, j], minlength=k)
             tot += float(wb @ sq)

@@ -86,6 +86,10 @@ class AlgorithmSpec:
         methods that segment an embedding with K-Means: k is chosen on the embedding.
     ``explain(model, n) -> str``
         for methods that find k themselves: the sentence explaining the number found.
+    ``refine(model, Z, seed) -> model``
+        improves the fit of the k chosen, on the rows k was chosen on, before it is re-fitted
+        on every customer (K-Means: the global repair step,
+        :func:`custseg.algorithms.kmeans.repair_fit`).
     """
 
     name: str
@@ -102,6 +106,7 @@ class AlgorithmSpec:
     embedding: Callable[[int], Any] | None = None
     assemble: Callable[..., Any] | None = None
     explain: Callable[[Any, int], str] | None = None
+    refine: Callable[[Any, np.ndarray, Any], Any] | None = None
 
     def make(self, k: int | None, *, random_state: Any = None, n_init: int | str = "auto",
              n_samples: int = 0, **options: Any) -> Any:
@@ -187,6 +192,12 @@ def _kmeans(k: int, *, random_state: Any, n_init: int | str = "auto", n_samples:
     return kmeans_model(k, random_state, n_samples, n_init)
 
 
+def _repair_kmeans(model: Any, Z: np.ndarray, seed: Any) -> Any:
+    from custseg.algorithms.kmeans import repair_fit
+
+    return repair_fit(model, Z, random_state=seed)
+
+
 def _fastkmeans(k: int, *, random_state: Any, n_init: int | str = "auto", n_samples: int = 0,
                 **options: Any) -> Any:
     from custseg.algorithms.kmeans import FastKMeans
@@ -245,7 +256,7 @@ def _describe_hierarchy(model: Any) -> dict[str, Any]:
 
 _BUILT_IN = (
     AlgorithmSpec("kmeans", "K-Means", _kmeans,
-                  Capabilities(centres_only=True, scores_inertia=True)),
+                  Capabilities(centres_only=True, scores_inertia=True), refine=_repair_kmeans),
     AlgorithmSpec("hierarchical", "hierarchical clustering (Ward)",
                   _with_k("custseg.algorithms.hierarchical", "WardClustering"),
                   Capabilities(one_fit_for_all_k=True),
