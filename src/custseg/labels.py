@@ -129,6 +129,9 @@ PHRASES: dict[tuple[str, ...], str] = {
 #: before this campaign.  Only the whole name matches: ``previous_purchases`` is untouched.
 WHOLE_NAMES: dict[tuple[str, ...], str] = {
     ("previous",): "previous contacts",
+    # a number column named just "campaign" counts this campaign's contacts (a campaign's
+    # name or code is text or an id, never a feature read as high or low)
+    ("campaign",): "contacts this campaign",
 }
 
 #: Words that add nothing to a short label; dropped unless nothing specific would be left.

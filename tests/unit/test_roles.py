@@ -341,6 +341,8 @@ def test_contacts_in_earlier_campaigns_are_a_history_not_contact_pressure():
 
     assert humanize("previous") == "previous contacts"
     assert humanize("previous_purchases") == "previous purchases"
+    assert humanize("campaign") == "contacts this campaign"
+    assert humanize("campaign_spend") == "campaign spend"
     rng = np.random.RandomState(4)
     labels = np.repeat([0, 1, 2], [300, 100, 100])
     cols = ["age", "campaign", "previous"]
@@ -354,6 +356,7 @@ def test_contacts_in_earlier_campaigns_are_a_history_not_contact_pressure():
     assert "High previous contacts" in history.name, history.name
     assert history.recommendation.startswith("Contacted in earlier campaigns")
     assert pressure.recommendation.startswith("Contacted more often than most")
+    assert "High contacts this campaign" in pressure.name, pressure.name
 
 
 def test_claims_paid_are_a_cost_not_spend():
