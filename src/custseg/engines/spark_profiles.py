@@ -162,9 +162,11 @@ class SparkProfiles(SparkRunState):
     # ------------------------------------------------------------------ 6. profile
     def profile(self, assigned: Any, cols: dict[str, NumericColumn], kept: list[str],
                 describe_num: list[str], categorical: list[str], sizes: list[int], n: int,
-                rules: Any) -> tuple[list[SegmentProfile], pd.DataFrame, dict[str, Any]]:
+                rules: Any, feature_roles: dict[str, str] | None = None
+                ) -> tuple[list[SegmentProfile], pd.DataFrame, dict[str, Any]]:
         """Per-segment and population statistics in Spark; profiles, names and
-        recommendations by the local engine's code."""
+        recommendations by the local engine's code (``feature_roles``: the role each column
+        is worded by, as the standard engine's ``feature_roles_``)."""
         from pyspark.sql import functions as F
 
         from custseg.profiling import SegmentStatistics, profiles_from_statistics
@@ -200,7 +202,8 @@ class SparkProfiles(SparkRunState):
             upper_tertile={c: num((pop[f"q{i}"] or [None] * 3)[2])
                            for i, c in enumerate(numeric)})
         segs, table = profiles_from_statistics(stats, kept, describe_numeric=describe_num,
-                                               describe_categorical=categorical, rules=rules)
+                                               describe_categorical=categorical, rules=rules,
+                                               roles=feature_roles)
         population = {"mean": stats.population_mean,
                       "median": {c: num((pop[f"q{i}"] or [None] * 3)[1])
                                  for i, c in enumerate(numeric)},
