@@ -28,10 +28,10 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,9 @@ from custseg.explore import (
 from custseg.io import TableInfo, atomic_output_dir, peek_columns, read_table, write_csv
 from custseg.segmenter import Segmenter
 from custseg.summary import Summary
+
+if TYPE_CHECKING:
+    from custseg.profiling import SegmentProfile
 
 ProgressFn = Callable[[str, int, int], None]
 SUMMARY_SCHEMA_VERSION = "1.0"
@@ -176,39 +179,56 @@ SEGMENT_EXTRAS = ("traits", "evidence", "outlier_group", "defined_by_risk",
                   "notable_categories", "recommendation_kind", "spend_share")
 
 
+def feature_labels(columns: Sequence[str],
+                   labels_map: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The summary's ``labels``: the label a manager reads of each column shown
+    (:func:`custseg.labels.label_for`), for every engine.
+
+    >>> feature_labels(["Annual Income (k$)", "Fresh"], {"Fresh": "fresh food"})
+    {'Annual Income (k$)': 'income', 'Fresh': 'fresh food'}
+    """
+    from custseg.labels import label_for
+
+    return {c: label_for(c, labels_map) for c in columns}
+
+
 def _feature_decisions(seg: Segmenter) -> dict[str, Any]:
     """Every decision made about the columns (custseg.roles), the labels, the outliers and
     the weighting of the features, for the summary."""
     decisions = getattr(seg, "column_decisions_", [])
     if not decisions:
         return {}
-    from custseg.labels import label_for
-
-    labels_map = getattr(seg, "labels_map_", {})
     shown = [d.feature for d in decisions if d.feature and d.use != "dropped"]
     return {
         "columns": [d.to_dict() for d in decisions],
         "derived": [d.to_dict() for d in seg.derivations_],
-        "labels": {c: label_for(c, labels_map) for c in shown},
+        "labels": feature_labels(shown, getattr(seg, "labels_map_", {})),
         "near_duplicates": list(seg.near_duplicates_),
         "outliers": seg.outliers_,
         "reduction": seg.reduction_,
     }
 
 
-def _segment_entries(seg: Segmenter) -> list[dict[str, Any]]:
-    """The ``segments`` of the summary: one entry a profiled segment, with its stability."""
-    numeric = seg.plan_.numeric
-    segments = []
-    for s in seg.segments_:
+def segment_entries(segments: Sequence[SegmentProfile], features: Sequence[str],
+                    numeric: Sequence[str],
+                    stability: Sequence[float] | None = None) -> list[dict[str, Any]]:
+    """The ``segments`` of the summary, for every engine: one entry a profiled segment
+    (its numbers and what profiling says besides them, :data:`SEGMENT_EXTRAS`), with its
+    stability (the Jaccard index of each segment) when measured.
+
+    ``features``: the segmentation features (a numeric one's centre is its mean, a
+    categorical one's its most common level); ``numeric``: the numeric features (medians).
+    """
+    entries = []
+    for s in segments:
         centre: dict[str, Any] = {}
-        for f in seg.features_:  # numeric: the mean; categorical: the most common level
+        for f in features:  # numeric: the mean; categorical: the most common level
             if f in numeric:
                 centre[f] = s.mean[f]
             else:
                 mix = s.categories.get(f, {})
                 centre[f] = max(mix, key=lambda lvl: mix[lvl]) if mix else None
-        segments.append({
+        entries.append({
             "id": s.id,
             "name": s.name,
             "size": s.size,
@@ -223,16 +243,17 @@ def _segment_entries(seg: Segmenter) -> list[dict[str, Any]]:
             **{key: getattr(s, key) for key in SEGMENT_EXTRAS
                if getattr(s, key, None) is not None},
         })
-    if seg.stability_ is not None:
-        for entry, jac in zip(segments, seg.stability_.jaccard, strict=True):
+    if stability is not None:
+        for entry, jac in zip(entries, stability, strict=True):
             entry["stability"] = jac
             entry["stable"] = jac >= 0.6
-    return segments
+    return entries
 
 
-def _spend_columns(seg: Segmenter) -> dict[str, Any]:
-    """The amounts the segments' ``spend_share`` is a share of, when there are some."""
-    columns = next((s.spend_columns for s in seg.segments_ if getattr(s, "spend_columns", [])),
+def spend_columns(segments: Sequence[SegmentProfile]) -> dict[str, Any]:
+    """The summary's ``spend_columns``, for every engine: the amounts the segments'
+    ``spend_share`` is a share of, when there are some (else nothing)."""
+    columns = next((s.spend_columns for s in segments if getattr(s, "spend_columns", [])),
                    [])
     return {"spend_columns": list(columns)} if columns else {}
 
@@ -275,8 +296,10 @@ def build_summary(result_parts: dict[str, Any]) -> Summary:
         "quality": {"inertia": seg.inertia_, "silhouette": fs.silhouette,
                     "calinski_harabasz": fs.calinski_harabasz,
                     "davies_bouldin": fs.davies_bouldin},
-        "segments": _segment_entries(seg),
-        **_spend_columns(seg),
+        "segments": segment_entries(
+            seg.segments_, seg.features_, seg.plan_.numeric,
+            None if seg.stability_ is None else seg.stability_.jaccard),
+        **spend_columns(seg.segments_),
         "roles": seg.roles_.to_dict(),
         **_feature_decisions(seg),
         "preprocessing": seg.plan_.to_dict(),

@@ -27,8 +27,9 @@ class Checked:
     """The data after the checks: ``base`` (deduplicated input, cached), ``typed`` (key,
     parsed numeric columns ``__num*``, trimmed categorical ones ``__cat*``), the roles, the
     numeric columns, the features read (``feats``) and kept, the features whose role is
-    ``money`` on the first rows (``money``: amounts the signed log may take), cleaning and
-    findings."""
+    ``money`` on the first rows (``money``: amounts the signed log may take), the role
+    profiling words each column by (``role_of``: :func:`custseg.roles.assign_roles` on the
+    first rows, as the standard engine's on every row), cleaning and findings."""
 
     base: Any
     roles: Any
@@ -41,6 +42,7 @@ class Checked:
     feats: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     money: list[str] = field(default_factory=list)
+    role_of: dict[str, str] = field(default_factory=dict)
     cleaning: dict[str, Any] = field(default_factory=dict)
     warns: list[Problem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -58,7 +60,7 @@ class SparkChecks(SparkRunState):
         numeric column parsed and checked on all rows."""
         from pyspark.sql import functions as F
 
-        from custseg.roles import money_columns
+        from custseg.roles import assign_roles, money_columns
         from custseg.schema import validate_table
 
         head = raw.limit(ROLE_SAMPLE).toPandas()
@@ -84,6 +86,7 @@ class SparkChecks(SparkRunState):
                                      checked.cleaning["columns_dropped"])
         data.feats = [c for c in checked.features if c in data.cols]
         data.money = money_columns(checked.frame, data.feats)
+        data.role_of = dict(assign_roles(checked, requested=features, exclude=exclude).role_of)
         for c in data.feats:
             col = data.cols[c]
             record_unreadable(c, col.n_junk, col.n_filled, col.n_markers, max_junk=max_junk,

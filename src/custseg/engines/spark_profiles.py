@@ -60,13 +60,30 @@ def build_spark_summary(*, n: int, features: list[str], k: int, selection: Any,
                         roles: dict[str, Any], plan: dict[str, Any], cleaning: dict[str, Any],
                         warnings: list[dict[str, Any]], info: dict[str, Any], sha256: str,
                         seed: int, command: str, engine: dict[str, Any],
+                        shown: list[str] | None = None,
                         extras: dict[str, Any] | None = None) -> Summary:
-    """The ``summary.json`` document of a Spark run (docs/summary-schema.md); ``extras``:
-    its ``outliers`` and ``reduction``."""
+    """The ``summary.json`` document of a Spark run (docs/summary-schema.md); ``shown``: the
+    columns profiled (features and described columns, in the file's order) that ``labels``
+    names; ``extras``: its ``outliers`` and ``reduction``.
+
+    The segments, ``spend_columns`` and ``labels`` are built by the standard summary's code
+    (:func:`custseg.pipeline.segment_entries`, :func:`~custseg.pipeline.spend_columns`,
+    :func:`~custseg.pipeline.feature_labels`). What a Spark run does not have: segment
+    ``stability`` (no bootstrap refits), the ``columns``/``derived``/``near_duplicates``
+    decisions of custseg.roles' column table and a user labels file (no ``labels`` option:
+    every label is the column's humanized name); it adds ``engine`` and pyspark's
+    version."""
     import pyspark
 
     from custseg._version import __version__
-    from custseg.pipeline import SUMMARY_SCHEMA_VERSION, jsonable, versions
+    from custseg.pipeline import (
+        SUMMARY_SCHEMA_VERSION,
+        feature_labels,
+        jsonable,
+        segment_entries,
+        spend_columns,
+        versions,
+    )
 
     numeric = plan["numeric"]
     doc = {
@@ -79,14 +96,10 @@ def build_spark_summary(*, n: int, features: list[str], k: int, selection: Any,
         "engine": engine,
         "k_selection": selection.to_dict(),
         "quality": quality,
-        "segments": [{
-            "id": s.id, "name": s.name, "size": s.size, "share": s.share,
-            "centre": {f: s.mean[f] for f in features},
-            "median": {f: s.median[f] for f in numeric},
-            "z": dict(s.z), "levels": s.levels, "distinguishing": s.distinguishing,
-            "categories": s.categories, "recommendation": s.recommendation,
-        } for s in segments],
+        "segments": segment_entries(segments, features, numeric),
+        **spend_columns(segments),
         "roles": roles,
+        "labels": feature_labels(shown if shown is not None else features),
         **(extras or {}),
         "preprocessing": plan,
         "cleaning": cleaning,
@@ -124,6 +137,7 @@ class SparkProfiles(SparkRunState):
         output = output.select(*[spark_col(c) for c in ordered], "segment", "segment_name",
                                F.round("distance", 6).alias("distance"))
         categorical = list(data.roles.categorical)
+        profiled = {*data.kept, *describe_num, *categorical}
         self._step("report sample", 0)
         sample = self.report_sample(assigned, data.cols, data.kept, describe_num,
                                     categorical, report_sample, seed)
@@ -138,7 +152,8 @@ class SparkProfiles(SparkRunState):
             n=data.n, features=data.kept, k=selection.chosen_k, selection=selection,
             quality=quality, segments=segs, roles=data.roles.to_dict(), plan=plan.to_dict(),
             cleaning=data.cleaning, warnings=[p.to_dict() for p in data.warns], info=info,
-            sha256=sha256, seed=seed, command=command, engine=engine, extras=extras)
+            sha256=sha256, seed=seed, command=command, engine=engine,
+            shown=[c for c in data.data_cols if c in profiled], extras=extras)
         views, overview = self.report_numbers(sample, summary, data.kept, describe_num,
                                               categorical, population, centres, seed)
         return SparkSegmentation(self.spark, output, summary, segs, profiles_table,
@@ -147,9 +162,11 @@ class SparkProfiles(SparkRunState):
     # ------------------------------------------------------------------ 6. profile
     def profile(self, assigned: Any, cols: dict[str, NumericColumn], kept: list[str],
                 describe_num: list[str], categorical: list[str], sizes: list[int], n: int,
-                rules: Any) -> tuple[list[SegmentProfile], pd.DataFrame, dict[str, Any]]:
+                rules: Any, feature_roles: dict[str, str] | None = None
+                ) -> tuple[list[SegmentProfile], pd.DataFrame, dict[str, Any]]:
         """Per-segment and population statistics in Spark; profiles, names and
-        recommendations by the local engine's code."""
+        recommendations by the local engine's code (``feature_roles``: the role each column
+        is worded by, as the standard engine's ``feature_roles_``)."""
         from pyspark.sql import functions as F
 
         from custseg.profiling import SegmentStatistics, profiles_from_statistics
@@ -185,7 +202,8 @@ class SparkProfiles(SparkRunState):
             upper_tertile={c: num((pop[f"q{i}"] or [None] * 3)[2])
                            for i, c in enumerate(numeric)})
         segs, table = profiles_from_statistics(stats, kept, describe_numeric=describe_num,
-                                               describe_categorical=categorical, rules=rules)
+                                               describe_categorical=categorical, rules=rules,
+                                               roles=feature_roles)
         population = {"mean": stats.population_mean,
                       "median": {c: num((pop[f"q{i}"] or [None] * 3)[1])
                                  for i, c in enumerate(numeric)},
