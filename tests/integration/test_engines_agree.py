@@ -329,6 +329,26 @@ SAME_SEGMENTS = {"mall", "planted"}
 
 
 @pytest.mark.parametrize("name", ALL)
+def test_local_profiles_word_columns_by_the_standard_engines_roles(name: str,
+                                                                   runs: Runs) -> None:
+    """The fast path words each column by the role the standard engine gives it
+    (custseg.roles.numeric_role): the same ``spend_columns``; where the segments agree, the
+    same names, kinds of recommendation and (nearly) shares of spend."""
+    a, b = runs("standard", name).summary, runs("local", name).summary
+    assert b.get("spend_columns") == a.get("spend_columns")
+    assert len(b["segments"]) == len(a["segments"])
+    if name not in SAME_SEGMENTS:
+        return
+    for key in ("name", "recommendation_kind"):
+        assert [s.get(key) for s in b["segments"]] == [s.get(key) for s in a["segments"]], key
+    for sa, sb in zip(a["segments"], b["segments"], strict=True):
+        if sa.get("spend_share") is None:
+            assert sb.get("spend_share") is None
+        else:
+            assert sb["spend_share"] == pytest.approx(sa["spend_share"], rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ALL)
 def test_spark_summary_says_what_the_standard_summary_says(name: str,
                                                            with_spark: Runs) -> None:
     """Spark's summary is built by the standard summary's code: its segments carry the same

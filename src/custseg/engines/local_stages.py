@@ -277,6 +277,17 @@ def assign(prep: Prepared, km: Any, n_threads: int | None, stage: Any
     return labels, dist, centres, inertia
 
 
+def profile_roles(numbers: dict[str, Any], rows: np.ndarray) -> dict[str, str]:
+    """The role profiling words each numeric column by (money, count, share...):
+    :func:`custseg.roles.numeric_role` on the selection sample's rows, the rule the standard
+    engine's :func:`custseg.roles.assign_roles` applies on every row (so the profiles, the
+    spend shares and the kinds of advice are the standard engine's)."""
+    from custseg.roles import numeric_role
+
+    values = column_rows(list(numbers.values()), np.sort(rows))
+    return {c: numeric_role(c, pd.Series(values[:, i]))[0] for i, c in enumerate(numbers)}
+
+
 def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
              labels: np.ndarray, dist: np.ndarray, centres: np.ndarray, inertia: float,
              rules: Any, o: dict[str, Any], stage: Any) -> Any:
@@ -290,12 +301,13 @@ def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
     kk = len(centres)
     describe_num, describe_cat = describe_columns(table, prep.roles, prep.feats)
     numbers: dict[str, Any] = {c: prep.sources[c] for c in prep.feats} | describe_num
+    feature_roles = profile_roles(numbers, prep.sample)
     prep.sources = {}  # the parsed columns go with the statistics
     stats = segment_statistics_numpy(numbers, labels, kk, describe_cat, o["n_threads"])
     del numbers
     segments, profiles = profiles_from_statistics(
         stats, prep.feats, describe_numeric=list(describe_num),
-        describe_categorical=list(describe_cat), rules=rules)
+        describe_categorical=list(describe_cat), rules=rules, roles=feature_roles)
     stage("profile", 1)
     selection.model = None
     if prep.sampled:
