@@ -328,6 +328,18 @@ def test_spark_engine_gives_the_standard_engines_segments(name: str,
 SAME_SEGMENTS = {"mall", "planted"}
 
 
+def assert_same_wording(a: dict[str, Any], b: dict[str, Any]) -> None:
+    """Two summaries of the same segments: the same names, kinds of recommendation and
+    (nearly) shares of spend."""
+    for key in ("name", "recommendation_kind"):
+        assert [s.get(key) for s in b["segments"]] == [s.get(key) for s in a["segments"]], key
+    for sa, sb in zip(a["segments"], b["segments"], strict=True):
+        if sa.get("spend_share") is None:
+            assert sb.get("spend_share") is None
+        else:
+            assert sb["spend_share"] == pytest.approx(sa["spend_share"], rel=1e-6)
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_local_profiles_word_columns_by_the_standard_engines_roles(name: str,
                                                                    runs: Runs) -> None:
@@ -339,13 +351,7 @@ def test_local_profiles_word_columns_by_the_standard_engines_roles(name: str,
     assert len(b["segments"]) == len(a["segments"])
     if name not in SAME_SEGMENTS:
         return
-    for key in ("name", "recommendation_kind"):
-        assert [s.get(key) for s in b["segments"]] == [s.get(key) for s in a["segments"]], key
-    for sa, sb in zip(a["segments"], b["segments"], strict=True):
-        if sa.get("spend_share") is None:
-            assert sb.get("spend_share") is None
-        else:
-            assert sb["spend_share"] == pytest.approx(sa["spend_share"], rel=1e-6)
+    assert_same_wording(a, b)
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -363,13 +369,7 @@ def test_spark_summary_says_what_the_standard_summary_says(name: str,
         assert set().union(*b["segments"]) == set().union(*a["segments"])
         return
     assert [list(s) for s in b["segments"]] == [list(s) for s in a["segments"]]
-    for key in ("name", "recommendation_kind"):
-        assert [s.get(key) for s in b["segments"]] == [s.get(key) for s in a["segments"]], key
-    for sa, sb in zip(a["segments"], b["segments"], strict=True):
-        if sa.get("spend_share") is None:
-            assert sb.get("spend_share") is None
-        else:
-            assert sb["spend_share"] == pytest.approx(sa["spend_share"], rel=1e-6)
+    assert_same_wording(a, b)
 
 
 def test_spark_puts_amounts_that_can_be_negative_on_the_signed_log_scale(
