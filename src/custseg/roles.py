@@ -146,6 +146,7 @@ __all__ = [
     "name_words",
     "near_duplicates",
     "numeric_role",
+    "numeric_roles",
     "parse_dates",
     "parse_role_overrides",
     "rate_scale",
@@ -304,16 +305,26 @@ def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
 MOSTLY_MISSING = 0.5
 
 
-def money_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
-    """The columns of ``frame`` whose role (:func:`numeric_role`) is ``money``: the amounts
-    every engine puts on a signed log scale when they can be negative and are skewed
+def numeric_roles(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
+    """The role :func:`numeric_role` gives each of ``columns`` by its name and its values in
+    ``frame`` (the engines that read a sample of the rows: the local engine, Spark).
+
+    >>> numeric_roles(pd.DataFrame({"balance": [-50.0, 10, 2500], "visits": [1.0, 2, 3]}),
+    ...               ["balance", "visits"])
+    {'balance': 'money', 'visits': 'count'}
+    """
+    return {c: numeric_role(c, frame[c])[0] for c in columns}
+
+
+def money_columns(role_of: Mapping[str, str]) -> list[str]:
+    """The columns whose role is ``money``: the amounts every engine puts on a signed log
+    scale when they can be negative and are skewed
     (:func:`custseg.preprocess.plan_preprocessing`'s ``signed_log``).
 
-    >>> money_columns(pd.DataFrame({"balance": [-50.0, 10, 2500], "visits": [1.0, 2, 3]}),
-    ...               ["balance", "visits"])
+    >>> money_columns({"balance": "money", "visits": "count"})
     ['balance']
     """
-    return [c for c in columns if numeric_role(c, frame[c])[0] == "money"]
+    return [c for c, role in role_of.items() if role == "money"]
 
 
 # ------------------------------------------------------------------ the whole table

@@ -4,7 +4,7 @@ chosen on a sample, the final K-Means, the assignment and the profiles
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,8 @@ class Prepared:
     fit_idx: np.ndarray | None
     seed: int
     outliers: dict[str, Any]
+    #: The features' roles (:func:`custseg.roles.numeric_roles` on the selection sample).
+    role_of: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_fit(self) -> int:
@@ -74,7 +76,7 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     from sklearn.utils import check_random_state
 
     from custseg.preprocess import GROUP_R, build_preprocessor, plan_preprocessing
-    from custseg.roles import money_columns
+    from custseg.roles import money_columns, numeric_roles
 
     stage("check", 0)
     roles, feats, sources, warns, cleaning = check_features(
@@ -91,13 +93,14 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     if fit_idx is not None:
         sample = fit_idx[sample]
     sample_frame = pd.DataFrame(column_rows(columns, sample), columns=feats)
+    role_of = numeric_roles(sample_frame, feats)
     # the standard engine's rules (custseg.segmenter.Segmenter, defaults outliers="winsorize"
     # and feature_groups=True), their statistics taken on the sample
     plan = plan_preprocessing(sample_frame, feats, [], impute=o["impute"], clip=o["clip"],
                               log=o["log"], scaling=o["scaling"],
                               winsorize=o["outliers"] == "winsorize",
                               group_threshold=GROUP_R if o["feature_groups"] else None,
-                              signed_log=money_columns(sample_frame, feats))
+                              signed_log=money_columns(role_of))
     stage("preprocess", 0)
     preprocessor = build_preprocessor(plan).fit(sample_frame)
     tally = OutlierTally.of(preprocessor, sample_frame, fit_rows) if plan.winsorize else None
@@ -112,7 +115,7 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     stage("preprocess", 1)
     outliers = outliers_found(tally, preprocessor, plan, feats, columns)
     return Prepared(roles, feats, sources, warns, cleaning, plan, preprocessor, Z, sample,
-                     fit_rows, fit_idx, seed, outliers)
+                     fit_rows, fit_idx, seed, outliers, role_of)
 
 
 class OutlierTally:
@@ -277,15 +280,19 @@ def assign(prep: Prepared, km: Any, n_threads: int | None, stage: Any
     return labels, dist, centres, inertia
 
 
-def profile_roles(numbers: dict[str, Any], rows: np.ndarray) -> dict[str, str]:
+def profile_roles(prep: Prepared, describe_num: dict[str, Any]) -> dict[str, str]:
     """The role profiling words each numeric column by (money, count, share...):
     :func:`custseg.roles.numeric_role` on the selection sample's rows, the rule the standard
     engine's :func:`custseg.roles.assign_roles` applies on every row (so the profiles, the
-    spend shares and the kinds of advice are the standard engine's)."""
-    from custseg.roles import numeric_role
+    spend shares and the kinds of advice are the standard engine's).  The features' roles
+    were found by :func:`prepare`; only the describing columns are read here."""
+    from custseg.roles import numeric_roles
 
-    values = column_rows(list(numbers.values()), np.sort(rows))
-    return {c: numeric_role(c, pd.Series(values[:, i]))[0] for i, c in enumerate(numbers)}
+    if not describe_num:
+        return dict(prep.role_of)
+    values = column_rows(list(describe_num.values()), np.sort(prep.sample))
+    return prep.role_of | numeric_roles(pd.DataFrame(values, columns=list(describe_num)),
+                                        list(describe_num))
 
 
 def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
@@ -301,7 +308,7 @@ def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
     kk = len(centres)
     describe_num, describe_cat = describe_columns(table, prep.roles, prep.feats)
     numbers: dict[str, Any] = {c: prep.sources[c] for c in prep.feats} | describe_num
-    feature_roles = profile_roles(numbers, prep.sample)
+    feature_roles = profile_roles(prep, describe_num)
     prep.sources = {}  # the parsed columns go with the statistics
     stats = segment_statistics_numpy(numbers, labels, kk, describe_cat, o["n_threads"])
     del numbers

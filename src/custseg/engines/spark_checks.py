@@ -60,7 +60,7 @@ class SparkChecks(SparkRunState):
         numeric column parsed and checked on all rows."""
         from pyspark.sql import functions as F
 
-        from custseg.roles import assign_roles, money_columns
+        from custseg.roles import assign_roles, money_columns, numeric_roles
         from custseg.schema import validate_table
 
         head = raw.limit(ROLE_SAMPLE).toPandas()
@@ -85,7 +85,7 @@ class SparkChecks(SparkRunState):
         data.cleaning = new_cleaning(n_rows, n_rows - data.n,
                                      checked.cleaning["columns_dropped"])
         data.feats = [c for c in checked.features if c in data.cols]
-        data.money = money_columns(checked.frame, data.feats)
+        data.money = money_columns(numeric_roles(checked.frame, data.feats))
         data.role_of = dict(assign_roles(checked, requested=features, exclude=exclude).role_of)
         for c in data.feats:
             col = data.cols[c]
