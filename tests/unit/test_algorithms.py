@@ -93,6 +93,61 @@ def test_mixed_numeric_and_categorical_groups():
     assert ari(y, numeric_only.labels_) < 0.6
 
 
+def kprototypes_cost(X, cat, gamma, centres):
+    """The k-prototypes cost of every row to every centre, written out as Huang defines it:
+    squared distance on the numeric columns plus gamma per categorical column that differs."""
+    num = [i for i in range(X.shape[1]) if i not in cat]
+    n_num = len(num)
+    numeric = ((X[:, num][:, None, :] - centres[None, :, :n_num]) ** 2).sum(axis=2)
+    differ = (X[:, cat][:, None, :] != centres[None, :, n_num:]).sum(axis=2)
+    return numeric + gamma * differ
+
+
+@pytest.mark.parametrize("n_numeric", [2, 0])
+def test_kprototypes_ends_where_no_customer_is_cheaper_elsewhere(n_numeric):
+    from custseg.algorithms.kprototypes import KPrototypesSegments
+
+    df, _ = mixed(seed=1)
+    codes = np.c_[pd.factorize(df["region"])[0], pd.factorize(df["channel"])[0]]
+    X = np.c_[df[["spend", "visits"]].to_numpy()[:, :n_numeric], codes].astype(float)
+    cat = [n_numeric, n_numeric + 1]
+    model = KPrototypesSegments(4, categorical=cat, random_state=0).fit(X)
+    gamma = model.gamma_ if n_numeric else 1.0  # categories only: k-modes, mismatches count
+    cost = kprototypes_cost(X, cat, gamma, model.cluster_centers_)
+    # every customer sits with its cheapest prototype...
+    chosen = cost[np.arange(len(X)), model.labels_]
+    assert np.all(chosen <= cost.min(axis=1) + 1e-9)
+    assert model.cost_ == pytest.approx(chosen.sum())
+    # ...and each prototype is its members' numeric means and categorical modes
+    for j in range(4):
+        members = X[model.labels_ == j]
+        assert len(members) > 0
+        np.testing.assert_allclose(model.cluster_centers_[j, :n_numeric],
+                                   members[:, :n_numeric].mean(axis=0))
+        for c in cat:
+            values, counts = np.unique(members[:, c], return_counts=True)
+            assert model.cluster_centers_[j, c] == values[counts.argmax()]
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+    again = KPrototypesSegments(4, categorical=cat, random_state=0).fit(X)
+    np.testing.assert_array_equal(again.labels_, model.labels_)
+
+
+def test_kprototypes_gives_an_emptied_segment_the_costliest_customer():
+    from custseg.algorithms.kprototypes import KPrototypesSegments, _prototypes
+
+    X = np.array([[0.0, 0], [0.0, 0], [1.0, 1], [1.0, 1], [5.0, 2], [5.0, 0]])
+    model = KPrototypesSegments(4, categorical=[1], random_state=0).fit(X)
+    assert sorted(np.bincount(model.labels_, minlength=4).tolist()) == [1, 1, 2, 2]
+    assert model.cost_ == pytest.approx(0.0)
+    # a round that leaves segment 2 empty: it takes the customer that costs most (row 4)
+    S = model.scoring_matrix(X)
+    labels = np.array([0, 0, 1, 1, 1, 3])
+    cost = np.array([0.0, 0.0, 0.0, 0.0, 9.0, 1.0])
+    P = _prototypes(S, labels, 4, 1, [slice(1, 4)], model._weight(), cost)
+    np.testing.assert_allclose(P[2], S[4])
+    np.testing.assert_allclose(P[1], S[2])
+
+
 def test_noise_goes_to_unassigned():
     df, y = noisy()
     seg = Segmenter(algorithm="hdbscan", random_state=0).fit(df)

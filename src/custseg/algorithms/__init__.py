@@ -8,8 +8,8 @@
                   micro-clusters weighted by size above 20,000 customers; a dendrogram.
 ``gmm``           :class:`GaussianMixtureSegments`: Gaussian mixture, membership probabilities,
                   k also chosen by BIC.
-``kprototypes``   :class:`KPrototypesSegments`: mixed numeric + categorical data (k-prototypes,
-                  the ``kmodes`` package), categorical weight chosen automatically.
+``kprototypes``   :class:`KPrototypesSegments`: mixed numeric + categorical data (batch
+                  k-prototypes with NumPy), categorical weight chosen automatically.
 ``hdbscan``       :class:`DensitySegments`: HDBSCAN (the ``hdbscan`` package); noise customers
                   are "Unassigned" (-1); chooses the number of segments itself.
 ``deep``          :class:`AutoencoderSegments`: an autoencoder embedding (PyTorch, the optional
