@@ -219,7 +219,13 @@ def selection_kernels(n_fit: int) -> str:
 
 
 def choose_k(prep: Prepared, ks: list[int], o: dict[str, Any], stage: Any) -> Any:
-    """k chosen on the sample (:func:`custseg.selection.select_k`, FastKMeans)."""
+    """k chosen on the sample (:func:`custseg.selection.select_k`).  A sample of at most
+    the standard engine's :data:`~custseg.segmenter.SELECTION_SAMPLE` customers is chosen
+    on exactly as the standard engine chooses (scikit-learn's ``KMeans``, then the
+    registry's repair step; in float64), so a table that small gets the standard engine's
+    segments; a larger one with :class:`~custseg.algorithms.kmeans.FastKMeans`."""
+    from custseg.algorithms import registry
+    from custseg.segmenter import SELECTION_SAMPLE as STANDARD_SAMPLE
     from custseg.selection import select_k
 
     Zs = prep.Z[prep.sample]
@@ -228,8 +234,18 @@ def choose_k(prep: Prepared, ks: list[int], o: dict[str, Any], stage: Any) -> An
         raise DataError([Problem(None, f"the features take only {n_distinct} distinct value(s) "
                                  f"across customers, fewer than the {min(ks)} segments "
                                  "asked for", code="too-few-distinct")])
+    candidates = [kv for kv in ks if kv <= n_distinct]
+    if len(Zs) <= STANDARD_SAMPLE:
+        Zs = Zs.astype(np.float64)
+        selection = select_k(Zs, candidates, random_state=prep.seed, progress=stage,
+                             n_threads=o["n_threads"], sampling_error=prep.sampled,
+                             useful=o["useful"])
+        refine = registry.get("kmeans").refine
+        if refine is not None:
+            selection.model = refine(selection.model, Zs, prep.seed)
+        return selection
     kernels = selection_kernels(prep.n_fit)
-    return select_k(Zs, [kv for kv in ks if kv <= n_distinct], random_state=prep.seed,
+    return select_k(Zs, candidates, random_state=prep.seed,
                     progress=stage, n_threads=o["n_threads"], sampling_error=prep.sampled,
                     algorithm="fastkmeans",
                     options={"n_threads": o["n_threads"], "kernels": kernels},

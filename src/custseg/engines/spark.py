@@ -16,14 +16,14 @@ rows, per-segment numbers) coming to the driver:
    :func:`custseg.roles.money_columns` on the rows of 2, some values negative, skewed),
    the far-out fences, ``VectorAssembler``, ``StandardScaler(withMean=True, withStd=True)``,
    the feature-group weights (:mod:`custseg.engines.spark_prepare`);
-4. **choose k** on a seeded sample (:data:`SELECTION_SAMPLE` customers):
-   MLlib ``KMeans`` (k-means||) for every k; inertia is the model's training cost, the
-   silhouette, Calinski-Harabasz and Davies-Bouldin are computed on the sample exactly as the
-   local engine computes them (:func:`custseg.selection.score_partition`), and
-   :func:`custseg.selection.consensus` chooses k and its confidence; MLlib's
-   ``ClusteringEvaluator`` silhouette (squared Euclidean) is recorded beside;
-5. **segment** everyone with the final ``KMeans`` (k-means||, seeded), segments numbered by
-   size, distance to the centre;
+4. **choose k** on a seeded sample (:data:`SELECTION_SAMPLE` customers), collected to the
+   driver, by the standard engine's own rule: :func:`custseg.selection.select_k` (scikit-learn's
+   ``KMeans``, :data:`N_INIT` k-means++ starts for every k, the same scores and consensus),
+   then the registry's repair step on the k chosen.  MLlib's short jobs per k are gone: on a
+   table that fits the sample, the segments are the standard engine's;
+5. **segment** everyone: Lloyd iterations in Spark from the sample's centres (or MLlib's
+   k-means|| on everyone with ``final_init="k-means||"``), segments numbered by size,
+   distance to the centre;
 6. **profile** in Spark: size, share, mean, median (exact up to :data:`EXACT_QUANTILES`
    customers, ``percentile_approx`` above), population tertiles; names, levels and
    recommendations by :func:`custseg.profiling.profiles_from_statistics`, the code the local
@@ -114,8 +114,9 @@ __all__ = [
 INSTALL_HINT = "pip install 'custseg[spark]'"
 #: Customers collected to the driver to draw the report (and the final silhouette).
 REPORT_SAMPLE = 10_000
-#: Seeded k-means|| fits per k on the selection sample; the lowest cost is kept.
-N_INIT = 3
+#: K-Means starts (k-means++, seeded) for each k on the selection sample, as the standard
+#: engine's (scikit-learn's ``KMeans``); the lowest inertia is kept.
+N_INIT = 10
 #: Options of the local engine the Spark engine does not offer (yet), with the value it
 #: takes.
 #: Customers k is chosen on (a seeded sample; every customer below it).
@@ -215,7 +216,7 @@ def segment_spark(
     sample_size : int, optional
         Customers k is chosen on; default :data:`SELECTION_SAMPLE`.
     n_init : int
-        Seeded k-means|| fits per k on the sample (the lowest cost is kept).
+        K-Means starts (k-means++, seeded) for each k on the sample, as the standard engine.
     final_init : {"sample", "k-means||"}
         When k was chosen on a sample, the final K-Means on everyone starts from the
         sample's centres (``"sample"``, as the local engine) or is MLlib's k-means|| run on
@@ -339,7 +340,7 @@ class _SparkRun(SparkReading, SparkChecks, SparkFitting, SparkProfiles):
         engine = {"name": "spark", "master": self.spark.sparkContext.master,
                   "spark_version": self.spark.version,
                   "partitions": int(scaled.rdd.getNumPartitions()),
-                  "input_checksum": checksum_of, "kmeans_init": "k-means||",
+                  "input_checksum": checksum_of, "kmeans_init": "k-means++",
                   "n_init": n_init, "final_init": final_init if sampled else "none",
                   "final_iterations": iterations, "max_iter": MAX_ITER,
                   "selection_sample": sel_info["n_samples"]}

@@ -286,21 +286,17 @@ class SparkFitting(SparkRunState):
 
     def choose_k(self, scaled: Any, n: int, k_values: list[int], seed: int,
                  sample_size: int, n_init: int) -> tuple[Any, np.ndarray, bool, dict[str, Any]]:
-        """KMeans for every k on a seeded sample; scores as the local engine's; the
-        consensus.  Returns the selection, the chosen k's centres, whether a sample was
-        used, and what to record."""
-        from custseg.selection import (
-            SILHOUETTE_SAMPLE,
-            consensus_for_action,
-            single_k_selection,
-        )
+        """k chosen on a seeded sample collected to the driver, by the standard engine's own
+        rule (:func:`custseg.selection.select_k` with scikit-learn's K-Means, ``n_init``
+        starts for each k, then the registry's repair step on the k chosen).  Returns the
+        selection, the chosen k's centres, whether a sample was used, and what to record."""
+        from custseg.algorithms import registry
+        from custseg.selection import SILHOUETTE_SAMPLE, select_k, single_k_selection
 
         ks = [kv for kv in k_values if kv < n] or [min(k_values)]
         sampled = n > sample_size and len(ks) > 1
         sample = seeded_sample(scaled, n, sample_size, seed) if sampled else scaled
-        # small enough for one task: MLlib's many short jobs run faster on one partition
-        sample = self._cache(sample.select("__key", "__scaled", "__x").coalesce(1))
-        X = _scaled_by_key(sample)
+        X = _scaled_by_key(sample.select("__key", "__x"))
         m = X.shape[0]
         n_distinct = len(np.unique(X, axis=0))
         if n_distinct < min(ks):
@@ -309,50 +305,21 @@ class SparkFitting(SparkRunState):
                                      "segments asked for", code="too-few-distinct")])
         asked_range = len(ks) > 1
         ks = [kv for kv in ks if kv <= n_distinct]
-        centres, scores, spark_sil = self._score_each_k(sample, X, ks, seed, n_init)
-        if not scores:
-            raise DataError([Problem(None, "no number of segments in the range gives "
-                                     "non-empty segments: too many customers share the same "
-                                     "values", code="too-few-distinct")])
-        if len(scores) > 1:
-            selection = consensus_for_action(scores, self.useful)
-        else:
-            selection = single_k_selection(scores[0], only_possible=asked_range)
+        selection = select_k(X, ks, random_state=seed, n_init=n_init, useful=self.useful,
+                             sampling_error=sampled,
+                             progress=lambda _s, done, total: self._step("choose k", done,
+                                                                         total))
+        if asked_range and len(ks) == 1:  # worded as the standard engine words it
+            model = selection.model
+            selection = single_k_selection(selection.scores[0], only_possible=True)
+            selection.model = model
+        spec = registry.get("kmeans")
+        if spec.refine is not None:
+            selection.model = spec.refine(selection.model, X, seed)
+        centres = np.asarray(selection.model.cluster_centers_, dtype=float)
         selection.n_samples = int(m)
         selection.silhouette_sample = SILHOUETTE_SAMPLE if m > SILHOUETTE_SAMPLE else None
-        return (selection, centres[selection.chosen_k], sampled,
-                {"n_samples": int(m), "spark_silhouette": spark_sil})
-
-    def _score_each_k(self, sample: Any, X: np.ndarray, ks: list[int], seed: int, n_init: int
-                      ) -> tuple[dict[int, np.ndarray], list[Any], dict[str, float | None]]:
-        """Each k fitted on the sample and scored as the local engine scores it (a k giving
-        fewer groups is no candidate); the centres, the scores, MLlib's silhouette."""
-        from pyspark.ml.evaluation import ClusteringEvaluator
-        from pyspark.sql import functions as F
-
-        from custseg.selection import score_partition
-
-        evaluator = ClusteringEvaluator(featuresCol="__scaled", predictionCol="prediction")
-        centres: dict[int, np.ndarray] = {}
-        scores = []
-        spark_sil: dict[str, float | None] = {}
-        for i, kv in enumerate(ks):
-            model = self._kmeans(sample, kv, seed, n_init)
-            pred = model.transform(sample)
-            got = pred.select(F.col("__key").cast("string").alias("key"),
-                              "prediction").toPandas()
-            labels = got["prediction"].to_numpy()[np.argsort(got["key"].to_numpy(),
-                                                             kind="stable")]
-            self._step("choose k", i + 1, len(ks))
-            if len(np.unique(labels)) < kv:
-                continue  # fewer distinct groups than k: not a candidate (as locally)
-            centres[kv] = np.asarray(model.clusterCenters())
-            scores.append(score_partition(X, labels, model.summary.trainingCost, kv, seed))
-            try:
-                spark_sil[str(kv)] = round(float(evaluator.evaluate(pred)), 6)
-            except Exception:  # MLlib refuses degenerate partitions
-                spark_sil[str(kv)] = None
-        return centres, scores, spark_sil
+        return selection, centres, sampled, {"n_samples": int(m)}
 
     # ------------------------------------------------------------------ 5. segments
     def fit(self, scaled: Any, centres: np.ndarray, sampled: bool, final_init: str,

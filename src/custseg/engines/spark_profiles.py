@@ -146,8 +146,7 @@ class SparkProfiles(SparkRunState):
         engine = {**engine, "report_sample": len(sample),
                   "quantiles": ("exact" if data.n <= EXACT_QUANTILES else
                                 f"approximate (percentile_approx, accuracy "
-                                f"{QUANTILE_ACCURACY})"),
-                  "spark_silhouette": sel_info.pop("spark_silhouette")}
+                                f"{QUANTILE_ACCURACY})")}
         summary = build_spark_summary(
             n=data.n, features=data.kept, k=selection.chosen_k, selection=selection,
             quality=quality, segments=segs, roles=data.roles.to_dict(), plan=plan.to_dict(),
