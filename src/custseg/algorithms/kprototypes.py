@@ -170,7 +170,7 @@ class KPrototypesSegments(ClusterMixin, BaseEstimator):
             self.cluster_centers_ = np.asarray(self.model_.cluster_centers_, dtype=float)
             self.cost_ = float(self.model_.inertia_)
             return self
-        # categorical only: k-modes, which is k-prototypes without numeric columns
+        # without numeric columns this is k-modes: only mismatches count (gamma infinite)
         self.gamma_ = (float("inf") if not num else
                        float(self.gamma) if self.gamma is not None else
                        self.balanced_gamma(X, cat))
