@@ -555,14 +555,12 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         selection = select_k(Zs, k_values, random_state=seed, n_init=self.n_init,
                              progress=progress, n_threads=self.n_threads,
                              algorithm=self.algorithm, options=options, stability=stability_fn,
-                             useful=useful)
+                             useful=useful, refine=True)
         if only_possible is not None:
             selection.method = "only-possible"
             selection.explanation = only_possible
         k = selection.chosen_k
         spec = registry.get(self.algorithm)
-        if spec.refine is not None:  # K-Means: the repair step, on the rows k was chosen on
-            selection.model = spec.refine(selection.model, Zs, seed)
         model = selection.model
         if selection.outside is not None and not selection.outside.get("taken"):
             self._add_action_stability(selection, Zs, seed, options)

@@ -587,6 +587,7 @@ def select_k(
     stability: StabilityFn | None = None,
     sampling_error: bool = False,
     useful: tuple[int, int] | None = None,
+    refine: bool = False,
 ) -> KSelection:
     """Fit K-Means for every k and choose one by consensus.
 
@@ -616,10 +617,18 @@ def select_k(
     useful : (int, int), optional
         Choose among these k unless the evidence for another is strong
         (:func:`consensus_for_action`); every k tried is eligible by default.
+    refine : bool, default=False
+        Apply the method's ``refine`` hook of the registry (K-Means: the repair step,
+        :func:`custseg.algorithms.kmeans.repair_fit`) to the chosen k's model, on ``X``: what
+        every engine does to the k it chooses customers' segments with.
     """
     with limit_threads(X.shape[0], n_threads):
-        return _select_k(X, k_values, random_state, n_init, progress, algorithm, options,
-                         stability, sampling_error, useful)
+        selection = _select_k(X, k_values, random_state, n_init, progress, algorithm, options,
+                              stability, sampling_error, useful)
+    hook = registry.get(algorithm).refine
+    if refine and hook is not None:
+        selection.model = hook(selection.model, X, random_state)
+    return selection
 
 
 def partition_scores(S: np.ndarray, labels: np.ndarray, k: int, random_state: Any,

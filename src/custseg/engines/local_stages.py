@@ -224,7 +224,6 @@ def choose_k(prep: Prepared, ks: list[int], o: dict[str, Any], stage: Any) -> An
     on exactly as the standard engine chooses (scikit-learn's ``KMeans``, then the
     registry's repair step; in float64), so a table that small gets the standard engine's
     segments; a larger one with :class:`~custseg.algorithms.kmeans.FastKMeans`."""
-    from custseg.algorithms import registry
     from custseg.segmenter import SELECTION_SAMPLE as STANDARD_SAMPLE
     from custseg.selection import select_k
 
@@ -236,14 +235,9 @@ def choose_k(prep: Prepared, ks: list[int], o: dict[str, Any], stage: Any) -> An
                                  "asked for", code="too-few-distinct")])
     candidates = [kv for kv in ks if kv <= n_distinct]
     if len(Zs) <= STANDARD_SAMPLE:
-        Zs = Zs.astype(np.float64)
-        selection = select_k(Zs, candidates, random_state=prep.seed, progress=stage,
-                             n_threads=o["n_threads"], sampling_error=prep.sampled,
-                             useful=o["useful"])
-        refine = registry.get("kmeans").refine
-        if refine is not None:
-            selection.model = refine(selection.model, Zs, prep.seed)
-        return selection
+        return select_k(Zs.astype(np.float64), candidates, random_state=prep.seed,
+                        progress=stage, n_threads=o["n_threads"], sampling_error=prep.sampled,
+                        useful=o["useful"], refine=True)
     kernels = selection_kernels(prep.n_fit)
     return select_k(Zs, candidates, random_state=prep.seed,
                     progress=stage, n_threads=o["n_threads"], sampling_error=prep.sampled,

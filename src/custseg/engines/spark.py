@@ -324,7 +324,7 @@ class _SparkRun(SparkReading, SparkChecks, SparkFitting, SparkProfiles):
         if clipped is not None:
             data.cleaning["clipped"] = clipped
         self._step("preprocess", 1)
-        selection, centres, sampled, sel_info = self.choose_k(scaled, data.n, k_values, seed,
+        selection, centres, sampled = self.choose_k(scaled, data.n, k_values, seed,
                                                               sample_size, n_init)
         centres, iterations = self.fit(scaled, centres, sampled, final_init, seed)
         assigned, centres, sizes, quality = self.assign(scaled, centres)
@@ -343,11 +343,11 @@ class _SparkRun(SparkReading, SparkChecks, SparkFitting, SparkProfiles):
                   "input_checksum": checksum_of, "kmeans_init": "k-means++",
                   "n_init": n_init, "final_init": final_init if sampled else "none",
                   "final_iterations": iterations, "max_iter": MAX_ITER,
-                  "selection_sample": sel_info["n_samples"]}
+                  "selection_sample": selection.n_samples}
         result = self.outputs(data, assigned, segs, profiles_table, describe_num,
                               report_sample=report_sample, seed=seed, selection=selection,
                               quality=quality, plan=plan, info=info, sha256=sha256,
-                              command=command, engine=engine, sel_info=sel_info,
+                              command=command, engine=engine,
                               population=population, centres=centres, params=params,
                               extras=extras)
         result.model = spark_segmenter(result, columns=data.data_cols, roles=data.roles,

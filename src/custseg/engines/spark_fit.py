@@ -265,32 +265,21 @@ class SparkFitting(SparkRunState):
         return plan
 
     # ------------------------------------------------------------------ 4. choose k
-    def _kmeans(self, data: Any, k: int, seed: int, n_init: int) -> Any:
-        """The best (lowest training cost) of ``n_init`` seeded MLlib k-means|| fits, run
-        side by side (each fit is many short jobs); the same seeds give the same model
-        whatever the timing."""
-        from concurrent.futures import ThreadPoolExecutor
-
+    def _kmeans(self, data: Any, k: int, seed: int) -> Any:
+        """MLlib's k-means|| fitted on ``data`` (seeded): the final K-Means on everyone with
+        ``final_init="k-means||"``."""
         from pyspark.ml.clustering import KMeans
 
-        def fit(i: int) -> Any:
-            return KMeans(k=k, seed=seed + i, initMode="k-means||", initSteps=INIT_STEPS,
-                          maxIter=MAX_ITER, featuresCol="__scaled").fit(data)
-
-        if n_init == 1:
-            return fit(0)
-        with ThreadPoolExecutor(max_workers=n_init) as pool:
-            models = list(pool.map(fit, range(n_init)))
-        costs = [m.summary.trainingCost for m in models]
-        return models[int(np.argmin(costs))]
+        return KMeans(k=k, seed=seed, initMode="k-means||", initSteps=INIT_STEPS,
+                      maxIter=MAX_ITER, featuresCol="__scaled").fit(data)
 
     def choose_k(self, scaled: Any, n: int, k_values: list[int], seed: int,
-                 sample_size: int, n_init: int) -> tuple[Any, np.ndarray, bool, dict[str, Any]]:
+                 sample_size: int, n_init: int) -> tuple[Any, np.ndarray, bool]:
         """k chosen on a seeded sample collected to the driver, by the standard engine's own
         rule (:func:`custseg.selection.select_k` with scikit-learn's K-Means, ``n_init``
         starts for each k, then the registry's repair step on the k chosen).  Returns the
-        selection, the chosen k's centres, whether a sample was used, and what to record."""
-        from custseg.algorithms import registry
+        selection (``n_samples``: the customers it was chosen on), the chosen k's centres
+        and whether a sample was used."""
         from custseg.selection import SILHOUETTE_SAMPLE, select_k, single_k_selection
 
         ks = [kv for kv in k_values if kv < n] or [min(k_values)]
@@ -306,20 +295,17 @@ class SparkFitting(SparkRunState):
         asked_range = len(ks) > 1
         ks = [kv for kv in ks if kv <= n_distinct]
         selection = select_k(X, ks, random_state=seed, n_init=n_init, useful=self.useful,
-                             sampling_error=sampled,
+                             sampling_error=sampled, refine=True,
                              progress=lambda _s, done, total: self._step("choose k", done,
                                                                          total))
         if asked_range and len(ks) == 1:  # worded as the standard engine words it
             model = selection.model
             selection = single_k_selection(selection.scores[0], only_possible=True)
             selection.model = model
-        spec = registry.get("kmeans")
-        if spec.refine is not None:
-            selection.model = spec.refine(selection.model, X, seed)
         centres = np.asarray(selection.model.cluster_centers_, dtype=float)
         selection.n_samples = int(m)
         selection.silhouette_sample = SILHOUETTE_SAMPLE if m > SILHOUETTE_SAMPLE else None
-        return selection, centres, sampled, {"n_samples": int(m)}
+        return selection, centres, sampled
 
     # ------------------------------------------------------------------ 5. segments
     def fit(self, scaled: Any, centres: np.ndarray, sampled: bool, final_init: str,
@@ -334,7 +320,7 @@ class SparkFitting(SparkRunState):
         if final_init == "sample":
             centres, iterations = self.refine(scaled, centres)
         else:
-            centres = np.asarray(self._kmeans(scaled, len(centres), seed, 1).clusterCenters())
+            centres = np.asarray(self._kmeans(scaled, len(centres), seed).clusterCenters())
         self._step("fit", 1)
         return centres, iterations
 

@@ -122,7 +122,7 @@ class SparkProfiles(SparkRunState):
                 profiles_table: pd.DataFrame, describe_num: list[str], *, report_sample: int,
                 seed: int, selection: Any, quality: dict[str, Any], plan: Any,
                 info: dict[str, Any], sha256: str, command: str, engine: dict[str, Any],
-                sel_info: dict[str, Any], population: dict[str, Any], centres: np.ndarray,
+                population: dict[str, Any], centres: np.ndarray,
                 params: dict[str, Any], extras: dict[str, Any] | None = None
                 ) -> SparkSegmentation:
         """The assignments with the input columns, the report's sample, the summary and the
