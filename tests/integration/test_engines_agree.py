@@ -81,13 +81,6 @@ register_engine(ChunkedPandasEngine.name, ChunkedPandasEngine)
 
 # ----------------------------------------------------------------------------- inputs
 MALL_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
-#: Where the local engine does not give the standard engine's segments (yet): on Wholesale
-#: it chooses k as the standard engine does (a table within the standard engine's selection
-#: sample: scikit-learn's K-Means and the repair step), so the partition, sizes and centres
-#: are the same (adjusted Rand 1), but the first segment's name is not: "Low grocery · Low
-#: fresh" where the standard engine says "Mostly fresh and frozen · Low grocery · Low milk".
-NOT_YET = pytest.mark.xfail(strict=True, reason="the local engine names Wholesale's first "
-                            "segment otherwise (same partition)")
 
 
 def planted(path: Path, n: int = 600, seed: int = 3) -> Path:
@@ -198,7 +191,6 @@ def assert_same_segments(base: Any, other: Any) -> None:
     assert [s["name"] for s in b["segments"]] == [s["name"] for s in a["segments"]]
 
 
-CASES = ["mall", "planted", pytest.param("wholesale", marks=NOT_YET)]
 ALL = ["mall", "planted", "wholesale"]
 
 
@@ -236,8 +228,8 @@ def test_local_engine_decides_as_the_standard_one(name: str, runs: Runs) -> None
 
 def test_local_engine_preprocesses_wholesale_as_the_standard_one(runs: Runs,
                                                                  inputs: Any) -> None:
-    """The same preprocessed matrix (fences, feature-group weights); K-Means alone differs
-    (NOT_YET): the same k, a partition close to it and an inertia within 0.5%."""
+    """The same preprocessed matrix (fences, feature-group weights), the same k and an
+    inertia within 0.5%."""
     base, fast = runs("standard", "wholesale"), runs("local", "wholesale")
     frame = pd.read_csv(inputs["wholesale"][0])
     feats = base.segmenter.features_
@@ -251,7 +243,7 @@ def test_local_engine_preprocesses_wholesale_as_the_standard_one(runs: Runs,
         base.summary["quality"]["inertia"], rel=5e-3)
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", ALL)
 def test_local_engine_gives_the_standard_engines_segments(name: str, runs: Runs) -> None:
     assert_same_segments(runs("standard", name), runs("local", name))
 

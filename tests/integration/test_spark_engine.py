@@ -105,6 +105,10 @@ def test_k_chosen_on_a_sample_then_everyone_from_its_centres(blobs: dict[str, An
                            sample_size=1000, report_sample=500)
     s = result.summary
     assert s["k"] == 6 and s["k_selection"]["n_samples"] == 1000
+    # the silhouette as the standard engine scores a sample: 5 subsamples of 1000 // 5
+    assert s["k_selection"]["silhouette_sample"] == 1000
+    assert s["k_selection"]["sampling"]["subsamples"] == 5
+    assert s["k_selection"]["sampling"]["subsample_size"] == 200
     assert s["engine"]["selection_sample"] == 1000 and s["engine"]["report_sample"] == 500
     assert s["engine"]["final_init"] == "sample" and s["engine"]["final_iterations"] >= 1
     assert s["n_customers"] == 3000

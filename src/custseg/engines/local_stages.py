@@ -320,7 +320,8 @@ def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
     numbers: dict[str, Any] = {c: prep.sources[c] for c in prep.feats} | describe_num
     feature_roles = profile_roles(prep, describe_num)
     prep.sources = {}  # the parsed columns go with the statistics
-    stats = segment_statistics_numpy(numbers, labels, kk, describe_cat, o["n_threads"])
+    stats = segment_statistics_numpy(numbers, labels, kk, describe_cat, o["n_threads"],
+                                     prep.plan.log_columns)
     del numbers
     segments, profiles = profiles_from_statistics(
         stats, prep.feats, describe_numeric=list(describe_num),

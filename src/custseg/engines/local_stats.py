@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,8 @@ from custseg.engines.local_arrays import CHUNK_ROWS, arrow_float64
 
 def segment_statistics_numpy(columns: dict[str, Any], labels: np.ndarray, k: int,
                              categories: dict[str, Any] | None = None,
-                             n_threads: int | None = None) -> Any:
+                             n_threads: int | None = None,
+                             log_columns: Sequence[str] = ()) -> Any:
     """:class:`custseg.profiling.SegmentStatistics` of all customers in NumPy: exact means,
     medians and tertiles of the numeric ``columns`` (float64 arrays, Arrow columns, or
     functions returning either, called when the column's turn comes; missing values as NaN
@@ -24,7 +26,12 @@ def segment_statistics_numpy(columns: dict[str, Any], labels: np.ndarray, k: int
     An Arrow column of whole numbers or of decimals with few places (as customer tables
     have: ages, counts, money in cents), without missing cells and spanning at most
     :data:`HISTOGRAM_VALUES` values, is counted in one pass: a segment x value histogram
-    (``np.bincount``) gives its means, medians and tertiles exactly, without sorting."""
+    (``np.bincount``) gives its means, medians and tertiles exactly, without sorting.
+
+    For the ``log_columns`` (segmented on a log scale), the means and standard deviation of
+    ``log1p`` of the values (negative values as 0) are added, as
+    :func:`custseg.profiling.segment_statistics` adds them: their z-scores are measured on
+    that scale."""
     from concurrent.futures import ThreadPoolExecutor
 
     from custseg.profiling import SegmentStatistics
@@ -36,22 +43,52 @@ def segment_statistics_numpy(columns: dict[str, Any], labels: np.ndarray, k: int
                               population_std={}, lower_tertile={}, upper_tertile={})
     workers = n_threads or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:  # NumPy releases the GIL
-        results = list(pool.map(rows.column, columns.values()))
-    for c, (mean, std, lo, hi, means, medians) in zip(columns, results, strict=True):
+        results = list(pool.map(rows.column, columns.values(),
+                                [c in log_columns for c in columns]))
+    if any(logs is not None for *_, logs in results):
+        stats.log_mean = [{} for _ in range(k)]
+    for c, (mean, std, lo, hi, means, medians, logs) in zip(columns, results, strict=True):
         stats.population_mean[c], stats.population_std[c] = mean, std
         stats.lower_tertile[c], stats.upper_tertile[c] = lo, hi
         for s in range(k):
             stats.mean[s][c] = means[s]
             stats.median[s][c] = medians[s]
+        if logs is not None:
+            stats.log_population_mean[c], stats.log_population_std[c] = logs[0], logs[1]
+            for s in range(k):
+                stats.log_mean[s][c] = logs[2][s]
     for c, col in (categories or {}).items():
         for s, shares in enumerate(_category_shares(col, rows.lab, rows.keep, k)):
             stats.categories[s][c] = shares
     return stats
 
 
-#: One column's statistics: population mean, std, lower and upper tertiles, then the
-#: per-segment means and medians.
-ColumnStatistics = tuple[float, float, float, float, list[float], list[float]]
+#: The mean and standard deviation of everyone's ``log1p`` of a column, then each segment's
+#: mean of it.
+LogStatistics = tuple[float, float, list[float]]
+#: One column's statistics: population mean, std, lower and upper tertiles, the per-segment
+#: means and medians, then its log-scale statistics (None when it is not log-scaled).
+ColumnStatistics = tuple[float, float, float, float, list[float], list[float],
+                         LogStatistics | None]
+
+
+def log_scale(x: np.ndarray) -> np.ndarray:
+    """``log1p`` of the values, negative ones as 0: the scale a log-scaled column is
+    segmented and profiled on (:func:`custseg.profiling.segment_statistics`)."""
+    return np.log1p(np.maximum(x, 0.0))
+
+
+def _weighted_log_statistics(counts: np.ndarray, table: np.ndarray,
+                             values: np.ndarray) -> LogStatistics:
+    """:data:`LogStatistics` of a sample counted by value: ``counts`` everyone's count of
+    each of ``values``, ``table`` each segment's."""
+    logv = log_scale(values)
+    n = counts.sum()
+    mean = float(counts @ logv / n)
+    std = float(np.sqrt(counts @ (logv - mean) ** 2 / n))
+    sizes = table.sum(axis=1)
+    return mean, std, [float(table[s] @ logv / sizes[s]) if sizes[s] else float("nan")
+                       for s in range(len(table))]
 
 
 class _SegmentRows:
@@ -76,12 +113,13 @@ class _SegmentRows:
                 self._sorted.append(np.argsort(self.lab, kind="stable"))
             return self._sorted[0]
 
-    def column(self, values: Any) -> ColumnStatistics:
-        """A column's statistics (counted when it can be, else from its sorted values)."""
+    def column(self, values: Any, logged: bool = False) -> ColumnStatistics:
+        """A column's statistics (counted when it can be, else from its sorted values);
+        ``logged``: with its log-scale statistics."""
         if callable(values):  # loaded here, so that only a column a thread is in memory
             values = values()
         if not isinstance(values, np.ndarray):  # Arrow
-            counted = _histogram_statistics(values, self.labels, self.k)
+            counted = _histogram_statistics(values, self.labels, self.k, logged)
             if counted is not None:
                 return counted
             values = arrow_float64(values)
@@ -91,13 +129,24 @@ class _SegmentRows:
         complete = bool(ok.all())
         xs = x if complete else x[ok]
         if not len(xs):
-            return (np.nan, np.nan, np.nan, np.nan, [np.nan] * k, [np.nan] * k)
+            nothing = [float("nan")] * k
+            return (np.nan, np.nan, np.nan, np.nan, nothing, nothing,
+                    (np.nan, np.nan, nothing) if logged else None)
         lo, hi = np.quantile(xs, [1 / 3, 2 / 3])
-        sums = np.bincount(lab if complete else lab[ok], weights=xs, minlength=k)
-        counts = np.bincount(lab if complete else lab[ok], minlength=k)
-        means = [float(sums[s] / counts[s]) if counts[s] else float("nan") for s in range(k)]
-        return (float(xs.mean()), float(xs.std()), float(lo), float(hi), means,
-                self.medians(x, complete))
+        labs = lab if complete else lab[ok]
+        counts = np.bincount(labs, minlength=k)
+
+        def means_of(v: np.ndarray) -> list[float]:
+            sums = np.bincount(labs, weights=v, minlength=k)
+            return [float(sums[s] / counts[s]) if counts[s] else float("nan")
+                    for s in range(k)]
+
+        logs = None
+        if logged:
+            lx = log_scale(xs)
+            logs = (float(lx.mean()), float(lx.std()), means_of(lx))
+        return (float(xs.mean()), float(xs.std()), float(lo), float(hi), means_of(xs),
+                self.medians(x, complete), logs)
 
     def medians(self, x: np.ndarray, complete: bool) -> list[float]:
         """Each segment's median of ``x`` (the kept rows' values; NaN left out)."""
@@ -174,13 +223,13 @@ def decimal_places(x: np.ndarray, most: int = 3) -> int | None:
     return None
 
 
-def _histogram_statistics(col: Any, labels: np.ndarray, k: int
-                          ) -> tuple[float, float, float, float, list[float],
-                                     list[float]] | None:
-    """Population mean, std and tertiles, per-segment means and medians of an Arrow column
-    of whole numbers, or of decimals with at most 3 places (counted as whole numbers of
-    hundredths...), from one segment x value histogram; None when the column has missing
-    cells, other values, or spans too many values (the caller sorts instead)."""
+def _histogram_statistics(col: Any, labels: np.ndarray, k: int, logged: bool = False
+                          ) -> ColumnStatistics | None:
+    """Population mean, std and tertiles, per-segment means and medians (and log-scale
+    statistics when ``logged``) of an Arrow column of whole numbers, or of decimals with at
+    most 3 places (counted as whole numbers of hundredths...), from one segment x value
+    histogram; None when the column has missing cells, other values, or spans too many
+    values (the caller sorts instead)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -231,4 +280,5 @@ def _histogram_statistics(col: Any, labels: np.ndarray, k: int
     means = [float(table[s] @ values / counts[s]) if counts[s] else float("nan")
              for s in range(k)]
     medians = [_counted_median(np.cumsum(table[s]), values) for s in range(k)]
-    return mean, std, lo3, hi3, means, medians
+    logs = _weighted_log_statistics(everyone, table, values) if logged else None
+    return mean, std, lo3, hi3, means, medians, logs

@@ -280,13 +280,12 @@ class SparkFitting(SparkRunState):
         starts for each k, then the registry's repair step on the k chosen).  Returns the
         selection (``n_samples``: the customers it was chosen on), the chosen k's centres
         and whether a sample was used."""
-        from custseg.selection import SILHOUETTE_SAMPLE, select_k, single_k_selection
+        from custseg.selection import select_k, single_k_selection
 
         ks = [kv for kv in k_values if kv < n] or [min(k_values)]
         sampled = n > sample_size and len(ks) > 1
         sample = seeded_sample(scaled, n, sample_size, seed) if sampled else scaled
         X = _scaled_by_key(sample.select("__key", "__x"))
-        m = X.shape[0]
         n_distinct = len(np.unique(X, axis=0))
         if n_distinct < min(ks):
             raise DataError([Problem(None, f"the features take only {n_distinct} distinct "
@@ -299,12 +298,11 @@ class SparkFitting(SparkRunState):
                              progress=lambda _s, done, total: self._step("choose k", done,
                                                                          total))
         if asked_range and len(ks) == 1:  # worded as the standard engine words it
-            model = selection.model
-            selection = single_k_selection(selection.scores[0], only_possible=True)
-            selection.model = model
+            chosen = selection
+            selection = single_k_selection(chosen.scores[0], only_possible=True)
+            selection.model, selection.n_samples = chosen.model, chosen.n_samples
+            selection.silhouette_sample = chosen.silhouette_sample
         centres = np.asarray(selection.model.cluster_centers_, dtype=float)
-        selection.n_samples = int(m)
-        selection.silhouette_sample = SILHOUETTE_SAMPLE if m > SILHOUETTE_SAMPLE else None
         return selection, centres, sampled
 
     # ------------------------------------------------------------------ 5. segments

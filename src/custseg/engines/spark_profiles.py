@@ -3,6 +3,7 @@ summary (:mod:`custseg.engines.spark`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -161,11 +162,14 @@ class SparkProfiles(SparkRunState):
     # ------------------------------------------------------------------ 6. profile
     def profile(self, assigned: Any, cols: dict[str, NumericColumn], kept: list[str],
                 describe_num: list[str], categorical: list[str], sizes: list[int], n: int,
-                rules: Any, feature_roles: dict[str, str] | None = None
+                rules: Any, feature_roles: dict[str, str] | None = None,
+                log_columns: Sequence[str] = ()
                 ) -> tuple[list[SegmentProfile], pd.DataFrame, dict[str, Any]]:
         """Per-segment and population statistics in Spark; profiles, names and
         recommendations by the local engine's code (``feature_roles``: the role each column
-        is worded by, as the standard engine's ``feature_roles_``)."""
+        is worded by, as the standard engine's ``feature_roles_``; ``log_columns``: those
+        segmented on a log scale, profiled on it as
+        :func:`custseg.profiling.segment_statistics` does)."""
         from pyspark.sql import functions as F
 
         from custseg.profiling import SegmentStatistics, profiles_from_statistics
@@ -179,6 +183,11 @@ class SparkProfiles(SparkRunState):
                          spark_quantiles(v, [0.5], n).alias(f"med{i}")]
             pop_aggs += [F.avg(v).alias(f"mean{i}"), F.stddev_pop(v).alias(f"std{i}"),
                          spark_quantiles(v, [1 / 3, 0.5, 2 / 3], n).alias(f"q{i}")]
+        logged = [c for c in numeric if c in log_columns]
+        for i, c in enumerate(logged):  # log1p, negative values as 0
+            lv = F.log1p(F.greatest(F.col(cols[c].internal).cast("double"), F.lit(0.0)))
+            per_aggs.append(F.avg(lv).alias(f"log{i}"))
+            pop_aggs += [F.avg(lv).alias(f"log{i}"), F.stddev_pop(lv).alias(f"logstd{i}")]
         per = {r["segment"]: r for r in assigned.groupBy("segment").agg(*per_aggs).collect()}
         pop = assigned.agg(*pop_aggs).first()
 
@@ -200,6 +209,12 @@ class SparkProfiles(SparkRunState):
             lower_tertile={c: num((pop[f"q{i}"] or [None])[0]) for i, c in enumerate(numeric)},
             upper_tertile={c: num((pop[f"q{i}"] or [None] * 3)[2])
                            for i, c in enumerate(numeric)})
+        if logged:
+            stats.log_population_mean = {c: num(pop[f"log{i}"]) for i, c in enumerate(logged)}
+            stats.log_population_std = {c: num(pop[f"logstd{i}"])
+                                        for i, c in enumerate(logged)}
+            stats.log_mean = [{c: num(per[s][f"log{i}"]) for i, c in enumerate(logged)}
+                              for s in range(k)]
         segs, table = profiles_from_statistics(stats, kept, describe_numeric=describe_num,
                                                describe_categorical=categorical, rules=rules,
                                                roles=feature_roles)
