@@ -383,10 +383,16 @@ def test_whole_numbers_and_decimals_are_profiled_by_counting() -> None:
     assert decimal_places(ints["income"]) is None
     chunked = {c: pa.chunked_array([pa.array(v[:10_000]), pa.array(v[10_000:])])
                for c, v in ints.items()}
-    counted = segment_statistics_numpy(chunked, labels, 4)
+    logged = ["age", "big", "income", "tenure", "ratio"]  # big: negative values as 0
+    counted = segment_statistics_numpy(chunked, labels, 4, log_columns=logged)
     floats = segment_statistics_numpy({c: v.astype(float) for c, v in ints.items()},
-                                      labels, 4)
+                                      labels, 4, log_columns=logged)
     assert counted.sizes == floats.sizes
+    assert sorted(counted.log_population_mean) == sorted(logged)
+    for a, b in ((counted.log_population_mean, floats.log_population_mean),
+                 (counted.log_population_std, floats.log_population_std),
+                 *zip(counted.log_mean, floats.log_mean, strict=True)):
+        assert a == pytest.approx(b, rel=1e-12)
     for f, s in ((counted.mean, floats.mean), (counted.median, floats.median)):
         for x, y in zip(f, s, strict=True):
             assert x == pytest.approx(y, rel=1e-12)
@@ -456,10 +462,16 @@ def test_numpy_statistics_equal_the_pandas_ones() -> None:
     import pyarrow as pa
 
     fast = segment_statistics_numpy(cols, labels, 4, {"genre": pa.chunked_array(
-        [pa.array(genre)])})
+        [pa.array(genre)])}, log_columns=["a", "b"])
     keep = labels >= 0
     frame = pd.DataFrame(cols)[keep].assign(genre=genre[keep].to_numpy())
-    slow = segment_statistics(frame, labels[keep], ["a", "b"], ["genre"])
+    slow = segment_statistics(frame, labels[keep], ["a", "b"], ["genre"],
+                              log_columns=["a", "b"])
+    # the log scale (log1p, negative values as 0) as profiling.segment_statistics takes it
+    assert fast.log_population_mean == pytest.approx(slow.log_population_mean)
+    assert fast.log_population_std == pytest.approx(slow.log_population_std)
+    for x, y in zip(fast.log_mean, slow.log_mean, strict=True):
+        assert x == pytest.approx(y)
     assert fast.sizes == slow.sizes and fast.n == slow.n
     for f, s in ((fast.mean, slow.mean), (fast.median, slow.median)):
         for x, y in zip(f, s, strict=True):
