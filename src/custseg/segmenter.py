@@ -43,7 +43,9 @@ from custseg.selection import (
     KSelection,
     fit_method,
     limit_threads,
+    number_by_size,
     partition_scores,
+    possible_k_values,
     select_k,
 )
 from custseg.stability import bootstrap_stability
@@ -515,14 +517,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             sample_idx = np.sort(np.random.RandomState(seed).choice(n, SELECTION_SAMPLE,
                                                                     replace=False))
         Zs = Z if sample_idx is None else Z[sample_idx]
-        n_distinct = len(np.unique(Zs, axis=0))
-        if n_distinct < min(k_values):
-            raise DataError([Problem(None, f"the features take only {n_distinct} distinct "
-                                     f"value(s) across customers, fewer than the "
-                                     f"{min(k_values)} segments asked for",
-                                     code="too-few-distinct")])
-        asked_range = len(k_values) > 1
-        k_values = [k for k in k_values if k <= n_distinct]
+        k_values, only = possible_k_values(Zs, k_values)
         Zs, reduced = self._selection_space(Zs, k_values, seed)
         useful = (tuple(self.useful_k) if self.useful_k is not None and self.k == "auto"
                   else None)
@@ -533,9 +528,6 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             selection, model = self._fit_embedded(spec, Z, Zs, k_values, seed, useful,
                                                   sample_idx is not None, progress)
         else:
-            only = (f"k = {k_values[0]}: the only number of segments possible, since the "
-                    f"features take only {n_distinct} distinct values."
-                    if asked_range and len(k_values) == 1 else None)
             selection, model = self._fit_selecting_k(
                 Z, Zs, k_values, seed, options, useful=useful, only_possible=only,
                 sample_idx=sample_idx, reduced=reduced, progress=progress)
@@ -555,10 +547,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         selection = select_k(Zs, k_values, random_state=seed, n_init=self.n_init,
                              progress=progress, n_threads=self.n_threads,
                              algorithm=self.algorithm, options=options, stability=stability_fn,
-                             useful=useful, refine=True)
-        if only_possible is not None:
-            selection.method = "only-possible"
-            selection.explanation = only_possible
+                             useful=useful, refine=True, only_possible=only_possible)
         k = selection.chosen_k
         spec = registry.get(self.algorithm)
         model = selection.model
@@ -594,15 +583,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         n = Z.shape[0]
         selection.model = None
         raw = np.asarray(model.labels_, dtype=np.int64)
-        found = len(np.unique(raw[raw >= 0]))
-        if found < k:
-            raise DataError([Problem(None, f"only {found} non-empty segments could be formed, "
-                                     f"fewer than the {k} asked for: too many customers share "
-                                     "the same values", code="too-few-distinct")])
-        counts = np.bincount(raw[raw >= 0], minlength=k)
-        order = np.argsort(-counts, kind="stable")
-        label_map = np.empty(k, dtype=np.int64)
-        label_map[order] = np.arange(k)
+        order, label_map = number_by_size(np.bincount(raw[raw >= 0], minlength=k))
         self.k_ = int(k)
         self.k_selection_: KSelection = selection
         if caps.centres_only:

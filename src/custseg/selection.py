@@ -53,6 +53,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
 from custseg.algorithms import registry
+from custseg.errors import DataError, Problem
 
 #: Above this many customers the silhouette is computed on a seeded sample of this size
 #: (its standard error there is about 0.005: enough to rank the k).
@@ -588,6 +589,7 @@ def select_k(
     sampling_error: bool = False,
     useful: tuple[int, int] | None = None,
     refine: bool = False,
+    only_possible: str | None = None,
 ) -> KSelection:
     """Fit K-Means for every k and choose one by consensus.
 
@@ -621,6 +623,8 @@ def select_k(
         Apply the method's ``refine`` hook of the registry (K-Means: the repair step,
         :func:`custseg.algorithms.kmeans.repair_fit`) to the chosen k's model, on ``X``: what
         every engine does to the k it chooses customers' segments with.
+    only_possible : str, optional
+        :func:`possible_k_values`' sentence when only one k of a range is possible.
     """
     with limit_threads(X.shape[0], n_threads):
         selection = _select_k(X, k_values, random_state, n_init, progress, algorithm, options,
@@ -628,6 +632,8 @@ def select_k(
     hook = registry.get(algorithm).refine
     if refine and hook is not None:
         selection.model = hook(selection.model, X, random_state)
+    if only_possible is not None:
+        selection.method, selection.explanation = "only-possible", only_possible
     return selection
 
 
@@ -755,6 +761,56 @@ def _fit_candidates_parallel(X: np.ndarray, ks: list[int], algorithm: str, rando
             else:
                 models[k], scores[k] = model, score
     return models, scores, degenerate
+
+
+def possible_k_values(X: np.ndarray, k_values: list[int]) -> tuple[list[int], str | None]:
+    """The numbers of segments among ``k_values`` that the customers' distinct rows of ``X``
+    allow (at most one segment per distinct row), and, when a range was asked and only one
+    is left, the sentence that says so (None otherwise).  Every engine checks so.
+
+    Raises :class:`~custseg.errors.DataError` (``too-few-distinct``) when not even the
+    smallest is possible.
+
+    >>> possible_k_values(np.array([[0.0], [0.0], [1.0], [2.0]]), [2, 3, 4])
+    ([2, 3], None)
+    >>> possible_k_values(np.array([[0.0], [1.0], [1.0]]), [2, 3])[1]
+    'k = 2: the only number of segments possible, since the features take only 2 distinct values.'
+    """
+    n_distinct = len(np.unique(X, axis=0))
+    if n_distinct < min(k_values):
+        raise DataError([Problem(None, f"the features take only {n_distinct} distinct "
+                                 f"value(s) across customers, fewer than the "
+                                 f"{min(k_values)} segments asked for",
+                                 code="too-few-distinct")])
+    possible = [k for k in k_values if k <= n_distinct]
+    only = (f"k = {possible[0]}: the only number of segments possible, since the features "
+            f"take only {n_distinct} distinct values."
+            if len(k_values) > 1 and len(possible) == 1 else None)
+    return possible, only
+
+
+def number_by_size(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segments numbered by size, 0 the largest (the earlier on a tie): ``order`` (the old
+    numbers, new order) and ``label_map`` (old number -> new number).  Every engine numbers
+    its segments so.
+
+    Raises :class:`~custseg.errors.DataError` (``too-few-distinct``) when a segment is
+    empty: fewer segments could be formed than were asked for.
+
+    >>> order, label_map = number_by_size(np.array([5, 9, 5]))
+    >>> order.tolist(), label_map.tolist()
+    ([1, 0, 2], [1, 0, 2])
+    """
+    counts = np.asarray(counts)
+    if (counts == 0).any():
+        raise DataError([Problem(None, f"only {int((counts > 0).sum())} non-empty segments "
+                                 f"could be formed, fewer than the {len(counts)} asked for: "
+                                 "too many customers share the same values",
+                                 code="too-few-distinct")])
+    order = np.argsort(-counts, kind="stable")
+    label_map = np.empty(len(counts), dtype=np.int64)
+    label_map[order] = np.arange(len(counts))
+    return order, label_map
 
 
 def single_k_selection(score: KScore, only_possible: bool) -> KSelection:

@@ -480,3 +480,25 @@ def test_numpy_statistics_equal_the_pandas_ones() -> None:
     assert fast.lower_tertile == pytest.approx(slow.lower_tertile)
     assert fast.upper_tertile == pytest.approx(slow.upper_tertile)
     assert fast.categories == slow.categories
+
+
+def test_few_distinct_customers_give_the_standard_engines_only_possible_k(
+        tmp_path: Path) -> None:
+    """Four distinct customers repeated, k asked in 4..10: every engine says k = 4 is the
+    only number possible (selection.possible_k_values), in the same words; k = 5 asked is
+    refused with the same error."""
+    rng = np.random.default_rng(0)
+    pick = rng.integers(0, 4, 400)
+    path = tmp_path / "four.csv"
+    pd.DataFrame({"customer_id": np.arange(1, 401),  # rows unique, feature values not
+                  "income": np.array([20.0, 40, 60, 80])[pick],
+                  "spend": np.array([70.0, 10, 50, 30])[pick]}).to_csv(path, index=False)
+    fast = segment_large(path, k_range=(4, 10), random_state=0).summary["k_selection"]
+    standard = segment_file(path, k_range=(4, 10), random_state=0).summary["k_selection"]
+    assert fast["method"] == standard["method"] == "only-possible"
+    assert fast["explanation"] == standard["explanation"]
+    assert "only 4 distinct values" in fast["explanation"]
+    for run in (lambda: segment_large(path, k=5, random_state=0),
+                lambda: segment_file(path, k=5, random_state=0)):
+        with pytest.raises(DataError, match="only 4 distinct value"):
+            run()

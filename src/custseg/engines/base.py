@@ -15,7 +15,8 @@ Where do I add a new engine?
 2. Read and aggregate however the engine needs, but take every rule from the functions the
    :data:`STAGES` name (``custseg.parsing.parse_numeric``, ``validate_table``,
    ``custseg.preprocess.plan_preprocessing``, ``custseg.selection.select_k``,
-   ``custseg.profiling.profiles_from_statistics``, :func:`number_by_size`...): never restate one.
+   ``custseg.profiling.profiles_from_statistics``, ``custseg.selection.number_by_size``...):
+   never restate one.
 3. ``register_engine("mine", MyEngine)`` (:mod:`custseg.engines.registry`, which also holds
    the three built-in engines); ``get_engine("mine")`` then runs it.
 4. Add it to ``tests/integration/test_engines_agree.py`` (it must give the standard
@@ -31,8 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
-
-import numpy as np
 
 from custseg.errors import Problem
 
@@ -71,10 +70,10 @@ STAGES: tuple[Stage, ...] = (
     Stage("choose k", "the k tried, each scored, the consensus",
           ("custseg.segmenter:k_values", "custseg.selection:select_k",
            "custseg.selection:score_partition", "custseg.selection:consensus_for_action",
-           "custseg.selection:single_k_selection")),
+           "custseg.selection:single_k_selection", "custseg.selection:possible_k_values")),
     Stage("fit", "the final model on every customer", ("custseg.selection:fit_method",)),
     Stage("assign", "each customer's segment, numbered by size, and distance",
-          ("custseg.engines.base:number_by_size",)),
+          ("custseg.selection:number_by_size",)),
     Stage("profile", "per-segment statistics, levels, names and recommendations",
           ("custseg.profiling:profiles_from_statistics", "custseg.profiling:load_rules")),
     Stage("write", "segments, profiles.csv, summary.json, report.html, model/",
@@ -90,21 +89,6 @@ def rule(dotted: str) -> Any:
 
 
 # ----------------------------------------------------------------- rules every engine uses
-def number_by_size(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Segments numbered by size, 0 the largest (the earlier on a tie): ``order`` (the old
-    numbers, new order) and ``label_map`` (old number -> new number).
-
-    >>> order, label_map = number_by_size(np.array([5, 9, 5]))
-    >>> order.tolist(), label_map.tolist()
-    ([1, 0, 2], [1, 0, 2])
-    """
-    counts = np.asarray(counts)
-    order = np.argsort(-counts, kind="stable")
-    label_map = np.empty(len(counts), dtype=np.int64)
-    label_map[order] = np.arange(len(counts))
-    return order, label_map
-
-
 def new_cleaning(rows_read: int, duplicates_dropped: int = 0,
                  columns_dropped: dict[str, str] | None = None) -> dict[str, Any]:
     """The ``cleaning`` record of a run, before the checks fill it (summary.json's keys, in

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custseg.engines.base import number_by_size
 from custseg.engines.local_arrays import (
     arrow_float64,
     assign_chunked,
@@ -21,6 +20,7 @@ from custseg.engines.local_arrays import (
 from custseg.engines.local_checks import check_features, describe_columns
 from custseg.engines.local_stats import segment_statistics_numpy
 from custseg.errors import DataError, Problem
+from custseg.selection import number_by_size
 
 #: Customers k is chosen on (a stratified random sample): 5% of them, within these bounds.
 SELECTION_SAMPLE = (50_000, 100_000)
@@ -225,25 +225,20 @@ def choose_k(prep: Prepared, ks: list[int], o: dict[str, Any], stage: Any) -> An
     registry's repair step; in float64), so a table that small gets the standard engine's
     segments; a larger one with :class:`~custseg.algorithms.kmeans.FastKMeans`."""
     from custseg.segmenter import SELECTION_SAMPLE as STANDARD_SAMPLE
-    from custseg.selection import select_k
+    from custseg.selection import possible_k_values, select_k
 
     Zs = prep.Z[prep.sample]
-    n_distinct = len(np.unique(Zs, axis=0))
-    if n_distinct < min(ks):
-        raise DataError([Problem(None, f"the features take only {n_distinct} distinct value(s) "
-                                 f"across customers, fewer than the {min(ks)} segments "
-                                 "asked for", code="too-few-distinct")])
-    candidates = [kv for kv in ks if kv <= n_distinct]
+    candidates, only = possible_k_values(Zs, ks)
     if len(Zs) <= STANDARD_SAMPLE:
         return select_k(Zs.astype(np.float64), candidates, random_state=prep.seed,
                         progress=stage, n_threads=o["n_threads"], sampling_error=prep.sampled,
-                        useful=o["useful"], refine=True)
+                        useful=o["useful"], refine=True, only_possible=only)
     kernels = selection_kernels(prep.n_fit)
     return select_k(Zs, candidates, random_state=prep.seed,
                     progress=stage, n_threads=o["n_threads"], sampling_error=prep.sampled,
                     algorithm="fastkmeans",
                     options={"n_threads": o["n_threads"], "kernels": kernels},
-                    useful=o["useful"])
+                    useful=o["useful"], only_possible=only)
 
 
 def fit_final(prep: Prepared, selection: Any, n_threads: int | None, stage: Any) -> Any:
@@ -271,10 +266,6 @@ def assign(prep: Prepared, km: Any, n_threads: int | None, stage: Any
     Zfit = prep.Z if prep.fit_idx is None else prep.Z[prep.fit_idx]
     labels_fit, dist_fit = assign_chunked(Zfit, km.cluster_centers_, n_threads)
     counts = np.bincount(labels_fit, minlength=kk)
-    if (counts == 0).any():
-        raise DataError([Problem(None, f"only {int((counts > 0).sum())} non-empty segments "
-                                 f"could be formed, fewer than the {kk} asked for",
-                                 code="too-few-distinct")])
     order, label_map = number_by_size(counts)
     centres = km.cluster_centers_[order].astype(np.float64)
     inertia = float(np.dot(dist_fit, dist_fit))

@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from custseg.engines.base import number_by_size
 from custseg.engines.spark_model import SparkPreprocessing
 from custseg.engines.spark_read import NumericColumn
 from custseg.engines.spark_run import SparkRunState
-from custseg.errors import DataError, Problem
+from custseg.selection import number_by_size
 
 if TYPE_CHECKING:
 
@@ -280,28 +279,17 @@ class SparkFitting(SparkRunState):
         starts for each k, then the registry's repair step on the k chosen).  Returns the
         selection (``n_samples``: the customers it was chosen on), the chosen k's centres
         and whether a sample was used."""
-        from custseg.selection import select_k, single_k_selection
+        from custseg.selection import possible_k_values, select_k
 
         ks = [kv for kv in k_values if kv < n] or [min(k_values)]
         sampled = n > sample_size and len(ks) > 1
         sample = seeded_sample(scaled, n, sample_size, seed) if sampled else scaled
         X = _scaled_by_key(sample.select("__key", "__x"))
-        n_distinct = len(np.unique(X, axis=0))
-        if n_distinct < min(ks):
-            raise DataError([Problem(None, f"the features take only {n_distinct} distinct "
-                                     f"value(s) across customers, fewer than the {min(ks)} "
-                                     "segments asked for", code="too-few-distinct")])
-        asked_range = len(ks) > 1
-        ks = [kv for kv in ks if kv <= n_distinct]
+        ks, only = possible_k_values(X, ks)
         selection = select_k(X, ks, random_state=seed, n_init=n_init, useful=self.useful,
-                             sampling_error=sampled, refine=True,
+                             sampling_error=sampled, refine=True, only_possible=only,
                              progress=lambda _s, done, total: self._step("choose k", done,
                                                                          total))
-        if asked_range and len(ks) == 1:  # worded as the standard engine words it
-            chosen = selection
-            selection = single_k_selection(chosen.scores[0], only_possible=True)
-            selection.model, selection.n_samples = chosen.model, chosen.n_samples
-            selection.silhouette_sample = chosen.silhouette_sample
         centres = np.asarray(selection.model.cluster_centers_, dtype=float)
         return selection, centres, sampled
 
@@ -355,11 +343,6 @@ class SparkFitting(SparkRunState):
         pred = scaled.withColumn("__c", _nearest(centres))
         counts = dict(pred.groupBy("__c").count().collect())
         raw_counts = np.array([counts.get(j, 0) for j in range(k)])
-        if (raw_counts == 0).any():
-            raise DataError([Problem(None, f"only {int((raw_counts > 0).sum())} non-empty "
-                                     f"segments could be formed, fewer than the {k} asked for: "
-                                     "too many customers share the same values",
-                                     code="too-few-distinct")])
         order, label_map = number_by_size(raw_counts)
         centres = centres[order]
         mapping = F.array(*[F.lit(int(v)) for v in label_map])

@@ -56,6 +56,20 @@ def category_shares(assigned: Any, categorical: list[str], sizes: list[int], n: 
     return cats, shares
 
 
+def _log_aggregates(internal: list[str]) -> tuple[list[Any], list[Any]]:
+    """The per-segment (``log{i}``) and population (``log{i}``, ``logstd{i}``) aggregates
+    of ``log1p`` of the columns ``internal`` (negative values as 0): the log scale
+    :func:`custseg.profiling.segment_statistics` profiles log-scaled features on."""
+    from pyspark.sql import functions as F
+
+    per, pop = [], []
+    for i, c in enumerate(internal):
+        lv = F.log1p(F.greatest(F.col(c).cast("double"), F.lit(0.0)))
+        per.append(F.avg(lv).alias(f"log{i}"))
+        pop += [F.avg(lv).alias(f"log{i}"), F.stddev_pop(lv).alias(f"logstd{i}")]
+    return per, pop
+
+
 def build_spark_summary(*, n: int, features: list[str], k: int, selection: Any,
                         quality: dict[str, Any], segments: list[SegmentProfile],
                         roles: dict[str, Any], plan: dict[str, Any], cleaning: dict[str, Any],
@@ -184,10 +198,8 @@ class SparkProfiles(SparkRunState):
             pop_aggs += [F.avg(v).alias(f"mean{i}"), F.stddev_pop(v).alias(f"std{i}"),
                          spark_quantiles(v, [1 / 3, 0.5, 2 / 3], n).alias(f"q{i}")]
         logged = [c for c in numeric if c in log_columns]
-        for i, c in enumerate(logged):  # log1p, negative values as 0
-            lv = F.log1p(F.greatest(F.col(cols[c].internal).cast("double"), F.lit(0.0)))
-            per_aggs.append(F.avg(lv).alias(f"log{i}"))
-            pop_aggs += [F.avg(lv).alias(f"log{i}"), F.stddev_pop(lv).alias(f"logstd{i}")]
+        per_logs, pop_logs = _log_aggregates([cols[c].internal for c in logged])
+        per_aggs, pop_aggs = per_aggs + per_logs, pop_aggs + pop_logs
         per = {r["segment"]: r for r in assigned.groupBy("segment").agg(*per_aggs).collect()}
         pop = assigned.agg(*pop_aggs).first()
 
@@ -211,8 +223,7 @@ class SparkProfiles(SparkRunState):
                            for i, c in enumerate(numeric)})
         if logged:
             stats.log_population_mean = {c: num(pop[f"log{i}"]) for i, c in enumerate(logged)}
-            stats.log_population_std = {c: num(pop[f"logstd{i}"])
-                                        for i, c in enumerate(logged)}
+            stats.log_population_std = {c: num(pop[f"logstd{i}"]) for i, c in enumerate(logged)}
             stats.log_mean = [{c: num(per[s][f"log{i}"]) for i, c in enumerate(logged)}
                               for s in range(k)]
         segs, table = profiles_from_statistics(stats, kept, describe_numeric=describe_num,
