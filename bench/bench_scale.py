@@ -22,6 +22,9 @@ customers): ``inertia`` there is comparable between the two.
 Run (results go in docs/benchmarks.md)::
 
     python bench/bench_scale.py --rows 1000000,10000000 --formats csv,parquet
+    # this checkout against another (its src folder), alternating in every repeat:
+    python bench/bench_scale.py --rows 10000000 --formats csv --engines auto --repeats 3 \
+        --baseline-max-rows 0 --baseline-src /work/main/src
     python bench/bench_scale.py --rows 100000,300000,1000000,3000000,10000000 \
         --formats csv --engines local,standard --plot docs/scaling.png
 """
@@ -74,14 +77,15 @@ print(json.dumps({"k": int(best), "elbow": None if elbow is None else int(elbow)
 '''
 
 
-def run(cmd: list[str]) -> dict:
+def run(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     """Run ``cmd``; wall time, peak RSS (MB) of that process, its stdout, the load before.
 
     The peak is the child's ``ru_maxrss``; it would include this process's own memory at
     the fork, so this process stays small: data generation and scoring run in children."""
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
     out_text = proc.stdout.read()
     err_text = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -132,6 +136,34 @@ def inertia_in_child(data: Path, labels_path: Path) -> float:
     return float(run([sys.executable, "-c", code])["stdout"].strip())
 
 
+def _with_summary(m: dict, out: Path) -> dict:
+    """A run's measures with k, inertia, stage timings and segments file of its summary."""
+    summary = json.loads((out / "summary.json").read_text())
+    m.update(k=summary["k"], inertia_own=summary["quality"]["inertia"],
+             timings=summary["timings"],
+             engine=summary.get("engine", {}).get("name", "standard"),
+             segments_file=summary.get("engine", {}).get("segments_file", "segments.csv"))
+    return m
+
+
+def _report(runs: list[dict], out: Path, data: Path, n: int, fmt: str, who: str) -> dict:
+    """Median wall time, peak memory, k and common inertia of the repeats of one version."""
+    inertia = inertia_in_child(data, out / runs[-1]["segments_file"])
+    med = statistics.median(x["wall"] for x in runs)
+    res = {"rows": n, "format": fmt, "who": f"custseg ({who})",
+           "wall": med, "walls": [round(x["wall"], 2) for x in runs],
+           "rss_mb": max(x["rss_mb"] for x in runs), "k": runs[0]["k"],
+           "inertia": inertia, "load": [round(x["load"], 2) for x in runs],
+           "timings": runs[-1]["timings"], "engine": runs[0]["engine"],
+           "segments_file": runs[-1]["segments_file"]}
+    print(f"  custseg --engine {who} ({res['engine']}): median "
+          f"{med:.2f} s {res['walls']}, peak {res['rss_mb']:,.0f} MB, "
+          f"k={res['k']}, inertia {inertia:,.1f}, load {res['load']}, "
+          f"{res['segments_file']}", flush=True)
+    print(f"    stages: {runs[-1]['timings']}", flush=True)
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default="1000000,10000000")
@@ -144,6 +176,9 @@ def main() -> None:
                     help="run custseg --engine standard up to this many customers")
     ap.add_argument("--output-format", default="auto",
                     help="custseg --format (auto: Parquet above 1M customers on the fast path)")
+    ap.add_argument("--baseline-src", type=Path, default=None,
+                    help="also run custseg from this source folder (e.g. another checkout's "
+                         "src), alternating with this one in every repeat")
     ap.add_argument("--plot", type=Path, help="write a log-log plot of time and memory")
     ap.add_argument("--json", type=Path, help="also write the results as JSON")
     ap.add_argument("--tmp", type=Path, default=None)
@@ -152,7 +187,12 @@ def main() -> None:
     if a.replot:
         plot(json.loads(a.replot.read_text()), a.plot)
         return
-    exe = str(Path(sys.executable).with_name("custseg"))
+    versions = [("", [str(Path(sys.executable).with_name("custseg"))], None)]
+    if a.baseline_src is not None:
+        env = {**os.environ, "PYTHONPATH": str(a.baseline_src.resolve())}
+        here_env = {**os.environ, "PYTHONPATH": str((HERE.parent / "src").resolve())}
+        versions = [("", [sys.executable, "-m", "custseg"], here_env),
+                    ("baseline ", [sys.executable, "-m", "custseg"], env)]
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, python "
           f"{platform.python_version()}, {platform.machine()}, load average "
           f"{os.getloadavg()[0]:.2f}")
@@ -170,37 +210,21 @@ def main() -> None:
                 for engine in a.engines.split(","):
                     if engine == "standard" and n > a.standard_max_rows:
                         continue
-                    runs = []
-                    for r in range(a.repeats):
-                        out = tmp / f"out-{engine}-{r}"
+                    runs_of: dict[str, list[dict]] = {label: [] for label, _, _ in versions}
+                    for r in range(a.repeats):  # the versions alternate: same load for each
+                        for label, exe, env in versions:
+                            out = tmp / f"out-{label.strip() or 'this'}-{engine}-{r}"
+                            shutil.rmtree(out, ignore_errors=True)
+                            m = run([*exe, "segment", str(data), "--out", str(out), "-q",
+                                     "--seed", "0", "--engine", engine,
+                                     "--format", a.output_format], env)
+                            runs_of[label].append(_with_summary(m, out))
+                            if r < a.repeats - 1:
+                                shutil.rmtree(out, ignore_errors=True)
+                    for label, runs in runs_of.items():
+                        out = tmp / f"out-{label.strip() or 'this'}-{engine}-{a.repeats - 1}"
+                        results.append(_report(runs, out, data, n, fmt, f"{label}{engine}"))
                         shutil.rmtree(out, ignore_errors=True)
-                        m = run([exe, "segment", str(data), "--out", str(out), "-q",
-                                 "--seed", "0", "--engine", engine,
-                                 "--format", a.output_format])
-                        summary = json.loads((out / "summary.json").read_text())
-                        m.update(k=summary["k"], inertia_own=summary["quality"]["inertia"],
-                                 timings=summary["timings"],
-                                 engine=summary.get("engine", {}).get("name", "standard"),
-                                 segments_file=summary.get("engine", {}).get(
-                                     "segments_file", "segments.csv"))
-                        runs.append(m)
-                    seg_file = out / runs[-1]["segments_file"]
-                    inertia = inertia_in_child(data, seg_file)
-                    med = statistics.median(x["wall"] for x in runs)
-                    res = {"rows": n, "format": fmt, "who": f"custseg ({engine})",
-                           "wall": med, "walls": [round(x["wall"], 2) for x in runs],
-                           "rss_mb": max(x["rss_mb"] for x in runs), "k": runs[0]["k"],
-                           "inertia": inertia, "load": [round(x["load"], 2) for x in runs],
-                           "timings": runs[-1]["timings"], "engine": runs[0]["engine"],
-                           "segments_file": runs[-1]["segments_file"]}
-                    results.append(res)
-                    print(f"  custseg --engine {engine} ({res['engine']}): median "
-                          f"{med:.2f} s {res['walls']}, peak {res['rss_mb']:,.0f} MB, "
-                          f"k={res['k']}, inertia {inertia:,.1f}, load {res['load']}, "
-                          f"{res['segments_file']}",
-                          flush=True)
-                    print(f"    stages: {runs[-1]['timings']}", flush=True)
-                    shutil.rmtree(out, ignore_errors=True)
                 if n <= a.baseline_max_rows:
                     out_csv = tmp / "notebook.csv"
                     m = run([sys.executable, "-c", NOTEBOOK, str(data), str(out_csv),
