@@ -37,13 +37,13 @@ def _figure_spec(data: list[dict[str, Any]], layout: dict[str, Any], height: int
     Plotly's JSON encodes them."""
     from _plotly_utils.utils import convert_to_base64
 
-    full = {"template": pdict.white_template(), **layout}
-    pdict.update(full, {"height": height, "autosize": True,
-                   "margin": {"l": 64, "r": 24, "t": 48, "b": 56},
-                   "font": {"family": FONT, "size": 13}, "hoverlabel": {"font": {"family": FONT}},
-                   **kwargs})
-    spec = {"data": data, "layout": full}
-    convert_to_base64(spec)
+    pdict.update(layout, {"height": height, "autosize": True,
+                          "margin": {"l": 64, "r": 24, "t": 48, "b": 56},
+                          "font": {"family": FONT, "size": 13},
+                          "hoverlabel": {"font": {"family": FONT}}, **kwargs})
+    spec = {"data": data, "layout": layout}
+    convert_to_base64(spec)  # not the template (first in the layout): it holds no arrays
+    spec["layout"] = {"template": pdict.white_template(), **layout}
     return spec
 
 
