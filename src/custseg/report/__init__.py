@@ -89,13 +89,15 @@ def _template() -> Any:
 def _chart_html(chart: Chart) -> str:
     import plotly.io as pio
 
-    height = chart.figure.layout.height or 450
-    text = pio.to_html(chart.figure, full_html=False, include_plotlyjs=False,
+    layout = chart.spec["layout"]
+    height = layout.get("height") or 450
+    # the figure dictionary is what Plotly's validation would give: embedded as it is
+    text = pio.to_html(chart.spec, validate=False, full_html=False, include_plotlyjs=False,
                        div_id=f"fig-{chart.id}", default_width="100%",
                        default_height=f"{int(height)}px",
                        config={**PLOT_CONFIG, "toImageButtonOptions": {
                            "format": "png", "filename": chart.id, "scale": 2}})
-    if chart.figure.layout.updatemenus:
+    if layout.get("updatemenus"):
         # a chart whose buttons change its height (the heatmap's "all columns"): its
         # wrapper's fixed height goes, so the box grows and shrinks with the plot
         text = text.replace(f'<div style="height:{int(height)}px; width:100%;">',

@@ -1,4 +1,4 @@
-"""The charts of the report, as Plotly figures with their titles and notes.
+"""The charts of the report, as Plotly figure dictionaries with their titles and notes.
 
 :func:`explore_charts` draws the "Data" section, :func:`report_charts` every chart of a
 segmentation's report in page order (the figures themselves: :mod:`custseg.report.figures`).
@@ -6,6 +6,7 @@ segmentation's report in page order (the figures themselves: :mod:`custseg.repor
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,14 +21,22 @@ if TYPE_CHECKING:
 
 @dataclass
 class Chart:
-    """One chart of the report: where it goes, its figure, and what to say under it."""
+    """One chart of the report: where it goes, its figure (``spec``: the dictionary Plotly's
+    ``Figure.to_dict()`` gives, which the page embeds as it is), and what to say under it."""
 
     id: str
     section: str
     title: str
-    figure: go.Figure
+    spec: dict[str, Any]
     note: str = ""
     sampling: str = ""
+
+    @functools.cached_property
+    def figure(self) -> go.Figure:
+        """The chart as a Plotly figure (built on first use: for PNGs and notebooks)."""
+        import plotly.graph_objects as go
+
+        return go.Figure(self.spec)
 
 
 def sampling_note(shown: int, total: int, what: str = "customers", seed: int = 0) -> str:
@@ -46,14 +55,14 @@ def explore_charts(overview: DataOverview) -> list[Chart]:
     from custseg.report import figures
 
     charts = []
-    dist = figures.distributions(overview)
+    dist = figures.distributions_spec(overview)
     if dist is not None:
         charts.append(Chart(
             "distributions", "data", "Distribution of each column", dist,
             note="Histograms of numeric columns and counts of categorical ones, as read "
                  "(original units, before imputation and transforms); features in blue. "
                  "Hover a bar for its range and count."))
-    corr = figures.correlation(overview)
+    corr = figures.correlation_spec(overview)
     if corr is not None:
         charts.append(Chart(
             "correlation", "data", "Correlation between numeric columns", corr,
@@ -89,7 +98,7 @@ def _k_charts(summary: dict[str, Any]) -> list[Chart]:
     from custseg.report import figures
 
     charts = []
-    elbow = figures.elbow(summary)
+    elbow = figures.elbow_spec(summary)
     if elbow is not None:
         knee = summary["k_selection"].get("elbow_k")
         charts.append(Chart(
@@ -97,7 +106,7 @@ def _k_charts(summary: dict[str, Any]) -> list[Chart]:
             note=(f"The star marks the elbow (knee) at k = {knee}, where adding segments stops "
                   "paying off; the dashed line the chosen k." if knee is not None else
                   "The curve has no clear elbow; the dashed line marks the chosen k.")))
-    scores = figures.k_scores(summary)
+    scores = figures.k_scores_spec(summary)
     if scores is not None:
         charts.append(Chart(
             "k-scores", "k", "Silhouette, Calinski-Harabasz and Davies-Bouldin by k", scores,
@@ -121,18 +130,18 @@ def _segment_charts(summary: dict[str, Any], views: SegmentViews) -> list[Chart]
         title = f"Customers by segment: {views.x_name} × {views.y_name}"
         note = ("Original units. Crosses: segment centres (means). Hover a point for the "
                 "customer's id and values.")
-    charts = [Chart("scatter", "segments", title, figures.segment_scatter(summary, views),
+    charts = [Chart("scatter", "segments", title, figures.segment_scatter_spec(summary, views),
                     note=note, sampling=sampling_note(len(views.points), total, seed=seed))]
-    matrix = figures.scatter_matrix(summary, views)
+    matrix = figures.scatter_matrix_spec(summary, views)
     if matrix is not None:
         charts.append(Chart(
             "scatter-matrix", "segments", "Every pair of features", matrix,
             note="Original units. Click a segment in the legend to hide or show it.",
             sampling=sampling_note(len(views.matrix_rows), total, seed=seed)))
-    charts.append(Chart("sizes", "segments", "Segment sizes", figures.sizes(summary)))
+    charts.append(Chart("sizes", "segments", "Segment sizes", figures.sizes_spec(summary)))
     charts.append(Chart(
         "silhouette", "segments", "Silhouette of each customer, by segment",
-        figures.silhouette(summary, views),
+        figures.silhouette_spec(summary, views),
         note="Each bar is a customer, sorted within its segment: long bars sit well inside "
              "their segment; bars left of zero would fit another segment better. The dashed "
              "line is the mean.",
@@ -150,7 +159,7 @@ def _dendrogram_chart(result: SegmentationResult) -> Chart | None:
     tree_method = registry.capabilities(summary.get("algorithm")).one_fit_for_all_k
     if not (tree_method and hasattr(model, "linkage_")):
         return None
-    tree = figures.dendrogram(model.linkage_, int(summary["k"]))
+    tree = figures.dendrogram_spec(model.linkage_, int(summary["k"]))
     if tree is None:
         return None
     micro = summary.get("hierarchy", {}).get("micro_clusters")
@@ -169,7 +178,7 @@ def _snake_chart(summary: dict[str, Any]) -> Chart | None:
     """The heatmap of the segments' z-scores; None when there is nothing to draw."""
     from custseg.report import figures
 
-    snake = figures.snake(summary)
+    snake = figures.snake_spec(summary)
     if snake is None:
         return None
     return Chart(
@@ -178,9 +187,9 @@ def _snake_chart(summary: dict[str, Any]) -> Chart | None:
         note=("z-score of each segment's mean: how many standard deviations above (red) "
               "or below (blue) the average customer. Rows: the columns on which the "
               "segments differ most first; “(describes)” marks columns not segmented on."
-              + (f" The top {len(snake.data[0].y)} of "
-                 f"{len(snake.data[-1].y)} columns are shown: the button under the chart "
-                 "shows them all." if len(snake.data) > 1 else "")))
+              + (f" The top {len(snake['data'][0]['y'])} of "
+                 f"{len(snake['data'][-1]['y'])} columns are shown: the button under the "
+                 "chart shows them all." if len(snake["data"]) > 1 else "")))
 
 
 def report_charts(result: SegmentationResult) -> list[Chart]:

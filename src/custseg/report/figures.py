@@ -9,7 +9,6 @@ arranging the numbers: no fitting, no statistics.
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ import numpy as np
 # Segment colours, by segment number (the same in every chart and table, and on the notebook
 # cards): defined in custseg.display, below both.
 from custseg.display import UNASSIGNED_COLOUR, segment_colour
+from custseg.report import plotly_dict as pdict
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -31,30 +31,29 @@ SIGNAL_NAMES = {"elbow": "elbow", "silhouette": "silhouette",
                 "calinski_harabasz": "Calinski-Harabasz", "davies_bouldin": "Davies-Bouldin"}
 
 
-@functools.cache
-def _white_template() -> Any:
-    """Plotly's ``plotly_white`` template, validated once.  Naming it in ``update_layout``
-    validates a fresh deep copy of it for every figure: three quarters of a small report's
-    chart time."""
-    import plotly.io as pio
+def _figure_spec(data: list[dict[str, Any]], layout: dict[str, Any], height: int,
+                 **kwargs: Any) -> dict[str, Any]:
+    """The figure: ``layout`` with the report's look, its numeric arrays encoded as
+    Plotly's JSON encodes them."""
+    from _plotly_utils.utils import convert_to_base64
 
-    return copy.deepcopy(pio.templates["plotly_white"])
+    pdict.update(layout, {"height": height, "autosize": True,
+                          "margin": {"l": 64, "r": 24, "t": 48, "b": 56},
+                          "font": {"family": FONT, "size": 13},
+                          "hoverlabel": {"font": {"family": FONT}}, **kwargs})
+    spec = {"data": data, "layout": layout}
+    convert_to_base64(spec)  # not the template (first in the layout): it holds no arrays
+    spec["layout"] = {"template": pdict.white_template(), **layout}
+    return spec
 
 
-def _layout(fig: go.Figure, height: int, **kwargs: Any) -> go.Figure:
-    # The template goes in as Plotly puts its default one (Figure._initialize_layout_template):
-    # already validated, so not validated again.  The figure's JSON is byte for byte the same.
-    layout = fig.layout
-    layout._validate = False
-    try:
-        layout.template = _white_template()
-    finally:
-        layout._validate = fig._validate
-    fig.update_layout(
-        height=height, autosize=True,
-        margin={"l": 64, "r": 24, "t": 48, "b": 56}, font={"family": FONT, "size": 13},
-        hoverlabel={"font": {"family": FONT}}, **kwargs)
-    return fig
+def figure(spec: dict[str, Any] | None) -> go.Figure | None:
+    """A Plotly figure of a figure dictionary (for a notebook or a PNG), or None."""
+    if spec is None:
+        return None
+    import plotly.graph_objects as go
+
+    return go.Figure(spec)
 
 
 #: Customers segmented but left in no segment (-1) by a density method.
@@ -72,12 +71,9 @@ def _fmt_edge(x: float) -> str:
 
 
 # ----------------------------------------------------------------------------- data
-def distributions(overview: DataOverview, columns: int = 3) -> go.Figure | None:
+def distributions_spec(overview: DataOverview, columns: int = 3) -> dict[str, Any] | None:
     """A histogram of every numeric column and the counts of every categorical column
-    (features in blue, other columns in grey)."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
+    (features in blue, other columns in grey), as a figure dictionary."""
     panels: list[tuple[str, Any]] = [(h.column, h) for h in overview.histograms if h.counts]
     panels += [(c.column, c) for c in overview.categories if c.counts]
     if not panels:
@@ -88,31 +84,38 @@ def distributions(overview: DataOverview, columns: int = 3) -> go.Figure | None:
     for name, p in panels:
         extra = f" ({p.n_missing:,} missing)" if p.n_missing else ""
         titles.append(f"{name}{extra}" + (" ·feature" if p.is_feature else ""))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles,
-                        horizontal_spacing=0.08, vertical_spacing=min(0.5 / rows, 0.12))
-    for i, (name, p) in enumerate(panels):
-        r, c = i // cols + 1, i % cols + 1
+    layout = pdict.subplot_grid(rows, cols, 0.08, min(0.5 / rows, 0.12), titles)
+    data = []
+    for i, (name, p) in enumerate(panels, start=1):
         colour = FEATURE_COLOUR if p.is_feature else OTHER_COLOUR
         if hasattr(p, "edges"):
             edges = np.asarray(p.edges)
             lows, highs = edges[:-1], edges[1:]
-            fig.add_trace(go.Bar(
-                x=(lows + highs) / 2, y=p.counts, width=highs - lows, marker_color=colour,
+            data.append(pdict.trace(
+                "bar", pdict.axis_refs(i), x=(lows + highs) / 2, y=p.counts, width=highs - lows,
+                marker={"color": colour},
                 customdata=[[_fmt_edge(a), _fmt_edge(b)] for a, b in zip(lows, highs,
                                                                           strict=True)],
                 hovertemplate=f"{_hover_name(name)}: %{{customdata[0]}} to "
                               "%{customdata[1]}<br>%{y:,} customers<extra></extra>",
-                showlegend=False), r, c)
+                showlegend=False))
         else:
             levels = [*p.levels, *(["other levels"] if p.n_other else [])]
             counts = [*p.counts, *([p.n_other] if p.n_other else [])]
-            fig.add_trace(go.Bar(
-                x=levels, y=counts, marker_color=colour, showlegend=False,
+            data.append(pdict.trace(
+                "bar", pdict.axis_refs(i), x=levels, y=counts, marker={"color": colour},
+                showlegend=False,
                 hovertemplate=f"{_hover_name(name)}: %{{x}}<br>%{{y:,}} customers"
-                              "<extra></extra>"), r, c)
-            fig.update_xaxes(type="category", row=r, col=c)
-    fig.update_annotations(font_size=12)
-    return _layout(fig, 60 + 230 * rows, bargap=0.05)
+                              "<extra></extra>"))
+            layout[pdict.axis_key(i, "x")]["type"] = "category"
+    for note in layout["annotations"]:
+        note["font"]["size"] = 12
+    return _figure_spec(data, layout, 60 + 230 * rows, bargap=0.05)
+
+
+def distributions(overview: DataOverview, columns: int = 3) -> go.Figure | None:
+    """:func:`distributions_spec` as a Plotly figure."""
+    return figure(distributions_spec(overview, columns))
 
 
 def _hover_name(name: str) -> str:
@@ -121,59 +124,64 @@ def _hover_name(name: str) -> str:
             .replace("<", "&lt;"))
 
 
-def correlation(overview: DataOverview) -> go.Figure | None:
+def correlation_spec(overview: DataOverview) -> dict[str, Any] | None:
     """Heatmap of the correlation matrix of the numeric columns (at least two)."""
-    import plotly.graph_objects as go
-
     corr = overview.correlation
     if corr is None or corr.shape[0] < 2:
         return None
     labels = [str(c) for c in corr.columns]
     z = corr.to_numpy(dtype=np.float64)
     n = len(labels)
-    fig = go.Figure(go.Heatmap(
-        z=z, x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu", reversescale=True,
-        texttemplate="%{z:.2f}" if n <= 12 else None, colorbar={"title": {"text": "r"}},
-        hovertemplate="%{y} × %{x}<br>correlation %{z:.2f}<extra></extra>", xgap=1, ygap=1))
-    fig.update_yaxes(autorange="reversed")
-    return _layout(fig, max(360, min(760, 120 + 36 * n)))
+    trace = pdict.trace(
+        "heatmap", z=z, x=labels, y=labels, zmin=-1, zmax=1, colorscale=pdict.colorscale("RdBu"),
+        reversescale=True, texttemplate="%{z:.2f}" if n <= 12 else None,
+        colorbar={"title": {"text": "r"}},
+        hovertemplate="%{y} × %{x}<br>correlation %{z:.2f}<extra></extra>", xgap=1, ygap=1)
+    return _figure_spec([trace], {"yaxis": {"autorange": "reversed"}},
+                        max(360, min(760, 120 + 36 * n)))
+
+
+def correlation(overview: DataOverview) -> go.Figure | None:
+    """:func:`correlation_spec` as a Plotly figure."""
+    return figure(correlation_spec(overview))
 
 
 # ----------------------------------------------------------------------------- k
-def elbow(summary: dict[str, Any]) -> go.Figure | None:
+def elbow_spec(summary: dict[str, Any]) -> dict[str, Any] | None:
     """Inertia by k with the knee (elbow) and the chosen k marked."""
-    import plotly.graph_objects as go
-
     ksel = summary["k_selection"]
     scores = [s for s in ksel["scores"] if s.get("inertia") is not None]
     if len(scores) < 2:
         return None
     ks = [s["k"] for s in scores]
     inertia = [s["inertia"] for s in scores]
-    fig = go.Figure(go.Scatter(
-        x=ks, y=inertia, mode="lines+markers", name="inertia", line={"color": "#1f77b4"},
-        hovertemplate="k = %{x}<br>inertia %{y:,.1f}<extra></extra>"))
+    data = [pdict.trace(
+        "scatter", x=ks, y=inertia, mode="lines+markers", name="inertia",
+        line={"color": "#1f77b4"}, hovertemplate="k = %{x}<br>inertia %{y:,.1f}<extra></extra>")]
     knee = ksel.get("elbow_k")
     if knee in ks:
-        fig.add_trace(go.Scatter(
-            x=[knee], y=[inertia[ks.index(knee)]], mode="markers+text", name="elbow (knee)",
-            marker={"symbol": "star", "size": 18, "color": "#d62728"},
+        data.append(pdict.trace(
+            "scatter", x=[knee], y=[inertia[ks.index(knee)]], mode="markers+text",
+            name="elbow (knee)", marker={"symbol": "star", "size": 18, "color": "#d62728"},
             text=[f"elbow: k = {knee}"], textposition="top right",
             hovertemplate="elbow (knee) at k = %{x}<extra></extra>"))
     chosen = ksel["chosen_k"]
-    fig.add_vline(x=chosen, line_dash="dash", line_color="#2ca02c",
-                  annotation_text=f"chosen k = {chosen}", annotation_position="top left")
-    fig.update_xaxes(title_text="k (number of segments)", dtick=1)
-    fig.update_yaxes(title_text="inertia (within-segment spread, lower is tighter)")
-    return _layout(fig, 400, showlegend=False)
+    shape, note = pdict.line_shape("v", chosen, "#2ca02c", text=f"chosen k = {chosen}",
+                        position="top left")
+    layout = {"shapes": [shape], "annotations": [note],
+              "xaxis": {"title": {"text": "k (number of segments)"}, "dtick": 1},
+              "yaxis": {"title": {"text": "inertia (within-segment spread, lower is tighter)"}}}
+    return _figure_spec(data, layout, 400, showlegend=False)
 
 
-def k_scores(summary: dict[str, Any]) -> go.Figure | None:
+def elbow(summary: dict[str, Any]) -> go.Figure | None:
+    """:func:`elbow_spec` as a Plotly figure."""
+    return figure(elbow_spec(summary))
+
+
+def k_scores_spec(summary: dict[str, Any]) -> dict[str, Any] | None:
     """Silhouette, Calinski-Harabasz and Davies-Bouldin across k, the best k of each and the
     chosen k marked."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
     ksel = summary["k_selection"]
     scores = ksel["scores"]
     if len(scores) < 2:
@@ -182,26 +190,32 @@ def k_scores(summary: dict[str, Any]) -> go.Figure | None:
     panels = [("silhouette", "Silhouette (higher is better)"),
               ("calinski_harabasz", "Calinski-Harabasz (higher is better)"),
               ("davies_bouldin", "Davies-Bouldin (lower is better)")]
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in panels],
-                        horizontal_spacing=0.09)
+    layout = pdict.subplot_grid(1, 3, 0.09, 0.3, [t for _, t in panels])
     votes = ksel.get("votes") or {}
+    data, shapes = [], []
     for i, (key, _title) in enumerate(panels, start=1):
         ys = [s.get(key) for s in scores]
-        fig.add_trace(go.Scatter(
-            x=ks, y=ys, mode="lines+markers", line={"color": "#1f77b4"}, showlegend=False,
-            hovertemplate=f"k = %{{x}}<br>{SIGNAL_NAMES[key]} %{{y:,.3f}}<extra></extra>"),
-            1, i)
+        data.append(pdict.trace(
+            "scatter", pdict.axis_refs(i), x=ks, y=ys, mode="lines+markers",
+            line={"color": "#1f77b4"}, showlegend=False,
+            hovertemplate=f"k = %{{x}}<br>{SIGNAL_NAMES[key]} %{{y:,.3f}}<extra></extra>"))
         best = votes.get(key)
         if best in ks and ys[ks.index(best)] is not None:
-            fig.add_trace(go.Scatter(
-                x=[best], y=[ys[ks.index(best)]], mode="markers", showlegend=False,
-                marker={"symbol": "star", "size": 16, "color": "#d62728"},
-                hovertemplate=f"best {SIGNAL_NAMES[key]}: k = %{{x}}<extra></extra>"), 1, i)
-        fig.add_vline(x=ksel["chosen_k"], line_dash="dash", line_color="#2ca02c", row=1,
-                      col=i)
-    fig.update_xaxes(title_text="k", dtick=1)
-    fig.update_annotations(font_size=12)
-    return _layout(fig, 360)
+            data.append(pdict.trace(
+                "scatter", pdict.axis_refs(i), x=[best], y=[ys[ks.index(best)]], mode="markers",
+                showlegend=False, marker={"symbol": "star", "size": 16, "color": "#d62728"},
+                hovertemplate=f"best {SIGNAL_NAMES[key]}: k = %{{x}}<extra></extra>"))
+        shapes.append(pdict.line_shape("v", ksel["chosen_k"], "#2ca02c", *pdict.axis_refs(i))[0])
+        pdict.update(layout[pdict.axis_key(i, "x")], {"title": {"text": "k"}, "dtick": 1})
+    layout["shapes"] = shapes
+    for note in layout["annotations"]:
+        note["font"]["size"] = 12
+    return _figure_spec(data, layout, 360)
+
+
+def k_scores(summary: dict[str, Any]) -> go.Figure | None:
+    """:func:`k_scores_spec` as a Plotly figure."""
+    return figure(k_scores_spec(summary))
 
 
 # ----------------------------------------------------------------------------- segments
@@ -212,117 +226,140 @@ def _hover(feature_names: Sequence[str], first: str = "") -> str:
     return "<br>".join(lines) + "<extra>%{fullData.name}</extra>"
 
 
-def segment_scatter(summary: dict[str, Any], views: SegmentViews) -> go.Figure:
+def segment_scatter_spec(summary: dict[str, Any], views: SegmentViews) -> dict[str, Any]:
     """Customers coloured by segment with the segment centres: on the two features, or on
     the first two principal components."""
-    import plotly.graph_objects as go
-
     names = _names(summary)
     pts = views.points
     features = [c for c in pts.columns if c not in ("id", "segment", "x", "y")][:6]
-    fig = go.Figure()
+    data = []
     for seg_id in sorted(pts["segment"].unique(), key=lambda s: (s < 0, s)):
         part = pts[pts["segment"] == seg_id]
         custom = np.column_stack([part["id"].astype(str).to_numpy(dtype=object),
                                   *[part[f].to_numpy(dtype=object) for f in features]])
-        fig.add_trace(go.Scatter(
-            x=part["x"].to_numpy(), y=part["y"].to_numpy(), mode="markers",
+        data.append(pdict.trace(
+            "scatter", x=part["x"].to_numpy(), y=part["y"].to_numpy(), mode="markers",
             name=f"{seg_id} · {names.get(int(seg_id), seg_id)}" if seg_id >= 0
             else names[-1],
             marker={"size": 6 if len(pts) > 1000 else 8, "color": segment_colour(int(seg_id)),
                     "opacity": 0.7, "line": {"width": 0}},
             customdata=custom, hovertemplate=_hover(features)))
     c = views.centres
-    fig.add_trace(go.Scatter(
-        x=c["x"].to_numpy(), y=c["y"].to_numpy(), mode="markers", name="segment centres",
+    data.append(pdict.trace(
+        "scatter", x=c["x"].to_numpy(), y=c["y"].to_numpy(), mode="markers",
+        name="segment centres",
         marker={"symbol": "x", "size": 15, "color": "black", "line": {"width": 1,
                                                                       "color": "white"}},
         text=[names.get(int(s), str(s)) for s in c["segment"]],
         hovertemplate="centre of %{text}<br>%{x:,.3g}, %{y:,.3g}<extra></extra>"))
-    fig.update_xaxes(title_text=views.x_name)
-    fig.update_yaxes(title_text=views.y_name)
-    return _layout(fig, 560, legend={"orientation": "h", "y": -0.16})
+    layout = {"xaxis": {"title": {"text": views.x_name}},
+              "yaxis": {"title": {"text": views.y_name}}}
+    return _figure_spec(data, layout, 560, legend={"orientation": "h", "y": -0.16})
 
 
-def scatter_matrix(summary: dict[str, Any], views: SegmentViews) -> go.Figure | None:
+def segment_scatter(summary: dict[str, Any], views: SegmentViews) -> go.Figure:
+    """:func:`segment_scatter_spec` as a Plotly figure."""
+    return figure(segment_scatter_spec(summary, views))
+
+
+def scatter_matrix_spec(summary: dict[str, Any], views: SegmentViews
+                        ) -> dict[str, Any] | None:
     """Every pair of numeric features (3 to 5 of them), customers coloured by segment."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
     if len(views.matrix_rows) == 0:
         return None
     names = _names(summary)
     pts = views.points.iloc[views.matrix_rows]
     features = [c for c in pts.columns if c not in ("id", "segment", "x", "y")]
     d = len(features) - 1  # panel (row r, column c): feature r + 1 against feature c
-    fig = make_subplots(rows=d, cols=d, horizontal_spacing=0.05, vertical_spacing=0.09)
+    layout = pdict.subplot_grid(d, d, 0.05, 0.09)
+    del layout["annotations"]
     segs = sorted(pts["segment"].unique(), key=lambda s: (s < 0, s))
+    data = []
     for r in range(d):
         for c in range(d):
+            i = r * d + c + 1
+            xaxis, yaxis = layout[pdict.axis_key(i, "x")], layout[pdict.axis_key(i, "y")]
             if c > r:
-                fig.update_xaxes(visible=False, row=r + 1, col=c + 1)
-                fig.update_yaxes(visible=False, row=r + 1, col=c + 1)
+                xaxis["visible"] = yaxis["visible"] = False
                 continue
             fx, fy = features[c], features[r + 1]
-            for seg_id in segs:
-                part = pts[pts["segment"] == seg_id]
-                custom = np.column_stack([part["id"].astype(str).to_numpy(dtype=object),
-                                          part[fx].to_numpy(dtype=object),
-                                          part[fy].to_numpy(dtype=object)])
-                fig.add_trace(go.Scatter(
-                    x=part[fx].to_numpy(), y=part[fy].to_numpy(), mode="markers",
-                    legendgroup=str(seg_id), showlegend=(r == 0 and c == 0),
-                    name=(f"{seg_id} · {names.get(int(seg_id), seg_id)}" if seg_id >= 0
-                          else names[-1]),
-                    marker={"size": 4, "color": segment_colour(int(seg_id)), "opacity": 0.65},
-                    customdata=custom, hovertemplate=_hover([fx, fy])), r + 1, c + 1)
+            data += _matrix_traces(pts, segs, names, fx, fy, r == 0 and c == 0, i)
             if r == d - 1 or c == r:
-                fig.update_xaxes(title_text=fx, row=r + 1, col=c + 1)
+                xaxis["title"] = {"text": fx}
             if c == 0:
-                fig.update_yaxes(title_text=fy, row=r + 1, col=c + 1)
-    fig.update_xaxes(title_font_size=11, tickfont_size=10, title_standoff=4)
-    fig.update_yaxes(title_font_size=11, tickfont_size=10, title_standoff=4)
-    return _layout(fig, 200 * d + 140, legend={"orientation": "h", "y": -0.1})
+                yaxis["title"] = {"text": fy}
+    small = {"title": {"font": {"size": 11}, "standoff": 4}, "tickfont": {"size": 10}}
+    for i in range(1, d * d + 1):
+        pdict.update(layout[pdict.axis_key(i, "x")], copy.deepcopy(small))
+    for i in range(1, d * d + 1):
+        pdict.update(layout[pdict.axis_key(i, "y")], copy.deepcopy(small))
+    return _figure_spec(data, layout, 200 * d + 140, legend={"orientation": "h", "y": -0.1})
 
 
-def sizes(summary: dict[str, Any]) -> go.Figure:
+def _matrix_traces(pts: Any, segs: list[Any], names: dict[int, str], fx: str, fy: str,
+                   legend: bool, i: int) -> list[dict[str, Any]]:
+    """The customers of every segment on panel ``i`` of the scatter matrix (``fx`` against
+    ``fy``)."""
+    traces = []
+    for seg_id in segs:
+        part = pts[pts["segment"] == seg_id]
+        custom = np.column_stack([part["id"].astype(str).to_numpy(dtype=object),
+                                  part[fx].to_numpy(dtype=object),
+                                  part[fy].to_numpy(dtype=object)])
+        traces.append(pdict.trace(
+            "scatter", pdict.axis_refs(i), x=part[fx].to_numpy(), y=part[fy].to_numpy(),
+            mode="markers",
+            legendgroup=str(seg_id), showlegend=legend,
+            name=(f"{seg_id} · {names.get(int(seg_id), seg_id)}" if seg_id >= 0
+                  else names[-1]),
+            marker={"size": 4, "color": segment_colour(int(seg_id)), "opacity": 0.65},
+            customdata=custom, hovertemplate=_hover([fx, fy])))
+    return traces
+
+
+def scatter_matrix(summary: dict[str, Any], views: SegmentViews) -> go.Figure | None:
+    """:func:`scatter_matrix_spec` as a Plotly figure."""
+    return figure(scatter_matrix_spec(summary, views))
+
+
+def sizes_spec(summary: dict[str, Any]) -> dict[str, Any]:
     """Customers per segment."""
-    import plotly.graph_objects as go
-
     segs = [{"label": f"{s['id']} · {s['name']}", "size": s["size"], "share": s["share"],
              "colour": segment_colour(int(s["id"]))} for s in summary["segments"]]
     left_out = summary.get("unassigned")  # customers a density method put in no segment
     if isinstance(left_out, dict) and left_out.get("size"):
         segs.append({"label": UNASSIGNED_LABEL, "size": left_out["size"],
                      "share": left_out.get("share", 0.0), "colour": UNASSIGNED_COLOUR})
-    fig = go.Figure(go.Bar(
-        y=[s["label"] for s in segs], x=[s["size"] for s in segs], orientation="h",
-        marker_color=[s["colour"] for s in segs],
+    trace = pdict.trace(
+        "bar", y=[s["label"] for s in segs], x=[s["size"] for s in segs], orientation="h",
+        marker={"color": [s["colour"] for s in segs]},
         text=[f"{s['share']:.0%} ({s['size']:,})" for s in segs], textposition="auto",
-        hovertemplate="%{y}<br>%{x:,} customers<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(title_text="customers")
-    return _layout(fig, 80 + 44 * len(segs), showlegend=False)
+        hovertemplate="%{y}<br>%{x:,} customers<extra></extra>")
+    layout = {"yaxis": {"autorange": "reversed", "automargin": True},
+              "xaxis": {"title": {"text": "customers"}}}
+    return _figure_spec([trace], layout, 80 + 44 * len(segs), showlegend=False)
 
 
-def silhouette(summary: dict[str, Any], views: SegmentViews) -> go.Figure:
+def sizes(summary: dict[str, Any]) -> go.Figure:
+    """:func:`sizes_spec` as a Plotly figure."""
+    return figure(sizes_spec(summary))
+
+
+def silhouette_spec(summary: dict[str, Any], views: SegmentViews) -> dict[str, Any]:
     """The silhouette of each (sampled) customer, sorted within its segment: bars to the
     right are customers well inside their segment, bars to the left would fit another
     segment better."""
-    import plotly.graph_objects as go
-
     names = _names(summary)
     sil = views.silhouette
-    fig = go.Figure()
     gap = max(4, int(0.03 * len(sil)))
     y0 = 0
-    ticks, ticktext = [], []
+    data, ticks, ticktext = [], [], []
     for seg_id in sorted(sil["segment"].unique()):
         part = sil[sil["segment"] == seg_id].sort_values("silhouette", ascending=False,
                                                           kind="stable")
         ys = np.arange(y0, y0 + len(part))
-        fig.add_trace(go.Bar(
-            x=part["silhouette"].to_numpy(), y=ys, orientation="h", width=1.0,
+        data.append(pdict.trace(
+            "bar", x=part["silhouette"].to_numpy(), y=ys, orientation="h", width=1.0,
             marker={"color": segment_colour(int(seg_id)), "line": {"width": 0}},
             name=f"{seg_id} · {names.get(int(seg_id), seg_id)}",
             customdata=part["id"].astype(str).to_numpy(dtype=object),
@@ -332,15 +369,22 @@ def silhouette(summary: dict[str, Any], views: SegmentViews) -> go.Figure:
         ticktext.append(f"{seg_id} · {names.get(int(seg_id), seg_id)}")
         y0 += len(part) + gap
     mean = float(sil["silhouette"].mean()) if len(sil) else 0.0
-    fig.add_vline(x=mean, line_dash="dash", line_color="#d62728",
-                  annotation_text=f"mean {mean:.2f}", annotation_position="top right")
-    fig.update_yaxes(tickvals=ticks, ticktext=ticktext, autorange="reversed",
-                     showgrid=False, zeroline=False, automargin=True)
-    fig.update_xaxes(title_text="silhouette (-1: closer to another segment, "
-                                "1: well inside its own)", range=[min(-0.2, sil[
-                                    "silhouette"].min() - 0.05) if len(sil) else -0.2, 1])
-    return _layout(fig, max(380, min(720, 60 + 40 * len(ticks) + len(sil) // 8)),
-                   showlegend=False, bargap=0)
+    shape, note = pdict.line_shape("v", mean, "#d62728", text=f"mean {mean:.2f}",
+                                   position="top right")
+    layout = {"shapes": [shape], "annotations": [note],
+              "yaxis": {"tickvals": ticks, "ticktext": ticktext, "autorange": "reversed",
+                        "showgrid": False, "zeroline": False, "automargin": True},
+              "xaxis": {"title": {"text": "silhouette (-1: closer to another segment, "
+                                          "1: well inside its own)"},
+                        "range": [min(-0.2, sil["silhouette"].min() - 0.05) if len(sil)
+                                  else -0.2, 1]}}
+    return _figure_spec(data, layout, max(380, min(720, 60 + 40 * len(ticks) + len(sil) // 8)),
+                        showlegend=False, bargap=0)
+
+
+def silhouette(summary: dict[str, Any], views: SegmentViews) -> go.Figure:
+    """:func:`silhouette_spec` as a Plotly figure."""
+    return figure(silhouette_spec(summary, views))
 
 
 # ----------------------------------------------------------------------------- profiles
@@ -363,10 +407,8 @@ def _wrap(text: str, width: int = 18, max_lines: int = 4) -> str:
 
 
 def _snake_trace(summary: dict[str, Any], cols: list[str], z_all: np.ndarray, x: list[str],
-                 names: list[str], visible: bool) -> go.Heatmap:
+                 names: list[str], visible: bool) -> dict[str, Any]:
     """One heatmap of the snake plot: the first ``len(cols)`` rows of ``z_all``."""
-    import plotly.graph_objects as go
-
     from custseg.report.profiles import label
 
     features = set(summary.get("features") or [])
@@ -378,34 +420,32 @@ def _snake_trace(summary: dict[str, Any], cols: list[str], z_all: np.ndarray, x:
         if seen[name] > 1:
             y[i] = f"{name} ({cols[i]})"
     raw = [[[_hover_name(c), n] for n in names] for c in cols]
-    return go.Heatmap(
-        z=z, x=x, y=y, coloraxis="coloraxis", customdata=raw, visible=visible,
+    return pdict.trace(
+        "heatmap", z=z, x=x, y=y, coloraxis="coloraxis", customdata=raw, visible=visible,
         texttemplate="%{z:+.1f}" if z.size <= 240 else None, xgap=2, ygap=2,
         hovertemplate="%{customdata[1]}<br>%{y} [%{customdata[0]}]: z = %{z:+.2f}"
                       "<extra></extra>")
 
 
-def _top_or_all_buttons(fig: go.Figure, shown: int, total: int, height: int) -> None:
+def _top_or_all_buttons(shown: int, total: int, height: int) -> list[dict[str, Any]]:
     """Buttons under a chart of two traces: the top ``shown`` rows, or all ``total``."""
     full_height = 150 + 24 * total
-    fig.update_layout(updatemenus=[{
+    return [pdict.sorted_props({
         "type": "buttons", "direction": "right", "showactive": True, "active": 0,
         "x": 0, "xanchor": "left", "y": 0, "yanchor": "top", "pad": {"t": 12},
         "buttons": [
-            {"label": f"Top {shown} columns", "method": "update",
-             "args": [{"visible": [True, False]}, {"height": height}]},
-            {"label": f"All {total} columns", "method": "update",
-             "args": [{"visible": [False, True]}, {"height": full_height}]}]}])
+            pdict.sorted_props({"label": f"Top {shown} columns", "method": "update",
+                     "args": [{"visible": [True, False]}, {"height": height}]}),
+            pdict.sorted_props({"label": f"All {total} columns", "method": "update",
+                     "args": [{"visible": [False, True]}, {"height": full_height}]})]})]
 
 
-def snake(summary: dict[str, Any], top: int | None = None) -> go.Figure | None:
+def snake_spec(summary: dict[str, Any], top: int | None = None) -> dict[str, Any] | None:
     """Heatmap of each segment's z-score per numeric column (the "snake plot"): how many
     standard deviations the segment's mean sits above (red) or below (blue) the average
     customer.  One row a column, by importance (the spread of its z-scores across
     segments), labelled for people; the ``top`` rows (:data:`~custseg.report.profiles.
     HEATMAP_TOP`) are shown, and a button shows them all when there are more."""
-    import plotly.graph_objects as go
-
     from custseg.report.profiles import HEATMAP_TOP, importance
 
     top = HEATMAP_TOP if top is None else top
@@ -420,31 +460,36 @@ def snake(summary: dict[str, Any], top: int | None = None) -> go.Figure | None:
                      dtype=np.float64)
     bound = float(max(1.0, np.nanmax(np.abs(z_all)))) if np.isfinite(z_all).any() else 1.0
     shown = columns[:top]
-    fig = go.Figure(_snake_trace(summary, shown, z_all, x, names, True))
-    row_h = 30
-    height = max(300, 150 + row_h * len(shown))
+    data = [_snake_trace(summary, shown, z_all, x, names, True)]
+    height = max(300, 150 + 30 * len(shown))
+    layout: dict[str, Any] = {}
     if len(columns) > len(shown):
-        fig.add_trace(_snake_trace(summary, columns, z_all, x, names, False))
-        _top_or_all_buttons(fig, len(shown), len(columns), height)
-    fig.update_layout(coloraxis={"colorscale": "RdBu", "reversescale": True, "cmid": 0,
-                                 "cmin": -bound, "cmax": bound,
-                                 "colorbar": {"title": {"text": "z"}}})
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(automargin=True, side="top", tickangle=0,
-                     tickfont={"size": 11 if narrow else 12})
-    fig = _layout(fig, height)
-    fig.update_layout(margin={"t": 90, "b": 64 if len(columns) > len(shown) else 24})
-    return fig
+        data.append(_snake_trace(summary, columns, z_all, x, names, False))
+        layout["updatemenus"] = _top_or_all_buttons(len(shown), len(columns), height)
+    pdict.update(layout, {"coloraxis": {"colorscale": pdict.colorscale("RdBu"),
+                                        "reversescale": True, "cmid": 0, "cmin": -bound,
+                                        "cmax": bound, "colorbar": {"title": {"text": "z"}}},
+                     "yaxis": {"autorange": "reversed", "automargin": True},
+                     "xaxis": {"automargin": True, "side": "top", "tickangle": 0,
+                               "tickfont": {"size": 11 if narrow else 12}}})
+    spec = _figure_spec(data, layout, height)
+    spec["layout"]["margin"].update({"t": 90, "b": 64 if len(columns) > len(shown) else 24})
+    return spec
+
+
+def snake(summary: dict[str, Any], top: int | None = None) -> go.Figure | None:
+    """:func:`snake_spec` as a Plotly figure."""
+    return figure(snake_spec(summary, top))
 
 
 #: Leaves shown in the dendrogram: the tree is cut to its top merges for readability.
 DENDROGRAM_LEAVES = 30
 
 
-def dendrogram(linkage: np.ndarray, k: int, leaves: int = DENDROGRAM_LEAVES) -> go.Figure | None:
+def dendrogram_spec(linkage: np.ndarray, k: int, leaves: int = DENDROGRAM_LEAVES
+                    ) -> dict[str, Any] | None:
     """The top of a Ward tree (SciPy linkage), truncated to ``leaves`` groups, with the cut
     that gives ``k`` segments marked.  Leaf labels are group sizes (in leaves of the tree)."""
-    import plotly.graph_objects as go
     from scipy.cluster.hierarchy import dendrogram as scipy_dendrogram
 
     linkage = np.asarray(linkage, dtype=float)
@@ -452,18 +497,24 @@ def dendrogram(linkage: np.ndarray, k: int, leaves: int = DENDROGRAM_LEAVES) -> 
         return None
     tree = scipy_dendrogram(linkage, truncate_mode="lastp", p=leaves, no_plot=True,
                             count_sort=True)
-    fig = go.Figure()
-    for xs, ys in zip(tree["icoord"], tree["dcoord"], strict=True):
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": FEATURE_COLOUR,
-                                                                    "width": 1.5},
-                                 hoverinfo="skip", showlegend=False))
+    data = [pdict.trace("scatter", x=xs, y=ys, mode="lines",
+                   line={"color": FEATURE_COLOUR, "width": 1.5}, hoverinfo="skip",
+                   showlegend=False)
+            for xs, ys in zip(tree["icoord"], tree["dcoord"], strict=True)]
+    layout: dict[str, Any] = {}
     heights = np.sort(linkage[:, 2])
     if 2 <= k <= len(heights):
         cut = (heights[-k] + heights[-k + 1]) / 2 if k > 1 else heights[-1]
-        fig.add_hline(y=cut, line_dash="dash", line_color="green",
-                      annotation_text=f"cut: {k} segments", annotation_position="top left")
+        shape, note = pdict.line_shape("h", cut, "green", text=f"cut: {k} segments",
+                            position="top left")
+        layout = {"shapes": [shape], "annotations": [note]}
     ticks = [5 + 10 * i for i in range(len(tree["ivl"]))]
-    fig.update_xaxes(tickvals=ticks, ticktext=tree["ivl"], tickangle=-90,
-                     title_text="groups of customers (size in brackets)")
-    fig.update_yaxes(title_text="merge height (Ward distance)")
-    return _layout(fig, 420)
+    pdict.update(layout, {"xaxis": {"tickvals": ticks, "ticktext": tree["ivl"], "tickangle": -90,
+                               "title": {"text": "groups of customers (size in brackets)"}},
+                     "yaxis": {"title": {"text": "merge height (Ward distance)"}}})
+    return _figure_spec(data, layout, 420)
+
+
+def dendrogram(linkage: np.ndarray, k: int, leaves: int = DENDROGRAM_LEAVES) -> go.Figure | None:
+    """:func:`dendrogram_spec` as a Plotly figure."""
+    return figure(dendrogram_spec(linkage, k, leaves))
