@@ -5,6 +5,7 @@ except the end-to-end CSV, in a temporary folder).
     .venv/bin/python bench/peers.py                          # defaults: a few minutes
     .venv/bin/python bench/peers.py --rows 20000000          # bigger kernel data
     .venv/bin/python bench/peers.py --only kernel --ks 5,10,20,50,100
+    .venv/bin/python bench/peers.py --only kernel --baseline-src /tmp/base/src  # vs a checkout
     .venv/bin/python bench/peers.py --out bench/results/peers.md
 
 scikit-learn-intelex and faiss are optional (``pip install scikit-learn-intelex faiss-cpu``):
@@ -267,16 +268,46 @@ def per_iteration(fit: Callable[[int], Any], span: int, repeats: int) -> float:
     return max(many - one, 0.0) / span
 
 
+def kernel_centres(X: np.ndarray, ks: list[int]) -> list[np.ndarray]:
+    """The centres of every k (rows drawn with a fixed seed: the same in every process)."""
+    rng = np.random.default_rng(1)
+    return [X[rng.choice(X.shape[0], k, replace=False)].astype(np.float64) for k in ks]
+
+
+def custseg_iterations(X: np.ndarray, ks: list[int], threads: int,
+                       repeats: int) -> dict[int, float]:
+    """Median time of custseg's ``lloyd_step`` at every k (the custseg imported here)."""
+    from custseg.algorithms.kmeans import lloyd_step
+
+    return {k: median_time(lambda C=C: lloyd_step(X, C, n_threads=threads), repeats)
+            for k, C in zip(ks, kernel_centres(X, ks), strict=True)}
+
+
+def baseline_iterations(src: Path, rows: int, ks: list[int], threads: int,
+                        repeats: int) -> dict[int, float]:
+    """:func:`custseg_iterations` of the custseg in ``src`` (another checkout), in a child
+    process on the same data and centres."""
+    import json
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(src.resolve())}
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--baseline-worker", "--rows",
+           str(rows), "--ks", ",".join(map(str, ks)), "--threads", str(threads),
+           "--repeats", str(repeats)]
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return {int(k): v for k, v in json.loads(out.strip().splitlines()[-1]).items()}
+
+
 def kernel_section(X: np.ndarray, ks: list[int], threads: int, repeats: int, span: int,
-                   found: dict[str, Any], lines: list[str]) -> None:
+                   found: dict[str, Any], lines: list[str],
+                   baseline: dict[int, float] | None = None) -> None:
     from custseg.algorithms.kmeans import lloyd_step
 
     n = X.shape[0]
     bound = streaming_pass(X, repeats)
     print(f"  one streaming pass over {X.nbytes / 1e6:.0f} MB: {bound * 1e3:.1f} ms "
           f"({X.nbytes / bound / 1e9:.1f} GB/s)", flush=True)
-    rng = np.random.default_rng(1)
-    names = ["custseg", "scikit-learn", *found]
+    names = ["custseg", *(["baseline"] if baseline else []), "scikit-learn", *found]
     header = ("| k | bound (one pass) | " + " | ".join(f"{m} ms" for m in names)
               + " | custseg / bound | " + " | ".join(f"{m} / custseg" for m in names[1:])
               + " |")
@@ -285,10 +316,11 @@ def kernel_section(X: np.ndarray, ks: list[int], threads: int, repeats: int, spa
               f"Bound: one streaming pass over the {X.nbytes / 1e6:.0f} MB, {bound * 1e3:.1f} ms "
               f"({X.nbytes / bound / 1e9:.1f} GB/s).  `peer / custseg` above 1: custseg is "
               "faster.", "", header, "|" + "---|" * (header.count("|") - 1)]
-    for k in ks:
-        C = X[rng.choice(n, k, replace=False)].astype(np.float64)
+    for k, C in zip(ks, kernel_centres(X, ks), strict=True):
         t: dict[str, float] = {}
         t["custseg"] = median_time(lambda C=C: lloyd_step(X, C, n_threads=threads), repeats)
+        if baseline:
+            t["baseline"] = baseline[k]
         t["scikit-learn"] = median_time(sklearn_iteration(X, C, threads), repeats)
         if "scikit-learn-intelex" in found:
             mod = found["scikit-learn-intelex"]
@@ -541,6 +573,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--only", default=",".join(SECTIONS),
                         help=f"comma-separated sections among {', '.join(SECTIONS)}")
+    parser.add_argument("--baseline-src", type=Path, default=None,
+                        help="kernel section: also time lloyd_step of the custseg in this src "
+                             "folder (another checkout), in a child process, same data")
+    parser.add_argument("--baseline-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None,
                         help="markdown file (default bench/results/peers-<date>.md)")
     args = parser.parse_args(argv)
@@ -553,6 +589,14 @@ def main(argv: list[str] | None = None) -> int:
     from threadpoolctl import threadpool_limits
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    ks = [int(k) for k in args.ks.split(",")]
+    if args.baseline_worker:  # the child of --baseline-src: custseg's times as JSON
+        import json
+
+        with threadpool_limits(limits=args.threads):
+            times = custseg_iterations(make_data(args.rows), ks, args.threads, args.repeats)
+        print(json.dumps(times))
+        return 0
     found = peers()
     if "faiss" in found:
         found["faiss"].omp_set_num_threads(args.threads)
@@ -563,8 +607,13 @@ def main(argv: list[str] | None = None) -> int:
     with threadpool_limits(limits=args.threads):
         X = make_data(args.rows) if {"kernel", "fit"} & set(only) else None
         if "kernel" in only:
-            kernel_section(X, [int(k) for k in args.ks.split(",")], args.threads,
-                           args.repeats, args.iter_span, found, lines)
+            baseline = None
+            if args.baseline_src is not None:
+                print(f"  baseline {args.baseline_src} (child process) ...", flush=True)
+                baseline = baseline_iterations(args.baseline_src, args.rows, ks, args.threads,
+                                               args.repeats)
+            kernel_section(X, ks, args.threads, args.repeats, args.iter_span, found, lines,
+                           baseline)
         if "fit" in only:
             fit_section(X, args.fit_k, args.fit_iters, args.threads, found, lines)
         del X
