@@ -68,17 +68,20 @@ def summary_validator() -> Draft202012Validator:
     return Draft202012Validator(json.loads(SUMMARY_SCHEMA.read_text("utf-8")))
 
 
-@pytest.fixture(scope="module")
-def one_openmp_thread() -> Iterator[None]:
-    """Run the commands with one OpenMP thread.  On a machine whose CPUs are busy, K-Means'
-    OpenMP threads spin-wait for each other: a Wholesale run then takes ~25 s instead of ~2 s
-    (same results).  Modules that run many commands use it (``pytestmark``).  The variable
-    reaches commands run in a subprocess; threadpoolctl limits the OpenMP runtime already
-    loaded in this process, for the commands run in process."""
+@pytest.fixture(scope="session", autouse=True)
+def one_thread_per_worker() -> Iterator[None]:
+    """Run every test with one OpenMP and one BLAS thread.  The suite runs on as many
+    workers as the machine has cores (``pytest -n``), so the CPUs are busy, and K-Means'
+    OpenMP threads (and OpenBLAS') spin-wait for each other: a Wholesale run then takes
+    ~25 s instead of ~2 s (same results); the corpus module took 174 s on two workers, 114 s
+    with one OpenMP thread.  The variables reach commands run in a subprocess; threadpoolctl
+    limits the runtimes already loaded in this process, for the commands run in process.
+    Tests of thread counts set them explicitly (``n_threads``, Numba's own pool)."""
     from threadpoolctl import threadpool_limits
 
-    with pytest.MonkeyPatch.context() as mp, threadpool_limits(limits=1, user_api="openmp"):
-        mp.setenv("OMP_NUM_THREADS", "1")
+    with pytest.MonkeyPatch.context() as mp, threadpool_limits(limits=1):
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            mp.setenv(var, "1")
         yield
 
 

@@ -41,7 +41,6 @@ DEMO_SEGMENTS = [
 _VALIDATOR = summary_validator()
 
 
-pytestmark = pytest.mark.usefixtures("one_openmp_thread")
 
 
 def ok(proc: Invoked) -> Invoked:

@@ -20,7 +20,6 @@ if str(ROOT / "tests" / "integration") not in sys.path:
     sys.path.append(str(ROOT / "tests" / "integration"))
 
 
-pytestmark = pytest.mark.usefixtures("one_openmp_thread")  # fast on a busy machine
 
 
 def png_size(path: Path) -> tuple[int, int]:

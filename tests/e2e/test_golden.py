@@ -12,7 +12,6 @@ import pytest
 
 from golden import CASES, EXPECTED, SHARED_DATA, digest, normalise, run_case
 
-pytestmark = pytest.mark.usefixtures("one_openmp_thread")
 EXPECTED_SHA = json.loads((EXPECTED / "sha256.json").read_text("utf-8"))
 
 

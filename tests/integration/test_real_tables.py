@@ -34,7 +34,6 @@ REWARD = re.compile(r"\b(reward|upgrade|up-?sell|premium|limit increase|loyalty 
                     r"early access|vip)\b", re.IGNORECASE)
 NEGATED = re.compile(r"\b(no|not|never|avoid|without|nor)\b[^.;:]{0,40}$", re.IGNORECASE)
 
-pytestmark = pytest.mark.usefixtures("one_openmp_thread")
 
 
 @pytest.fixture(scope="module", params=list(TABLES))

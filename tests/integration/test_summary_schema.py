@@ -33,7 +33,6 @@ SCHEMA_PATH = SUMMARY_SCHEMA
 SCHEMA_DOC = ROOT / "docs" / "summary-schema.md"
 
 
-pytestmark = pytest.mark.usefixtures("one_openmp_thread")
 
 
 @pytest.fixture(scope="module")

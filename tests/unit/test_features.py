@@ -30,7 +30,6 @@ from custseg.features import (
 RETAIL = "retail_data_transactions.csv"
 
 
-pytestmark = pytest.mark.usefixtures("one_openmp_thread")
 
 
 def write(path: Path, lines: list[str], *, encoding: str = "utf-8", newline: str = "\n",
