@@ -24,6 +24,7 @@ from custseg.engines.local import (
     stratified_sample,
     write_large_outputs,
 )
+from custseg.engines.local_stages import OutlierTally, outliers_found
 from custseg.errors import DataError, InputFileError, UsageError
 from custseg.io import demo_data_path
 from custseg.pipeline import segment_file
@@ -181,14 +182,48 @@ def test_fast_transform_applies_the_fences_and_the_feature_groups() -> None:
     assert pipe.named_steps["groups"].groups_ == [[0, 1]]
     seen: list[tuple[int, np.ndarray]] = []
     out = np.empty((len(df), 3))
-    fast_transform(pre, df.to_numpy(), out, chunk_rows=777,
+    fast_transform(pre, df.to_numpy(), out, chunk_rows=777, n_threads=2,
                    before_fences=lambda start, block: seen.append((start, block.copy())))
     assert np.allclose(out, pre.transform(df), rtol=1e-12, atol=1e-12)
+    seen.sort(key=lambda pair: pair[0])  # from two threads, in any order
     assert [start for start, _ in seen] == list(range(0, 5000, 777))
     before = pipe[:[name for name, _ in pipe.steps].index("fences")].transform(df)
     np.testing.assert_allclose(np.vstack([block for _, block in seen]), before)
     low, high = pipe.named_steps["fences"].outside(before)
     assert low[:, 2].any() and high[:, 2].any()  # the t-distribution's tails
+
+
+def test_fast_transform_and_outliers_same_on_one_thread_or_two() -> None:
+    """Missing cells, quantile clipping, logs, fences and groups: the chunks run on two
+    threads give the same matrix bit for bit, and the same outliers, as on one."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    a = rng.lognormal(3, 1, n)
+    df = pd.DataFrame({"a": a, "a2": a * rng.uniform(0.9, 1.1, n),
+                       "b": rng.standard_t(2, n), "c": rng.normal(50, 10, n)})
+    df.loc[rng.choice(n, 500, replace=False), "c"] = np.nan
+    plan = plan_preprocessing(df, list(df), [], clip=0.001, winsorize=True,
+                              group_threshold=0.7)
+    pre = build_preprocessor(plan).fit(df)
+    pipe = pre.named_transformers_["numeric"]
+    assert pipe.named_steps["log"].mask_.any() and "fences" in pipe.named_steps
+    fit_rows = rng.random(n) > 0.1
+    results = []
+    for threads in (1, 2):
+        tally = OutlierTally.of(pre, df, fit_rows)
+        out = np.empty((n, 4), dtype=np.float32)
+        fast_transform(pre, df.to_numpy(), out, chunk_rows=1_000, before_fences=tally,
+                       n_threads=threads)
+        found = outliers_found(tally, pre, plan, list(df), [df[c].to_numpy() for c in df])
+        results.append((out, found))
+    (one, found_one), (two, found_two) = results
+    assert np.array_equal(one, two, equal_nan=True) and not np.isnan(one).any()
+    assert found_one == found_two
+    before = pipe[:[name for name, _ in pipe.steps].index("fences")].transform(df)
+    low, high = pipe.named_steps["fences"].outside(before)
+    low, high = low & fit_rows[:, None], high & fit_rows[:, None]
+    assert found_one["rows"] == int((low | high).any(axis=1).sum()) > 0
+    assert found_one["columns"]["b"]["low"] > 0 and found_one["columns"]["b"]["high"] > 0
 
 
 def test_outliers_are_counted_on_every_customer(tmp_path: Path) -> None:

@@ -130,3 +130,29 @@ def test_small_silhouette_equals_scikit_learns() -> None:
         assert small_silhouette(X, y) == pytest.approx(silhouette_score(X, y), abs=2e-5)
         checked += 1
     assert checked >= 30
+
+
+def test_sampled_scores_share_the_subsample_distances_across_k() -> None:
+    """The subsamples' distance matrices kept for the next k give every k the same scores,
+    to the bit, as computing them again."""
+    from custseg.selection import SubsampleDistances, score_partition_sampled
+
+    rng = np.random.default_rng(4)
+    X = (rng.standard_normal((30_000, 4)) + rng.integers(0, 4, (30_000, 1)) * 3).astype(
+        np.float32)
+    shared = SubsampleDistances()
+    for k in (2, 3, 5):
+        labels = rng.integers(0, k, len(X))
+        alone = score_partition_sampled(X, labels, 1.0, k, 7)
+        assert score_partition_sampled(X, labels, 1.0, k, 7, distances=shared) == alone
+        assert np.isfinite(alone.silhouette) and alone.silhouette_se is not None
+
+
+def test_possible_k_values_counts_every_row_when_the_first_ones_repeat() -> None:
+    from custseg.selection import DISTINCT_PREFIX, possible_k_values
+
+    X = np.zeros((DISTINCT_PREFIX + 3, 2))
+    X[-3:, 0] = [1.0, 2.0, 3.0]  # 4 distinct rows, all after the first ones but one
+    assert possible_k_values(X, [2, 3, 4, 5, 6]) == ([2, 3, 4], None)
+    assert possible_k_values(np.arange(4000.0).reshape(-1, 2), [2, 10]) == ([2, 10], None)
+    assert possible_k_values(X[:DISTINCT_PREFIX + 1], [2, 3])[0] == [2]

@@ -3,7 +3,9 @@ preprocessing and the assignment a chunk of rows at a time (:mod:`custseg.engine
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -79,24 +81,51 @@ def column_rows(sources: list[Any], rows: np.ndarray) -> np.ndarray:
 
 def fast_transform(preprocessor: Any, raw: np.ndarray | list[Any], out: np.ndarray,
                    chunk_rows: int = CHUNK_ROWS,
-                   before_fences: Callable[[int, np.ndarray], None] | None = None
-                   ) -> np.ndarray:
+                   before_fences: Callable[[int, np.ndarray], None] | None = None,
+                   n_threads: int | None = None) -> np.ndarray:
     """Apply a fitted numeric preprocessor (:func:`custseg.preprocess.build_preprocessor`)
     to ``raw`` (float64, one column per numeric feature; or a list of
     :func:`column_block` sources, read a chunk at a time) chunk by chunk, writing ``out``
     (float32 or float64, same shape).  Same result as ``preprocessor.transform``: the
-    imputation, quantile clipping, log and scaling fused in place, the signed log, the
-    outlier fences and the feature-group weights by their own fitted steps'
-    ``transform``.  ``before_fences(start, block)``, when given, sees each chunk (its
-    first row ``start``) as it is just before the fences (to count the outliers)."""
+    imputation, quantile clipping, log, fences, scaling and feature-group weights fused in
+    place, the signed log by its own fitted step's ``transform``.  The chunks are
+    independent: ``n_threads`` threads (None: one per core) work on them at once (NumPy and
+    Arrow release the GIL), each writing its own rows of ``out``; the result is the same
+    for any number.  ``before_fences(start, block)``, when given, sees each chunk (its
+    first row ``start``) as it is just before the fences (to count the outliers), from
+    those threads: it must be thread-safe."""
+    steps = _fused_steps(preprocessor, out.shape[1])
+    n = out.shape[0]
+
+    def one(start: int) -> None:
+        stop = min(start + chunk_rows, n)
+        if isinstance(raw, np.ndarray):
+            block = np.array(raw[start:stop], dtype=np.float64, order="C")
+        else:
+            block = column_block(raw, start, stop)
+        out[start:stop] = _transform_block(block, steps, start, before_fences)
+
+    starts = range(0, n, chunk_rows)
+    workers = min(n_threads or os.cpu_count() or 1, len(starts))
+    if workers <= 1:
+        for start in starts:
+            one(start)
+        return out
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(one, starts))  # list(): a chunk's exception is raised here
+    return out
+
+
+def _fused_steps(preprocessor: Any, d: int) -> dict[str, Any]:
+    """The fitted numeric steps of a preprocessor as :func:`_transform_block` applies them:
+    the fill values, clip, log and signed-log steps, the fences' bounds, the scaler as a
+    shift and a factor, the feature-group weights."""
     from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+    from custseg.preprocess import FeatureGroupWeights, RobustFences
 
     pipe = preprocessor.named_transformers_["numeric"]
     steps = dict(pipe.steps)
-    fill = steps["impute"].statistics_
-    clip = steps.get("clip")
-    log = steps.get("log")
-    signed, fences, groups = steps.get("signed_log"), steps.get("fences"), steps.get("groups")
     scale = steps["scale"]
     if isinstance(scale, StandardScaler):
         shift, factor = scale.mean_, 1.0 / scale.scale_
@@ -105,31 +134,45 @@ def fast_transform(preprocessor: Any, raw: np.ndarray | list[Any], out: np.ndarr
     elif isinstance(scale, MinMaxScaler):
         shift, factor = -scale.min_ / scale.scale_, scale.scale_
     else:  # passthrough
-        shift, factor = np.zeros(out.shape[1]), np.ones(out.shape[1])
-    for start in range(0, out.shape[0], chunk_rows):
-        if isinstance(raw, np.ndarray):
-            block = np.array(raw[start:start + chunk_rows], dtype=np.float64, order="C")
-        else:
-            block = column_block(raw, start, min(start + chunk_rows, out.shape[0]))
-        nan = np.isnan(block)
-        if nan.any():
-            block[nan] = np.broadcast_to(fill, block.shape)[nan]
-        if clip is not None:
-            np.clip(block, clip.lower_, clip.upper_, out=block)
-        if log is not None and log.mask_.any():
-            block[:, log.mask_] = np.log1p(np.clip(block[:, log.mask_], 0, None))
-        if signed is not None:
-            block = signed.transform(block)
-        if before_fences is not None:
-            before_fences(start, block)
-        if fences is not None:
-            block = fences.transform(block)
-        block -= shift
-        block *= factor
-        if groups is not None:
-            block = groups.transform(block)
-        out[start:start + chunk_rows] = block
-    return out
+        shift, factor = np.zeros(d), np.ones(d)
+    fences, groups = steps.get("fences"), steps.get("groups")
+    if fences is not None and type(fences) is not RobustFences:
+        raise TypeError(f"unexpected fences step {fences!r}")
+    if groups is not None and type(groups) is not FeatureGroupWeights:
+        raise TypeError(f"unexpected feature-groups step {groups!r}")
+    log = steps.get("log")
+    return {"fill": steps["impute"].statistics_, "clip": steps.get("clip"),
+            "log": log.mask_ if log is not None and log.mask_.any() else None,
+            "signed": steps.get("signed_log"), "fences": fences, "shift": shift,
+            "factor": factor, "weights": None if groups is None else groups.weights_}
+
+
+def _transform_block(block: np.ndarray, steps: dict[str, Any], start: int,
+                     before_fences: Callable[[int, np.ndarray], None] | None) -> np.ndarray:
+    """One chunk (float64, C order, modified) through :func:`_fused_steps`' steps.  The
+    fences clip and the weights multiply in place, as ``RobustFences.transform`` and
+    ``FeatureGroupWeights.transform`` do out of place (same numbers; their input checks
+    only look for infinite values, which the checks have refused already)."""
+    nan = np.isnan(block)
+    if nan.any():
+        block[nan] = np.broadcast_to(steps["fill"], block.shape)[nan]
+    clip, log = steps["clip"], steps["log"]
+    if clip is not None:
+        np.clip(block, clip.lower_, clip.upper_, out=block)
+    if log is not None:
+        block[:, log] = np.log1p(np.clip(block[:, log], 0, None))
+    if steps["signed"] is not None:
+        block = steps["signed"].transform(block)
+    if before_fences is not None:
+        before_fences(start, block)
+    fences = steps["fences"]
+    if fences is not None:
+        np.clip(block, fences.lower_, fences.upper_, out=block)
+    block -= steps["shift"]
+    block *= steps["factor"]
+    if steps["weights"] is not None:
+        block *= steps["weights"]
+    return block
 
 
 def assign_chunked(Z: np.ndarray, centres: np.ndarray, n_threads: int | None = None

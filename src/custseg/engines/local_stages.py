@@ -4,6 +4,7 @@ chosen on a sample, the final K-Means, the assignment and the profiles
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,7 +109,7 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     # (no float64 copy of the table); the profiles read the Arrow columns again, and only
     # columns parsed from text (junk, decimal commas...) keep their parsed float64 values
     Z = np.empty((n, len(feats)), dtype=np.float32)
-    fast_transform(preprocessor, columns, Z, before_fences=tally)
+    fast_transform(preprocessor, columns, Z, before_fences=tally, n_threads=o["n_threads"])
     reference = preprocessor.transform(sample_frame.iloc[:1000])
     if not np.allclose(Z[sample[:1000]], reference, rtol=1e-5, atol=1e-5):
         raise RuntimeError("fast preprocessing disagrees with the fitted transformer")
@@ -128,10 +129,12 @@ class OutlierTally:
     def __init__(self, fences: Any, median: np.ndarray, fit_rows: np.ndarray) -> None:
         d = len(median)
         self.fences, self.median, self.fit_rows = fences, median, fit_rows
+        self.all_fitted = bool(fit_rows.all())
         self.rows = 0
         self.low = np.zeros(d, dtype=np.int64)
         self.high = np.zeros(d, dtype=np.int64)
         self.top: list[list[tuple[float, int]]] = [[] for _ in range(d)]
+        self._lock = threading.Lock()
 
     @classmethod
     def of(cls, preprocessor: Any, sample_frame: pd.DataFrame, fit_rows: np.ndarray
@@ -142,22 +145,51 @@ class OutlierTally:
         return cls(pipe.named_steps["fences"], np.median(before, axis=0), fit_rows)
 
     def __call__(self, start: int, before: np.ndarray) -> None:
+        """Count a chunk (called from :func:`fast_transform`'s threads: the counting is
+        done outside the lock, and the totals and the farthest examples do not depend on
+        the order the chunks come in)."""
         from custseg.segmenter import OUTLIER_EXAMPLES
 
-        low, high = self.fences.outside(before)
-        fitted = self.fit_rows[start:start + len(before), None]
-        low &= fitted
-        high &= fitted
-        flagged = low | high
-        self.rows += int(flagged.any(axis=1).sum())
-        self.low += low.sum(axis=0)
-        self.high += high.sum(axis=0)
-        for j in np.flatnonzero(flagged.any(axis=0)):
-            idx = np.flatnonzero(flagged[:, j])
+        d = before.shape[1]
+        n_low, n_high = np.zeros(d, dtype=np.int64), np.zeros(d, dtype=np.int64)
+        fitted = None if self.all_fitted else self.fit_rows[start:start + len(before)]
+        any_row: np.ndarray | None = None
+        top: dict[int, list[tuple[float, int]]] = {}
+        for j in range(d):
+            flagged = self._outside(before[:, j], j, fitted, n_low, n_high)
+            if flagged is None:
+                continue
+            any_row = flagged if any_row is None else np.logical_or(any_row, flagged,
+                                                                    out=any_row)
+            idx = np.flatnonzero(flagged)
             far = np.abs(before[idx, j] - self.median[j])
-            self.top[j] = sorted(self.top[j] + [(-float(f), start + int(i))
-                                                for f, i in zip(far, idx, strict=True)]
-                                 )[:OUTLIER_EXAMPLES]
+            top[j] = sorted((-float(f), start + int(i))
+                            for f, i in zip(far, idx, strict=True))[:OUTLIER_EXAMPLES]
+        with self._lock:
+            self.rows += 0 if any_row is None else int(np.count_nonzero(any_row))
+            self.low += n_low
+            self.high += n_high
+            for j, found in top.items():
+                self.top[j] = sorted(self.top[j] + found)[:OUTLIER_EXAMPLES]
+
+    def _outside(self, col: np.ndarray, j: int, fitted: np.ndarray | None,
+                 n_low: np.ndarray, n_high: np.ndarray) -> np.ndarray | None:
+        """:meth:`custseg.preprocess.RobustFences.outside` of one column (a side without a
+        fence is skipped: nothing is below -inf or above +inf): which fitted rows are
+        outliers (None: none), their numbers below and above added to ``n_low[j]`` and
+        ``n_high[j]``."""
+        flagged = None
+        for bound, counts, below in ((self.fences.lower_[j], n_low, True),
+                                     (self.fences.upper_[j], n_high, False)):
+            if not np.isfinite(bound):
+                continue
+            side = col < bound if below else col > bound
+            if fitted is not None:
+                side &= fitted
+            counts[j] = np.count_nonzero(side)
+            if counts[j]:
+                flagged = side if flagged is None else (flagged | side)
+        return flagged
 
 
 def outliers_found(tally: OutlierTally | None, preprocessor: Any, plan: Any,
