@@ -123,12 +123,11 @@ from custseg.pipeline import (
 #: The fast path's public names, wherever they are defined (its stages live in the
 #: ``custseg.engines.local_*`` modules; they are imported from here).
 __all__ = [
-    "BLOCK_SIZE", "CHUNK_ROWS", "DICTIONARY_SHARE", "HEAD_ROWS", "HISTOGRAM_VALUES",
-    "LOCAL_THRESHOLD", "PARQUET_FROM_ROWS", "REPORT_SAMPLE", "SELECTION_SAMPLE", "LargeResult",
-    "assign_chunked", "column_block", "column_rows", "decimal_places", "dictionary_columns",
-    "fast_transform", "read_columnar", "segment_large", "segment_statistics_numpy",
-    "segments_batches", "segments_format", "selection_sample_size", "stratified_sample",
-    "take_rows", "write_large_outputs",
+    "BLOCK_SIZE", "CHUNK_ROWS", "HEAD_ROWS", "HISTOGRAM_VALUES", "LOCAL_THRESHOLD",
+    "PARQUET_FROM_ROWS", "REPORT_SAMPLE", "SELECTION_SAMPLE", "LargeResult", "assign_chunked",
+    "column_block", "column_rows", "decimal_places", "fast_transform", "read_columnar",
+    "segment_large", "segment_statistics_numpy", "segments_batches", "segments_format",
+    "selection_sample_size", "stratified_sample", "take_rows", "write_large_outputs",
 ]
 
 #: Customers the report's charts and data overview are drawn from.
@@ -136,9 +135,6 @@ REPORT_SAMPLE = 50_000
 #: With ``--format auto`` (the default), the fast path writes ``segments.parquet`` for more
 #: customers than this, ``segments.csv`` up to it.
 PARQUET_FROM_ROWS = 1_000_000
-#: A column of ``segments.parquet`` is dictionary-encoded when the first batch written has at
-#: most this share of its rows distinct values (see :func:`dictionary_columns`).
-DICTIONARY_SHARE = 0.1
 
 
 @dataclass
@@ -411,31 +407,6 @@ def segments_batches(result: LargeResult, chunk_rows: int = CHUNK_ROWS,
         yield pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def dictionary_columns(batch: Any, share: float = DICTIONARY_SHARE) -> list[str]:
-    """The columns of ``batch`` worth dictionary-encoding in Parquet: the dictionary-typed
-    ones (``segment_name``) and those with at most ``share`` of its rows distinct values.
-
-    Parquet writers try a dictionary for every column by default and fall back to plain
-    values once it passes its page limit: on an id or a distance (every value distinct)
-    that attempt is wasted work (about half the time of writing 10 M customers) and the
-    file is no smaller.  The values read back are the same either way.
-
-    >>> import pyarrow as pa
-    >>> batch = pa.record_batch({"id": list(range(100)), "age": [30, 40] * 50})
-    >>> dictionary_columns(batch)
-    ['age']
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    chosen = []
-    for name, column in zip(batch.schema.names, batch.columns, strict=True):
-        if pa.types.is_dictionary(column.type) or (
-                pc.count_distinct(column).as_py() <= share * len(column)):
-            chosen.append(name)
-    return chosen
-
-
 def write_large_outputs(result: LargeResult, out: str | os.PathLike[str], *,
                         force: bool = False, report: bool = True,
                         fmt: str | None = "auto") -> Path:
@@ -461,8 +432,7 @@ def write_large_outputs(result: LargeResult, out: str | os.PathLike[str], *,
                     if fmt != "parquet":
                         batch = neutralise_arrow(batch)
                     if writer is None:
-                        writer = (pq.ParquetWriter(tmp / "segments.parquet", batch.schema,
-                                                   use_dictionary=dictionary_columns(batch))
+                        writer = (pq.ParquetWriter(tmp / "segments.parquet", batch.schema)
                                   if fmt == "parquet" else
                                   pacsv.CSVWriter(tmp / "segments.csv", batch.schema,
                                                   write_options=pacsv.WriteOptions(
