@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from custseg.engines.local_arrays import CHUNK_ROWS, arrow_float64
+from custseg.profiling import log_scale
 
 
 def segment_statistics_numpy(columns: dict[str, Any], labels: np.ndarray, k: int,
@@ -70,12 +71,6 @@ LogStatistics = tuple[float, float, list[float]]
 #: means and medians, then its log-scale statistics (None when it is not log-scaled).
 ColumnStatistics = tuple[float, float, float, float, list[float], list[float],
                          LogStatistics | None]
-
-
-def log_scale(x: np.ndarray) -> np.ndarray:
-    """``log1p`` of the values, negative ones as 0: the scale a log-scaled column is
-    segmented and profiled on (:func:`custseg.profiling.segment_statistics`)."""
-    return np.log1p(np.maximum(x, 0.0))
 
 
 def _weighted_log_statistics(counts: np.ndarray, table: np.ndarray,

@@ -59,7 +59,7 @@ def category_shares(assigned: Any, categorical: list[str], sizes: list[int], n: 
 def _log_aggregates(internal: list[str]) -> tuple[list[Any], list[Any]]:
     """The per-segment (``log{i}``) and population (``log{i}``, ``logstd{i}``) aggregates
     of ``log1p`` of the columns ``internal`` (negative values as 0): the log scale
-    :func:`custseg.profiling.segment_statistics` profiles log-scaled features on."""
+    :func:`custseg.profiling.log_scale` states, in SQL."""
     from pyspark.sql import functions as F
 
     per, pop = [], []

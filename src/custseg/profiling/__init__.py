@@ -223,6 +223,16 @@ class SegmentStatistics:
     log_population_std: dict[str, float] = field(default_factory=dict)
 
 
+def log_scale(x: Any) -> Any:
+    """``log1p`` of the values, negative ones as 0 (missing ones stay missing): the scale a
+    log-scaled feature is profiled on, in every engine (Spark states it in SQL).
+
+    >>> log_scale(np.array([-3.0, 0.0, np.e - 1, np.nan])).round(6).tolist()
+    [0.0, 0.0, 1.0, nan]
+    """
+    return np.log1p(np.maximum(x, 0.0))
+
+
 def segment_statistics(frame: pd.DataFrame, labels: np.ndarray, numeric: Sequence[str],
                        categorical: Sequence[str] = (),
                        log_columns: Sequence[str] = ()) -> SegmentStatistics:
@@ -244,7 +254,7 @@ def segment_statistics(frame: pd.DataFrame, labels: np.ndarray, numeric: Sequenc
         upper_tertile={c: float(v) for c, v in values.quantile(2 / 3).items()},
     )
     logged = [c for c in log_columns if c in values.columns]
-    logs = np.log1p(values[logged].clip(lower=0)) if logged else None
+    logs = log_scale(values[logged]) if logged else None
     if logs is not None:
         stats.log_population_mean = {c: float(v) for c, v in logs.mean().items()}
         stats.log_population_std = {c: float(v) for c, v in logs.std(ddof=0).items()}
