@@ -87,8 +87,9 @@ def fast_transform(preprocessor: Any, raw: np.ndarray | list[Any], out: np.ndarr
     to ``raw`` (float64, one column per numeric feature; or a list of
     :func:`column_block` sources, read a chunk at a time) chunk by chunk, writing ``out``
     (float32 or float64, same shape).  Same result as ``preprocessor.transform``: the
-    imputation, quantile clipping, log, fences, scaling and feature-group weights fused in
-    place, the signed log by its own fitted step's ``transform``.  The chunks are
+    imputation, quantile clipping, log and scaling fused in place, the signed log, the
+    outlier fences and the feature-group weights by their own fitted steps'
+    ``transform``.  The chunks are
     independent: ``n_threads`` threads (None: one per core) work on them at once (NumPy and
     Arrow release the GIL), each writing its own rows of ``out``; the result is the same
     for any number.  ``before_fences(start, block)``, when given, sees each chunk (its
@@ -118,11 +119,9 @@ def fast_transform(preprocessor: Any, raw: np.ndarray | list[Any], out: np.ndarr
 
 def _fused_steps(preprocessor: Any, d: int) -> dict[str, Any]:
     """The fitted numeric steps of a preprocessor as :func:`_transform_block` applies them:
-    the fill values, clip, log and signed-log steps, the fences' bounds, the scaler as a
-    shift and a factor, the feature-group weights."""
+    the fill values, the clip, log, signed-log, fences and feature-group steps, the scaler
+    as a shift and a factor."""
     from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
-
-    from custseg.preprocess import FeatureGroupWeights, RobustFences
 
     pipe = preprocessor.named_transformers_["numeric"]
     steps = dict(pipe.steps)
@@ -135,24 +134,16 @@ def _fused_steps(preprocessor: Any, d: int) -> dict[str, Any]:
         shift, factor = -scale.min_ / scale.scale_, scale.scale_
     else:  # passthrough
         shift, factor = np.zeros(d), np.ones(d)
-    fences, groups = steps.get("fences"), steps.get("groups")
-    if fences is not None and type(fences) is not RobustFences:
-        raise TypeError(f"unexpected fences step {fences!r}")
-    if groups is not None and type(groups) is not FeatureGroupWeights:
-        raise TypeError(f"unexpected feature-groups step {groups!r}")
     log = steps.get("log")
     return {"fill": steps["impute"].statistics_, "clip": steps.get("clip"),
             "log": log.mask_ if log is not None and log.mask_.any() else None,
-            "signed": steps.get("signed_log"), "fences": fences, "shift": shift,
-            "factor": factor, "weights": None if groups is None else groups.weights_}
+            "signed": steps.get("signed_log"), "fences": steps.get("fences"),
+            "shift": shift, "factor": factor, "groups": steps.get("groups")}
 
 
 def _transform_block(block: np.ndarray, steps: dict[str, Any], start: int,
                      before_fences: Callable[[int, np.ndarray], None] | None) -> np.ndarray:
-    """One chunk (float64, C order, modified) through :func:`_fused_steps`' steps.  The
-    fences clip and the weights multiply in place, as ``RobustFences.transform`` and
-    ``FeatureGroupWeights.transform`` do out of place (same numbers; their input checks
-    only look for infinite values, which the checks have refused already)."""
+    """One chunk (float64, C order, modified) through :func:`_fused_steps`' steps."""
     nan = np.isnan(block)
     if nan.any():
         block[nan] = np.broadcast_to(steps["fill"], block.shape)[nan]
@@ -165,13 +156,12 @@ def _transform_block(block: np.ndarray, steps: dict[str, Any], start: int,
         block = steps["signed"].transform(block)
     if before_fences is not None:
         before_fences(start, block)
-    fences = steps["fences"]
-    if fences is not None:
-        np.clip(block, fences.lower_, fences.upper_, out=block)
+    if steps["fences"] is not None:
+        block = steps["fences"].transform(block)
     block -= steps["shift"]
     block *= steps["factor"]
-    if steps["weights"] is not None:
-        block *= steps["weights"]
+    if steps["groups"] is not None:
+        block = steps["groups"].transform(block)
     return block
 
 

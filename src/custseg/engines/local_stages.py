@@ -150,46 +150,24 @@ class OutlierTally:
         the order the chunks come in)."""
         from custseg.segmenter import OUTLIER_EXAMPLES
 
-        d = before.shape[1]
-        n_low, n_high = np.zeros(d, dtype=np.int64), np.zeros(d, dtype=np.int64)
-        fitted = None if self.all_fitted else self.fit_rows[start:start + len(before)]
-        any_row: np.ndarray | None = None
+        low, high = self.fences.outside(before)
+        if not self.all_fitted:
+            fitted = self.fit_rows[start:start + len(before), None]
+            low &= fitted
+            high &= fitted
+        flagged = low | high
         top: dict[int, list[tuple[float, int]]] = {}
-        for j in range(d):
-            flagged = self._outside(before[:, j], j, fitted, n_low, n_high)
-            if flagged is None:
-                continue
-            any_row = flagged if any_row is None else np.logical_or(any_row, flagged,
-                                                                    out=any_row)
-            idx = np.flatnonzero(flagged)
+        for j in np.flatnonzero(flagged.any(axis=0)):
+            idx = np.flatnonzero(flagged[:, j])
             far = np.abs(before[idx, j] - self.median[j])
             top[j] = sorted((-float(f), start + int(i))
                             for f, i in zip(far, idx, strict=True))[:OUTLIER_EXAMPLES]
         with self._lock:
-            self.rows += 0 if any_row is None else int(np.count_nonzero(any_row))
-            self.low += n_low
-            self.high += n_high
+            self.rows += int(flagged.any(axis=1).sum())
+            self.low += low.sum(axis=0)
+            self.high += high.sum(axis=0)
             for j, found in top.items():
                 self.top[j] = sorted(self.top[j] + found)[:OUTLIER_EXAMPLES]
-
-    def _outside(self, col: np.ndarray, j: int, fitted: np.ndarray | None,
-                 n_low: np.ndarray, n_high: np.ndarray) -> np.ndarray | None:
-        """:meth:`custseg.preprocess.RobustFences.outside` of one column (a side without a
-        fence is skipped: nothing is below -inf or above +inf): which fitted rows are
-        outliers (None: none), their numbers below and above added to ``n_low[j]`` and
-        ``n_high[j]``."""
-        flagged = None
-        for bound, counts, below in ((self.fences.lower_[j], n_low, True),
-                                     (self.fences.upper_[j], n_high, False)):
-            if not np.isfinite(bound):
-                continue
-            side = col < bound if below else col > bound
-            if fitted is not None:
-                side &= fitted
-            counts[j] = np.count_nonzero(side)
-            if counts[j]:
-                flagged = side if flagged is None else (flagged | side)
-        return flagged
 
 
 def outliers_found(tally: OutlierTally | None, preprocessor: Any, plan: Any,

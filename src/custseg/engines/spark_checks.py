@@ -60,7 +60,7 @@ class SparkChecks(SparkRunState):
         numeric column parsed and checked on all rows."""
         from pyspark.sql import functions as F
 
-        from custseg.roles import assign_roles, money_columns, numeric_roles
+        from custseg.roles import assign_roles, money_columns
         from custseg.schema import validate_table
 
         head = raw.limit(ROLE_SAMPLE).toPandas()
@@ -85,8 +85,9 @@ class SparkChecks(SparkRunState):
         data.cleaning = new_cleaning(n_rows, n_rows - data.n,
                                      checked.cleaning["columns_dropped"])
         data.feats = [c for c in checked.features if c in data.cols]
-        data.money = money_columns(numeric_roles(checked.frame, data.feats))
         data.role_of = dict(assign_roles(checked, requested=features, exclude=exclude).role_of)
+        # the money features, as the standard engine finds them (its feature_roles_)
+        data.money = money_columns({c: data.role_of.get(c, "") for c in data.feats})
         for c in data.feats:
             col = data.cols[c]
             record_unreadable(c, col.n_junk, col.n_filled, col.n_markers, max_junk=max_junk,
