@@ -1,11 +1,14 @@
 """Numba kernels behind :mod:`custseg.algorithms.kmeans` (private; imported lazily).
 
 Layout of every parallel kernel: the rows are cut into fixed-size chunks (``chunk`` rows,
-independent of the number of threads); ``prange`` hands whole chunks to threads; each chunk
-writes its own partial sums, counts and inertia into its own slot, and the caller reduces
-the slots in chunk order.  The result therefore depends on the chunk size only, never on how
-many threads ran or in which order they finished: the same data and seed give byte-identical
-centres on 1 or 2 threads.
+independent of the number of threads); each thread runs one compiled function over a run of
+whole chunks (:func:`_over_chunks`: Python threads, the compiled code releases the GIL); each
+chunk writes its own partial sums, counts and inertia into its own slot, and the caller
+reduces the slots in chunk order.  The result therefore depends on the chunk size only,
+never on how many threads ran or in which order they finished: the same data and seed give
+byte-identical centres on 1 or 2 threads.  (Numba's ``parallel=True`` would do the same
+split, but it compiles the whole loop body again for its thread team and optimises it once
+more where it is called: the first compilation took 2.5 times longer.)
 
 Inside a chunk, ``BLOCK`` rows at a time are copied transposed into a small ``(d, BLOCK)``
 buffer that stays in L1 cache, so that the loops run over contiguous rows and vectorise
@@ -40,7 +43,10 @@ writable the kernels are compiled in memory on first use instead of failing.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -362,27 +368,26 @@ def _accumulate(xt, b, lab, best, w, start, sums, counts, zero, one):  # pragma:
     return inertia
 
 
-@_jit(parallel=True, fastmath=FASTMATH)
-def lloyd_pass(X, w, C, chunk, sums, counts, inertia, zero):  # pragma: no cover - compiled
-    """One Lloyd pass: per-chunk sums ``(n_chunks, k, d)``, counts ``(n_chunks, k)`` and
-    inertia ``(n_chunks,)`` of the rows assigned to their nearest centre in ``C`` (float64).
-    ``w`` is the sample weights or an empty array (all ones); ``zero`` a zero of the data's
-    dtype."""
+@_jit(fastmath=FASTMATH)
+def _lloyd_chunks(X, w, C, chunk, first, last, sums, counts, inertia,
+                  zero):  # pragma: no cover - compiled
+    """Chunks ``first .. last - 1`` of :func:`lloyd_pass`, each into its own slot."""
     n, d = X.shape
     k = C.shape[0]
     X1 = X.reshape(-1)
     dp = _padded_width(d)
     A, cn, m, T = _prepare(C, dp, X)
     one = np.ones(1, dtype=X.dtype)[0]
-    n_chunks = (n + chunk - 1) // chunk
-    for ch in prange(n_chunks):
-        xt = np.zeros((dp, BLOCK), dtype=X.dtype)
-        xs = np.zeros((dp, BLOCK), dtype=X.dtype)
-        dist = np.empty((GROUP, BLOCK), dtype=X.dtype)
-        best = np.empty(BLOCK, dtype=X.dtype)
-        lab = np.empty(BLOCK, dtype=np.int32)
-        s = np.zeros((k, dp), dtype=np.float64)
-        cnt = np.zeros(k, dtype=np.float64)
+    xt = np.zeros((dp, BLOCK), dtype=X.dtype)
+    xs = np.zeros((dp, BLOCK), dtype=X.dtype)
+    dist = np.empty((GROUP, BLOCK), dtype=X.dtype)
+    best = np.empty(BLOCK, dtype=X.dtype)
+    lab = np.empty(BLOCK, dtype=np.int32)
+    s = np.zeros((k, dp), dtype=np.float64)
+    cnt = np.zeros(k, dtype=np.float64)
+    for ch in range(first, last):
+        s[:] = 0.0
+        cnt[:] = 0.0
         tot = 0.0
         start = ch * chunk
         stop = min(n, start + chunk)
@@ -397,41 +402,78 @@ def lloyd_pass(X, w, C, chunk, sums, counts, inertia, zero):  # pragma: no cover
         inertia[ch] = tot
 
 
-@_jit(parallel=True, fastmath=FASTMATH)
-def assign_pass(X, C, chunk, labels, sqdist):  # pragma: no cover - compiled
-    """Nearest centre of every row (``labels``) and its squared distance (``sqdist``);
-    ``C`` float64.  The nearest centre is found as in :func:`lloyd_pass`; the distance to it
-    is then computed again directly, ``sum((x - c)**2)`` in the data's dtype, so that a row
-    equal to its centre is at distance 0 exactly (the ``|x|² - 2x·c + |c|²`` form leaves
-    rounding errors of the size of ``|x|²``)."""
+@_jit(fastmath=FASTMATH)
+def _assign_chunks(X, C, chunk, first, last, labels, sqdist):  # pragma: no cover - compiled
+    """Chunks ``first .. last - 1`` of :func:`assign_pass`."""
     n, d = X.shape
     X1 = X.reshape(-1)
     dp = _padded_width(d)
     A, cn, m, T = _prepare(C, dp, X)
     Cx = C.astype(X.dtype)
     zero = np.zeros(1, dtype=X.dtype)[0]
-    n_chunks = (n + chunk - 1) // chunk
-    for ch in prange(n_chunks):
-        xt = np.zeros((dp, BLOCK), dtype=X.dtype)
-        xs = np.zeros((dp, BLOCK), dtype=X.dtype)
-        dist = np.empty((GROUP, BLOCK), dtype=X.dtype)
-        best = np.empty(BLOCK, dtype=X.dtype)
-        lab = np.empty(BLOCK, dtype=np.int32)
-        start = ch * chunk
-        stop = min(n, start + chunk)
-        for b0 in range(start, stop, BLOCK):
-            b = min(BLOCK, stop - b0)
-            _load(X1, d, b0, b, xt)
-            _shift(xt, b, m, d, xs)
-            _nearest(xs, b, A, cn, T, dist, best, lab, zero)
-            for r in range(b):
-                c = lab[r]
-                e = zero
-                for j in range(d):
-                    u = X1[(b0 + r) * d + j] - Cx[c, j]
-                    e += u * u
-                labels[b0 + r] = c
-                sqdist[b0 + r] = e
+    xt = np.zeros((dp, BLOCK), dtype=X.dtype)
+    xs = np.zeros((dp, BLOCK), dtype=X.dtype)
+    dist = np.empty((GROUP, BLOCK), dtype=X.dtype)
+    best = np.empty(BLOCK, dtype=X.dtype)
+    lab = np.empty(BLOCK, dtype=np.int32)
+    stop = min(n, last * chunk)
+    for b0 in range(first * chunk, stop, BLOCK):
+        b = min(BLOCK, stop - b0)
+        _load(X1, d, b0, b, xt)
+        _shift(xt, b, m, d, xs)
+        _nearest(xs, b, A, cn, T, dist, best, lab, zero)
+        for r in range(b):
+            c = lab[r]
+            e = zero
+            for j in range(d):
+                u = X1[(b0 + r) * d + j] - Cx[c, j]
+                e += u * u
+            labels[b0 + r] = c
+            sqdist[b0 + r] = e
+
+
+@functools.lru_cache(maxsize=4)
+def _pool(n_threads: int, pid: int) -> ThreadPoolExecutor:
+    """Threads kept for the kernels (one pool per process: a forked child makes its own)."""
+    return ThreadPoolExecutor(n_threads, thread_name_prefix="custseg-kmeans")
+
+
+def _over_chunks(run: Callable[[int, int], None], n_chunks: int) -> None:
+    """``run(first, last)`` over ``0 .. n_chunks`` cut into one run of chunks per thread
+    (``numba.get_num_threads()``, set by :func:`custseg.algorithms.kmeans.kernel_threads`);
+    the compiled functions release the GIL, so the threads run at the same time."""
+    import numba
+
+    t = min(numba.get_num_threads(), n_chunks)
+    if t <= 1:
+        run(0, n_chunks)
+        return
+    bounds = [n_chunks * i // t for i in range(t + 1)]
+    pool = _pool(t, os.getpid())
+    for done in [pool.submit(run, bounds[i], bounds[i + 1]) for i in range(t)]:
+        done.result()
+
+
+def lloyd_pass(X: np.ndarray, w: np.ndarray, C: np.ndarray, chunk: int, sums: np.ndarray,
+               counts: np.ndarray, inertia: np.ndarray, zero: Any) -> None:
+    """One Lloyd pass: per-chunk sums ``(n_chunks, k, d)``, counts ``(n_chunks, k)`` and
+    inertia ``(n_chunks,)`` of the rows assigned to their nearest centre in ``C`` (float64).
+    ``w`` is the sample weights or an empty array (all ones); ``zero`` a zero of the data's
+    dtype."""
+    _over_chunks(lambda first, last: _lloyd_chunks(X, w, C, chunk, first, last, sums, counts,
+                                                   inertia, zero),
+                 -(-X.shape[0] // chunk))
+
+
+def assign_pass(X: np.ndarray, C: np.ndarray, chunk: int, labels: np.ndarray,
+                sqdist: np.ndarray) -> None:
+    """Nearest centre of every row (``labels``) and its squared distance (``sqdist``);
+    ``C`` float64.  The nearest centre is found as in :func:`lloyd_pass`; the distance to it
+    is then computed again directly, ``sum((x - c)**2)`` in the data's dtype, so that a row
+    equal to its centre is at distance 0 exactly (the ``|x|² - 2x·c + |c|²`` form leaves
+    rounding errors of the size of ``|x|²``)."""
+    _over_chunks(lambda first, last: _assign_chunks(X, C, chunk, first, last, labels, sqdist),
+                 -(-X.shape[0] // chunk))
 
 
 @_jit(parallel=True, fastmath=FASTMATH)
