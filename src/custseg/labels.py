@@ -195,7 +195,9 @@ def _expand(tokens: list[str]) -> list[str]:
                     and tokens[1].isalpha():
                 pass  # a leading one-letter prefix ("Z_Revenue", "x_income") says nothing
             elif tok == "pay" and i + 1 < len(tokens) and tokens[i + 1].isdigit():
-                out.extend(["payment", "status"])  # PAY_0..PAY_6: a repayment status code
+                # PAY_0..PAY_6 (credit-card data): the repayment status, in months of delay
+                # (-2 to 0: no bill, paid duly, revolving; 1..9: that many months late)
+                out.extend(["payment", "delay"])
             else:
                 out.extend(ABBREVIATIONS.get(tok, tok).split())
             i += 1

@@ -32,7 +32,7 @@ BARE = {k for k, v in ABBREVIATIONS.items() if k != v and k not in ("no", "n")}
     ("Annual Income (k$)", "income"),
     ("Spending Score (1-100)", "spending"),
     ("LIMIT_BAL", "credit limit"),
-    ("PAY_0", "payment status 0"),
+    ("PAY_0", "payment delay 0"),
     ("Year_Birth", "year of birth"),
     ("AcceptedCmp3", "accepted campaign 3"),
     ("Z_CostContact", "cost of contact"),

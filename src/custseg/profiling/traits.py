@@ -162,7 +162,7 @@ def trait_text(column: str, label: str, role: str, mean: float, pop_mean: float,
     if role == "tenure":
         unit = _unit(column)
         return f"customers for {_fmt(mean)} {unit} vs {_fmt(pop_mean)} on average"
-    sep = ":" if label[-1:].isdigit() else ""  # "payment status 2: 2 vs -0.1"
+    sep = ":" if label[-1:].isdigit() else ""  # "payment delay 2: 2 vs -0.1"
     return f"{label}{sep} {_fmt(mean, yearish)} vs {_fmt(pop_mean, yearish)} on average"
 
 
