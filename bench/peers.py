@@ -624,11 +624,16 @@ def main(argv: list[str] | None = None) -> int:
     if "compile" in only:
         from bench_kmeans_kernel import compile_times
 
-        lines += ["### First fit in a fresh process (Numba cache)", "",
-                  "| cache | seconds |", "|---|---|"]
+        lines += ["### First fit in a fresh process (Numba cache, compiled kernels)", "",
+                  "| data, cache | seconds |"
+                  + (" baseline | ratio |" if args.baseline_src else ""),
+                  "|---|---|" + ("---|---|" if args.baseline_src else "")]
+        base = dict(compile_times(args.baseline_src)) if args.baseline_src else {}
         for label, seconds in compile_times():
-            print(f"  first fit, {label}: {seconds:.2f} s", flush=True)
-            lines.append(f"| {label} | {seconds:.2f} |")
+            print(f"  first fit, {label}: {seconds:.2f} s"
+                  + (f" (baseline {base[label]:.2f} s)" if base else ""), flush=True)
+            lines.append(f"| {label} | {seconds:.2f} |" + (
+                f" {base[label]:.2f} | {seconds / base[label]:.2f} |" if base else ""))
         lines.append("")
     after = load()
     head = [f"# custseg K-Means next to its peers ({started:%Y-%m-%d %H:%M})", "",
