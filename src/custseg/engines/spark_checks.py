@@ -116,28 +116,49 @@ class SparkChecks(SparkRunState):
         key = roles.id_column or "row"
         data_cols = list(raw.columns)
         if roles.id_column is None:
-            indexed = raw.rdd.zipWithIndex().map(lambda r: (*r[0], r[1] + 1))
-            raw = indexed.toDF([*data_cols, "row"])
+            raw = raw.withColumn("row", self._row_number())
             base = raw.groupBy(*[spark_col(c) for c in data_cols]).agg(F.min("row").alias("row"))
         else:
             base = raw.dropDuplicates(data_cols)
         base = self._cache(base)
-        data = Checked(base=base, roles=roles, key=key, data_cols=data_cols, n=base.count())
-        n_dup = n_rows - data.n
-        if roles.id_column is not None:
-            dup = (base.groupBy(spark_col(key)).count().where(F.col("count") > 1)
-                   .orderBy(spark_col(key)).limit(20).collect())
-            if dup:
-                n_ids = base.groupBy(spark_col(key)).count().where(F.col("count") > 1).count()
-                data.problems.append(Problem(key, f"{n_ids} id(s) given to rows with "
+        if roles.id_column is None:  # the row number: one customer a row
+            data = Checked(base=base, roles=roles, key=key, data_cols=data_cols,
+                           n=base.count())
+        else:  # the customers and the ids given to more than one of them, in one pass
+            per_id = base.groupBy(spark_col(key)).count()
+            got = per_id.agg(F.sum("count").alias("n"),
+                             F.count(F.when(F.col("count") > 1, 1)).alias("ids")).first()
+            data = Checked(base=base, roles=roles, key=key, data_cols=data_cols,
+                           n=int(got["n"] or 0))
+            if got["ids"]:
+                dup = (per_id.where(F.col("count") > 1).orderBy(spark_col(key)).limit(20)
+                       .collect())
+                data.problems.append(Problem(key, f"{got['ids']} id(s) given to rows with "
                                              "different data; ids must be unique",
                                              values=[str(r[0]) for r in dup],
                                              code="duplicate-id"))
+        n_dup = n_rows - data.n
         if n_dup:
             data.warns.append(Problem(roles.id_column, f"{n_dup} duplicated row(s) dropped "
                                       "(same values as an earlier row)", code="duplicate-row",
                                       severity="warning"))
         return data
+
+    def _row_number(self) -> Any:
+        """A column: each input row's 1-based number, in partition order then in order
+        within its partition (the order the file was read in), from the rows counted per
+        partition when the input was read (no other pass)."""
+        from pyspark.sql import functions as F
+
+        parts = max(self.partition_rows, default=-1) + 1
+        offsets, total = [], 0
+        for p in range(parts):
+            offsets.append(total)
+            total += self.partition_rows.get(p, 0)
+        part = F.spark_partition_id()
+        offset = F.element_at(F.array(*[F.lit(o).cast("long") for o in offsets]), part + 1)
+        within = F.monotonically_increasing_id() - F.shiftleft(part.cast("long"), 33)
+        return offset + within + 1
 
     def _check_features(self, data: Checked, given: bool) -> None:
         """Per feature, on all rows: infinite or too large values (errors), no values (an

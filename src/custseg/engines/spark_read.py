@@ -202,8 +202,13 @@ class SparkReading(SparkRunState):
                  encoding: str | None) -> tuple[Any, dict[str, Any], str, str]:
         """The input as a DataFrame, its description (rows counted) and its checksum."""
         self._step("read", 0)
+        from pyspark.sql import functions as F
+
         raw, info = self.read(input_format, delimiter, encoding)
-        n_rows = raw.count()
+        # rows counted per partition: the total, and the row numbers of a table without ids
+        counts = raw.groupBy(F.spark_partition_id().alias("p")).count().collect()
+        self.partition_rows = {int(r["p"]): int(r["count"]) for r in counts}
+        n_rows = sum(self.partition_rows.values())
         if n_rows == 0:
             from custseg.errors import InputFileError
 
