@@ -173,12 +173,16 @@ def run_custseg(*args: str, cwd: Path | None = None, timeout: float = 300
 
 
 # ----------------------------------------------------------------------------- Spark
-#: The test session's Spark settings (local[2]: small data, no UI).
+#: The test session's Spark settings (local[2]: small data, no UI).  The JVM compiles with
+#: its quick compiler only (C1): the tests' queries are short and many, and on 2 busy cores
+#: C2's compile threads take CPU from them (a session and three small runs: 105 s -> 72 s at
+#: load 3-4; the same, 54 s, at load 2).
 SPARK_CONFIG = {
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "2",
     "spark.driver.memory": "1g",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
     "spark.sql.adaptive.enabled": "false",
 }
 

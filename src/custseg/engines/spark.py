@@ -10,8 +10,9 @@ rows, per-segment numbers) coming to the driver:
 2. **roles** (id, numeric, categorical...) inferred by :func:`custseg.schema.validate_table`
    on the first :data:`ROLE_SAMPLE` rows; then every check on all rows in Spark (junk share,
    infinities, constant columns, exact duplicate rows dropped, one id on different rows);
-3. **preprocess**: ``Imputer`` (median), optional clipping at quantiles, ``log1p`` of the
-   columns the standard engine would log-transform (non-negative, skewness above 1), the
+3. **preprocess**: missing values as the medians MLlib's ``Imputer`` takes, optional
+   clipping at quantiles, ``log1p`` of the columns the standard engine would log-transform
+   (non-negative, skewness above 1), the
    signed log ``asinh(x / s)`` of the amounts that can be negative (the money role of
    :func:`custseg.roles.money_columns` on the rows of 2, some values negative, skewed),
    the far-out fences, ``VectorAssembler``, ``StandardScaler(withMean=True, withStd=True)``,

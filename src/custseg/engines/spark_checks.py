@@ -73,17 +73,17 @@ class SparkChecks(SparkRunState):
         if roles.id_column is None and "row" in raw.columns:
             raise UsageError("the data have a column named 'row' and no id column; give the "
                              "id with `id_col`", "id_col")
-        data = self._deduplicate(raw, roles, n_rows)
+        data = self._deduplicate(raw, roles)
         data.warns = [p for p in checked.warnings if p.code not in (
-            "junk", "missing-marker", "duplicate-row", "constant", "all-missing")] + data.warns
+            "junk", "missing-marker", "duplicate-row", "constant", "all-missing")]
+        duplicates_at = len(data.warns)  # where the duplicated rows' warning goes
         typed_input = {f.name for f in raw.schema.fields
                        if f.dataType.typeName() not in ("string", "binary")}
         data.numeric = list(roles.numeric)
         data.cols = {c: NumericColumn(c, f"__num{i}", "number" if c in typed_input else "text")
                      for i, c in enumerate(data.numeric)}
         scan_text_columns(data.base, list(data.cols.values()))
-        data.cleaning = new_cleaning(n_rows, n_rows - data.n,
-                                     checked.cleaning["columns_dropped"])
+        data.cleaning = new_cleaning(n_rows, 0, checked.cleaning["columns_dropped"])
         data.feats = [c for c in checked.features if c in data.cols]
         data.role_of = dict(assign_roles(checked, requested=features, exclude=exclude).role_of)
         # the money features, as the standard engine finds them (its feature_roles_)
@@ -99,7 +99,9 @@ class SparkChecks(SparkRunState):
             *[parse_expr(col).alias(col.internal) for col in data.cols.values()],
             *[F.trim(spark_col(c).cast("string")).alias(f"__cat{i}")
               for i, c in enumerate(roles.categorical)]))
-        self._check_features(data, given=bool(features))
+        stats = self._feature_stats(data)
+        self._count_customers(data, stats, n_rows, duplicates_at)
+        self._check_features(data, stats, given=bool(features))
         if data.n < max(min(k_values), 2):
             data.problems.append(Problem(None, f"only {data.n} customer(s), fewer than the "
                                          f"{max(min(k_values), 2)} segments asked for",
@@ -108,58 +110,91 @@ class SparkChecks(SparkRunState):
             raise DataError(data.problems)
         return data
 
-    def _deduplicate(self, raw: Any, roles: Any, n_rows: int) -> Checked:
-        """Exact duplicate rows dropped (a warning); without an id, the 1-based row number
-        is the key; one id on rows with different data is an error."""
+    def _deduplicate(self, raw: Any, roles: Any) -> Checked:
+        """Exact duplicate rows dropped (counted with the checks: :meth:`_count_customers`);
+        without an id, the 1-based row number is the key."""
         from pyspark.sql import functions as F
 
         key = roles.id_column or "row"
         data_cols = list(raw.columns)
         if roles.id_column is None:
-            indexed = raw.rdd.zipWithIndex().map(lambda r: (*r[0], r[1] + 1))
-            raw = indexed.toDF([*data_cols, "row"])
+            raw = raw.withColumn("row", self._row_number())
             base = raw.groupBy(*[spark_col(c) for c in data_cols]).agg(F.min("row").alias("row"))
         else:
             base = raw.dropDuplicates(data_cols)
-        base = self._cache(base)
-        data = Checked(base=base, roles=roles, key=key, data_cols=data_cols, n=base.count())
-        n_dup = n_rows - data.n
-        if roles.id_column is not None:
-            dup = (base.groupBy(spark_col(key)).count().where(F.col("count") > 1)
-                   .orderBy(spark_col(key)).limit(20).collect())
-            if dup:
-                n_ids = base.groupBy(spark_col(key)).count().where(F.col("count") > 1).count()
-                data.problems.append(Problem(key, f"{n_ids} id(s) given to rows with "
-                                             "different data; ids must be unique",
-                                             values=[str(r[0]) for r in dup],
-                                             code="duplicate-id"))
-        if n_dup:
-            data.warns.append(Problem(roles.id_column, f"{n_dup} duplicated row(s) dropped "
-                                      "(same values as an earlier row)", code="duplicate-row",
-                                      severity="warning"))
-        return data
+        return Checked(base=self._cache(base), roles=roles, key=key, data_cols=data_cols, n=0)
 
-    def _check_features(self, data: Checked, given: bool) -> None:
-        """Per feature, on all rows: infinite or too large values (errors), no values (an
-        error when the features were ``given``, else dropped), constant (dropped)."""
+    def _count_customers(self, data: Checked, stats: Any, n_rows: int,
+                         duplicates_at: int) -> None:
+        """The customers (``stats``: the row of :meth:`_feature_stats`) and the duplicated
+        rows dropped (a warning, at ``duplicates_at`` among the warnings); when the ids are
+        fewer than the customers, one id on rows with different data is an error."""
         from pyspark.sql import functions as F
 
-        from custseg.schema import (
-            MAX_ABS_VALUE,
-            all_missing_problem,
-            constant_problem,
-            infinite_problem,
-            too_large_problem,
-        )
+        data.n = int(stats["rows"])
+        n_dup = n_rows - data.n
+        data.cleaning["duplicate_rows_dropped"] = n_dup
+        if n_dup:
+            data.warns.insert(duplicates_at, Problem(
+                data.roles.id_column, f"{n_dup} duplicated row(s) dropped (same values as an "
+                "earlier row)", code="duplicate-row", severity="warning"))
+        if data.roles.id_column is None or stats["keys"] >= data.n:
+            return
+        per_id = data.base.groupBy(spark_col(data.key)).count().where(F.col("count") > 1)
+        n_ids = per_id.count()
+        if n_ids:  # (fewer ids than customers may also be a missing id, not an error)
+            dup = per_id.orderBy(spark_col(data.key)).limit(20).collect()
+            data.problems.insert(0, Problem(data.key, f"{n_ids} id(s) given to rows with "
+                                            "different data; ids must be unique",
+                                            values=[str(r[0]) for r in dup],
+                                            code="duplicate-id"))
 
-        aggs = []
+    def _row_number(self) -> Any:
+        """A column: each input row's 1-based number, in partition order then in order
+        within its partition (the order the file was read in), from the rows counted per
+        partition when the input was read (no other pass)."""
+        from pyspark.sql import functions as F
+
+        parts = max(self.partition_rows, default=-1) + 1
+        offsets, total = [], 0
+        for p in range(parts):
+            offsets.append(total)
+            total += self.partition_rows.get(p, 0)
+        part = F.spark_partition_id()
+        offset = F.element_at(F.array(*[F.lit(o).cast("long") for o in offsets]), part + 1)
+        within = F.monotonically_increasing_id() - F.shiftleft(part.cast("long"), 33)
+        return offset + within + 1
+
+    def _feature_stats(self, data: Checked) -> Any:
+        """One pass over the parsed rows: the customers (``rows``), their ids (``keys``,
+        distinct; with an id column) and, per feature, the values, extremes, infinite and
+        too large values (the row of the aggregates)."""
+        from pyspark.sql import functions as F
+
+        from custseg.schema import MAX_ABS_VALUE
+
+        aggs = [F.count(F.lit(1)).alias("rows")]
+        if data.roles.id_column is not None:
+            aggs.append(F.count_distinct("__key").alias("keys"))
         for i, c in enumerate(data.feats):
             v = F.col(data.cols[c].internal)
             inf = F.abs(v) == float("inf")
             aggs += [F.count(v).alias(f"n{i}"), F.min(v).alias(f"lo{i}"),
                      F.max(v).alias(f"hi{i}"), F.sum(inf.cast("long")).alias(f"inf{i}"),
                      F.sum(((F.abs(v) > MAX_ABS_VALUE) & ~inf).cast("long")).alias(f"big{i}")]
-        stats = data.typed.agg(*aggs).first() if aggs else None
+        return data.typed.agg(*aggs).first()
+
+    def _check_features(self, data: Checked, stats: Any, given: bool) -> None:
+        """Per feature (``stats``: the row of :meth:`_feature_stats`): infinite or too large
+        values (errors), no values (an error when the features were ``given``, else
+        dropped), constant (dropped)."""
+        from custseg.schema import (
+            all_missing_problem,
+            constant_problem,
+            infinite_problem,
+            too_large_problem,
+        )
+
         for i, c in enumerate(data.feats):
             if stats[f"inf{i}"] or stats[f"big{i}"]:
                 if stats[f"inf{i}"]:

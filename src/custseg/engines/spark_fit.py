@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,31 @@ def _scaled_by_key(sample: Any) -> np.ndarray:
     local = sample.select(F.col("__key").cast("string").alias("key"), "__x").toPandas()
     order = np.argsort(local["key"].to_numpy(), kind="stable")
     return np.vstack(local["__x"].to_numpy())[order]
+
+
+def median_aggregates(internal: list[str]) -> list[Any]:
+    """The aggregates (``med{i}``) of the medians missing values are filled with: MLlib's
+    ``Imputer`` (strategy median) as it measures them, ``approxQuantile`` with the relative
+    error :data:`IMPUTER_RELATIVE_ERROR` (``percentile_approx`` with the accuracy
+    ``ceil(1 / error)``) of the values neither null nor NaN."""
+    from pyspark.sql import functions as F
+
+    accuracy = math.ceil(1.0 / IMPUTER_RELATIVE_ERROR)
+    return [F.percentile_approx(F.when(F.isnan(c), F.lit(None)).otherwise(F.col(c)), [0.5],
+                                accuracy).alias(f"med{i}") for i, c in enumerate(internal)]
+
+
+def impute_medians(typed: Any, internal: list[str], got: Any) -> tuple[Any, np.ndarray]:
+    """``typed`` with the columns ``{c}_imp``: each of ``internal`` with its null and NaN
+    cells filled with its median (``got``: the row of :func:`median_aggregates`), as the
+    ``Imputer``'s model fills them; and the medians."""
+    from pyspark.sql import functions as F
+
+    medians = np.array([float("nan") if not got[f"med{i}"] or got[f"med{i}"][0] is None
+                        else float(got[f"med{i}"][0]) for i in range(len(internal))])
+    filled = [F.when(F.col(c).isNull() | F.isnan(c), F.lit(float(m))).otherwise(F.col(c))
+              .cast("double").alias(f"{c}_imp") for c, m in zip(internal, medians, strict=True)]
+    return typed.select("*", *filled), medians
 
 
 def seeded_sample(df: Any, n: int, size: int, seed: int) -> Any:
@@ -111,19 +137,14 @@ class SparkFitting(SparkRunState):
         (cached: ``__key``, the typed columns, ``__scaled``, ``__x``), the clipped counts,
         the fitted parameters (for the model bundle) and summary.json's ``outliers`` and
         ``reduction``."""
-        from pyspark.ml.feature import Imputer
         from pyspark.sql import functions as F
 
         from custseg.engines.spark_prepare import fitted_columns, outliers_doc, spark_fences
         from custseg.preprocess import GROUP_R
 
         internal = [cols[c].internal for c in kept]
-        imputed_cols = [f"{c}_imp" for c in internal]
-        imputer = Imputer(inputCols=internal, outputCols=imputed_cols, strategy="median",
-                          relativeError=IMPUTER_RELATIVE_ERROR).fit(typed)
-        data = imputer.transform(typed)
-        data, bounds, clipped, imputed_cols = self._clip(data, kept, imputed_cols, n, clip)
-        plan = self._plan(typed, kept, cols, bounds, clip, log, signed_log)
+        data, medians, plan, bounds, clipped, imputed_cols = self._impute_and_plan(
+            typed, kept, cols, n, clip, log, signed_log)
         quantiles = partial(spark_quantiles, n=n)
         data, z_cols, scales = fitted_columns(data, kept, imputed_cols, plan, quantiles)
         plan.winsorize = True
@@ -132,22 +153,43 @@ class SparkFitting(SparkRunState):
                                            rows_known)}
         data = data.select("*", *[
             F.least(F.greatest(F.col(z), F.lit(float(lo))), F.lit(float(hi))).alias(f"{z}w")
-            for z, lo, hi in zip(z_cols, fences[0], fences[1], strict=True)])
+            for z, lo, hi in zip(z_cols, fences.lower, fences.upper, strict=True)])
         scaled, mean, std = self._scale(typed, data, cols, [f"{z}w" for z in z_cols])
         weights, groups = None, []
         plan.group_threshold = GROUP_R
         extras["reduction"] = {"method": "none", "groups": []}
         if len(kept) > 1:
             scaled, weights, groups = self._weigh_groups(scaled, n, seed, sample_size)
-        surrogate = imputer.surrogateDF.first()
         fitted = SparkPreprocessing(
-            medians=np.array([float(surrogate[c]) for c in internal]),
+            medians=medians,
             lower=(np.array([bounds[f"{c}_imp"][0] for c in internal]) if bounds else None),
             upper=(np.array([bounds[f"{c}_imp"][1] for c in internal]) if bounds else None),
-            mean=mean, std=std, n=n, fence_lower=fences[0], fence_upper=fences[1],
+            mean=mean, std=std, n=n, fence_lower=fences.lower, fence_upper=fences.upper,
             weights=weights, groups=groups,
             signed_scale=scales if plan.signed_log_columns else None)
         return plan, scaled, clipped, fitted, extras
+
+    def _impute_and_plan(self, typed: Any, kept: list[str], cols: dict[str, NumericColumn],
+                         n: int, clip: float | None, log: str | Sequence[str],
+                         signed_log: Sequence[str]) -> tuple[Any, np.ndarray, PreprocessPlan,
+                                                             dict[str, tuple[float, float]],
+                                                             dict[str, int] | None, list[str]]:
+        """Missing values filled with the medians (:func:`impute_medians`), clipped when
+        asked (:meth:`_clip`), and the plan (:meth:`_plan`): the data, the medians, the plan,
+        the clipping bounds and counts and the columns to go on with.  Without clipping the
+        medians and the plan's statistics are measured in one pass."""
+        internal = [cols[c].internal for c in kept]
+        medians_of = median_aggregates(internal)
+        if clip is None:
+            plan, got = self._plan(typed, kept, cols, {}, clip, log, signed_log, medians_of)
+        else:
+            plan, got = None, typed.agg(*medians_of).first()
+        data, medians = impute_medians(typed, internal, got)
+        imputed_cols = [f"{c}_imp" for c in internal]
+        data, bounds, clipped, imputed_cols = self._clip(data, kept, imputed_cols, n, clip)
+        if plan is None:
+            plan, _ = self._plan(typed, kept, cols, bounds, clip, log, signed_log)
+        return data, medians, plan, bounds, clipped, imputed_cols
 
     def _clip(self, data: Any, kept: list[str], imputed_cols: list[str], n: int,
               clip: float | None) -> tuple[Any, dict[str, tuple[float, float]],
@@ -201,7 +243,11 @@ class SparkFitting(SparkRunState):
         from custseg.preprocess import GROUP_R
 
         sample = seeded_sample(scaled, n, sample_size, seed) if n > sample_size else scaled
-        groups, weights = sample_groups(_scaled_by_key(sample), GROUP_R)
+        X = _scaled_by_key(sample)
+        groups, weights = sample_groups(X, GROUP_R)
+        # choose_k's rows: the same seeded sample of the weighted data (a row-wise product
+        # keeps its partitions and order), weighted here as ElementwiseProduct does
+        self.selection_rows = (X * weights if groups else X), n > sample_size
         if not groups:
             return scaled, weights, groups
         product = ElementwiseProduct(scalingVec=Vectors.dense(weights.tolist()),
@@ -213,8 +259,10 @@ class SparkFitting(SparkRunState):
 
     def _plan(self, typed: Any, kept: list[str], cols: dict[str, NumericColumn],
               bounds: dict[str, tuple[float, float]], clip: float | None,
-              log: str | Sequence[str], signed_log: Sequence[str]) -> PreprocessPlan:
-        """The preprocessing plan, decided by the rules of
+              log: str | Sequence[str], signed_log: Sequence[str], also: Sequence[Any] = ()
+              ) -> tuple[PreprocessPlan, Any]:
+        """The preprocessing plan, and the row of its statistics (with the aggregates
+        ``also``, measured in the same pass), decided by the rules of
         :func:`custseg.preprocess.plan_preprocessing`: skewness measured after clipping,
         before the log, on the values read (not imputed), pandas' sample skewness
         (:func:`~custseg.preprocess.sample_skewness`); log of the columns
@@ -240,7 +288,8 @@ class SparkFitting(SparkRunState):
                        *[(F.max(v) - F.min(v)).alias(f"r{i}")
                          for i, v in enumerate(pre.values())],
                        *[F.skewness(F.abs(v)).alias(f"a{i}")
-                         for i, (c, v) in enumerate(pre.items()) if c in signed_log]).first()
+                         for i, (c, v) in enumerate(pre.items()) if c in signed_log],
+                       *also).first()
         skewness: dict[str, float] = {}
         log_auto: list[str] = []
         signed_auto: list[str] = []
@@ -261,7 +310,7 @@ class SparkFitting(SparkRunState):
         plan.skewness = skewness
         if log == "auto":
             plan.log_columns, plan.signed_log_columns = log_auto, signed_auto
-        return plan
+        return plan, sk
 
     # ------------------------------------------------------------------ 4. choose k
     def _kmeans(self, data: Any, k: int, seed: int) -> Any:
@@ -283,8 +332,11 @@ class SparkFitting(SparkRunState):
 
         ks = [kv for kv in k_values if kv < n] or [min(k_values)]
         sampled = n > sample_size and len(ks) > 1
-        sample = seeded_sample(scaled, n, sample_size, seed) if sampled else scaled
-        X = _scaled_by_key(sample.select("__key", "__x"))
+        if self.selection_rows is not None and self.selection_rows[1] == sampled:
+            X = self.selection_rows[0]  # collected when the feature groups were measured
+        else:
+            sample = seeded_sample(scaled, n, sample_size, seed) if sampled else scaled
+            X = _scaled_by_key(sample.select("__key", "__x"))
         ks, only = possible_k_values(X, ks)
         selection = select_k(X, ks, random_state=seed, n_init=n_init, useful=self.useful,
                              sampling_error=sampled, refine=True, only_possible=only,
@@ -341,20 +393,22 @@ class SparkFitting(SparkRunState):
 
         k = len(centres)
         pred = scaled.withColumn("__c", _nearest(centres))
-        counts = dict(pred.groupBy("__c").count().collect())
-        raw_counts = np.array([counts.get(j, 0) for j in range(k)])
-        order, label_map = number_by_size(raw_counts)
+        # one pass over everyone: each nearest centre's customers, distances and mean,
+        # numbered by size on the driver afterwards
+        near = F.sqrt(F.element_at(_squared_distances(centres), F.col("__c") + 1))
+        by_centre = {r["__c"]: r for r in pred.groupBy("__c").agg(
+            F.count(F.lit(1)).alias("size"), F.sum(near).alias("d"),
+            F.sum(near * near).alias("d2"),
+            Summarizer.mean(F.col("__scaled")).alias("mean")).collect()}
+        order, label_map = number_by_size(np.array([by_centre[j]["size"] if j in by_centre
+                                                    else 0 for j in range(k)]))
+        per = [by_centre[int(j)] for j in order]
         centres = centres[order]
         mapping = F.array(*[F.lit(int(v)) for v in label_map])
         assigned = pred.withColumn("segment", F.element_at(mapping, F.col("__c") + 1))
         assigned = assigned.withColumn("distance", F.sqrt(F.element_at(
             _squared_distances(centres), F.col("segment") + 1)))
         assigned = self._cache(assigned.drop("__c"))
-        per = (assigned.groupBy("segment")
-               .agg(F.count(F.lit(1)).alias("size"), F.sum("distance").alias("d"),
-                    F.sum(F.col("distance") * F.col("distance")).alias("d2"),
-                    Summarizer.mean(F.col("__scaled")).alias("mean"))
-               .orderBy("segment").collect())
         sizes = [int(r["size"]) for r in per]
         n = sum(sizes)
         means = np.vstack([np.asarray(r["mean"].toArray()) for r in per])

@@ -24,6 +24,7 @@ numbers are measured here:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -88,83 +89,108 @@ def _fitted_scale(column: Any, logged: bool, scale: float | None) -> Any:
 
 
 
+@dataclass
+class Fences:
+    """The fences of the features (``-inf``/``inf`` where none applies), each feature's
+    median on the fenced scale, and the customers beyond the applied fences: per feature
+    below (``low``) and above (``high``), and beyond any (``rows``)."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    medians: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    rows: int = 0
+
+
 def spark_fences(data: Any, z_cols: list[str], n: int,
-                 quantiles: Callable[[Any, list[float]], Any]
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 quantiles: Callable[[Any, list[float]], Any]) -> Fences:
     """The fences applied to each column of ``z_cols`` (imputed, clipped, logged: the scale
-    the features are fitted on), ``-inf``/``inf`` where none is, and each column's median;
-    ``quantiles(column, probs)``: the Spark aggregate of a column's quantiles
-    (:func:`custseg.engines.spark_fit.spark_quantiles`)."""
+    the features are fitted on) and the customers beyond them; ``quantiles(column,
+    probs)``: the Spark aggregate of a column's quantiles
+    (:func:`custseg.engines.spark_fit.spark_quantiles`).
+
+    Two passes: the quantiles, then the customers counted by where they stand to every
+    candidate fence at once (one row per combination met), from which both the share
+    beyond each fence (whether it applies) and the customers beyond any applied one
+    follow."""
     from pyspark.sql import functions as F
 
     from custseg.preprocess import FENCE_QUANTILES, fence_applies, fences_from_quantiles
 
     probs = [*FENCE_QUANTILES, 0.5]
     qs = data.agg(*[quantiles(F.col(c), probs).alias(c) for c in z_cols]).first()
-    lower = np.full(len(z_cols), -np.inf)
-    upper = np.full(len(z_cols), np.inf)
-    medians = np.array([float(qs[c][-1]) for c in z_cols])
+    d = len(z_cols)
+    out = Fences(np.full(d, -np.inf), np.full(d, np.inf),
+                 np.array([float(qs[c][-1]) for c in z_cols]), np.zeros(d, dtype=np.int64),
+                 np.zeros(d, dtype=np.int64))
     candidates = {j: fences_from_quantiles([float(v) for v in qs[c][:4]])
                   for j, c in enumerate(z_cols)}
     candidates = {j: f for j, f in candidates.items() if f is not None}
     if not candidates or n < 4:  # as RobustFences: no fences on fewer than 4 values
-        return lower, upper, medians
-    counts = data.agg(*[F.sum((F.col(z_cols[j]) < F.lit(lo)).cast("long")).alias(f"l{j}")
-                        for j, (lo, _) in candidates.items()],
-                      *[F.sum((F.col(z_cols[j]) > F.lit(hi)).cast("long")).alias(f"h{j}")
-                        for j, (_, hi) in candidates.items()]).first()
+        return out
+    met = data.groupBy(*[(F.col(z_cols[j]) < F.lit(float(lo))).alias(f"l{j}")
+                         for j, (lo, _) in candidates.items()],
+                       *[(F.col(z_cols[j]) > F.lit(float(hi))).alias(f"h{j}")
+                         for j, (_, hi) in candidates.items()]).count().collect()
     for j, (lo, hi) in candidates.items():
-        if fence_applies(counts[f"l{j}"] / n):
-            lower[j] = lo
-        if fence_applies(counts[f"h{j}"] / n):
-            upper[j] = hi
-    return lower, upper, medians
+        below = sum(r["count"] for r in met if r[f"l{j}"])
+        above = sum(r["count"] for r in met if r[f"h{j}"])
+        if fence_applies(below / n):
+            out.lower[j], out.low[j] = lo, below
+        if fence_applies(above / n):
+            out.upper[j], out.high[j] = hi, above
+    out.rows = sum(r["count"] for r in met if any(
+        (r[f"l{j}"] and out.low[j]) or (r[f"h{j}"] and out.high[j]) for j in candidates))
+    return out
 
 
 def outliers_doc(data: Any, kept: list[str], raw_cols: list[str], z_cols: list[str],
-                 fences: tuple[np.ndarray, np.ndarray, np.ndarray], n: int,
-                 rows_known: bool) -> dict[str, Any]:
+                 fences: Fences, n: int, rows_known: bool) -> dict[str, Any]:
     """summary.json's ``outliers``, as :class:`custseg.Segmenter` reports them: customers
     beyond an applied fence, per column the counts and the customers farthest from the
     median (their 1-based data row and value; none when the customers are known by an id
     column, which Spark keeps instead of the row).  The fences in the columns' units are
     filled in by :func:`finish_docs`, once the model's pipeline is built."""
-    from pyspark.sql import functions as F
-
     from custseg.preprocess import FENCE_METHOD
 
-    lower, upper, medians = fences
-    out: dict[str, Any] = {"method": FENCE_METHOD, "winsorized": True, "rows": 0,
-                           "share": 0.0, "columns": {}}
-    low = [F.col(z) < F.lit(float(lo)) for z, lo in zip(z_cols, lower, strict=True)]
-    high = [F.col(z) > F.lit(float(hi)) for z, hi in zip(z_cols, upper, strict=True)]
-    flagged = [lo | hi for lo, hi in zip(low, high, strict=True)]
-    anyone = flagged[0]
-    for f in flagged[1:]:
-        anyone = anyone | f
-    got = data.agg(F.sum(anyone.cast("long")).alias("rows"),
-                   *[F.sum(c.cast("long")).alias(f"l{j}") for j, c in enumerate(low)],
-                   *[F.sum(c.cast("long")).alias(f"h{j}") for j, c in enumerate(high)]).first()
-    out["rows"] = int(got["rows"] or 0)
-    out["share"] = round(out["rows"] / n, 6) if n else 0.0
-    for j, c in enumerate(kept):
-        n_low, n_high = int(got[f"l{j}"] or 0), int(got[f"h{j}"] or 0)
-        if not n_low + n_high:
-            continue
-        examples: list[dict[str, Any]] = []
-        if rows_known:
-            far = (data.filter(flagged[j])
-                   .orderBy(F.desc(F.abs(F.col(z_cols[j]) - F.lit(float(medians[j])))),
-                            F.col("__key").cast("long"))
-                   .limit(OUTLIER_EXAMPLES).select(F.col("__key").cast("long").alias("row"),
-                                                   F.col(raw_cols[j]).alias("value"))
-                   .collect())
-            examples = [{"row": int(r["row"]), "value": float(r["value"])}
-                        for r in sorted(far, key=lambda r: int(r["row"]))]
-        out["columns"][c] = {"count": n_low + n_high, "low": n_low, "high": n_high,
-                             "lower": None, "upper": None,
-                             "examples": examples}
+    out: dict[str, Any] = {"method": FENCE_METHOD, "winsorized": True, "rows": fences.rows,
+                           "share": round(fences.rows / n, 6) if n else 0.0, "columns": {}}
+    beyond = [j for j in range(len(kept)) if fences.low[j] + fences.high[j]]
+    examples = (_farthest(data, [(j, z_cols[j], raw_cols[j]) for j in beyond], fences)
+                if rows_known and beyond else {})
+    for j in beyond:
+        n_low, n_high = int(fences.low[j]), int(fences.high[j])
+        out["columns"][kept[j]] = {"count": n_low + n_high, "low": n_low, "high": n_high,
+                                   "lower": None, "upper": None,
+                                   "examples": examples.get(j, [])}
     return out
+
+
+def _farthest(data: Any, columns: list[tuple[int, str, str]], fences: Fences
+              ) -> dict[int, list[dict[str, Any]]]:
+    """For each column ``(j, fenced, raw)``, the :data:`OUTLIER_EXAMPLES` customers beyond
+    its fences farthest from its median (then by row), in row order: one pass for all."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    row = F.col("__key").cast("long")
+    found = []
+    for j, z, raw in columns:
+        beyond = ((F.col(z) < F.lit(float(fences.lower[j])))
+                  | (F.col(z) > F.lit(float(fences.upper[j]))))
+        found.append(F.when(beyond, F.struct(
+            F.lit(j).alias("j"), F.abs(F.col(z) - F.lit(float(fences.medians[j]))).alias("far"),
+            row.alias("row"), F.col(raw).cast("double").alias("value"))))
+    flagged = data.select(F.explode(F.array(*found)).alias("o")).where(
+        F.col("o").isNotNull()).select("o.*")
+    rank = F.row_number().over(Window.partitionBy("j").orderBy(F.desc("far"), "row"))
+    picked = flagged.withColumn("rank", rank).where(F.col("rank") <= OUTLIER_EXAMPLES)
+    examples: dict[int, list[dict[str, Any]]] = {}
+    for r in sorted(picked.collect(), key=lambda r: (r["j"], r["row"])):
+        examples.setdefault(r["j"], []).append({"row": int(r["row"]),
+                                                "value": float(r["value"])})
+    return examples
 
 
 def sample_groups(X: np.ndarray, threshold: float) -> tuple[list[list[int]], np.ndarray]:

@@ -37,37 +37,43 @@ def category_shares(assigned: Any, categorical: list[str], sizes: list[int], n: 
     k = len(sizes)
     cats: list[dict[str, dict[str, float]]] = [{} for _ in range(k)]
     shares: dict[str, dict[str, float]] = {}
-    for j, c in enumerate(categorical):
+    if not categorical:
+        return cats, shares
+    levels = []
+    for j in range(len(categorical)):
         level = F.col(f"__cat{j}")
         level = F.when(level.isNull() | (level == ""), F.lit(None)).otherwise(level)
-        counts = (assigned.select("segment", level.alias("level"))
-                  .groupBy("segment", "level").count().collect())
-        total: dict[str, int] = {}
-        for r in counts:
-            name = "missing" if r["level"] is None else str(r["level"])
-            total[name] = total.get(name, 0) + r["count"]
-            cats[r["segment"]].setdefault(c, {})[name] = r["count"]
+        levels.append(F.struct(F.lit(j).alias("j"), level.alias("level")))
+    # every column's levels counted in one pass (one row per customer and column)
+    counted = (assigned.select("segment", F.explode(F.array(*levels)).alias("p"))
+               .groupBy("segment", "p.j", "p.level").count().collect())
+    total: list[dict[str, int]] = [{} for _ in categorical]
+    for r in counted:
+        name = "missing" if r["level"] is None else str(r["level"])
+        c = categorical[r["j"]]
+        total[r["j"]][name] = total[r["j"]].get(name, 0) + r["count"]
+        cats[r["segment"]].setdefault(c, {})[name] = r["count"]
+    for j, c in enumerate(categorical):
         for s in range(k):
             mix = cats[s].get(c, {})
             cats[s][c] = {lvl: round(cnt / sizes[s], 4) for lvl, cnt in
                           sorted(mix.items(), key=lambda kv: (-kv[1], kv[0]))}
         shares[c] = {lvl: round(cnt / n, 4) for lvl, cnt in
-                     sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))}
+                     sorted(total[j].items(), key=lambda kv: (-kv[1], kv[0]))}
     return cats, shares
 
 
-def _log_aggregates(internal: list[str]) -> tuple[list[Any], list[Any]]:
-    """The per-segment (``log{i}``) and population (``log{i}``, ``logstd{i}``) aggregates
-    of ``log1p`` of the columns ``internal`` (negative values as 0): the log scale
-    :func:`custseg.profiling.log_scale` states, in SQL."""
+def _log_aggregates(internal: list[str]) -> list[Any]:
+    """The aggregates (``log{i}``, ``logstd{i}``) of ``log1p`` of the columns ``internal``
+    (negative values as 0): the log scale :func:`custseg.profiling.log_scale` states, in
+    SQL."""
     from pyspark.sql import functions as F
 
-    per, pop = [], []
+    aggs = []
     for i, c in enumerate(internal):
         lv = F.log1p(F.greatest(F.col(c).cast("double"), F.lit(0.0)))
-        per.append(F.avg(lv).alias(f"log{i}"))
-        pop += [F.avg(lv).alias(f"log{i}"), F.stddev_pop(lv).alias(f"logstd{i}")]
-    return per, pop
+        aggs += [F.avg(lv).alias(f"log{i}"), F.stddev_pop(lv).alias(f"logstd{i}")]
+    return aggs
 
 
 def build_spark_summary(*, n: int, features: list[str], k: int, selection: Any,
@@ -190,30 +196,29 @@ class SparkProfiles(SparkRunState):
 
         numeric = [*kept, *describe_num]
         k = len(sizes)
-        per_aggs, pop_aggs = [], []
+        aggs = []
         for i, c in enumerate(numeric):
             v = F.col(cols[c].internal)
-            per_aggs += [F.avg(v).alias(f"mean{i}"),
-                         spark_quantiles(v, [0.5], n).alias(f"med{i}")]
-            pop_aggs += [F.avg(v).alias(f"mean{i}"), F.stddev_pop(v).alias(f"std{i}"),
-                         spark_quantiles(v, [1 / 3, 0.5, 2 / 3], n).alias(f"q{i}")]
+            aggs += [F.avg(v).alias(f"mean{i}"), F.stddev_pop(v).alias(f"std{i}"),
+                     spark_quantiles(v, [1 / 3, 0.5, 2 / 3], n).alias(f"q{i}")]
         logged = [c for c in numeric if c in log_columns]
-        per_logs, pop_logs = _log_aggregates([cols[c].internal for c in logged])
-        per_aggs, pop_aggs = per_aggs + per_logs, pop_aggs + pop_logs
-        per = {r["segment"]: r for r in assigned.groupBy("segment").agg(*per_aggs).collect()}
-        pop = assigned.agg(*pop_aggs).first()
+        aggs += _log_aggregates([cols[c].internal for c in logged])
+        # each segment and everyone (the row whose segment is null) in one pass
+        rows = assigned.rollup("segment").agg(*aggs).collect()
+        per = {r["segment"]: r for r in rows if r["segment"] is not None}
+        pop = next(r for r in rows if r["segment"] is None)
 
         def num(x: Any) -> float:
             return float("nan") if x is None else float(x)
 
-        def first(x: Any) -> float:
-            return float("nan") if not x or x[0] is None else float(x[0])
+        def middle(x: Any) -> float:  # the median of the tertiles and median
+            return float("nan") if not x or x[1] is None else float(x[1])
 
         cats, shares = category_shares(assigned, categorical, sizes, n)
         stats = SegmentStatistics(
             n=n, sizes=sizes,
             mean=[{c: num(per[s][f"mean{i}"]) for i, c in enumerate(numeric)} for s in range(k)],
-            median=[{c: first(per[s][f"med{i}"]) for i, c in enumerate(numeric)}
+            median=[{c: middle(per[s][f"q{i}"]) for i, c in enumerate(numeric)}
                     for s in range(k)],
             categories=cats,
             population_mean={c: num(pop[f"mean{i}"]) for i, c in enumerate(numeric)},

@@ -201,9 +201,14 @@ class SparkReading(SparkRunState):
     def read_all(self, input_format: str | None, delimiter: str | None,
                  encoding: str | None) -> tuple[Any, dict[str, Any], str, str]:
         """The input as a DataFrame, its description (rows counted) and its checksum."""
+        from pyspark.sql import functions as F
+
         self._step("read", 0)
         raw, info = self.read(input_format, delimiter, encoding)
-        n_rows = raw.count()
+        # rows counted per partition: the total, and the row numbers of a table without ids
+        counts = raw.groupBy(F.spark_partition_id().alias("p")).count().collect()
+        self.partition_rows = {int(r["p"]): int(r["count"]) for r in counts}
+        n_rows = sum(self.partition_rows.values())
         if n_rows == 0:
             from custseg.errors import InputFileError
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
 
-    pass
+    import numpy as np
 
 
 ProgressFn = Callable[[str, int, int], None]
@@ -24,8 +24,13 @@ class SparkRunState:
         self.timings: dict[str, float] = {}
         self.cached: list[Any] = []
         self.sizes: list[int] = []
+        #: rows of the input in each of its partitions (by partition index)
+        self.partition_rows: dict[int, int] = {}
         #: k chosen among these unless the evidence outside is strong (--k auto)
         self.useful: tuple[int, int] | None = None
+        #: the scaled (and weighted) features of the rows k is chosen on, once collected
+        #: (with whether they are a sample), for the next stage that needs them
+        self.selection_rows: tuple[np.ndarray, bool] | None = None
 
     def _step(self, stage: str, done: int, total: int = 1) -> None:
         if self.progress is not None:
