@@ -45,7 +45,7 @@ import contextlib
 import threading
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from numbers import Integral
 from typing import Any
@@ -73,14 +73,29 @@ ProgressFn = Callable[[str, int, int], None]
 StabilityFn = Callable[[int], float]
 
 
-def limit_threads(n_rows: int, n_threads: int | None = None) -> Any:
+#: The thread limit :func:`limit_threads` set in this thread, while it holds.
+_LIMIT = threading.local()
+
+
+@contextlib.contextmanager
+def limit_threads(n_rows: int, n_threads: int | None = None) -> Iterator[None]:
     """Context manager limiting BLAS/OpenMP threads: ``n_threads`` if given, else one thread
-    below :data:`SMALL_DATA` rows, else no limit."""
+    below :data:`SMALL_DATA` rows, else no limit.  Inside another that set the same limit
+    it does nothing (threadpoolctl reads every loaded library's threads: 10 ms a call)."""
     from threadpoolctl import threadpool_limits
 
     if n_threads is None and n_rows < SMALL_DATA:
         n_threads = 1
-    return threadpool_limits(limits=n_threads)
+    outer = getattr(_LIMIT, "threads", None)
+    if n_threads is not None and n_threads == outer:
+        yield
+        return
+    with threadpool_limits(limits=n_threads):
+        _LIMIT.threads = n_threads if n_threads is not None else outer
+        try:
+            yield
+        finally:
+            _LIMIT.threads = outer
 
 
 def prechecked(X: np.ndarray) -> Any:
