@@ -41,11 +41,14 @@ from custseg.schema import MAX_ABS_VALUE, parse_numeric, validate_table
 from custseg.selection import (
     USEFUL_K,
     KSelection,
+    SilhouetteSample,
     fit_method,
     limit_threads,
     number_by_size,
     partition_scores,
     possible_k_values,
+    prechecked,
+    refine_model,
     select_k,
 )
 from custseg.stability import bootstrap_stability
@@ -403,9 +406,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                                      f"{min(k_values)} segments asked for", code="too-few-rows")])
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        selection, model, options = self._choose_k(spec, Z, k_values, seed, progress)
+        selection, model, options, sample = self._choose_k(spec, Z, k_values, seed, progress)
         new_labels, dist, probabilities = self._fit_segments(selection, model, Z, seed,
-                                                             options)
+                                                             options, sample)
         self._label_every_row(frame, checked.kept_rows, fit_rows, new_labels, dist,
                               probabilities)
         self._fit_profiles(train, new_labels, fr, rules, progress)
@@ -508,9 +511,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _choose_k(self, spec: registry.AlgorithmSpec, Z: np.ndarray, k_values: list[int],
                   seed: int, progress: ProgressFn | None
-                  ) -> tuple[KSelection, Any, dict[str, Any]]:
-        """Choose k and fit the method: the choice, the fitted model and the method's
-        options."""
+                  ) -> tuple[KSelection, Any, dict[str, Any], SilhouetteSample | None]:
+        """Choose k and fit the method: the choice, the fitted model, the method's options
+        and the customers the silhouettes of k were measured on (their distances serve the
+        final scores when k was chosen on every customer)."""
         n = Z.shape[0]
         sample_idx = None
         if n > SELECTION_SAMPLE and len(k_values) > 1:
@@ -522,37 +526,44 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         useful = (tuple(self.useful_k) if self.useful_k is not None and self.k == "auto"
                   else None)
         options = self._algorithm_options(Z)
+        sample = None
         if not spec.capabilities.needs_k:
             selection, model = self._fit_finding_k(spec, Z, seed, options)
         elif spec.embedding is not None:
             selection, model = self._fit_embedded(spec, Z, Zs, k_values, seed, useful,
                                                   sample_idx is not None, progress)
         else:
+            sample = SilhouetteSample(Zs, seed)
             selection, model = self._fit_selecting_k(
                 Z, Zs, k_values, seed, options, useful=useful, only_possible=only,
-                sample_idx=sample_idx, reduced=reduced, progress=progress)
-        return selection, model, options
+                sample_idx=sample_idx, reduced=reduced, progress=progress, sample=sample)
+        return selection, model, options, sample
 
     def _fit_selecting_k(self, Z: np.ndarray, Zs: np.ndarray, k_values: list[int], seed: int,
                          options: dict[str, Any], *, useful: tuple[int, int] | None,
                          only_possible: str | None, sample_idx: np.ndarray | None,
-                         reduced: str | None, progress: ProgressFn | None
-                         ) -> tuple[KSelection, Any]:
+                         reduced: str | None, progress: ProgressFn | None,
+                         sample: SilhouetteSample | None = None) -> tuple[KSelection, Any]:
         """A method given k (K-Means and the others): k chosen on ``Zs`` (the selection
-        sample, or its principal components), then the method re-fitted on every customer
-        when ``Zs`` was not all of them."""
+        sample, or its principal components; ``sample``: its silhouette sample), then the
+        method re-fitted on every customer when ``Zs`` was not all of them."""
         stability_fn = None
         if self.stability:
             stability_fn = self._stability_for_k(Zs, seed, options)
         selection = select_k(Zs, k_values, random_state=seed, n_init=self.n_init,
                              progress=progress, n_threads=self.n_threads,
                              algorithm=self.algorithm, options=options, stability=stability_fn,
-                             useful=useful, refine=True, only_possible=only_possible)
+                             useful=useful, only_possible=only_possible,
+                             silhouette_sample=sample)
         k = selection.chosen_k
         spec = registry.get(self.algorithm)
-        model = selection.model
+        fitted = selection.model  # fitted on Zs with the seed, before the refine step
+        model = selection.model = refine_model(self.algorithm, fitted, Zs, seed)
         if selection.outside is not None and not selection.outside.get("taken"):
-            self._add_action_stability(selection, Zs, seed, options)
+            caps = spec.capabilities
+            same_fit = not (caps.parallel_k or caps.one_fit_for_all_k)  # as a re-fit is
+            self._add_action_stability(selection, Zs, seed, options,
+                                       fitted.labels_ if same_fit else None)
         if sample_idx is None and reduced is None:
             return selection, model
         if spec.capabilities.centres_only:
@@ -574,10 +585,11 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         return selection, model
 
     def _fit_segments(self, selection: KSelection, model: Any, Z: np.ndarray, seed: int,
-                      options: dict[str, Any]
+                      options: dict[str, Any], sample: SilhouetteSample | None = None
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Number the segments by size (0 the largest) and keep the fitted model: the
-        training rows' segments, distances to their centre and probabilities."""
+        training rows' segments, distances to their centre and probabilities (``sample``:
+        the silhouette sample k was chosen with)."""
         caps = registry.get(self.algorithm).capabilities
         k = selection.chosen_k
         n = Z.shape[0]
@@ -604,7 +616,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                              if hasattr(model, "probabilities_") else np.full(n, np.nan))
         assigned = new_labels >= 0
         self.inertia_ = float(np.nansum(dist[assigned] ** 2))
-        self.final_scores_ = partition_scores(self._space(Z), new_labels, k, seed)
+        self.final_scores_ = partition_scores(self._space(Z), new_labels, k, seed,
+                                              sample=sample)
         self.stability_ = None
         if self.stability:
             self.stability_ = bootstrap_stability(
@@ -718,14 +731,17 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                    "on every feature.")
 
     def _add_action_stability(self, selection: KSelection, Zs: np.ndarray, seed: int,
-                              options: dict[str, Any]) -> None:
+                              options: dict[str, Any],
+                              fitted: np.ndarray | None = None) -> None:
         """When k was chosen for action over a k that separates better, say whether its
         segments are stable: mean adjusted Rand index between re-fits on 80% subsamples of
-        at most 2,000 customers (10 re-fits)."""
+        at most 2,000 customers (10 re-fits).  ``fitted``: the labels of the method fitted on
+        ``Zs`` with ``seed`` while choosing k, when a re-fit gives the same."""
         k = selection.chosen_k
         score = next((sc for sc in selection.scores if sc.k == k), None)
+        known = {k: fitted} if fitted is not None else None
         value = (score.stability if score is not None and score.stability is not None
-                 else self._stability_for_k(Zs, seed, options)(k))
+                 else self._stability_for_k(Zs, seed, options, known)(k))
         if selection.outside is not None:
             selection.outside["chosen_stability"] = round(float(value), 4)
         word = ("stable" if value >= 0.8 else "fairly stable" if value >= 0.6
@@ -827,8 +843,12 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         return np.asarray(fit_method(self.algorithm, self.k_, Z, seed, self.n_init,
                                      options).labels_)
 
-    def _stability_for_k(self, Zs: np.ndarray, seed: int,
-                         options: dict[str, Any]) -> Callable[[int], float]:
+    def _stability_for_k(self, Zs: np.ndarray, seed: int, options: dict[str, Any],
+                         known: dict[int, np.ndarray] | None = None
+                         ) -> Callable[[int], float]:
+        """``stability(k)``: the mean adjusted Rand index of re-fits with k segments on
+        subsamples of (a sample of) ``Zs`` against the fit on it with ``seed``, the labels
+        of that fit on ``Zs`` itself in ``known[k]`` when it was made already."""
         def stability(k: int) -> float:
             def refit(Zb: np.ndarray, sd: int) -> np.ndarray:
                 return np.asarray(fit_method(self.algorithm, k, Zb, sd, self.n_init,
@@ -839,9 +859,12 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 idx = np.random.RandomState(seed).choice(len(Zs), STABILITY_SAMPLE,
                                                          replace=False)
                 pool = Zs[np.sort(idx)]
-            reference = refit(pool, seed)
-            return bootstrap_stability(pool, reference, refit, n_resamples=K_STABILITY_RESAMPLES,
-                                       random_state=seed).mean_ari
+            with prechecked(pool):  # the parameters passed choosing k's fits
+                reference = (np.asarray(known[k]) if pool is Zs and known and k in known
+                             else refit(pool, seed))
+                return bootstrap_stability(pool, reference, refit,
+                                           n_resamples=K_STABILITY_RESAMPLES,
+                                           random_state=seed).mean_ari
 
         return stability
 

@@ -41,11 +41,13 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -71,14 +73,43 @@ ProgressFn = Callable[[str, int, int], None]
 StabilityFn = Callable[[int], float]
 
 
-def limit_threads(n_rows: int, n_threads: int | None = None) -> Any:
+#: The thread limit :func:`limit_threads` set in this thread, while it holds.
+_LIMIT = threading.local()
+
+
+@contextlib.contextmanager
+def limit_threads(n_rows: int, n_threads: int | None = None) -> Iterator[None]:
     """Context manager limiting BLAS/OpenMP threads: ``n_threads`` if given, else one thread
-    below :data:`SMALL_DATA` rows, else no limit."""
+    below :data:`SMALL_DATA` rows, else no limit.  Inside another that set the same limit
+    it does nothing (threadpoolctl reads every loaded library's threads: 10 ms a call)."""
     from threadpoolctl import threadpool_limits
 
     if n_threads is None and n_rows < SMALL_DATA:
         n_threads = 1
-    return threadpool_limits(limits=n_threads)
+    outer = getattr(_LIMIT, "threads", None)
+    if n_threads is not None and n_threads == outer:
+        yield
+        return
+    with threadpool_limits(limits=n_threads):
+        _LIMIT.threads = n_threads if n_threads is not None else outer
+        try:
+            yield
+        finally:
+            _LIMIT.threads = outer
+
+
+def prechecked(X: np.ndarray) -> Any:
+    """Context manager in which scikit-learn skips the checks that calls on ``X`` have
+    passed already: the validation of parameters (estimators whose parameters a first fit
+    validated, metrics given arrays) and, when every value of ``X`` is finite (checked here
+    once), the finiteness checks.  The same numbers; on small tables these checks are much of
+    the work of a fit or a score."""
+    from sklearn import config_context, get_config
+
+    finite = (get_config()["assume_finite"]
+              or (isinstance(X, np.ndarray) and X.dtype.kind == "f"
+                  and bool(np.isfinite(X).all())))
+    return config_context(assume_finite=finite, skip_parameter_validation=True)
 
 
 @dataclass
@@ -206,8 +237,27 @@ class SilhouetteSample:
         rs = np.random.RandomState(0 if random_state is None else random_state)
         self.index = rs.permutation(n)[:SILHOUETTE_SAMPLE] if n > SILHOUETTE_SAMPLE else None
         self._X = X
+        self._random_state = random_state
         self._distances: np.ndarray | None = None
         self._lock = threading.Lock()
+
+    def serves(self, X: np.ndarray, random_state: Any) -> bool:
+        """Whether this sample is the one of ``X`` and ``random_state``: the same customers
+        (values, type and memory layout), drawn with the same seed, so the same distances.
+
+        >>> X = np.arange(6.0).reshape(3, 2)
+        >>> sample = SilhouetteSample(X, 0)
+        >>> sample.serves(X.copy(), 0), sample.serves(X, 1), sample.serves(X[:2], 0)
+        (True, False, False)
+        """
+        Y = self._X
+        if not (random_state is None or isinstance(random_state, Integral)):
+            return False  # a RandomState object draws another sample each time
+        if random_state != self._random_state:
+            return False
+        return X is Y or (isinstance(X, np.ndarray) and X.shape == Y.shape
+                          and X.dtype == Y.dtype and X.strides == Y.strides
+                          and bool(np.array_equal(X, Y)))
 
     def silhouette(self, labels: np.ndarray) -> float:
         """The mean silhouette of the sample's customers under ``labels`` (all customers')."""
@@ -226,20 +276,23 @@ class SilhouetteSample:
 def score_partition(X: np.ndarray, labels: np.ndarray, inertia: float, k: int,
                     random_state: Any, sample: SilhouetteSample | None = None) -> KScore:
     """The internal scores of one partition (silhouette on :data:`SILHOUETTE_SAMPLE`
-    customers above that many; ``sample`` shares their distances between k)."""
+    customers above that many; ``sample`` shares their distances between k, and with the
+    final scores, when it serves ``X``: :meth:`SilhouetteSample.serves`)."""
     n = X.shape[0]
     n_labels = len(np.unique(labels))
     if n_labels < 2 or n_labels >= n:
         return KScore(k, float(inertia), float("nan"), float("nan"), float("nan"))
-    sample = sample if sample is not None else SilhouetteSample(X, random_state)
+    if sample is None or not sample.serves(X, random_state):
+        sample = SilhouetteSample(X, random_state)
     sil = sample.silhouette(labels)
-    return KScore(
-        k=k,
-        inertia=float(inertia),
-        silhouette=float(sil),
-        calinski_harabasz=float(calinski_harabasz_score(X, labels)),
-        davies_bouldin=float(davies_bouldin_score(X, labels)),
-    )
+    with prechecked(X):
+        return KScore(
+            k=k,
+            inertia=float(inertia),
+            silhouette=float(sil),
+            calinski_harabasz=float(calinski_harabasz_score(X, labels)),
+            davies_bouldin=float(davies_bouldin_score(X, labels)),
+        )
 
 
 #: k chosen on a sample (large tables): the silhouette is the mean over this many disjoint
@@ -634,6 +687,7 @@ def select_k(
     useful: tuple[int, int] | None = None,
     refine: bool = False,
     only_possible: str | None = None,
+    silhouette_sample: SilhouetteSample | None = None,
 ) -> KSelection:
     """Fit K-Means for every k and choose one by consensus.
 
@@ -664,34 +718,42 @@ def select_k(
         Choose among these k unless the evidence for another is strong
         (:func:`consensus_for_action`); every k tried is eligible by default.
     refine : bool, default=False
-        Apply the method's ``refine`` hook of the registry (K-Means: the repair step,
-        :func:`custseg.algorithms.kmeans.repair_fit`) to the chosen k's model, on ``X``: what
-        every engine does to the k it chooses customers' segments with.
+        Apply :func:`refine_model` to the chosen k's model on ``X``, as every engine does.
     only_possible : str, optional
         :func:`possible_k_values`' sentence when only one k of a range is possible.
+    silhouette_sample : SilhouetteSample, optional
+        ``X``'s, kept by the caller to score other partitions of ``X`` with its distances.
     """
     with limit_threads(X.shape[0], n_threads):
         selection = _select_k(X, k_values, random_state, n_init, progress, algorithm, options,
-                              stability, sampling_error, useful)
-    hook = registry.get(algorithm).refine
-    if refine and hook is not None:
-        selection.model = hook(selection.model, X, random_state)
+                              stability, sampling_error, useful, silhouette_sample)
+    if refine:
+        selection.model = refine_model(algorithm, selection.model, X, random_state)
     if only_possible is not None:
         selection.method, selection.explanation = "only-possible", only_possible
     return selection
 
 
+def refine_model(algorithm: str, model: Any, X: np.ndarray, random_state: Any) -> Any:
+    """The method's ``refine`` hook of the registry (K-Means: the repair step,
+    :func:`custseg.algorithms.kmeans.repair_fit`) applied to ``model`` fitted on ``X``;
+    ``model`` itself for a method without one."""
+    hook = registry.get(algorithm).refine
+    return model if hook is None else hook(model, X, random_state)
+
+
 def partition_scores(S: np.ndarray, labels: np.ndarray, k: int, random_state: Any,
-                     bic: float | None = None) -> KScore:
+                     bic: float | None = None,
+                     sample: SilhouetteSample | None = None) -> KScore:
     """Scores of labels on the scoring matrix ``S`` (inertia = within-segment sum of squares;
-    rows labelled -1 are left out)."""
+    rows labelled -1 are left out; ``sample``: as in :func:`score_partition`)."""
     keep = labels >= 0
     S, labels = S[keep], labels[keep]
     inertia = 0.0
     for seg in np.unique(labels):
         part = S[labels == seg]
         inertia += float(((part - part.mean(axis=0)) ** 2).sum())
-    score = score_partition(S, labels, inertia, k, random_state)
+    score = score_partition(S, labels, inertia, k, random_state, sample)
     score.bic = bic
     return score
 
@@ -719,9 +781,11 @@ def _labels_for(model: Any, k: int, caps: registry.Capabilities) -> np.ndarray:
 def _fit_candidates(X: np.ndarray, ks: list[int], algorithm: str, random_state: Any,
                     n_init: int | str, options: dict[str, Any],
                     progress: ProgressFn | None,
-                    sampling_error: bool = False) -> tuple[dict[int, Any], dict[int, KScore],
-                                                          dict[int, Any]]:
-    """Fit the algorithm for every k; return models, scores and degenerate fits."""
+                    sampling_error: bool = False,
+                    sample: SilhouetteSample | None = None
+                    ) -> tuple[dict[int, Any], dict[int, KScore], dict[int, Any]]:
+    """Fit the algorithm for every k; return models, scores and degenerate fits
+    (``sample``: the silhouette sample of ``X`` to use, made on first use when None)."""
     models: dict[int, Any] = {}
     scores: dict[int, KScore] = {}
     degenerate: dict[int, Any] = {}
@@ -729,16 +793,17 @@ def _fit_candidates(X: np.ndarray, ks: list[int], algorithm: str, random_state: 
     caps = spec.capabilities
     if caps.parallel_k:
         return _fit_candidates_parallel(X, ks, algorithm, random_state, options, progress,
-                                        sampling_error)
+                                        sampling_error, sample)
     tree = None
-    sample: SilhouetteSample | None = None  # one distance matrix for every k
     for i, k in enumerate(ks):
-        if caps.one_fit_for_all_k:
-            if tree is None:  # one tree, cut at every k
-                tree = fit_method(algorithm, k, X, random_state, n_init, options)
-            model = tree
-        else:
-            model = fit_method(algorithm, k, X, random_state, n_init, options)
+        # the first fit checked X and the parameters: the others need not
+        with prechecked(X) if i else contextlib.nullcontext():
+            if caps.one_fit_for_all_k:
+                if tree is None:  # one tree, cut at every k
+                    tree = fit_method(algorithm, k, X, random_state, n_init, options)
+                model = tree
+            else:
+                model = fit_method(algorithm, k, X, random_state, n_init, options)
         if progress is not None:
             progress("choose k", i + 1, len(ks))
         labels = _labels_for(model, k, caps)
@@ -749,7 +814,8 @@ def _fit_candidates(X: np.ndarray, ks: list[int], algorithm: str, random_state: 
         if caps.scores_inertia and sampling_error:
             scores[k] = score_partition_sampled(X, labels, model.inertia_, k, random_state)
         elif caps.scores_inertia:
-            sample = sample or SilhouetteSample(X, random_state)
+            if sample is None or not sample.serves(X, random_state):
+                sample = SilhouetteSample(X, random_state)  # one distance matrix for all k
             scores[k] = score_partition(X, labels, model.inertia_, k, random_state, sample)
         else:
             S = spec.space(model, X) if spec.space is not None else X
@@ -760,8 +826,8 @@ def _fit_candidates(X: np.ndarray, ks: list[int], algorithm: str, random_state: 
 
 def _fit_candidates_parallel(X: np.ndarray, ks: list[int], algorithm: str, random_state: Any,
                              options: dict[str, Any], progress: ProgressFn | None,
-                             sampling_error: bool) -> tuple[dict[int, Any], dict[int, KScore],
-                                                            dict[int, Any]]:
+                             sampling_error: bool, sample: SilhouetteSample | None = None
+                             ) -> tuple[dict[int, Any], dict[int, KScore], dict[int, Any]]:
     """:class:`~custseg.algorithms.kmeans.FastKMeans` for every k, several k at a time.
 
     Each k is fitted and scored on one thread (its compiled kernels and matrix products
@@ -775,7 +841,8 @@ def _fit_candidates_parallel(X: np.ndarray, ks: list[int], algorithm: str, rando
 
     workers = int(options.get("n_threads") or os.cpu_count() or 1)
     one = {**options, "n_threads": 1}
-    sample = SilhouetteSample(X, random_state)  # one distance matrix for every k
+    if sample is None or not sample.serves(X, random_state):
+        sample = SilhouetteSample(X, random_state)  # one distance matrix for every k
     subsample_distances = SubsampleDistances()  # the same, for the sampled scores
 
     def scorer(X: np.ndarray, labels: np.ndarray, inertia: float, k: int,
@@ -892,20 +959,21 @@ def _select_k(X: np.ndarray, k_values: Iterable[int], random_state: Any, n_init:
               options: dict[str, Any] | None = None,
               stability: StabilityFn | None = None,
               sampling_error: bool = False,
-              useful: tuple[int, int] | None = None) -> KSelection:
+              useful: tuple[int, int] | None = None,
+              sample: SilhouetteSample | None = None) -> KSelection:
     ks = sorted({int(k) for k in k_values if 2 <= int(k) < X.shape[0]})
     if not ks:
         raise ValueError(f"no valid k for {X.shape[0]} customers")
     asked_range = len(ks) > 1
     caps = registry.get(algorithm).capabilities
     models, by_k, degenerate = _fit_candidates(X, ks, algorithm, random_state, n_init,
-                                               options or {}, progress, sampling_error)
+                                               options or {}, progress, sampling_error, sample)
     scores = [by_k[k] for k in ks if k in by_k]
     if not scores:  # the caller finds out that this k gives empty segments
         k = ks[0]
         models[k] = degenerate[k]
         labels = _labels_for(models[k], k, caps)
-        scores.append(partition_scores(X, labels, k, random_state))
+        scores.append(partition_scores(X, labels, k, random_state, sample=sample))
     if stability is not None and len(scores) > 1:
         for sc in scores:
             sc.stability = float(stability(sc.k))

@@ -156,3 +156,35 @@ def test_possible_k_values_counts_every_row_when_the_first_ones_repeat() -> None
     assert possible_k_values(X, [2, 3, 4, 5, 6]) == ([2, 3, 4], None)
     assert possible_k_values(np.arange(4000.0).reshape(-1, 2), [2, 10]) == ([2, 10], None)
     assert possible_k_values(X[:DISTINCT_PREFIX + 1], [2, 3])[0] == [2]
+
+
+def test_nested_thread_limits_hold_and_restore():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from custseg.selection import limit_threads
+
+    def threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info()}
+
+    with threadpool_limits(limits=2):
+        with limit_threads(10):
+            assert threads() == {1}
+            with limit_threads(10), limit_threads(10, 1):  # the same limit: held
+                assert threads() == {1}
+            with limit_threads(10, 2):  # another limit: set, then undone
+                assert threads() == {2}
+            assert threads() == {1}
+        assert threads() == {2}
+
+
+def test_final_scores_share_the_distances_of_choosing_k():
+    from custseg.selection import SilhouetteSample, partition_scores
+
+    X = grid_blobs(2, 2)
+    sample = SilhouetteSample(X, 0)
+    sel = select_k(X, range(2, 6), random_state=0, silhouette_sample=sample)
+    labels = sel.model.labels_
+    shared = partition_scores(X, labels, sel.chosen_k, 0, sample=sample)
+    assert shared == partition_scores(X, labels, sel.chosen_k, 0)
+    assert sample.serves(X[labels >= 0], 0) and not sample.serves(X[::-1], 0)
+    assert not sample.serves(np.asfortranarray(X), 0)  # another layout: its own distances

@@ -80,6 +80,8 @@ def print_result(console: Console, result: SegmentationResult, out: Path | None)
     the segments and their recommendations, and what was written to ``out``."""
     from rich.markup import escape
 
+    if console.quiet:  # rich would lay out every table, then drop it (~50 ms a run)
+        return
     s = result.summary
     print_input(console, s)
     print_cleaning(console, s)

