@@ -8,7 +8,9 @@ reduces the slots in chunk order.  The result therefore depends on the chunk siz
 never on how many threads ran or in which order they finished: the same data and seed give
 byte-identical centres on 1 or 2 threads.  (Numba's ``parallel=True`` would do the same
 split, but it compiles the whole loop body again for its thread team and optimises it once
-more where it is called: the first compilation took 2.5 times longer.)
+more where it is called: the first compilation took 2.5 to 3.5 times longer.  And no kernel
+uses Numba's OpenMP threads: after a parallel region they keep spinning for a while, and
+took a core from these threads, which then ran at half speed.)
 
 Inside a chunk, ``BLOCK`` rows at a time are copied transposed into a small ``(d, BLOCK)``
 buffer that stays in L1 cache, so that the loops run over contiguous rows and vectorise
@@ -47,10 +49,11 @@ import functools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 #: Rows copied transposed at a time (d x BLOCK stays in L1).
 BLOCK = 256
@@ -432,6 +435,24 @@ def _assign_chunks(X, C, chunk, first, last, labels, sqdist):  # pragma: no cove
             sqdist[b0 + r] = e
 
 
+#: Threads the passes run on in this context (:func:`threads`; None: :func:`available_threads`).
+THREADS: ContextVar[int | None] = ContextVar("custseg_kernel_threads", default=None)
+
+
+def available_threads() -> int:
+    """Threads the kernels may use: Numba's ``NUMBA_NUM_THREADS`` (every core unless that
+    environment variable says otherwise)."""
+    from numba import config
+
+    return int(config.NUMBA_NUM_THREADS)
+
+
+def threads() -> int:
+    """Threads the passes run on now (:data:`THREADS`)."""
+    n = THREADS.get()
+    return available_threads() if n is None else n
+
+
 @functools.lru_cache(maxsize=4)
 def _pool(n_threads: int, pid: int) -> ThreadPoolExecutor:
     """Threads kept for the kernels (one pool per process: a forked child makes its own)."""
@@ -440,11 +461,9 @@ def _pool(n_threads: int, pid: int) -> ThreadPoolExecutor:
 
 def _over_chunks(run: Callable[[int, int], None], n_chunks: int) -> None:
     """``run(first, last)`` over ``0 .. n_chunks`` cut into one run of chunks per thread
-    (``numba.get_num_threads()``, set by :func:`custseg.algorithms.kmeans.kernel_threads`);
-    the compiled functions release the GIL, so the threads run at the same time."""
-    import numba
-
-    t = min(numba.get_num_threads(), n_chunks)
+    (:data:`THREADS`, set by :func:`custseg.algorithms.kmeans.kernel_threads`); the compiled
+    functions release the GIL, so the threads run at the same time."""
+    t = min(threads(), n_chunks)
     if t <= 1:
         run(0, n_chunks)
         return
@@ -476,12 +495,10 @@ def assign_pass(X: np.ndarray, C: np.ndarray, chunk: int, labels: np.ndarray,
                  -(-X.shape[0] // chunk))
 
 
-@_jit(parallel=True, fastmath=FASTMATH)
-def nearest_two(X, C, labels, d1, d2):  # pragma: no cover - compiled
-    """Nearest and second-nearest squared distances of every row (float64)."""
-    n, d = X.shape
-    k = C.shape[0]
-    for i in prange(n):
+@_jit(fastmath=FASTMATH)
+def _nearest_two_rows(X, C, labels, d1, d2, first, last):  # pragma: no cover - compiled
+    k, d = C.shape
+    for i in range(first, last):
         b1 = np.inf
         b2 = np.inf
         lab = 0
@@ -499,6 +516,13 @@ def nearest_two(X, C, labels, d1, d2):  # pragma: no cover - compiled
         labels[i] = lab
         d1[i] = b1
         d2[i] = b2
+
+
+def nearest_two(X: np.ndarray, C: np.ndarray, labels: np.ndarray, d1: np.ndarray,
+                d2: np.ndarray) -> None:
+    """Nearest and second-nearest squared distances of every row (float64)."""
+    _over_chunks(lambda first, last: _nearest_two_rows(X, C, labels, d1, d2, first, last),
+                 X.shape[0])
 
 
 @_jit(fastmath=FASTMATH)

@@ -157,21 +157,19 @@ def kernel_threads(n_threads: int | None, n_rows: int) -> Iterator[int]:
     :data:`SMALL_DATA` rows); restores the previous setting on exit.  Yields the number used
     (1 with the NumPy kernels, which leave threads to BLAS).
     """
-    if not getattr(_kernels(n_rows), "COMPILED", False):
+    kernels = _kernels(n_rows)
+    if not getattr(kernels, "COMPILED", False):
         yield 1
         return
-    import numba
-
-    available = numba.config.NUMBA_NUM_THREADS
+    available = kernels.available_threads()
     if n_threads is None:
         n_threads = 1 if n_rows < SMALL_DATA else available
     n_threads = max(1, min(int(n_threads), available))
-    previous = numba.get_num_threads()
-    numba.set_num_threads(n_threads)
+    token = kernels.THREADS.set(n_threads)
     try:
         yield n_threads
     finally:
-        numba.set_num_threads(previous)
+        kernels.THREADS.reset(token)
 
 
 def _as_kernel_input(X: Any) -> np.ndarray:
