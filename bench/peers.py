@@ -300,17 +300,17 @@ def baseline_iterations(src: Path, rows: int, ks: list[int], threads: int,
 
 def kernel_section(X: np.ndarray, ks: list[int], threads: int, repeats: int, span: int,
                    found: dict[str, Any], lines: list[str],
-                   baseline: dict[int, float] | None = None) -> None:
+                   baseline: dict[str, dict[int, float]] | None = None) -> None:
     from custseg.algorithms.kmeans import lloyd_step
 
     n = X.shape[0]
     bound = streaming_pass(X, repeats)
     print(f"  one streaming pass over {X.nbytes / 1e6:.0f} MB: {bound * 1e3:.1f} ms "
           f"({X.nbytes / bound / 1e9:.1f} GB/s)", flush=True)
-    names = ["custseg", *(["baseline"] if baseline else []), "scikit-learn", *found]
+    names = ["custseg", *(baseline or {}), "scikit-learn", *found]
     header = ("| k | bound (one pass) | " + " | ".join(f"{m} ms" for m in names)
               + " | custseg / bound | " + " | ".join(f"{m} / custseg" for m in names[1:])
-              + " |")
+              + (" | baseline / custseg (child) |" if baseline else " |"))
     lines += [f"### Lloyd iteration, {n:,} x {D} float32, {threads} threads "
               f"(median of {repeats})", "",
               f"Bound: one streaming pass over the {X.nbytes / 1e6:.0f} MB, {bound * 1e3:.1f} ms "
@@ -319,8 +319,8 @@ def kernel_section(X: np.ndarray, ks: list[int], threads: int, repeats: int, spa
     for k, C in zip(ks, kernel_centres(X, ks), strict=True):
         t: dict[str, float] = {}
         t["custseg"] = median_time(lambda C=C: lloyd_step(X, C, n_threads=threads), repeats)
-        if baseline:
-            t["baseline"] = baseline[k]
+        for m, times in (baseline or {}).items():
+            t[m] = times[k]
         t["scikit-learn"] = median_time(sklearn_iteration(X, C, threads), repeats)
         if "scikit-learn-intelex" in found:
             mod = found["scikit-learn-intelex"]
@@ -335,7 +335,9 @@ def kernel_section(X: np.ndarray, ks: list[int], threads: int, repeats: int, spa
         lines.append(f"| {k} | {bound * 1e3:.1f} | "
                      + " | ".join(f"{t[m] * 1e3:.1f}" for m in names)
                      + f" | {t['custseg'] / bound:.2f} | "
-                     + " | ".join(f"{t[m] / t['custseg']:.2f}" for m in names[1:]) + " |")
+                     + " | ".join(f"{t[m] / t['custseg']:.2f}" for m in names[1:])
+                     + (f" | {t['baseline'] / t['custseg (child)']:.2f} |" if baseline
+                        else " |"))
     lines.append("")
 
 
@@ -609,9 +611,15 @@ def main(argv: list[str] | None = None) -> int:
         if "kernel" in only:
             baseline = None
             if args.baseline_src is not None:
-                print(f"  baseline {args.baseline_src} (child process) ...", flush=True)
-                baseline = baseline_iterations(args.baseline_src, args.rows, ks, args.threads,
-                                               args.repeats)
+                # both checkouts alone in a child process: in this one the other libraries'
+                # OpenMP threads (and the bound's) may still be spinning when custseg runs
+                print(f"  baseline {args.baseline_src} and this checkout, each in a child "
+                      "process ...", flush=True)
+                baseline = {
+                    "baseline": baseline_iterations(args.baseline_src, args.rows, ks,
+                                                    args.threads, args.repeats),
+                    "custseg (child)": baseline_iterations(HERE.parent / "src", args.rows, ks,
+                                                           args.threads, args.repeats)}
             kernel_section(X, ks, args.threads, args.repeats, args.iter_span, found, lines,
                            baseline)
         if "fit" in only:

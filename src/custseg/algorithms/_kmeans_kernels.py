@@ -8,7 +8,7 @@ reduces the slots in chunk order.  The result therefore depends on the chunk siz
 never on how many threads ran or in which order they finished: the same data and seed give
 byte-identical centres on 1 or 2 threads.  (Numba's ``parallel=True`` would do the same
 split, but it compiles the whole loop body again for its thread team and optimises it once
-more where it is called: the first compilation took 2.5 to 3.5 times longer.  And no kernel
+more where it is called: the first compilation took 1.7 to 2 times longer.  And no kernel
 uses Numba's OpenMP threads: after a parallel region they keep spinning for a while, and
 took a core from these threads, which then ran at half speed.)
 
