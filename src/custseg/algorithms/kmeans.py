@@ -107,7 +107,7 @@ def repair_budget(n_clusters: int) -> int:
 
 #: Below this many rows the NumPy kernels (:mod:`custseg.algorithms._kmeans_numpy`) run
 #: instead of the compiled ones: on a few thousand customers both take milliseconds, and
-#: Numba's first compilation on a new machine (about 30 s) would cost more than the run.
+#: Numba's first compilation on a new machine (about 40 s a dtype) would cost more than the run.
 NUMPY_MAX_ROWS = SMALL_DATA
 _ACTIVE: ContextVar[Any] = ContextVar("custseg_kmeans_kernels", default=None)
 
