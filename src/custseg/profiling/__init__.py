@@ -454,7 +454,7 @@ def profile_segments(
         Numeric segmentation features: they drive names and distinguishing features.
     categorical_features : list of str
         Categorical segmentation features: a level held by at least 75% of a segment, and
-        1.3 times as often as overall, is added to its name ("Low age · Female").
+        1.3 times as often as overall, is added to its name ("Younger · Female").
     describe_numeric, describe_categorical : list of str
         Other columns shown in the profiles (e.g. ``Age``, ``Genre``).
     rules : list of Rule, optional

@@ -63,6 +63,10 @@ def _same_start(a: str, b: str) -> bool:
     return n > 0 and wa[:n] == wb[:n]
 
 
+#: A customer's age (the role ``age``, labelled "age") in plain words.
+AGE_WORDS = {"High": "Older", "Mid": "Middle-aged", "Low": "Younger"}
+
+
 def _part(p: SegmentProfile, f: str, roles: Mapping[str, str], group: bool = False) -> str:
     """One part of a name: "High income", "Often accepted campaign 3"."""
     level, label = p.levels[f], p.labels.get(f) or label_for(f)
@@ -70,6 +74,8 @@ def _part(p: SegmentProfile, f: str, roles: Mapping[str, str], group: bool = Fal
         label = _stem(label)
     if roles.get(f) == "flag" and level != "Mid":
         return f"{'Often' if level == 'High' else 'Rarely'} {label}"
+    if roles.get(f) == "age" and label == "age":  # "Older", not "High age"
+        return AGE_WORDS[level]
     return f"{level} {label}"
 
 
