@@ -98,18 +98,24 @@ def limit_threads(n_rows: int, n_threads: int | None = None) -> Iterator[None]:
             _LIMIT.threads = outer
 
 
-def prechecked(X: np.ndarray) -> Any:
+def finite_floats(X: Any) -> bool:
+    """Whether ``X`` is a float array whose every value is finite (one pass over it)."""
+    return isinstance(X, np.ndarray) and X.dtype.kind == "f" and bool(np.isfinite(X).all())
+
+
+def prechecked(X: np.ndarray, finite: bool | None = None) -> Any:
     """Context manager in which scikit-learn skips the checks that calls on ``X`` have
     passed already: the validation of parameters (estimators whose parameters a first fit
-    validated, metrics given arrays) and, when every value of ``X`` is finite (checked here
-    once), the finiteness checks.  The same numbers; on small tables these checks are much of
-    the work of a fit or a score."""
+    validated, metrics given arrays) and, when every value of ``X`` is finite
+    (:func:`finite_floats`, or ``finite`` when the caller measured it), the finiteness
+    checks.  The same numbers; on small tables these checks are much of the work of a fit
+    or a score."""
     from sklearn import config_context, get_config
 
-    finite = (get_config()["assume_finite"]
-              or (isinstance(X, np.ndarray) and X.dtype.kind == "f"
-                  and bool(np.isfinite(X).all())))
-    return config_context(assume_finite=finite, skip_parameter_validation=True)
+    if not get_config()["assume_finite"]:
+        finite = finite_floats(X) if finite is None else finite
+    return config_context(assume_finite=bool(get_config()["assume_finite"] or finite),
+                          skip_parameter_validation=True)
 
 
 @dataclass
@@ -274,10 +280,12 @@ class SilhouetteSample:
 
 
 def score_partition(X: np.ndarray, labels: np.ndarray, inertia: float, k: int,
-                    random_state: Any, sample: SilhouetteSample | None = None) -> KScore:
+                    random_state: Any, sample: SilhouetteSample | None = None,
+                    finite: bool | None = None) -> KScore:
     """The internal scores of one partition (silhouette on :data:`SILHOUETTE_SAMPLE`
     customers above that many; ``sample`` shares their distances between k, and with the
-    final scores, when it serves ``X``: :meth:`SilhouetteSample.serves`)."""
+    final scores, when it serves ``X``: :meth:`SilhouetteSample.serves`; ``finite``:
+    :func:`finite_floats` of ``X`` when the caller measured it)."""
     n = X.shape[0]
     n_labels = len(np.unique(labels))
     if n_labels < 2 or n_labels >= n:
@@ -285,7 +293,7 @@ def score_partition(X: np.ndarray, labels: np.ndarray, inertia: float, k: int,
     if sample is None or not sample.serves(X, random_state):
         sample = SilhouetteSample(X, random_state)
     sil = sample.silhouette(labels)
-    with prechecked(X):
+    with prechecked(X, finite):
         return KScore(
             k=k,
             inertia=float(inertia),
@@ -795,9 +803,10 @@ def _fit_candidates(X: np.ndarray, ks: list[int], algorithm: str, random_state: 
         return _fit_candidates_parallel(X, ks, algorithm, random_state, options, progress,
                                         sampling_error, sample)
     tree = None
+    finite = finite_floats(X) if len(ks) > 1 else None  # measured once, for every k
     for i, k in enumerate(ks):
         # the first fit checked X and the parameters: the others need not
-        with prechecked(X) if i else contextlib.nullcontext():
+        with prechecked(X, finite) if i else contextlib.nullcontext():
             if caps.one_fit_for_all_k:
                 if tree is None:  # one tree, cut at every k
                     tree = fit_method(algorithm, k, X, random_state, n_init, options)
@@ -816,7 +825,8 @@ def _fit_candidates(X: np.ndarray, ks: list[int], algorithm: str, random_state: 
         elif caps.scores_inertia:
             if sample is None or not sample.serves(X, random_state):
                 sample = SilhouetteSample(X, random_state)  # one distance matrix for all k
-            scores[k] = score_partition(X, labels, model.inertia_, k, random_state, sample)
+            scores[k] = score_partition(X, labels, model.inertia_, k, random_state, sample,
+                                        finite)
         else:
             S = spec.space(model, X) if spec.space is not None else X
             scores[k] = partition_scores(S, labels, k, random_state,
