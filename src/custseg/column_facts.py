@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from custseg.parsing import level_key
+
 #: Calendar positions (day of the month, month, weekday, hour): they describe when
 #: something happened, not who the customer is.
 CALENDAR_PARTS = {"day": (1, 31), "dom": (1, 31), "month": (1, 12), "weekday": (0, 7),
@@ -260,3 +262,29 @@ def _pairwise_corr(X: np.ndarray) -> np.ndarray:
     corr[(n < 2) | (var_i <= 1e-9) | (var_i.T <= 1e-9)] = np.nan
     clipped: np.ndarray = np.clip(corr, -1.0, 1.0, out=corr, where=np.isfinite(corr))
     return clipped
+
+
+#: A text column of at most this many whole-number levels is read as codes ("codes 1, 2").
+CODES_SHOWN = 12
+
+
+def levels_reason(values: pd.Series) -> str:
+    """Why a text column is a category, in words: its few levels, or its codes when they are
+    whole numbers (a labels file can name them, :mod:`custseg.labels`).
+
+    >>> levels_reason(pd.Series(["2", "1", "10", None])), levels_reason(pd.Series(["F", "M"]))
+    ('codes 1, 2, 10 (a few whole-number levels)', 'text with a few levels')
+    """
+    levels = values.dropna().unique()
+    keys = sorted({level_key(v) for v in levels[:CODES_SHOWN + 1]}, key=_code_order)
+    if 0 < len(levels) <= CODES_SHOWN and all(k.lstrip("-").isdigit() for k in keys):
+        return f"codes {', '.join(keys)} (a few whole-number levels)"
+    return "text with a few levels"
+
+
+def _code_order(code: str) -> tuple[int, str]:
+    """Codes in numeric order: "2" before "10"."""
+    try:
+        return int(code), ""
+    except ValueError:
+        return 0, code

@@ -446,6 +446,8 @@ def _population_numbers(seg: Segmenter, table: pd.DataFrame, fitted: pd.DataFram
                                                      dict[str, dict[str, float]]]:
     """(mean, median) of every numeric column and the level shares of every categorical
     column, over all the segmented customers."""
+    from custseg.labels import name_levels
+
     describe = [c for c in seg.roles_.numeric if c in table.columns]
     pop_mean: dict[str, float] = {}
     pop_median: dict[str, float] = {}
@@ -458,7 +460,8 @@ def _population_numbers(seg: Segmenter, table: pd.DataFrame, fitted: pd.DataFram
     for c in seg.roles_.categorical:
         if c in table.columns:
             counts = _category_values(fitted[c]).fillna("missing").value_counts(normalize=True)
-            shares[c] = {str(k): round(float(v), 4) for k, v in counts.items()}
+            shares[c] = name_levels({str(k): round(float(v), 4) for k, v in counts.items()},
+                                    getattr(seg, "value_labels_", {}).get(c))
     return pop_mean, pop_median, shares
 
 

@@ -33,8 +33,10 @@ import io
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from custseg.errors import UsageError
 
@@ -259,55 +261,176 @@ def label_for(column: str, labels: Mapping[str, str] | None = None) -> str:
 
 
 def load_labels(path: str | Path | None) -> dict[str, str]:
-    """Read a user labels file: a TOML ``[labels]`` table (``column = "label"``) or a
-    two-column CSV (``column,label``; a header row ``column,label`` is optional).
+    """Read the column labels of a user labels file (:func:`load_label_file`).
 
     ``None`` gives no labels.  An unreadable or malformed file is a
     :class:`~custseg.errors.UsageError` that names the file.
     """
+    return load_label_file(path).columns
+
+
+def load_value_labels(path: str | Path | None) -> dict[str, dict[str, str]]:
+    """Read the value labels of a user labels file (:func:`load_label_file`):
+    ``{column: {code: name}}``."""
+    return load_label_file(path).values
+
+
+@dataclass(frozen=True)
+class LabelFile:
+    """What a user labels file says: ``columns`` (``{column: label}``) and ``values``
+    (``{column: {code: name}}``: the meaning of a category's codes)."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def load_label_file(path: str | Path | None) -> LabelFile:
+    """Read a user labels file.
+
+    TOML: a ``[labels]`` table (``column = "label"``) and/or one ``[values.COLUMN]`` table
+    per coded category (``1 = "Hotel/restaurant/café"``).  CSV: lines ``column,label`` and
+    ``column,value,label`` (a header row ``column,label`` or ``column,value,label`` is
+    optional).  ``None`` gives an empty :class:`LabelFile`.  An unreadable or malformed file
+    is a :class:`~custseg.errors.UsageError` that names the file.
+
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> f = os.path.join(d, "labels.toml")
+    >>> _ = open(f, "w").write('[labels]\\nFresh = "fresh food"\\n[values.Channel]\\n'
+    ...                        '1 = "Hotel/restaurant/café"\\n2 = "Retail"\\n')
+    >>> load_label_file(f)  # doctest: +NORMALIZE_WHITESPACE
+    LabelFile(columns={'Fresh': 'fresh food'},
+              values={'Channel': {'1': 'Hotel/restaurant/café', '2': 'Retail'}})
+    """
     if path is None:
-        return {}
+        return LabelFile()
     p = Path(path)
     try:
         text = p.read_text("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"labels file {p}: cannot read it: {exc}", "labels") from exc
-    if p.suffix.lower() == ".toml" or (p.suffix.lower() != ".csv" and "[labels]" in text):
+    if p.suffix.lower() == ".toml" or (p.suffix.lower() != ".csv" and (
+            "[labels]" in text or "[values." in text)):
         return _labels_from_toml(text, p)
     return _labels_from_csv(text, p)
 
 
-def _labels_from_toml(text: str, p: Path) -> dict[str, str]:
+def split_labels(labels: Mapping[str, Any]) -> LabelFile:
+    """Column labels and value labels from one mapping (the ``labels`` option given as a
+    dict): a column whose entry is itself a mapping gets value labels.
+
+    >>> split_labels({"Fresh": "fresh food", "Channel": {1: "Hotel/restaurant/café"}})
+    LabelFile(columns={'Fresh': 'fresh food'}, values={'Channel': {'1': 'Hotel/restaurant/café'}})
+    """
+    columns = {str(k): str(v) for k, v in labels.items() if not isinstance(v, Mapping)}
+    values = {str(k): {str(code): str(name) for code, name in v.items()}
+              for k, v in labels.items() if isinstance(v, Mapping)}
+    return LabelFile(columns, values)
+
+
+def name_levels(shares: Mapping[str, float], names: Mapping[str, str] | None
+                ) -> dict[str, float]:
+    """``shares`` (level -> share) with each level that ``names`` gives a name renamed (two
+    levels given the same name add up); the others as they are.
+
+    >>> name_levels({"1": 0.7, "2": 0.3}, {"1": "Hotel/restaurant/café"})
+    {'Hotel/restaurant/café': 0.7, '2': 0.3}
+    """
+    if not names:
+        return dict(shares)
+    from custseg.parsing import level_key  # (custseg.labels is imported without pandas)
+
+    by_key = {level_key(code): name for code, name in names.items()}
+    out: dict[str, float] = {}
+    for level, share in shares.items():
+        name = by_key.get(level_key(level), level)
+        out[name] = out.get(name, 0.0) + share
+    return out
+
+
+def _labels_from_toml(text: str, p: Path) -> LabelFile:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"labels file {p} is not valid TOML: {exc}", "labels") from exc
-    table = data.get("labels")
-    if not isinstance(table, dict):
+    table, values = data.get("labels", {}), data.get("values", {})
+    if not isinstance(table, dict) or not isinstance(values, dict) or not (table or values):
         raise UsageError(f"labels file {p} needs a [labels] table of column = \"label\" "
-                         "lines", "labels")
+                         "lines, or [values.COLUMN] tables of code = \"name\" lines", "labels")
     bad = [k for k, v in table.items() if not isinstance(v, str) or not v.strip()]
     if bad:
         raise UsageError(f"labels file {p}: the label of {bad[0]!r} must be a non-empty "
                          "string", "labels")
-    return {str(k): v.strip() for k, v in table.items()}
+    out = LabelFile({str(k): v.strip() for k, v in table.items()})
+    for column, names in values.items():
+        if not isinstance(names, dict) or not names:
+            raise UsageError(f"labels file {p}: [values.{column}] must be a table of "
+                             "code = \"name\" lines", "labels")
+        bad = [k for k, v in names.items() if not isinstance(v, str) or not v.strip()]
+        if bad:
+            raise UsageError(f"labels file {p}: the name of code {bad[0]!r} of column "
+                             f"{column!r} must be a non-empty string", "labels")
+        out.values[str(column)] = {str(k): v.strip() for k, v in names.items()}
+    return out
 
 
-def _labels_from_csv(text: str, p: Path) -> dict[str, str]:
+def _labels_from_csv(text: str, p: Path) -> LabelFile:
     try:
         dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
     rows = [r for r in csv.reader(io.StringIO(text), dialect) if any(c.strip() for c in r)]
-    if rows and [c.strip().lower() for c in rows[0][:2]] == ["column", "label"]:
+    if rows and [c.strip().lower() for c in rows[0]] in (["column", "label"],
+                                                         ["column", "value", "label"]):
         rows = rows[1:]
-    out: dict[str, str] = {}
+    out = LabelFile()
     for n, row in enumerate(rows, start=1):
-        if len(row) != 2 or not row[0].strip() or not row[1].strip():
+        cells = [c.strip() for c in row]
+        if len(cells) not in (2, 3) or not all(cells):
             raise UsageError(f"labels file {p}: line {n} must be two non-empty cells, "
-                             f"column and label (got {row!r})", "labels")
-        out[row[0].strip()] = row[1].strip()
-    if not out:
-        raise UsageError(f"labels file {p} has no labels (expected lines column,label)",
-                         "labels")
+                             "column and label, or three, column, value and label "
+                             f"(got {row!r})", "labels")
+        if len(cells) == 2:
+            out.columns[cells[0]] = cells[1]
+        else:
+            out.values.setdefault(cells[0], {})[cells[1]] = cells[2]
+    if not (out.columns or out.values):
+        raise UsageError(f"labels file {p} has no labels (expected lines column,label or "
+                         "column,value,label)", "labels")
     return out
+
+
+def check_value_columns(values: Mapping[str, Mapping[str, str]],
+                        roles: Mapping[str, str]) -> None:
+    """Refuse value labels for a column that is not in the table (``roles``: each column's
+    role) or is not a category, naming the columns that take them.
+
+    >>> check_value_columns({"Channel": {"1": "Retail"}}, {"Channel": "category"})
+    >>> try:
+    ...     check_value_columns({"Chanel": {"1": "Retail"}}, {"Channel": "category"})
+    ... except UsageError as e:
+    ...     print(e)
+    value labels for 'Chanel': no such column; the categorical columns are: Channel
+    """
+    categories = [c for c, r in roles.items() if r == "category"]
+    for column in values:
+        role = roles.get(column)
+        if role == "category":
+            continue
+        where = ("no such column" if role is None else
+                 f"its role is {role}, not category (give it the role category to read its "
+                 "values as codes)")
+        raise UsageError(f"value labels for {column!r}: {where}; the categorical columns are: "
+                         f"{', '.join(categories) or 'none'}", "labels")
+
+
+def resolve_labels(given: str | Path | Mapping[str, Any] | None) -> LabelFile:
+    """The ``labels`` option of every engine: a labels file's path, a mapping
+    (:func:`split_labels`) or None.
+
+    >>> resolve_labels({"Channel": {"1": "Retail"}}).values, resolve_labels(None)
+    ({'Channel': {'1': 'Retail'}}, LabelFile(columns={}, values={}))
+    """
+    if isinstance(given, Mapping):
+        return split_labels(given)
+    return load_label_file(given)

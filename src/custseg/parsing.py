@@ -126,6 +126,22 @@ def parse_numeric(s: pd.Series) -> Parsed:
 
 
 
+def level_key(value: object) -> str:
+    """The form a category's level is matched in: stripped text, a whole number without
+    its ``.0`` (so the code ``1`` of a labels file, :mod:`custseg.labels`, names the level
+    ``"1"`` or ``"1.0"``).
+
+    >>> level_key(" 1.0"), level_key(2), level_key("Retail")
+    ('1', '2', 'Retail')
+    """
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
 def looks_like_dates(text: pd.Series) -> bool:
     """Whether a text column holds dates: every filled cell has a digit and at least 90% of
     the first 500 parse as dates."""

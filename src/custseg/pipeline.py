@@ -196,13 +196,18 @@ def _feature_decisions(seg: Segmenter) -> dict[str, Any]:
     """Every decision made about the columns (custseg.roles), the labels, the outliers and
     the weighting of the features, for the summary."""
     decisions = getattr(seg, "column_decisions_", [])
-    if not decisions:
-        return {}
+    given, values = getattr(seg, "labels_map_", {}), getattr(seg, "value_labels_", {})
+    named = {"value_labels": {c: dict(v) for c, v in values.items()}} if values else {}
+    if not decisions:  # an engine without the column table: the labels given, if any
+        roles = getattr(seg, "roles_", None)
+        shown = [*roles.numeric, *roles.categorical] if roles is not None else []
+        return ({"labels": feature_labels(shown, given)} if given else {}) | named
     shown = [d.feature for d in decisions if d.feature and d.use != "dropped"]
     return {
         "columns": [d.to_dict() for d in decisions],
         "derived": [d.to_dict() for d in seg.derivations_],
-        "labels": feature_labels(shown, getattr(seg, "labels_map_", {})),
+        "labels": feature_labels(shown, given),
+        **named,
         "near_duplicates": list(seg.near_duplicates_),
         "outliers": seg.outliers_,
         "reduction": seg.reduction_,

@@ -98,6 +98,7 @@ from custseg.column_facts import (
     calendar_reason,
     count_reason,
     has_hint,
+    levels_reason,
     money_reason,
     name_words,
     near_duplicates,
@@ -474,7 +475,7 @@ class _Assignment:
         if col in self.dropped_why:
             use = "dropped"
         self.decide(col, "category", use, col if use != "dropped" else None,
-                    self.dropped_why.get(col, "text with a few levels" if col not in
+                    self.dropped_why.get(col, levels_reason(self.frame[col]) if col not in
                                          self.requested else "given as a feature"))
         if use == "describe":
             self.describe_cat.append(col)

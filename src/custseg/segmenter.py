@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from custseg.algorithms import registry
 from custseg.errors import DataError, Problem, UsageError
+from custseg.labels import LabelFile, check_value_columns, resolve_labels
 from custseg.parameters import DEFAULT_K_RANGE, MAX_COLUMNS, check_width, k_values
 from custseg.parameters import parse_k as parse_k  # re-exported, as the names above
 from custseg.preprocess import (
@@ -138,8 +139,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         ``date``, ``birth_year``, ``age``, ``count``, ``money``, ``rate``, ``flag``,
         ``category``, ``text`` or ``measure``.
     labels : str, path or dict, optional
-        Readable labels for columns (a TOML/CSV file, see :func:`custseg.labels.load_labels`,
-        or a dict); others are made from the column names.
+        Readable labels for columns, and names for the codes of categorical columns (a
+        TOML/CSV file, see :func:`custseg.labels.load_label_file`, or a dict whose entry for
+        a coded column is a dict ``{code: name}``); others are made from the column names.
     useful_k : tuple of two int or None, default=(3, 8)
         With ``k="auto"``: k is chosen in this range unless the evidence for a k outside it
         is strong (:func:`custseg.selection.consensus_for_action`).  None: any k of
@@ -441,7 +443,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.derivations_ = fr.derivations
         self.near_duplicates_ = fr.near_duplicates
         self.feature_roles_ = dict(fr.role_of)
-        self.labels_map_ = self._load_labels()
+        given = self._load_labels()
+        check_value_columns(given.values, {d.column: d.role for d in fr.decisions})
+        self.labels_map_, self.value_labels_ = given.columns, given.values
         if use_cat and not fr.categorical_features and self.use_categorical:
             raise UsageError("use_categorical: the data have no categorical column to segment "
                              "on (columns found: " + ", ".join(
@@ -750,18 +754,13 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                                   f"they agree at {value:.2f} (adjusted Rand index).")
 
     # ---------------------------------------------------------------- roles, outliers
-    def _load_labels(self) -> dict[str, str]:
-        if self.labels is None:
-            return {}
-        if isinstance(self.labels, dict):
-            return {str(k): str(v) for k, v in self.labels.items()}
-        from custseg.labels import load_labels
-
-        return dict(load_labels(self.labels))
+    def _load_labels(self) -> LabelFile:
+        return resolve_labels(self.labels)
 
     def _profile_context(self) -> dict[str, Any]:
         """Roles and labels for profiling (names, evidence, recommendations)."""
         return {"roles": dict(self.feature_roles_), "labels": dict(self.labels_map_),
+                "value_labels": dict(getattr(self, "value_labels_", {})),
                 "log_columns": list(self.plan_.log_columns)}
 
     def _find_outliers(self, train: pd.DataFrame, numeric: list[str],
@@ -1014,7 +1013,7 @@ def _not_computed() -> dict[str, Any]:
     """The fitted attributes an engine's K-Means does not compute, as ``fit`` leaves them
     when there is nothing to say (no derived columns, no outliers, no feature groups)."""
     return {"derivations_": [], "column_decisions_": [], "near_duplicates_": [],
-            "feature_roles_": {}, "labels_map_": {},
+            "feature_roles_": {}, "labels_map_": {}, "value_labels_": {},
             "outliers_": {"method": "none", "winsorized": False, "rows": 0, "share": 0.0,
                           "columns": {}},
             "reduction_": {"method": "none", "groups": []}}

@@ -693,6 +693,10 @@ class Summary(TypedDict):
     labels: NotRequired[Annotated[dict[str, str], Schema(
         "The readable label of every feature and described column (from the column name, or "
         "the --labels file).")]]
+    value_labels: NotRequired[Annotated[dict[str, dict[str, str]], Schema(
+        "The names given to the codes of categorical columns ({column: {code: name}}, from "
+        "the labels file): the segments' categories read by these names. Absent when none "
+        "were given.")]]
     spend_columns: NotRequired[Annotated[list[str], Schema(
         "The amounts bought that each segment's `spend_share` is a share of (the money "
         "features that are not an income, a balance, a limit, a payment, a bill or a risk).")]]

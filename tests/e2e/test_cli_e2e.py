@@ -234,6 +234,32 @@ def test_no_log(tmp_path: Path, wholesale_path: Path) -> None:
     assert all(s["preprocessing"]["skewness"][c] > 1 for c in WHOLESALE_SPENDING)
 
 
+def test_documented_wholesale_labels_file_names_the_codes(tmp_path: Path,
+                                                           wholesale_path: Path) -> None:
+    """docs/examples/wholesale-labels.toml, as docs/real-tables.md runs it: the codes of
+    Channel and Region read by their names; a file naming a column that is not a category
+    is a usage error that names it and the categorical columns."""
+    shipped = ROOT / "docs" / "examples" / "wholesale-labels.toml"
+    ok(invoke("segment", str(wholesale_path), "--labels", str(shipped), "--out", "o", "-q",
+              cwd=tmp_path))
+    s = load_summary(tmp_path / "o")
+    assert s["value_labels"]["Region"] == {"1": "Lisbon", "2": "Oporto", "3": "Other region"}
+    assert {lvl for seg in s["segments"] for lvl in seg["categories"]["Channel"]} == {
+        "Hotel/restaurant/café", "Retail"}
+    assert "Mostly household supplies and grocery" in {seg["name"].split(" · ")[0]
+                                                       for seg in s["segments"]}
+    page = (tmp_path / "o" / "report.html").read_text("utf-8")
+    assert "data-coded" not in page and "Hotel/restaurant/café" in page
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Fresh,1,Lisbon\n")
+    proc = invoke("segment", str(wholesale_path), "--labels", str(bad), "--out", "o2", "-q",
+                  cwd=tmp_path)
+    assert proc.exit_code == 2, proc.stdout + proc.stderr
+    assert "value labels for 'Fresh': its role is money" in proc.stderr + proc.stdout
+    assert "categorical columns are: Channel, Region" in proc.stderr + proc.stdout
+    assert not (tmp_path / "o2").exists()
+
+
 # ------------------------------------------------------------------ options
 def test_fixed_k(tmp_path: Path, mall_path: Path) -> None:
     ok(invoke("segment", str(mall_path), "--out", "o", "--k", "4", "-q", cwd=tmp_path))

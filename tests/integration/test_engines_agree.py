@@ -110,8 +110,15 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, shared_data: Path
         "mall": (demo_data_path(), {"random_state": 0, "features": MALL_FEATURES}),
         "planted": (planted(root / "planted.csv"), {"random_state": 0, "k_range": (2, 5)}),
         "wholesale": (shared_data / "wholesale_customers.csv",
-                      {"random_state": 0, "k_range": (2, 6)}),
+                      {"random_state": 0, "k_range": (2, 6), "labels": WHOLESALE_LABELS}),
     }
+
+
+#: A column label and the names of the codes of Channel and Region (the data's documentation:
+#: 1 hotel/restaurant/café, 2 retail; regions 1 Lisbon, 2 Oporto, 3 other), given as a dict.
+WHOLESALE_LABELS = {"Detergents_Paper": "household supplies",
+                    "Channel": {"1": "Hotel/restaurant/café", "2": "Retail"},
+                    "Region": {"1": "Lisbon", "2": "Oporto", "3": "Other region"}}
 
 
 class Runs:
@@ -334,6 +341,29 @@ def assert_same_wording(a: dict[str, Any], b: dict[str, Any]) -> None:
             assert sb["spend_share"] == pytest.approx(sa["spend_share"], rel=1e-6)
 
 
+def assert_codes_named(summary: dict[str, Any]) -> None:
+    """A wholesale summary with ``WHOLESALE_LABELS``: the label, the codes' names in every
+    segment's categories, and the customers' mix of channels (298 hotel/restaurant/café,
+    142 retail in the file)."""
+    assert summary["labels"]["Detergents_Paper"] == "household supplies"
+    assert summary["value_labels"] == {c: v for c, v in WHOLESALE_LABELS.items()
+                                       if isinstance(v, dict)}
+    mix: dict[str, float] = {}
+    for seg in summary["segments"]:
+        assert set(seg["categories"]["Region"]) <= {"Lisbon", "Oporto", "Other region"}
+        for level, share in seg["categories"]["Channel"].items():
+            mix[level] = mix.get(level, 0.0) + share * seg["size"]
+    assert {k: round(v) for k, v in mix.items()} == {"Hotel/restaurant/café": 298,
+                                                     "Retail": 142}
+
+
+@pytest.mark.parametrize("engine", ["standard", "local", ChunkedPandasEngine.name])
+def test_every_engine_reads_codes_by_the_names_given(engine: str, runs: Runs) -> None:
+    """A labels file's names for a category's codes reach the summary the same way on
+    every engine (Spark: test_spark_summary_says_what_the_standard_summary_says)."""
+    assert_codes_named(runs(engine, "wholesale").summary)
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_local_profiles_word_columns_by_the_standard_engines_roles(name: str,
                                                                    runs: Runs) -> None:
@@ -358,6 +388,9 @@ def test_spark_summary_says_what_the_standard_summary_says(name: str,
     a, b = with_spark("standard", name).summary, with_spark("spark", name).summary
     assert b.get("spend_columns") == a.get("spend_columns")
     assert b["labels"] == a["labels"]
+    assert b.get("value_labels") == a.get("value_labels")
+    if name == "wholesale":
+        assert_codes_named(b)
     assert len(b["segments"]) == len(a["segments"])
     if name not in SAME_SEGMENTS:  # other segments: entries present only for some may differ
         assert set().union(*b["segments"]) == set().union(*a["segments"])

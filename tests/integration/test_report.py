@@ -12,6 +12,7 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 import custseg.report as report
+from custseg.errors import UsageError
 from custseg.explore import explore_file, segment_views
 from custseg.io import demo_data_path
 from custseg.pipeline import segment_file
@@ -116,6 +117,28 @@ def test_many_features_get_no_scatter_matrix(wholesale_path):
     page = report.render_report(res)
     assert "scatter-matrix" not in chart_ids(page) and "scatter" in chart_ids(page)
     assert "Channel" in page  # a categorical column: counts, profile column
+    # its codes (1, 2) are shown as they are, with a note that asks for their names
+    assert 'data-coded="Channel"' in page and "[values.Channel]" in page
+    assert res.summary["columns"][0]["reason"] == "codes 1, 2 (a few whole-number levels)"
+
+
+def test_codes_named_by_a_labels_file_read_by_their_names(wholesale_path, tmp_path):
+    """A labels file names Channel's codes and a column: the profile table, the findings
+    and the segments' descriptions read them; no note asks for names."""
+    labels = tmp_path / "labels.toml"
+    labels.write_text('[labels]\nDetergents_Paper = "household supplies"\n'
+                      '[values.Channel]\n1 = "Hotel/restaurant/café"\n2 = "Retail"\n')
+    res = segment_file(wholesale_path, random_state=0, k=3, labels=str(labels))
+    page = report.render_report(res)
+    assert "data-coded" not in page
+    assert "Hotel/restaurant/café (vs 68% overall)" in page  # a finding, with the mix
+    assert "detergents paper" not in page.replace("Detergents_Paper", "")
+    segs = res.summary["segments"]
+    assert {lvl for s in segs for lvl in s["categories"]["Channel"]} == {
+        "Hotel/restaurant/café", "Retail"}
+    with pytest.raises(UsageError, match="value labels for 'Chanel': no such column"):
+        labels.write_text('[values.Chanel]\n1 = "Hotel/restaurant/café"\n')
+        segment_file(wholesale_path, random_state=0, k=3, labels=str(labels))
 
 
 def test_report_is_deterministic(demo, demo_page):

@@ -110,6 +110,7 @@ def test_schema_is_draft_2020_12_and_valid(schema: dict[str, Any]) -> None:
                 "hierarchy", "rfm", "transactions", "engine",  # only for some methods or options
                 # column roles, labels, outliers, feature weights: the standard engine
                 "columns", "derived", "labels", "near_duplicates", "outliers", "reduction",
+                "value_labels",  # only when a labels file names codes
                 "spend_columns"}  # only when the features hold amounts bought
     assert set(schema["properties"]) - set(schema["required"]) <= optional
     assert set(schema["required"]) <= set(schema["properties"])

@@ -7,7 +7,15 @@ import re
 import pytest
 
 from custseg.errors import UsageError
-from custseg.labels import ABBREVIATIONS, humanize, label_for, load_labels
+from custseg.labels import (
+    ABBREVIATIONS,
+    humanize,
+    label_for,
+    load_label_file,
+    load_labels,
+    load_value_labels,
+    name_levels,
+)
 
 REAL_NAMES = [
     "MntWines", "NumWebVisitsMonth", "PRC_FULL_PAYMENT", "CASH_ADVANCE_TRX", "BILL_AMT1",
@@ -86,11 +94,40 @@ def test_load_labels_toml_and_csv(tmp_path):
     assert load_labels(None) == {}
 
 
+def test_value_labels_toml_and_csv_name_a_category_s_codes(tmp_path):
+    t = tmp_path / "labels.toml"
+    t.write_text('[labels]\nDetergents_Paper = "cleaning and paper"\n\n[values.Channel]\n'
+                 '1 = "Hotel/restaurant/café"\n2 = "Retail"\n[values.Region]\n3 = "Other"\n')
+    got = load_label_file(t)
+    assert got.columns == {"Detergents_Paper": "cleaning and paper"}
+    assert got.values == {"Channel": {"1": "Hotel/restaurant/café", "2": "Retail"},
+                          "Region": {"3": "Other"}}
+    assert load_labels(t) == got.columns and load_value_labels(t) == got.values
+    only_values = tmp_path / "codes.toml"
+    only_values.write_text('[values.Channel]\n1 = "Hotel/restaurant/café"\n')
+    assert load_label_file(only_values).columns == {}
+    c = tmp_path / "labels.csv"
+    c.write_text("column,value,label\nChannel,1,Hotel/restaurant/café\nChannel,2,Retail\n"
+                 "Fresh,fresh food\n")
+    assert load_label_file(c).values == {"Channel": {"1": "Hotel/restaurant/café",
+                                                     "2": "Retail"}}
+    assert load_label_file(c).columns == {"Fresh": "fresh food"}
+
+
+def test_name_levels_matches_codes_written_either_way_and_merges_equal_names():
+    assert name_levels({"1.0": 0.5, "2": 0.25, "9": 0.25}, {"1": "A", "2.0": "A"}) \
+        == {"A": 0.75, "9": 0.25}
+    assert name_levels({"x": 1.0}, None) == {"x": 1.0}
+
+
 @pytest.mark.parametrize(("suffix", "text", "message"), [
     (".toml", "not toml [[[", "not valid TOML"),
     (".toml", "[other]\na = 'b'\n", r"\[labels\]"),
     (".toml", "[labels]\na = 3\n", "non-empty string"),
-    (".csv", "a,b,c\n", "two non-empty cells"),
+    (".csv", "a,b,c,d\n", "two non-empty cells"),
+    (".csv", "a,,c\n", "two non-empty cells"),
+    (".toml", "[values.Channel]\n1 = 3\n", "code .1. of column .Channel."),
+    (".toml", "[values]\nChannel = 3\n", r"\[values.Channel\]"),
     (".csv", "", "no labels"),
 ])
 def test_bad_labels_files_are_usage_errors_naming_the_file(tmp_path, suffix, text, message):

@@ -352,6 +352,27 @@ def test_categorical_level_enters_name_only_with_lift():
     assert "basic" not in profiles[0].name
 
 
+def test_value_labels_name_a_category_s_codes_in_profiles_and_names():
+    """Codes read by the names a labels file gives them: in the categories, the notable
+    level and, for a categorical feature, the segment's name (bare codes read "plan 2")."""
+    n = 100
+    df = pd.DataFrame({"x": np.r_[np.zeros(n), np.ones(n)],
+                       "Plan": ["1"] * 95 + ["2"] * 5 + ["2"] * 90 + ["1"] * 10,
+                       "Region": ["3"] * 200})
+    labels = np.repeat([0, 1], n)
+    names = {"Plan": {"1": "Basic", "2.0": "Gold"}}  # a code written either way
+    plain, _ = profile_segments(df, labels, ["x"], categorical_features=["Plan"],
+                                describe_categorical=["Region"])
+    assert plain[1].name == "High x · plan 2"
+    profiles, table = profile_segments(df, labels, ["x"], categorical_features=["Plan"],
+                                       describe_categorical=["Region"], value_labels=names)
+    assert profiles[1].name == "High x · Gold"
+    assert profiles[1].categories["Plan"] == {"Gold": 0.9, "Basic": 0.1}
+    assert profiles[0].notable_categories["Plan"]["level"] == "Basic"
+    assert profiles[0].categories["Region"] == {"3": 1.0}  # no names given: as it is
+    assert table["Plan_top"].tolist() == ["Basic", "Gold"]
+
+
 def test_generic_fallback_names_the_strongest_trait_with_its_direction():
     rng = np.random.RandomState(8)
     cols = ["MntWines", "NumWebVisitsMonth", "Income", "Teenhome"]

@@ -204,8 +204,9 @@ def segment(
         "--roles", help="Column roles from a file: TOML ([roles] column = \"role\") or CSV "
         "(column,role).")] = None,
     labels: Annotated[Path | None, typer.Option(
-        help="Readable labels for columns: TOML ([labels] column = \"label\") or CSV "
-        "(column,label).")] = None,
+        help="Readable labels for columns, and names for the codes of categorical columns: "
+        "TOML ([labels] column = \"label\"; [values.COLUMN] code = \"name\") or CSV "
+        "(column,label and column,code,name lines).")] = None,
     outliers: Annotated[str, typer.Option(
         help="winsorize (outliers listed and clipped at the far-out fences for fitting) or "
         "keep.")] = "winsorize",

@@ -174,6 +174,7 @@ def segment_large(
     max_junk: float = 0.05,
     n_init: Any = "auto",
     rules: str | None = None,
+    labels: Any = None,
     n_threads: int | None = None,
     random_state: Any = None,
     delimiter: str | None = None,

@@ -311,6 +311,7 @@ def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
              rules: Any, o: dict[str, Any], stage: Any) -> Any:
     """Profiles of all customers in NumPy, names by :mod:`custseg.profiling`; the fitted
     model assembled (:func:`custseg.segmenter.segmenter_from_parts`)."""
+    from custseg.labels import check_value_columns, resolve_labels
     from custseg.profiling import profiles_from_statistics
     from custseg.segmenter import segmenter_from_parts
     from custseg.selection import score_partition_sampled
@@ -320,13 +321,17 @@ def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
     describe_num, describe_cat = describe_columns(table, prep.roles, prep.feats)
     numbers: dict[str, Any] = {c: prep.sources[c] for c in prep.feats} | describe_num
     feature_roles = profile_roles(prep, describe_num)
+    given = resolve_labels(o["labels"])
+    check_value_columns(given.values, dict.fromkeys(table.column_names, "dropped")
+                        | feature_roles | dict.fromkeys(describe_cat, "category"))
     prep.sources = {}  # the parsed columns go with the statistics
     stats = segment_statistics_numpy(numbers, labels, kk, describe_cat, o["n_threads"],
                                      prep.plan.log_columns)
     del numbers
     segments, profiles = profiles_from_statistics(
         stats, prep.feats, describe_numeric=list(describe_num),
-        describe_categorical=list(describe_cat), rules=rules, roles=feature_roles)
+        describe_categorical=list(describe_cat), rules=rules, roles=feature_roles,
+        labels=given.columns, value_labels=given.values)
     stage("profile", 1)
     selection.model = None
     if prep.sampled:
@@ -347,6 +352,7 @@ def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
         labels=labels, distances=dist, fit_mask=prep.fit_rows)
     seg.outliers_ = prep.outliers
     seg.reduction_ = feature_weighting(prep)
+    seg.labels_map_, seg.value_labels_ = given.columns, given.values
     return seg
 
 

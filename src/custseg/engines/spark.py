@@ -188,7 +188,7 @@ def segment_spark(
     exclude: Sequence[str] | None = None, k: int | tuple[int, int] | str = "auto",
     k_range: tuple[int, int] = (2, 10), useful_k: tuple[int, int] | None = USEFUL_K,
     impute: str = "median", clip: float | None = None, log: str | Sequence[str] = "auto",
-    max_junk: float = 0.05, rules: str | None = None,
+    max_junk: float = 0.05, rules: str | None = None, labels: Any = None,
     # the Spark session
     master: str = "local[*]", spark: Any = None, spark_config: dict[str, str] | None = None,
     # seeds, samples and starts
@@ -206,7 +206,7 @@ def segment_spark(
     input_path : str or path
         Parquet (a file or a folder of part files) or CSV, any path Spark reads
         (``s3a://bucket/customers/``, ``gs://...``, ``abfss://...``, ``hdfs://...``).
-    features, id_col, exclude, k, k_range, impute, clip, log, max_junk, rules
+    features, id_col, exclude, k, k_range, impute, clip, log, max_junk, rules, labels
         As for :class:`custseg.segmenter.Segmenter` (``impute`` median only).
     master, spark, spark_config
         The session: ``spark`` if given, else the active one, else a new one on ``master``
@@ -244,15 +244,18 @@ def segment_spark(
 
 def _start_run(path: str, o: dict[str, Any]) -> SparkSegmentation:
     """The k tried, the rules and the session, then the run (``o``: the options)."""
+    from custseg.labels import resolve_labels
     from custseg.profiling import load_rules
     from custseg.segmenter import k_values as resolve_k
 
     k, useful_k = o["k"], o["useful_k"]
     k_values = resolve_k(k, o["k_range"])
     rule_table = load_rules(o["rules"])
+    label_file = resolve_labels(o["labels"])
     session = (o["spark"] if o["spark"] is not None
                else spark_session(o["master"], o["spark_config"]))
     run = _SparkRun(session, path, o["progress"])
+    run.labels = label_file
     run.useful = tuple(useful_k) if useful_k is not None and k == "auto" else None
     params = {name: o[name] for name in ("k", "k_range", "features", "id_col", "exclude",
                                          "impute", "clip", "log", "max_junk", "rules",

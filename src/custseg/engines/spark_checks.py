@@ -60,6 +60,7 @@ class SparkChecks(SparkRunState):
         numeric column parsed and checked on all rows."""
         from pyspark.sql import functions as F
 
+        from custseg.labels import check_value_columns
         from custseg.roles import assign_roles, money_columns
         from custseg.schema import validate_table
 
@@ -86,6 +87,8 @@ class SparkChecks(SparkRunState):
         data.cleaning = new_cleaning(n_rows, 0, checked.cleaning["columns_dropped"])
         data.feats = [c for c in checked.features if c in data.cols]
         data.role_of = dict(assign_roles(checked, requested=features, exclude=exclude).role_of)
+        check_value_columns(self.labels.values, dict.fromkeys(raw.columns, "dropped")
+                            | data.role_of | dict.fromkeys(roles.categorical, "category"))
         # the money features, as the standard engine finds them (its feature_roles_)
         data.money = money_columns({c: data.role_of.get(c, "") for c in data.feats})
         for c in data.feats:

@@ -20,10 +20,12 @@ from custseg.engines.spark_fit import (
 from custseg.engines.spark_model import SparkSegmentation
 from custseg.engines.spark_read import NumericColumn, spark_col
 from custseg.engines.spark_run import SparkRunState
+from custseg.labels import name_levels
 
 if TYPE_CHECKING:
 
     from custseg.explore import DataOverview, SegmentViews
+    from custseg.labels import LabelFile
     from custseg.profiling import SegmentProfile
     from custseg.summary import Summary
 
@@ -82,18 +84,18 @@ def build_spark_summary(*, n: int, features: list[str], k: int, selection: Any,
                         warnings: list[dict[str, Any]], info: dict[str, Any], sha256: str,
                         seed: int, command: str, engine: dict[str, Any],
                         shown: list[str] | None = None,
-                        extras: dict[str, Any] | None = None) -> Summary:
+                        extras: dict[str, Any] | None = None,
+                        labels: LabelFile | None = None) -> Summary:
     """The ``summary.json`` document of a Spark run (docs/summary-schema.md); ``shown``: the
     columns profiled (features and described columns, in the file's order) that ``labels``
-    names; ``extras``: its ``outliers`` and ``reduction``.
+    names; ``extras``: its ``outliers`` and ``reduction``; ``labels``: the labels given
+    (column labels, and ``value_labels``: the names of categories' codes).
 
     The segments, ``spend_columns`` and ``labels`` are built by the standard summary's code
     (:func:`custseg.pipeline.segment_entries`, :func:`~custseg.pipeline.spend_columns`,
     :func:`~custseg.pipeline.feature_labels`). What a Spark run does not have: segment
     ``stability`` (no bootstrap refits), the ``columns``/``derived``/``near_duplicates``
-    decisions of custseg.roles' column table and a user labels file (no ``labels`` option:
-    every label is the column's humanized name); it adds ``engine`` and pyspark's
-    version."""
+    decisions of custseg.roles' column table; it adds ``engine`` and pyspark's version."""
     import pyspark
 
     from custseg._version import __version__
@@ -120,7 +122,9 @@ def build_spark_summary(*, n: int, features: list[str], k: int, selection: Any,
         "segments": segment_entries(segments, features, numeric),
         **spend_columns(segments),
         "roles": roles,
-        "labels": feature_labels(shown if shown is not None else features),
+        "labels": feature_labels(shown if shown is not None else features,
+                                 labels.columns if labels else None),
+        **({"value_labels": labels.values} if labels and labels.values else {}),
         **(extras or {}),
         "preprocessing": plan,
         "cleaning": cleaning,
@@ -173,7 +177,8 @@ class SparkProfiles(SparkRunState):
             quality=quality, segments=segs, roles=data.roles.to_dict(), plan=plan.to_dict(),
             cleaning=data.cleaning, warnings=[p.to_dict() for p in data.warns], info=info,
             sha256=sha256, seed=seed, command=command, engine=engine,
-            shown=[c for c in data.data_cols if c in profiled], extras=extras)
+            shown=[c for c in data.data_cols if c in profiled], extras=extras,
+            labels=self.labels)
         views, overview = self.report_numbers(sample, summary, data.kept, describe_num,
                                               categorical, population, centres, seed)
         return SparkSegmentation(self.spark, output, summary, segs, profiles_table,
@@ -188,8 +193,7 @@ class SparkProfiles(SparkRunState):
         """Per-segment and population statistics in Spark; profiles, names and
         recommendations by the local engine's code (``feature_roles``: the role each column
         is worded by, as the standard engine's ``feature_roles_``; ``log_columns``: those
-        segmented on a log scale, profiled on it as
-        :func:`custseg.profiling.segment_statistics` does)."""
+        profiled on the log scale, as :func:`custseg.profiling.segment_statistics` does)."""
         from pyspark.sql import functions as F
 
         from custseg.profiling import SegmentStatistics, profiles_from_statistics
@@ -231,13 +235,15 @@ class SparkProfiles(SparkRunState):
             stats.log_population_std = {c: num(pop[f"logstd{i}"]) for i, c in enumerate(logged)}
             stats.log_mean = [{c: num(per[s][f"log{i}"]) for i, c in enumerate(logged)}
                               for s in range(k)]
-        segs, table = profiles_from_statistics(stats, kept, describe_numeric=describe_num,
-                                               describe_categorical=categorical, rules=rules,
-                                               roles=feature_roles)
+        segs, table = profiles_from_statistics(
+            stats, kept, describe_numeric=describe_num, describe_categorical=categorical,
+            rules=rules, roles=feature_roles, labels=self.labels.columns,
+            value_labels=self.labels.values)
         population = {"mean": stats.population_mean,
                       "median": {c: num((pop[f"q{i}"] or [None] * 3)[1])
                                  for i, c in enumerate(numeric)},
-                      "shares": shares}
+                      "shares": {c: name_levels(s, self.labels.values.get(c))
+                                 for c, s in shares.items()}}
         return segs, table, population
 
     # ------------------------------------------------------------------ report

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from custseg.labels import LabelFile
+
 if TYPE_CHECKING:
 
     import numpy as np
@@ -31,6 +33,8 @@ class SparkRunState:
         #: the scaled (and weighted) features of the rows k is chosen on, once collected
         #: (with whether they are a sample), for the next stage that needs them
         self.selection_rows: tuple[np.ndarray, bool] | None = None
+        #: the labels given (custseg.labels.resolve_labels): column labels, codes' names
+        self.labels: LabelFile = LabelFile()
 
     def _step(self, stage: str, done: int, total: int = 1) -> None:
         if self.progress is not None:

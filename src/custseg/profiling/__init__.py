@@ -42,13 +42,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from custseg.labels import humanize, label_for
+from custseg.labels import humanize, label_for, name_levels
 from custseg.profiling.names import (
     CATEGORY_LIFT,
     CATEGORY_NAME_SHARE,
@@ -392,6 +392,7 @@ def profiles_from_statistics(
     roles: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
     rate_scale: Mapping[str, float] | None = None,
+    value_labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[list[SegmentProfile], pd.DataFrame]:
     """Profiles, names and recommendations from per-segment statistics.
 
@@ -406,6 +407,10 @@ def profiles_from_statistics(
     """
     rules = load_rules() if rules is None else rules
     concepts = getattr(rules, "concepts", None) or bundled_concepts()
+    if value_labels:  # a category's codes read by their names from here on
+        stats = replace(stats, categories=[
+            {c: name_levels(shares, value_labels.get(c)) for c, shares in seg.items()}
+            for seg in stats.categories])
     features = list(features)
     numeric = features + [c for c in describe_numeric if c not in features]
     describe = [c for c in numeric if c not in features]
@@ -441,6 +446,7 @@ def profile_segments(
     labels: Mapping[str, str] | None = None,
     rate_scale: Mapping[str, float] | None = None,
     log_columns: Sequence[str] = (),
+    value_labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[list[SegmentProfile], pd.DataFrame]:
     """Profile, name and recommend each segment.
 
@@ -471,6 +477,8 @@ def profile_segments(
     log_columns : list of str
         Columns segmented on a log scale: their z-scores are measured on it
         (:class:`SegmentStatistics`).
+    value_labels : mapping, optional
+        ``{column: {code: name}}``: a category's codes read by these names (``name_levels``).
 
     Returns
     -------
@@ -483,7 +491,8 @@ def profile_segments(
     return profiles_from_statistics(stats, features, categorical_features=categorical_features,
                                     describe_numeric=describe_numeric,
                                     describe_categorical=describe_categorical, rules=rules,
-                                    roles=roles, labels=labels, rate_scale=rate_scale)
+                                    roles=roles, labels=labels, rate_scale=rate_scale,
+                                    value_labels=value_labels)
 
 
 def profiles_table(profiles: Sequence[SegmentProfile], numeric: Sequence[str],

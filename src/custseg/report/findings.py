@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,7 +40,10 @@ STRUCTURE_WORDS = {
 NOTABLE_Z = 0.5
 
 
-def _label(column: str) -> str:
+def _label(column: str, labels: Mapping[str, str] | None = None) -> str:
+    """The column's label: the summary's (a user labels file's) when it has one."""
+    if labels and labels.get(column):
+        return str(labels[column])
     from custseg.profiling import short_label
 
     return short_label(column)
@@ -51,9 +55,11 @@ def _join(parts: list[str]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def who(segment: dict[str, Any], numeric_features: list[str]) -> str:
+def who(segment: dict[str, Any], numeric_features: list[str],
+        labels: Mapping[str, str] | None = None) -> str:
     """'Customers with low income but high spending': the segment's levels of its numeric
-    features (all of them up to three; otherwise the ones that set it apart)."""
+    features (all of them up to three; otherwise the ones that set it apart), by their
+    ``labels`` (the summary's) when given."""
     levels = segment.get("levels", {})
     feats = [f for f in numeric_features if f in levels]
     if len(feats) > 3:
@@ -62,8 +68,8 @@ def who(segment: dict[str, Any], numeric_features: list[str]) -> str:
     if not feats:
         return f"Customers of segment “{segment['name']}”"
     if all(levels[f] == "Mid" for f in feats):
-        return "Customers close to average on " + _join([_label(f) for f in feats])
-    parts = [f"{LEVEL_WORDS.get(levels[f], levels[f].lower())} {_label(f)}" for f in feats]
+        return "Customers close to average on " + _join([_label(f, labels) for f in feats])
+    parts = [f"{LEVEL_WORDS.get(levels[f], levels[f].lower())} {_label(f, labels)}" for f in feats]
     if len(parts) == 2 and {levels[feats[0]], levels[feats[1]]} == {"Low", "High"}:
         return f"Customers with {parts[0]} but {parts[1]}"
     return "Customers with " + _join(parts)
@@ -75,13 +81,15 @@ def _fmt(x: float) -> str:
 
 def segment_finding(segment: dict[str, Any], numeric_features: list[str],
                     views: SegmentViews | None = None,
-                    means: dict[str, float] | None = None) -> str:
+                    means: dict[str, float] | None = None,
+                    labels: Mapping[str, str] | None = None) -> str:
     """One finding per segment: who they are, how many, what else marks them, what to do.
 
     ``means`` (the segment's mean of each numeric column) and ``views`` (population means and
-    category shares) add the describing columns (e.g. age, gender) when they stand out.
+    category shares) add the describing columns (e.g. age, gender) when they stand out;
+    ``labels`` (the summary's) name the columns.
     """
-    text = (f"{who(segment, numeric_features)}: {segment['share']:.0%} of customers "
+    text = (f"{who(segment, numeric_features, labels)}: {segment['share']:.0%} of customers "
             f"({segment['size']:,}).")
     extras = []
     if views is not None and means:
@@ -91,7 +99,7 @@ def segment_finding(segment: dict[str, Any], numeric_features: list[str],
             pop = views.population_mean.get(col)
             word = "higher" if z > 0 else "lower"
             if pop is not None:
-                extras.append(f"{word} {_label(col)} than average ({_fmt(means[col])} vs "
+                extras.append(f"{word} {_label(col, labels)} than average ({_fmt(means[col])} vs "
                               f"{_fmt(pop)})")
         from custseg.report.profiles import notable_categories
 
@@ -99,7 +107,7 @@ def segment_finding(segment: dict[str, Any], numeric_features: list[str],
         for col, hit in notable_categories(segment, views.category_shares).items():
             overall = views.category_shares.get(col, {}).get(hit["level"])
             vs = f" (vs {overall:.0%} overall)" if overall is not None else ""
-            extras.append(f"{float(hit['share']):.0%} {_label(col)} {hit['level']}{vs}")
+            extras.append(f"{float(hit['share']):.0%} {_label(col, labels)} {hit['level']}{vs}")
     if extras:
         text += " They have " + _join(extras) + "."
     rec = str(segment.get("recommendation", "")).strip()
@@ -161,5 +169,6 @@ def findings(summary: dict[str, Any], views: SegmentViews | None = None,
         text = "; ".join(caveats)
         out.append(f"Data: {text[0].upper()}{text[1:]}.")
     for s in segs:
-        out.append(segment_finding(s, numeric, views, (means or {}).get(int(s["id"]))))
+        out.append(segment_finding(s, numeric, views, (means or {}).get(int(s["id"])),
+                                   summary.get("labels")))
     return out

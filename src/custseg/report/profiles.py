@@ -384,8 +384,22 @@ def _categorical_rows(summary: Mapping[str, Any], segs: list[Mapping[str, Any]],
         overall = mix.get(col) or {}
         top = max(overall, key=lambda lvl: overall[lvl]) if overall else None
         cat_rows.append({"column": col, "label": label(summary, col), "cells": cells,
-                         "all": f"{top} {overall[top]:.0%}" if top is not None else "–"})
+                         "all": f"{top} {overall[top]:.0%}" if top is not None else "–",
+                         "coded": _coded(overall)})
     return cat_rows
+
+
+def _coded(shares: Mapping[str, float]) -> bool:
+    """Whether a category's levels are bare codes (whole numbers, "missing" aside) that no
+    labels file named: the report asks for their names.
+
+    >>> _coded({"1": 0.7, "2": 0.3}), _coded({"Retail": 1.0}), _coded({})
+    (True, False, False)
+    """
+    from custseg.parsing import level_key
+
+    levels = [lvl for lvl in shares if lvl != "missing"]
+    return bool(levels) and all(level_key(lvl).lstrip("-").isdigit() for lvl in levels)
 
 
 def profile_table(summary: Mapping[str, Any],
