@@ -634,6 +634,20 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return -_weighted_sum(sq, w)
 
 
+def compile_kernels() -> None:
+    """Compile the compiled kernels for float32 and float64 (or load them from Numba's
+    cache), with a small fit: the first compilation takes about a minute and a quarter on a
+    2-core machine (docs/benchmarks.md), paid once per checkout.  ``make test`` runs it
+    beside the linters so that the tests find the cache written; a deployment may run it
+    once after installing.
+
+    >>> compile_kernels()  # loads from the cache once compiled
+    """
+    X = np.random.default_rng(0).standard_normal((2_000, 4))
+    for dtype in (np.float32, np.float64):
+        FastKMeans(5, random_state=0, kernels="compiled").fit(X.astype(dtype))
+
+
 def _cluster_sizes(labels: np.ndarray, k: int, step: int = 1 << 16) -> np.ndarray:
     """``bincount`` by slices (one call would copy int32 labels to int64)."""
     sizes = np.zeros(k, dtype=np.int64)
