@@ -285,7 +285,9 @@ class SegmentDoc(TypedDict):
     notable_categories: NotRequired[Annotated[
         dict[str, Annotated[NotableCategoryDoc, Schema(extra=True)]], Schema(
             "Categories where the segment differs from everyone: share >= 0.40 of the segment "
-            "and lift >= 1.3 over the population's share.")]]
+            "and lift >= 1.3 over the population's share; for a yes/no column, its yes where "
+            "the segment's share of yes is >= 1.3 times everyone's or <= 1/1.3 of it, and at "
+            "least 2 points away (lift below 1: fewer say yes).")]]
     recommendation_kind: NotRequired[Annotated[str, Schema(
         "The kind of action recommended (reward, upsell, retain, winback, risk, nurture, "
         "discount, service, generic...).")]]

@@ -172,6 +172,33 @@ def test_a_code_for_none_is_not_averaged_in(run: dict[str, Any]) -> None:
         assert not any(label in seg["name"] for seg in run["summary"]["segments"])
 
 
+def test_yes_no_columns_show_where_their_share_of_yes_differs(run: dict[str, Any]) -> None:
+    """A yes/no column (bank: y, the term deposit subscribed; housing, loan, default) is
+    notable where a segment's share of yes is 1.3 times everyone's or that much smaller,
+    however small: the segments' answers to the campaign, not only the levels held by 40%.
+    The report's card and findings say the share of yes against everyone's."""
+    summary = run["summary"]
+    yes_no = [c["column"] for c in summary["columns"] if c["role"] == "category"
+              and {lv.lower() for seg in summary["segments"]
+                   for lv in seg["categories"].get(c["column"], {})} <= {"yes", "no", "missing"}]
+    assert yes_no == (["default", "housing", "loan", "y"] if run["name"] == "bank_marketing"
+                      else [])
+    if not yes_no:
+        return
+    sizes = [seg["size"] for seg in summary["segments"]]
+    everyone = sum(seg["categories"]["y"].get("yes", 0) * n
+                   for seg, n in zip(summary["segments"], sizes, strict=True)) / sum(sizes)
+    for seg in summary["segments"]:
+        rate = seg["categories"]["y"].get("yes", 0.0)
+        far = (rate >= 1.3 * everyone or rate <= everyone / 1.3) and abs(rate - everyone) >= .02
+        assert ("y" in seg["notable_categories"]) == far, (seg["name"], rate, everyone)
+        assert not {"yes", "no"} & set(seg["name"].lower().split(" · "))
+    assert any(seg["notable_categories"].get("y", {}).get("lift", 1) < 1
+               for seg in summary["segments"])  # a segment that hardly ever subscribes
+    page = (run["out"] / "report.html").read_text("utf-8")
+    assert "<b>Share of yes:</b> y " in page and "y yes for " in page
+
+
 def test_each_segments_share_of_the_spend(run: dict[str, Any]) -> None:
     """What a manager asks first: which segment brings the money.  Each segment's share of
     the total of the amounts bought, checked against segments.csv; none where the table has

@@ -373,6 +373,27 @@ def test_value_labels_name_a_category_s_codes_in_profiles_and_names():
     assert table["Plan_top"].tolist() == ["Basic", "Gold"]
 
 
+def test_yes_no_column_notable_by_its_share_of_yes_higher_or_lower():
+    """A yes/no column describing the segments: notable where the share of yes is 1.3 times
+    everyone's or that much smaller (and 2 points away), never named "yes"; as a
+    categorical feature it names a segment "Often"/"Rarely" like a flag."""
+    n = 100
+    df = pd.DataFrame({"x": np.r_[np.zeros(n), np.ones(n), np.full(n, 2.0)],
+                       "Churn": ["Yes"] * 2 + ["No"] * 98 + ["Yes"] * 12 + ["No"] * 88
+                       + ["Yes"] * 22 + ["No"] * 78,
+                       "Plan": ["y"] * 90 + ["n"] * 10 + ["n"] * 200})
+    labels = np.repeat([0, 1, 2], n)
+    profiles, _ = profile_segments(df, labels, ["x"], describe_categorical=["Churn"],
+                                   categorical_features=["Plan"])
+    # everyone: 12% churn; segment 0: 2% (lift 0.17), 1: 12%, 2: 22% (lift 1.83)
+    assert profiles[0].notable_categories["Churn"] == {"level": "Yes", "share": 0.02,
+                                                       "lift": 0.17}
+    assert "Churn" not in profiles[1].notable_categories
+    assert profiles[2].notable_categories["Churn"]["lift"] == 1.83
+    assert profiles[0].name == "Low x · Often plan" and profiles[2].name == "High x · Rarely plan"
+    assert all("Yes" not in p.name for p in profiles)
+
+
 def test_generic_fallback_names_the_strongest_trait_with_its_direction():
     rng = np.random.RandomState(8)
     cols = ["MntWines", "NumWebVisitsMonth", "Income", "Teenhome"]

@@ -55,6 +55,8 @@ from custseg.profiling.names import (
     NAME_TRAITS,
     lifted_levels,
     name_segments,
+    yes_level,
+    yes_rate_lift,
 )
 from custseg.profiling.recommend import VALUE_ROLES, RecommendationContext, recommend
 from custseg.profiling.rules import (
@@ -316,9 +318,17 @@ def _segment_z(stats: SegmentStatistics, seg: int,
 def _notable_categories(cats: Mapping[str, Mapping[str, float]], categorical: Sequence[str],
                         pop_shares: Mapping[str, Mapping[str, float]]
                         ) -> dict[str, dict[str, Any]]:
-    """The notable level of each categorical column where a segment has one."""
+    """The notable level of each categorical column where a segment has one; of a yes/no
+    column, its yes where the segment's share of yes differs (:func:`yes_rate_lift`)."""
     notable = {}
     for c in categorical:
+        yes = yes_level(pop_shares[c])
+        if yes is not None:  # a yes/no column: its share of yes, higher or lower
+            share = float(cats[c].get(yes, 0.0))
+            lift = yes_rate_lift(share, pop_shares[c][yes])
+            if lift is not None:
+                notable[c] = {"level": yes, "share": round(share, 4), "lift": lift}
+            continue
         lifted = lifted_levels(cats[c], pop_shares[c], NOTABLE_CATEGORY_SHARE)
         if lifted:
             level, share, lift = lifted[0]

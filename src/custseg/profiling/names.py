@@ -18,7 +18,7 @@ group ("Outlier group: ...").
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from custseg.labels import label_for
@@ -34,6 +34,38 @@ NAME_TRAITS = 2
 CATEGORY_NAME_SHARE = 0.75
 #: ... and it is this many times as common as among all customers.
 CATEGORY_LIFT = 1.3
+#: The pairs of levels of a yes/no column (compared in lower case), the yes first.
+YES_NO = (("yes", "no"), ("y", "n"), ("true", "false"), ("t", "f"))
+#: A yes/no column sets a segment apart when its share of yes is :data:`CATEGORY_LIFT` times
+#: everyone's, or that many times smaller, and at least this far from it (2 points).
+YES_RATE_GAP = 0.02
+
+
+def yes_level(levels: Iterable[str]) -> str | None:
+    """The level that says yes of a yes/no column (its levels, "missing" aside, are one of
+    the pairs of :data:`YES_NO`, in any case), None for any other column.
+
+    >>> yes_level(["no", "yes", "missing"]), yes_level(["N", "Y"]), yes_level(["F", "M"])
+    ('yes', 'Y', None)
+    """
+    present = {str(lv).strip().lower(): str(lv) for lv in levels if lv != "missing"}
+    for yes, no in YES_NO:
+        if set(present) == {yes, no}:
+            return present[yes]
+    return None
+
+
+def yes_rate_lift(share: float, population: float) -> float | None:
+    """The lift of a segment's share of yes over everyone's when it sets the segment apart
+    (:data:`YES_RATE_GAP`), else None: 23% against 12% is notable, and so is 2%.
+
+    >>> yes_rate_lift(0.23, 0.117), yes_rate_lift(0.02, 0.117), yes_rate_lift(0.13, 0.117)
+    (1.97, 0.17, None)
+    """
+    if population <= 0 or abs(share - population) < YES_RATE_GAP:
+        return None
+    lift = share / population
+    return round(lift, 2) if lift >= CATEGORY_LIFT or lift <= 1 / CATEGORY_LIFT else None
 
 
 def lifted_levels(mix: Mapping[str, float], population: Mapping[str, float],
@@ -87,9 +119,13 @@ def _category_parts(p: SegmentProfile, categorical: list[str],
         lifted = lifted_levels(p.categories.get(c, {}), pop_shares.get(c, {}),
                                 CATEGORY_NAME_SHARE)
         if lifted:
-            level = lifted[0][0]
-            parts.append(level if not level.replace(".", "").isdigit()
-                         else f"{p.labels.get(c) or label_for(c)} {level}")
+            level, label = lifted[0][0], p.labels.get(c) or label_for(c)
+            yes = yes_level(pop_shares.get(c, {}))
+            if yes is not None:  # a yes/no column reads as a flag: "Often housing"
+                parts.append(f"{'Often' if level == yes else 'Rarely'} {label}")
+            else:
+                parts.append(level if not level.replace(".", "").isdigit()
+                             else f"{label} {level}")
     return parts
 
 
@@ -140,7 +176,8 @@ def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
         more = [x for x in parts if x not in base]
     more += [_part(p, t["feature"], roles) for t in p.traits if t["feature"] not in features]
     more += [v["level"] for c, v in p.notable_categories.items()
-             if c not in categorical and not v["level"].replace(".", "").isdigit()]
+             if c not in categorical and not v["level"].replace(".", "").isdigit()
+             and yes_level(pop_shares.get(c, {})) is None]
     for f in sorted(features, key=lambda f: -abs(p.z[f])):
         if 0 < abs(p.z[f]) < MIN_DISTINCT_Z:
             more.append(f"Slightly {'higher' if p.z[f] > 0 else 'lower'} "

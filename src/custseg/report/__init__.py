@@ -171,6 +171,7 @@ def _cards(summary: dict[str, Any],
     """One card a segment: name, size, share, its traits (arrows agree with the sign of
     z), evidence, the categories where it differs, stability, the recommendation."""
     from custseg.display import segment_colour
+    from custseg.profiling.names import yes_level
     from custseg.report.profiles import (
         is_outlier_group,
         label,
@@ -191,8 +192,14 @@ def _cards(summary: dict[str, Any],
                           "column": t["feature"]})
         said = {a["text"] for a in apart}
         evidence = [str(e) for e in s.get("evidence") or [] if str(e) not in said]
-        mostly = [f"{label(summary, col)}: {n['level']} ({float(n['share']):.0%})"
-                  for col, n in notable_categories(s, mix).items()]
+        mostly, rates = [], []
+        for col, n in notable_categories(s, mix).items():
+            overall = (mix.get(col) or {}).get(n["level"])
+            if yes_level(mix.get(col) or {}) == n["level"] and overall is not None:
+                rates.append(f"{label(summary, col)} {float(n['share']):.0%} (vs "
+                             f"{overall:.0%} overall)")
+            else:
+                mostly.append(f"{label(summary, col)}: {n['level']} ({float(n['share']):.0%})")
         stability = ""
         if isinstance(s.get("stability"), int | float):  # with --stability
             stability = (f"{s['stability']:.2f} (" + ("stable" if s.get("stable") else
@@ -200,6 +207,7 @@ def _cards(summary: dict[str, Any],
         cards.append({"id": s["id"], "name": s["name"], "size": s["size"],
                       "share": s["share"], "colour": segment_colour(int(s["id"])),
                       "apart": apart, "evidence": evidence, "categories": ", ".join(mostly),
+                      "yes_rates": ", ".join(rates),
                       "stability": stability, "outlier_group": is_outlier_group(s),
                       "spend_share": s.get("spend_share"),
                       "recommendation": s.get("recommendation", "")})

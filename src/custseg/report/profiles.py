@@ -364,6 +364,8 @@ def _numeric_rows(summary: Mapping[str, Any], segs: list[Mapping[str, Any]],
 def _categorical_rows(summary: Mapping[str, Any], segs: list[Mapping[str, Any]],
                       mix: Mapping[str, Mapping[str, float]]) -> list[dict[str, Any]]:
     """The rows of the categorical columns on which some segment differs."""
+    from custseg.profiling.names import yes_level
+
     notable = [notable_categories(s, mix) for s in segs]
     cat_cols: list[str] = []
     for n in notable:
@@ -382,7 +384,8 @@ def _categorical_rows(summary: Mapping[str, Any], segs: list[Mapping[str, Any]],
             else:
                 cells.append({"text": "", "title": "no level stands out"})
         overall = mix.get(col) or {}
-        top = max(overall, key=lambda lvl: overall[lvl]) if overall else None
+        top = (yes_level(overall) or max(overall, key=lambda lvl: overall[lvl])
+               if overall else None)  # a yes/no column: its share of yes
         cat_rows.append({"column": col, "label": label(summary, col), "cells": cells,
                          "all": f"{top} {overall[top]:.0%}" if top is not None else "–",
                          "coded": _coded(overall)})
