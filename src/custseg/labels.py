@@ -32,7 +32,7 @@ import csv
 import io
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -234,8 +234,10 @@ def _drop_filler(tokens: list[str]) -> list[str]:
 
 
 @lru_cache(maxsize=4096)
-def humanize(column: str) -> str:
-    """A short, lower-case, readable label for a column name.
+def humanize(column: str, keep_filler: bool = False) -> str:
+    """A short, lower-case, readable label for a column name (``keep_filler``: with its
+    filler words, "total charges", as :func:`table_labels` asks when "charges" alone would
+    read like the end of another column's label).
 
     >>> humanize("NumDealsPurchases"), humanize("Detergents_Paper"), humanize("Year_Birth")
     ('number of deals purchases', 'detergents paper', 'year of birth')
@@ -247,8 +249,29 @@ def humanize(column: str) -> str:
         return str(column).strip() or str(column)
     if tuple(tokens) in WHOLE_NAMES:
         return WHOLE_NAMES[tuple(tokens)]
-    tokens = _drop_filler(_per_period(_expand(tokens)))
-    return " ".join(tokens)
+    tokens = _per_period(_expand(tokens))
+    return " ".join(tokens if keep_filler else _drop_filler(tokens))
+
+
+def table_labels(columns: Sequence[str], labels: Mapping[str, str] | None = None
+                 ) -> dict[str, str]:
+    """The label of each of a table's ``columns`` (:func:`label_for`), told apart: a label
+    whose filler was dropped keeps it when it would equal, or end, another column's label
+    ("charges" beside "monthly charges" reads "total charges").
+
+    >>> table_labels(["MonthlyCharges", "TotalCharges", "Total_Spend"])
+    {'MonthlyCharges': 'monthly charges', 'TotalCharges': 'total charges', 'Total_Spend': 'spend'}
+    """
+    out = {c: label_for(c, labels) for c in columns}
+    for c in columns:
+        words = out[c].split()
+        if (labels and c in labels) or not any(
+                o != c and out[o].split()[-len(words):] == words for o in columns):
+            continue
+        full = humanize(c, keep_filler=True)
+        if full != out[c] and full not in out.values():
+            out[c] = full
+    return out
 
 
 def label_for(column: str, labels: Mapping[str, str] | None = None) -> str:

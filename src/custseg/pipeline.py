@@ -187,9 +187,9 @@ def feature_labels(columns: Sequence[str],
     >>> feature_labels(["Annual Income (k$)", "Fresh"], {"Fresh": "fresh food"})
     {'Annual Income (k$)': 'income', 'Fresh': 'fresh food'}
     """
-    from custseg.labels import label_for
+    from custseg.labels import table_labels
 
-    return {c: label_for(c, labels_map) for c in columns}
+    return table_labels(list(columns), labels_map)
 
 
 def _feature_decisions(seg: Segmenter) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from custseg.labels import (
     load_labels,
     load_value_labels,
     name_levels,
+    table_labels,
 )
 
 REAL_NAMES = [
@@ -142,3 +143,13 @@ def test_bad_labels_files_are_usage_errors_naming_the_file(tmp_path, suffix, tex
 def test_missing_labels_file(tmp_path):
     with pytest.raises(UsageError, match="cannot read"):
         load_labels(tmp_path / "nope.toml")
+
+
+def test_table_labels_keep_a_filler_that_tells_two_columns_apart():
+    assert table_labels(["Annual Income", "Income"]) == {"Annual Income": "annual income",
+                                                         "Income": "income"}
+    assert table_labels(["MonthlyCharges", "TotalCharges"])["TotalCharges"] == "total charges"
+    # alone, or given by the user, the short label stays
+    assert table_labels(["TotalCharges"]) == {"TotalCharges": "charges"}
+    assert table_labels(["MonthlyCharges", "TotalCharges"],
+                        {"TotalCharges": "charges"})["TotalCharges"] == "charges"

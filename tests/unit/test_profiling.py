@@ -394,6 +394,29 @@ def test_yes_no_column_notable_by_its_share_of_yes_higher_or_lower():
     assert all("Yes" not in p.name for p in profiles)
 
 
+@pytest.mark.parametrize("churn", [["Yes", "No"], [1, 0]])
+def test_a_segment_that_leaves_more_is_advised_to_be_kept(churn):
+    """A churn column describing the segments, yes/no text or 0/1 (the concept churn,
+    risky when High): the segment that leaves most gets a retention recommendation, the
+    new customers among them the early-leavers' one; a long-standing segment is thanked."""
+    rng = np.random.RandomState(3)
+    n = 300
+    labels = np.repeat([0, 1, 2], n)
+    df = pd.DataFrame({
+        "tenure": np.r_[rng.normal(5, 2, n), rng.normal(30, 5, n), rng.normal(60, 5, n)],
+        "Churn": np.r_[np.where(rng.rand(n) < 0.45, *churn), np.where(rng.rand(n) < 0.2, *churn),
+                       np.where(rng.rand(n) < 0.05, *churn)]})
+    cats = ["Churn"] if churn[0] == "Yes" else []
+    feats = ["tenure"]
+    profiles, _ = profile_segments(df, labels, feats, describe_categorical=cats,
+                                   describe_numeric=[] if cats else ["Churn"])
+    assert profiles[0].recommendation_kind == "retain"
+    assert profiles[0].recommendation.startswith("New customers who leave early")
+    assert profiles[2].recommendation.startswith("Long-standing customers: thank them")
+    plain, _ = profile_segments(df.drop(columns="Churn"), labels, feats)
+    assert plain[0].recommendation.startswith("New customers: onboarding")
+
+
 def test_generic_fallback_names_the_strongest_trait_with_its_direction():
     rng = np.random.RandomState(8)
     cols = ["MntWines", "NumWebVisitsMonth", "Income", "Teenhome"]

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custseg.labels import humanize, label_for, name_levels
+from custseg.labels import humanize, label_for, name_levels, table_labels
 from custseg.profiling.names import (
     CATEGORY_LIFT,
     CATEGORY_NAME_SHARE,
@@ -425,12 +425,17 @@ def profiles_from_statistics(
     numeric = features + [c for c in describe_numeric if c not in features]
     describe = [c for c in numeric if c not in features]
     categorical = list(dict.fromkeys([*categorical_features, *describe_categorical]))
-    label_map = {c: label_for(c, labels) for c in dict.fromkeys([*numeric, *categorical])}
+    label_map = table_labels(list(dict.fromkeys([*numeric, *categorical])), labels)
     role_map = {c: (roles[c] if roles and roles.get(c) in ROLES
                     else infer_role(c, label_map[c], stats.population_mean.get(c, 0.0)))
                 for c in numeric}
-    ctx = RecommendationContext(features, describe, label_map, role_map, dict(concepts))
     pop_shares = _population_shares(stats, categorical)
+    # a yes/no column describing the segments counts as a flag for the rules (churn...)
+    yes_rates = {c: (yes, pop_shares[c][yes]) for c in categorical
+                 if c not in categorical_features and (yes := yes_level(pop_shares[c]))}
+    ctx = RecommendationContext(features, [*describe, *yes_rates], label_map,
+                                role_map | dict.fromkeys(yes_rates, "flag"), dict(concepts),
+                                yes_rates=yes_rates)
     profiles: list[SegmentProfile] = []
     for seg in range(len(stats.sizes)):
         p = _profile(stats, seg, ctx, numeric, categorical, pop_shares, rate_scale or {})

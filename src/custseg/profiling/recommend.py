@@ -64,6 +64,9 @@ class RecommendationContext:
     #: balance: :data:`~custseg.profiling.traits.CAPACITY_CONCEPTS`) and not a risk; bills
     #: and payments are activity, not a basket
     activity: list[str] = field(default_factory=list)
+    #: yes/no columns describing the segments: ``{column: (its yes level, everyone's share
+    #: of yes)}``; the rules read them as flags (:meth:`scores`)
+    yes_rates: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, concept in self.concepts.items():
@@ -90,6 +93,17 @@ class RecommendationContext:
             if hits:
                 return hits
         return []
+
+    def scores(self, p: SegmentProfile) -> dict[str, float]:
+        """The segment's z-scores the rules read: its numeric columns', and of each yes/no
+        column the z-score of its share of yes, as of a 0/1 flag's mean (the difference
+        from everyone's share over the flag's standard deviation)."""
+        z = dict(p.z)
+        for c, (yes, everyone) in self.yes_rates.items():
+            sd = float(np.sqrt(everyone * (1 - everyone)))
+            if sd > 0:
+                z[c] = round((float(p.categories.get(c, {}).get(yes, 0.0)) - everyone) / sd, 4)
+        return z
 
     def is_breadth(self, key: str) -> bool:
         """Whether a rule key is a breadth (``basket``, ``activity``) rather than a concept
@@ -160,7 +174,7 @@ def recommend(p: SegmentProfile, ctx: RecommendationContext,
                 "individually (exceptional accounts or data errors) rather than run a "
                 "campaign for them.", "review")
     feature_traits = [t for t in p.traits if t["feature"] in ctx.features]
-    chosen = _choose_rule(rules, p.z, ctx, p.defined_by_risk)
+    chosen = _choose_rule(rules, ctx.scores(p), ctx, p.defined_by_risk)
     if chosen is not None:
         return chosen.recommendation, chosen.kind or "custom"
     if p.defined_by_risk:
