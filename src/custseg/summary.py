@@ -227,6 +227,10 @@ class NotableCategoryDoc(TypedDict, total=False):
     level: str
     share: float
     lift: float
+    yes: Annotated[bool, Schema(
+        "The column says yes or no (yes/no, y/n, true/false, or two levels of which one is "
+        "named like the column's risk: 'Attrited Customer'): `level` is its yes and `share` "
+        "the segment's share of yes, notable when higher or lower than everyone's.")]
 
 
 class SegmentDoc(TypedDict):

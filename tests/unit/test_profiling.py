@@ -387,7 +387,7 @@ def test_yes_no_column_notable_by_its_share_of_yes_higher_or_lower():
                                    categorical_features=["Plan"])
     # everyone: 12% churn; segment 0: 2% (lift 0.17), 1: 12%, 2: 22% (lift 1.83)
     assert profiles[0].notable_categories["Churn"] == {"level": "Yes", "share": 0.02,
-                                                       "lift": 0.17}
+                                                       "lift": 0.17, "yes": True}
     assert "Churn" not in profiles[1].notable_categories
     assert profiles[2].notable_categories["Churn"]["lift"] == 1.83
     assert profiles[0].name == "Low x · Often plan" and profiles[2].name == "High x · Rarely plan"
@@ -415,6 +415,28 @@ def test_a_segment_that_leaves_more_is_advised_to_be_kept(churn):
     assert profiles[2].recommendation.startswith("Long-standing customers: thank them")
     plain, _ = profile_segments(df.drop(columns="Churn"), labels, feats)
     assert plain[0].recommendation.startswith("New customers: onboarding")
+
+
+def test_an_attrition_column_of_two_named_levels_reads_as_who_left():
+    """A two-level column named like a risk concept (Attrition_Flag), whose one level is
+    named like it too ("Attrited Customer"): notable by that level's share, higher or lower,
+    and read by the rules as a flag; another two-level column (Gender) is not."""
+    rng = np.random.RandomState(5)
+    n = 400
+    labels = np.repeat([0, 1], n)
+    left = np.r_[rng.rand(n) < 0.6, rng.rand(n) < 0.04]  # a risky level: z >= 0.5
+    df = pd.DataFrame({"Total_Trans_Ct": np.r_[rng.normal(40, 5, n), rng.normal(90, 5, n)],
+                       "Attrition_Flag": np.where(left, "Attrited Customer",
+                                                  "Existing Customer"),
+                       "Gender": rng.choice(["F", "M"], 2 * n)})
+    profiles, _ = profile_segments(df, labels, ["Total_Trans_Ct"],
+                                   describe_categorical=["Attrition_Flag", "Gender"])
+    hit = profiles[0].notable_categories["Attrition_Flag"]
+    assert hit["level"] == "Attrited Customer" and hit["yes"] and hit["lift"] > 1.3
+    assert profiles[1].notable_categories["Attrition_Flag"]["lift"] < 1 / 1.3
+    assert "Gender" not in profiles[0].notable_categories
+    assert profiles[0].recommendation_kind == "retain"
+    assert "Attrited" not in profiles[0].name
 
 
 def test_generic_fallback_names_the_strongest_trait_with_its_direction():

@@ -41,7 +41,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -316,18 +316,20 @@ def _segment_z(stats: SegmentStatistics, seg: int,
 
 
 def _notable_categories(cats: Mapping[str, Mapping[str, float]], categorical: Sequence[str],
-                        pop_shares: Mapping[str, Mapping[str, float]]
-                        ) -> dict[str, dict[str, Any]]:
+                        pop_shares: Mapping[str, Mapping[str, float]],
+                        yes_of: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """The notable level of each categorical column where a segment has one; of a yes/no
-    column, its yes where the segment's share of yes differs (:func:`yes_rate_lift`)."""
-    notable = {}
+    column (``yes_of``: its level that says yes), its yes where the segment's share of yes
+    differs (:func:`yes_rate_lift`), marked ``"yes": True``."""
+    notable: dict[str, dict[str, Any]] = {}
     for c in categorical:
-        yes = yes_level(pop_shares[c])
+        yes = yes_of.get(c)
         if yes is not None:  # a yes/no column: its share of yes, higher or lower
             share = float(cats[c].get(yes, 0.0))
             lift = yes_rate_lift(share, pop_shares[c][yes])
             if lift is not None:
-                notable[c] = {"level": yes, "share": round(share, 4), "lift": lift}
+                notable[c] = {"level": yes, "share": round(share, 4), "lift": lift,
+                              "yes": True}
             continue
         lifted = lifted_levels(cats[c], pop_shares[c], NOTABLE_CATEGORY_SHARE)
         if lifted:
@@ -339,7 +341,7 @@ def _notable_categories(cats: Mapping[str, Mapping[str, float]], categorical: Se
 def _profile(stats: SegmentStatistics, seg: int, ctx: RecommendationContext,
              numeric: Sequence[str], categorical: Sequence[str],
              pop_shares: Mapping[str, Mapping[str, float]],
-             rate_scale: Mapping[str, float]) -> SegmentProfile:
+             rate_scale: Mapping[str, float], yes_of: Mapping[str, str]) -> SegmentProfile:
     """The profile of segment ``seg``, not yet named nor recommended."""
     size, n = stats.sizes[seg], stats.n
     mean, median = stats.mean[seg], stats.median[seg]
@@ -366,7 +368,7 @@ def _profile(stats: SegmentStatistics, seg: int, ctx: RecommendationContext,
         outlier_group=bool(n) and share < OUTLIER_SHARE,
         defined_by_risk=any(ctx.risky.get(t["feature"]) == t["level"]
                             for t in traits[:DEFINING_TRAITS]),
-        notable_categories=_notable_categories(cats, categorical, pop_shares),
+        notable_categories=_notable_categories(cats, categorical, pop_shares, yes_of),
         labels=ctx.labels,
     )
 
@@ -389,6 +391,16 @@ def spend_shares(stats: SegmentStatistics, basket: Sequence[str]) -> list[float 
     totals = [float(np.nansum(row)) * stats.sizes[s] for s, row in enumerate(means)]
     grand = sum(totals)
     return [round(t / grand, 6) for t in totals] if grand > 0 else [None] * k
+
+
+def _says_yes(column: str, label: str, concepts: Mapping[str, Any]
+              ) -> Callable[[str], bool] | None:
+    """Of a column named like a risk concept (an attrition flag), which level says it
+    happened: the one named like the concept too ("Attrited Customer"); None otherwise."""
+    risky = [c for c in concepts.values() if c.risky and c.matches(column, label)]
+    if not risky:
+        return None
+    return lambda level: any(c.matches(level, level.lower()) for c in risky)
 
 
 def profiles_from_statistics(
@@ -430,15 +442,19 @@ def profiles_from_statistics(
                     else infer_role(c, label_map[c], stats.population_mean.get(c, 0.0)))
                 for c in numeric}
     pop_shares = _population_shares(stats, categorical)
+    yes_of = {c: yes for c in categorical
+              if (yes := yes_level(pop_shares[c], _says_yes(c, label_map[c], concepts)))}
     # a yes/no column describing the segments counts as a flag for the rules (churn...)
-    yes_rates = {c: (yes, pop_shares[c][yes]) for c in categorical
-                 if c not in categorical_features and (yes := yes_level(pop_shares[c]))}
+    yes_rates = {c: (yes, pop_shares[c][yes]) for c, yes in yes_of.items()
+                 if c not in categorical_features}
     ctx = RecommendationContext(features, [*describe, *yes_rates], label_map,
                                 role_map | dict.fromkeys(yes_rates, "flag"), dict(concepts),
                                 yes_rates=yes_rates)
     profiles: list[SegmentProfile] = []
     for seg in range(len(stats.sizes)):
-        p = _profile(stats, seg, ctx, numeric, categorical, pop_shares, rate_scale or {})
+        p = _profile(stats, seg, ctx, numeric, categorical, pop_shares, rate_scale or {},
+                     yes_of)
+        p.defined_by_risk = p.defined_by_risk or bool(ctx.risky_answers(p))
         p.recommendation, p.recommendation_kind = recommend(p, ctx, rules)
         profiles.append(p)
     for p, spend in zip(profiles, spend_shares(stats, ctx.basket), strict=True):

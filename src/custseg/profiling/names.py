@@ -18,7 +18,7 @@ group ("Outlier group: ...").
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from custseg.labels import label_for
@@ -41,17 +41,26 @@ YES_NO = (("yes", "no"), ("y", "n"), ("true", "false"), ("t", "f"))
 YES_RATE_GAP = 0.02
 
 
-def yes_level(levels: Iterable[str]) -> str | None:
+def yes_level(levels: Iterable[str], says_yes: Callable[[str], bool] | None = None
+              ) -> str | None:
     """The level that says yes of a yes/no column (its levels, "missing" aside, are one of
-    the pairs of :data:`YES_NO`, in any case), None for any other column.
+    the pairs of :data:`YES_NO`, in any case), or of a two-level column where ``says_yes``
+    holds for one level only ("Attrited Customer" against "Existing Customer" in an
+    attrition column); None for any other column.
 
     >>> yes_level(["no", "yes", "missing"]), yes_level(["N", "Y"]), yes_level(["F", "M"])
     ('yes', 'Y', None)
+    >>> yes_level(["Existing Customer", "Attrited Customer"], lambda lv: "Attrited" in lv)
+    'Attrited Customer'
     """
     present = {str(lv).strip().lower(): str(lv) for lv in levels if lv != "missing"}
     for yes, no in YES_NO:
         if set(present) == {yes, no}:
             return present[yes]
+    if says_yes is not None and len(present) == 2:
+        hits = [lv for lv in present.values() if says_yes(lv)]
+        if len(hits) == 1:
+            return hits[0]
     return None
 
 
@@ -177,7 +186,7 @@ def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
     more += [_part(p, t["feature"], roles) for t in p.traits if t["feature"] not in features]
     more += [v["level"] for c, v in p.notable_categories.items()
              if c not in categorical and not v["level"].replace(".", "").isdigit()
-             and yes_level(pop_shares.get(c, {})) is None]
+             and not v.get("yes")]
     for f in sorted(features, key=lambda f: -abs(p.z[f])):
         if 0 < abs(p.z[f]) < MIN_DISTINCT_Z:
             more.append(f"Slightly {'higher' if p.z[f] > 0 else 'lower'} "

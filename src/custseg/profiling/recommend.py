@@ -105,6 +105,12 @@ class RecommendationContext:
                 z[c] = round((float(p.categories.get(c, {}).get(yes, 0.0)) - everyone) / sd, 4)
         return z
 
+    def risky_answers(self, p: SegmentProfile) -> list[str]:
+        """The yes/no columns named like a risk (churn, default...) on which the segment is
+        at the risky level: it is then defined by risk, as by a risky trait."""
+        z = self.scores(p)
+        return [c for c in self.yes_rates if c in z and self.risky.get(c) == level_of(z[c])]
+
     def is_breadth(self, key: str) -> bool:
         """Whether a rule key is a breadth (``basket``, ``activity``) rather than a concept
         a rules file named so."""
@@ -178,9 +184,10 @@ def recommend(p: SegmentProfile, ctx: RecommendationContext,
     if chosen is not None:
         return chosen.recommendation, chosen.kind or "custom"
     if p.defined_by_risk:
-        risk = next(t for t in p.traits[:DEFINING_TRAITS]
-                    if ctx.risky.get(t["feature"]) == t["level"])
-        return (f"Defined by risk ({risk['text']}): review their credit exposure and offer "
+        risk = next((t["text"] for t in p.traits[:DEFINING_TRAITS]
+                     if ctx.risky.get(t["feature"]) == t["level"]), None)
+        what = risk or ", ".join(ctx.labels[c] for c in ctx.risky_answers(p))
+        return (f"Defined by risk ({what}): review their credit exposure and offer "
                 "payment plans and reminders; no limit increases, upgrades or rewards.",
                 "risk")
     if not ctx.features:

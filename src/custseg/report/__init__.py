@@ -195,7 +195,8 @@ def _cards(summary: dict[str, Any],
         mostly, rates = [], []
         for col, n in notable_categories(s, mix).items():
             overall = (mix.get(col) or {}).get(n["level"])
-            if yes_level(mix.get(col) or {}) == n["level"] and overall is not None:
+            if (n.get("yes") or yes_level(mix.get(col) or {}) == n["level"]) \
+                    and overall is not None:
                 rates.append(f"{label(summary, col)} {float(n['share']):.0%} (vs "
                              f"{overall:.0%} overall)")
             else:

@@ -109,7 +109,7 @@ def segment_finding(segment: dict[str, Any], numeric_features: list[str],
             overall = views.category_shares.get(col, {}).get(hit["level"])
             vs = f" (vs {overall:.0%} overall)" if overall is not None else ""
             share = f"{float(hit['share']):.0%}"
-            if yes_level(views.category_shares.get(col, {})) == hit["level"]:
+            if hit.get("yes") or yes_level(views.category_shares.get(col, {})) == hit["level"]:
                 extras.append(f"{_label(col, labels)} {hit['level']} for {share}{vs}")
             else:
                 extras.append(f"{share} {_label(col, labels)} {hit['level']}{vs}")

@@ -384,7 +384,9 @@ def _categorical_rows(summary: Mapping[str, Any], segs: list[Mapping[str, Any]],
             else:
                 cells.append({"text": "", "title": "no level stands out"})
         overall = mix.get(col) or {}
-        top = (yes_level(overall) or max(overall, key=lambda lvl: overall[lvl])
+        said_yes = [n[col]["level"] for n in notable if n.get(col, {}).get("yes")]
+        top = ((said_yes[0] if said_yes else yes_level(overall))
+               or max(overall, key=lambda lvl: overall[lvl])
                if overall else None)  # a yes/no column: its share of yes
         cat_rows.append({"column": col, "label": label(summary, col), "cells": cells,
                          "all": f"{top} {overall[top]:.0%}" if top is not None else "–",
