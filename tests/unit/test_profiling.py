@@ -439,6 +439,19 @@ def test_an_attrition_column_of_two_named_levels_reads_as_who_left():
     assert "Attrited" not in profiles[0].name
 
 
+def test_days_since_the_last_purchase_read_in_plain_words():
+    n = 100
+    df = pd.DataFrame({"recency_days": np.r_[np.full(n, 3.0), np.full(n, 40.0),
+                                             np.full(n, 200.0)],
+                       "pdays": np.r_[np.full(n, 300.0), np.full(n, 5.0), np.full(n, 50.0)]})
+    labels = np.repeat([0, 1, 2], n)
+    profiles, _ = profile_segments(df, labels, ["recency_days", "pdays"])
+    assert [p.name for p in profiles] == [
+        "Recent · High days since previous contact",
+        "Fairly recent · Low days since previous contact",
+        "Long since last purchase · Low days since previous contact"]
+
+
 def test_generic_fallback_names_the_strongest_trait_with_its_direction():
     rng = np.random.RandomState(8)
     cols = ["MntWines", "NumWebVisitsMonth", "Income", "Teenhome"]

@@ -106,6 +106,18 @@ def _same_start(a: str, b: str) -> bool:
 
 #: A customer's age (the role ``age``, labelled "age") in plain words.
 AGE_WORDS = {"High": "Older", "Mid": "Middle-aged", "Low": "Younger"}
+#: The days since a customer's last purchase (a label "recency" or "days since last ...")
+#: in plain words: few days is recent.
+RECENCY_WORDS = {"High": "Long since last purchase", "Mid": "Fairly recent", "Low": "Recent"}
+
+
+def _is_recency(label: str) -> bool:
+    """Whether a label says the days since the last purchase (or order, visit).
+
+    >>> _is_recency("days since last purchase"), _is_recency("days since previous contact")
+    (True, False)
+    """
+    return label in ("recency", "recency days") or label.startswith("days since last ")
 
 
 def _part(p: SegmentProfile, f: str, roles: Mapping[str, str], group: bool = False) -> str:
@@ -117,6 +129,8 @@ def _part(p: SegmentProfile, f: str, roles: Mapping[str, str], group: bool = Fal
         return f"{'Often' if level == 'High' else 'Rarely'} {label}"
     if roles.get(f) == "age" and label == "age":  # "Older", not "High age"
         return AGE_WORDS[level]
+    if _is_recency(label):  # "Recent", not "Low days since last purchase"
+        return RECENCY_WORDS[level]
     return f"{level} {label}"
 
 
