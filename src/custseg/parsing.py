@@ -79,6 +79,27 @@ THOUSANDS_PATTERN = r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"
 DECIMAL_COMMA_PATTERN = r"[-+]?\d+,\d+"
 
 
+#: A number as exports write money and shares: a currency symbol before or after it, or a
+#: percent sign after it ("$1,234.50", "-€12", "1 200 £"... "12 %"); the marks
+#: (:data:`MARK_PATTERN`) are dropped before the number is read, its commas as any cell's.
+MARKED_NUMBER_PATTERN = (r"[-+]?\s*[$€£¥₹]\s*[-+]?\d[\d.,]*"
+                         r"|[-+]?\d[\d.,]*\s*[$€£¥₹%]")
+MARK_PATTERN = r"\s*[$€£¥₹%]\s*"
+
+
+def without_marks(text: pd.Series) -> pd.Series:
+    """The cells of ``text`` that are marked numbers (:data:`MARKED_NUMBER_PATTERN`) without
+    their marks; the others as they are.
+
+    >>> without_marks(pd.Series(["$1,234.50", "-€12", "12 %", "12%off", "£-3"])).tolist()
+    ['1,234.50', '-12', '12', '12%off', '-3']
+    """
+    marked = text.str.fullmatch(MARKED_NUMBER_PATTERN, na=False)
+    if not marked.any():
+        return text
+    return text.where(~marked, text.str.replace(MARK_PATTERN, "", regex=True))
+
+
 def comma_reading(any_thousands: bool, any_decimal_only: bool) -> str:
     """How the commas of a column's numbers are read, from the cells a plain parse refused:
     ``"thousands"`` when some fit :data:`THOUSANDS_PATTERN` and none is only a decimal comma
@@ -94,8 +115,14 @@ def parse_numeric(s: pd.Series) -> Parsed:
     """Read a text column as numbers; report junk and missing markers.
 
     The one rule of what a number, a missing value and a junk cell are (every engine uses
-    it: the Spark engine states it in Spark SQL with :data:`THOUSANDS_PATTERN`,
-    :data:`DECIMAL_COMMA_PATTERN`, :func:`comma_reading` and :data:`MISSING_MARKERS`)."""
+    it: the Spark engine states it in Spark SQL with :data:`MARKED_NUMBER_PATTERN`,
+    :data:`THOUSANDS_PATTERN`, :data:`DECIMAL_COMMA_PATTERN`, :func:`comma_reading` and
+    :data:`MISSING_MARKERS`).
+
+    >>> parsed = parse_numeric(pd.Series(["$1,234.50", "12", "n/a", "abc"]))
+    >>> parsed.values.astype("float64").tolist(), parsed.junk.tolist()
+    ([1234.5, 12.0, nan, nan], [False, False, False, True])
+    """
     fast = _arrow_numbers(s)
     if fast is not None:
         no = pd.Series(False, index=s.index)
@@ -105,6 +132,14 @@ def parse_numeric(s: pd.Series) -> Parsed:
     blank = text.isna() | (text == "")
     values = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
     failed = ~blank & values.isna()
+    if failed.any():  # a currency or percent mark: "$1,234.50", "12%"
+        unmarked = without_marks(text.where(failed))
+        changed = failed & unmarked.ne(text).fillna(False)
+        if changed.any():
+            text = text.where(~changed, unmarked)
+            values = values.where(~changed, pd.to_numeric(
+                text.where(changed), errors="coerce").astype("float64"))
+            failed = ~blank & values.isna()
     if failed.any():
         candidates = text.where(failed)
         # thousands separators ("1,234", "12,500.75"), when every such cell fits them

@@ -55,6 +55,8 @@ from custseg.errors import DataError, Problem, UsageError
 from custseg.parsing import (
     CODE,
     DECIMAL_COMMA_PATTERN,
+    MARK_PATTERN,
+    MARKED_NUMBER_PATTERN,
     MAX_ABS_VALUE,
     MISSING_MARKERS,
     THOUSANDS_PATTERN,
@@ -82,6 +84,8 @@ __all__ = [
     "DECIMAL_COMMA_PATTERN",
     "ID_MIN_UNIQUE",
     "ID_NAME",
+    "MARKED_NUMBER_PATTERN",
+    "MARK_PATTERN",
     "MAX_ABS_VALUE",
     "MAX_CATEGORIES",
     "MAX_CODE_LEVELS",

@@ -460,3 +460,43 @@ def test_without_the_standard_engines_own_steps_local_finds_its_wholesale_segmen
         assignments(base).index)) >= 0.95
     assert fast.summary["quality"]["inertia"] == pytest.approx(
         base.summary["quality"]["inertia"], rel=1e-4)
+
+
+def test_money_and_shares_written_with_marks_read_alike_on_every_engine(
+        spark_runs: Any, tmp_path: Path) -> None:
+    """An export that writes amounts with a currency symbol and shares with a percent sign
+    ("$12,345.50", "-€20", "£ 80", "35%"): every engine reads the same numbers
+    (custseg.parsing.MARKED_NUMBER_PATTERN; Spark states it in SQL), the same missing
+    markers and junk, and the same segments; without the rule no column was numeric."""
+    rng = np.random.default_rng(4)
+    n = 240
+    group = rng.integers(0, 3, n)
+    spend = np.round(rng.lognormal(np.array([4.0, 6.0, 8.0])[group], 0.3), 2)
+    share = rng.integers(np.array([5, 30, 60])[group], np.array([15, 45, 80])[group])
+    marks = ["$", "€", "£ "]
+    frame = pd.DataFrame({
+        "customer": [f"K{i:04d}" for i in range(n)],
+        "spend": [f"{marks[i % 3]}{v:,.2f}" if i % 5 else f"{v:,.2f} €"
+                  for i, v in enumerate(spend)],
+        "discount_share": [f"{v}%" if i % 4 else f"{v} %" for i, v in enumerate(share)]})
+    frame.loc[[3, 17], "spend"] = "n/a"
+    frame.loc[[8], "spend"] = "$abc"
+    path = tmp_path / "marked.csv"
+    frame.to_csv(path, index=False)
+    opts = {"random_state": 0, "k": 3}
+    results = {name: get_engine(name).segment(path, **opts) for name in ("standard", "local")}
+    results["spark"] = spark_runs(path, **opts)
+    base = results["standard"]
+    assert base.summary["features"] == ["spend", "discount_share"]
+    assert base.summary["cleaning"]["missing_markers"] == {"spend": 2}
+    assert base.summary["cleaning"]["junk_coerced"] == {"spend": 1}
+    for name in ("local", "spark"):
+        assert_same_decisions(base, results[name])
+        assert adjusted_rand_score(assignments(base), assignments(results[name]).reindex(
+            assignments(base).index)) == 1.0, name
+    means = {name: sorted(round(s["centre"]["spend"], 2) for s in r.summary["segments"])
+             for name, r in results.items()}
+    assert means["local"] == means["standard"] == means["spark"]
+    # the second segment's mean spend is that of the parsed numbers
+    assert means["standard"][1] == pytest.approx(
+        np.mean(spend[(group == 1) & ~np.isin(np.arange(n), [3, 8, 17])]), rel=0.05)

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from custseg.engines.spark_run import SparkRunState
 from custseg.errors import UsageError
-from custseg.schema import DECIMAL_COMMA_PATTERN, THOUSANDS_PATTERN, comma_reading
+from custseg.schema import (
+    DECIMAL_COMMA_PATTERN,
+    MARK_PATTERN,
+    MARKED_NUMBER_PATTERN,
+    THOUSANDS_PATTERN,
+    comma_reading,
+)
 
 if TYPE_CHECKING:
 
@@ -88,6 +94,15 @@ THOUSANDS = f"^{THOUSANDS_PATTERN}$"
 
 
 DECIMAL_COMMA = f"^{DECIMAL_COMMA_PATTERN}$"
+MARKED_NUMBER = f"^({MARKED_NUMBER_PATTERN})$"
+
+
+def _unmarked(t: Any) -> Any:
+    """A trimmed text column with the currency and percent marks of its marked numbers
+    dropped (custseg.parsing.without_marks, in Spark SQL)."""
+    from pyspark.sql import functions as F
+
+    return F.when(t.rlike(MARKED_NUMBER), F.regexp_replace(t, MARK_PATTERN, "")).otherwise(t)
 
 
 @dataclass
@@ -110,7 +125,7 @@ def parse_expr(col: NumericColumn) -> Any:
 
     if col.kind == "number":
         return spark_col(col.name).cast("double")
-    t = F.trim(spark_col(col.name).cast("string"))
+    t = _unmarked(F.trim(spark_col(col.name).cast("string")))
     parsed = t.try_cast("double")
     if col.comma == "thousands":
         alt = F.regexp_replace(t, ",", "").try_cast("double")
@@ -134,7 +149,7 @@ def scan_text_columns(base: Any, columns: list[NumericColumn]) -> None:
     markers = sorted(MISSING_MARKERS)
     aggs = []
     for i, c in enumerate(text):
-        t = F.trim(spark_col(c.name).cast("string"))
+        t = _unmarked(F.trim(spark_col(c.name).cast("string")))
         filled = t.isNotNull() & (t != "")
         failed = filled & t.try_cast("double").isNull()
         thousands = failed & t.rlike(THOUSANDS)
