@@ -116,6 +116,61 @@ def detect_delimiter(text: str, preferred: str | None = None) -> str:
     return best[2]
 
 
+#: At most this many lines before the header are taken for a title ("Customer export
+#: generated ..."), and skipped with a warning.
+MAX_PREAMBLE = 5
+#: ... when this many lines after the header (or all of them) have the header's fields.
+PREAMBLE_CHECK = 20
+
+
+def preamble_lines(text: str, delimiter: str) -> int:
+    r"""How many lines before the header are a title rather than the table: the first line
+    does not have the fields of the lines after it, while a later line (at most
+    :data:`MAX_PREAMBLE` lines in) has at least two fields, as many as every line after it
+    (the next :data:`PREAMBLE_CHECK`), more than every line before it and no number among
+    them; 0 otherwise (the first line is the header, or the file is malformed).
+
+    >>> preamble_lines("Customer export 2026-11-30\n\nid,spend\n1,5\n2,7\n", ",")
+    2
+    >>> preamble_lines("Report, 2026-11-30\nid,spend,visits\n1,5,2\n2,7,1\n", ",")
+    1
+    >>> preamble_lines("id,spend\n1,5\n", ","), preamble_lines("note\nid,spend\n1\n", ",")
+    (0, 0)
+    >>> preamble_lines("CustomerID\nC1,5\nC2,7\n", ",")  # a header of one name: not a title
+    0
+    """
+    lines = text.split("\n", MAX_PREAMBLE + PREAMBLE_CHECK + 1)[:MAX_PREAMBLE
+                                                               + PREAMBLE_CHECK + 1]
+
+    def fields(line: str) -> list[str]:
+        return next(csv.reader([line], delimiter=delimiter), [])
+
+    def header_at(i: int) -> bool:
+        header = fields(lines[i])
+        after = [len(fields(line)) for line in lines[i + 1:-1] if line.strip()]
+        return len(header) >= 2 and bool(after) and all(n == len(header) for n in after)
+
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    if header_at(first):
+        return 0
+    for skip in range(first + 1, min(MAX_PREAMBLE + 1, len(lines))):
+        if not lines[skip].strip() or not header_at(skip):
+            continue
+        header = fields(lines[skip])
+        if any(re.fullmatch(r"[-+]?\W?\s*[\d.,]+\s*%?", f.strip()) for f in header):
+            return 0  # a line of numbers is data, not a header
+        before = [len(fields(line)) for line in lines[:skip] if line.strip()]
+        return skip if all(n < len(header) for n in before) else 0
+    return 0
+
+
+def preamble_problem(path: Path | str, lines: list[str]) -> Problem:
+    """The warning about the title lines skipped before the header."""
+    shown = "; ".join(repr(line.strip()[:80]) for line in lines if line.strip())
+    return Problem(None, f"{path}: skipped {len(lines)} line(s) before the header, a title "
+                   f"rather than the table: {shown}", code="preamble", severity="warning")
+
+
 def _scan_records(
     text: str, delimiter: str
 ) -> tuple[list[str], list[list[str]], list[tuple[int, int]], int]:
@@ -271,9 +326,14 @@ def _text_of(path: Path, delimiter: str | None, encoding: str | None
     text, stray_cr = fix_line_endings(text)
     if delimiter is None:
         delimiter = detect_delimiter(text, "\t" if path.suffix.lower() == ".tsv" else None)
+    problems: list[Problem] = []
+    skip = preamble_lines(text, delimiter)
+    if skip:
+        parts = text.split("\n", skip)
+        problems.append(preamble_problem(path, parts[:skip]))
+        text = parts[skip]
     check_column_names(next(csv.reader(io.StringIO(text), delimiter=delimiter,
                                        skipinitialspace=True), []), path)
-    problems: list[Problem] = []
     if stray_cr:
         problems.append(Problem(
             None, "removed carriage returns (CR) found inside lines, which would have split "
@@ -349,6 +409,11 @@ def stream_text(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
         head = head[: head.rfind(b"\n") + 1]  # never cut a character in two
     text, encoding = decode_text(head)
     delimiter = detect_delimiter(text, "\t" if path.suffix.lower() == ".tsv" else None)
+    skip = preamble_lines(text, delimiter)
+    if skip:
+        parts = text.replace("\r\n", "\n").split("\n", skip)
+        warnings.warn(preamble_problem(path, parts[:skip]).describe(), stacklevel=2)
+        text = parts[skip]
     header = next(csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True), [])
     check_column_names(header, path)
     bad: list[int] = []
@@ -359,6 +424,7 @@ def stream_text(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
             warnings.simplefilter("always", pd.errors.ParserWarning)
             reader = pd.read_csv(stream, sep=delimiter, dtype=str, keep_default_na=False,
                                  na_values=[], skipinitialspace=True, index_col=False,
+                                 skiprows=skip,
                                  on_bad_lines="warn", chunksize=chunk_size, engine="c")
             for chunk in reader:
                 for w in caught:

@@ -110,6 +110,11 @@ GOOD = [
     Case("exact-duplicate-rows", _customers(50) + f"{_customer(3)}\n{_customer(9)}\n", 0),
     Case("trailing-delimiter-on-data-lines", _customers(50).replace("\n", ",\n").replace(
         "spending,\n", "spending\n"), 0),
+    # an export's title above the header, and money and shares written with their marks
+    Case("title-line-and-marked-numbers",
+         "Customer export generated 2026-11-30\n\nid,income,spending,discount\n" + _rows(
+             60, lambda i: f"C{i:04d},\"${20 + (i * 37) % 80},{i % 10}00.50\","
+                           f"{(i * 53) % 100} €,{i % 30}%"), 0),
 ]
 
 CASES = {c.name: c for c in BAD + GOOD}
@@ -242,7 +247,18 @@ def _check_trailing(summary: dict, segments: pd.DataFrame) -> None:
     assert summary["features"] == ["income", "spending"]
 
 
+def _check_title_and_marks(summary: dict, segments: pd.DataFrame) -> None:
+    assert summary["roles"]["id_column"] == "id"
+    assert summary["features"] == ["income", "spending", "discount"]
+    assert _warning_codes(summary)["preamble"] == [None]
+    assert "Customer export generated 2026-11-30" in next(
+        w["message"] for w in summary["warnings"] if w["code"] == "preamble")
+    assert summary["cleaning"]["junk_coerced"] == {}
+    assert segments["income"].iloc[0] == "$57,100.50"  # written back as it was read
+
+
 GOOD_CHECKS = {
+    "title-line-and-marked-numbers": _check_title_and_marks,
     "cp1252-pound": _check_cp1252,
     "semicolon-decimal-comma": _check_decimal_comma,
     "utf8-bom": _check_bom,

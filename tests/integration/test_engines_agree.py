@@ -500,3 +500,24 @@ def test_money_and_shares_written_with_marks_read_alike_on_every_engine(
     # the second segment's mean spend is that of the parsed numbers
     assert means["standard"][1] == pytest.approx(
         np.mean(spend[(group == 1) & ~np.isin(np.arange(n), [3, 8, 17])]), rel=0.05)
+
+
+def test_a_title_line_above_the_header_is_skipped_or_refused(spark_runs: Any,
+                                                             tmp_path: Path) -> None:
+    """An export with a title above its header: the standard and the local engine skip it
+    (custseg.delimited.preamble_lines, with a warning) and give the segments of the file
+    without it; Spark, whose reader takes the first line for the header, refuses it and
+    says why."""
+    from custseg.errors import InputFileError
+
+    plain = planted(tmp_path / "plain.csv")
+    titled = tmp_path / "titled.csv"
+    titled.write_text("Customers, exported 2026-11-30\n\n" + plain.read_text())
+    opts = {"random_state": 0, "k": 3}
+    for name in ("standard", "local"):
+        got, want = (get_engine(name).segment(p, **opts) for p in (titled, plain))
+        assert [w["code"] for w in got.summary["warnings"]].count("preamble") == 1, name
+        assert adjusted_rand_score(assignments(want), assignments(got).reindex(
+            assignments(want).index)) == 1.0, name
+    with pytest.raises(InputFileError, match=r"first 2 line\(s\) are a title"):
+        spark_runs(titled, **opts)

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from custseg.delimited import preamble_problem
 from custseg.errors import InputFileError, Problem
 from custseg.io import (
     TableInfo,
@@ -37,7 +38,12 @@ def _sha256_in_thread(path: Path) -> tuple[threading.Thread, dict[str, str]]:
     return t, box
 
 
-def _sniff(path: Path, delimiter: str | None, encoding: str | None) -> tuple[str, str]:
+def _sniff(path: Path, delimiter: str | None, encoding: str | None
+           ) -> tuple[str, str, list[str]]:
+    """The delimiter and encoding (given or detected) and the title lines before the header
+    (:func:`custseg.delimited.preamble_lines`)."""
+    from custseg.delimited import preamble_lines
+
     with open(path, "rb") as fh:
         head = fh.read(1 << 20)
     if len(head) == 1 << 20 and b"\n" in head:
@@ -48,15 +54,16 @@ def _sniff(path: Path, delimiter: str | None, encoding: str | None) -> tuple[str
         text, encoding = decode_text(head)
     if delimiter is None:
         delimiter = detect_delimiter(text, "\t" if path.suffix.lower() == ".tsv" else None)
-    return delimiter, encoding
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return delimiter, encoding, text.split("\n")[:preamble_lines(text, delimiter)]
 
 
 def _arrow_encoding(encoding: str) -> str:
     return "utf8" if encoding.replace("-", "").lower() in ("utf8", "utf8sig") else encoding
 
 
-def _read_csv_arrow(path: Path, delimiter: str, encoding: str, block_size: int = BLOCK_SIZE
-                    ) -> tuple[Any, list[Problem]]:
+def _read_csv_arrow(path: Path, delimiter: str, encoding: str, block_size: int = BLOCK_SIZE,
+                    skip_rows: int = 0) -> tuple[Any, list[Problem]]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -72,7 +79,8 @@ def _read_csv_arrow(path: Path, delimiter: str, encoding: str, block_size: int =
             return pacsv.read_csv(
                 path,
                 read_options=pacsv.ReadOptions(encoding=_arrow_encoding(encoding),
-                                               use_threads=threads, block_size=block_size),
+                                               use_threads=threads, block_size=block_size,
+                                               skip_rows=skip_rows),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=skip),
                 convert_options=pacsv.ConvertOptions(null_values=[""],
                                                      strings_can_be_null=True,
@@ -86,7 +94,7 @@ def _read_csv_arrow(path: Path, delimiter: str, encoding: str, block_size: int =
             m = re.search(r"In CSV column #(\d+): CSV conversion error", str(exc))
             if not m:
                 raise InputFileError(f"{path}: cannot be read as csv: {exc}", str(path)) from exc
-            header = _header(path, delimiter, encoding)
+            header = _header(path, delimiter, encoding, skip_rows)
             forced[header[int(m.group(1))]] = pa.string()  # junk later in the file: as text
             continue
         problems = [malformed_lines_problem(
@@ -96,10 +104,12 @@ def _read_csv_arrow(path: Path, delimiter: str, encoding: str, block_size: int =
     raise InputFileError(f"{path}: cannot be read as csv", str(path))
 
 
-def _header(path: Path, delimiter: str, encoding: str) -> list[str]:
+def _header(path: Path, delimiter: str, encoding: str, skip_rows: int = 0) -> list[str]:
     import csv
 
     with open(path, encoding=encoding, newline="", errors="replace") as fh:
+        for _ in range(skip_rows):  # the title lines before the header
+            fh.readline()
         return next(csv.reader(fh, delimiter=delimiter))
 
 
@@ -125,8 +135,11 @@ def read_columnar(path: str | os.PathLike[str], *, delimiter: str | None = None,
         hasher, box = _sha256_in_thread(p)
         try:
             if fmt == "csv":
-                delimiter, encoding = _sniff(p, delimiter, encoding)
-                table, problems = _read_csv_arrow(p, delimiter, encoding, block_size)
+                delimiter, encoding, preamble = _sniff(p, delimiter, encoding)
+                table, problems = _read_csv_arrow(p, delimiter, encoding, block_size,
+                                                  len(preamble))
+                if preamble:
+                    problems.insert(0, preamble_problem(p, preamble))
                 extra = {"encoding": encoding, "delimiter": delimiter}
             else:
                 import pyarrow.parquet as pq

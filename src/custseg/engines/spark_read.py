@@ -54,15 +54,25 @@ def _local_text_options(path: str, delimiter: str | None,
                         encoding: str | None) -> tuple[str, str]:
     """Delimiter and encoding of a local text file (detected as custseg.io does); for other
     paths, the given values or comma and UTF-8."""
+    from custseg.delimited import preamble_lines
     from custseg.io import decode_text, detect_delimiter
 
     local = Path(path)
-    if local.is_file() and (delimiter is None or encoding is None):
+    if local.is_file():
         with local.open("rb") as fh:
             head = fh.read(65536)
-        text, found = decode_text(head)
+        text, found = decode_text(head) if encoding is None else (
+            head.decode(encoding, errors="replace"), encoding)
         encoding = encoding or found
         delimiter = delimiter or detect_delimiter(text)
+        skip = preamble_lines(text.replace("\r\n", "\n"), delimiter)
+        if skip:  # Spark's reader takes the first line for the header
+            from custseg.errors import InputFileError
+
+            raise InputFileError(f"{path}: the first {skip} line(s) are a title, not the "
+                                 "header (custseg.delimited.preamble_lines); `engine='spark'` "
+                                 "reads the header from the first line: remove them, or use "
+                                 "`engine='local'`, which skips them", path)
     return delimiter or ",", encoding or "utf-8"
 
 
@@ -191,9 +201,11 @@ class SparkReading(SparkRunState):
         fmt = _format_of(self.path, input_format)
         reader = self.spark.read
         enc = delim = None
+        if fmt == "csv":  # a local file's delimiter, encoding and title lines, first
+            delim, enc = _local_text_options(self.path, delimiter, encoding)
         try:
             if fmt == "csv":
-                delim, enc = _local_text_options(self.path, delimiter, encoding)
+                assert delim is not None and enc is not None
                 df = (reader.option("header", True).option("inferSchema", False)
                       .option("sep", delim).option("encoding", enc.replace("-sig", ""))
                       .option("mode", "PERMISSIVE").option("multiLine", False).csv(self.path))
