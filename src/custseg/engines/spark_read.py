@@ -200,14 +200,14 @@ class SparkReading(SparkRunState):
              encoding: str | None) -> tuple[Any, dict[str, Any]]:
         fmt = _format_of(self.path, input_format)
         reader = self.spark.read
-        enc = delim = None
-        if fmt == "csv":  # a local file's delimiter, encoding and title lines, first
-            delim, enc = _local_text_options(self.path, delimiter, encoding)
+        # a local file's delimiter, encoding and title lines, before Spark reads it
+        sep, charset = (_local_text_options(self.path, delimiter, encoding) if fmt == "csv"
+                        else (",", "utf-8"))
+        enc, delim = (charset, sep) if fmt == "csv" else (None, None)
         try:
             if fmt == "csv":
-                assert delim is not None and enc is not None
                 df = (reader.option("header", True).option("inferSchema", False)
-                      .option("sep", delim).option("encoding", enc.replace("-sig", ""))
+                      .option("sep", sep).option("encoding", charset.replace("-sig", ""))
                       .option("mode", "PERMISSIVE").option("multiLine", False).csv(self.path))
                 first = df.columns[0] if df.columns else ""
                 if first.startswith("\ufeff"):  # a UTF-8 byte-order mark in the header
