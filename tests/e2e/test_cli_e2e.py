@@ -240,8 +240,11 @@ def test_documented_wholesale_labels_file_names_the_codes(tmp_path: Path,
     Channel and Region read by their names; a file naming a column that is not a category
     is a usage error that names it and the categorical columns."""
     shipped = ROOT / "docs" / "examples" / "wholesale-labels.toml"
-    ok(invoke("segment", str(wholesale_path), "--labels", str(shipped), "--out", "o", "-q",
-              cwd=tmp_path))
+    plain = ok(invoke("segment", str(wholesale_path), "--k", "3", "--out", "p", cwd=tmp_path))
+    assert "codes without names: Channel, Region" in " ".join(plain.stdout.split())
+    named = ok(invoke("segment", str(wholesale_path), "--labels", str(shipped), "--out", "o",
+                      cwd=tmp_path))
+    assert "codes without names" not in named.stdout
     s = load_summary(tmp_path / "o")
     assert s["value_labels"]["Region"] == {"1": "Lisbon", "2": "Oporto", "3": "Other region"}
     assert {lvl for seg in s["segments"] for lvl in seg["categories"]["Channel"]} == {

@@ -96,7 +96,7 @@ def print_input(console: Console, s: dict[str, Any]) -> None:
     """The table read, the columns' roles, the features and the engine."""
     from rich.markup import escape
 
-    from custseg.report.profiles import dropped_groups
+    from custseg.report.profiles import coded_categories, dropped_groups
 
     roles = s["roles"]
     console.print(f"[bold]Read[/] {s['input']['rows']} rows × {s['input']['columns']} columns "
@@ -108,6 +108,11 @@ def print_input(console: Console, s: dict[str, Any]) -> None:
                                      else "(none: row numbers)"))
     console.print(f"  numeric:   {names(roles['numeric'])}")
     console.print(f"  categorical (describes segments): {names(roles['categorical'])}")
+    coded = coded_categories(s)
+    if coded:
+        table = escape(f"[values.{coded[0]}]")
+        console.print(f"  codes without names: {names(coded)} (name them in a --labels file: "
+                      f'{table} 1 = "..."; docs/real-tables.md)')
     if roles["dates"]:
         console.print(f"  dates:     {names(roles['dates'])}")
     for col, why in roles["ignored"].items():

@@ -394,6 +394,22 @@ def _categorical_rows(summary: Mapping[str, Any], segs: list[Mapping[str, Any]],
     return cat_rows
 
 
+def coded_categories(summary: Mapping[str, Any]) -> list[str]:
+    """The categorical columns whose levels in the segments are bare codes that no labels
+    file named (:func:`_coded`), in the summary's order.
+
+    >>> coded_categories({"roles": {"categorical": ["Channel", "Genre"]}, "segments": [
+    ...     {"categories": {"Channel": {"1": 0.7, "2": 0.3}, "Genre": {"F": 1.0}}}]})
+    ['Channel']
+    """
+    mix: dict[str, dict[str, float]] = {}
+    for seg in summary.get("segments") or []:
+        for col, levels in (seg.get("categories") or {}).items():
+            mix.setdefault(col, {}).update(dict.fromkeys(levels, 1.0))
+    return [c for c in (summary.get("roles") or {}).get("categorical") or []
+            if _coded(mix.get(c, {}))]
+
+
 def _coded(shares: Mapping[str, float]) -> bool:
     """Whether a category's levels are bare codes (whole numbers, "missing" aside) that no
     labels file named: the report asks for their names.
