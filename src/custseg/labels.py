@@ -134,6 +134,9 @@ WHOLE_NAMES: dict[tuple[str, ...], str] = {
     # a number column named just "campaign" counts this campaign's contacts (a campaign's
     # name or code is text or an id, never a feature read as high or low)
     ("campaign",): "contacts this campaign",
+    # a column named just "y" is, by the convention of modelling tables, the outcome (the
+    # bank table's: subscribed a term deposit)
+    ("y",): "outcome (y)",
 }
 
 #: Words that add nothing to a short label; dropped unless nothing specific would be left.

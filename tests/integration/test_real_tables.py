@@ -196,7 +196,7 @@ def test_yes_no_columns_show_where_their_share_of_yes_differs(run: dict[str, Any
     assert any(seg["notable_categories"].get("y", {}).get("lift", 1) < 1
                for seg in summary["segments"])  # a segment that hardly ever subscribes
     page = (run["out"] / "report.html").read_text("utf-8")
-    assert "<b>Share of yes:</b> y " in page and "y yes for " in page
+    assert "<b>Share of yes:</b> outcome (y) " in page and "outcome (y) yes for " in page
 
 
 def test_each_segments_share_of_the_spend(run: dict[str, Any]) -> None:
