@@ -164,6 +164,20 @@ def preamble_lines(text: str, delimiter: str) -> int:
     return 0
 
 
+def split_preamble(text: str, delimiter: str) -> tuple[list[str], str]:
+    r"""(the title lines before the header, :func:`preamble_lines`; the text from the header
+    on, line ends ``\r\n`` read as ``\n`` when there were title lines).
+
+    >>> split_preamble("Export\r\nid,spend\r\n1,5\r\n", ",")
+    (['Export'], 'id,spend\n1,5\n')
+    """
+    skip = preamble_lines(text[:1 << 20].replace("\r\n", "\n"), delimiter)
+    if not skip:
+        return [], text  # as it is: no copy of a large text
+    parts = text.replace("\r\n", "\n").split("\n", skip)
+    return parts[:skip], parts[skip]
+
+
 def preamble_problem(path: Path | str, lines: list[str]) -> Problem:
     """The warning about the title lines skipped before the header."""
     shown = "; ".join(repr(line.strip()[:80]) for line in lines if line.strip())
@@ -327,11 +341,9 @@ def _text_of(path: Path, delimiter: str | None, encoding: str | None
     if delimiter is None:
         delimiter = detect_delimiter(text, "\t" if path.suffix.lower() == ".tsv" else None)
     problems: list[Problem] = []
-    skip = preamble_lines(text, delimiter)
-    if skip:
-        parts = text.split("\n", skip)
-        problems.append(preamble_problem(path, parts[:skip]))
-        text = parts[skip]
+    title, text = split_preamble(text, delimiter)
+    if title:
+        problems.append(preamble_problem(path, title))
     check_column_names(next(csv.reader(io.StringIO(text), delimiter=delimiter,
                                        skipinitialspace=True), []), path)
     if stray_cr:
@@ -409,11 +421,10 @@ def stream_text(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
         head = head[: head.rfind(b"\n") + 1]  # never cut a character in two
     text, encoding = decode_text(head)
     delimiter = detect_delimiter(text, "\t" if path.suffix.lower() == ".tsv" else None)
-    skip = preamble_lines(text, delimiter)
-    if skip:
-        parts = text.replace("\r\n", "\n").split("\n", skip)
-        warnings.warn(preamble_problem(path, parts[:skip]).describe(), stacklevel=2)
-        text = parts[skip]
+    title, text = split_preamble(text, delimiter)
+    skip = len(title)
+    if title:
+        warnings.warn(preamble_problem(path, title).describe(), stacklevel=2)
     header = next(csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True), [])
     check_column_names(header, path)
     bad: list[int] = []

@@ -32,6 +32,7 @@ import csv
 import io
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -266,10 +267,11 @@ def table_labels(columns: Sequence[str], labels: Mapping[str, str] | None = None
     {'MonthlyCharges': 'monthly charges', 'TotalCharges': 'total charges', 'Total_Spend': 'spend'}
     """
     out = {c: label_for(c, labels) for c in columns}
+    words = {c: tuple(out[c].split()) for c in columns}
+    # how many labels end with each run of words (a label's own words count once)
+    endings = Counter(w[i:] for w in words.values() for i in range(len(w)))
     for c in columns:
-        words = out[c].split()
-        if (labels and c in labels) or not any(
-                o != c and out[o].split()[-len(words):] == words for o in columns):
+        if (labels and c in labels) or endings[words[c]] < 2:
             continue
         full = humanize(c, keep_filler=True)
         if full != out[c] and full not in out.values():

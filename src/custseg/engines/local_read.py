@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from custseg.delimited import preamble_problem
+from custseg.delimited import preamble_problem, split_preamble
 from custseg.errors import InputFileError, Problem
 from custseg.io import (
     TableInfo,
@@ -41,8 +41,7 @@ def _sha256_in_thread(path: Path) -> tuple[threading.Thread, dict[str, str]]:
 def _sniff(path: Path, delimiter: str | None, encoding: str | None
            ) -> tuple[str, str, list[str]]:
     """The delimiter and encoding (given or detected) and the title lines before the header
-    (:func:`custseg.delimited.preamble_lines`)."""
-    from custseg.delimited import preamble_lines
+    (:func:`custseg.delimited.split_preamble`)."""
 
     with open(path, "rb") as fh:
         head = fh.read(1 << 20)
@@ -54,8 +53,7 @@ def _sniff(path: Path, delimiter: str | None, encoding: str | None
         text, encoding = decode_text(head)
     if delimiter is None:
         delimiter = detect_delimiter(text, "\t" if path.suffix.lower() == ".tsv" else None)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return delimiter, encoding, text.split("\n")[:preamble_lines(text, delimiter)]
+    return delimiter, encoding, split_preamble(text, delimiter)[0]
 
 
 def _arrow_encoding(encoding: str) -> str:

@@ -54,7 +54,7 @@ def _local_text_options(path: str, delimiter: str | None,
                         encoding: str | None) -> tuple[str, str]:
     """Delimiter and encoding of a local text file (detected as custseg.io does); for other
     paths, the given values or comma and UTF-8."""
-    from custseg.delimited import preamble_lines
+    from custseg.delimited import split_preamble
     from custseg.io import decode_text, detect_delimiter
 
     local = Path(path)
@@ -65,7 +65,7 @@ def _local_text_options(path: str, delimiter: str | None,
             head.decode(encoding, errors="replace"), encoding)
         encoding = encoding or found
         delimiter = delimiter or detect_delimiter(text)
-        skip = preamble_lines(text.replace("\r\n", "\n"), delimiter)
+        skip = len(split_preamble(text, delimiter)[0])
         if skip:  # Spark's reader takes the first line for the header
             from custseg.errors import InputFileError
 

@@ -171,12 +171,12 @@ def _cards(summary: dict[str, Any],
     """One card a segment: name, size, share, its traits (arrows agree with the sign of
     z), evidence, the categories where it differs, stability, the recommendation."""
     from custseg.display import segment_colour
-    from custseg.profiling.names import yes_level
     from custseg.report.profiles import (
         is_outlier_group,
         label,
         notable_categories,
         population_mix,
+        says_yes,
         traits,
     )
 
@@ -195,8 +195,7 @@ def _cards(summary: dict[str, Any],
         mostly, rates = [], []
         for col, n in notable_categories(s, mix).items():
             overall = (mix.get(col) or {}).get(n["level"])
-            if (n.get("yes") or yes_level(mix.get(col) or {}) == n["level"]) \
-                    and overall is not None:
+            if says_yes(n, mix.get(col) or {}) and overall is not None:
                 rates.append(f"{label(summary, col)} {float(n['share']):.0%} (vs "
                              f"{overall:.0%} overall)")
             else:

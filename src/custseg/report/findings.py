@@ -101,15 +101,14 @@ def segment_finding(segment: dict[str, Any], numeric_features: list[str],
             if pop is not None:
                 extras.append(f"{word} {_label(col, labels)} than average ({_fmt(means[col])} vs "
                               f"{_fmt(pop)})")
-        from custseg.profiling.names import yes_level
-        from custseg.report.profiles import notable_categories
+        from custseg.report.profiles import notable_categories, says_yes
 
         # the categories where the segment differs, by the rule of the profile table
         for col, hit in notable_categories(segment, views.category_shares).items():
             overall = views.category_shares.get(col, {}).get(hit["level"])
             vs = f" (vs {overall:.0%} overall)" if overall is not None else ""
             share = f"{float(hit['share']):.0%}"
-            if hit.get("yes") or yes_level(views.category_shares.get(col, {})) == hit["level"]:
+            if says_yes(hit, views.category_shares.get(col, {})):
                 extras.append(f"{_label(col, labels)} {hit['level']} for {share}{vs}")
             else:
                 extras.append(f"{share} {_label(col, labels)} {hit['level']}{vs}")

@@ -246,6 +246,18 @@ def notable_categories(seg: Mapping[str, Any],
     return out
 
 
+def says_yes(hit: Mapping[str, Any], shares: Mapping[str, float]) -> bool:
+    """Whether a notable category (:func:`notable_categories`) is the share of yes of a
+    yes/no column: marked so by the summary, or (older summaries) found from its levels.
+
+    >>> says_yes({"level": "yes", "yes": True}, {}), says_yes({"level": "M"}, {"F": .5, "M": .5})
+    (True, False)
+    """
+    from custseg.profiling.names import yes_level
+
+    return bool(hit.get("yes")) or yes_level(shares) == hit["level"]
+
+
 def traits(seg: Mapping[str, Any], summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     """What sets the segment apart, most distinguishing first: ``feature``, ``label``,
     ``z``, ``arrow`` (▲ above the average customer, ▼ below: the sign of z), ``ratio`` (the
