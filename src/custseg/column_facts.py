@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custseg.parsing import level_key
+from custseg.parsing import ID_NAME, level_key
 
 #: Calendar positions (day of the month, month, weekday, hour): they describe when
 #: something happened, not who the customer is.
@@ -125,6 +125,40 @@ def share_reason(f: ColumnFacts) -> str | None:
         return "values within 0-1 (a few above) named like a frequency: a share"
     if f.lo >= 0 and f.hi <= 100 and f.named("rate"):
         return f"values within 0-{100 if f.hi > 1 else 1} named like a share"
+    return None
+
+
+#: Words of a column that numbers the rows ("RowNumber", "Unnamed: 0" that pandas writes
+#: for its index, "index", "S.No"): with unique whole values, a row number.
+ROW_NUMBER_WORDS = frozenset({"row", "rows", "rownum", "rownumber", "index", "idx", "unnamed",
+                              "serial", "sno", "slno", "srno", "s", "sl", "sr"})
+#: Words that may go with them ("row number", "serial no").
+_ROW_NUMBER_FILLERS = frozenset({"no", "nr", "num", "number", "id"})
+#: Fewest values for unique whole numbers to count as row numbers or identifiers (a short
+#: table's few values may all differ by chance).
+IDENTIFIER_MIN_ROWS = 20
+
+
+def identifier_reason(f: ColumnFacts) -> str | None:
+    """Unique whole numbers named like a row number or an identifier (a second id beside
+    the customer's: ``RowNumber``, ``Unnamed: 0``, ``AccountID``): they number the rows,
+    they are not a trait of the customer.
+
+    >>> f = ColumnFacts("RowNumber", np.arange(1.0, 41))
+    >>> identifier_reason(f)
+    'row numbers 1 to 40, one per row: not a trait of the customer'
+    >>> identifier_reason(ColumnFacts("NumOfProducts", np.arange(1.0, 41))) is None
+    True
+    """
+    if not (f.whole and len(f.v) >= IDENTIFIER_MIN_ROWS and len(f.distinct) == len(f.v)):
+        return None
+    words = [w for w in f.words if not w.isdigit()]
+    if words and set(words) <= ROW_NUMBER_WORDS | _ROW_NUMBER_FILLERS and (
+            set(words) & ROW_NUMBER_WORDS):
+        return f"row numbers {f.span}, one per row: not a trait of the customer"
+    if ID_NAME.search(f.name):
+        return f"unique whole numbers {f.span} named like an identifier: not a trait of " \
+               "the customer"
     return None
 
 

@@ -8,6 +8,7 @@ engines use) and by every engine: the Spark engine states it in Spark SQL with
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -190,6 +191,16 @@ def looks_like_dates(text: pd.Series) -> bool:
         parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
     return bool(parsed.notna().mean() >= 0.9)
 
+
+#: A column named like an identifier: ``id``/``key`` as a word (``customer_id``,
+#: ``user-key``), a CamelCase ``ID``/``Id`` after a lower-case letter (``GuestID``,
+#: ``policyId``; case-sensitive, so ``Paid`` or ``VALID`` are not), or a customer number.
+ID_NAME = re.compile(
+    r"(^|[^a-z])(id|ids|key|uuid|guid)([^a-z]|$)|(customer|client|cust|member|user|account)"
+    r"[ _-]?(id|no|nr|num|number|code|key)|^(id|no|nr)$|identifier"
+    r"|(?-i:[a-z0-9](ID|Id)s?(?![a-z]))",
+    re.IGNORECASE,
+)
 
 def looks_like_codes(text: pd.Series) -> bool:
     """Identifier codes such as ``CS1112``: one word of letters, digits and ``_-./#:``,

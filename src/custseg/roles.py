@@ -30,6 +30,8 @@ case-insensitive; see ``NAME_HINTS`` in :mod:`custseg.column_facts`):
 
 1. one distinct value: **constant**;
 2. only 0 and 1: **flag**;
+   at least 20 unique whole numbers named like a row number (``RowNumber``, ``Unnamed: 0``)
+   or an identifier (``AccountID``): **id**, dropped;
    a name that is a calendar part (``day``, ``month``, ``weekday``, ``hour``...) with whole
    values in its range: **calendar**;
 3. a name saying year of birth (``birth``, ``born``, ``yob``), or ``year`` in the name with
@@ -98,6 +100,7 @@ from custseg.column_facts import (
     calendar_reason,
     count_reason,
     has_hint,
+    identifier_reason,
     levels_reason,
     money_reason,
     name_words,
@@ -265,6 +268,7 @@ NUMERIC_RULES: list[RoleRule] = [
              else None),
     RoleRule("flag", lambda f: "only 0 and 1: a yes/no flag"
              if set(f.distinct.tolist()) <= {0.0, 1.0} else None),
+    RoleRule("id", identifier_reason),
     RoleRule("calendar", calendar_reason),
     RoleRule("birth_year", birth_year_reason),
     RoleRule("age", lambda f: f"ages {f.span}" if f.named("age") and f.lo >= 0 and f.hi < 130
@@ -299,10 +303,7 @@ def numeric_role(name: str, values: pd.Series) -> tuple[str, str]:
     return "measure", f"numbers {facts.span}"
 
 
-
-
-#: A column missing for more than this share of the customers describes the segments
-#: rather than drives them (filling most of a feature in would make the fill a segment).
+#: A column missing for more than this share describes the segments (its fill would be one).
 MOSTLY_MISSING = 0.5
 
 

@@ -43,7 +43,6 @@ Examples
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
@@ -55,6 +54,7 @@ from custseg.errors import DataError, Problem, UsageError
 from custseg.parsing import (
     CODE,
     DECIMAL_COMMA_PATTERN,
+    ID_NAME,
     MARK_PATTERN,
     MARKED_NUMBER_PATTERN,
     MAX_ABS_VALUE,
@@ -104,15 +104,6 @@ __all__ = [
     "validate_table",
 ]
 
-#: A column named like an identifier: ``id``/``key`` as a word (``customer_id``,
-#: ``user-key``), a CamelCase ``ID``/``Id`` after a lower-case letter (``GuestID``,
-#: ``policyId``; case-sensitive, so ``Paid`` or ``VALID`` are not), or a customer number.
-ID_NAME = re.compile(
-    r"(^|[^a-z])(id|ids|key|uuid|guid)([^a-z]|$)|(customer|client|cust|member|user|account)"
-    r"[ _-]?(id|no|nr|num|number|code|key)|^(id|no|nr)$|identifier"
-    r"|(?-i:[a-z0-9](ID|Id)s?(?![a-z]))",
-    re.IGNORECASE,
-)
 MAX_CATEGORIES = 50
 MAX_CODE_LEVELS = 3
 #: Share of distinct values (among distinct rows) for a column named like an id to be taken

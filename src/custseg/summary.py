@@ -230,7 +230,10 @@ class NotableCategoryDoc(TypedDict, total=False):
     yes: Annotated[bool, Schema(
         "The column says yes or no (yes/no, y/n, true/false, or two levels of which one is "
         "named like the column's risk: 'Attrited Customer'): `level` is its yes and `share` "
-        "the segment's share of yes, notable when higher or lower than everyone's.")]
+        "the segment's share of yes, notable when higher or lower than everyone's; a 0/1 "
+        "flag describing the segments reads the same way, its `level` 'yes'.")]
+    overall: Annotated[float, Schema(
+        "With `yes`: everyone's share of yes (0-1).")]
 
 
 class SegmentDoc(TypedDict):
@@ -291,7 +294,8 @@ class SegmentDoc(TypedDict):
             "Categories where the segment differs from everyone: share >= 0.40 of the segment "
             "and lift >= 1.3 over the population's share; for a yes/no column, its yes where "
             "the segment's share of yes is >= 1.3 times everyone's or <= 1/1.3 of it, and at "
-            "least 2 points away (lift below 1: fewer say yes).")]]
+            "least 2 points away (lift below 1: fewer say yes); likewise the share of 1 of a "
+            "0/1 flag describing the segments (keyed by its column).")]]
     recommendation_kind: NotRequired[Annotated[str, Schema(
         "The kind of action recommended (reward, upsell, retain, winback, risk, nurture, "
         "discount, service, generic...).")]]

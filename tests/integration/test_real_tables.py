@@ -196,7 +196,33 @@ def test_yes_no_columns_show_where_their_share_of_yes_differs(run: dict[str, Any
     assert any(seg["notable_categories"].get("y", {}).get("lift", 1) < 1
                for seg in summary["segments"])  # a segment that hardly ever subscribes
     page = (run["out"] / "report.html").read_text("utf-8")
-    assert "<b>Share of yes:</b> outcome (y) " in page and "outcome (y) yes for " in page
+    assert "<b>Share of yes:</b> outcome (y) " in page and "outcome (y): yes for " in page
+
+
+def test_a_0_1_flag_shows_where_its_share_differs(run: dict[str, Any]) -> None:
+    """A 0/1 flag describing the segments (credit: `default payment next month`) reads like
+    a yes/no column: notable where its share of 1 in segments.csv is 1.3 times everyone's or
+    that much smaller, with everyone's share; the card and the findings say it."""
+    summary = run["summary"]
+    flags = [c["column"] for c in summary["columns"]
+             if c["role"] == "flag" and c["use"] == "describe"]
+    assert flags == (["default payment next month"] if run["name"] == "credit_card_clients"
+                     else [])
+    if not flags:
+        return
+    col = flags[0]
+    rows = pd.read_csv(run["out"] / "segments.csv")
+    everyone = float(rows[col].mean())
+    for seg in summary["segments"]:
+        rate = float(rows.loc[rows["segment"] == seg["id"], col].mean())
+        far = (rate >= 1.3 * everyone or rate <= everyone / 1.3) and abs(rate - everyone) >= .02
+        hit = seg["notable_categories"].get(col)
+        assert (hit is not None) == far, (seg["name"], rate, everyone)
+        if hit:
+            assert hit["yes"] and abs(hit["share"] - rate) < 1e-4
+            assert abs(hit["overall"] - everyone) < 1e-4
+    page = (run["out"] / "report.html").read_text("utf-8")
+    assert f"<b>Share of yes:</b> {col} " in page and f"{col}: yes for " in page
 
 
 def test_each_segments_share_of_the_spend(run: dict[str, Any]) -> None:

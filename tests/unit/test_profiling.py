@@ -387,7 +387,8 @@ def test_yes_no_column_notable_by_its_share_of_yes_higher_or_lower():
                                    categorical_features=["Plan"])
     # everyone: 12% churn; segment 0: 2% (lift 0.17), 1: 12%, 2: 22% (lift 1.83)
     assert profiles[0].notable_categories["Churn"] == {"level": "Yes", "share": 0.02,
-                                                       "lift": 0.17, "yes": True}
+                                                       "lift": 0.17, "yes": True,
+                                                       "overall": 0.12}
     assert "Churn" not in profiles[1].notable_categories
     assert profiles[2].notable_categories["Churn"]["lift"] == 1.83
     assert profiles[0].name == "Low x · Often plan" and profiles[2].name == "High x · Rarely plan"
@@ -437,6 +438,46 @@ def test_an_attrition_column_of_two_named_levels_reads_as_who_left():
     assert "Gender" not in profiles[0].notable_categories
     assert profiles[0].recommendation_kind == "retain"
     assert "Attrited" not in profiles[0].name
+
+
+def _rare_exits(rng: np.random.RandomState, n: int) -> np.ndarray:
+    """Exited 0/1 in three segments of ``n``: 6%, 3% and 9% (everyone 6%): the third leaves
+    1.5 times as often, a z-score of only 0.13."""
+    return np.r_[rng.rand(n) < 0.06, rng.rand(n) < 0.03, rng.rand(n) < 0.09].astype(float)
+
+
+def test_a_describing_0_1_flag_reads_like_a_yes_no_column():
+    """A numeric 0/1 flag describing the segments is notable by its share of 1 as a yes/no
+    column is (with everyone's share), higher or lower; a share of yes that sets a segment
+    apart is at least at the High or Low level for the rules, so the segment that leaves 1.5
+    times as often is defined by risk and kept, though the z-score of its share is small."""
+    rng = np.random.RandomState(11)
+    n = 2000
+    labels = np.repeat([0, 1, 2], n)
+    df = pd.DataFrame({"NumOfProducts": np.r_[np.full(n, 1.5), np.full(n, 2.5), np.ones(n)]
+                       + rng.rand(3 * n) * 0.2, "Exited": _rare_exits(rng, n)})
+    everyone = float(df["Exited"].mean())
+    profiles, _ = profile_segments(df, labels, ["NumOfProducts"], describe_numeric=["Exited"],
+                                   roles={"Exited": "flag"})
+    assert "Exited" not in profiles[0].notable_categories
+    low, high = profiles[1].notable_categories["Exited"], profiles[2].notable_categories["Exited"]
+    assert low["yes"] and low["level"] == "yes" and low["lift"] < 1 / 1.3
+    assert high["lift"] > 1.3 and high["overall"] == round(everyone, 4)
+    assert abs(profiles[2].z["Exited"]) < 0.5  # Mid by its z-score alone
+    assert profiles[2].defined_by_risk and not profiles[1].defined_by_risk
+    assert profiles[2].recommendation.startswith("Hold few of your products and leave more")
+    assert profiles[1].recommendation.startswith("Hold many of your products: your most")
+    plain, _ = profile_segments(df, labels, ["NumOfProducts"])
+    assert not plain[2].defined_by_risk and plain[2].recommendation.startswith(
+        "Hold few of your products: cross-sell")
+
+
+def test_products_held_is_not_spend_on_products():
+    """``MntMeatProducts`` is spend on meat, not a number of products held."""
+    n = 100
+    df = pd.DataFrame({"MntMeatProducts": np.r_[np.full(n, 10.0), np.full(n, 900.0)]})
+    profiles, _ = profile_segments(df, np.repeat([0, 1], n), ["MntMeatProducts"])
+    assert not any("products" in p.recommendation.lower() for p in profiles)
 
 
 def test_days_since_the_last_purchase_read_in_plain_words():

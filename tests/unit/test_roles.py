@@ -567,3 +567,22 @@ def test_values_that_are_not_a_code_for_none(values):
     from custseg.column_facts import none_code
 
     assert none_code(pd.Series(values, dtype=float)) is None
+
+
+def test_row_numbers_and_a_second_identifier_are_dropped(table):
+    """Unique whole numbers named like a row number (``RowNumber``, pandas' ``Unnamed: 0``)
+    or like an identifier beside the customer's (``AccountID``) are dropped, not segmented
+    on; unique numbers with another name, and fewer than 20 of them, are kept."""
+    n = len(table)
+    order = np.random.RandomState(0).permutation(n)
+    data = table.assign(RowNumber=np.arange(1, n + 1), **{"Unnamed: 0": np.arange(n)},
+                        AccountID=order + 5000, Price_index=order + 100)
+    fr = assign_roles(validate_table(data))
+    got = {d.column: d for d in fr.decisions}
+    for col in ("RowNumber", "Unnamed: 0", "AccountID"):
+        assert (got[col].role, got[col].use) == ("id", "dropped"), got[col]
+        assert col not in fr.features
+    assert "row numbers 1 to" in got["RowNumber"].reason
+    assert "named like an identifier" in got["AccountID"].reason
+    assert got["Price_index"].use == "feature"
+    assert numeric_role("RowNumber", pd.Series(np.arange(1.0, 20)))[0] != "id"

@@ -315,6 +315,17 @@ def _segment_z(stats: SegmentStatistics, seg: int,
     return z, geometric
 
 
+def _notable_yes(column: str, yes: str, share: float, everyone: float
+                 ) -> dict[str, dict[str, Any]]:
+    """``{column: {"level", "share", "lift", "yes": True, "overall"}}`` when the segment's
+    share of yes sets it apart (:func:`yes_rate_lift`), else nothing."""
+    lift = yes_rate_lift(share, everyone)
+    if lift is None:
+        return {}
+    return {column: {"level": yes, "share": round(share, 4), "lift": lift, "yes": True,
+                     "overall": round(everyone, 4)}}
+
+
 def _notable_categories(cats: Mapping[str, Mapping[str, float]], categorical: Sequence[str],
                         pop_shares: Mapping[str, Mapping[str, float]],
                         yes_of: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -325,11 +336,7 @@ def _notable_categories(cats: Mapping[str, Mapping[str, float]], categorical: Se
     for c in categorical:
         yes = yes_of.get(c)
         if yes is not None:  # a yes/no column: its share of yes, higher or lower
-            share = float(cats[c].get(yes, 0.0))
-            lift = yes_rate_lift(share, pop_shares[c][yes])
-            if lift is not None:
-                notable[c] = {"level": yes, "share": round(share, 4), "lift": lift,
-                              "yes": True}
+            notable |= _notable_yes(c, yes, float(cats[c].get(yes, 0.0)), pop_shares[c][yes])
             continue
         lifted = lifted_levels(cats[c], pop_shares[c], NOTABLE_CATEGORY_SHARE)
         if lifted:
@@ -368,7 +375,10 @@ def _profile(stats: SegmentStatistics, seg: int, ctx: RecommendationContext,
         outlier_group=bool(n) and share < OUTLIER_SHARE,
         defined_by_risk=any(ctx.risky.get(t["feature"]) == t["level"]
                             for t in traits[:DEFINING_TRAITS]),
-        notable_categories=_notable_categories(cats, categorical, pop_shares, yes_of),
+        notable_categories=_notable_categories(cats, categorical, pop_shares, yes_of) | {
+            # a 0/1 flag describing the segments reads like a yes/no column
+            c: hit for c, everyone in ctx.flag_rates.items() if np.isfinite(mean[c])
+            for hit in _notable_yes(c, "yes", float(mean[c]), everyone).values()},
         labels=ctx.labels,
     )
 
@@ -401,6 +411,21 @@ def _says_yes(column: str, label: str, concepts: Mapping[str, Any]
     if not risky:
         return None
     return lambda level: any(c.matches(level, level.lower()) for c in risky)
+
+
+def _context(stats: SegmentStatistics, features: list[str], describe: list[str],
+             categorical_features: Sequence[str], label_map: dict[str, str],
+             role_map: dict[str, str], concepts: Mapping[str, Any],
+             yes_rates: dict[str, tuple[str, float]]) -> RecommendationContext:
+    """What the rules read: the features, the describing columns and, read as flags, the
+    yes/no columns that describe the segments (``yes_rates``: their yes and everyone's share
+    of it; churn...) and the describing 0/1 flags with everyone's share of 1."""
+    yes_rates = {c: rate for c, rate in yes_rates.items() if c not in categorical_features}
+    flag_rates = {c: float(stats.population_mean[c]) for c in describe
+                  if role_map[c] == "flag" and 0 <= stats.population_mean.get(c, -1.0) <= 1}
+    return RecommendationContext(features, [*describe, *yes_rates], label_map,
+                                 role_map | dict.fromkeys(yes_rates, "flag"), dict(concepts),
+                                 yes_rates=yes_rates, flag_rates=flag_rates)
 
 
 def profiles_from_statistics(
@@ -444,12 +469,8 @@ def profiles_from_statistics(
     pop_shares = _population_shares(stats, categorical)
     yes_of = {c: yes for c in categorical
               if (yes := yes_level(pop_shares[c], _says_yes(c, label_map[c], concepts)))}
-    # a yes/no column describing the segments counts as a flag for the rules (churn...)
-    yes_rates = {c: (yes, pop_shares[c][yes]) for c, yes in yes_of.items()
-                 if c not in categorical_features}
-    ctx = RecommendationContext(features, [*describe, *yes_rates], label_map,
-                                role_map | dict.fromkeys(yes_rates, "flag"), dict(concepts),
-                                yes_rates=yes_rates)
+    ctx = _context(stats, features, describe, categorical_features, label_map, role_map,
+                   concepts, {c: (yes, pop_shares[c][yes]) for c, yes in yes_of.items()})
     profiles: list[SegmentProfile] = []
     for seg in range(len(stats.sizes)):
         p = _profile(stats, seg, ctx, numeric, categorical, pop_shares, rate_scale or {},

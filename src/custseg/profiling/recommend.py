@@ -10,13 +10,16 @@ or up-sold.  A segment under 2% of customers is to be reviewed customer by custo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from custseg.profiling.names import yes_rate_lift
 from custseg.profiling.rules import (
+    MIN_DISTINCT_Z,
     RISK_SAFE_KINDS,
     Concept,
     Rule,
@@ -67,6 +70,9 @@ class RecommendationContext:
     #: yes/no columns describing the segments: ``{column: (its yes level, everyone's share
     #: of yes)}``; the rules read them as flags (:meth:`scores`)
     yes_rates: dict[str, tuple[str, float]] = field(default_factory=dict)
+    #: 0/1 flags describing the segments: ``{column: everyone's share of 1}``; read like the
+    #: yes/no columns
+    flag_rates: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, concept in self.concepts.items():
@@ -94,22 +100,41 @@ class RecommendationContext:
                 return hits
         return []
 
+    def yes_shares(self, p: SegmentProfile) -> dict[str, tuple[float, float]]:
+        """``{column: (the segment's share of yes, everyone's)}`` of each yes/no column and
+        0/1 flag describing the segments."""
+        shares = {c: (float(p.categories.get(c, {}).get(yes, 0.0)), everyone)
+                  for c, (yes, everyone) in self.yes_rates.items()}
+        shares |= {c: (float(p.mean[c]), everyone) for c, everyone in self.flag_rates.items()
+                   if c in p.mean and math.isfinite(p.mean[c])}
+        return shares
+
     def scores(self, p: SegmentProfile) -> dict[str, float]:
         """The segment's z-scores the rules read: its numeric columns', and of each yes/no
-        column the z-score of its share of yes, as of a 0/1 flag's mean (the difference
-        from everyone's share over the flag's standard deviation)."""
+        column and describing 0/1 flag the z-score of its share of yes (the difference from
+        everyone's share over the flag's standard deviation).  A share of yes that sets the
+        segment apart (:func:`~custseg.profiling.names.yes_rate_lift`: 1.3 times everyone's
+        or that much smaller, and 2 points away), as the profile shows it, is at least at the
+        High or Low level: a rare outcome (6% who leave) twice as common in a segment is
+        High, though its z-score stays small."""
         z = dict(p.z)
-        for c, (yes, everyone) in self.yes_rates.items():
+        for c, (share, everyone) in self.yes_shares(p).items():
             sd = float(np.sqrt(everyone * (1 - everyone)))
-            if sd > 0:
-                z[c] = round((float(p.categories.get(c, {}).get(yes, 0.0)) - everyone) / sd, 4)
+            if sd <= 0:
+                continue
+            score = (share - everyone) / sd
+            if yes_rate_lift(share, everyone) is not None:
+                score = math.copysign(max(abs(score), MIN_DISTINCT_Z), score)
+            z[c] = round(score, 4)
         return z
 
     def risky_answers(self, p: SegmentProfile) -> list[str]:
-        """The yes/no columns named like a risk (churn, default...) on which the segment is
-        at the risky level: it is then defined by risk, as by a risky trait."""
+        """The yes/no columns and describing flags named like a risk (churn, default...) on
+        which the segment is at the risky level: it is then defined by risk, as by a risky
+        trait."""
         z = self.scores(p)
-        return [c for c in self.yes_rates if c in z and self.risky.get(c) == level_of(z[c])]
+        return [c for c in [*self.yes_rates, *self.flag_rates]
+                if c in z and self.risky.get(c) == level_of(z[c])]
 
     def is_breadth(self, key: str) -> bool:
         """Whether a rule key is a breadth (``basket``, ``activity``) rather than a concept

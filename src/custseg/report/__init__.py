@@ -194,7 +194,7 @@ def _cards(summary: dict[str, Any],
         evidence = [str(e) for e in s.get("evidence") or [] if str(e) not in said]
         mostly, rates = [], []
         for col, n in notable_categories(s, mix).items():
-            overall = (mix.get(col) or {}).get(n["level"])
+            overall = n.get("overall", (mix.get(col) or {}).get(n["level"]))
             if says_yes(n, mix.get(col) or {}) and overall is not None:
                 rates.append(f"{label(summary, col)} {float(n['share']):.0%} (vs "
                              f"{overall:.0%} overall)")

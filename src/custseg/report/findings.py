@@ -105,11 +105,11 @@ def segment_finding(segment: dict[str, Any], numeric_features: list[str],
 
         # the categories where the segment differs, by the rule of the profile table
         for col, hit in notable_categories(segment, views.category_shares).items():
-            overall = views.category_shares.get(col, {}).get(hit["level"])
+            overall = hit.get("overall", views.category_shares.get(col, {}).get(hit["level"]))
             vs = f" (vs {overall:.0%} overall)" if overall is not None else ""
             share = f"{float(hit['share']):.0%}"
             if says_yes(hit, views.category_shares.get(col, {})):
-                extras.append(f"{_label(col, labels)} {hit['level']} for {share}{vs}")
+                extras.append(f"{_label(col, labels)}: {hit['level']} for {share}{vs}")
             else:
                 extras.append(f"{share} {_label(col, labels)} {hit['level']}{vs}")
     if extras:

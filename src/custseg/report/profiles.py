@@ -397,6 +397,9 @@ def _categorical_rows(summary: Mapping[str, Any], segs: list[Mapping[str, Any]],
                 cells.append({"text": "", "title": "no level stands out"})
         overall = mix.get(col) or {}
         said_yes = [n[col]["level"] for n in notable if n.get(col, {}).get("yes")]
+        given = [n[col]["overall"] for n in notable if "overall" in n.get(col, {})]
+        if not overall and said_yes and given:  # a 0/1 flag: everyone's share of yes given
+            overall = {said_yes[0]: float(given[0])}
         top = ((said_yes[0] if said_yes else yes_level(overall))
                or max(overall, key=lambda lvl: overall[lvl])
                if overall else None)  # a yes/no column: its share of yes
