@@ -83,6 +83,32 @@ def _fmt(x: float, yearish: bool = False) -> str:
     return f"{x:.2f}"
 
 
+def _decimals(x: float) -> int:
+    """The decimals :func:`_fmt` shows ``x`` with (at most)."""
+    a = abs(x)
+    return 0 if a >= 10 else 1 if a >= 1 else 2
+
+
+def _fmt_pair(x: float, y: float, yearish: bool = False) -> tuple[str, str]:
+    """Two numbers to compare, each as :func:`_fmt` writes it, or with as many more decimals
+    (two at most) as their difference needs to show: '38.0' and '37.0' rather than '38' and
+    '37' for 38.02 and 36.98, '33.6' and '33.0' rather than '34' and '33'.
+
+    >>> _fmt_pair(38.02, 36.98), _fmt_pair(33.6, 33.01), _fmt_pair(61.2, 52.0)
+    (('38.0', '37.0'), ('33.6', '33.0'), ('61', '52'))
+    """
+    plain = _fmt(x, yearish), _fmt(y, yearish)
+    diff = abs(x - y)
+    if not (math.isfinite(diff) and diff > 0) or (yearish and 1000 <= abs(x) <= 2200):
+        return plain
+    shown = max(_decimals(x), _decimals(y))
+    needed = math.ceil(-math.log10(diff / 2))  # a step of at most half the difference
+    if needed <= shown:
+        return plain
+    d = min(needed, shown + 2)
+    return f"{x:,.{d}f}", f"{y:,.{d}f}"
+
+
 #: Plurals that do not end in -s.
 _IRREGULAR_PLURALS = frozenset({"children", "people", "men", "women", "kids", "data"})
 
@@ -139,6 +165,8 @@ def trait_text(column: str, label: str, role: str, mean: float, pop_mean: float,
     'accepted campaign 3: 24% vs 7% overall'
     >>> trait_text("Age", "age", "age", 61.2, 52.0, None)
     'age 61 vs 52 on average'
+    >>> trait_text("Time on Website", "time on website", "measure", 38.02, 36.98, 1.03)
+    'time on website 38.0 vs 37.0 on average'
     """
     yearish = "year" in label.lower()
     usable = ratio is not None and math.isfinite(ratio) and round(ratio, 1) != 1.0
@@ -161,9 +189,11 @@ def trait_text(column: str, label: str, role: str, mean: float, pop_mean: float,
         return f"{label}{sep} {_pct(mean, scale)} vs {_pct(pop_mean, scale)} overall"
     if role == "tenure":
         unit = _unit(column)
-        return f"customers for {_fmt(mean)} {unit} vs {_fmt(pop_mean)} on average"
+        segment, everyone = _fmt_pair(mean, pop_mean)
+        return f"customers for {segment} {unit} vs {everyone} on average"
     sep = ":" if label[-1:].isdigit() else ""  # "payment delay 2: 2 vs -0.1"
-    return f"{label}{sep} {_fmt(mean, yearish)} vs {_fmt(pop_mean, yearish)} on average"
+    segment, everyone = _fmt_pair(mean, pop_mean, yearish)
+    return f"{label}{sep} {segment} vs {everyone} on average"
 
 
 def traits_of(columns: Sequence[str], z: Mapping[str, float], mean: Mapping[str, float],
