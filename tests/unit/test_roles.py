@@ -353,10 +353,10 @@ def test_contacts_in_earlier_campaigns_are_a_history_not_contact_pressure():
     df = pd.DataFrame(X, columns=cols)
     profiles, _ = profile_segments(df, labels, cols, roles=dict.fromkeys(cols, "count"))
     history, pressure = profiles[1], profiles[2]
-    assert "High previous contacts" in history.name, history.name
+    assert "Many previous contacts" in history.name, history.name
     assert history.recommendation.startswith("Contacted in earlier campaigns")
     assert pressure.recommendation.startswith("Contacted more often than most")
-    assert "High contacts this campaign" in pressure.name, pressure.name
+    assert "Many contacts this campaign" in pressure.name, pressure.name
 
 
 def test_claims_paid_are_a_cost_not_spend():
@@ -402,6 +402,46 @@ def test_stays_trips_and_bookings_are_purchase_frequency():
                                 load_rules().concepts)
     assert ctx.concept_columns["frequency"] == ["StaysPerYear", "flights_last_year",
                                                 "Bookings"]
+
+
+def test_previous_purchases_are_a_frequency_not_spend():
+    """How many times a customer bought before (``Previous Purchases``) is the purchase
+    frequency, not an amount: the spend is the purchase amount alone."""
+    from custseg.profiling import load_rules
+    from custseg.profiling.recommend import RecommendationContext
+
+    cols = ["Purchase Amount (USD)", "Previous Purchases", "Review Rating"]
+    labels = {"Purchase Amount (USD)": "purchase amount", "Previous Purchases":
+              "previous purchases", "Review Rating": "review rating"}
+    ctx = RecommendationContext(cols, [], labels, {"Purchase Amount (USD)": "money",
+                                                   "Previous Purchases": "count",
+                                                   "Review Rating": "measure"},
+                                load_rules().concepts)
+    assert ctx.concept_columns["frequency"] == ["Previous Purchases"]
+    assert ctx.concept_columns["spend"] == ["Purchase Amount (USD)"]
+    assert ctx.concept_columns["satisfaction"] == ["Review Rating"]
+
+
+@pytest.mark.parametrize(("shift", "advice"), [
+    ((2.0, 5.0, 0.0), "Loyal fans"),            # rate high and buy often
+    ((2.0, 0.0, 0.0), "Happy customers"),       # rate high
+    ((0.0, -3.0, 40.0), "Buy rarely but spend a lot"),
+])
+def test_happy_customers_and_rare_big_baskets(shift, advice):
+    """A high rating is good news to build on (reviews, referrals), with frequent purchases
+    a loyal fan; buying rarely but big asks for a timely reminder."""
+    from custseg.profiling import profile_segments
+
+    rng = np.random.RandomState(8)
+    seg = np.repeat([0, 1], [400, 100])
+    cols = ["Review Rating", "Previous Purchases", "Purchase Amount (USD)"]
+    X = np.column_stack([rng.uniform(2.5, 4, 500), rng.randint(5, 20, 500).astype(float),
+                         rng.uniform(20, 60, 500)])
+    X[seg == 1] += shift
+    roles = {"Review Rating": "measure", "Previous Purchases": "count",
+             "Purchase Amount (USD)": "money"}
+    profiles, _ = profile_segments(pd.DataFrame(X, columns=cols), seg, cols, roles=roles)
+    assert profiles[1].recommendation.startswith(advice), profiles[1].recommendation
 
 
 def test_an_unhappy_segment_is_advised_on_what_sets_it_apart_most():

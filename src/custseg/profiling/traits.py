@@ -123,7 +123,7 @@ def _ratio_text(r: float) -> str:
     return f"{r * 100:.0f}% of" if r >= 0.005 else "under 1% of"
 
 
-def _plural(text: str) -> bool:
+def plural_noun(text: str) -> bool:
     """Whether a noun phrase names things counted in the plural ("web visits per month",
     "children at home"), not a singular ("campaign", "previous")."""
     return any(w in _IRREGULAR_PLURALS or (w.endswith("s") and not w.endswith(
@@ -180,7 +180,7 @@ def trait_text(column: str, label: str, role: str, mean: float, pop_mean: float,
     if role == "count" and usable:
         assert ratio is not None
         rest = label[len("number of "):] if label.startswith("number of ") else label
-        if ratio < 0.095 or not _plural(rest):
+        if ratio < 0.095 or not plural_noun(rest):
             return f"{rest} {_ratio_text(ratio)} the average"
         return f"{_ratio_text(ratio)} as many {rest}"
     if role in ("rate", "flag"):
