@@ -224,6 +224,24 @@ def _per_period(tokens: list[str]) -> list[str]:
     return tokens
 
 
+#: Plurals that read as singular before another noun ("purchases frequency" is a purchase
+#: frequency, "installments purchases" instalment purchases); "sales volume" stays.
+PLURAL_MODIFIERS = {"purchases": "purchase", "installments": "installment",
+                    "instalments": "instalment", "transactions": "transaction",
+                    "orders": "order", "payments": "payment", "items": "item",
+                    "products": "product"}
+#: Words after which a plural stays plural ("purchases per month", "payments of").
+_LINKS = frozenset({"of", "per", "in", "on", "at", "to", "for", "by", "with", "since", "and",
+                    "or", "made", "paid", "bought", "sold", "purchased", "used", "held",
+                    "owned", "returned", "cancelled", "canceled", "placed"})
+
+
+def _singular_modifiers(tokens: list[str]) -> list[str]:
+    """'purchases transactions' -> 'purchase transactions' (:data:`PLURAL_MODIFIERS`)."""
+    return [PLURAL_MODIFIERS.get(t, t) if i + 1 < len(tokens) and tokens[i + 1].isalpha()
+            and tokens[i + 1] not in _LINKS else t for i, t in enumerate(tokens)]
+
+
 def _drop_filler(tokens: list[str]) -> list[str]:
     kept = []
     for i, tok in enumerate(tokens):
@@ -247,13 +265,15 @@ def humanize(column: str, keep_filler: bool = False) -> str:
     ('number of deals purchases', 'detergents paper', 'year of birth')
     >>> humanize("Spending Score (1-100)"), humanize("totalAmount"), humanize("LIMIT_BAL")
     ('spending', 'total amount', 'credit limit')
+    >>> humanize("PURCHASES_TRX"), humanize("INSTALLMENTS_PURCHASES")
+    ('purchase transactions', 'installment purchases')
     """
     tokens = _split(column)
     if not tokens:
         return str(column).strip() or str(column)
     if tuple(tokens) in WHOLE_NAMES:
         return WHOLE_NAMES[tuple(tokens)]
-    tokens = _per_period(_expand(tokens))
+    tokens = _singular_modifiers(_per_period(_expand(tokens)))
     return " ".join(tokens if keep_filler else _drop_filler(tokens))
 
 
