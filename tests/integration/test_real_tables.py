@@ -224,6 +224,11 @@ def test_a_0_1_flag_shows_where_its_share_differs(run: dict[str, Any]) -> None:
             assert abs(hit["overall"] - everyone) < 1e-4
     page = (run["out"] / "report.html").read_text("utf-8")
     assert f"<b>Share of yes:</b> {col} " in page and f"{col}: yes for " in page
+    from custseg.report.profiles import profile_table
+
+    table = profile_table(summary)  # one row, among the numbers: no second categorical row
+    assert [r["column"] for r in table["rows"]].count(col) == 1
+    assert col not in [r["column"] for r in table["categorical"]]
 
 
 def test_each_segments_share_of_the_spend(run: dict[str, Any]) -> None:

@@ -379,9 +379,10 @@ def _categorical_rows(summary: Mapping[str, Any], segs: list[Mapping[str, Any]],
     from custseg.profiling.names import yes_level
 
     notable = [notable_categories(s, mix) for s in segs]
+    flags = {c.get("column") for c in summary.get("columns") or [] if c.get("role") == "flag"}
     cat_cols: list[str] = []
-    for n in notable:
-        cat_cols += [c for c in n if c not in cat_cols]
+    for n in notable:  # a 0/1 flag has its row among the numbers already
+        cat_cols += [c for c in n if c not in cat_cols and c not in flags]
     cat_rows = []
     for col in cat_cols:
         cells = []
@@ -397,9 +398,6 @@ def _categorical_rows(summary: Mapping[str, Any], segs: list[Mapping[str, Any]],
                 cells.append({"text": "", "title": "no level stands out"})
         overall = mix.get(col) or {}
         said_yes = [n[col]["level"] for n in notable if n.get(col, {}).get("yes")]
-        given = [n[col]["overall"] for n in notable if "overall" in n.get(col, {})]
-        if not overall and said_yes and given:  # a 0/1 flag: everyone's share of yes given
-            overall = {said_yes[0]: float(given[0])}
         top = ((said_yes[0] if said_yes else yes_level(overall))
                or max(overall, key=lambda lvl: overall[lvl])
                if overall else None)  # a yes/no column: its share of yes
