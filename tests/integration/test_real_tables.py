@@ -198,6 +198,8 @@ def test_yes_no_columns_show_where_their_share_of_yes_differs(run: dict[str, Any
                for seg in summary["segments"])  # a segment that hardly ever subscribes
     page = (run["out"] / "report.html").read_text("utf-8")
     assert "<b>Share of yes:</b> outcome (y) " in page and "outcome (y): yes for " in page
+    # the terminal's table says it too, beside the traits
+    assert re.search(r"▼ outcome \(y\) \d+% vs 12%", run["output"]), run["output"]
 
 
 def test_a_0_1_flag_shows_where_its_share_differs(run: dict[str, Any]) -> None:

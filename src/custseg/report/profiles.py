@@ -297,6 +297,25 @@ def trait_short(t: Mapping[str, Any]) -> str:
     return f"{t['arrow']} {t['label']} {size}"
 
 
+def yes_shorts(seg: Mapping[str, Any], summary: Mapping[str, Any]) -> list[str]:
+    """The segment's notable shares of yes, for the terminal: '▲ exited 8% vs 6%'.
+
+    >>> seg = {"notable_categories": {"Exited": {"level": "yes", "share": 0.084,
+    ...        "lift": 1.34, "yes": True, "overall": 0.063}}}
+    >>> yes_shorts(seg, {"labels": {"Exited": "exited"}})
+    ['▲ exited 8% vs 6%']
+    """
+    mix = population_mix(summary)
+    out = []
+    for col, hit in notable_categories(seg, mix).items():
+        overall = hit.get("overall", (mix.get(col) or {}).get(hit["level"]))
+        if says_yes(hit, mix.get(col) or {}) and _finite(overall):
+            arrow = "▲" if float(hit["share"]) > float(overall) else "▼"
+            out.append(f"{arrow} {label(summary, col)} {float(hit['share']):.0%} vs "
+                       f"{float(overall):.0%}")
+    return out
+
+
 def apart_short(seg: Mapping[str, Any], summary: Mapping[str, Any], n: int = 3) -> str:
     """The segment's own distinguishing features in one line, for the terminal."""
     return ", ".join(trait_short(t) for t in traits(seg, summary)[:n])
