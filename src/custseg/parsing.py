@@ -86,19 +86,37 @@ DECIMAL_COMMA_PATTERN = r"[-+]?\d+,\d+"
 MARKED_NUMBER_PATTERN = (r"[-+]?\s*[$€£¥₹]\s*[-+]?\d[\d.,]*"
                          r"|[-+]?\d[\d.,]*\s*[$€£¥₹%]")
 MARK_PATTERN = r"\s*[$€£¥₹%]\s*"
+#: A negative number as accounting formats write it, in brackets: "(1,234.50)", "($12)".
+BRACKETED_NEGATIVE_PATTERN = r"\(\s*[$€£¥₹]?\s*\d[\d.,\s'’\u00a0\u202f]*\s*[$€£¥₹%]?\s*\)"
+#: A number whose groups of three digits are set apart by spaces (French, Nordic exports;
+#: a no-break space too) or apostrophes (Swiss): "118 676.39", "1'234.50", "12 345,6".
+GROUPED_NUMBER_PATTERN = r"[-+]?\d{1,3}([ '’\u00a0\u202f]\d{3})+([.,]\d+)?"
+GROUP_SEPARATOR_PATTERN = r"[ '’\u00a0\u202f]"
 
 
 def without_marks(text: pd.Series) -> pd.Series:
-    """The cells of ``text`` that are marked numbers (:data:`MARKED_NUMBER_PATTERN`) without
-    their marks; the others as they are.
+    """The cells of ``text`` written as exports write numbers, as plain numbers: a bracketed
+    negative (:data:`BRACKETED_NEGATIVE_PATTERN`) with a minus, the currency and percent
+    marks of a marked number (:data:`MARKED_NUMBER_PATTERN`) dropped, and the spaces or
+    apostrophes between groups of digits (:data:`GROUPED_NUMBER_PATTERN`); the other cells
+    as they are.  Commas are read afterwards, as any cell's.
 
     >>> without_marks(pd.Series(["$1,234.50", "-€12", "12 %", "12%off", "£-3"])).tolist()
     ['1,234.50', '-12', '12', '12%off', '-3']
+    >>> without_marks(pd.Series(["(1,234.50)", "($12)", "118 676.39", "1'234", "12 34"])
+    ...               ).tolist()
+    ['-1,234.50', '-12', '118676.39', '1234', '12 34']
     """
+    bracketed = text.str.fullmatch(BRACKETED_NEGATIVE_PATTERN, na=False)
+    if bracketed.any():
+        text = text.where(~bracketed, "-" + text.str.slice(1, -1).str.strip())
     marked = text.str.fullmatch(MARKED_NUMBER_PATTERN, na=False)
-    if not marked.any():
-        return text
-    return text.where(~marked, text.str.replace(MARK_PATTERN, "", regex=True))
+    if marked.any():
+        text = text.where(~marked, text.str.replace(MARK_PATTERN, "", regex=True))
+    grouped = text.str.fullmatch(GROUPED_NUMBER_PATTERN, na=False)
+    if grouped.any():
+        text = text.where(~grouped, text.str.replace(GROUP_SEPARATOR_PATTERN, "", regex=True))
+    return text
 
 
 def comma_reading(any_thousands: bool, any_decimal_only: bool) -> str:

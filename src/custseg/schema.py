@@ -43,6 +43,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
@@ -52,8 +53,11 @@ import pandas as pd
 
 from custseg.errors import DataError, Problem, UsageError
 from custseg.parsing import (
+    BRACKETED_NEGATIVE_PATTERN,
     CODE,
     DECIMAL_COMMA_PATTERN,
+    GROUP_SEPARATOR_PATTERN,
+    GROUPED_NUMBER_PATTERN,
     ID_NAME,
     MARK_PATTERN,
     MARKED_NUMBER_PATTERN,
@@ -80,8 +84,11 @@ from custseg.summary import RolesDoc
 #: Every public name: the rules of a cell's value and the findings about bad cells are
 #: :mod:`custseg.parsing`'s, read here by the engines too.
 __all__ = [
+    "BRACKETED_NEGATIVE_PATTERN",
     "CODE",
     "DECIMAL_COMMA_PATTERN",
+    "GROUPED_NUMBER_PATTERN",
+    "GROUP_SEPARATOR_PATTERN",
     "ID_MIN_UNIQUE",
     "ID_NAME",
     "MARKED_NUMBER_PATTERN",
@@ -161,6 +168,36 @@ def _rows(mask: np.ndarray | pd.Series, limit: int = 20) -> list[int]:
     return [int(i) + 1 for i in idx[:limit]]
 
 
+
+
+#: The first cell of a row that sums the others, as spreadsheet exports add one at the end:
+#: "Total", "Grand total", "Totals:", "Sum".
+TOTAL_LABEL = re.compile(r"(grand\s*|sub\s*)?totals?\s*:?|sum\s*:?", re.IGNORECASE)
+#: Rows at each end of a table looked at for a totals row.
+TOTAL_ROWS_LOOKED_AT = 3
+
+
+def total_rows(df: pd.DataFrame) -> np.ndarray:
+    """The rows among the first and last :data:`TOTAL_ROWS_LOOKED_AT` whose first filled
+    cell is a totals label (:data:`TOTAL_LABEL`) and that hold a number: a sum, not a
+    customer.
+
+    >>> df = pd.DataFrame({"id": ["C1", "C2", "Total"], "spend": ["10", "5", "15"]})
+    >>> total_rows(df).tolist()
+    [False, False, True]
+    """
+    n, k = len(df), TOTAL_ROWS_LOOKED_AT
+    found = np.zeros(n, dtype=bool)
+    for i in sorted({*range(min(k, n)), *range(max(0, n - k), n)}):
+        cells = _filled_cells(df.iloc[i])
+        found[i] = bool(cells) and TOTAL_LABEL.fullmatch(cells[0]) is not None and any(
+            any(ch.isdigit() for ch in c) for c in cells[1:])
+    return found
+
+
+def _filled_cells(row: pd.Series) -> list[str]:
+    """The filled cells of a row, stripped, in column order."""
+    return [str(v).strip() for v in row.tolist() if pd.notna(v) and str(v).strip()]
 
 
 def _infer_id(df: pd.DataFrame, numeric: dict[str, Parsed]) -> str | None:
@@ -517,11 +554,19 @@ class _Validation:
         same_row = df.duplicated(keep="first").to_numpy()
         if id_column is not None:
             self._check_ids(id_column, same_row)
-        keep: np.ndarray = ~same_row
-        n_dup = int((~keep).sum())
+        totals = total_rows(df)
+        if totals.any():
+            first = _filled_cells(df.iloc[int(np.flatnonzero(totals)[0])])[0]
+            self.warns.append(Problem(None, f"{int(totals.sum())} totals row(s) dropped: the "
+                                      f"first cell reads {first!r}, a sum of the rows, not a "
+                                      "customer", rows=_rows(totals), code="totals-row",
+                                      severity="warning"))
+            self.cleaning["total_rows_dropped"] = int(totals.sum())
+        keep: np.ndarray = ~same_row & ~totals
+        n_dup = int(same_row.sum())
         if n_dup:
             self.warns.append(Problem(id_column, f"{n_dup} duplicated row(s) dropped (same "
-                                      "values as an earlier row)", rows=_rows(~keep),
+                                      "values as an earlier row)", rows=_rows(same_row),
                                       code="duplicate-row", severity="warning"))
             self.cleaning["duplicate_rows_dropped"] = n_dup
         n_rows = int(keep.sum())

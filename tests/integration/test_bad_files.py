@@ -115,6 +115,14 @@ GOOD = [
          "Customer export generated 2026-11-30\n\nid,income,spending,discount\n" + _rows(
              60, lambda i: f"C{i:04d},\"${20 + (i * 37) % 80},{i % 10}00.50\","
                            f"{(i * 53) % 100} €,{i % 30}%"), 0),
+    # an accounting export: negatives in brackets, thousands set apart by spaces or
+    # apostrophes, and a totals row at the end
+    Case("accounting-export",
+         "id,revenue,profit\n" + _rows(
+             60, lambda i: f"C{i:04d},{1 + i % 9} {(i * 37) % 1000:03d}.50,"
+                           + (f"\"({i},{(i * 7) % 1000:03d})\"" if i % 3 == 0
+                              else f"{i}'{(i * 11) % 1000:03d}")) + "Total,999 999.00,1'000\n",
+         0),
 ]
 
 CASES = {c.name: c for c in BAD + GOOD}
@@ -257,7 +265,19 @@ def _check_title_and_marks(summary: dict, segments: pd.DataFrame) -> None:
     assert segments["income"].iloc[0] == "$57,100.50"  # written back as it was read
 
 
+def _check_accounting(summary: dict, segments: pd.DataFrame) -> None:
+    assert summary["features"] == ["revenue", "profit"]
+    assert summary["cleaning"]["junk_coerced"] == {}
+    assert summary["cleaning"]["total_rows_dropped"] == 1
+    assert summary["n_customers"] == 60 and "Total" not in segments["id"].tolist()
+    assert "'Total'" in next(w["message"] for w in summary["warnings"]
+                             if w["code"] == "totals-row")
+    seg0 = next(s for s in summary["segments"] if s["id"] == 0)
+    assert seg0["centre"]["profit"] != 0  # read as numbers, negatives included
+
+
 GOOD_CHECKS = {
+    "accounting-export": _check_accounting,
     "title-line-and-marked-numbers": _check_title_and_marks,
     "cp1252-pound": _check_cp1252,
     "semicolon-decimal-comma": _check_decimal_comma,

@@ -479,6 +479,12 @@ def test_money_and_shares_written_with_marks_read_alike_on_every_engine(
         "spend": [f"{marks[i % 3]}{v:,.2f}" if i % 5 else f"{v:,.2f} €"
                   for i, v in enumerate(spend)],
         "discount_share": [f"{v}%" if i % 4 else f"{v} %" for i, v in enumerate(share)]})
+    # accounting forms: a negative in brackets (a low share just below zero, so that the
+    # planted groups stay), thousands set apart by a space or an apostrophe
+    frame.loc[[int(np.flatnonzero(group == 0)[0])], "discount_share"] = "(1%)"
+    frame.loc[frame.index % 7 == 1, "spend"] = [
+        f"{v:,.2f}".replace(",", " " if i % 2 else "'") for i, v in
+        enumerate(spend[frame.index % 7 == 1])]
     frame.loc[[3, 17], "spend"] = "n/a"
     frame.loc[[8], "spend"] = "$abc"
     path = tmp_path / "marked.csv"
@@ -500,6 +506,9 @@ def test_money_and_shares_written_with_marks_read_alike_on_every_engine(
     # the second segment's mean spend is that of the parsed numbers
     assert means["standard"][1] == pytest.approx(
         np.mean(spend[(group == 1) & ~np.isin(np.arange(n), [3, 8, 17])]), rel=0.05)
+    shares = {name: sorted(round(s["centre"]["discount_share"], 4) for s in r.summary["segments"])
+              for name, r in results.items()}
+    assert shares["local"] == shares["standard"] == shares["spark"]
 
 
 def test_a_title_line_above_the_header_is_skipped_or_refused(spark_runs: Any,

@@ -496,8 +496,27 @@ def test_input_dataframe_not_modified(raises):
     (["12,5", "3,75", "1,234"], [12.5, 3.75, 1.234]),  # decimal commas
     (["1,234.5", "12"], [1234.5, 12.0]),
     (["12,5", "7"], [12.5, 7.0]),
+    # accounting formats: negatives in brackets, groups of digits set apart by spaces
+    # (no-break ones too) or apostrophes, then the commas read as any cell's
+    (["(1,234.50)", "($12)", "(7 %)", "3"], [-1234.5, -12.0, -7.0, 3.0]),
+    (["118 676.39", "1\u00a0234", "12\u202f345,5", "1'234.5", "9"],
+     [118676.39, 1234.0, 12345.5, 1234.5, 9.0]),
 ])
 def test_commas_in_numbers(cells, expected):
     from custseg.schema import parse_numeric
 
     assert parse_numeric(pd.Series(cells)).values.tolist() == expected
+
+
+def test_a_totals_row_is_dropped_with_a_warning():
+    """A row summing the others ("Total", "Grand total:") at either end of the table is not
+    a customer: dropped, said and counted; a customer whose first cell is a name is kept."""
+    rows = [[f"C{i}", str(10 + i), str(i % 7)] for i in range(30)]
+    df = pd.DataFrame([*rows, ["Grand total:", "735", "88"]], columns=["id", "spend", "visits"])
+    t = validate_table(df)
+    assert len(t.frame) == 30 and "Grand total:" not in t.frame["id"].tolist()
+    w = _problem(t.warnings, "totals-row")
+    assert w.rows == [31] and "'Grand total:'" in w.message
+    assert t.cleaning["total_rows_dropped"] == 1
+    named = pd.DataFrame([["Total Sports Ltd", "5", "1"], *rows], columns=["id", "spend", "visits"])
+    assert len(validate_table(named).frame) == 31

@@ -141,7 +141,8 @@ def check_features(table: Any, *, id_col: str | None, features: list[str] | None
         if c not in checked.features})
     errors: list[Problem] = []
     warns = [w for w in checked.warnings if w.code not in ("junk", "missing-marker",
-                                                           "constant", "duplicate-rows")]
+                                                           "constant", "duplicate-row",
+                                                           "totals-row")]
     sources: dict[str, Any] = {}
     for name in checked.features:
         values = _numeric_column(table, name, max_junk, cleaning, errors, warns)

@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 from custseg.engines.spark_run import SparkRunState
 from custseg.errors import UsageError
 from custseg.schema import (
+    BRACKETED_NEGATIVE_PATTERN,
     DECIMAL_COMMA_PATTERN,
+    GROUP_SEPARATOR_PATTERN,
+    GROUPED_NUMBER_PATTERN,
     MARK_PATTERN,
     MARKED_NUMBER_PATTERN,
     THOUSANDS_PATTERN,
@@ -107,12 +110,22 @@ DECIMAL_COMMA = f"^{DECIMAL_COMMA_PATTERN}$"
 MARKED_NUMBER = f"^({MARKED_NUMBER_PATTERN})$"
 
 
+BRACKETED_NEGATIVE = f"^{BRACKETED_NEGATIVE_PATTERN}$"
+GROUPED_NUMBER = f"^{GROUPED_NUMBER_PATTERN}$"
+
+
 def _unmarked(t: Any) -> Any:
-    """A trimmed text column with the currency and percent marks of its marked numbers
-    dropped (custseg.parsing.without_marks, in Spark SQL)."""
+    """A trimmed text column as plain numbers where it is written as exports write them:
+    bracketed negatives with a minus, the currency and percent marks of marked numbers
+    dropped, the spaces or apostrophes between groups of digits dropped
+    (custseg.parsing.without_marks, in Spark SQL)."""
     from pyspark.sql import functions as F
 
-    return F.when(t.rlike(MARKED_NUMBER), F.regexp_replace(t, MARK_PATTERN, "")).otherwise(t)
+    t = F.when(t.rlike(BRACKETED_NEGATIVE),
+               F.concat(F.lit("-"), F.trim(F.regexp_replace(t, r"^\(|\)$", "")))).otherwise(t)
+    t = F.when(t.rlike(MARKED_NUMBER), F.regexp_replace(t, MARK_PATTERN, "")).otherwise(t)
+    return F.when(t.rlike(GROUPED_NUMBER),
+                  F.regexp_replace(t, GROUP_SEPARATOR_PATTERN, "")).otherwise(t)
 
 
 @dataclass
