@@ -626,3 +626,25 @@ def test_row_numbers_and_a_second_identifier_are_dropped(table):
     assert "named like an identifier" in got["AccountID"].reason
     assert got["Price_index"].use == "feature"
     assert numeric_role("RowNumber", pd.Series(np.arange(1.0, 20)))[0] != "id"
+
+
+@pytest.mark.parametrize(("shift", "advice", "risky"), [
+    ((-3.0, 30_000.0, 0.0), "Big buyers at a thin or negative margin", True),
+    ((3.0, 30_000.0, 0.0), "Big buyers at a good margin", False),
+    ((0.0, 0.0, 6.0), "Send back more than most", True),
+])
+def test_margin_and_returns_are_read_as_costs(shift, advice, risky):
+    """What a customer earns the business (net profit, margin) and sends back (returns):
+    big buyers at a negative margin are never rewarded, nor are big returners."""
+    from custseg.profiling import profile_segments
+
+    rng = np.random.RandomState(9)
+    seg = np.repeat([0, 1], [400, 100])
+    cols = ["Net Profit", "Annual Revenue", "Returns"]
+    X = np.column_stack([rng.normal(1.0, 1.0, 500), rng.lognormal(10, 0.4, 500),
+                         rng.poisson(1.0, 500).astype(float)])
+    X[seg == 1] += shift
+    roles = {"Net Profit": "money", "Annual Revenue": "money", "Returns": "count"}
+    profiles, _ = profile_segments(pd.DataFrame(X, columns=cols), seg, cols, roles=roles)
+    assert profiles[1].recommendation.startswith(advice), profiles[1].recommendation
+    assert profiles[1].defined_by_risk is risky
