@@ -124,11 +124,8 @@ PREAMBLE_CHECK = 20
 
 
 def preamble_lines(text: str, delimiter: str) -> int:
-    r"""How many lines before the header are a title rather than the table: the first line
-    does not have the fields of the lines after it, while a later line (at most
-    :data:`MAX_PREAMBLE` lines in) has at least two fields, as many as every line after it
-    (the next :data:`PREAMBLE_CHECK`), more than every line before it and no number among
-    them; 0 otherwise (the first line is the header, or the file is malformed).
+    r"""How many lines before the header are a title rather than the table
+    (:func:`preamble_rows` of the lines' fields).
 
     >>> preamble_lines("Customer export 2026-11-30\n\nid,spend\n1,5\n2,7\n", ",")
     2
@@ -141,26 +138,42 @@ def preamble_lines(text: str, delimiter: str) -> int:
     """
     lines = text.split("\n", MAX_PREAMBLE + PREAMBLE_CHECK + 1)[:MAX_PREAMBLE
                                                                + PREAMBLE_CHECK + 1]
+    # the last line may be cut short: it is not looked at
+    rows = [next(csv.reader([line], delimiter=delimiter), []) if line.strip() else []
+            for line in lines[:-1]]
+    return preamble_rows(rows)
 
-    def fields(line: str) -> list[str]:
-        return next(csv.reader([line], delimiter=delimiter), [])
 
+def preamble_rows(rows: list[list[str]], ragged: bool = False) -> int:
+    """How many rows before the header are a title rather than the table: the first row
+    does not have the fields of the rows after it, while a later row (at most
+    :data:`MAX_PREAMBLE` rows in) has at least two fields, as many as every row after it,
+    more than every row before it and no number among them; 0 otherwise (the first row is
+    the header, or the table is malformed).  An empty list is a blank row.  ``ragged``: a
+    spreadsheet's rows, whose empty cells at the end are not there, may be shorter than the
+    header but none longer, and one as long.
+
+    >>> preamble_rows([["Sales report"], [], ["id", "spend", "visits"], ["1", "5"],
+    ...                ["2", "7", "1"]], ragged=True)
+    2
+    """
     def header_at(i: int) -> bool:
-        header = fields(lines[i])
-        after = [len(fields(line)) for line in lines[i + 1:-1] if line.strip()]
-        return len(header) >= 2 and bool(after) and all(n == len(header) for n in after)
+        n = len(rows[i])
+        after = [len(r) for r in rows[i + 1:] if r]
+        fits = (max(after, default=0) == n and all(m <= n for m in after)) if ragged else (
+            bool(after) and all(m == n for m in after))
+        return n >= 2 and bool(after) and fits
 
-    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
-    if header_at(first):
+    first = next((i for i, r in enumerate(rows) if r), 0)
+    if not rows or header_at(first):
         return 0
-    for skip in range(first + 1, min(MAX_PREAMBLE + 1, len(lines))):
-        if not lines[skip].strip() or not header_at(skip):
+    for skip in range(first + 1, min(MAX_PREAMBLE + 1, len(rows))):
+        if not rows[skip] or not header_at(skip):
             continue
-        header = fields(lines[skip])
-        if any(re.fullmatch(r"[-+]?\W?\s*[\d.,]+\s*%?", f.strip()) for f in header):
+        if any(re.fullmatch(r"[-+]?\W?\s*[\d.,]+\s*%?", f.strip()) for f in rows[skip]):
             return 0  # a line of numbers is data, not a header
-        before = [len(fields(line)) for line in lines[:skip] if line.strip()]
-        return skip if all(n < len(header) for n in before) else 0
+        before = [len(r) for r in rows[:skip] if r]
+        return skip if all(n < len(rows[skip]) for n in before) else 0
     return 0
 
 

@@ -48,12 +48,16 @@ from custseg.delimited import (
     DELIMITERS,
     MAX_FIELD_CHARS,
     MAX_MALFORMED_SHARE,
+    MAX_PREAMBLE,
+    PREAMBLE_CHECK,
     check_column_names,
     decode_text,
     detect_delimiter,
     fix_line_endings,
     looks_binary,
     malformed_lines_problem,
+    preamble_problem,
+    preamble_rows,
     read_text,
     stream_text,
 )
@@ -301,13 +305,7 @@ def _read_format(p: Path, fmt: str, delimiter: str | None, encoding: str | None,
             check_column_names(pq.read_schema(p).names, p)
             df = pd.read_parquet(p)
         elif fmt == "excel":
-            sheet_name = 0 if sheet is None else sheet
-            head = pd.read_excel(p, sheet_name=sheet_name, header=None, nrows=1)
-            check_column_names(head.iloc[0].dropna().tolist() if len(head) else [], p)
-            # dtype=object: text cells such as "0001" stay text (pandas would make them 1);
-            # number, date and boolean cells then get their types back
-            df = pd.read_excel(p, sheet_name=sheet_name, dtype=object)
-            df = df.infer_objects()
+            df, extra = _read_excel(p, 0 if sheet is None else sheet)
         else:
             df = pd.read_json(p, lines=True, dtype=False, **_JSON_NO_DATES)
     except InputFileError:
@@ -315,6 +313,22 @@ def _read_format(p: Path, fmt: str, delimiter: str | None, encoding: str | None,
     except Exception as exc:  # the readers raise many types; all mean "not readable"
         raise InputFileError(f"{p}: cannot be read as {fmt}: {exc}", str(p)) from exc
     return df, extra
+
+
+def _read_excel(p: Path, sheet_name: str | int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A sheet, and the title rows skipped above its header (the rule of delimited text,
+    :func:`custseg.delimited.preamble_rows`, on the sheet's rows) as a warning."""
+    head = pd.read_excel(p, sheet_name=sheet_name, header=None, dtype=object,
+                         nrows=MAX_PREAMBLE + PREAMBLE_CHECK)
+    rows = [[("" if pd.isna(v) else str(v)) for v in row] for row in head.itertuples(index=False)]
+    rows = [r[:max((i + 1 for i, v in enumerate(r) if v.strip()), default=0)] for r in rows]
+    skip = preamble_rows(rows, ragged=True)
+    check_column_names([v for v in rows[skip] if v] if len(rows) > skip else [], p)
+    # dtype=object: text cells such as "0001" stay text (pandas would make them 1); number,
+    # date and boolean cells then get their types back
+    df = pd.read_excel(p, sheet_name=sheet_name, dtype=object, skiprows=skip).infer_objects()
+    titles = [" ".join(v for v in r if v.strip()) for r in rows[:skip]]
+    return df, {"problems": [preamble_problem(p, titles)] if skip else []}
 
 
 def _tidy(df: pd.DataFrame, p: Path) -> pd.DataFrame:

@@ -180,6 +180,36 @@ def parse_numeric(s: pd.Series) -> Parsed:
 
 
 
+#: The first cell of a row that sums the others, as spreadsheet exports add one at the end:
+#: "Total", "Grand total", "Totals:", "Sum".
+TOTAL_LABEL = re.compile(r"(grand\s*|sub\s*)?totals?\s*:?|sum\s*:?", re.IGNORECASE)
+#: Rows at the end of a table looked at for a totals row.
+TOTAL_ROWS_LOOKED_AT = 3
+
+
+def total_rows(df: pd.DataFrame) -> np.ndarray:
+    """The rows among the last :data:`TOTAL_ROWS_LOOKED_AT` whose first filled cell is a
+    totals label (:data:`TOTAL_LABEL`): a sum (or a spreadsheet's formula for it), not a
+    customer.
+
+    >>> df = pd.DataFrame({"id": ["C1", "C2", "Total"], "spend": ["10", "5", "15"]})
+    >>> total_rows(df).tolist()
+    [False, False, True]
+    """
+    n = len(df)
+    found = np.zeros(n, dtype=bool)
+    for i in range(max(0, n - TOTAL_ROWS_LOOKED_AT), n):
+        cells = filled_cells(df.iloc[i])
+        found[i] = bool(cells) and TOTAL_LABEL.fullmatch(cells[0]) is not None
+    return found
+
+
+def filled_cells(row: pd.Series) -> list[str]:
+    """The filled cells of a row, stripped, in column order."""
+    return [str(v).strip() for v in row.tolist()
+            if not (pd.api.types.is_scalar(v) and pd.isna(v)) and str(v).strip()]
+
+
 def level_key(value: object) -> str:
     """The form a category's level is matched in: stripped text, a whole number without
     its ``.0`` (so the code ``1`` of a labels file, :mod:`custseg.labels`, names the level

@@ -43,7 +43,6 @@ Examples
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
@@ -68,6 +67,7 @@ from custseg.parsing import (
     all_missing_problem,
     comma_reading,
     constant_problem,
+    filled_cells,
     hashable,
     infinite_problem,
     is_text,
@@ -78,6 +78,7 @@ from custseg.parsing import (
     no_values,
     parse_numeric,
     too_large_problem,
+    total_rows,
 )
 from custseg.summary import RolesDoc
 
@@ -108,6 +109,7 @@ __all__ = [
     "marker_problem",
     "parse_numeric",
     "too_large_problem",
+    "total_rows",
     "validate_table",
 ]
 
@@ -168,36 +170,6 @@ def _rows(mask: np.ndarray | pd.Series, limit: int = 20) -> list[int]:
     return [int(i) + 1 for i in idx[:limit]]
 
 
-
-
-#: The first cell of a row that sums the others, as spreadsheet exports add one at the end:
-#: "Total", "Grand total", "Totals:", "Sum".
-TOTAL_LABEL = re.compile(r"(grand\s*|sub\s*)?totals?\s*:?|sum\s*:?", re.IGNORECASE)
-#: Rows at each end of a table looked at for a totals row.
-TOTAL_ROWS_LOOKED_AT = 3
-
-
-def total_rows(df: pd.DataFrame) -> np.ndarray:
-    """The rows among the first and last :data:`TOTAL_ROWS_LOOKED_AT` whose first filled
-    cell is a totals label (:data:`TOTAL_LABEL`) and that hold a number: a sum, not a
-    customer.
-
-    >>> df = pd.DataFrame({"id": ["C1", "C2", "Total"], "spend": ["10", "5", "15"]})
-    >>> total_rows(df).tolist()
-    [False, False, True]
-    """
-    n, k = len(df), TOTAL_ROWS_LOOKED_AT
-    found = np.zeros(n, dtype=bool)
-    for i in sorted({*range(min(k, n)), *range(max(0, n - k), n)}):
-        cells = _filled_cells(df.iloc[i])
-        found[i] = bool(cells) and TOTAL_LABEL.fullmatch(cells[0]) is not None and any(
-            any(ch.isdigit() for ch in c) for c in cells[1:])
-    return found
-
-
-def _filled_cells(row: pd.Series) -> list[str]:
-    """The filled cells of a row, stripped, in column order."""
-    return [str(v).strip() for v in row.tolist() if pd.notna(v) and str(v).strip()]
 
 
 def _infer_id(df: pd.DataFrame, numeric: dict[str, Parsed]) -> str | None:
@@ -303,13 +275,15 @@ def validate_table(
     _require_columns(df, categorical, "categorical")
     if not 0 <= max_junk <= 1:
         raise UsageError(f"max_junk must be between 0 and 1, got {max_junk!r}", "max_junk")
-    v = _Validation(_prepared(df), set(exclude or []), set(categorical or []),
-                    list(features or []), infer_roles)
+    totals = total_rows(df) if infer_roles else np.zeros(len(df), dtype=bool)
+    v = _Validation(_prepared(df.loc[~totals]), set(exclude or []),  # totals: not customers
+                    set(categorical or []), list(features or []), infer_roles)
     v.type_columns(id_col)
     frame = v.typed_frame()
     feats = v.features(use_categorical)
     kept = v.check_features(feats, frame, max_junk)
     keep = v.check_rows(min_rows)
+    v.note_totals(df, totals)
     if v.errors:
         raise DataError(v.errors)
     numeric_feats = [c for c in kept if c in v.roles.numeric]
@@ -547,6 +521,18 @@ class _Validation:
             self.cleaning["missing_values"][c] = int(col.isna().sum())
         return True
 
+    def note_totals(self, df: pd.DataFrame, totals: np.ndarray) -> None:
+        """Say which totals rows (:func:`total_rows`) were left out, and count them."""
+        if not totals.any():
+            return
+        first = filled_cells(df.iloc[int(np.flatnonzero(totals)[0])])[0]
+        self.warns.append(Problem(None, f"{int(totals.sum())} totals row(s) dropped: the "
+                                  f"first cell reads {first!r}, a sum of the rows, not a "
+                                  "customer", rows=_rows(totals), code="totals-row",
+                                  severity="warning"))
+        self.cleaning["rows_read"] = len(df)
+        self.cleaning["total_rows_dropped"] = int(totals.sum())
+
     def check_rows(self, min_rows: int) -> np.ndarray:
         """The rows kept: exact duplicate rows are dropped (with a warning), one id on
         different rows is an error, and so are fewer rows than ``min_rows``."""
@@ -554,15 +540,7 @@ class _Validation:
         same_row = df.duplicated(keep="first").to_numpy()
         if id_column is not None:
             self._check_ids(id_column, same_row)
-        totals = total_rows(df)
-        if totals.any():
-            first = _filled_cells(df.iloc[int(np.flatnonzero(totals)[0])])[0]
-            self.warns.append(Problem(None, f"{int(totals.sum())} totals row(s) dropped: the "
-                                      f"first cell reads {first!r}, a sum of the rows, not a "
-                                      "customer", rows=_rows(totals), code="totals-row",
-                                      severity="warning"))
-            self.cleaning["total_rows_dropped"] = int(totals.sum())
-        keep: np.ndarray = ~same_row & ~totals
+        keep: np.ndarray = ~same_row
         n_dup = int(same_row.sum())
         if n_dup:
             self.warns.append(Problem(id_column, f"{n_dup} duplicated row(s) dropped (same "

@@ -366,7 +366,7 @@ class CleaningDoc(TypedDict):
         "Data rows read (header not counted; malformed lines already skipped).")]
     duplicate_rows_dropped: Annotated[Count, Schema("Exact duplicate rows left out of the fit.")]
     total_rows_dropped: NotRequired[Annotated[Count, Schema(
-        "Totals rows dropped (first or last rows whose first cell reads 'Total', 'Grand "
+        "Totals rows dropped (one of the last three rows whose first cell reads 'Total', 'Grand "
         "total', 'Sum'...: a sum of the rows, not a customer); absent when none.")]]
     junk_coerced: Annotated[CountByColumn, Schema(
         "Per column: non-numeric cells (e.g. `12k`) read as missing.")]

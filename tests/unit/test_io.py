@@ -335,6 +335,33 @@ def test_xlsx(tmp_path):
     pd.testing.assert_frame_equal(df, _typed_frame(), check_dtype=False)
 
 
+def test_xlsx_title_rows_above_the_header_are_skipped(tmp_path):
+    """A sheet with a report title and a blank row above its header, and empty cells at the
+    end of some rows: read from the header on, the title in a warning (the rule of delimited
+    text, custseg.delimited.preamble_rows); a sheet without a title is read as it is."""
+    import openpyxl
+
+    path = tmp_path / "report.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Customer report Q3 2026"])
+    sheet.append([])
+    sheet.append(["id", "spend", "visits", "note"])
+    for i in range(30):
+        sheet.append([f"C{i:02d}", 10.5 + i, i % 7] + (["vip"] if i % 4 == 0 else []))
+    book.save(path)
+    df, info = read_table(path)
+    assert list(df.columns) == ["id", "spend", "visits", "note"] and len(df) == 30
+    assert df["spend"].iloc[2] == 12.5
+    warning = next(p for p in info.problems if p.code == "preamble")
+    assert "Customer report Q3 2026" in warning.message
+    plain = tmp_path / "plain.xlsx"
+    df.to_excel(plain, index=False, engine="openpyxl")
+    again, info = read_table(plain)
+    assert list(again.columns) == list(df.columns) and len(again) == 30
+    assert not [p for p in info.problems if p.code == "preamble"]
+
+
 def test_xlsx_second_sheet(tmp_path):
     path = tmp_path / "book.xlsx"
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
