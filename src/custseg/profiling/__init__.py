@@ -326,6 +326,17 @@ def _notable_yes(column: str, yes: str, share: float, everyone: float
                      "overall": round(everyone, 4)}}
 
 
+def _notable_flags(mean: Mapping[str, float], flag_rates: Mapping[str, float]
+                   ) -> dict[str, dict[str, Any]]:
+    """The 0/1 flags describing the segments whose share of 1 (their mean) sets the segment
+    apart, read like yes/no columns (:func:`_notable_yes`, level "yes")."""
+    notable: dict[str, dict[str, Any]] = {}
+    for c, everyone in flag_rates.items():
+        if np.isfinite(mean[c]):
+            notable |= _notable_yes(c, "yes", float(mean[c]), everyone)
+    return notable
+
+
 def _notable_categories(cats: Mapping[str, Mapping[str, float]], categorical: Sequence[str],
                         pop_shares: Mapping[str, Mapping[str, float]],
                         yes_of: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -375,10 +386,8 @@ def _profile(stats: SegmentStatistics, seg: int, ctx: RecommendationContext,
         outlier_group=bool(n) and share < OUTLIER_SHARE,
         defined_by_risk=any(ctx.risky.get(t["feature"]) == t["level"]
                             for t in traits[:DEFINING_TRAITS]),
-        notable_categories=_notable_categories(cats, categorical, pop_shares, yes_of) | {
-            # a 0/1 flag describing the segments reads like a yes/no column
-            c: hit for c, everyone in ctx.flag_rates.items() if np.isfinite(mean[c])
-            for hit in _notable_yes(c, "yes", float(mean[c]), everyone).values()},
+        notable_categories=_notable_categories(cats, categorical, pop_shares, yes_of)
+        | _notable_flags(mean, ctx.flag_rates),
         labels=ctx.labels,
     )
 

@@ -172,6 +172,7 @@ def _cards(summary: dict[str, Any],
     z), evidence, the categories where it differs, stability, the recommendation."""
     from custseg.display import segment_colour
     from custseg.report.profiles import (
+        everyone_share,
         is_outlier_group,
         label,
         notable_categories,
@@ -194,7 +195,7 @@ def _cards(summary: dict[str, Any],
         evidence = [str(e) for e in s.get("evidence") or [] if str(e) not in said]
         mostly, rates = [], []
         for col, n in notable_categories(s, mix).items():
-            overall = n.get("overall", (mix.get(col) or {}).get(n["level"]))
+            overall = everyone_share(n, mix.get(col) or {})
             if says_yes(n, mix.get(col) or {}) and overall is not None:
                 rates.append(f"{label(summary, col)} {float(n['share']):.0%} (vs "
                              f"{overall:.0%} overall)")

@@ -101,11 +101,11 @@ def segment_finding(segment: dict[str, Any], numeric_features: list[str],
             if pop is not None:
                 extras.append(f"{word} {_label(col, labels)} than average ({_fmt(means[col])} vs "
                               f"{_fmt(pop)})")
-        from custseg.report.profiles import notable_categories, says_yes
+        from custseg.report.profiles import everyone_share, notable_categories, says_yes
 
         # the categories where the segment differs, by the rule of the profile table
         for col, hit in notable_categories(segment, views.category_shares).items():
-            overall = hit.get("overall", views.category_shares.get(col, {}).get(hit["level"]))
+            overall = everyone_share(hit, views.category_shares.get(col, {}))
             vs = f" (vs {overall:.0%} overall)" if overall is not None else ""
             share = f"{float(hit['share']):.0%}"
             if says_yes(hit, views.category_shares.get(col, {})):

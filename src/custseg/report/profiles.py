@@ -258,6 +258,18 @@ def says_yes(hit: Mapping[str, Any], shares: Mapping[str, float]) -> bool:
     return bool(hit.get("yes")) or yes_level(shares) == hit["level"]
 
 
+def everyone_share(hit: Mapping[str, Any], shares: Mapping[str, float]) -> float | None:
+    """Everyone's share of a notable category's level (:func:`notable_categories`): given
+    by the summary for a share of yes (``overall``), else from the population's mix.
+
+    >>> everyone_share({"level": "yes", "overall": 0.06}, {}), everyone_share(
+    ...     {"level": "F"}, {"F": 0.5})
+    (0.06, 0.5)
+    """
+    share = hit.get("overall", shares.get(str(hit["level"])))
+    return float(share) if _finite(share) else None
+
+
 def traits(seg: Mapping[str, Any], summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     """What sets the segment apart, most distinguishing first: ``feature``, ``label``,
     ``z``, ``arrow`` (▲ above the average customer, ▼ below: the sign of z), ``ratio`` (the
@@ -308,11 +320,11 @@ def yes_shorts(seg: Mapping[str, Any], summary: Mapping[str, Any]) -> list[str]:
     mix = population_mix(summary)
     out = []
     for col, hit in notable_categories(seg, mix).items():
-        overall = hit.get("overall", (mix.get(col) or {}).get(hit["level"]))
-        if says_yes(hit, mix.get(col) or {}) and _finite(overall):
-            arrow = "▲" if float(hit["share"]) > float(overall) else "▼"
+        overall = everyone_share(hit, mix.get(col) or {})
+        if says_yes(hit, mix.get(col) or {}) and overall is not None:
+            arrow = "▲" if float(hit["share"]) > overall else "▼"
             out.append(f"{arrow} {label(summary, col)} {float(hit['share']):.0%} vs "
-                       f"{float(overall):.0%}")
+                       f"{overall:.0%}")
     return out
 
 
