@@ -648,3 +648,23 @@ def test_margin_and_returns_are_read_as_costs(shift, advice, risky):
     profiles, _ = profile_segments(pd.DataFrame(X, columns=cols), seg, cols, roles=roles)
     assert profiles[1].recommendation.startswith(advice), profiles[1].recommendation
     assert profiles[1].defined_by_risk is risky
+
+
+def test_a_larger_household_is_a_family():
+    """A segment with a larger family (``Family_Size``) is advised as a household; amounts
+    spent on children's goods are not a household size."""
+    from custseg.profiling import load_rules, profile_segments
+    from custseg.profiling.recommend import RecommendationContext
+
+    n = 100
+    df = pd.DataFrame({"Family_Size": np.r_[np.full(n, 2.0), np.full(n, 5.0)],
+                       "Age": np.r_[np.full(n, 40.0), np.full(n, 41.0)]})
+    profiles, _ = profile_segments(df, np.repeat([0, 1], n), list(df),
+                                   roles={"Family_Size": "count", "Age": "age"})
+    assert profiles[1].recommendation.startswith("Larger households")
+    cols = ["MntKidsClothes", "Kidhome"]
+    ctx = RecommendationContext(cols, [], {"MntKidsClothes": "spend on kids clothes",
+                                           "Kidhome": "children at home"},
+                                {"MntKidsClothes": "money", "Kidhome": "count"},
+                                load_rules().concepts)
+    assert ctx.concept_columns["household"] == ["Kidhome"]
