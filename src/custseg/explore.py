@@ -330,7 +330,9 @@ def overview_of_segmentation(seg: Segmenter, table: pd.DataFrame, info: Any,
     """The overview of the customers a fitted segmenter was given (exact duplicates left
     out), with the cleaning it did."""
     keep = seg.fit_mask_ | (seg.labels_ == -1)
-    cols = [c for c in [*seg.roles_.numeric, *seg.roles_.categorical] if c in table.columns]
+    ids = {c["column"] for c in summary.get("columns") or [] if c["role"] == "id"}
+    cols = [c for c in [*seg.roles_.numeric, *seg.roles_.categorical]
+            if c in table.columns and c not in ids]  # row numbers: no distribution to show
     frame = table.loc[keep, cols]
     return describe_data(frame, roles=summary["roles"], features=list(seg.features_),
                          cleaning=summary["cleaning"], preprocessing=summary["preprocessing"],

@@ -668,3 +668,16 @@ def test_a_larger_household_is_a_family():
                                 {"MntKidsClothes": "money", "Kidhome": "count"},
                                 load_rules().concepts)
     assert ctx.concept_columns["household"] == ["Kidhome"]
+
+
+def test_row_numbers_are_not_drawn_in_the_report(tmp_path, table):
+    """A row-number column is left out of the fit and of the report's distributions."""
+    from custseg.pipeline import segment_file
+
+    path = tmp_path / "rows.csv"
+    table.assign(RowNumber=np.arange(1, len(table) + 1)).to_csv(path, index=False)
+    result = segment_file(path, k=3, random_state=0)
+    assert "RowNumber" not in result.summary["features"]
+    assert result.overview is not None
+    drawn = [h.column for h in result.overview.histograms]
+    assert "RowNumber" not in drawn and "MntWines" in drawn
