@@ -125,6 +125,8 @@ PHRASES: dict[tuple[str, ...], str] = {
     ("m", "score"): "monetary score",
     ("rfm", "score"): "recency frequency monetary score",
     ("cost", "contact"): "cost of contact",
+    # a bank's count of the products a customer holds (BankChurners' Total_Relationship_Count)
+    ("relationship", "count"): "products held",
 }
 
 #: Whole column names (all their tokens) read as a phrase, where the bare word is too vague

@@ -47,6 +47,7 @@ BARE = {k for k, v in ABBREVIATIONS.items() if k != v and k not in ("no", "n")}
     ("Z_CostContact", "cost of contact"),
     ("default payment next month", "default payment next month"),
     ("ONEOFF_PURCHASES_FREQUENCY", "one-off purchase frequency"),
+    ("Total_Relationship_Count", "products held"),
     ("PURCHASES_TRX", "purchase transactions"),
     ("ProductsBought", "products bought"),
     ("sales_volume", "sales volume"),
