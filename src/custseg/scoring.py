@@ -52,6 +52,7 @@ import pandas as pd
 from custseg.bundle import Bundle, load_bundle
 from custseg.errors import DataError, Problem
 from custseg.io import atomic_output_file, check_input_path, file_sha256, iter_table, write_csv
+from custseg.parsing import total_rows
 
 log = logging.getLogger("custseg.scoring")
 
@@ -73,6 +74,8 @@ class ScoreReport:
     chunks: int = 0
     segment_counts: dict[int, int] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
+    #: totals rows at the end of the file, left out (:func:`custseg.parsing.total_rows`)
+    total_rows_dropped: int = 0
     input_sha256: str = ""
     output: str = ""
 
@@ -402,6 +405,22 @@ def _write_parquet(frame: pd.DataFrame, path: Path, writer: Any) -> Any:
     return writer
 
 
+def _without_totals(chunks: Iterator[pd.DataFrame], report: ScoreReport
+                    ) -> Iterator[pd.DataFrame]:
+    """The chunks, the last one without the totals rows at its end (as ``segment`` leaves
+    them out: :func:`custseg.parsing.total_rows`), counted in ``report``."""
+    previous = next(chunks, None)
+    if previous is None:
+        return
+    for chunk in chunks:
+        yield previous
+        previous = chunk
+    totals = total_rows(previous)
+    report.total_rows_dropped = int(totals.sum())
+    if not totals.all():
+        yield previous.loc[~totals]
+
+
 def score_file(
     model: str | os.PathLike[str],
     input_path: str | os.PathLike[str],
@@ -424,8 +443,8 @@ def score_file(
     with atomic_output_file(out, force=force) as tmp:
         try:
             offset = 0
-            for chunk in iter_chunks(input_path, chunk_size,
-                                     features + ([id_col] if id_col else [])):
+            for chunk in _without_totals(iter_chunks(
+                    input_path, chunk_size, features + ([id_col] if id_col else [])), report):
                 if report.chunks == 0:
                     _check_columns(chunk, features, id_col, report)
                 frame = _score_chunk(scorer, chunk, id_col, offset)

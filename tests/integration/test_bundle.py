@@ -133,6 +133,20 @@ def test_scoring_in_chunks_equals_scoring_at_once(tmp_path, bundle_dir, mall):
     assert scored["segment"].tolist() == seg.predict(mall).tolist()
 
 
+@pytest.mark.parametrize("chunk_size", [10_000, 200, 7])
+def test_a_totals_row_at_the_end_is_not_scored(tmp_path, bundle_dir, chunk_size):
+    """As ``segment``, ``score`` leaves out a totals row at the end of the file, also when
+    it is alone in the last chunk (200 customers in chunks of 200)."""
+    path = tmp_path / "with_total.csv"
+    text = demo_data_path().read_text("utf-8")
+    path.write_text(text.rstrip("\n") + "\nTotal,,7770,12112,10040\n", "utf-8")
+    report = score_file(bundle_dir, path, tmp_path / "scored.csv", chunk_size=chunk_size)
+    plain = score_file(bundle_dir, demo_data_path(), tmp_path / "plain.csv")
+    assert report.total_rows_dropped == 1 and report.rows == 200
+    assert (tmp_path / "scored.csv").read_bytes() == (tmp_path / "plain.csv").read_bytes()
+    assert plain.total_rows_dropped == 0
+
+
 def test_parquet_in_and_out(tmp_path, bundle_dir, mall):
     mall.to_parquet(tmp_path / "in.parquet")
     report = score_file(bundle_dir, tmp_path / "in.parquet", tmp_path / "out.parquet",

@@ -48,6 +48,9 @@ def score(
     if report.ignored_columns:
         console.print(f"  columns not used by the model: {', '.join(report.ignored_columns)}",
                       markup=False)
+    if report.total_rows_dropped:
+        console.print(f"  totals rows left out at the end: {report.total_rows_dropped}",
+                      markup=False)
 
 
 @guarded
