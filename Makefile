@@ -52,12 +52,14 @@ lint: $(TEST_STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
-# The compiled K-Means kernels are compiled (or loaded from Numba's cache) beside the linters:
-# on a new checkout their first compilation (about 80 s on one core) would otherwise be paid
-# inside a test, after the linters.
-test: $(TEST_STAMP)
+# The compiled K-Means kernels are compiled (or loaded from Numba's cache) as soon as custseg
+# and its own dependencies are installed (the demo's set), beside the rest of the install (the
+# test tools, the extras) and the linters: on a new checkout their first compilation (about
+# 80 s on one core) would otherwise be paid inside a test, or after the install.
+test: $(DEMO_STAMP)
 	$(BIN)/python -c "from custseg.algorithms.kmeans import compile_kernels as c; c()" & \
 	warm=$$!; \
+	$(MAKE) --no-print-directory install && \
 	$(BIN)/ruff check . && $(BIN)/lint-imports --no-cache && $(BIN)/mypy; lint=$$?; \
 	wait $$warm; test $$lint -eq 0
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
