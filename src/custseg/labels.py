@@ -45,6 +45,8 @@ from custseg.errors import UsageError
 #: Extend it freely: it is data, not logic.
 ABBREVIATIONS: dict[str, str] = {
     "mnt": "spend on",
+    # words glued in a CamelCase name whose second word is lower case ("HikeFromlastYear")
+    "fromlast": "from last",
     "num": "number of",
     "nb": "number of",
     "nbr": "number of",

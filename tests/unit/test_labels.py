@@ -48,6 +48,7 @@ BARE = {k for k, v in ABBREVIATIONS.items() if k != v and k not in ("no", "n")}
     ("default payment next month", "default payment next month"),
     ("ONEOFF_PURCHASES_FREQUENCY", "one-off purchase frequency"),
     ("Total_Relationship_Count", "products held"),
+    ("OrderAmountHikeFromlastYear", "order amount hike from last year"),
     ("PURCHASES_TRX", "purchase transactions"),
     ("ProductsBought", "products bought"),
     ("sales_volume", "sales volume"),

@@ -418,6 +418,13 @@ def test_previous_purchases_are_a_frequency_not_spend():
                                                    "Review Rating": "measure"},
                                 load_rules().concepts)
     assert ctx.concept_columns["frequency"] == ["Previous Purchases"]
+    orders = RecommendationContext(["OrderCount", "OrderAmountHikeFromlastYear"], [],
+                                   {"OrderCount": "order count", "OrderAmountHikeFromlastYear":
+                                    "order amount hike from last year"},
+                                   {"OrderCount": "count",
+                                    "OrderAmountHikeFromlastYear": "measure"},
+                                   load_rules().concepts)
+    assert orders.concept_columns["frequency"] == ["OrderCount"]
     assert ctx.concept_columns["spend"] == ["Purchase Amount (USD)"]
     assert ctx.concept_columns["satisfaction"] == ["Review Rating"]
 
