@@ -233,7 +233,7 @@ def _per_period(tokens: list[str]) -> list[str]:
 PLURAL_MODIFIERS = {"purchases": "purchase", "installments": "installment",
                     "instalments": "instalment", "transactions": "transaction",
                     "orders": "order", "payments": "payment", "items": "item",
-                    "products": "product"}
+                    "products": "product", "deals": "deal"}
 #: Words after which a plural stays plural ("purchases per month", "payments of").
 _LINKS = frozenset({"of", "per", "in", "on", "at", "to", "for", "by", "with", "since", "and",
                     "or", "made", "paid", "bought", "sold", "purchased", "used", "held",
@@ -266,7 +266,7 @@ def humanize(column: str, keep_filler: bool = False) -> str:
     read like the end of another column's label).
 
     >>> humanize("NumDealsPurchases"), humanize("Detergents_Paper"), humanize("Year_Birth")
-    ('number of deals purchases', 'detergents paper', 'year of birth')
+    ('number of deal purchases', 'detergents paper', 'year of birth')
     >>> humanize("Spending Score (1-100)"), humanize("totalAmount"), humanize("LIMIT_BAL")
     ('spending', 'total amount', 'credit limit')
     >>> humanize("PURCHASES_TRX"), humanize("INSTALLMENTS_PURCHASES")

@@ -104,6 +104,8 @@ def test_level_words_agree_with_the_numbers(run: dict[str, Any]) -> None:
         parts = seg["name"].removeprefix("Outlier group: ").split(" · ")
         by_label = {labels.get(t["feature"], t["label"]): t for t in seg["traits"]}
         by_label.update({t["label"]: t for t in seg["traits"]})
+        # "Many web purchases" for "number of web purchases"
+        by_label.update({t["label"].removeprefix("number of "): t for t in seg["traits"]})
         # numbered siblings (bill amount 1..6) are named once: "High bill amount"
         for t in seg["traits"]:
             by_label.setdefault(re.sub(r" \d+$", "", t["label"]), t)

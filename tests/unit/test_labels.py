@@ -52,7 +52,7 @@ BARE = {k for k, v in ABBREVIATIONS.items() if k != v and k not in ("no", "n")}
     ("PURCHASES_TRX", "purchase transactions"),
     ("ProductsBought", "products bought"),
     ("sales_volume", "sales volume"),
-    ("NumDealsPurchases", "number of deals purchases"),
+    ("NumDealsPurchases", "number of deal purchases"),
     ("totalAmount", "total amount"),
     ("CreditScore", "credit score"),
     ("n_orders", "number of orders"),

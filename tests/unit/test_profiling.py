@@ -591,12 +591,12 @@ def test_statistics_path_matches_frame_path():
 
 
 def test_a_count_of_things_reads_many_or_few():
-    """A count named by its things in the plural reads "Many children", "Few children at
-    home", never "High children"; "number of ..." keeps High and Low."""
+    """A count named by its things in the plural reads "Many children", "Few deal
+    purchases" (for "number of deal purchases"), never "High children"."""
     n = 100
     df = pd.DataFrame({"children": np.r_[np.zeros(n), np.full(n, 3.0)],
                        "NumDealsPurchases": np.r_[np.full(n, 8.0), np.ones(n)]})
     roles = {"children": "count", "NumDealsPurchases": "count"}
     profiles, _ = profile_segments(df, np.repeat([0, 1], n), list(df), roles=roles)
-    assert profiles[0].name == "Few children · High number of deals purchases"
-    assert profiles[1].name == "Many children · Low number of deals purchases"
+    assert profiles[0].name == "Few children · Many deal purchases"
+    assert profiles[1].name == "Many children · Few deal purchases"

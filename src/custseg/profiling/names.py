@@ -106,7 +106,8 @@ def _same_start(a: str, b: str) -> bool:
 
 #: A customer's age (the role ``age``, labelled "age") in plain words.
 AGE_WORDS = {"High": "Older", "Mid": "Middle-aged", "Low": "Younger"}
-#: A count of things named in the plural (children, web visits per month) in plain words.
+#: A count of things named in the plural (children, web visits per month, "number of web
+#: purchases") in plain words: "Many web purchases".
 COUNT_WORDS = {"High": "Many", "Low": "Few"}
 #: The days since a customer's last purchase (a label "recency" or "days since last ...")
 #: in plain words: few days is recent.
@@ -133,9 +134,9 @@ def _part(p: SegmentProfile, f: str, roles: Mapping[str, str], group: bool = Fal
         return AGE_WORDS[level]
     if _is_recency(label):  # "Recent", not "Low days since last purchase"
         return RECENCY_WORDS[level]
-    if roles.get(f) == "count" and level in COUNT_WORDS and plural_noun(label) and not (
-            label.startswith("number of ")):  # "Many children", not "High children"
-        return f"{COUNT_WORDS[level]} {label}"
+    things = label.removeprefix("number of ")
+    if roles.get(f) == "count" and level in COUNT_WORDS and plural_noun(things):
+        return f"{COUNT_WORDS[level]} {things}"  # "Many children", not "High children"
     return f"{level} {label}"
 
 
