@@ -523,6 +523,11 @@ def test_a_high_balance_or_limit_is_room_to_grow_unless_risky():
     assert profiles[1].recommendation.startswith("Room to grow"), profiles[1].recommendation
     assert profiles[1].recommendation_kind == "upsell"
     assert profiles[2].defined_by_risk and profiles[2].recommendation_kind != "upsell"
+    X[labels_ == 2] = rng.lognormal(8, 0.3, (100, 6))
+    X[labels_ == 2, :3] /= 8            # holds little with you
+    profiles, _ = profile_segments(pd.DataFrame(X, columns=cols), labels_, cols, roles=roles,
+                                   log_columns=cols)
+    assert profiles[2].recommendation.startswith("Hold little with you"), profiles[2]
 
 
 def test_time_on_the_app_or_the_site_is_engagement():
