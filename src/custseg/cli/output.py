@@ -181,7 +181,13 @@ def print_segments(console: Console, s: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from custseg.report.profiles import is_outlier_group, trait_short, traits, yes_shorts
+    from custseg.report.profiles import (
+        is_outlier_group,
+        population_mix,
+        trait_short,
+        traits,
+        yes_shorts,
+    )
 
     table = Table(title=f"{s['k']} segments of {s['n_customers']:,} customers",
                   title_justify="left")
@@ -194,9 +200,10 @@ def print_segments(console: Console, s: dict[str, Any]) -> None:
     if spend:
         table.add_column("of spend", justify="right", no_wrap=True)
     table.add_column("what sets it apart", min_width=22)
+    mix = population_mix(s)
     for seg in s["segments"]:
         apart = "\n".join([*(trait_short(t) for t in traits(seg, s)[:3]),
-                           *yes_shorts(seg, s)[:2]])  # who left, answered... (share of yes)
+                           *yes_shorts(seg, s, mix)[:2]])  # who left, answered... (yes share)
         if is_outlier_group(seg):
             apart = "outlier group: review individually" + (f"\n{apart}" if apart else "")
         cells = [str(seg["id"]), escape(str(seg["name"])), f"{seg['size']:,}",

@@ -72,19 +72,15 @@ def _fmt(x: float, yearish: bool = False) -> str:
     a = abs(x)
     if yearish and 1000 <= a <= 2200:
         return f"{x:.0f}"
-    if a >= 100:
-        return f"{x:,.0f}"
-    if a >= 10:
-        return f"{x:.0f}"
-    if a >= 1:
-        return f"{x:.1f}".removesuffix(".0")
     if a == 0:
         return "0"
-    return f"{x:.2f}"
+    text = f"{x:,.{_decimals(x)}f}"
+    return text.removesuffix(".0") if 1 <= a < 10 else text
 
 
 def _decimals(x: float) -> int:
-    """The decimals :func:`_fmt` shows ``x`` with (at most)."""
+    """The decimals :func:`_fmt` shows ``x`` with (at most): none from 10, one from 1, else
+    two."""
     a = abs(x)
     return 0 if a >= 10 else 1 if a >= 1 else 2
 

@@ -309,7 +309,8 @@ def trait_short(t: Mapping[str, Any]) -> str:
     return f"{t['arrow']} {t['label']} {size}"
 
 
-def yes_shorts(seg: Mapping[str, Any], summary: Mapping[str, Any]) -> list[str]:
+def yes_shorts(seg: Mapping[str, Any], summary: Mapping[str, Any],
+               mix: Mapping[str, Mapping[str, float]] | None = None) -> list[str]:
     """The segment's notable shares of yes, for the terminal: '▲ exited 8% vs 6%'.
 
     >>> seg = {"notable_categories": {"Exited": {"level": "yes", "share": 0.084,
@@ -317,7 +318,7 @@ def yes_shorts(seg: Mapping[str, Any], summary: Mapping[str, Any]) -> list[str]:
     >>> yes_shorts(seg, {"labels": {"Exited": "exited"}})
     ['▲ exited 8% vs 6%']
     """
-    mix = population_mix(summary)
+    mix = population_mix(summary) if mix is None else mix  # once for all the segments
     out = []
     for col, hit in notable_categories(seg, mix).items():
         overall = everyone_share(hit, mix.get(col) or {})
