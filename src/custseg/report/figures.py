@@ -33,17 +33,18 @@ SIGNAL_NAMES = {"elbow": "elbow", "silhouette": "silhouette",
 
 def _figure_spec(data: list[dict[str, Any]], layout: dict[str, Any], height: int,
                  **kwargs: Any) -> dict[str, Any]:
-    """The figure: ``layout`` with the report's look, its numeric arrays encoded as
-    Plotly's JSON encodes them."""
+    """The figure: ``layout`` with the report's look, its numbers rounded to 8 significant
+    digits (:func:`custseg.report.plotly_dict.steady`: the same page on every CPU) and its
+    numeric arrays encoded as Plotly's JSON encodes them."""
     from _plotly_utils.utils import convert_to_base64
 
     pdict.update(layout, {"height": height, "autosize": True,
                           "margin": {"l": 64, "r": 24, "t": 48, "b": 56},
                           "font": {"family": FONT, "size": 13},
                           "hoverlabel": {"font": {"family": FONT}}, **kwargs})
-    spec = {"data": data, "layout": layout}
+    spec = pdict.steady({"data": data, "layout": layout})
     convert_to_base64(spec)  # not the template (first in the layout): it holds no arrays
-    spec["layout"] = {"template": pdict.white_template(), **layout}
+    spec["layout"] = {"template": pdict.white_template(), **spec["layout"]}
     return spec
 
 
