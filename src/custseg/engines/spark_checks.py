@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from custseg.engines.base import new_cleaning, record_unreadable
-from custseg.engines.spark_read import NumericColumn, parse_expr, scan_text_columns, spark_col
+from custseg.engines.spark_read import (
+    NumericColumn,
+    parse_expr,
+    scan_text_columns,
+    spark_col,
+    with_unmarked,
+)
 from custseg.engines.spark_run import SparkRunState
 from custseg.errors import DataError, Problem, UsageError
 
@@ -83,7 +89,8 @@ class SparkChecks(SparkRunState):
         data.numeric = list(roles.numeric)
         data.cols = {c: NumericColumn(c, f"__num{i}", "number" if c in typed_input else "text")
                      for i, c in enumerate(data.numeric)}
-        scan_text_columns(data.base, list(data.cols.values()))
+        unmarked = with_unmarked(data.base, list(data.cols.values()))
+        scan_text_columns(unmarked, list(data.cols.values()))
         data.cleaning = new_cleaning(n_rows, 0, checked.cleaning["columns_dropped"])
         data.feats = [c for c in checked.features if c in data.cols]
         data.role_of = dict(assign_roles(checked, requested=features, exclude=exclude).role_of)
@@ -97,7 +104,7 @@ class SparkChecks(SparkRunState):
                               cleaning=data.cleaning, errors=data.problems, warns=data.warns,
                               junk={"values": col.junk_values},
                               markers={"values": col.marker_values})
-        data.typed = self._cache(data.base.select(
+        data.typed = self._cache(unmarked.select(
             spark_col(data.key).alias("__key"),
             *[parse_expr(col).alias(col.internal) for col in data.cols.values()],
             *[F.trim(spark_col(c).cast("string")).alias(f"__cat{i}")
