@@ -14,7 +14,6 @@ from custseg.engines.spark_read import (
     parse_expr,
     scan_text_columns,
     spark_col,
-    with_unmarked,
 )
 from custseg.engines.spark_run import SparkRunState
 from custseg.errors import DataError, Problem, UsageError
@@ -89,8 +88,7 @@ class SparkChecks(SparkRunState):
         data.numeric = list(roles.numeric)
         data.cols = {c: NumericColumn(c, f"__num{i}", "number" if c in typed_input else "text")
                      for i, c in enumerate(data.numeric)}
-        unmarked = with_unmarked(data.base, list(data.cols.values()))
-        scan_text_columns(unmarked, list(data.cols.values()))
+        unmarked = scan_text_columns(data.base, list(data.cols.values()))
         data.cleaning = new_cleaning(n_rows, 0, checked.cleaning["columns_dropped"])
         data.feats = [c for c in checked.features if c in data.cols]
         data.role_of = dict(assign_roles(checked, requested=features, exclude=exclude).role_of)

@@ -190,17 +190,19 @@ def parse_expr(col: NumericColumn) -> Any:
     return parsed
 
 
-def scan_text_columns(base: Any, columns: list[NumericColumn]) -> None:
-    """One pass over the text columns of :func:`with_unmarked`'s frame ``base``: filled
-    cells, numbers, comma forms, missing markers; decides each column's comma reading and
-    counts its junk (as custseg.schema does)."""
+def scan_text_columns(base: Any, columns: list[NumericColumn]) -> Any:
+    """One pass over the text columns: filled cells, numbers, comma forms, missing markers;
+    decides each column's comma reading and counts its junk (as custseg.schema does).
+    Returns ``base`` with the unmarked text columns (:func:`with_unmarked`), which
+    :func:`parse_expr` reads."""
     from pyspark.sql import functions as F
 
     from custseg.schema import MISSING_MARKERS
 
+    base = with_unmarked(base, columns)
     text = [c for c in columns if c.kind == "text"]
     if not text:
-        return
+        return base
     markers = sorted(MISSING_MARKERS)
     aggs = []
     for i, c in enumerate(text):
@@ -235,6 +237,7 @@ def scan_text_columns(base: Any, columns: list[NumericColumn]) -> None:
             values = [r[0] for r in bad.select(t).limit(40).collect()]
             c.marker_values = [v for v in values if v.lower() in MISSING_MARKERS][:20]
             c.junk_values = [v for v in values if v.lower() not in MISSING_MARKERS][:20]
+    return base
 
 
 class SparkReading(SparkRunState):
