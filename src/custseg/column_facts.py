@@ -322,3 +322,81 @@ def _code_order(code: str) -> tuple[int, str]:
         return int(code), ""
     except ValueError:
         return 0, code
+
+
+#: Ordered scales of text levels a table writes in words, lowest first; the words of one
+#: rank are synonyms.  A text column whose levels all belong to one scale, three of them or
+#: more, is read as the rank of each level (:func:`ordered_levels`).
+ORDERED_SCALES: tuple[tuple[tuple[str, ...], ...], ...] = (
+    (("very low", "lowest"), ("low",), ("medium", "average", "moderate", "mid", "middle",
+                                        "normal", "med", "avg"), ("high",),
+     ("very high", "highest")),
+    (("very poor",), ("poor", "bad"), ("fair", "average", "ok", "okay"), ("good",),
+     ("very good",), ("excellent",)),
+    (("never",), ("rarely", "seldom"), ("sometimes", "occasionally"),
+     ("often", "frequently"), ("always", "very often")),
+    (("strongly disagree",), ("disagree",), ("neutral", "neither agree nor disagree"),
+     ("agree",), ("strongly agree",)),
+    (("very dissatisfied", "very unsatisfied"), ("dissatisfied", "unsatisfied"),
+     ("neutral", "neither satisfied nor dissatisfied"), ("satisfied",), ("very satisfied",)),
+    (("bronze",), ("silver",), ("gold",), ("platinum",), ("diamond",)),
+    (("basic",), ("standard",), ("premium",)),
+    (("extra small", "very small"), ("small",), ("medium",), ("large",),
+     ("extra large", "very large")),
+)
+#: Fewest levels of a scale a column must show to be read as ranks (two levels are a yes/no).
+MIN_ORDERED_LEVELS = 3
+
+
+def scale_key(level: object) -> str:
+    """A level as the scales spell it: lower case, ``_``/``-`` and runs of spaces as one.
+
+    >>> scale_key(" Very_High ")
+    'very high'
+    """
+    return re.sub(r"[\s_\-]+", " ", str(level).strip().lower())
+
+
+def ordered_levels(values: pd.Series) -> list[str] | None:
+    """The levels of a text column in their order when they all belong to one scale of
+    :data:`ORDERED_SCALES` and show :data:`MIN_ORDERED_LEVELS` of its ranks or more (as the
+    column spells them, lowest first); None otherwise.
+
+    >>> ordered_levels(pd.Series(["High", "Low", "Average", None, "Low"]))
+    ['Low', 'Average', 'High']
+    >>> ordered_levels(pd.Series(["Gold", "silver", "Platinum"]))
+    ['silver', 'Gold', 'Platinum']
+    >>> ordered_levels(pd.Series(["Low", "High"])) is None  # two levels: a yes/no
+    True
+    >>> ordered_levels(pd.Series(["Low", "High", "Unknown"])) is None
+    True
+    """
+    levels = [str(v) for v in values.dropna().unique()[:40]]
+    keys = {v: scale_key(v) for v in levels}
+    if not levels or len(levels) > 12:
+        return None
+    for scale in ORDERED_SCALES:
+        rank = {word: i for i, words in enumerate(scale) for word in words}
+        if all(k in rank for k in keys.values()):
+            ranks = {rank[k] for k in keys.values()}
+            if len(ranks) < MIN_ORDERED_LEVELS:
+                return None
+            return sorted(levels, key=lambda v: (rank[keys[v]], keys[v], v))
+    return None
+
+
+def level_ranks(levels: Sequence[str]) -> dict[str, float]:
+    """The rank of each level (1 for the lowest) by the scale's key of its spelling; levels
+    of the same rank (synonyms) share it.
+
+    >>> level_ranks(["Low", "Average", "Medium", "High"])
+    {'low': 1.0, 'average': 2.0, 'medium': 2.0, 'high': 3.0}
+    """
+    for scale in ORDERED_SCALES:
+        rank = {word: i for i, words in enumerate(scale) for word in words}
+        keys = [scale_key(v) for v in levels]
+        if all(k in rank for k in keys):
+            present = sorted({rank[k] for k in keys})
+            return {k: float(present.index(rank[k]) + 1) for k in keys}
+    return {scale_key(v): float(i + 1) for i, v in enumerate(levels)}
+

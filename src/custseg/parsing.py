@@ -358,3 +358,43 @@ def constant_problem(column: str, value: float) -> Problem:
     """
     return Problem(column, f"is constant ({value:g}); dropped, it cannot tell customers apart",
                    code="constant", severity="warning")
+
+
+# ----------------------------------------------------------------------------- dates
+def dates_dayfirst(text: pd.Series) -> bool:
+    """Whether ``a-b-yyyy`` / ``a/b/yyyy`` dates put the day first (a field above 12)."""
+    parts = text.dropna().astype(str).str.extract(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.]\d{2,4}")
+    if parts.empty or parts[0].isna().all():
+        return False
+    first = pd.to_numeric(parts[0], errors="coerce")
+    second = pd.to_numeric(parts[1], errors="coerce")
+    return bool((first > 12).any() and not (second > 12).any())
+
+
+def parse_dates(values: pd.Series, dayfirst: bool) -> pd.Series:
+    """Dates of a column (text or datetime), missing where they do not parse."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return pd.to_datetime(values).dt.tz_convert("UTC").dt.tz_localize(None) if getattr(
+            values.dt, "tz", None) is not None else pd.to_datetime(values)
+    with warnings.catch_warnings():  # times with offsets are read in UTC, then made naive
+        warnings.simplefilter("ignore")
+        return pd.to_datetime(values.astype("string").str.strip(), errors="coerce",
+                              format="mixed", dayfirst=dayfirst, utc=True).dt.tz_localize(None)
+
+
+def reference_dates(frame: pd.DataFrame, dates: Sequence[str]) -> tuple[
+        dict[str, tuple[pd.Timestamp | None, bool]], pd.Timestamp | None]:
+    """Per date column its latest day (None when no date reads) and whether it is written
+    day first; and the latest day of them all."""
+    parsed: dict[str, tuple[pd.Timestamp | None, bool]] = {}
+    latest: pd.Timestamp | None = None
+    for c in dates:
+        dayfirst = dates_dayfirst(frame[c]) if not pd.api.types.is_datetime64_any_dtype(
+            frame[c]) else False
+        when = parse_dates(frame[c], dayfirst)
+        top = when.max()
+        top = None if pd.isna(top) else pd.Timestamp(top).normalize()
+        parsed[c] = (top, dayfirst)
+        if top is not None and (latest is None or top > latest):
+            latest = top
+    return parsed, latest

@@ -50,6 +50,8 @@ ROLE_TABLE: dict[str, Role] = {r.name: r for r in (
     Role("rate", "a share or percentage (0-1 or 0-100)", "feature", numeric=True),
     Role("flag", "0/1 (accepted an offer, complained, responded)", "describe", numeric=True),
     Role("category", "a few text levels or integer codes (region, gender)", "describe"),
+    Role("level", "ordered text levels (Low < Average < High, Bronze < Silver < Gold): "
+         "their rank", "feature", overridable=False, profile_as="measure"),
     Role("text", "free text with many values", "dropped"),
     Role("measure", "any other number (age, score, duration)", "feature", numeric=True),
     Role("duplicate", "moves with an earlier column", "describe", overridable=False),

@@ -19,11 +19,16 @@ measure    any other number (age, score, duration)                 feature
 flag       0/1 (accepted an offer, complained, responded)          describes segments
 calendar   a day of the month, a month, a weekday or an hour         describes segments
 category   a few text levels or integer codes (region, gender)     describes segments
+level      ordered text levels (Low < Average < High)              feature: their rank
 ========== ====================================================== =====================
 
 Flags and categories describe the segments rather than drive them: a 0/1 column, or a
-category, would otherwise split customers along itself.  Every decision can be overridden
-(``overrides={"Fresh": "money"}``, or a roles file read by :func:`load_role_overrides`).
+category, would otherwise split customers along itself.  Text levels of one ordered scale
+(``ORDERED_SCALES`` in :mod:`custseg.column_facts`: low/average/high, poor/fair/good,
+never/sometimes/always, bronze/silver/gold, basic/standard/premium...), three of them or
+more, are not a split but a measure: their rank (1 for the lowest) is a feature.  Every
+decision can be overridden (``overrides={"Fresh": "money"}``, or a roles file read by
+:func:`load_role_overrides`).
 
 Rules, in order, for a numeric column that is not the id (names are matched as words,
 case-insensitive; see ``NAME_HINTS`` in :mod:`custseg.column_facts`):
@@ -80,7 +85,6 @@ Examples
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -101,15 +105,19 @@ from custseg.column_facts import (
     count_reason,
     has_hint,
     identifier_reason,
+    level_ranks,
     levels_reason,
     money_reason,
     name_words,
     near_duplicates,
     none_code,
+    ordered_levels,
     rate_scale,
+    scale_key,
     share_reason,
 )
 from custseg.errors import UsageError
+from custseg.parsing import parse_dates, reference_dates
 from custseg.role_table import (
     NUMERIC_ROLES,
     OVERRIDABLE,
@@ -178,8 +186,10 @@ class Derivation:
 
     name: str
     source: str
-    kind: str  # "age" | "days_since" | "none_code"
-    reference: str  # ISO date (days_since), a year (age) or the code read as missing
+    kind: str  # "age" | "days_since" | "none_code" | "levels"
+    #: ISO date (days_since), a year (age), the code read as missing (none_code) or the
+    #: levels lowest first, joined by "|" (levels)
+    reference: str
     dayfirst: bool = False
 
     def to_dict(self) -> DerivationDoc:
@@ -202,27 +212,6 @@ class FeatureRoles:
 
 
 # ------------------------------------------------------------------ derivations
-def _dayfirst(text: pd.Series) -> bool:
-    """Whether ``a-b-yyyy`` / ``a/b/yyyy`` dates put the day first (a field above 12)."""
-    parts = text.dropna().astype(str).str.extract(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.]\d{2,4}")
-    if parts.empty or parts[0].isna().all():
-        return False
-    first = pd.to_numeric(parts[0], errors="coerce")
-    second = pd.to_numeric(parts[1], errors="coerce")
-    return bool((first > 12).any() and not (second > 12).any())
-
-
-def parse_dates(values: pd.Series, dayfirst: bool) -> pd.Series:
-    """Dates of a column (text or datetime), missing where they do not parse."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return pd.to_datetime(values).dt.tz_convert("UTC").dt.tz_localize(None) if getattr(
-            values.dt, "tz", None) is not None else pd.to_datetime(values)
-    with warnings.catch_warnings():  # times with offsets are read in UTC, then made naive
-        warnings.simplefilter("ignore")
-        return pd.to_datetime(values.astype("string").str.strip(), errors="coerce",
-                              format="mixed", dayfirst=dayfirst, utc=True).dt.tz_localize(None)
-
-
 def derive(frame: pd.DataFrame, derivations: Sequence[Derivation]) -> pd.DataFrame:
     """The derived feature columns of ``frame`` (one column per derivation, float64)."""
     out = pd.DataFrame(index=frame.index)
@@ -234,6 +223,10 @@ def derive(frame: pd.DataFrame, derivations: Sequence[Derivation]) -> pd.DataFra
         elif d.kind == "none_code":
             values = pd.to_numeric(src, errors="coerce").astype("float64")
             out[d.name] = values.mask(values == float(d.reference))
+        elif d.kind == "levels":  # a level not seen in fit is missing (then imputed)
+            ranks = level_ranks(d.reference.split("|"))
+            keys = src.map(lambda v: scale_key(v) if pd.notna(v) else None)
+            out[d.name] = keys.map(ranks).astype("float64")
         else:
             when = parse_dates(src, d.dayfirst)
             ref = pd.Timestamp(d.reference)
@@ -330,24 +323,6 @@ def money_columns(role_of: Mapping[str, str]) -> list[str]:
 
 
 # ------------------------------------------------------------------ the whole table
-def _reference_date(frame: pd.DataFrame, dates: Sequence[str]) -> tuple[
-        dict[str, tuple[pd.Timestamp | None, bool]], pd.Timestamp | None]:
-    """Per date column its latest day (None when no date reads) and whether it is written
-    day first; and the latest day of them all."""
-    parsed: dict[str, tuple[pd.Timestamp | None, bool]] = {}
-    latest: pd.Timestamp | None = None
-    for c in dates:
-        dayfirst = _dayfirst(frame[c]) if not pd.api.types.is_datetime64_any_dtype(
-            frame[c]) else False
-        when = parse_dates(frame[c], dayfirst)
-        top = when.max()
-        top = None if pd.isna(top) else pd.Timestamp(top).normalize()
-        parsed[c] = (top, dayfirst)
-        if top is not None and (latest is None or top > latest):
-            latest = top
-    return parsed, latest
-
-
 def assign_roles(
     checked: CheckedTable,
     *,
@@ -408,7 +383,7 @@ class _Assignment:
         date_cols = [c for c in self.roles.dates if overrides.get(c, "date") == "date"]
         date_cols += [c for c, r in overrides.items() if r == "date" and c not in date_cols]
         self.date_cols = date_cols
-        self.parsed_dates, latest = _reference_date(self.frame, date_cols)
+        self.parsed_dates, latest = reference_dates(self.frame, date_cols)
         self.birth_ref = latest.year if latest is not None else date.today().year
 
     def decide(self, col: str, role: str, use: str, feature: str | None, reason: str) -> None:
@@ -475,11 +450,28 @@ class _Assignment:
         use = "feature" if col in self.cat_features else "describe"
         if col in self.dropped_why:
             use = "dropped"
+        elif (use == "describe" and forced is None and self.infer
+              and self._derived_use(col) == "feature"):
+            levels = ordered_levels(self.frame[col])
+            if levels is not None:
+                self._levels(col, levels)
+                return
         self.decide(col, "category", use, col if use != "dropped" else None,
                     self.dropped_why.get(col, levels_reason(self.frame[col]) if col not in
                                          self.requested else "given as a feature"))
         if use == "describe":
             self.describe_cat.append(col)
+
+    def _levels(self, col: str, levels: list[str]) -> None:
+        """Ordered text levels (Low < Average < High): their rank, 1 for the lowest, here
+        and when scoring (a derivation of the column into itself)."""
+        self.derivations.append(Derivation(col, col, "levels", "|".join(levels)))
+        ranks = level_ranks(levels)
+        shown = ", ".join(f"{v} = {ranks[scale_key(v)]:g}" for v in levels)
+        self.decide(col, "level", "feature", col,
+                    f"ordered levels; read as their rank: {shown}")
+        self.role_of[col] = "measure"
+        self.features.append(col)
 
     def _numeric(self, col: str, forced: str | None, values: pd.Series) -> None:
         """A numeric column: its role given, or found by the rules (:func:`numeric_role`)."""
