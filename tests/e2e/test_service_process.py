@@ -43,7 +43,7 @@ def post(client, batch):
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_sigkill_mid_stream_then_replay(backend, tx_model, tmp_path):
     url = store_url(backend, tmp_path)
-    log = make_log(40, 1500, seed=21, detailed=True)
+    log = make_log(40, 600, seed=21, detailed=True)
     evs = event_dicts(log)
     batches = [evs[i:i + 10] for i in range(0, len(evs), 10)]
     server = Server(tx_model, url, "--as-of", "latest", env={"CUSTSEG_TOKEN": TOKEN},
@@ -53,7 +53,7 @@ def test_sigkill_mid_stream_then_replay(backend, tx_model, tmp_path):
         server.wait_ready()
         client = httpx.Client(base_url=server.url)
         assert client.post("/v1/events", json={"events": batches[0]}).status_code == 401
-        kill_after = 40
+        kill_after = 25
         lost = 0
         for n, batch in enumerate(batches):
             if n == kill_after:  # kill the server while the next requests are in flight
