@@ -83,25 +83,32 @@ def credit_table(path: Path, rows: int = 8950, seed: int = 0) -> None:
 FLOOR = [sys.executable, "-c", "import pandas, sklearn.cluster"]
 
 
-def timed(args: list[str], repeat: int, cwd: Path) -> list[float]:
+def timed(args: list[str], repeat: int, cwd: Path, baseline: str | None = None
+          ) -> tuple[list[float], list[float]]:
+    """Wall times of ``repeat`` runs after a warm-up; with ``baseline`` (the ``src`` folder
+    of another commit), the same command run with that code alternates with this one's."""
     exe = Path(sys.executable).with_name("custseg")
     env = {**os.environ, "COLUMNS": "120"}
+    envs = [env] + ([{**env, "PYTHONPATH": baseline}] if baseline else [])
     argv = args if args and args[0] == sys.executable else [str(exe), *args]
-    times = []
+    times: tuple[list[float], list[float]] = ([], [])
     for i in range(repeat + 1):
-        t0 = time.perf_counter()
-        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
-        elapsed = time.perf_counter() - t0
-        if proc.returncode != 0:
-            raise SystemExit(f"{args}: exit {proc.returncode}\n{proc.stderr}")
-        if i:  # the first run warms the file cache and Numba's
-            times.append(elapsed)
+        for which, e in enumerate(envs):
+            t0 = time.perf_counter()
+            proc = subprocess.run(argv, cwd=cwd, env=e, capture_output=True, text=True)
+            elapsed = time.perf_counter() - t0
+            if proc.returncode != 0:
+                raise SystemExit(f"{args}: exit {proc.returncode}\n{proc.stderr}")
+            if i:  # the first run warms the file cache and Numba's
+                times[which].append(elapsed)
     return times
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--baseline-src", help="the src folder of another commit (git archive "
+                    "COMMIT src | tar -x -C DIR): its runs alternate with this code's")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="custseg-typical-"))
     try:
@@ -126,15 +133,23 @@ def main() -> None:
         from machine import machine
 
         print(f"machine: {machine()}")
-        floor = statistics.median(timed(FLOOR, args.repeat, work))
-        print("| run | target | median | runs | median / floor |\n|---|---|---|---|---|")
-        print(f"| floor: import pandas, sklearn.cluster | | {floor:.2f} s | | 1.0 |")
+        floor = statistics.median(timed(FLOOR, args.repeat, work)[0])
+        base = args.baseline_src
+        extra = " | baseline median | baseline runs | this / baseline" if base else ""
+        print(f"| run | target | median | runs | median / floor{extra} |\n"
+              "|---|---|---|---|---|" + ("---|---|---|" if base else ""))
+        print(f"| floor: import pandas, sklearn.cluster | | {floor:.2f} s | | 1.0 |"
+              + (" | | |" if base else ""))
         for name, cmd in runs.items():
-            times = timed(cmd, args.repeat, work)
+            times, before = timed(cmd, args.repeat, work, base)
             med = statistics.median(times)
-            print(f"| {name} | {TARGETS[name]:g} s | {med:.2f} s | "
-                  + ", ".join(f"{t:.2f}" for t in times) + f" | {med / floor:.1f} |",
-                  flush=True)
+            row = (f"| {name} | {TARGETS[name]:g} s | {med:.2f} s | "
+                   + ", ".join(f"{t:.2f}" for t in times) + f" | {med / floor:.1f} |")
+            if base:
+                old = statistics.median(before)
+                row += (f" {old:.2f} s | " + ", ".join(f"{t:.2f}" for t in before)
+                        + f" | {med / old:.2f} |")
+            print(row, flush=True)
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -57,3 +57,16 @@ def test_importing_custseg_as_a_library_leaves_scipy_alone() -> None:
               "Array API Standard Support" in scipy.stats.ttest_ind.__doc__)
     """)
     assert out.split() == ["True", "True"]
+
+
+def test_the_command_collects_garbage_less_often_and_the_library_leaves_it_alone() -> None:
+    out = _python("""
+        import atexit, gc, sys
+        import custseg, custseg.cli
+        print(gc.get_threshold() == (700, 10, 10), flush=True)  # imported: Python's own
+        atexit.register(lambda: print(gc.get_threshold() == custseg.cli.GC_THRESHOLDS,
+                                      flush=True))
+        sys.argv = ["custseg", "--help"]
+        custseg.cli.entry()
+    """)
+    assert out.split()[0] == "True" and out.split()[-1] == "True", out
