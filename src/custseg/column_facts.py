@@ -343,6 +343,14 @@ ORDERED_SCALES: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("basic",), ("standard",), ("premium",)),
     (("extra small", "very small"), ("small",), ("medium",), ("large",),
      ("extra large", "very large")),
+    # how often a customer buys, in words (a purchase frequency: "Every 3 Months", "Weekly")
+    (("annually", "yearly", "once a year"),
+     ("semi annually", "every 6 months", "twice a year"),
+     ("quarterly", "every 3 months", "every three months"),
+     ("monthly", "every month", "once a month"),
+     ("fortnightly", "bi weekly", "biweekly", "every 2 weeks", "every two weeks"),
+     ("weekly", "every week", "once a week"),
+     ("daily", "every day")),
 )
 #: Fewest levels of a scale a column must show to be read as ranks (two levels are a yes/no).
 MIN_ORDERED_LEVELS = 3
@@ -366,6 +374,8 @@ def ordered_levels(values: pd.Series) -> list[str] | None:
     ['Low', 'Average', 'High']
     >>> ordered_levels(pd.Series(["Gold", "silver", "Platinum"]))
     ['silver', 'Gold', 'Platinum']
+    >>> ordered_levels(pd.Series(["Weekly", "Every 3 Months", "Bi-Weekly", "Quarterly"]))
+    ['Every 3 Months', 'Quarterly', 'Bi-Weekly', 'Weekly']
     >>> ordered_levels(pd.Series(["Low", "High"])) is None  # two levels: a yes/no
     True
     >>> ordered_levels(pd.Series(["Low", "High", "Unknown"])) is None

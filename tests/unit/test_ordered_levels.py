@@ -24,6 +24,8 @@ from custseg.column_facts import level_ranks, ordered_levels
     (["Poor", "Good", "Excellent", "Fair"], ["Poor", "Fair", "Good", "Excellent"]),
     (["Strongly_Agree", "Neutral", "Disagree"], ["Disagree", "Neutral", "Strongly_Agree"]),
     (["Basic", "Premium", "Standard"], ["Basic", "Standard", "Premium"]),
+    (["Weekly", "Annually", "Every 3 Months", "Bi-Weekly", "Monthly"],
+     ["Annually", "Every 3 Months", "Monthly", "Bi-Weekly", "Weekly"]),
     (["Low", "High"], None),  # two levels: a yes/no, a category
     (["Low", "High", "Unknown"], None),  # a level off the scale
     (["Low", "Medium", "Gold"], None),  # two scales

@@ -693,3 +693,24 @@ def test_row_numbers_are_not_drawn_in_the_report(tmp_path, table):
     assert result.overview is not None
     drawn = [h.column for h in result.overview.histograms]
     assert "RowNumber" not in drawn and "MntWines" in drawn
+
+
+def test_the_evidence_shows_every_trait_the_recommendation_rests_on():
+    """A segment set apart most by its rating, its age and its purchase amount, that also
+    buys rarely, is told it buys rarely but big: the frequency is among its evidence, though
+    not among its three defining traits."""
+    from custseg.profiling import profile_segments
+
+    rng = np.random.RandomState(8)
+    seg = np.repeat([0, 1], [400, 100])
+    cols = ["Review Rating", "Age", "Purchase Amount (USD)", "Previous Purchases"]
+    X = np.column_stack([rng.uniform(2.5, 4, 500), rng.uniform(20, 60, 500),
+                         rng.uniform(20, 60, 500), rng.randint(5, 20, 500).astype(float)])
+    X[seg == 1] += (3.0, 40.0, 40.0, -6.0)
+    roles = {"Review Rating": "measure", "Age": "age", "Purchase Amount (USD)": "money",
+             "Previous Purchases": "count"}
+    profiles, _ = profile_segments(pd.DataFrame(X, columns=cols), seg, cols, roles=roles)
+    p = profiles[1]
+    assert "Previous Purchases" not in [t["feature"] for t in p.traits[:3]]
+    assert p.recommendation.startswith("Buy rarely but spend a lot"), p.recommendation
+    assert len(p.evidence) == 4 and "previous purchases" in p.evidence[-1], p.evidence
