@@ -6,7 +6,7 @@ columns move together (:func:`near_duplicates`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -383,15 +383,20 @@ def ordered_levels(values: pd.Series) -> list[str] | None:
     """
     levels = [str(v) for v in values.dropna().unique()[:40]]
     keys = {v: scale_key(v) for v in levels}
-    if not levels or len(levels) > 12:
+    rank = _scale_of(keys.values()) if 0 < len(levels) <= 12 else None
+    if rank is None or len({rank[k] for k in keys.values()}) < MIN_ORDERED_LEVELS:
         return None
+    return sorted(levels, key=lambda v: (rank[keys[v]], keys[v], v))
+
+
+def _scale_of(keys: Iterable[str]) -> dict[str, int] | None:
+    """The position of each word of the first scale of :data:`ORDERED_SCALES` that holds
+    every one of ``keys`` (:func:`scale_key` spellings); None when none does."""
+    wanted = set(keys)
     for scale in ORDERED_SCALES:
         rank = {word: i for i, words in enumerate(scale) for word in words}
-        if all(k in rank for k in keys.values()):
-            ranks = {rank[k] for k in keys.values()}
-            if len(ranks) < MIN_ORDERED_LEVELS:
-                return None
-            return sorted(levels, key=lambda v: (rank[keys[v]], keys[v], v))
+        if wanted <= rank.keys():
+            return rank
     return None
 
 
@@ -402,11 +407,10 @@ def level_ranks(levels: Sequence[str]) -> dict[str, float]:
     >>> level_ranks(["Low", "Average", "Medium", "High"])
     {'low': 1.0, 'average': 2.0, 'medium': 2.0, 'high': 3.0}
     """
-    for scale in ORDERED_SCALES:
-        rank = {word: i for i, words in enumerate(scale) for word in words}
-        keys = [scale_key(v) for v in levels]
-        if all(k in rank for k in keys):
-            present = sorted({rank[k] for k in keys})
-            return {k: float(present.index(rank[k]) + 1) for k in keys}
-    return {scale_key(v): float(i + 1) for i, v in enumerate(levels)}
+    keys = [scale_key(v) for v in levels]
+    rank = _scale_of(keys)
+    if rank is None:  # levels on no scale: in the order given
+        return {k: float(i + 1) for i, k in enumerate(keys)}
+    present = sorted({rank[k] for k in keys})
+    return {k: float(present.index(rank[k]) + 1) for k in keys}
 

@@ -451,7 +451,8 @@ class _Assignment:
         if col in self.dropped_why:
             use = "dropped"
         elif (use == "describe" and forced is None and self.infer
-              and self._derived_use(col) == "feature"):
+              and self._derived_use(col) == "feature"
+              and self.frame[col].isna().mean() <= MOSTLY_MISSING):
             levels = ordered_levels(self.frame[col])
             if levels is not None:
                 self._levels(col, levels)

@@ -122,3 +122,12 @@ def test_segment_then_score_through_the_cli(car: pd.DataFrame, tmp_path: Path) -
     scored = pd.read_csv(tmp_path / "scores.csv")
     segments = pd.read_csv(tmp_path / "out" / "segments.csv").head(20)
     assert scored["segment"].tolist() == segments["segment"].tolist()
+
+
+def test_levels_missing_for_most_customers_describe(car: pd.DataFrame) -> None:
+    """As a number missing for most customers: filling most of it in would make the filled
+    value a segment of its own."""
+    sparse = car.assign(Spending_Score=car["Spending_Score"].where(car.index % 10 < 3))
+    seg = Segmenter(random_state=0).fit(sparse)
+    dec = {d.column: d for d in seg.column_decisions_}["Spending_Score"]
+    assert (dec.role, dec.use) == ("category", "describe")
