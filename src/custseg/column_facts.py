@@ -8,12 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from custseg.parsing import ID_NAME, level_key
+from custseg.parsing import ID_NAME, MISSING_MARKERS, level_key
 
 #: Calendar positions (day of the month, month, weekday, hour): they describe when
 #: something happened, not who the customer is.
@@ -366,9 +366,11 @@ def scale_key(level: object) -> str:
 
 
 def ordered_levels(values: pd.Series) -> list[str] | None:
-    """The levels of a text column in their order when they all belong to one scale of
-    :data:`ORDERED_SCALES` and show :data:`MIN_ORDERED_LEVELS` of its ranks or more (as the
-    column spells them, lowest first); None otherwise.
+    """The levels of a text column in their order, lowest first (as the column spells them),
+    when they are ordered and show :data:`MIN_ORDERED_LEVELS` ranks or more: all on one
+    scale of :data:`ORDERED_SCALES`, or all numeric bands (:func:`band_order`: "Less than
+    $40K", "$40K - $60K", "$120K +"); None otherwise.  A missing-value marker ("Unknown",
+    "N/A") is no level: it reads as missing.
 
     >>> ordered_levels(pd.Series(["High", "Low", "Average", None, "Low"]))
     ['Low', 'Average', 'High']
@@ -376,17 +378,56 @@ def ordered_levels(values: pd.Series) -> list[str] | None:
     ['silver', 'Gold', 'Platinum']
     >>> ordered_levels(pd.Series(["Weekly", "Every 3 Months", "Bi-Weekly", "Quarterly"]))
     ['Every 3 Months', 'Quarterly', 'Bi-Weekly', 'Weekly']
+    >>> ordered_levels(pd.Series(["$60K - $80K", "Less than $40K", "Unknown", "$120K +",
+    ...                           "$40K - $60K"]))
+    ['Less than $40K', '$40K - $60K', '$60K - $80K', '$120K +']
     >>> ordered_levels(pd.Series(["Low", "High"])) is None  # two levels: a yes/no
     True
-    >>> ordered_levels(pd.Series(["Low", "High", "Unknown"])) is None
+    >>> ordered_levels(pd.Series(["Low", "High", "Other"])) is None
     True
     """
-    levels = [str(v) for v in values.dropna().unique()[:40]]
-    keys = {v: scale_key(v) for v in levels}
-    rank = _scale_of(keys.values()) if 0 < len(levels) <= 12 else None
-    if rank is None or len({rank[k] for k in keys.values()}) < MIN_ORDERED_LEVELS:
+    levels = [str(v) for v in values.dropna().unique()[:40]
+              if str(v).strip().lower() not in MISSING_MARKERS]
+    if not MIN_ORDERED_LEVELS <= len(levels) <= 12:
         return None
-    return sorted(levels, key=lambda v: (rank[keys[v]], keys[v], v))
+    keys = {v: scale_key(v) for v in levels}
+    rank = _scale_of(keys.values())
+    if rank is not None:
+        if len({rank[k] for k in keys.values()}) < MIN_ORDERED_LEVELS:
+            return None
+        return sorted(levels, key=lambda v: (rank[keys[v]], keys[v], v))
+    bands = {v: band_order(v) for v in levels}
+    if any(b is None for b in bands.values()) or len(set(bands.values())) < len(levels):
+        return None
+    if not any(b[1] != 0 or _BAND_RANGE.search(v) for v, b in bands.items() if b):
+        return None  # bare numbers: codes, not bands
+    return sorted(levels, key=lambda v: cast("tuple[float, int]", bands[v]))
+
+
+_NUMBER = re.compile(r"(\d+(?:[.,]\d+)?)\s*([kKmM](?![a-zA-Z]))?")
+_BAND_RANGE = re.compile(r"\d\s*[kKmM]?\s*(?:-|–|to)\s*[$€£]?\s*\d")
+_BELOW = re.compile(r"^\s*(?:<|≤|less than|under|below|up to|fewer than|max)", re.I)
+_ABOVE = re.compile(r"(?:\+\s*$|^\s*(?:>|≥|more than|over|above|at least|min)\b|or more\s*$"
+                    r"|and (?:above|over|more)\s*$)", re.I)
+
+
+def band_order(level: str) -> tuple[float, int] | None:
+    """Where a numeric band sits: its first number (``K`` thousands, ``M`` millions) and
+    -1 for "below it" ("Less than $40K", "<30"), +1 for "above it" ("$120K +", "65 and
+    over"), 0 otherwise ("$40K - $60K", "26-35"); None without a number.
+
+    >>> band_order("Less than $40K"), band_order("$40K - $60K"), band_order("$120K +")
+    ((40000.0, -1), (40000.0, 0), (120000.0, 1))
+    >>> band_order("65 and over"), band_order("Female")
+    ((65.0, 1), None)
+    """
+    found = _NUMBER.search(level)
+    if found is None:
+        return None
+    number = float(found.group(1).replace(",", "."))
+    number *= {"k": 1e3, "m": 1e6}.get((found.group(2) or "").lower(), 1.0)
+    side = -1 if _BELOW.search(level) else 1 if _ABOVE.search(level) else 0
+    return number, side
 
 
 def _scale_of(keys: Iterable[str]) -> dict[str, int] | None:

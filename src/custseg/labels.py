@@ -146,6 +146,10 @@ WHOLE_NAMES: dict[tuple[str, ...], str] = {
 
 #: Words that add nothing to a short label; dropped unless nothing specific would be left.
 FILLER_WORDS = frozenset({"annual", "yearly", "total", "the"})
+#: A band of a measure ("income category", "age group", "salary bracket") reads as the
+#: measure: its levels are ranked (:func:`custseg.column_facts.ordered_levels`).
+BAND_WORDS = frozenset({"category", "bracket", "band", "group", "range", "class"})
+BANDED_MEASURES = frozenset({"income", "age", "salary", "wage", "spend", "spending", "price"})
 #: Generic words: a label made only of them keeps its filler ("total amount").
 GENERIC_WORDS = frozenset({"amount", "value", "count", "number", "sum", "of", "quantity"})
 #: Period words: "number of web visits month" reads "web visits per month".
@@ -253,6 +257,8 @@ def _drop_filler(tokens: list[str]) -> list[str]:
             continue
         if tok == "score" and i > 0 and tokens[i - 1].endswith("ing"):
             continue  # "spending score" -> "spending"; "credit score" stays
+        if tok in BAND_WORDS and i > 0 and tokens[i - 1] in BANDED_MEASURES:
+            continue  # "income category" -> "income"
         kept.append(tok)
     if not kept or all(t in GENERIC_WORDS or t.isdigit() for t in kept):
         return tokens
@@ -271,6 +277,8 @@ def humanize(column: str, keep_filler: bool = False) -> str:
     ('spending', 'total amount', 'credit limit')
     >>> humanize("PURCHASES_TRX"), humanize("INSTALLMENTS_PURCHASES")
     ('purchase transactions', 'installment purchases')
+    >>> humanize("Income_Category"), humanize("Age Group"), humanize("Card_Category")
+    ('income', 'age', 'card category')
     """
     tokens = _split(column)
     if not tokens:

@@ -26,8 +26,17 @@ from custseg.column_facts import level_ranks, ordered_levels
     (["Basic", "Premium", "Standard"], ["Basic", "Standard", "Premium"]),
     (["Weekly", "Annually", "Every 3 Months", "Bi-Weekly", "Monthly"],
      ["Annually", "Every 3 Months", "Monthly", "Bi-Weekly", "Weekly"]),
+    # numeric bands, a missing-value marker left out
+    (["$60K - $80K", "Less than $40K", "Unknown", "$120K +", "$40K - $60K"],
+     ["Less than $40K", "$40K - $60K", "$60K - $80K", "$120K +"]),
+    (["46+", "18-25", "36-45", "26-35"], ["18-25", "26-35", "36-45", "46+"]),
+    (["More than 3 years", "Under 1 year", "1-3 years"],
+     ["Under 1 year", "1-3 years", "More than 3 years"]),
+    (["Low", "Medium", "N/A", "High"], ["Low", "Medium", "High"]),
+    (["1", "2", "3"], None),  # bare numbers: codes
+    (["Cat_1", "Cat_2", "Cat_3"], None),
     (["Low", "High"], None),  # two levels: a yes/no, a category
-    (["Low", "High", "Unknown"], None),  # a level off the scale
+    (["Low", "High", "Other"], None),  # a level off the scale
     (["Low", "Medium", "Gold"], None),  # two scales
     (["Female", "Male"], None),
     (["North", "South", "East"], None),
