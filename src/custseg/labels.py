@@ -129,6 +129,9 @@ PHRASES: dict[tuple[str, ...], str] = {
     ("cost", "contact"): "cost of contact",
     # a bank's count of the products a customer holds (BankChurners' Total_Relationship_Count)
     ("relationship", "count"): "products held",
+    # the credit a card holder can still use (a limit less the balance), not a spend
+    ("avg", "open", "to", "buy"): "available credit",
+    ("open", "to", "buy"): "available credit",
 }
 
 #: Whole column names (all their tokens) read as a phrase, where the bare word is too vague

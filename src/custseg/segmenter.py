@@ -761,7 +761,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         """Roles and labels for profiling (names, evidence, recommendations)."""
         return {"roles": dict(self.feature_roles_), "labels": dict(self.labels_map_),
                 "value_labels": dict(getattr(self, "value_labels_", {})),
-                "log_columns": list(self.plan_.log_columns)}
+                "log_columns": list(self.plan_.log_columns),
+                "level_names": {d.name: d.reference.split("|")
+                                for d in getattr(self, "derivations_", [])
+                                if d.kind == "levels"}}
 
     def _find_outliers(self, train: pd.DataFrame, numeric: list[str],
                        rows: np.ndarray) -> dict[str, Any]:

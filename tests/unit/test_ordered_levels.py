@@ -87,9 +87,13 @@ def test_levels_are_a_feature_read_as_their_rank(car: pd.DataFrame, fitted: Segm
     [derived] = [d for d in fitted.derivations_ if d.kind == "levels"]
     assert (derived.name, derived.source, derived.reference) == (
         "Spending_Score", "Spending_Score", "Low|Average|High")
-    # the segment of the high spenders is named by it
+    # the segment of the high spenders is named by it, and its trait gives the scale
     names = [s.name for s in fitted.segments_]
     assert any("High spending" in name for name in names), names
+    texts = [t["text"] for s in fitted.segments_ for t in s.traits
+             if t["feature"] == "Spending_Score"]
+    assert texts and all(t.startswith("spending ") and t.endswith(
+        "on average, on a scale from Low (1) to High (3)") for t in texts), texts
 
 
 def test_levels_are_ranked_again_when_scoring(car: pd.DataFrame, fitted: Segmenter) -> None:

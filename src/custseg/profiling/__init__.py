@@ -368,7 +368,7 @@ def _profile(stats: SegmentStatistics, seg: int, ctx: RecommendationContext,
     distinct = [f for f in ranked if abs(z[f]) >= MIN_DISTINCT_Z][:3] or ranked[:1]
     cats = {c: stats.categories[seg].get(c, {}) for c in categorical}
     traits = traits_of(numeric, z, mean, stats.population_mean, ctx.labels, ctx.roles,
-                       rate_scale, geometric)
+                       rate_scale, geometric, ctx.level_names)
     share = round(float(size) / n, 6) if n else 0.0
     return SegmentProfile(
         id=seg,
@@ -449,6 +449,7 @@ def profiles_from_statistics(
     labels: Mapping[str, str] | None = None,
     rate_scale: Mapping[str, float] | None = None,
     value_labels: Mapping[str, Mapping[str, str]] | None = None,
+    level_names: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[list[SegmentProfile], pd.DataFrame]:
     """Profiles, names and recommendations from per-segment statistics.
 
@@ -480,6 +481,7 @@ def profiles_from_statistics(
               if (yes := yes_level(pop_shares[c], _says_yes(c, label_map[c], concepts)))}
     ctx = _context(stats, features, describe, categorical_features, label_map, role_map,
                    concepts, {c: (yes, pop_shares[c][yes]) for c, yes in yes_of.items()})
+    ctx.level_names = {c: list(v) for c, v in (level_names or {}).items()}
     profiles: list[SegmentProfile] = []
     for seg in range(len(stats.sizes)):
         p = _profile(stats, seg, ctx, numeric, categorical, pop_shares, rate_scale or {},
@@ -508,6 +510,7 @@ def profile_segments(
     rate_scale: Mapping[str, float] | None = None,
     log_columns: Sequence[str] = (),
     value_labels: Mapping[str, Mapping[str, str]] | None = None,
+    level_names: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[list[SegmentProfile], pd.DataFrame]:
     """Profile, name and recommend each segment.
 
@@ -525,21 +528,20 @@ def profile_segments(
     describe_numeric, describe_categorical : list of str
         Other columns shown in the profiles (e.g. ``Age``, ``Genre``).
     rules : list of Rule, optional
-        Recommendation rules (a :class:`RuleTable` carries its concepts); the bundled table
-        by default.
+        Recommendation rules (a :class:`RuleTable`: with its concepts); the bundled ones.
     roles : mapping, optional
-        Role of each numeric column (count, money, rate, flag, measure, age, tenure); it
-        words the traits. Guessed from the names when not given.
+        Role of each numeric column (count, money, rate, flag, measure, age, tenure): it
+        words the traits; guessed from the names when not given.
     labels : mapping, optional
-        Readable label of a column (e.g. from a user labels file); :func:`humanize` for the
-        others.
+        Readable label of a column (a labels file); :func:`humanize` for the others.
     rate_scale : mapping, optional
         1.0 or 100.0 per rate column (0-1 or 0-100), when known.
     log_columns : list of str
-        Columns segmented on a log scale: their z-scores are measured on it
-        (:class:`SegmentStatistics`).
+        Columns segmented on a log scale: their z-scores are measured on it.
     value_labels : mapping, optional
         ``{column: {code: name}}``: a category's codes read by these names (``name_levels``).
+    level_names : mapping, optional
+        ``{column: levels}``: ordered levels read as their rank; their traits give the scale.
 
     Returns
     -------
@@ -553,7 +555,7 @@ def profile_segments(
                                     describe_numeric=describe_numeric,
                                     describe_categorical=describe_categorical, rules=rules,
                                     roles=roles, labels=labels, rate_scale=rate_scale,
-                                    value_labels=value_labels)
+                                    value_labels=value_labels, level_names=level_names)
 
 
 def profiles_table(profiles: Sequence[SegmentProfile], numeric: Sequence[str],

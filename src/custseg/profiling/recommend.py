@@ -73,6 +73,9 @@ class RecommendationContext:
     #: 0/1 flags describing the segments: ``{column: everyone's share of 1}``; read like the
     #: yes/no columns
     flag_rates: dict[str, float] = field(default_factory=dict)
+    #: ordered levels read as their rank: ``{column: its levels, lowest first}`` (the
+    #: traits name the levels)
+    level_names: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, concept in self.concepts.items():

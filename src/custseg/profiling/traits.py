@@ -144,8 +144,10 @@ def _unit(column: str) -> str:
 
 
 def trait_text(column: str, label: str, role: str, mean: float, pop_mean: float,
-               ratio: float | None, rate_scale: float | None = None) -> str:
-    """A trait in words, by role.
+               ratio: float | None, rate_scale: float | None = None,
+               levels: Sequence[str] | None = None) -> str:
+    """A trait in words, by role; of ordered levels read as their rank (``levels``, lowest
+    first), as mean ranks on the scale they count.
 
     >>> trait_text("MntWines", "spend on wines", "money", 690.0, 300.0, 2.3)
     'spends 2.3× the average on wines'
@@ -163,7 +165,15 @@ def trait_text(column: str, label: str, role: str, mean: float, pop_mean: float,
     'age 61 vs 52 on average'
     >>> trait_text("Time on Website", "time on website", "measure", 38.02, 36.98, 1.03)
     'time on website 38.0 vs 37.0 on average'
+    >>> trait_text("Income_Category", "income", "measure", 4.1, 2.4, None,
+    ...            levels=["Less than $40K", "$40K - $60K", "$60K - $80K", "$80K - $120K"])
+    'income 4.1 vs 2.4 on average, on a scale from Less than $40K (1) to $80K - $120K (4)'
+    >>> trait_text("Spending_Score", "spending", "measure", 2.2, 1.6, None,
+    ...            levels=["Low", "Average", "Medium", "High"])
+    'spending 2.2 vs 1.6 on average, on a scale from Low (1) to High (3)'
     """
+    if levels:
+        return _level_text(label, mean, pop_mean, levels)
     yearish = "year" in label.lower()
     usable = ratio is not None and math.isfinite(ratio) and round(ratio, 1) != 1.0
     if role == "money" and usable:
@@ -192,13 +202,27 @@ def trait_text(column: str, label: str, role: str, mean: float, pop_mean: float,
     return f"{label}{sep} {segment} vs {everyone} on average"
 
 
+def _level_text(label: str, mean: float, pop_mean: float, levels: Sequence[str]) -> str:
+    """A trait of ordered levels read as their rank: the two mean ranks and the scale (a
+    mean rank says where a segment stands; the level it rounds to would read as the
+    typical customer's, which it need not be)."""
+    from custseg.column_facts import level_ranks, scale_key
+
+    ranks = level_ranks(levels)
+    top = int(max(ranks.values()))
+    last = next(v for v in reversed(levels) if ranks[scale_key(v)] == top)
+    return (f"{label} {mean:.1f} vs {pop_mean:.1f} on average, on a scale from {levels[0]} "
+            f"(1) to {last} ({top})")
+
+
 def traits_of(columns: Sequence[str], z: Mapping[str, float], mean: Mapping[str, float],
             pop_mean: Mapping[str, float], labels: Mapping[str, str],
             roles: Mapping[str, str], rate_scale: Mapping[str, float],
-            geometric: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+            geometric: Mapping[str, float] | None = None,
+            levels: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
     """Traits of one segment; ``geometric`` holds, for log-scaled columns, the ratio of the
     segment's typical (geometric mean) value to everyone's, which agrees in sign with their
-    log-scale z."""
+    log-scale z; ``levels`` the levels of the columns of ordered levels read as ranks."""
     out = []
     for c in columns:
         if abs(z[c]) < MIN_DISTINCT_Z:
@@ -207,7 +231,8 @@ def traits_of(columns: Sequence[str], z: Mapping[str, float], mean: Mapping[str,
         ratio = round(m / pm, 4) if m > 0 and pm > 0 and math.isfinite(m / pm) else None
         if geometric and c in geometric:
             ratio = geometric[c]
-        text = trait_text(c, labels[c], roles[c], m, pm, ratio, rate_scale.get(c))
+        text = trait_text(c, labels[c], roles[c], m, pm, ratio, rate_scale.get(c),
+                          (levels or {}).get(c))
         out.append({"feature": c, "label": labels[c], "z": round(float(z[c]), 4),
                     "level": level_of(z[c]), "ratio": ratio, "mean": m,
                     "population_mean": pm, "text": text})
