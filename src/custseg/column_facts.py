@@ -49,6 +49,10 @@ NAME_HINTS: dict[str, tuple[str, ...]] = {
     "tenure_date": ("since", "joined", "join", "registration", "registered", "signup",
                     "enrol", "enroll", "enrolled", "first", "opened", "start", "created",
                     "customer", "member", "membership", "dt"),
+    # a date of the customer's last act: the days since it are a recency, not a tenure
+    "recency_date": ("last", "latest", "recent", "invoice", "order", "purchase", "purchased",
+                     "transaction", "txn", "visit", "visited", "login", "activity", "seen",
+                     "bought"),
 }
 
 
@@ -455,3 +459,22 @@ def level_ranks(levels: Sequence[str]) -> dict[str, float]:
     present = sorted({rank[k] for k in keys})
     return {k: float(present.index(rank[k]) + 1) for k in keys}
 
+
+def date_feature_name(column: str) -> tuple[str, str]:
+    """Name and role of the feature made from a date column: the days since a last act
+    (a last purchase, an invoice, an order) are a recency ("Days since last invoice"), since
+    a first one (joined, opened, customer since) a tenure.
+
+    >>> date_feature_name("invoice_date"), date_feature_name("Dt_Customer")
+    (('Days since last invoice', 'measure'), ('Customer tenure (days)', 'tenure'))
+    """
+    words = [w for w in name_words(column) if w not in ("dt", "date", "day", "time")]
+    label = " ".join(words) or column
+    if has_hint(column, "recency_date") and ("last" in words
+                                             or not has_hint(column, "tenure_date")):
+        rest = " ".join(w for w in words if w not in ("last", "latest", "recent"))
+        return f"Days since last {rest or 'activity'}", "measure"
+    if has_hint(column, "tenure_date"):
+        base = " ".join(w for w in words if w not in ("since", "first", "start")) or "customer"
+        return f"{base.capitalize()} tenure (days)", "tenure"
+    return f"Days since {label}", "tenure"

@@ -103,7 +103,7 @@ from custseg.column_facts import (
     birth_year_reason,
     calendar_reason,
     count_reason,
-    has_hint,
+    date_feature_name,
     identifier_reason,
     level_ranks,
     levels_reason,
@@ -232,16 +232,6 @@ def derive(frame: pd.DataFrame, derivations: Sequence[Derivation]) -> pd.DataFra
             ref = pd.Timestamp(d.reference)
             out[d.name] = ((ref - when).dt.total_seconds() / 86_400.0).astype("float64")
     return out
-
-
-def _date_name(column: str) -> tuple[str, str]:
-    """Name and role of the feature made from a date column."""
-    words = [w for w in name_words(column) if w not in ("dt", "date", "day", "time")]
-    label = " ".join(words) or column
-    if has_hint(column, "tenure_date"):
-        base = " ".join(w for w in words if w not in ("since", "first", "start")) or "customer"
-        return f"{base.capitalize()} tenure (days)", "tenure"
-    return f"Days since {label}", "tenure"
 
 
 # ------------------------------------------------------------------ numeric roles
@@ -416,7 +406,7 @@ class _Assignment:
         if ref is None:
             self.decide(col, "date", "dropped", None, "no date could be read")
             return
-        name, drole = _date_name(col)
+        name, drole = date_feature_name(col)
         self.derivations.append(Derivation(name, col, "days_since", ref.date().isoformat(),
                                            dayfirst))
         use = self._derived_use(col)

@@ -97,6 +97,7 @@ __all__ = [
     "MAX_ABS_VALUE",
     "MAX_CATEGORIES",
     "MAX_CODE_LEVELS",
+    "MAX_REUSED_ID_SHARE",
     "MISSING_MARKERS",
     "THOUSANDS_PATTERN",
     "CheckedTable",
@@ -108,12 +109,17 @@ __all__ = [
     "junk_problem",
     "marker_problem",
     "parse_numeric",
+    "reused_ids",
     "too_large_problem",
     "total_rows",
     "validate_table",
 ]
 
 MAX_CATEGORIES = 50
+#: An id given to rows with different data, on at most this share of the rows, is a few
+#: reused ids (a warning: the rows stay customers of their own); on more, the table is not
+#: one row a customer (a transaction log, or the wrong id column): an error.
+MAX_REUSED_ID_SHARE = 0.02
 MAX_CODE_LEVELS = 3
 #: Share of distinct values (among distinct rows) for a column named like an id to be taken
 #: as the id even though some values repeat: the repeats are then reported as duplicated ids.
@@ -162,6 +168,25 @@ class CheckedTable:
     warnings: list[Problem]
     cleaning: dict[str, Any]
     kept_rows: np.ndarray
+
+
+def reused_ids(column: str, n_ids: int, n_conflicting: int, n_rows: int,
+               rows: list[int] | None = None, values: list[str] | None = None) -> Problem:
+    """The problem of ``n_ids`` ids given to ``n_conflicting`` rows with different data (of
+    ``n_rows``): a warning, the rows kept as customers of their own, when they are at most
+    :data:`MAX_REUSED_ID_SHARE` of the rows; an error above (every engine decides so).
+
+    >>> reused_ids("key", 2, 4, 660).severity, reused_ids("key", 20, 400, 400).severity
+    ('warning', 'error')
+    """
+    if n_conflicting <= MAX_REUSED_ID_SHARE * n_rows:
+        return Problem(column, f"{n_ids} id(s) given to {n_conflicting} rows with different "
+                       "data: kept as customers of their own (their ids repeat in the "
+                       "segments file)", rows=rows, values=values, code="duplicate-id",
+                       severity="warning")
+    return Problem(column, f"{n_ids} id(s) given to {n_conflicting} rows with different data; "
+                   "ids must be unique (a table of several rows a customer is a transaction "
+                   "log)", rows=rows, values=values, code="duplicate-id")
 
 
 def _rows(mask: np.ndarray | pd.Series, limit: int = 20) -> list[int]:
@@ -565,10 +590,7 @@ class _Validation:
         versions = pd.Series(~same_row).groupby(ids.to_numpy()).transform("sum").to_numpy()
         conflicting = dup_id & (versions > 1)
         if conflicting.any():
-            n_ids = ids[conflicting].nunique()
-            self.errors.append(Problem(id_column,
-                                       f"{n_ids} id(s) given to {int(conflicting.sum())} rows "
-                                       "with different data; ids must be unique",
-                                       rows=_rows(conflicting),
-                                       values=ids[conflicting].tolist()[:20],
-                                       code="duplicate-id"))
+            problem = reused_ids(id_column, ids[conflicting].nunique(),
+                                 int(conflicting.sum()), len(ids), rows=_rows(conflicting),
+                                 values=ids[conflicting].tolist()[:20])
+            (self.warns if problem.severity == "warning" else self.errors).append(problem)

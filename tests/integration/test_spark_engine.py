@@ -316,6 +316,23 @@ def test_junk_beyond_the_limit_is_a_data_error(spark: Any, tmp_path: Path) -> No
         segment_file(path, random_state=0)
 
 
+def test_ids_reused_on_many_rows_stop_the_run_as_on_the_standard_engine(
+        spark: Any, tmp_path: Path) -> None:
+    """More rows with reused ids than custseg.schema.reused_ids lets pass (2%): an error on
+    both engines (one rule); the few-ids warning is tested on the standard engine."""
+    from custseg.engines.spark import segment_spark
+    from custseg.errors import DataError
+
+    df = pd.read_csv(demo_data_path(), dtype=str)
+    df["CustomerID"] = [str(i % 150) for i in range(len(df))]  # 50 ids on 100 rows
+    path = tmp_path / "reused.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"50 id\(s\) given to 100 rows.*transaction log"):
+        segment_spark(path, spark=spark, random_state=0, id_col="CustomerID")
+    with pytest.raises(DataError, match="transaction log"):
+        segment_file(path, random_state=0, id_col="CustomerID")
+
+
 def test_pyspark_is_not_imported_by_custseg_or_its_cli() -> None:
     import subprocess
 

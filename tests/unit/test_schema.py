@@ -520,3 +520,25 @@ def test_a_totals_row_is_dropped_with_a_warning():
     assert t.cleaning["total_rows_dropped"] == 1
     named = pd.DataFrame([["Total Sports Ltd", "5", "1"], *rows], columns=["id", "spend", "visits"])
     assert len(validate_table(named).frame) == 31
+
+
+def test_a_few_reused_ids_are_a_warning_and_the_rows_stay_customers():
+    """A public credit-card table gives 5 of its 660 customer keys to two rows each with
+    different data: the run goes on, the rows kept as customers of their own, and the
+    warning names them; as many on most rows is still an error (not one row a customer)."""
+    from custseg.schema import MAX_REUSED_ID_SHARE
+
+    n = 660
+    df = pd.DataFrame({"Customer Key": [str(10_000 + i) for i in range(n)],
+                       "limit": [str(1000 * (i % 50 + 1)) for i in range(n)],
+                       "visits": [str(i % 7) for i in range(n)]})
+    df.loc[[100, 400], "Customer Key"] = df.loc[[40, 80], "Customer Key"].to_numpy()
+    checked = validate_table(df)
+    assert len(checked.frame) == n
+    warning = _problem(checked.warnings, "duplicate-id")
+    assert warning.severity == "warning" and warning.rows == [41, 81, 101, 401]
+    assert "kept as customers of their own" in warning.message
+    assert MAX_REUSED_ID_SHARE * n >= 4
+    many = df.assign(**{"Customer Key": [str(i % 300) for i in range(n)]})
+    with pytest.raises(DataError, match="transaction log"):
+        validate_table(many, id_col="Customer Key")

@@ -136,8 +136,11 @@ class SparkChecks(SparkRunState):
                          duplicates_at: int) -> None:
         """The customers (``stats``: the row of :meth:`_feature_stats`) and the duplicated
         rows dropped (a warning, at ``duplicates_at`` among the warnings); when the ids are
-        fewer than the customers, one id on rows with different data is an error."""
+        fewer than the customers, ids on rows with different data are a warning or an error
+        (:func:`custseg.schema.reused_ids`)."""
         from pyspark.sql import functions as F
+
+        from custseg.schema import reused_ids
 
         data.n = int(stats["rows"])
         n_dup = n_rows - data.n
@@ -149,13 +152,15 @@ class SparkChecks(SparkRunState):
         if data.roles.id_column is None or stats["keys"] >= data.n:
             return
         per_id = data.base.groupBy(spark_col(data.key)).count().where(F.col("count") > 1)
-        n_ids = per_id.count()
-        if n_ids:  # (fewer ids than customers may also be a missing id, not an error)
+        found = per_id.agg(F.count("*").alias("ids"), F.sum("count").alias("rows")).first()
+        if found["ids"]:  # (fewer ids than customers may also be a missing id, not an error)
             dup = per_id.orderBy(spark_col(data.key)).limit(20).collect()
-            data.problems.insert(0, Problem(data.key, f"{n_ids} id(s) given to rows with "
-                                            "different data; ids must be unique",
-                                            values=[str(r[0]) for r in dup],
-                                            code="duplicate-id"))
+            problem = reused_ids(data.key, int(found["ids"]), int(found["rows"]), data.n,
+                                 values=[str(r[0]) for r in dup])
+            if problem.severity == "warning":
+                data.warns.insert(duplicates_at, problem)
+            else:
+                data.problems.insert(0, problem)
 
     def _row_number(self) -> Any:
         """A column: each input row's 1-based number, in partition order then in order
