@@ -179,14 +179,14 @@ def reused_ids(column: str, n_ids: int, n_conflicting: int, n_rows: int,
     >>> reused_ids("key", 2, 4, 660).severity, reused_ids("key", 20, 400, 400).severity
     ('warning', 'error')
     """
-    if n_conflicting <= MAX_REUSED_ID_SHARE * n_rows:
-        return Problem(column, f"{n_ids} id(s) given to {n_conflicting} rows with different "
-                       "data: kept as customers of their own (their ids repeat in the "
-                       "segments file)", rows=rows, values=values, code="duplicate-id",
-                       severity="warning")
-    return Problem(column, f"{n_ids} id(s) given to {n_conflicting} rows with different data; "
-                   "ids must be unique (a table of several rows a customer is a transaction "
-                   "log)", rows=rows, values=values, code="duplicate-id")
+    found = f"{n_ids} id(s) given to {n_conflicting} rows with different data"
+    few = n_conflicting <= MAX_REUSED_ID_SHARE * n_rows
+    return Problem(column, found + (": kept as customers of their own (their ids repeat in "
+                                    "the segments file)" if few else
+                                    "; ids must be unique (a table of several rows a customer "
+                                    "is a transaction log)"),
+                   rows=rows or [], values=values or [], code="duplicate-id",
+                   severity="warning" if few else "error")
 
 
 def _rows(mask: np.ndarray | pd.Series, limit: int = 20) -> list[int]:
