@@ -36,7 +36,9 @@ NAME_HINTS: dict[str, tuple[str, ...]] = {
     "count": ("num", "number", "count", "cnt", "trx", "txn", "transactions", "visits",
               "orders", "kid", "kids", "kidhome", "teen", "teenhome", "children", "child",
               "dependents", "household", "calls", "contacts", "campaign",
-              "previous", "items", "products", "nb", "qty", "quantity"),
+              "previous", "items", "products", "nb", "qty", "quantity",
+              # things a customer holds, counted: "Total_Credit_Cards", "NumAccounts"
+              "cards", "accounts", "loans", "policies", "subscriptions", "devices"),
     "money": ("amount", "amt", "mnt", "income", "salary", "balance", "bal", "spend", "spent",
               "spending", "price", "revenue", "sales", "payment", "payments", "pay", "bill",
               "limit", "cost", "value", "fee", "fees", "profit", "purchases", "purchase",
@@ -169,7 +171,8 @@ def identifier_reason(f: ColumnFacts) -> str | None:
 def count_reason(f: ColumnFacts) -> str | None:
     first = next(iter(f.words), "")
     counted = {"num", "number", "nb", "count", "cnt", "trx", "txn", "transactions", "visits",
-               "orders"} & set(f.words)
+               "orders", "cards", "accounts", "loans", "policies", "subscriptions",
+               "devices"} & set(f.words)
     if f.whole and f.lo >= 0 and f.named("count") and (
             first in ("num", "number", "n", "nb", "count", "cnt") or counted
             or not f.named("money")):

@@ -247,6 +247,22 @@ _LINKS = frozenset({"of", "per", "in", "on", "at", "to", "for", "by", "with", "s
                     "owned", "returned", "cancelled", "canceled", "placed"})
 
 
+#: Channels named after what is done there ("visits bank", "purchases web"): read before it.
+CHANNEL_WORDS = frozenset({"bank", "branch", "online", "web", "website", "site", "store",
+                           "shop", "app", "mobile", "phone", "catalog", "catalogue", "email",
+                           "atm"})
+#: What is done through a channel, counted.
+CHANNEL_ACTS = frozenset({"visits", "purchases", "orders", "calls", "logins", "transactions",
+                          "sessions", "payments", "sales"})
+
+
+def _channel_first(tokens: list[str]) -> list[str]:
+    """'visits bank' -> 'bank visits', 'purchases web' -> 'web purchases'."""
+    if len(tokens) >= 2 and tokens[-1] in CHANNEL_WORDS and tokens[-2] in CHANNEL_ACTS:
+        return [*tokens[:-2], tokens[-1], tokens[-2]]
+    return tokens
+
+
 def _singular_modifiers(tokens: list[str]) -> list[str]:
     """'purchases transactions' -> 'purchase transactions' (:data:`PLURAL_MODIFIERS`)."""
     return [PLURAL_MODIFIERS.get(t, t) if i + 1 < len(tokens) and tokens[i + 1].isalpha()
@@ -282,13 +298,15 @@ def humanize(column: str, keep_filler: bool = False) -> str:
     ('purchase transactions', 'installment purchases')
     >>> humanize("Income_Category"), humanize("Age Group"), humanize("Card_Category")
     ('income', 'age', 'card category')
+    >>> humanize("Total_visits_bank"), humanize("purchases_web")
+    ('bank visits', 'web purchases')
     """
     tokens = _split(column)
     if not tokens:
         return str(column).strip() or str(column)
     if tuple(tokens) in WHOLE_NAMES:
         return WHOLE_NAMES[tuple(tokens)]
-    tokens = _singular_modifiers(_per_period(_expand(tokens)))
+    tokens = _singular_modifiers(_channel_first(_per_period(_expand(tokens))))
     return " ".join(tokens if keep_filler else _drop_filler(tokens))
 
 

@@ -97,6 +97,8 @@ def test_every_column_gets_a_role_and_a_reason(table):
     ("PURCHASES_TRX", [0, 12, 358, 4], "count"),
     ("CASH_ADVANCE", [0.0, 1200.5, 47_137.2, 3.0], "money"),
     ("TENURE", [6, 12, 12, 9], "measure"),
+    ("Total_Credit_Cards", [1, 4, 10, 7], "count"),  # cards held: a count, not money
+    ("Avg_Credit_Limit", [3_000, 50_000, 197_000, 8_000], "money"),
 ])
 def test_numeric_roles(name, values, role):
     assert numeric_role(name, pd.Series(values, dtype=float))[0] == role
@@ -714,3 +716,27 @@ def test_the_evidence_shows_every_trait_the_recommendation_rests_on():
     assert "Previous Purchases" not in [t["feature"] for t in p.traits[:3]]
     assert p.recommendation.startswith("Buy rarely but spend a lot"), p.recommendation
     assert len(p.evidence) == 4 and "previous purchases" in p.evidence[-1], p.evidence
+
+
+@pytest.mark.parametrize(("online", "branch", "advice"), [
+    (-2.0, 3.0, "Come to you in person rather than online"),
+    (6.0, -2.0, "Digital customers"),
+])
+def test_where_customers_come_to_you_in_person_or_online(online, branch, advice):
+    """Bank visits against online visits (the public credit-card customer table's
+    Total_visits_bank, Total_visits_online): a channel to serve them through."""
+    from custseg.profiling import profile_segments
+
+    rng = np.random.RandomState(3)
+    seg = np.repeat([0, 1], [400, 100])
+    cols = ["Avg_Credit_Limit", "Total_visits_bank", "Total_visits_online"]
+    X = np.column_stack([rng.uniform(5_000, 50_000, 500), rng.randint(1, 4, 500),
+                         rng.randint(1, 5, 500)]).astype(float)
+    X[seg == 1, 1] += branch
+    X[seg == 1, 2] += online
+    X[:, 1:] = X[:, 1:].clip(0)
+    roles = {"Avg_Credit_Limit": "money", "Total_visits_bank": "count",
+             "Total_visits_online": "count"}
+    profiles, _ = profile_segments(pd.DataFrame(X, columns=cols), seg, cols, roles=roles)
+    assert profiles[1].recommendation.startswith(advice), profiles[1].recommendation
+    assert "bank visits" in profiles[1].name and "online visits" in profiles[1].name

@@ -180,8 +180,8 @@ def trait_text(column: str, label: str, role: str, mean: float, pop_mean: float,
         assert ratio is not None
         if label.startswith("spend on "):
             return f"spends {_ratio_text(ratio)} the average on {label[len('spend on '):]}"
-        if any(has_word(label, w) for w in _MONEY_NOUNS):
-            return f"{_ratio_text(ratio)} the average {label}"
+        if any(has_word(label, w) for w in _MONEY_NOUNS):  # "the average credit limit"
+            return f"{_ratio_text(ratio)} the average {label.removeprefix('average ')}"
         return f"spends {_ratio_text(ratio)} the average on {label}"  # "on frozen", "on milk"
     if role == "count" and usable:
         assert ratio is not None
