@@ -740,3 +740,24 @@ def test_where_customers_come_to_you_in_person_or_online(online, branch, advice)
     profiles, _ = profile_segments(pd.DataFrame(X, columns=cols), seg, cols, roles=roles)
     assert profiles[1].recommendation.startswith(advice), profiles[1].recommendation
     assert "bank visits" in profiles[1].name and "online visits" in profiles[1].name
+
+
+@pytest.mark.parametrize(("tier", "rating", "spend", "advice"), [
+    (1.2, 1.0, 0.0, "Happy members of your top tier"),
+    (1.2, 0.0, 0.0, "Your top-tier members"),
+    (-1.0, 0.0, -300.0, "Entry-tier members who spend little"),
+])
+def test_a_membership_tier_is_advised_on(tier, rating, spend, advice):
+    """A membership type ranked Bronze < Silver < Gold (an ordered level) is a tier."""
+    from custseg.profiling import profile_segments
+
+    rng = np.random.RandomState(4)
+    seg = np.repeat([0, 1], [400, 100])
+    cols = ["Membership Type", "Average Rating", "Total Spend"]
+    X = np.column_stack([rng.randint(1, 4, 500), rng.uniform(3, 4.5, 500),
+                         rng.uniform(400, 1200, 500)]).astype(float)
+    X[seg == 1] += (tier, rating, spend)
+    roles = {"Membership Type": "measure", "Average Rating": "measure", "Total Spend": "money"}
+    profiles, _ = profile_segments(pd.DataFrame(X, columns=cols), seg, cols, roles=roles,
+                                   level_names={"Membership Type": ["Bronze", "Silver", "Gold"]})
+    assert profiles[1].recommendation.startswith(advice), profiles[1].recommendation
