@@ -761,3 +761,20 @@ def test_a_membership_tier_is_advised_on(tier, rating, spend, advice):
     profiles, _ = profile_segments(pd.DataFrame(X, columns=cols), seg, cols, roles=roles,
                                    level_names={"Membership Type": ["Bronze", "Silver", "Gold"]})
     assert profiles[1].recommendation.startswith(advice), profiles[1].recommendation
+
+
+def test_what_a_customer_does_reads_with_how_often():
+    """A never-to-always level named by what the customer does ("Uses App") reads "Often
+    uses app", not "High uses app"; a count of visits still reads "Many visits"."""
+    from custseg.profiling import profile_segments
+
+    rng = np.random.RandomState(5)
+    seg = np.repeat([0, 1, 2], [300, 100, 100])
+    cols = ["Uses App", "Visits per Month"]
+    X = np.column_stack([rng.randint(1, 4, 500), rng.poisson(4, 500)]).astype(float)
+    X[seg == 1, 0] += 2
+    X[seg == 2, 1] += 8
+    roles = {"Uses App": "measure", "Visits per Month": "count"}
+    profiles, _ = profile_segments(pd.DataFrame(X, columns=cols), seg, cols, roles=roles)
+    assert "Often uses app" in profiles[1].name, profiles[1].name
+    assert "Many visits per month" in profiles[2].name, profiles[2].name

@@ -112,6 +112,10 @@ COUNT_WORDS = {"High": "Many", "Low": "Few"}
 #: The days since a customer's last purchase (a label "recency" or "days since last ...")
 #: in plain words: few days is recent.
 RECENCY_WORDS = {"High": "Long since last purchase", "Mid": "Fairly recent", "Low": "Recent"}
+#: A label that says what the customer does ("uses app", "shops online": a never-to-always
+#: level, or a how-often score) reads with how often: "Often uses app", not "High uses app".
+DOING_VERBS = frozenset({"uses", "buys", "shops", "opens", "reads", "watches", "recommends",
+                         "travels", "eats", "streams"})
 
 
 def _is_recency(label: str) -> bool:
@@ -128,7 +132,9 @@ def _part(p: SegmentProfile, f: str, roles: Mapping[str, str], group: bool = Fal
     level, label = p.levels[f], p.labels.get(f) or label_for(f)
     if group:
         label = _stem(label)
-    if roles.get(f) == "flag" and level != "Mid":
+    doing = (len(label.split()) >= 2 and label.split()[0] in DOING_VERBS
+             and roles.get(f) != "count")
+    if (roles.get(f) == "flag" or doing) and level != "Mid":
         return f"{'Often' if level == 'High' else 'Rarely'} {label}"
     if roles.get(f) == "age" and label == "age":  # "Older", not "High age"
         return AGE_WORDS[level]
