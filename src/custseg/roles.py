@@ -157,6 +157,7 @@ __all__ = [
     "money_columns",
     "name_words",
     "near_duplicates",
+    "not_traits",
     "numeric_role",
     "numeric_roles",
     "parse_dates",
@@ -299,6 +300,19 @@ def numeric_roles(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]
     {'balance': 'money', 'visits': 'count'}
     """
     return {c: numeric_role(c, frame[c])[0] for c in columns}
+
+
+def not_traits(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
+    """Of ``columns``, those the role rules drop (row numbers, a second identifier: role
+    ``id``), with the reason: the engines that read a sample of the rows leave them out of
+    the features as :func:`assign_roles` does.
+
+    >>> not_traits(pd.DataFrame({"Sl_No": range(1, 41), "visits": [1.0, 2] * 20}),
+    ...            ["Sl_No", "visits"])
+    {'Sl_No': 'row numbers 1 to 40, one per row: not a trait of the customer'}
+    """
+    found = {c: numeric_role(c, frame[c]) for c in columns}
+    return {c: reason for c, (role, reason) in found.items() if role == "id"}
 
 
 def money_columns(role_of: Mapping[str, str]) -> list[str]:

@@ -537,3 +537,29 @@ def test_few_distinct_customers_give_the_standard_engines_only_possible_k(
                 lambda: segment_file(path, k=5, random_state=0)):
         with pytest.raises(DataError, match="only 4 distinct value"):
             run()
+
+
+def test_row_numbers_are_left_out_of_the_features_on_every_engine(tmp_path: Path) -> None:
+    """A table written with its row numbers (``Sl_No``, pandas' ``Unnamed: 0``): the fast
+    path leaves them out of the features as the standard engine does, with a warning; the
+    Spark engine's check decides by the same rule (custseg.roles.not_traits)."""
+    from types import SimpleNamespace
+
+    from custseg.engines.spark_checks import SparkChecks
+
+    mall = pd.read_csv(demo_data_path()).sample(frac=1.0, random_state=0)
+    mall.insert(0, "Sl_No", np.arange(1, len(mall) + 1))
+    path = tmp_path / "numbered.csv"
+    mall.to_csv(path, index=False)
+    fast = segment_large(path, random_state=0)
+    standard = segment_file(path, random_state=0)
+    assert "Sl_No" not in fast.summary["features"]
+    assert fast.summary["features"] == standard.summary["features"]
+    [warning] = [w for w in fast.summary["warnings"] if w["code"] == "not-a-trait"]
+    assert warning["column"] == "Sl_No" and "row numbers 1 to 200" in warning["message"]
+    frame = mall.drop(columns="CustomerID").astype({"Sl_No": float})
+    data = SimpleNamespace(cols=dict.fromkeys(frame.columns), warns=[])
+    checked = SimpleNamespace(features=["Sl_No", "Age"], frame=frame)
+    assert SparkChecks._traits(data, checked, given=False) == ["Age"]
+    assert [w.code for w in data.warns] == ["not-a-trait"]
+    assert SparkChecks._traits(data, checked, given=True) == ["Sl_No", "Age"]

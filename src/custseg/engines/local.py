@@ -49,8 +49,8 @@ standard engine: the money role is found by :func:`custseg.roles.money_columns` 
 selection sample.  What the fast path does not do: exact duplicate rows are kept (the
 standard engine leaves them out of the fit and gives them their twin's segment), and so is a
 totals row (the standard engine drops it: :func:`custseg.schema.total_rows`), the other
-role rules (flags, codes and dates are features here when numeric; ordered text levels
-describe instead of being read as ranks), segmenting on
+role rules but the one on row numbers (flags, codes and dates are features here when
+numeric; ordered text levels describe instead of being read as ranks), segmenting on
 categorical columns, and methods other than K-Means (``--engine standard`` does them).
 
 Examples

@@ -77,7 +77,7 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     from sklearn.utils import check_random_state
 
     from custseg.preprocess import GROUP_R, build_preprocessor, plan_preprocessing
-    from custseg.roles import money_columns, numeric_roles
+    from custseg.roles import money_columns, not_traits, numeric_roles
 
     stage("check", 0)
     roles, feats, sources, warns, cleaning = check_features(
@@ -94,6 +94,12 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     if fit_idx is not None:
         sample = fit_idx[sample]
     sample_frame = pd.DataFrame(column_rows(columns, sample), columns=feats)
+    gone = {} if o["features"] else not_traits(sample_frame, feats)  # row numbers
+    if gone and len(gone) < len(feats):
+        feats = [c for c in feats if c not in gone]
+        columns, sample_frame = [sources[c] for c in feats], sample_frame[feats]
+        warns = [*warns, *(Problem(c, f"{why}: left out of the features", code="not-a-trait",
+                                   severity="warning") for c, why in gone.items())]
     role_of = numeric_roles(sample_frame, feats)
     # the standard engine's rules (custseg.segmenter.Segmenter, defaults outliers="winsorize"
     # and feature_groups=True), their statistics taken on the sample

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     pass
 
 
+#: Warnings of the first rows' checks that the engine counts again on every row.
+ROW_COUNTED = ("junk", "missing-marker", "duplicate-row", "duplicate-id", "constant",
+               "all-missing")
 #: Rows looked at on the driver to infer column roles (as custseg.schema does).
 ROLE_SAMPLE = 10_000
 
@@ -80,8 +83,7 @@ class SparkChecks(SparkRunState):
             raise UsageError("the data have a column named 'row' and no id column; give the "
                              "id with `id_col`", "id_col")
         data = self._deduplicate(raw, roles)
-        data.warns = [p for p in checked.warnings if p.code not in (
-            "junk", "missing-marker", "duplicate-row", "constant", "all-missing")]
+        data.warns = [p for p in checked.warnings if p.code not in ROW_COUNTED]
         duplicates_at = len(data.warns)  # where the duplicated rows' warning goes
         typed_input = {f.name for f in raw.schema.fields
                        if f.dataType.typeName() not in ("string", "binary")}
@@ -90,7 +92,7 @@ class SparkChecks(SparkRunState):
                      for i, c in enumerate(data.numeric)}
         unmarked = scan_text_columns(data.base, list(data.cols.values()))
         data.cleaning = new_cleaning(n_rows, 0, checked.cleaning["columns_dropped"])
-        data.feats = [c for c in checked.features if c in data.cols]
+        data.feats = self._traits(data, checked, given=bool(features))
         data.role_of = dict(assign_roles(checked, requested=features, exclude=exclude).role_of)
         check_value_columns(self.labels.values, dict.fromkeys(raw.columns, "dropped")
                             | data.role_of | dict.fromkeys(roles.categorical, "category"))
@@ -131,6 +133,21 @@ class SparkChecks(SparkRunState):
         else:
             base = raw.dropDuplicates(data_cols)
         return Checked(base=self._cache(base), roles=roles, key=key, data_cols=data_cols, n=0)
+
+    @staticmethod
+    def _traits(data: Checked, checked: Any, given: bool) -> list[str]:
+        """The feature columns, without the row numbers and second identifiers the role
+        rules find in the first rows (:func:`custseg.roles.not_traits`, as the other engines
+        do), each with a warning; features given are kept as they are."""
+        from custseg.roles import not_traits
+
+        feats = [c for c in checked.features if c in data.cols]
+        gone = {} if given else not_traits(checked.frame, feats)
+        if not gone or len(gone) == len(feats):
+            return feats
+        data.warns += [Problem(c, f"{why}: left out of the features", code="not-a-trait",
+                               severity="warning") for c, why in gone.items()]
+        return [c for c in feats if c not in gone]
 
     def _count_customers(self, data: Checked, stats: Any, n_rows: int,
                          duplicates_at: int) -> None:
