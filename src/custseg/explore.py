@@ -148,7 +148,8 @@ class DataOverview:
     n_rows : int
         Customers described: rows read minus exact duplicates.
     roles : dict
-        Column roles (id_column, numeric, categorical, dates, ignored).
+        Column roles (id_column, numeric, categorical, dates, ignored; ``ranked``: the
+        categorical columns whose ordered levels are segmented on as their rank).
     features : list of str
         Columns segmented on (or that would be, for ``explore``).
     cleaning : dict
@@ -334,7 +335,9 @@ def overview_of_segmentation(seg: Segmenter, table: pd.DataFrame, info: Any,
     cols = [c for c in [*seg.roles_.numeric, *seg.roles_.categorical]
             if c in table.columns and c not in ids]  # row numbers: no distribution to show
     frame = table.loc[keep, cols]
-    return describe_data(frame, roles=summary["roles"], features=list(seg.features_),
+    ranked = [d["name"] for d in summary.get("derived") or [] if d["kind"] == "levels"]
+    return describe_data(frame, roles={**summary["roles"], "ranked": ranked},
+                         features=list(seg.features_),
                          cleaning=summary["cleaning"], preprocessing=summary["preprocessing"],
                          warnings=summary["warnings"], input_info=summary["input"],
                          input_sha256=summary["input_sha256"],

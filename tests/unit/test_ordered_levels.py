@@ -126,6 +126,8 @@ def test_segment_then_score_through_the_cli(car: pd.DataFrame, tmp_path: Path) -
     assert "Spending_Score" in summary["features"]
     assert {"name": "Spending_Score", "source": "Spending_Score", "kind": "levels",
             "reference": "Low|Average|High", "dayfirst": False} in summary["derived"]
+    report = (tmp_path / "out" / "report.html").read_text("utf-8")
+    assert "Spending_Score <span class=\"sub\">(feature: its levels ranked)</span>" in report
     new = tmp_path / "new.csv"
     car.head(20).assign(Spending_Score=car["Spending_Score"].head(20).str.lower()).to_csv(
         new, index=False)
