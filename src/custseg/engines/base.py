@@ -98,6 +98,13 @@ def new_cleaning(rows_read: int, duplicates_dropped: int = 0,
             "columns_dropped": dict(columns_dropped or {})}
 
 
+def not_trait_warnings(gone: dict[str, str]) -> list[Problem]:
+    """The warnings of columns left out of the features as not a trait of the customer
+    (``gone``: :func:`custseg.roles.not_traits`, column -> reason)."""
+    return [Problem(c, f"{why}: left out of the features", code="not-a-trait",
+                    severity="warning") for c, why in gone.items()]
+
+
 def record_unreadable(name: str, n_junk: int, n_filled: int, n_markers: int, *,
                       max_junk: float, cleaning: dict[str, Any], errors: list[Problem],
                       warns: list[Problem], junk: dict[str, Any] | None = None,

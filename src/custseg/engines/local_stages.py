@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from custseg.engines.base import not_trait_warnings
 from custseg.engines.local_arrays import (
     arrow_float64,
     assign_chunked,
@@ -98,8 +99,7 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     if gone and len(gone) < len(feats):
         feats = [c for c in feats if c not in gone]
         columns, sample_frame = [sources[c] for c in feats], sample_frame[feats]
-        warns = [*warns, *(Problem(c, f"{why}: left out of the features", code="not-a-trait",
-                                   severity="warning") for c, why in gone.items())]
+        warns = [*warns, *not_trait_warnings(gone)]
     role_of = numeric_roles(sample_frame, feats)
     # the standard engine's rules (custseg.segmenter.Segmenter, defaults outliers="winsorize"
     # and feature_groups=True), their statistics taken on the sample

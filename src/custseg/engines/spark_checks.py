@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from custseg.engines.base import new_cleaning, record_unreadable
+from custseg.engines.base import new_cleaning, not_trait_warnings, record_unreadable
 from custseg.engines.spark_read import (
     NumericColumn,
     parse_expr,
@@ -145,8 +145,7 @@ class SparkChecks(SparkRunState):
         gone = {} if given else not_traits(checked.frame, feats)
         if not gone or len(gone) == len(feats):
             return feats
-        data.warns += [Problem(c, f"{why}: left out of the features", code="not-a-trait",
-                               severity="warning") for c, why in gone.items()]
+        data.warns += not_trait_warnings(gone)
         return [c for c in feats if c not in gone]
 
     def _count_customers(self, data: Checked, stats: Any, n_rows: int,
