@@ -225,8 +225,9 @@ def derive(frame: pd.DataFrame, derivations: Sequence[Derivation]) -> pd.DataFra
             values = pd.to_numeric(src, errors="coerce").astype("float64")
             out[d.name] = values.mask(values == float(d.reference))
         elif d.kind == "levels":  # a level not seen in fit is missing (then imputed)
-            ranks = level_ranks(d.reference.split("|"))
-            keys = src.map(lambda v: scale_key(v) if pd.notna(v) else None)
+            ranks = level_ranks(d.reference.split("|"))  # keys spelt as scale_key spells
+            keys = src.astype("string").str.strip().str.lower().str.replace(
+                r"[\s_\-]+", " ", regex=True)
             out[d.name] = keys.map(ranks).astype("float64")
         else:
             when = parse_dates(src, d.dayfirst)
