@@ -363,13 +363,27 @@ ORDERED_SCALES: tuple[tuple[tuple[str, ...], ...], ...] = (
 MIN_ORDERED_LEVELS = 3
 
 
+#: What separates the words of a level as the scales spell it (:func:`scale_key`).
+_SCALE_SEPARATOR = r"[\s_\-]+"
+
+
 def scale_key(level: object) -> str:
     """A level as the scales spell it: lower case, ``_``/``-`` and runs of spaces as one.
 
     >>> scale_key(" Very_High ")
     'very high'
     """
-    return re.sub(r"[\s_\-]+", " ", str(level).strip().lower())
+    return re.sub(_SCALE_SEPARATOR, " ", str(level).strip().lower())
+
+
+def scale_keys(values: pd.Series) -> pd.Series:
+    """:func:`scale_key` of every cell at once (missing cells stay missing).
+
+    >>> scale_keys(pd.Series([" Very_High ", None])).tolist()
+    ['very high', <NA>]
+    """
+    return values.astype("string").str.strip().str.lower().str.replace(
+        _SCALE_SEPARATOR, " ", regex=True)
 
 
 def ordered_levels(values: pd.Series) -> list[str] | None:

@@ -114,6 +114,7 @@ from custseg.column_facts import (
     ordered_levels,
     rate_scale,
     scale_key,
+    scale_keys,
     share_reason,
 )
 from custseg.errors import UsageError
@@ -188,10 +189,13 @@ class Derivation:
     name: str
     source: str
     kind: str  # "age" | "days_since" | "none_code" | "levels"
-    #: ISO date (days_since), a year (age), the code read as missing (none_code) or the
-    #: levels lowest first, joined by "|" (levels)
-    reference: str
+    reference: str  # ISO date, year, code read as missing, or levels joined by "|"
     dayfirst: bool = False
+
+    @property
+    def levels(self) -> list[str]:
+        """The levels of a ``levels`` derivation, lowest first."""
+        return self.reference.split("|")
 
     def to_dict(self) -> DerivationDoc:
         return cast("DerivationDoc", asdict(self))
@@ -225,10 +229,7 @@ def derive(frame: pd.DataFrame, derivations: Sequence[Derivation]) -> pd.DataFra
             values = pd.to_numeric(src, errors="coerce").astype("float64")
             out[d.name] = values.mask(values == float(d.reference))
         elif d.kind == "levels":  # a level not seen in fit is missing (then imputed)
-            ranks = level_ranks(d.reference.split("|"))  # keys spelt as scale_key spells
-            keys = src.astype("string").str.strip().str.lower().str.replace(
-                r"[\s_\-]+", " ", regex=True)
-            out[d.name] = keys.map(ranks).astype("float64")
+            out[d.name] = scale_keys(src).map(level_ranks(d.levels)).astype("float64")
         else:
             when = parse_dates(src, d.dayfirst)
             ref = pd.Timestamp(d.reference)

@@ -762,7 +762,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         return {"roles": dict(self.feature_roles_), "labels": dict(self.labels_map_),
                 "value_labels": dict(getattr(self, "value_labels_", {})),
                 "log_columns": list(self.plan_.log_columns),
-                "level_names": {d.name: d.reference.split("|")
+                "level_names": {d.name: d.levels
                                 for d in getattr(self, "derivations_", [])
                                 if d.kind == "levels"}}
 
