@@ -89,7 +89,10 @@ def timed(args: list[str], repeat: int, cwd: Path, baseline: str | None = None
     of another commit), the same command run with that code alternates with this one's."""
     exe = Path(sys.executable).with_name("custseg")
     env = {**os.environ, "COLUMNS": "120"}
-    envs = [env] + ([{**env, "PYTHONPATH": baseline}] if baseline else [])
+    # with a baseline, both codes come through PYTHONPATH: the same import search for both
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    envs = ([{**env, "PYTHONPATH": here}, {**env, "PYTHONPATH": baseline}] if baseline
+            else [env])
     argv = args if args and args[0] == sys.executable else [str(exe), *args]
     times: tuple[list[float], list[float]] = ([], [])
     for i in range(repeat + 1):

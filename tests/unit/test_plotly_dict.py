@@ -99,3 +99,11 @@ def test_steady_gives_the_same_figure_for_last_bit_differences() -> None:
     kept = pdict.steady({"x": x})["x"]
     assert np.abs(kept - x).max() <= 0.5e-7 * np.abs(x).max()
     assert pdict.steady({"n": np.arange(3), "s": "a", "v": [0.0, float("nan")]})["v"][0] == 0.0
+
+
+def test_shipped_white_template_is_the_installed_plotlys() -> None:
+    """The template the package ships is what the installed Plotly gives, key order included
+    (after a Plotly upgrade: ``python -m custseg.report.plotly_dict`` rewrites it)."""
+    _same(pdict.white_template(), pdict.plotly_white_template())
+    fig = go.Figure(layout={"template": "plotly_white"})
+    _same(pdict.white_template(), fig.to_dict()["layout"]["template"])

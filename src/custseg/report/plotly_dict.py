@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import math
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -23,10 +25,23 @@ import numpy as np
 CHART_DIGITS = 8
 
 
+#: Plotly's ``plotly_white`` template as a figure's JSON holds it, shipped with the package
+#: (building it through ``graph_objects`` took 0.1-0.2 s of every report); a test checks it
+#: is what the installed Plotly gives, and ``python -m custseg.report.plotly_dict`` rewrites
+#: it after an upgrade.
+WHITE_TEMPLATE = "plotly_white.json"
+
+
 @functools.cache
 def white_template() -> dict[str, Any]:
     """Plotly's ``plotly_white`` template as the dictionary a figure's JSON holds (in the
-    key order a figure's ``to_dict`` gives it, once a process)."""
+    key order a figure's ``to_dict`` gives it), read once a process from the package."""
+    text = (resources.files("custseg.report") / WHITE_TEMPLATE).read_text("utf-8")
+    return dict(json.loads(text))
+
+
+def plotly_white_template() -> dict[str, Any]:
+    """The same template built by the installed Plotly (slow: graph_objects)."""
     import plotly.graph_objects as go
     import plotly.io as pio
 
@@ -161,3 +176,9 @@ def axis_refs(i: int) -> tuple[str, str]:
     """The axes of subplot ``i`` as a trace names them (``("x", "y")``, ``("x2", "y2")``)."""
     n = "" if i == 1 else str(i)
     return f"x{n}", f"y{n}"
+
+
+if __name__ == "__main__":  # rewrite the shipped template (after a Plotly upgrade)
+    path = resources.files("custseg.report") / WHITE_TEMPLATE
+    with resources.as_file(path) as file:
+        file.write_text(json.dumps(plotly_white_template(), indent=1) + "\n", "utf-8")
