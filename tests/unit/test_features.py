@@ -435,9 +435,9 @@ def test_cli_segment_transactions(tmp_path: Path, shared_data: Path) -> None:
     seg = pd.read_csv(tmp_path / "run" / "segments.csv")
     assert {"rfm_score", "rfm_segment", "r_score", "segment"} <= set(seg.columns)
     assert len(seg) == 6889
-    proc = invoke("segment", str(shared_data / RETAIL), "--as-of", "2015-01-01",
-                  "--out", "run2", cwd=tmp_path)
-    assert proc.exit_code == 2 and "only with --transactions" in proc.stderr
+    proc = invoke("segment", str(shared_data / RETAIL), "--no-transactions", "--as-of",
+                  "2015-01-01", "--out", "run2", cwd=tmp_path)
+    assert proc.exit_code == 2 and "not with --no-transactions" in proc.stderr
 
 
 def test_large_logs_by_slices_give_the_same_table(retail: F.CustomerFeatures, shared_data: Path,

@@ -155,11 +155,14 @@ def segment(
     out: Annotated[Path | None, typer.Option(
         help="Output folder (default: custseg-out/INPUT's name, in the current folder)."
     )] = None,
-    transactions: Annotated[bool, typer.Option(
-        "--transactions", help="INPUT is a transaction log: compute the customer features "
-        "(as custseg features does) and segment customers on recency, frequency and "
-        "monetary (money log-transformed), with the rule-based RFM segments beside.")
-    ] = False,
+    transactions: Annotated[bool | None, typer.Option(
+        "--transactions/--no-transactions", show_default=False,
+        help="INPUT is a transaction log: compute the customer features (as custseg "
+        "features does) and segment customers on recency, frequency and monetary (money "
+        "log-transformed), with the rule-based RFM segments beside.  --no-transactions: "
+        "INPUT is a customer table, one row a customer.  [default: detected: a log when a "
+        "customer id column repeats over many rows, beside a date and an amount]")
+    ] = None,
     customer_col: CustomerColOpt = None,
     date_col: DateColOpt = None,
     amount_col: AmountColOpt = None,
@@ -245,7 +248,8 @@ def segment(
 ) -> None:
     """Segment a customer table and write segments, profiles, summary, report and model.
 
-    With --transactions, INPUT is a transaction log: customer features are computed first."""
+    On a transaction log (detected, or --transactions), customer features are computed
+    first."""
     # long function: Typer reads the options from this signature, one Annotated declaration
     # an option; the work is done by segment_options() and run_segment_command() below.
     from custseg.segmenter import parse_k
@@ -314,7 +318,7 @@ def segment_options(k: str, parsed_k: int | tuple[int, int], *, column_roles: di
     return options
 
 
-def run_segment_command(input_path: Path, out: Path, *, transactions: bool,
+def run_segment_command(input_path: Path, out: Path, *, transactions: bool | None,
                         tx_options: dict[str, Any], read_options: dict[str, Any],
                         options: dict[str, Any], force: bool, quiet: bool, png: Path | None,
                         engine: str, output_format: str | None, spark_master: str,
@@ -322,6 +326,9 @@ def run_segment_command(input_path: Path, out: Path, *, transactions: bool,
     """Run ``custseg segment``: on a transaction log, or on a customer table with the engine
     :func:`custseg.engines.pick_engine` chooses."""
     command = "custseg " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "custseg segment"
+    if transactions is None:
+        transactions = transaction_options_given(tx_options) or read_as_log(
+            input_path, read_options, engine=engine, quiet=quiet)
     if transactions:
         return run_transactions(input_path, out, force=force, quiet=quiet, command=command,
                                 tx_options={**tx_options,
@@ -338,15 +345,52 @@ def run_segment_command(input_path: Path, out: Path, *, transactions: bool,
                        engine=chosen, fmt=output_format or "csv", spark_master=spark_master)
 
 
-def check_no_transaction_options(tx_options: dict[str, Any]) -> None:
-    """Refuse the transaction options (``--customer-col``, ``--as-of``...) without
-    ``--transactions``."""
+def _transaction_flags(tx_options: dict[str, Any]) -> list[str]:
+    """The transaction options given (``--customer-col``, ``--as-of``...)."""
     tx_given = [f"--{k.replace('_', '-')}-col" for k, v in tx_options["columns"].items() if v]
     tx_given += [o for o, v in (("--as-of", tx_options["as_of"]),
                                 ("--date-format", tx_options["date_format"]),
                                 ("--duplicates", tx_options["duplicates"] != "auto")) if v]
+    return tx_given
+
+
+def transaction_options_given(tx_options: dict[str, Any]) -> bool:
+    """Whether a transaction option was given: INPUT is then a transaction log."""
+    return bool(_transaction_flags(tx_options))
+
+
+def check_no_transaction_options(tx_options: dict[str, Any]) -> None:
+    """Refuse the transaction options (``--customer-col``, ``--as-of``...) with
+    ``--no-transactions``."""
+    tx_given = _transaction_flags(tx_options)
     if tx_given:
         from custseg.errors import UsageError
 
-        raise UsageError(f"{', '.join(tx_given)}: only with --transactions (INPUT is a "
-                         "transaction log)", tx_given[0])
+        raise UsageError(f"{', '.join(tx_given)}: only for a transaction log, not with "
+                         "--no-transactions", tx_given[0])
+
+
+def read_as_log(input_path: Path, read_options: dict[str, Any], *, engine: str,
+                quiet: bool) -> bool:
+    """Whether INPUT, given without --transactions or --no-transactions, is a transaction
+    log (:func:`custseg.features.detect.detect_transaction_log`); says so when it is."""
+    from custseg.errors import UsageError
+    from custseg.features.detect import detect_transaction_log
+
+    shape = detect_transaction_log(input_path, delimiter=read_options["delimiter"],
+                                   encoding=read_options["encoding"])
+    if shape is None:
+        return False
+    cols = shape.columns
+    money = cols.amount or f"{cols.quantity} x {cols.price}"
+    found = (f"{input_path.name} is a transaction log: its {shape.customer!r} column repeats "
+             f"({shape.customers:,} customers on its first {shape.rows:,} rows), beside "
+             f"dates ({cols.date!r}) and amounts ({money!r})")
+    if engine not in ("auto", "standard"):
+        raise UsageError(f"--engine {engine}: {found}; a log's customers are segmented once "
+                         "their features are computed, without --engine; --no-transactions "
+                         "reads it as a customer table", "--engine")
+    make_console(quiet).print(f"{found}: customer features are computed first "
+                              "(--no-transactions: read it as a customer table).",
+                              markup=False, highlight=False)
+    return True

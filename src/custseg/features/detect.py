@@ -1,0 +1,156 @@
+"""Whether a table given as a customer table is a transaction log: several rows a customer.
+
+A log segmented as if each line were a customer gives segments of purchases, not of
+customers (the retail log's 124,994 lines read as 124,994 "customers", tenure from each
+line's date).  :func:`transaction_log_shape` tells a log by its header and its first rows,
+with one rule, conservative so that a customer table is never taken for a log:
+
+- the header names a customer key (a name like ``customer_id``, ``CustomerKey``,
+  ``client_no``, ``user``: a customer or account word, and an id word or nothing; not
+  ``customer_age`` or ``CustomerType``), a date and an amount (or a quantity and a unit
+  price), as :func:`custseg.features.columns.infer_columns` names them;
+- in the first rows, the key repeats: at least :data:`MIN_REPEATED_SHARE` of the rows
+  with a key repeat the key of an earlier row, among at least :data:`MIN_KEYS` keys (an
+  id, not a category);
+- the date column holds dates and the amount (or quantity and price) numbers in at least
+  :data:`MIN_PARSED_SHARE` of its filled cells.
+
+A customer table whose ids are reused on a few rows (at most 2%: a warning, the rows kept)
+is far below the repeated share.
+
+>>> import pandas as pd
+>>> log = pd.DataFrame({"customer_id": [f"C{i % 40}" for i in range(200)],
+...                     "trans_date": ["2024-01-05"] * 200, "tran_amount": ["12.5"] * 200})
+>>> shape = transaction_log_shape(log)
+>>> shape.customer, shape.rows, shape.customers, shape.repeated_share
+('customer_id', 200, 40, 0.8)
+>>> table = log.assign(customer_id=[f"C{i}" for i in range(200)])
+>>> transaction_log_shape(table) is None
+True
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from custseg.features.columns import ColumnMap, infer_columns
+
+#: Rows read from the top of a file to decide (a log shows its repeats well within them).
+SAMPLE_ROWS = 20_000
+#: Fewest rows with a key: a shorter table is taken as it is given.
+MIN_ROWS = 50
+#: Fewest distinct keys: fewer are a category (a customer type), not customers.
+MIN_KEYS = 10
+#: Smallest share of the rows whose key is an earlier row's (1 - keys / rows).
+MIN_REPEATED_SHARE = 0.2
+#: Smallest share of filled date (and amount) cells that read as dates (numbers).
+MIN_PARSED_SHARE = 0.9
+
+_KEY_WORD = r"(customer|client|cust|member|shopper|buyer|account|user|consumer|patron)"
+_ID_WORD = r"(id|no|nr|num|number|code|key|ref)"
+#: A customer key's header (normalised: lower case, letters and digits only).
+KEY_NAME = re.compile(rf"{_KEY_WORD}|{_KEY_WORD}[a-z0-9]*{_ID_WORD}|[a-z0-9]*{_KEY_WORD}"
+                      rf"{_ID_WORD}")
+
+
+@dataclass(frozen=True)
+class LogShape:
+    """What shows a table to be a transaction log: its columns, and on its first ``rows``
+    rows with a key, the number of distinct ``customers``."""
+
+    columns: ColumnMap
+    rows: int
+    customers: int
+
+    @property
+    def customer(self) -> str:
+        """The customer key column."""
+        return str(self.columns.customer)
+
+    @property
+    def repeated_share(self) -> float:
+        """Share of the rows whose key is an earlier row's."""
+        return round(1 - self.customers / self.rows, 4)
+
+
+def _filled(s: pd.Series) -> pd.Series:
+    text = s.astype("string").str.strip()
+    return text[text.notna() & (text != "")]
+
+
+def _share_numbers(s: pd.Series) -> float:
+    from custseg.parsing import parse_numeric
+
+    filled = _filled(s)
+    if filled.empty:
+        return 0.0
+    return float(parse_numeric(filled).values.notna().mean())
+
+
+def _share_dates(s: pd.Series) -> float:
+    from custseg.parsing import dates_dayfirst, parse_dates
+
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return float(s.notna().mean()) if len(s) else 0.0
+    filled = _filled(s)
+    if filled.empty or not filled.str.contains(r"\d", regex=True).all():
+        return 0.0
+    if pd.to_numeric(filled, errors="coerce").notna().all():
+        return 0.0  # plain numbers (a day count, a year) are not a purchase's date
+    return float(parse_dates(filled, dates_dayfirst(filled)).notna().mean())
+
+
+def log_columns(names: list[str]) -> ColumnMap | None:
+    """The columns of a log in this header: a customer key, a date and an amount (or a
+    quantity and a unit price); None when one is missing."""
+    mapping = infer_columns([str(n) for n in names])
+    key = re.sub(r"[^a-z0-9]", "", str(mapping.customer or "").lower())
+    if not KEY_NAME.fullmatch(key) or not mapping.date:
+        return None
+    if not mapping.amount and not (mapping.quantity and mapping.price):
+        return None
+    return mapping
+
+
+def transaction_log_shape(frame: pd.DataFrame) -> LogShape | None:
+    """The :class:`LogShape` of ``frame`` (a table's first rows, as read) when it is a
+    transaction log by the rule of this module, else None."""
+    mapping = log_columns(list(frame.columns))
+    if mapping is None:
+        return None
+    keys = _filled(frame[mapping.customer])
+    if len(keys) < MIN_ROWS:
+        return None
+    shape = LogShape(mapping, len(keys), int(keys.nunique()))
+    if shape.customers < MIN_KEYS or shape.repeated_share < MIN_REPEATED_SHARE:
+        return None
+    money = [mapping.amount] if mapping.amount else [mapping.quantity, mapping.price]
+    if _share_dates(frame[mapping.date]) < MIN_PARSED_SHARE or any(
+            _share_numbers(frame[c]) < MIN_PARSED_SHARE for c in money if c):
+        return None
+    return shape
+
+
+def detect_transaction_log(path: str | os.PathLike[str], *, delimiter: str | None = None,
+                           encoding: str | None = None) -> LogShape | None:
+    """The :class:`LogShape` of the table file at ``path`` when it is a transaction log,
+    decided on its header and first :data:`SAMPLE_ROWS` rows; None when it is not, or when
+    the file cannot be read (its reading then reports why).
+
+    Only a header that names a customer key, a date and an amount leads to reading rows.
+    """
+    from custseg.errors import CustsegError
+    from custseg.io import iter_table, peek_columns
+
+    try:
+        peeked = peek_columns(path, delimiter, encoding)
+        if peeked is not None and log_columns(peeked[0]) is None:
+            return None
+        first = next(iter(iter_table(path, SAMPLE_ROWS)), None)
+    except (CustsegError, OSError, ValueError):
+        return None
+    return None if first is None else transaction_log_shape(first)
