@@ -600,3 +600,21 @@ def test_a_count_of_things_reads_many_or_few():
     profiles, _ = profile_segments(df, np.repeat([0, 1], n), list(df), roles=roles)
     assert profiles[0].name == "Few children · Many deal purchases"
     assert profiles[1].name == "Many children · Few deal purchases"
+
+
+def test_numbered_siblings_are_one_line_of_evidence() -> None:
+    """Six monthly payment delays, all high, are one line; what else sets the segment apart
+    gets the other two lines; a second column read with the very same label is left out."""
+    from custseg.profiling.traits import evidence_of, is_shown
+
+    def trait(label: str, level: str, z: float) -> dict[str, object]:
+        return {"label": label, "level": level, "z": z, "text": f"{label} is {level.lower()}"}
+
+    traits = [trait(f"payment delay {m}", "High", 2 - m / 10) for m in (2, 0, 3, 4, 5, 6)]
+    traits[3:3] = [trait("credit limit", "Low", 1.7), trait("payment delay 9", "Low", 1.65)]
+    traits.append(trait("credit limit", "Low", 0.6))
+    evidence = evidence_of(traits)
+    assert evidence == [
+        "payment delay 2 is high (likewise payment delay 0, 3, 4, 5 and 6)",
+        "credit limit is low", "payment delay 9 is low"]
+    assert is_shown(traits[1], evidence[:1]) is False and is_shown(traits[0], evidence)

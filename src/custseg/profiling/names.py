@@ -17,13 +17,19 @@ group ("Outlier group: ...").
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from custseg.labels import label_for
 from custseg.profiling.rules import MIN_DISTINCT_Z
-from custseg.profiling.traits import BREADTHS, basket_leads, breadth, leads_text, plural_noun
+from custseg.profiling.traits import (
+    BREADTHS,
+    basket_leads,
+    breadth,
+    label_stem,
+    leads_text,
+    plural_noun,
+)
 
 if TYPE_CHECKING:
     from custseg.profiling import SegmentProfile
@@ -92,11 +98,6 @@ def lifted_levels(mix: Mapping[str, float], population: Mapping[str, float],
     return sorted(found, key=lambda t: -t[1])
 
 
-def _stem(label: str) -> str:
-    """A label without its trailing numbers: 'bill amount 6' -> 'bill amount'."""
-    return re.sub(r"(\s+\d+)+$", "", label).strip() or label
-
-
 def _same_start(a: str, b: str) -> bool:
     """Whether one label starts with all the words of the other."""
     wa, wb = a.split(), b.split()
@@ -131,7 +132,7 @@ def _part(p: SegmentProfile, f: str, roles: Mapping[str, str], group: bool = Fal
     """One part of a name: "High income", "Often accepted campaign 3"."""
     level, label = p.levels[f], p.labels.get(f) or label_for(f)
     if group:
-        label = _stem(label)
+        label = label_stem(label)
     doing = (len(label.split()) >= 2 and label.split()[0] in DOING_VERBS
              and roles.get(f) != "count")
     if (roles.get(f) == "flag" or doing) and level != "Mid":
@@ -186,7 +187,8 @@ def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
         # "cash advance") waits for uniqueness to ask for it
         stems: dict[tuple[str, str], list[str]] = {}
         for f in order:
-            stems.setdefault((_stem(p.labels.get(f) or label_for(f)), p.levels[f]), []).append(f)
+            stem = label_stem(p.labels.get(f) or label_for(f))
+            stems.setdefault((stem, p.levels[f]), []).append(f)
         grouped, echoes, named = [], [], []
         for (stem, level), fs in stems.items():
             echo = any(lv == level and _same_start(stem, s) for s, lv in named)

@@ -33,6 +33,7 @@ from custseg.profiling.traits import (
     basket_leads,
     breadth,
     is_capacity,
+    is_shown,
     leads_text,
 )
 
@@ -232,7 +233,7 @@ def recommend(p: SegmentProfile, ctx: RecommendationContext,
     if chosen is not None:
         for level, columns in ctx.grounds(chosen, p):
             shown = [t for t in p.traits if t["feature"] in columns]
-            if not any(t["text"] in p.evidence for t in shown):  # its strongest trait
+            if not any(is_shown(t, p.evidence) for t in shown):  # its strongest trait
                 p.evidence += [t["text"] for t in shown if t["level"] == level][:1]
         return chosen.recommendation, chosen.kind or "custom"
     if p.defined_by_risk:

@@ -9,6 +9,7 @@ money, rate, flag, measure, age, tenure), guessed from its name when no roles ar
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -213,6 +214,47 @@ def _level_text(label: str, mean: float, pop_mean: float, levels: Sequence[str])
     last = next(v for v in reversed(levels) if ranks[scale_key(v)] == top)
     return (f"{label} {mean:.1f} vs {pop_mean:.1f} on average, on a scale from {levels[0]} "
             f"(1) to {last} ({top})")
+
+
+def label_stem(label: str) -> str:
+    """A label without its trailing numbers: 'bill amount 6' -> 'bill amount'."""
+    return re.sub(r"(\s+\d+)+$", "", label).strip() or label
+
+
+def evidence_of(traits: Sequence[Mapping[str, Any]], n: int = DEFINING_TRAITS) -> list[str]:
+    """The texts of the first ``n`` traits that say different things: a trait whose label,
+    without its trailing numbers (:func:`label_stem`), is a stronger trait's on the same side
+    is said with it instead of taking a line of its own ("payment delay 2: 1.3 vs -0.13 on
+    average (likewise payment delay 0, 3 and 4)"), and a second trait of the very same label (two
+    columns read as "days since last purchase") is left out.
+
+    >>> t = [{"label": f"bill {i}", "level": "High", "text": f"bill {i} is high"}
+    ...      for i in (2, 10, 1)] + [{"label": "age", "level": "Low", "text": "younger"}]
+    >>> evidence_of(t)
+    ['bill 2 is high (likewise bill 1 and 10)', 'younger']
+    """
+    kept: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for t in traits:
+        kept.setdefault((label_stem(t["label"]), t["level"]), []).append(t)
+    out = []
+    for (stem, _), same in list(kept.items())[:n]:
+        first = same[0]
+        others = sorted({t["label"][len(stem):].strip() for t in same[1:]
+                         if t["label"] not in (first["label"], stem)}, key=_natural)
+        likewise = (f"{stem} {', '.join(others[:-1])} and {others[-1]}" if len(others) > 1
+                    else f"{stem} {others[0]}" if others else "")
+        out.append(first["text"] + (f" (likewise {likewise})" if likewise else ""))
+    return out
+
+
+def _natural(suffix: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in suffix.split())
+
+
+def is_shown(trait: Mapping[str, Any], evidence: Sequence[str]) -> bool:
+    """Whether a trait's text is among the evidence (alone or with its likes)."""
+    return any(e == trait["text"] or e.startswith(trait["text"] + " (likewise ")
+               for e in evidence)
 
 
 def traits_of(columns: Sequence[str], z: Mapping[str, float], mean: Mapping[str, float],
