@@ -91,3 +91,13 @@ def test_segment_computes_a_logs_customers_first(tmp_path: Path) -> None:
     proc = invoke("segment", str(path), "--engine", "local", "--out", "local", cwd=tmp_path)
     assert proc.exit_code == 2 and "--no-transactions" in proc.stderr
     assert not (tmp_path / "local").exists()
+
+
+def test_compare_methods_refuses_a_log(tmp_path: Path) -> None:
+    """Methods are compared on customers: a log is refused at once, with the way to its
+    customer table."""
+    path = tmp_path / "purchases.csv"
+    _log().to_csv(path, index=False)
+    proc = invoke("compare-methods", str(path), "--out", "cmp", cwd=tmp_path)
+    assert proc.exit_code == 2 and "purchases.csv is a transaction log" in proc.stderr
+    assert "custseg features" in proc.stderr and not (tmp_path / "cmp").exists()

@@ -139,6 +139,9 @@ def entry() -> None:
         else:
             print(exc.code, file=sys.stderr)
             code = 1
+    # the command is over (its outputs written or removed): a SIGTERM while the exit
+    # handlers wait for worker processes ends the process quietly, not with a traceback
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()

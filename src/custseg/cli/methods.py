@@ -55,6 +55,7 @@ def compare_methods_command(
         "features": list_option(features, "--features"),
         "exclude": list_option(exclude, "--exclude"),
     }
+    refuse_a_log(input_path)
     console = make_console(quiet)
     table, info = read_table(input_path)
     with ProgressBars(console) as progress:
@@ -65,6 +66,19 @@ def compare_methods_command(
            "seed": seed, "command": "custseg " + shlex.join(sys.argv[1:])}
     write_method_comparison(comparison, doc, out, force=force)
     print_method_comparison(console, comparison, out)
+
+
+def refuse_a_log(input_path: Path) -> None:
+    """Refuse a transaction log: methods are compared on a table of customers."""
+    from custseg.errors import UsageError
+    from custseg.features.detect import detect_transaction_log
+
+    shape = detect_transaction_log(input_path)
+    if shape is not None:
+        raise UsageError(f"{input_path.name} is a transaction log: {shape.describe()}; "
+                         "methods are compared on a table of customers: make it with "
+                         f"`custseg features {shlex.quote(str(input_path))} --out "
+                         "customers.csv`, then compare methods on customers.csv", "INPUT")
 
 
 def write_method_comparison(comparison: Comparison, doc: dict[str, Any], out: Path, *,

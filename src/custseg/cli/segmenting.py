@@ -381,11 +381,7 @@ def read_as_log(input_path: Path, read_options: dict[str, Any], *, engine: str,
                                    encoding=read_options["encoding"])
     if shape is None:
         return False
-    cols = shape.columns
-    money = cols.amount or f"{cols.quantity} x {cols.price}"
-    found = (f"{input_path.name} is a transaction log: its {shape.customer!r} column repeats "
-             f"({shape.customers:,} customers on its first {shape.rows:,} rows), beside "
-             f"dates ({cols.date!r}) and amounts ({money!r})")
+    found = f"{input_path.name} is a transaction log: {shape.describe()}"
     if engine not in ("auto", "standard"):
         raise UsageError(f"--engine {engine}: {found}; a log's customers are segmented once "
                          "their features are computed, without --engine; --no-transactions "

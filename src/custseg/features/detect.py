@@ -71,6 +71,16 @@ class LogShape:
         """The customer key column."""
         return str(self.columns.customer)
 
+    def describe(self) -> str:
+        """Why the table is a log, in words ("its 'customer_id' column repeats (4,889
+        customers on its first 20,000 rows), beside dates ('trans_date') and amounts
+        ('tran_amount')")."""
+        cols = self.columns
+        money = cols.amount or f"{cols.quantity} x {cols.price}"
+        return (f"its {self.customer!r} column repeats ({self.customers:,} customers on its "
+                f"first {self.rows:,} rows), beside dates ({cols.date!r}) and amounts "
+                f"({money!r})")
+
     @property
     def repeated_share(self) -> float:
         """Share of the rows whose key is an earlier row's."""
