@@ -7,6 +7,7 @@ small hand-made files, one kind of mess each, are checked against features compu
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -448,3 +449,25 @@ def test_large_logs_by_slices_give_the_same_table(retail: F.CustomerFeatures, sh
     sliced = transactions_to_customers(shared_data / RETAIL)
     pd.testing.assert_frame_equal(sliced.customers, retail.customers)
     assert sliced.report["cleaning"] == retail.report["cleaning"]
+
+
+def test_an_order_id_that_only_starts_with_c_is_an_order(tmp_path: Path) -> None:
+    """C and digits is a cancellation (UCI Online Retail's C536379); the Superstore data's
+    order ids (CA-2016-152156) are orders: every line of such a log was a cancellation."""
+    from custseg.features.columns import is_cancelled_order
+    from custseg.store.live import Event
+
+    lines = pd.DataFrame({
+        "Order ID": ["CA-2016-152156", "CA-2016-152157", "US-2015-108966", "C536379", "536380"],
+        "Order Date": ["11/08/2016", "11/09/2016", "10/11/2015", "12/01/2010", "12/02/2010"],
+        "Customer ID": ["CG-12520", "CG-12520", "DV-13045", "DV-13045", "DV-13045"],
+        "Sales": [261.96, 731.94, 957.58, -20.0, 40.0]})
+    fr = F.transactions_to_customers(lines)
+    c = fr.customers.set_index("Customer ID")
+    assert c.loc["CG-12520", "frequency"] == 2 and c.loc["CG-12520", "return_share"] == 0
+    assert c.loc["DV-13045", "frequency"] == 2 and c.loc["DV-13045", "return_share"] > 0
+    assert [is_cancelled_order(o) for o in lines["Order ID"]] == [False, False, False, True,
+                                                                   False]
+    kinds = [Event("e", "c", dt.datetime(2024, 1, 1), amount=5.0, order_id=o).kind
+             for o in ("CA-2016-152156", "c12", " C536379 ")]
+    assert kinds == ["purchase", "cancellation", "cancellation"]

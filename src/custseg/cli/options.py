@@ -48,8 +48,8 @@ QuantityColOpt = Annotated[str | None, typer.Option(
 PriceColOpt = Annotated[str | None, typer.Option(
     "--price-col", help="Transactions: unit price column (default: inferred).")]
 InvoiceColOpt = Annotated[str | None, typer.Option(
-    "--invoice-col", help="Transactions: order or invoice id column; an id starting with C "
-    "is a cancellation (default: inferred).")]
+    "--invoice-col", help="Transactions: order or invoice id column; an id of C and digits "
+    "(C536379) is a cancellation (default: inferred).")]
 ProductColOpt = Annotated[str | None, typer.Option(
     "--product-col", help="Transactions: product id column (default: inferred).")]
 AsOfOpt = Annotated[str | None, typer.Option(

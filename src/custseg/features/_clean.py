@@ -31,7 +31,7 @@ from custseg.features._sql import (
     quote,
     raw_values,
 )
-from custseg.features.columns import ColumnMap
+from custseg.features.columns import CANCELLED_ORDER, ColumnMap
 
 if TYPE_CHECKING:
     import duckdb
@@ -278,11 +278,13 @@ def warn_missing(log: Log, reasons: dict[str, str], counts: dict[str, int]) -> i
 
 
 def cancel_sql(mapping: ColumnMap) -> str:
-    """The SQL of a cancellation or return: an order id starting with C, a negative
-    quantity, or (without a quantity) a negative amount."""
+    """The SQL of a cancellation or return: a cancelled order's id (C and digits:
+    :data:`custseg.features.columns.CANCELLED_ORDER`), a negative quantity, or (without a
+    quantity) a negative amount."""
     cancel_parts = []
     if mapping.invoice:
-        cancel_parts.append("coalesce(upper(invoice[1]) = 'C', false)")
+        cancel_parts.append(f"coalesce(regexp_full_match(trim(CAST(invoice AS VARCHAR)), "
+                            f"{literal(CANCELLED_ORDER)}), false)")
     if mapping.quantity:
         cancel_parts.append("coalesce(quantity < 0, false)")
     if mapping.amount and not mapping.quantity:

@@ -60,6 +60,19 @@ _ROLE_PATTERNS: dict[str, list[str]] = {
                 r".*(product|sku|stockcode|article).*(id|no|code)?"],
 }
 _INFER_ORDER = ("customer", "invoice", "date", "quantity", "price", "amount", "product")
+#: A cancelled order's id: C and digits, as the UCI Online Retail logs write them
+#: ("C536379"); an order id that only starts with C ("CA-2016-152156", the Superstore's) is
+#: an order.  The one rule of both the batch features (in SQL) and the store's events.
+CANCELLED_ORDER = r"[Cc][0-9]+"
+
+
+def is_cancelled_order(order_id: str) -> bool:
+    """Whether an order id is a cancellation's (:data:`CANCELLED_ORDER`).
+
+    >>> [is_cancelled_order(o) for o in ("C536379", "536379", "CA-2016-152156")]
+    [True, False, False]
+    """
+    return re.fullmatch(CANCELLED_ORDER, order_id.strip()) is not None
 
 
 def infer_columns(names: Sequence[str], given: ColumnMap | None = None) -> ColumnMap:

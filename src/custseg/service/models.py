@@ -108,8 +108,8 @@ class EventIn(BaseModel):
     unit_price: float | None = Field(None, strict=True, allow_inf_nan=False,
                                      ge=-MAX_AMOUNT, le=MAX_AMOUNT)
     order_id: str | None = Field(None, min_length=1, max_length=MAX_ID_LENGTH,
-                                 description="Order or invoice id; starting with C: a "
-                                 "cancellation")
+                                 description="Order or invoice id; C and digits (C536379): "
+                                 "a cancellation")
     product_id: str | None = Field(None, min_length=1, max_length=MAX_ID_LENGTH)
 
     @field_validator("timestamp")

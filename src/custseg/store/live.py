@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from custseg.errors import EXIT_DATA, CustsegError, UsageError
+from custseg.features.columns import is_cancelled_order
 from custseg.store.tables import AGG_COLUMNS, customers
 
 #: The customer features (of :mod:`custseg.features`) that purchase events keep up to date.
@@ -92,7 +93,7 @@ class Event:
             return "zero-value"
         if self.unit_price is not None and self.unit_price < 0:
             return "negative-price"
-        if self.order_id is not None and self.order_id[:1].upper() == "C":
+        if self.order_id is not None and is_cancelled_order(self.order_id):
             return "cancellation"
         if self.quantity is not None:
             return "cancellation" if self.quantity < 0 else "purchase"
