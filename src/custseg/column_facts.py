@@ -48,6 +48,8 @@ NAME_HINTS: dict[str, tuple[str, ...]] = {
                 "time", "length", "distance", "weight", "height", "day", "month", "week",
                 "recency", "tenure"),
     "age": ("age",),
+    # a date of birth: the customer's age, not days since
+    "birth_date": ("birth", "born", "dob", "birthday", "birthdate", "bday"),
     "tenure_date": ("since", "joined", "join", "registration", "registered", "signup",
                     "enrol", "enroll", "enrolled", "first", "opened", "start", "created",
                     "customer", "member", "membership", "dt"),

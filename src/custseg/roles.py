@@ -104,6 +104,7 @@ from custseg.column_facts import (
     calendar_reason,
     count_reason,
     date_feature_name,
+    has_hint,
     identifier_reason,
     level_ranks,
     levels_reason,
@@ -114,9 +115,9 @@ from custseg.column_facts import (
     ordered_levels,
     rate_scale,
     scale_key,
-    scale_keys,
     share_reason,
 )
+from custseg.derived import derive
 from custseg.errors import UsageError
 from custseg.parsing import parse_dates, reference_dates
 from custseg.role_table import (
@@ -188,8 +189,9 @@ class Derivation:
 
     name: str
     source: str
-    kind: str  # "age" | "days_since" | "none_code" | "levels"
+    kind: str  # "age" | "age_at" | "days_since" | "none_code" | "levels"
     reference: str  # ISO date, year, code read as missing, or levels joined by "|"
+    #                 ("age_at": the ISO date a date of birth gives the age at)
     dayfirst: bool = False
 
     @property
@@ -214,27 +216,6 @@ class FeatureRoles:
     role_of: dict[str, str]
     derivations: list[Derivation] = field(default_factory=list)
     near_duplicates: list[dict[str, Any]] = field(default_factory=list)
-
-
-# ------------------------------------------------------------------ derivations
-def derive(frame: pd.DataFrame, derivations: Sequence[Derivation]) -> pd.DataFrame:
-    """The derived feature columns of ``frame`` (one column per derivation, float64)."""
-    out = pd.DataFrame(index=frame.index)
-    for d in derivations:
-        src = frame[d.source]
-        if d.kind == "age":
-            years = pd.to_numeric(src, errors="coerce").astype("float64")
-            out[d.name] = float(d.reference) - years
-        elif d.kind == "none_code":
-            values = pd.to_numeric(src, errors="coerce").astype("float64")
-            out[d.name] = values.mask(values == float(d.reference))
-        elif d.kind == "levels":  # a level not seen in fit is missing (then imputed)
-            out[d.name] = scale_keys(src).map(level_ranks(d.levels)).astype("float64")
-        else:
-            when = parse_dates(src, d.dayfirst)
-            ref = pd.Timestamp(d.reference)
-            out[d.name] = ((ref - when).dt.total_seconds() / 86_400.0).astype("float64")
-    return out
 
 
 # ------------------------------------------------------------------ numeric roles
@@ -389,8 +370,13 @@ class _Assignment:
         date_cols = [c for c in self.roles.dates if overrides.get(c, "date") == "date"]
         date_cols += [c for c, r in overrides.items() if r == "date" and c not in date_cols]
         self.date_cols = date_cols
-        self.parsed_dates, latest = reference_dates(self.frame, date_cols)
-        self.birth_ref = latest.year if latest is not None else date.today().year
+        self.parsed_dates, _ = reference_dates(self.frame, date_cols)
+        # ages are taken at the table's latest date of something else than a birth (or on
+        # 1 January of this year when there is none)
+        acts = [top for c, (top, _) in self.parsed_dates.items()
+                if top is not None and not has_hint(c, "birth_date")]
+        self.age_at = max(acts) if acts else pd.Timestamp(date.today().year, 1, 1)
+        self.birth_ref = self.age_at.year
 
     def decide(self, col: str, role: str, use: str, feature: str | None, reason: str) -> None:
         """Note a column's role, use, feature and reason."""
@@ -421,6 +407,11 @@ class _Assignment:
         ref, dayfirst = self.parsed_dates[col]
         if ref is None:
             self.decide(col, "date", "dropped", None, "no date could be read")
+            return
+        if has_hint(col, "birth_date"):
+            self._born(col, "dates of birth; turned into age (whole years) as of "
+                       f"{self.age_at.date().isoformat()}", "age_at",
+                       self.age_at.date().isoformat(), dayfirst)
             return
         name, drole = date_feature_name(col)
         self.derivations.append(Derivation(name, col, "days_since", ref.date().isoformat(),
@@ -529,13 +520,18 @@ class _Assignment:
 
     def _birth_year(self, col: str, reason: str) -> None:
         """Years of birth: the age as of the latest date of the table (or this year)."""
+        self._born(col, f"{reason}; turned into age as of {self.birth_ref}", "age",
+                   str(self.birth_ref))
+
+    def _born(self, col: str, reason: str, kind: str, reference: str,
+              dayfirst: bool = False) -> None:
+        """A year or a date of birth: the customer's age, a feature named "Age"."""
         name = "Age"
-        while name in self.frame.columns:
+        while name in self.frame.columns or any(d.name == name for d in self.derivations):
             name = f"{name} ({col})"
-        self.derivations.append(Derivation(name, col, "age", str(self.birth_ref)))
+        self.derivations.append(Derivation(name, col, kind, reference, dayfirst))
         use = self._derived_use(col)
-        self.decide(col, "birth_year", use, name,
-                    f"{reason}; turned into age as of {self.birth_ref}")
+        self.decide(col, "birth_year" if kind == "age" else "date", use, name, reason)
         self.role_of[name] = "age"
         if use == "feature":
             self.features.append(name)

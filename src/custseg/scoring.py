@@ -262,6 +262,11 @@ class ModelScorer:
         self.meta = bundle.meta
         self.features: list[str] = list(seg.features_)
         self.numeric: list[str] = list(seg.plan_.numeric)
+        #: the source column of each feature computed from another (Age from a date of
+        #: birth, days since a last purchase): a file gives the source
+        self.sources: dict[str, str] = {d.name: d.source for d in
+                                        getattr(seg, "derivations_", [])
+                                        if d.name in self.features}
         self.categorical: list[str] = list(seg.plan_.categorical)
         self.names: list[str] = [s.name for s in seg.segments_]
         caps = capabilities(seg.algorithm)
@@ -367,14 +372,23 @@ class ModelScorer:
         return results
 
 
-def _check_columns(chunk: pd.DataFrame, features: list[str], id_col: str | None,
-                   report: ScoreReport) -> None:
-    missing = [f for f in features if f not in chunk.columns]
-    if missing:
-        raise DataError([Problem(f, "is a feature of the model but is missing from the "
-                                 f"input; columns present: {list(chunk.columns)}",
-                                 code="missing-column") for f in missing])
-    report.ignored_columns = [c for c in chunk.columns if c not in features and c != id_col]
+def _check_columns(chunk: pd.DataFrame, features: list[str], sources: dict[str, str],
+                   id_col: str | None, report: ScoreReport) -> None:
+    """Every feature is in the input, or the column it is computed from (``sources``)."""
+    problems = []
+    for f in features:
+        src = sources.get(f)
+        if f in chunk.columns or (src is not None and src in chunk.columns):
+            continue
+        what = ("is a feature of the model but is missing from the input" if src is None
+                else f"is missing from the input; the model's feature {f!r} is computed "
+                     "from it")
+        problems.append(Problem(src or f, f"{what}; columns present: {list(chunk.columns)}",
+                                code="missing-column"))
+    if problems:
+        raise DataError(problems)
+    used = {*features, *sources.values(), id_col}
+    report.ignored_columns = [c for c in chunk.columns if c not in used]
 
 
 def _score_chunk(scorer: ModelScorer, chunk: pd.DataFrame, id_col: str | None,
@@ -436,6 +450,7 @@ def score_file(
     input_path, out = check_input_path(input_path), Path(out)
     id_col = bundle.meta.get("id_column")
     features = scorer.features
+    columns = list(dict.fromkeys([*features, *scorer.sources.values()]))
     report = ScoreReport(input_sha256=file_sha256(input_path), output=str(out))
     counts: Counter[int] = Counter()
     parquet = out.suffix.lower() in (".parquet", ".pq")
@@ -444,9 +459,9 @@ def score_file(
         try:
             offset = 0
             for chunk in _without_totals(iter_chunks(
-                    input_path, chunk_size, features + ([id_col] if id_col else [])), report):
+                    input_path, chunk_size, columns + ([id_col] if id_col else [])), report):
                 if report.chunks == 0:
-                    _check_columns(chunk, features, id_col, report)
+                    _check_columns(chunk, features, scorer.sources, id_col, report)
                 frame = _score_chunk(scorer, chunk, id_col, offset)
                 counts.update(frame["segment"].tolist())
                 if parquet:

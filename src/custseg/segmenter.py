@@ -318,7 +318,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         """Numeric features parsed as floats, categoricals as text, ready for the
         preprocessor.  Junk cells are read as missing (then imputed) up to ``max_junk`` of
         a column, as in ``fit``; more junk, and infinities, are data errors naming the rows."""
-        derivations = {d.name: d for d in getattr(self, "derivations_", [])}
+        # a derived feature is computed from its source column (a file as in fit), or taken
+        # as it is when given under a name of its own (Age: the service's requests)
+        derivations = {d.name: d for d in getattr(self, "derivations_", [])
+                       if d.name == d.source or d.name not in frame.columns}
         needed = [derivations[c].source if c in derivations else c for c in self.features_]
         missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
         if missing:

@@ -587,7 +587,7 @@ class DerivationDoc(TypedDict, total=False):
 
     name: str
     source: str
-    kind: Literal["age", "days_since", "none_code"]
+    kind: Literal["age", "age_at", "days_since", "none_code", "levels"]
     reference: str
     dayfirst: bool
 
