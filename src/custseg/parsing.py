@@ -75,9 +75,10 @@ def _arrow_numbers(s: pd.Series) -> np.ndarray | None:
 
 
 #: Cells written with thousands separators ("1,234", "12,500.75") and with a decimal comma
-#: ("12,5", as European spreadsheets write it): the two readings of a comma in a number.
+#: ("12,5" and "1.014,81", as European spreadsheets write them, groups of three set apart by
+#: dots): the two readings of a comma in a number.
 THOUSANDS_PATTERN = r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"
-DECIMAL_COMMA_PATTERN = r"[-+]?\d+,\d+"
+DECIMAL_COMMA_PATTERN = r"[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+"
 
 
 #: A number as exports write money and shares: a currency symbol before or after it, or a
@@ -141,6 +142,8 @@ def parse_numeric(s: pd.Series) -> Parsed:
     >>> parsed = parse_numeric(pd.Series(["$1,234.50", "12", "n/a", "abc"]))
     >>> parsed.values.astype("float64").tolist(), parsed.junk.tolist()
     ([1234.5, 12.0, nan, nan], [False, False, False, True])
+    >>> parse_numeric(pd.Series(["1.014,81 €", "913,90 €", "-2.000,5"])).values.tolist()
+    [1014.81, 913.9, -2000.5]
     """
     fast = _arrow_numbers(s)
     if fast is not None:
@@ -170,7 +173,10 @@ def parse_numeric(s: pd.Series) -> Parsed:
         else:
             comma, replacement = decimal, "."
         if comma.any():
-            alt = pd.to_numeric(text.where(comma).str.replace(",", replacement, regex=False),
+            cells = text.where(comma)
+            if replacement:  # a decimal comma: the dots between groups of three go first
+                cells = cells.str.replace(".", "", regex=False)
+            alt = pd.to_numeric(cells.str.replace(",", replacement, regex=False),
                                 errors="coerce")
             values = values.where(~comma, alt)
             failed = failed & ~comma

@@ -27,6 +27,7 @@ from sklearn.metrics import adjusted_rand_score
 from custseg.engines.base import STAGES, Engine, rule
 from custseg.engines.registry import StandardEngine, engine_names, get_engine, register_engine
 from custseg.io import TableInfo, demo_data_path, file_sha256
+from custseg.parsing import parse_numeric
 from custseg.pipeline import (
     SegmentationResult,
     build_summary,
@@ -487,22 +488,29 @@ def test_money_and_shares_written_with_marks_read_alike_on_every_engine(
         enumerate(spend[frame.index % 7 == 1])]
     frame.loc[[3, 17], "spend"] = "n/a"
     frame.loc[[8], "spend"] = "$abc"
+    # a European export's balance: groups of three set apart by dots, a decimal comma
+    balance = np.round(rng.lognormal(np.array([5.0, 7.0, 8.0])[group], 0.3), 2)
+    frame["balance"] = [(f"{v:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+                         + (" €" if i % 2 else "")) for i, v in enumerate(balance)]
+    assert frame["balance"].str.contains(r"\d\.\d{3},").any()
     path = tmp_path / "marked.csv"
     frame.to_csv(path, index=False)
     opts = {"random_state": 0, "k": 3}
     results = {name: get_engine(name).segment(path, **opts) for name in ("standard", "local")}
     results["spark"] = spark_runs(path, **opts)
     base = results["standard"]
-    assert base.summary["features"] == ["spend", "discount_share"]
+    assert base.summary["features"] == ["spend", "discount_share", "balance"]
+    np.testing.assert_allclose(parse_numeric(frame["balance"]).values, balance)
     assert base.summary["cleaning"]["missing_markers"] == {"spend": 2}
     assert base.summary["cleaning"]["junk_coerced"] == {"spend": 1}
     for name in ("local", "spark"):
         assert_same_decisions(base, results[name])
         assert adjusted_rand_score(assignments(base), assignments(results[name]).reindex(
             assignments(base).index)) == 1.0, name
-    means = {name: sorted(round(s["centre"]["spend"], 2) for s in r.summary["segments"])
-             for name, r in results.items()}
-    assert means["local"] == means["standard"] == means["spark"]
+    for col in ("balance", "spend"):
+        means = {name: sorted(round(s["centre"][col], 2) for s in r.summary["segments"])
+                 for name, r in results.items()}
+        assert means["local"] == means["standard"] == means["spark"], col
     # the second segment's mean spend is that of the parsed numbers
     assert means["standard"][1] == pytest.approx(
         np.mean(spend[(group == 1) & ~np.isin(np.arange(n), [3, 8, 17])]), rel=0.05)

@@ -184,8 +184,8 @@ def parse_expr(col: NumericColumn) -> Any:
     if col.comma == "thousands":
         alt = F.regexp_replace(t, ",", "").try_cast("double")
         parsed = F.when(t.rlike(THOUSANDS), alt).otherwise(parsed)
-    elif col.comma == "decimal":
-        alt = F.regexp_replace(t, ",", ".").try_cast("double")
+    elif col.comma == "decimal":  # the dots between groups of three go first: "1.014,81"
+        alt = F.regexp_replace(F.regexp_replace(t, r"\.", ""), ",", ".").try_cast("double")
         parsed = F.when(t.rlike(DECIMAL_COMMA), alt).otherwise(parsed)
     return parsed
 
