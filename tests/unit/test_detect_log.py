@@ -101,3 +101,10 @@ def test_compare_methods_refuses_a_log(tmp_path: Path) -> None:
     proc = invoke("compare-methods", str(path), "--out", "cmp", cwd=tmp_path)
     assert proc.exit_code == 2 and "purchases.csv is a transaction log" in proc.stderr
     assert "custseg features" in proc.stderr and not (tmp_path / "cmp").exists()
+
+
+def test_a_few_unreadable_dates_still_make_a_log() -> None:
+    log = _log()
+    log.loc[::25, "trans_date"] = "N/A"  # 4% of the lines
+    assert transaction_log_shape(log) is not None
+    assert transaction_log_shape(log.assign(trans_date=range(len(log)))) is None

@@ -107,9 +107,7 @@ def _share_dates(s: pd.Series) -> float:
     if pd.api.types.is_datetime64_any_dtype(s):
         return float(s.notna().mean()) if len(s) else 0.0
     filled = _filled(s)
-    if filled.empty or not filled.str.contains(r"\d", regex=True).all():
-        return 0.0
-    if pd.to_numeric(filled, errors="coerce").notna().all():
+    if filled.empty or pd.to_numeric(filled, errors="coerce").notna().mean() > 0.5:
         return 0.0  # plain numbers (a day count, a year) are not a purchase's date
     return float(parse_dates(filled, dates_dayfirst(filled)).notna().mean())
 
