@@ -266,7 +266,7 @@ class ModelScorer:
         #: birth, days since a last purchase): a file gives the source
         self.sources: dict[str, str] = {d.name: d.source for d in
                                         getattr(seg, "derivations_", [])
-                                        if d.name in self.features}
+                                        if d.name in self.features and d.name != d.source}
         self.categorical: list[str] = list(seg.plan_.categorical)
         self.names: list[str] = [s.name for s in seg.segments_]
         caps = capabilities(seg.algorithm)
