@@ -78,6 +78,9 @@ class ScoreReport:
     total_rows_dropped: int = 0
     input_sha256: str = ""
     output: str = ""
+    #: when the input was a transaction log and the model's features are computed from
+    #: one: ``lines`` read, ``customers`` scored and the ``as_of`` date of their features
+    from_log: dict[str, Any] = field(default_factory=dict)
 
 
 def iter_chunks(path: Path, chunk_size: int = CHUNK_SIZE,
@@ -435,6 +438,41 @@ def _without_totals(chunks: Iterator[pd.DataFrame], report: ScoreReport
         yield previous.loc[~totals]
 
 
+def _log_customers(scorer: ModelScorer, input_path: Path, report: ScoreReport
+                   ) -> pd.DataFrame | None:
+    """The customers of ``input_path`` with their features, when the model's features are
+    those computed from a transaction log (:data:`custseg.features.FEATURE_COLUMNS`), the
+    input does not have them and it is a log (:mod:`custseg.features.detect`); else None."""
+    from custseg.features import FEATURE_COLUMNS, transactions_to_customers
+    from custseg.features.detect import detect_transaction_log
+    from custseg.io import peek_columns
+
+    if not set(scorer.features) <= set(FEATURE_COLUMNS):
+        return None
+    peeked = peek_columns(input_path, None, None)
+    if peeked is not None and set(scorer.features) <= set(peeked[0]):
+        return None
+    if detect_transaction_log(input_path) is None:
+        return None
+    fr = transactions_to_customers(input_path)
+    report.from_log = {"lines": int(fr.report["cleaning"]["lines_read"]),
+                       "customers": len(fr.customers), "as_of": str(fr.report["as_of"]),
+                       "customer_column": fr.id_column}
+    return fr.customers
+
+
+def _input_chunks(scorer: ModelScorer, input_path: Path, chunk_size: int,
+                  columns: list[str], report: ScoreReport) -> Iterator[pd.DataFrame]:
+    """The rows to score: the file's, ``chunk_size`` at a time, or the customers of a
+    transaction log (:func:`_log_customers`)."""
+    customers = _log_customers(scorer, input_path, report)
+    if customers is None:
+        yield from _without_totals(iter_chunks(input_path, chunk_size, columns), report)
+        return
+    for start in range(0, len(customers), chunk_size):
+        yield customers.iloc[start:start + chunk_size]
+
+
 def score_file(
     model: str | os.PathLike[str],
     input_path: str | os.PathLike[str],
@@ -458,10 +496,13 @@ def score_file(
     with atomic_output_file(out, force=force) as tmp:
         try:
             offset = 0
-            for chunk in _without_totals(iter_chunks(
-                    input_path, chunk_size, columns + ([id_col] if id_col else [])), report):
+            for chunk in _input_chunks(scorer, input_path, chunk_size,
+                                       columns + ([id_col] if id_col else []), report):
                 if report.chunks == 0:
+                    id_col = report.from_log.get("customer_column", id_col)
                     _check_columns(chunk, features, scorer.sources, id_col, report)
+                    if report.from_log:  # computed, not the input's: nothing to say
+                        report.ignored_columns = []
                 frame = _score_chunk(scorer, chunk, id_col, offset)
                 counts.update(frame["segment"].tolist())
                 if parquet:

@@ -108,3 +108,26 @@ def test_a_few_unreadable_dates_still_make_a_log() -> None:
     log.loc[::25, "trans_date"] = "N/A"  # 4% of the lines
     assert transaction_log_shape(log) is not None
     assert transaction_log_shape(log.assign(trans_date=range(len(log)))) is None
+
+
+def test_a_model_of_a_log_scores_a_log(tmp_path: Path) -> None:
+    """A model made from a log scores a log: its customers' features are computed first (as
+    of the day after its last line), and the log it was made from gets its segments back."""
+    path = tmp_path / "purchases.csv"
+    _log(rows=1500, customers=150).to_csv(path, index=False)
+    proc = invoke("segment", str(path), "--k", "3", "--out", "run", "-q", cwd=tmp_path)
+    assert proc.exit_code == 0, proc.stderr
+    proc = invoke("score", "run/model", str(path), "--out", "scored.csv", cwd=tmp_path)
+    assert proc.exit_code == 0, proc.stderr
+    said = " ".join(proc.stdout.split())
+    assert "purchases.csv is a transaction log: the features of its 150 customers" in said
+    assert "columns not used" not in said
+    seg = pd.read_csv(tmp_path / "run" / "segments.csv").set_index("customer_id")
+    scored = pd.read_csv(tmp_path / "scored.csv").set_index("customer_id")
+    assert len(scored) == 150 and (scored["segment"] == seg["segment"]).all()
+    # the customer table itself (custseg features) is scored as a table
+    seg.reset_index().to_csv(tmp_path / "customers.csv", index=False)
+    proc = invoke("score", "run/model", "customers.csv", "--out", "s2.csv", cwd=tmp_path)
+    assert proc.exit_code == 0 and "transaction log" not in proc.stdout
+    again = pd.read_csv(tmp_path / "s2.csv").set_index("customer_id")
+    assert (again["segment"] == seg["segment"]).all()

@@ -41,6 +41,11 @@ def score(
     with ProgressBars(console) as progress:
         report = score_file(model, input_path, out, chunk_size=chunk_size, force=force,
                             progress=progress)
+    if report.from_log:
+        log = report.from_log
+        console.print(f"{input_path.name} is a transaction log: the features of its "
+                      f"{log['customers']:,} customers computed from {log['lines']:,} lines "
+                      f"as of {log['as_of']}", markup=False)
     console.print(f"Scored {report.rows} customers in {report.chunks} chunk(s) -> {out}",
                   markup=False)
     counts = ", ".join(f"{k}: {v}" for k, v in report.segment_counts.items())
