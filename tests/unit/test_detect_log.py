@@ -131,3 +131,11 @@ def test_a_model_of_a_log_scores_a_log(tmp_path: Path) -> None:
     assert proc.exit_code == 0 and "transaction log" not in proc.stdout
     again = pd.read_csv(tmp_path / "s2.csv").set_index("customer_id")
     assert (again["segment"] == seg["segment"]).all()
+
+
+def test_explore_says_a_log_is_one(tmp_path: Path) -> None:
+    path = tmp_path / "purchases.csv"
+    _log().to_csv(path, index=False)
+    proc = invoke("explore", str(path), "--out", "exp", cwd=tmp_path)
+    assert proc.exit_code == 0, proc.stderr
+    assert "purchases.csv is a transaction log" in " ".join(proc.stdout.split())

@@ -73,6 +73,15 @@ def explore(
     write_explore(overview, out, force=force)
     console = make_console(quiet)
     print_overview(console, overview, out)
+    from custseg.features.detect import detect_transaction_log
+
+    shape = detect_transaction_log(input_path, delimiter=delimiter_option(delimiter),
+                                   encoding=encoding)
+    if shape is not None:  # explored as it is, line by line: say what segment will do
+        console.print(f"{input_path.name} is a transaction log: {shape.describe()}; custseg "
+                      "segment computes its customers' features (recency, frequency, "
+                      "monetary...) first, and custseg features writes them.",
+                      markup=False, highlight=False)
     if png is not None:
         from custseg.report import explore_images
 
