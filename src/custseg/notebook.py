@@ -154,6 +154,16 @@ def _kind(data: Any) -> str:
 
 
 # ----------------------------------------------------------------------------- segment()
+def _is_log(data: Any, delimiter: str | None, encoding: str | None) -> bool:
+    """Whether a path or a table is a transaction log (:mod:`custseg.features.detect`)."""
+    from custseg.features import detect
+
+    if isinstance(data, str | os.PathLike):
+        return detect.detect_transaction_log(data, delimiter=delimiter,
+                                             encoding=encoding) is not None
+    return detect.transaction_log_shape(data.head(detect.SAMPLE_ROWS)) is not None
+
+
 def segment(
     data: Any,
     *,
@@ -163,6 +173,7 @@ def segment(
     delimiter: str | None = None,
     encoding: str | None = None,
     sheet: str | int | None = None,
+    transactions: bool | None = None,
     **options: Any,
 ) -> Segmentation:
     """Segment customers in one call: read, clean, choose k, cluster, name and recommend.
@@ -179,6 +190,12 @@ def segment(
         Number of segments (see :class:`~custseg.Segmenter`).
     random_state : int or None, default=0
         Seed: the same data and seed give the same segments (as the CLI's ``--seed 0``).
+    transactions : bool, optional
+        Whether ``data`` is a transaction log, several rows a customer: its customers'
+        features (recency, frequency, monetary...) are computed first and the customers
+        segmented on them, as ``custseg segment`` does
+        (:func:`custseg.pipeline.segment_transactions`).  By default, decided from the data
+        (:mod:`custseg.features.detect`).
     **options
         Any other :class:`~custseg.Segmenter` parameter (``exclude``, ``scaling``,
         ``algorithm``...).
@@ -192,19 +209,31 @@ def segment(
     """
     from custseg.segmenter import Segmenter
 
-    if isinstance(data, str | os.PathLike):
+    params = {"features": list(features) if features is not None else None, "k": k,
+              "random_state": random_state, **options}
+    is_path = isinstance(data, str | os.PathLike)
+    source = Path(data).name if is_path else f"a {_kind(data)}"
+    data = data if is_path else _to_pandas(data)
+    if _is_log(data, delimiter, encoding) if transactions is None else transactions:
+        return _log_segmentation(data, source, delimiter, encoding, params)
+    if is_path:
         from custseg.io import read_table
 
         table, info = read_table(data, delimiter=delimiter, encoding=encoding, sheet=sheet)
-        source = Path(data).name
     else:
-        table = _to_pandas(data)
-        info = _frame_info(table, _kind(data))
-        source = f"a {_kind(data)}"
-    params = {"features": list(features) if features is not None else None, "k": k,
-              "random_state": random_state, **options}
-    seg = Segmenter(**params).fit(table)
-    return Segmentation(seg, table, info, source=source)
+        table, info = data, _frame_info(data, source[2:])
+    return Segmentation(Segmenter(**params).fit(table), table, info, source=source)
+
+
+def _log_segmentation(data: Any, source: str, delimiter: str | None, encoding: str | None,
+                      params: dict[str, Any]) -> Segmentation:
+    """The segments of a transaction log's customers
+    (:func:`custseg.pipeline.segment_transactions`)."""
+    from custseg.pipeline import segment_transactions
+
+    found = segment_transactions(data, delimiter=delimiter, encoding=encoding, **params)
+    return Segmentation(found.segmenter, found.table, found.info,
+                        source=f"the customers of {source}, a transaction log")
 
 
 @dataclass

@@ -139,3 +139,15 @@ def test_explore_says_a_log_is_one(tmp_path: Path) -> None:
     proc = invoke("explore", str(path), "--out", "exp", cwd=tmp_path)
     assert proc.exit_code == 0, proc.stderr
     assert "purchases.csv is a transaction log" in " ".join(proc.stdout.split())
+
+
+def test_the_notebook_call_segments_a_logs_customers(tmp_path: Path) -> None:
+    import custseg
+
+    log = _log(rows=1500, customers=150)
+    found = custseg.segment(log, k=3)
+    assert len(found.to_frame()) == 150 and "transaction log" in found.source
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    assert len(custseg.segment(path, k=3).to_frame()) == 150
+    assert len(custseg.segment(log, k=3, transactions=False).to_frame()) == 1500
