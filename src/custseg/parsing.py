@@ -81,12 +81,16 @@ THOUSANDS_PATTERN = r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"
 DECIMAL_COMMA_PATTERN = r"[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+"
 
 
-#: A number as exports write money and shares: a currency symbol before or after it, or a
-#: percent sign after it ("$1,234.50", "-€12", "1 200 £"... "12 %"); the marks
-#: (:data:`MARK_PATTERN`) are dropped before the number is read, its commas as any cell's.
-MARKED_NUMBER_PATTERN = (r"[-+]?\s*[$€£¥₹]\s*[-+]?\d[\d.,]*"
-                         r"|[-+]?\d[\d.,]*\s*[$€£¥₹%]")
-MARK_PATTERN = r"\s*[$€£¥₹%]\s*"
+#: The marks of money and shares: a currency symbol, a currency's ISO code in capitals
+#: ("USD", "EUR"...: as ERP exports write them), a percent sign.
+_CURRENCY = r"([$€£¥₹]|(USD|EUR|GBP|JPY|CNY|INR|CHF|CAD|AUD|NZD|SEK|NOK|DKK|PLN|BRL|MXN|ZAR)\b)"
+#: A number as exports write money and shares: a currency mark before or after it, or a
+#: percent sign after it ("$1,234.50", "-€12", "1 200 £", "USD 1,234.50", "99.90 EUR"...
+#: "12 %"); the marks (:data:`MARK_PATTERN`) are dropped before the number is read, its
+#: commas as any cell's.
+MARKED_NUMBER_PATTERN = (rf"[-+]?\s*{_CURRENCY}\s*[-+]?\d[\d.,]*"
+                         rf"|[-+]?\d[\d.,]*\s*({_CURRENCY}|%)")
+MARK_PATTERN = rf"\s*({_CURRENCY}|%)\s*"
 #: A negative number as accounting formats write it, in brackets: "(1,234.50)", "($12)".
 BRACKETED_NEGATIVE_PATTERN = r"\(\s*[$€£¥₹]?\s*\d[\d.,\s'’\u00a0\u202f]*\s*[$€£¥₹%]?\s*\)"
 #: A number whose groups of three digits are set apart by spaces (French, Nordic exports;
@@ -104,6 +108,8 @@ def without_marks(text: pd.Series) -> pd.Series:
 
     >>> without_marks(pd.Series(["$1,234.50", "-€12", "12 %", "12%off", "£-3"])).tolist()
     ['1,234.50', '-12', '12', '12%off', '-3']
+    >>> without_marks(pd.Series(["USD 1,234.50", "99.90 EUR", "12 USDT", "EUR"])).tolist()
+    ['1,234.50', '99.90', '12 USDT', 'EUR']
     >>> without_marks(pd.Series(["(1,234.50)", "($12)", "118 676.39", "1'234", "12 34"])
     ...               ).tolist()
     ['-1,234.50', '-12', '118676.39', '1234', '12 34']

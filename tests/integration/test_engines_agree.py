@@ -465,8 +465,9 @@ def test_without_the_standard_engines_own_steps_local_finds_its_wholesale_segmen
 
 def test_money_and_shares_written_with_marks_read_alike_on_every_engine(
         spark_runs: Any, tmp_path: Path) -> None:
-    """An export that writes amounts with a currency symbol and shares with a percent sign
-    ("$12,345.50", "-€20", "£ 80", "35%"): every engine reads the same numbers
+    """An export that writes amounts with a currency symbol or code and shares with a
+    percent sign ("$12,345.50", "-€20", "£ 80", "USD 80", "12.50 EUR", "35%"): every
+    engine reads the same numbers
     (custseg.parsing.MARKED_NUMBER_PATTERN; Spark states it in SQL), the same missing
     markers and junk, and the same segments; without the rule no column was numeric."""
     rng = np.random.default_rng(4)
@@ -474,10 +475,10 @@ def test_money_and_shares_written_with_marks_read_alike_on_every_engine(
     group = rng.integers(0, 3, n)
     spend = np.round(rng.lognormal(np.array([4.0, 6.0, 8.0])[group], 0.3), 2)
     share = rng.integers(np.array([5, 30, 60])[group], np.array([15, 45, 80])[group])
-    marks = ["$", "€", "£ "]
+    marks = ["$", "€", "£ ", "USD "]  # a symbol, or a currency's code as ERPs write it
     frame = pd.DataFrame({
         "customer": [f"K{i:04d}" for i in range(n)],
-        "spend": [f"{marks[i % 3]}{v:,.2f}" if i % 5 else f"{v:,.2f} €"
+        "spend": [f"{marks[i % 4]}{v:,.2f}" if i % 5 else f"{v:,.2f} {'€' if i % 2 else 'EUR'}"
                   for i, v in enumerate(spend)],
         "discount_share": [f"{v}%" if i % 4 else f"{v} %" for i, v in enumerate(share)]})
     # accounting forms: a negative in brackets (a low share just below zero, so that the
