@@ -742,6 +742,35 @@ def test_where_customers_come_to_you_in_person_or_online(online, branch, advice)
     assert "bank visits" in profiles[1].name and "online visits" in profiles[1].name
 
 
+@pytest.mark.parametrize(("column", "advice"), [
+    ("Total_calls_made", "Call you rather than come in"),
+    ("customer service calls", "Call you rather than come in"),
+    # the calls of a phone plan are its use, not calls to you; nor a seller's contacts
+    ("total day calls", None),
+])
+def test_customers_who_call_you(column, advice):
+    """The customer's own calls to you (the public credit-card customer table's
+    Total_calls_made, a telecom's customer service calls): a phone channel and something to
+    fix, not contact pressure; a plan's day calls are neither."""
+    from custseg.profiling import profile_segments
+
+    rng = np.random.RandomState(5)
+    seg = np.repeat([0, 1], [400, 100])
+    cols = ["Avg_Credit_Limit", "Total_visits_bank", column]
+    X = np.column_stack([rng.uniform(5_000, 50_000, 500), rng.randint(2, 5, 500),
+                         rng.randint(0, 4, 500)]).astype(float)
+    X[seg == 1, 1] -= 2.0  # fewer visits to the branch
+    X[seg == 1, 2] += 6.0  # many more calls
+    X[:, 1:] = X[:, 1:].clip(0)
+    roles = {"Avg_Credit_Limit": "money", "Total_visits_bank": "count", column: "count"}
+    profiles, _ = profile_segments(pd.DataFrame(X, columns=cols), seg, cols, roles=roles)
+    rec = profiles[1].recommendation
+    if advice is None:
+        assert not rec.startswith("Call") and not rec.startswith("Contacted"), rec
+    else:
+        assert rec.startswith(advice), rec
+
+
 @pytest.mark.parametrize(("tier", "rating", "spend", "advice"), [
     (1.2, 1.0, 0.0, "Happy members of your top tier"),
     (1.2, 0.0, 0.0, "Your top-tier members"),
