@@ -13,7 +13,9 @@ with one rule, conservative so that a customer table is never taken for a log:
   with a key repeat the key of an earlier row, among at least :data:`MIN_KEYS` keys (an
   id, not a category);
 - the date column holds dates and the amount (or quantity and price) numbers in at least
-  :data:`MIN_PARSED_SHARE` of its filled cells.
+  :data:`MIN_PARSED_SHARE` of their first :data:`PARSED_CELLS` filled cells.
+
+Only the first rows are read (of a delimited text file, whatever its size).
 
 A customer table whose ids are reused on a few rows (at most 2%: a warning, the rows kept)
 is far below the repeated share.
@@ -49,6 +51,9 @@ MIN_KEYS = 10
 MIN_REPEATED_SHARE = 0.2
 #: Smallest share of filled date (and amount) cells that read as dates (numbers).
 MIN_PARSED_SHARE = 0.9
+#: Filled cells whose reading decides it (the first ones: parsing dates of mixed formats
+#: takes tens of microseconds a cell).
+PARSED_CELLS = 2_000
 
 _KEY_WORD = r"(customer|client|cust|member|shopper|buyer|account|user|consumer|patron)"
 _ID_WORD = r"(id|no|nr|num|number|code|key|ref)"
@@ -87,15 +92,16 @@ class LogShape:
         return round(1 - self.customers / self.rows, 4)
 
 
-def _filled(s: pd.Series) -> pd.Series:
-    text = s.astype("string").str.strip()
-    return text[text.notna() & (text != "")]
+def _filled(s: pd.Series, limit: int | None = None) -> pd.Series:
+    text = (s if limit is None else s.head(4 * limit)).astype("string").str.strip()
+    filled = text[text.notna() & (text != "")]
+    return filled if limit is None else filled.head(limit)
 
 
 def _share_numbers(s: pd.Series) -> float:
     from custseg.parsing import parse_numeric
 
-    filled = _filled(s)
+    filled = _filled(s, PARSED_CELLS)
     if filled.empty:
         return 0.0
     return float(parse_numeric(filled).values.notna().mean())
@@ -106,7 +112,7 @@ def _share_dates(s: pd.Series) -> float:
 
     if pd.api.types.is_datetime64_any_dtype(s):
         return float(s.notna().mean()) if len(s) else 0.0
-    filled = _filled(s)
+    filled = _filled(s, PARSED_CELLS)
     if filled.empty or pd.to_numeric(filled, errors="coerce").notna().mean() > 0.5:
         return 0.0  # plain numbers (a day count, a year) are not a purchase's date
     return float(parse_dates(filled, dates_dayfirst(filled)).notna().mean())
@@ -151,14 +157,23 @@ def detect_transaction_log(path: str | os.PathLike[str], *, delimiter: str | Non
 
     Only a header that names a customer key, a date and an amount leads to reading rows.
     """
+    import warnings
+    from pathlib import Path
+
+    from custseg.delimited import stream_text
     from custseg.errors import CustsegError
-    from custseg.io import iter_table, peek_columns
+    from custseg.io import detect_format, iter_table, peek_columns
 
     try:
         peeked = peek_columns(path, delimiter, encoding)
         if peeked is not None and log_columns(peeked[0]) is None:
             return None
-        first = next(iter(iter_table(path, SAMPLE_ROWS)), None)
-    except (CustsegError, OSError, ValueError):
+        with warnings.catch_warnings():  # the run that reads the file says what it finds
+            warnings.simplefilter("ignore")
+            # delimited text: only its first rows are read, whatever its size
+            rows = (stream_text(Path(path), SAMPLE_ROWS) if detect_format(Path(path)) == "csv"
+                    else iter_table(path, SAMPLE_ROWS))
+            first = next(iter(rows), None)
+    except (CustsegError, OSError, ValueError, UnicodeError):
         return None
     return None if first is None else transaction_log_shape(first)
