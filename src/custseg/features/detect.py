@@ -43,6 +43,9 @@ from custseg.features.columns import ColumnMap, infer_columns
 
 #: Rows read from the top of a file to decide (a log shows its repeats well within them).
 SAMPLE_ROWS = 20_000
+#: Delimited files larger than this are read for their first rows only (smaller ones whole,
+#: with every rule of :func:`custseg.io.read_table`).
+STREAM_HEAD_ABOVE_BYTES = 16 << 20
 #: Fewest rows with a key: a shorter table is taken as it is given.
 MIN_ROWS = 50
 #: Fewest distinct keys: fewer are a category (a customer type), not customers.
@@ -161,19 +164,20 @@ def detect_transaction_log(path: str | os.PathLike[str], *, delimiter: str | Non
     from pathlib import Path
 
     from custseg.delimited import stream_text
-    from custseg.errors import CustsegError
     from custseg.io import detect_format, iter_table, peek_columns
 
+    p = Path(path)
     try:
-        peeked = peek_columns(path, delimiter, encoding)
+        peeked = peek_columns(p, delimiter, encoding)
         if peeked is not None and log_columns(peeked[0]) is None:
             return None
         with warnings.catch_warnings():  # the run that reads the file says what it finds
             warnings.simplefilter("ignore")
-            # delimited text: only its first rows are read, whatever its size
-            rows = (stream_text(Path(path), SAMPLE_ROWS) if detect_format(Path(path)) == "csv"
-                    else iter_table(path, SAMPLE_ROWS))
+            # a large delimited file whose header reads: only its first rows are read
+            large = (peeked is not None and detect_format(p) == "csv"
+                     and p.stat().st_size > STREAM_HEAD_ABOVE_BYTES)
+            rows = stream_text(p, SAMPLE_ROWS) if large else iter_table(p, SAMPLE_ROWS)
             first = next(iter(rows), None)
-    except (CustsegError, OSError, ValueError, UnicodeError):
+    except Exception:  # whatever the failure, no crash here: the file's reading says why
         return None
     return None if first is None else transaction_log_shape(first)
