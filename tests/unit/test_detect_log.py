@@ -76,6 +76,8 @@ def test_segment_computes_a_logs_customers_first(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["n_customers"] == 150 and "transactions" in summary
     assert len(pd.read_csv(tmp_path / "run" / "segments.csv")) == 150
+    page = (tmp_path / "run" / "report.html").read_text("utf-8")
+    assert "150 customers from the transaction log purchases.csv (1,500 lines" in page
     # told otherwise, the rows are the customers
     proc = invoke("segment", str(path), "--k", "3", "--no-transactions", "--out", "rows",
                   "-q", cwd=tmp_path)

@@ -272,7 +272,12 @@ def render_report(result: SegmentationResult) -> str:
     algorithm = ALGORITHM_NAMES.get(summary.get("algorithm", ""), summary.get("algorithm"))
     on = (", ".join(features) if len(features) <= 6 else
           f"{len(features)} features (see Column roles)")
-    lead = (f"{summary['n_customers']:,} customers from {Path(summary['input']['path']).name}, "
+    source = Path(summary['input']['path']).name
+    tx = summary.get("transactions")
+    if tx:  # a log: its customers' features were computed first
+        source = (f"the transaction log {source} ({tx['cleaning']['lines_read']:,} lines; "
+                  f"their features as of {tx['as_of']})")
+    lead = (f"{summary['n_customers']:,} customers from {source}, "
             f"segmented on {on} into {summary['k']} segments with {algorithm}.")
     k_note = []
     if ksel.get("n_samples") and ksel["n_samples"] < summary["n_customers"]:
