@@ -258,6 +258,19 @@ def _page(context: dict[str, Any], charts: list[Chart]) -> str:
                               **context)
 
 
+def _lead(summary: Any, features: list[str], algorithm: str) -> str:
+    """The report's first line: how many customers, from what, segmented on what."""
+    on = (", ".join(features) if len(features) <= 6 else
+          f"{len(features)} features (see Column roles)")
+    source = Path(summary["input"]["path"]).name
+    tx = summary.get("transactions")
+    if tx:  # a log: its customers' features were computed first
+        source = (f"the transaction log {source} ({tx['cleaning']['lines_read']:,} lines; "
+                  f"their features as of {tx['as_of']})")
+    return (f"{summary['n_customers']:,} customers from {source}, "
+            f"segmented on {on} into {summary['k']} segments with {algorithm}.")
+
+
 def render_report(result: SegmentationResult) -> str:
     """The report as one HTML string (self-contained; plotly.js inlined once)."""
     from custseg.explore import MAX_COLUMNS
@@ -270,15 +283,7 @@ def render_report(result: SegmentationResult) -> str:
     ksel = summary["k_selection"]
     features = summary["features"]
     algorithm = ALGORITHM_NAMES.get(summary.get("algorithm", ""), summary.get("algorithm"))
-    on = (", ".join(features) if len(features) <= 6 else
-          f"{len(features)} features (see Column roles)")
-    source = Path(summary['input']['path']).name
-    tx = summary.get("transactions")
-    if tx:  # a log: its customers' features were computed first
-        source = (f"the transaction log {source} ({tx['cleaning']['lines_read']:,} lines; "
-                  f"their features as of {tx['as_of']})")
-    lead = (f"{summary['n_customers']:,} customers from {source}, "
-            f"segmented on {on} into {summary['k']} segments with {algorithm}.")
+    lead = _lead(summary, features, algorithm)
     k_note = []
     if ksel.get("n_samples") and ksel["n_samples"] < summary["n_customers"]:
         k_note.append(f"k was chosen on a random sample of {ksel['n_samples']:,} customers; "
