@@ -178,6 +178,6 @@ def detect_transaction_log(path: str | os.PathLike[str], *, delimiter: str | Non
                      and p.stat().st_size > STREAM_HEAD_ABOVE_BYTES)
             rows = stream_text(p, SAMPLE_ROWS) if large else iter_table(p, SAMPLE_ROWS)
             first = next(iter(rows), None)
+            return None if first is None else transaction_log_shape(first)
     except Exception:  # whatever the failure, no crash here: the file's reading says why
         return None
-    return None if first is None else transaction_log_shape(first)
