@@ -376,7 +376,6 @@ class _Assignment:
         acts = [top for c, (top, _) in self.parsed_dates.items()
                 if top is not None and not has_hint(c, "birth_date")]
         self.age_at = max(acts) if acts else pd.Timestamp(date.today().year, 1, 1)
-        self.birth_ref = self.age_at.year
 
     def decide(self, col: str, role: str, use: str, feature: str | None, reason: str) -> None:
         """Note a column's role, use, feature and reason."""
@@ -520,8 +519,8 @@ class _Assignment:
 
     def _birth_year(self, col: str, reason: str) -> None:
         """Years of birth: the age as of the latest date of the table (or this year)."""
-        self._born(col, f"{reason}; turned into age as of {self.birth_ref}", "age",
-                   str(self.birth_ref))
+        year = self.age_at.year
+        self._born(col, f"{reason}; turned into age as of {year}", "age", str(year))
 
     def _born(self, col: str, reason: str, kind: str, reference: str,
               dayfirst: bool = False) -> None:

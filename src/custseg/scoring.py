@@ -445,12 +445,9 @@ def _log_customers(scorer: ModelScorer, input_path: Path, report: ScoreReport
     input does not have them and it is a log (:mod:`custseg.features.detect`); else None."""
     from custseg.features import FEATURE_COLUMNS, transactions_to_customers
     from custseg.features.detect import detect_transaction_log
-    from custseg.io import peek_columns
 
+    # (a customer table holding the features is no log: its ids do not repeat)
     if not set(scorer.features) <= set(FEATURE_COLUMNS):
-        return None
-    peeked = peek_columns(input_path, None, None)
-    if peeked is not None and set(scorer.features) <= set(peeked[0]):
         return None
     if detect_transaction_log(input_path) is None:
         return None

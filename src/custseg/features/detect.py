@@ -58,11 +58,11 @@ MIN_PARSED_SHARE = 0.9
 #: takes tens of microseconds a cell).
 PARSED_CELLS = 2_000
 
-_KEY_WORD = r"(customer|client|cust|member|shopper|buyer|account|user|consumer|patron)"
-_ID_WORD = r"(id|no|nr|num|number|code|key|ref)"
-#: A customer key's header (normalised: lower case, letters and digits only).
-KEY_NAME = re.compile(rf"{_KEY_WORD}|{_KEY_WORD}[a-z0-9]*{_ID_WORD}|[a-z0-9]*{_KEY_WORD}"
-                      rf"{_ID_WORD}")
+#: A customer key named by its word alone ("Customer", "user"; normalised: lower case,
+#: letters and digits only); other keys are named like an identifier
+#: (:data:`custseg.parsing.ID_NAME`: ``customer_id``, ``CustomerKey``, ``client_no``).
+KEY_WORDS = frozenset({"customer", "client", "cust", "member", "shopper", "buyer", "account",
+                       "user", "consumer", "patron"})
 
 
 @dataclass(frozen=True)
@@ -124,9 +124,12 @@ def _share_dates(s: pd.Series) -> float:
 def log_columns(names: list[str]) -> ColumnMap | None:
     """The columns of a log in this header: a customer key, a date and an amount (or a
     quantity and a unit price); None when one is missing."""
+    from custseg.parsing import ID_NAME
+
     mapping = infer_columns([str(n) for n in names])
-    key = re.sub(r"[^a-z0-9]", "", str(mapping.customer or "").lower())
-    if not KEY_NAME.fullmatch(key) or not mapping.date:
+    key = str(mapping.customer or "")
+    if not mapping.customer or not mapping.date or not (
+            ID_NAME.search(key) or re.sub(r"[^a-z0-9]", "", key.lower()) in KEY_WORDS):
         return None
     if not mapping.amount and not (mapping.quantity and mapping.price):
         return None
