@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from custseg._version import __version__
+from custseg.compiled import scoring_section
 from custseg.errors import EXIT_DATA, CustsegError
 from custseg.skops_file import ZIP_DATE as ZIP_DATE  # re-exported: the members' date
 from custseg.skops_file import skops_dumps, skops_io, stable_zip
@@ -229,7 +230,8 @@ def _meta(seg: Any, training: pd.DataFrame | None, summary: dict[str, Any]) -> d
     segments = [{"id": s.id, "name": s.name, "size": s.size, "share": s.share,
                  "centre": {f: _number(s.mean[f]) for f in seg.plan_.numeric},
                  "recommendation": s.recommendation} for s in seg.segments_]
-    return {
+    reference = fingerprint(seg, training)
+    meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "custseg_version": __version__,
@@ -245,8 +247,12 @@ def _meta(seg: Any, training: pd.DataFrame | None, summary: dict[str, Any]) -> d
         "k_selection": {k: v for k, v in seg.k_selection_.to_dict().items() if k != "scores"},
         "training": {"input_sha256": summary.get("input_sha256"),
                      "n_customers": summary.get("n_customers"),
-                     "features": fingerprint(seg, training)},
+                     "features": reference},
     }
+    section = scoring_section(seg, reference)
+    if section is not None:
+        meta["scoring"] = section
+    return meta
 
 
 # --- loading: every file opened is a regular file inside the bundle, every read bounded ---
@@ -470,14 +476,31 @@ def _load_model(fh: BinaryIO, path: Path) -> Any:
                           f"{str(exc)[:300]})") from None
 
 
+def _model_name(meta: dict[str, Any], folder: Path) -> str:
+    name = str(meta["model_file"])
+    if not PLAIN_NAME.fullmatch(name):  # the schema says so too: kept as a second lock
+        raise BundleError(f"{folder / META_FILE}: model_file {name[:100]!r} is not a plain "
+                          "file name in the bundle folder; it is not followed")
+    return name
+
+
+def checked_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """``bundle.json`` of a bundle (:func:`read_meta`), with the model file checked against
+    it (size and SHA-256) but not loaded: what scoring from the ``scoring`` section needs.
+    Raises :class:`BundleError` with the reason."""
+    meta = read_meta(folder)
+    folder = Path(meta.pop("_folder"))
+    name = _model_name(meta, folder)
+    with _open_regular(folder, name, MAX_MODEL_BYTES) as fh:
+        _check_checksum(fh, folder / name, meta)
+    return meta
+
+
 def load_bundle(folder: str | os.PathLike[str]) -> Bundle:
     """Load a bundle safely (see the module docstring); raises :class:`BundleError`."""
     meta = read_meta(folder)
     folder = Path(meta.pop("_folder"))
-    name = meta["model_file"]
-    if not PLAIN_NAME.fullmatch(name):  # the schema says so too: kept as a second lock
-        raise BundleError(f"{folder / META_FILE}: model_file {name[:100]!r} is not a plain "
-                          "file name in the bundle folder; it is not followed")
+    name = _model_name(meta, folder)
     path = folder / name
     with _open_regular(folder, name, MAX_MODEL_BYTES) as fh:
         _check_checksum(fh, path, meta)

@@ -1,14 +1,16 @@
 """Scoring: assign customers to the segments of a model bundle, in batch or one at a time.
 
-:class:`ModelScorer` is the one scoring path: ``custseg score`` (:func:`score_file`, a file
-in chunks) and the service (``custseg serve``, a few customers a request) both call it, so
-they give the same segments and distances, to the last digit.  K-Means models go through
-the model's own fitted preprocessing and :func:`nearest_centres`; other methods through
-:meth:`Segmenter.assign`.  For a K-Means model on numeric features, a request of a few
-customers skips the DataFrame and scikit-learn's input checks:
-:func:`compile_numeric` reads every fitted step of the numeric pipeline into a NumPy
-function, and the scorer uses it only when it gives exactly the pipeline's own output on
-probe customers built from the training deciles.
+:class:`ModelScorer` scores with the loaded model: the service (``custseg serve``, a few
+customers a request) and ``custseg score`` (:func:`score_file`, a file in chunks) for the
+models that need it.  K-Means models go through the model's own fitted preprocessing and
+:func:`nearest_centres`; other methods through :meth:`Segmenter.assign`.  A K-Means model on
+numeric features is also scored without its fitted objects: its preprocessing as plain
+arrays (:mod:`custseg.compiled`), used only when it gives exactly the model's own output on
+probe customers built from the training deciles.  The service uses it for a request of a
+few customers (no DataFrame, no scikit-learn input checks); ``custseg score`` uses the
+copy the bundle keeps in ``bundle.json`` (:class:`CompiledScorer`), so that it neither
+imports scikit-learn nor loads the model file.  Both paths give the same segments and
+distances, to the last digit.
 
 Batch scoring (:func:`score_file`) reads its input in chunks (CSV/TSV and other delimited
 text, Parquet and JSON Lines stream; Excel is read whole), so memory stays bounded whatever
@@ -49,7 +51,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custseg.bundle import Bundle, load_bundle
+from custseg.bundle import Bundle, BundleError, checked_meta, load_bundle
+from custseg.compiled import ArrayFn, check_section, checked_steps, compile_steps
+from custseg.derived import model_features
 from custseg.errors import DataError, Problem
 from custseg.io import atomic_output_file, check_input_path, file_sha256, iter_table, write_csv
 from custseg.parsing import total_rows
@@ -57,8 +61,6 @@ from custseg.parsing import total_rows
 log = logging.getLogger("custseg.scoring")
 
 ProgressFn = Callable[[str, int, int], None]
-#: A function of a float matrix (rows: customers, columns: features).
-ArrayFn = Callable[[np.ndarray], np.ndarray]
 CHUNK_SIZE = 200_000
 #: Decimals of the distances and probabilities given (files and the service alike).
 DECIMALS = 6
@@ -112,133 +114,14 @@ def nearest_centres(Z: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.
     return labels, dist
 
 
-def _identity(Z: np.ndarray) -> np.ndarray:
-    return Z
-
-
-def _imputer(step: Any) -> ArrayFn | None:
-    if getattr(step, "add_indicator", False):
-        return None
-    fill = np.asarray(step.statistics_, dtype=np.float64)
-    return lambda Z: np.where(np.isnan(Z), fill, Z)
-
-
-def _clipper(step: Any) -> ArrayFn:
-    lower = np.asarray(step.lower_, dtype=np.float64)
-    upper = np.asarray(step.upper_, dtype=np.float64)
-    return lambda Z: np.clip(Z, lower, upper)
-
-
-def _log1p(step: Any) -> ArrayFn:
-    mask = np.asarray(step.mask_, dtype=bool)
-
-    def apply(Z: np.ndarray) -> np.ndarray:
-        Z = Z.copy()
-        Z[:, mask] = np.log1p(np.clip(Z[:, mask], 0, None))
-        return Z
-
-    return apply
-
-
-def _signed_log(step: Any) -> ArrayFn:
-    mask = np.asarray(step.mask_, dtype=bool)
-    scale = np.asarray(step.scale_, dtype=np.float64)[mask]
-
-    def apply(Z: np.ndarray) -> np.ndarray:
-        Z = Z.copy()
-        Z[:, mask] = np.arcsinh(Z[:, mask] / scale)
-        return Z
-
-    return apply
-
-
-def _weights(step: Any) -> ArrayFn:
-    weights = np.asarray(step.weights_, dtype=np.float64)
-    return lambda Z: Z * weights
-
-
-def _affine(shift: Any, scale: Any) -> ArrayFn:
-    def apply(Z: np.ndarray) -> np.ndarray:
-        if shift is not None:
-            Z = Z - shift
-        if scale is not None:
-            Z = Z / scale
-        return Z
-
-    return apply
-
-
-def _standard(step: Any) -> ArrayFn:
-    return _affine(step.mean_ if step.with_mean else None,
-                   step.scale_ if step.with_std else None)
-
-
-def _robust(step: Any) -> ArrayFn:
-    return _affine(step.center_ if step.with_centering else None,
-                   step.scale_ if step.with_scaling else None)
-
-
-def _minmax(step: Any) -> ArrayFn:
-    scale, shift = step.scale_, step.min_
-    bounds = step.feature_range if step.clip else None
-
-    def apply(Z: np.ndarray) -> np.ndarray:
-        Z = Z * scale + shift
-        return np.clip(Z, bounds[0], bounds[1]) if bounds is not None else Z
-
-    return apply
-
-
-def _step_builders() -> list[tuple[Any, Callable[[Any], ArrayFn | None]]]:
-    """The fitted steps :func:`compile_numeric` knows, each with the function reading it."""
-    from sklearn.impute import SimpleImputer
-    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
-
-    from custseg.preprocess import (
-        FeatureGroupWeights,
-        QuantileClipper,
-        RobustFences,
-        SelectiveLog1p,
-        SignedLog,
-    )
-
-    return [(SimpleImputer, _imputer), ((QuantileClipper, RobustFences), _clipper),
-            (SelectiveLog1p, _log1p), (SignedLog, _signed_log),
-            (FeatureGroupWeights, _weights), (StandardScaler, _standard),
-            (RobustScaler, _robust), (MinMaxScaler, _minmax)]
-
-
-def compile_numeric(preprocessor: Any) -> ArrayFn | None:
-    """The fitted numeric pipeline of ``preprocessor`` (a fitted
-    :func:`custseg.preprocess.build_preprocessor`) as one NumPy function of a float matrix
-    (a column per numeric feature, NaN: missing), each step built from that step's fitted
-    attributes; None when a step is of a kind it does not know.
-
-    :class:`ModelScorer` uses it only after checking that it gives exactly what
-    ``preprocessor.transform`` gives.
-    """
-    try:
-        pipe = preprocessor.named_transformers_["numeric"]
-    except (AttributeError, KeyError):
-        return None
-    builders = _step_builders()
-    functions: list[ArrayFn] = []
-    for _, step in pipe.steps:
-        if step is None or (isinstance(step, str) and step == "passthrough"):
-            continue
-        build = next((b for kinds, b in builders if isinstance(step, kinds)), None)
-        fn = build(step) if build is not None else None
-        if fn is None:
-            return None
-        functions.append(fn)
-
-    def transform(X: np.ndarray) -> np.ndarray:
-        Z = np.array(X, dtype=np.float64, copy=True)
-        for fn in functions:
-            Z = fn(Z)
-        return Z
-
-    return transform
+def nearest_segments(Z: np.ndarray, centres: np.ndarray, names: Sequence[str],
+                     index: pd.Index) -> pd.DataFrame:
+    """``segment``, ``segment_name`` and ``distance`` of the rows of ``Z`` (in the space of
+    ``centres``), indexed by ``index`` (:func:`nearest_centres`)."""
+    labels, dist = nearest_centres(Z, centres)
+    return pd.DataFrame({"segment": labels,
+                         "segment_name": np.array(list(names), dtype=object)[labels],
+                         "distance": dist}, index=index)
 
 
 def _num(x: Any) -> float:
@@ -246,14 +129,15 @@ def _num(x: Any) -> float:
 
 
 class ModelScorer:
-    """Assigns customers to the segments of a bundle: ``custseg score`` and the service.
+    """Assigns customers to the segments of a loaded bundle: the service, and ``custseg
+    score`` of a model without a ``scoring`` section (:class:`CompiledScorer`).
 
     :meth:`assign` scores a table (a chunk of a file), :meth:`score` a few customers given
     as ``{feature: value}`` dicts; both give the same segments and distances (rounded to
     :data:`DECIMALS` places) for the same customers.  K-Means models: the model's fitted
     preprocessing, then :func:`nearest_centres`; on numeric features only, :meth:`score`
-    uses :func:`compile_numeric` when it reproduces the preprocessing exactly on probe
-    customers (``fast``).  Other methods: :meth:`Segmenter.assign`.
+    uses :func:`custseg.compiled.checked_steps` when they reproduce the preprocessing exactly
+    on probe customers (``fast``).  Other methods: :meth:`Segmenter.assign`.
     """
 
     def __init__(self, bundle: Bundle, *, compiled: bool = True) -> None:
@@ -278,47 +162,13 @@ class ModelScorer:
         self.centres: np.ndarray = np.array(seg.cluster_centers_, dtype=np.float64)
         self._fast: ArrayFn | None = None
         if compiled and self.kmeans and not self.categorical:
-            self._fast = self._checked(compile_numeric(seg.preprocessor_))
+            steps = checked_steps(seg, (self.meta.get("training") or {}).get("features") or {})
+            self._fast = compile_steps(steps) if steps is not None else None
 
     @property
     def fast(self) -> bool:
         """Whether :meth:`score` takes the compiled path (K-Means on numeric features)."""
         return self._fast is not None
-
-    # -- the fast path, checked
-    def _probes(self) -> pd.DataFrame:
-        """Customers from the training deciles (shuffled across features), one with each
-        feature missing, one with every value negated."""
-        ref = (self.meta.get("training") or {}).get("features") or {}
-        rows = []
-        for i in range(11):
-            for shift in (0, 3, 7):
-                row = {}
-                for j, f in enumerate(self.numeric):
-                    dec = (ref.get(f) or {}).get("deciles") or [0.0] * 11
-                    row[f] = float(dec[(i + shift * j) % 11])
-                rows.append(row)
-        rows.append({f: -v for f, v in rows[-1].items()})
-        for f in self.numeric:
-            rows.append({**rows[5], f: np.nan})
-        return pd.DataFrame(rows, columns=self.numeric)
-
-    def _checked(self, fn: ArrayFn | None) -> ArrayFn | None:
-        """``fn`` when it gives exactly the model's preprocessing on the probes, else None."""
-        if fn is None:
-            return None
-        try:
-            probes = self._probes()
-            want = self._scaled(probes)
-            got = fn(probes.to_numpy(dtype=np.float64))
-        except Exception as exc:  # anything unexpected: the model's own path
-            log.warning("fast scoring path not used: %s", exc)
-            return None
-        if want.shape != got.shape or not np.array_equal(want, got, equal_nan=True):
-            log.warning("fast scoring path not used: it differs from the model's "
-                        "preprocessing")
-            return None
-        return fn
 
     # -- scoring
     def _scaled(self, frame: pd.DataFrame) -> np.ndarray:
@@ -350,10 +200,7 @@ class ModelScorer:
         if not self.kmeans:
             out = self.seg.assign(frame)
         else:
-            labels, dist = nearest_centres(self._scaled(frame), self.centres)
-            names = np.array(self.names, dtype=object)
-            out = pd.DataFrame({"segment": labels, "segment_name": names[labels],
-                                "distance": dist}, index=frame.index)
+            out = nearest_segments(self._scaled(frame), self.centres, self.names, frame.index)
         return out.round({"distance": DECIMALS, "probability": DECIMALS})
 
     def score(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -375,6 +222,44 @@ class ModelScorer:
         return results
 
 
+class CompiledScorer:
+    """Scores a table with a K-Means bundle from ``bundle.json`` alone: its ``scoring``
+    section (:func:`custseg.compiled.scoring_section`, written when the model's preprocessing
+    reads as plain arrays that give exactly its own output), without scikit-learn and
+    without loading the model file.  :meth:`assign` gives what :meth:`ModelScorer.assign`
+    gives, to the last digit."""
+
+    kmeans = True
+
+    def __init__(self, meta: dict[str, Any]) -> None:
+        from custseg.roles import Derivation
+
+        section = meta["scoring"]
+        try:
+            check_section(section, len(meta["segments"]))
+        except ValueError as exc:
+            raise BundleError(f"bundle.json: its scoring section does not fit its model "
+                              f"({exc}); segment again to write a new bundle") from None
+        self.meta = meta
+        self.features: list[str] = list(meta["features"])
+        self.numeric: list[str] = list(section["numeric"])
+        self.derivations = [Derivation(**d) for d in section["derivations"]]
+        self.sources: dict[str, str] = {d.name: d.source for d in self.derivations
+                                        if d.name in self.features and d.name != d.source}
+        self.max_junk = float(section["max_junk"])
+        self.names: list[str] = [s["name"] for s in meta["segments"]]
+        self.centres = np.array(section["centres"], dtype=np.float64)
+        self._transform = compile_steps(section["steps"])
+
+    def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``segment``, ``segment_name`` and ``distance`` of every row of ``frame``."""
+        typed = model_features(frame, self.features, self.numeric, self.derivations,
+                               self.max_junk)
+        Z = self._transform(typed[self.numeric].to_numpy(dtype=np.float64, na_value=np.nan))
+        out = nearest_segments(Z, self.centres, self.names, frame.index)
+        return out.round({"distance": DECIMALS})
+
+
 def _check_columns(chunk: pd.DataFrame, features: list[str], sources: dict[str, str],
                    id_col: str | None, report: ScoreReport) -> None:
     """Every feature is in the input, or the column it is computed from (``sources``)."""
@@ -394,7 +279,7 @@ def _check_columns(chunk: pd.DataFrame, features: list[str], sources: dict[str, 
     report.ignored_columns = [c for c in chunk.columns if c not in used]
 
 
-def _score_chunk(scorer: ModelScorer, chunk: pd.DataFrame, id_col: str | None,
+def _score_chunk(scorer: ModelScorer | CompiledScorer, chunk: pd.DataFrame, id_col: str | None,
                  offset: int) -> pd.DataFrame:
     """The scored rows of one chunk: id (or row number), segment, name, distance."""
     try:
@@ -438,7 +323,7 @@ def _without_totals(chunks: Iterator[pd.DataFrame], report: ScoreReport
         yield previous.loc[~totals]
 
 
-def _log_customers(scorer: ModelScorer, input_path: Path, report: ScoreReport
+def _log_customers(scorer: ModelScorer | CompiledScorer, input_path: Path, report: ScoreReport
                    ) -> pd.DataFrame | None:
     """The customers of ``input_path`` with their features, when the model's features are
     those computed from a transaction log (:data:`custseg.features.FEATURE_COLUMNS`), the
@@ -458,7 +343,7 @@ def _log_customers(scorer: ModelScorer, input_path: Path, report: ScoreReport
     return fr.customers
 
 
-def _input_chunks(scorer: ModelScorer, input_path: Path, chunk_size: int,
+def _input_chunks(scorer: ModelScorer | CompiledScorer, input_path: Path, chunk_size: int,
                   columns: list[str], report: ScoreReport) -> Iterator[pd.DataFrame]:
     """The rows to score: the file's, ``chunk_size`` at a time, or the customers of a
     transaction log (:func:`_log_customers`)."""
@@ -479,11 +364,16 @@ def score_file(
     force: bool = False,
     progress: ProgressFn | None = None,
 ) -> ScoreReport:
-    """Score ``input_path`` with the bundle at ``model``; write ``out`` atomically."""
-    bundle = load_bundle(model)
-    scorer = ModelScorer(bundle, compiled=False)
+    """Score ``input_path`` with the bundle at ``model``; write ``out`` atomically.
+
+    A bundle with a ``scoring`` section in ``bundle.json`` is scored from it
+    (:class:`CompiledScorer`), any other by loading its model (:class:`ModelScorer`)."""
+    meta = checked_meta(model)
+    scorer: ModelScorer | CompiledScorer = (
+        CompiledScorer(meta) if meta.get("scoring") else
+        ModelScorer(load_bundle(model), compiled=False))
     input_path, out = check_input_path(input_path), Path(out)
-    id_col = bundle.meta.get("id_column")
+    id_col = meta.get("id_column")
     features = scorer.features
     columns = list(dict.fromkeys([*features, *scorer.sources.values()]))
     report = ScoreReport(input_sha256=file_sha256(input_path), output=str(out))

@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from custseg.algorithms import registry
+from custseg.derived import model_features
 from custseg.errors import DataError, Problem, UsageError
 from custseg.labels import LabelFile, check_value_columns, resolve_labels
 from custseg.parameters import DEFAULT_K_RANGE, MAX_COLUMNS, check_width, k_values
@@ -37,8 +38,8 @@ from custseg.preprocess import (
     plan_preprocessing,
 )
 from custseg.profiling import SegmentProfile, load_rules, profile_segments
-from custseg.roles import assign_roles, derive
-from custseg.schema import MAX_ABS_VALUE, parse_numeric, validate_table
+from custseg.roles import assign_roles
+from custseg.schema import validate_table
 from custseg.selection import (
     USEFUL_K,
     KSelection,
@@ -318,50 +319,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         """Numeric features parsed as floats, categoricals as text, ready for the
         preprocessor.  Junk cells are read as missing (then imputed) up to ``max_junk`` of
         a column, as in ``fit``; more junk, and infinities, are data errors naming the rows."""
-        # a derived feature is computed from its source column (a file as in fit), or taken
-        # as it is when given under a name of its own (Age: the service's requests)
-        derivations = {d.name: d for d in getattr(self, "derivations_", [])
-                       if d.name == d.source or d.name not in frame.columns}
-        needed = [derivations[c].source if c in derivations else c for c in self.features_]
-        missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
-        if missing:
-            raise DataError([Problem(c, "missing from the data to segment; the model needs "
-                                     f"{list(dict.fromkeys(needed))}", code="missing-column")
-                             for c in missing])
-        derived = derive(frame, [derivations[c] for c in self.features_ if c in derivations])
-        out: dict[str, Any] = {}  # one frame built at the end: thousands of columns
-        problems = []
-        numeric = set(self.plan_.numeric)
-        for c in self.features_:
-            if c in derived.columns:
-                out[c] = derived[c]
-                continue
-            if c in numeric:
-                s = frame[c]
-                if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-                    values = s.astype("float64")
-                    junk = pd.Series(False, index=s.index)
-                else:
-                    parsed = parse_numeric(s)
-                    values, junk = parsed.values, parsed.junk
-                if junk.any() and junk.mean() > self.max_junk:
-                    problems.append(Problem(c, f"non-numeric values (more than the "
-                                            f"{self.max_junk:.0%} accepted)",
-                                            rows=[int(i) + 1 for i in np.flatnonzero(junk)],
-                                            values=s[junk].astype(str).tolist(), code="junk"))
-                inf = np.abs(values.to_numpy()) > MAX_ABS_VALUE
-                if inf.any():
-                    problems.append(Problem(c, f"infinite or too large values (beyond "
-                                            f"±{MAX_ABS_VALUE:g})",
-                                            rows=[int(i) + 1 for i in np.flatnonzero(inf)],
-                                            values=values[inf].tolist(), code="infinite"))
-                out[c] = values
-            else:
-                text = frame[c].astype("string").str.strip()
-                out[c] = text.astype(object).where(text.notna() & (text != ""), np.nan)
-        if problems:
-            raise DataError(problems)
-        return pd.DataFrame(out, index=frame.index, columns=list(self.features_))
+        return model_features(frame, self.features_, self.plan_.numeric,
+                              getattr(self, "derivations_", []), self.max_junk)
 
     #: the former name, still used by explanation, bundle, explore and pipeline (alias)
 
