@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custseg.bundle import Bundle, BundleError, checked_meta, load_bundle
+from custseg.bundle import Bundle, BundleError, checked_meta, load_bundle, read_meta
 from custseg.compiled import ArrayFn, check_section, checked_steps, compile_steps
 from custseg.derived import model_features
 from custseg.errors import DataError, Problem
@@ -368,10 +368,13 @@ def score_file(
 
     A bundle with a ``scoring`` section in ``bundle.json`` is scored from it
     (:class:`CompiledScorer`), any other by loading its model (:class:`ModelScorer`)."""
-    meta = checked_meta(model)
-    scorer: ModelScorer | CompiledScorer = (
-        CompiledScorer(meta) if meta.get("scoring") else
-        ModelScorer(load_bundle(model), compiled=False))
+    scorer: ModelScorer | CompiledScorer
+    if read_meta(model).get("scoring"):
+        meta = checked_meta(model)
+        scorer = CompiledScorer(meta)
+    else:  # (its model file read and hashed once, by load_bundle)
+        bundle = load_bundle(model)
+        meta, scorer = bundle.meta, ModelScorer(bundle, compiled=False)
     input_path, out = check_input_path(input_path), Path(out)
     id_col = meta.get("id_column")
     features = scorer.features
