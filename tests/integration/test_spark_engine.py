@@ -262,7 +262,12 @@ def test_bundle_with_clipping_log_and_no_id(spark: Any, tmp_path: Path) -> None:
 
 
 def test_custseg_score_with_the_spark_model(blobs: dict[str, Any], tmp_path: Path) -> None:
-    """``custseg score MODEL INPUT`` runs on a Spark run's bundle, with Spark's segments."""
+    """``custseg score MODEL INPUT`` runs on a Spark run's bundle, with Spark's segments
+    (from its bundle.json alone: K-Means on numeric features)."""
+    import json
+
+    meta = json.loads((blobs["out"] / "model" / "bundle.json").read_text("utf-8"))
+    assert "scoring" in meta
     scored = tmp_path / "scored.csv"
     proc = invoke("score", str(blobs["out"] / "model"), str(blobs["path"]), "--out",
                   str(scored), cwd=tmp_path)
