@@ -309,7 +309,14 @@ def test_flags_name_a_segment_only_when_strongest():
     profiles, _ = profile_segments(df, labels, feats, roles=roles)
     z = profiles[1].z
     assert 0.5 <= z["AcceptedCmp1"] < min(z["a"], -z["b"])
-    assert set(profiles[1].name.split(" · ")) == {"High a", "Low b"}
+    # the two stronger measures lead; the flag follows only because the recommendation
+    # rests on it ("Campaign responders")
+    parts = profiles[1].name.split(" · ")
+    assert set(parts[:2]) == {"High a", "Low b"}
+    assert parts[2:] == ["Often accepted campaign 1"]
+    assert profiles[1].recommendation.startswith("Campaign responders")
+    plain, _ = profile_segments(df, labels, feats, roles=roles, rules=RuleTable([]))
+    assert set(plain[1].name.split(" · ")) == {"High a", "Low b"}
     df.loc[labels == 1, "a"] -= 2.9
     df.loc[labels == 1, "b"] += 2.9
     df.loc[labels == 1, "AcceptedCmp1"] = 1
@@ -618,3 +625,29 @@ def test_numbered_siblings_are_one_line_of_evidence() -> None:
         "payment delay 2 is high (likewise payment delay 0, 3, 4, 5 and 6)",
         "credit limit is low", "payment delay 9 is low"]
     assert is_shown(traits[1], evidence[:1]) is False and is_shown(traits[0], evidence)
+
+
+def test_the_name_shows_the_trait_the_recommendation_rests_on() -> None:
+    """A segment named by its two strongest traits, told "long-standing customers" from its
+    third, shows that third trait in its name; a recommendation resting on a named trait
+    adds nothing."""
+    rng = np.random.RandomState(3)
+    cols = ["Time on App", "Avg. Session Length", "Length of Membership", "Time on Website"]
+    df = pd.DataFrame(rng.normal(0, 1, (300, 4)), columns=cols)
+    labels = np.repeat([0, 1, 2], 100)
+    df.loc[labels == 1, "Time on App"] -= 2.2
+    df.loc[labels == 1, "Avg. Session Length"] += 1.8
+    df.loc[labels == 1, "Length of Membership"] += 0.8
+    df.loc[labels == 2, "Length of Membership"] -= 1.5
+    profiles, _ = profile_segments(df, labels, cols)
+    loyal, new = profiles[1], profiles[2]
+    assert loyal.recommendation.startswith("Long-standing customers")
+    assert loyal.name == ("Low time on app · High average session length · "
+                          "High length of membership")
+    assert loyal.grounds == ["Length of Membership"]
+    assert new.recommendation.startswith("New customers") and new.grounds
+    assert new.name.startswith("Low length of membership")
+    assert new.name.count("·") <= 1
+    # without the rule, the name is the two strongest traits
+    plain, _ = profile_segments(df, labels, cols, rules=RuleTable([]))
+    assert plain[1].name == "Low time on app · High average session length"

@@ -14,9 +14,10 @@ Names use readable labels (:mod:`custseg.labels`).  With at most three segmentat
 a name gives the level of each, in the order of the features ("Low income · High spending");
 with more, the (up to) two features that set the segment apart most ("High spend on wines ·
 Low web visits per month"), numeric features before flags, and "Close to average" when none
-reaches 0.5.  Names are unique: a segment whose name is taken adds its next distinguishing
-trait.  A categorical level enters a name when the segment holds it at least 75% of the time
-and 1.3 times as often as all customers.  A segment under 2% of customers is an outlier
+reaches 0.5; and the trait the recommendation rests on when those do not give it.
+Names are unique: a segment whose name is taken adds its next distinguishing trait.  A
+categorical level enters a name when the segment holds it at least 75% of the time and 1.3
+times as often as all customers.  A segment under 2% of customers is an outlier
 group ("Outlier group: ..."), to be reviewed customer by customer.
 
 Recommendations come from rules keyed on business *concepts* (spend, income, frequency,
@@ -168,6 +169,9 @@ class SegmentProfile:
     spend_share: float | None = None
     #: The amounts that total is made of (the same for every segment of a run).
     spend_columns: list[str] = field(default_factory=list, repr=False)
+    #: The columns the recommendation rests on: for each condition of its rule met at a
+    #: High or Low level, the segment's strongest trait there (the name shows them).
+    grounds: list[str] = field(default_factory=list, repr=False)
 
     def describe(self) -> str:
         """What sets the segment apart, in one line: 'income high (z=+1.2), ...'."""

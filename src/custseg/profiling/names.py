@@ -4,7 +4,9 @@ Names use readable labels (:mod:`custseg.labels`).  With at most three segmentat
 a name gives the level of each, in the order of the features ("Low income · High spending");
 with more, the (up to) two features that set the segment apart most ("High spend on wines ·
 Low web visits per month"), numeric features before flags, and "Close to average" when none
-reaches 0.5.  A segment above (below) average on every amount it buys and High (Low) on
+reaches 0.5; then the trait the recommendation rests on when those two do not give it
+(:attr:`SegmentProfile.grounds`: a segment told "long-standing customers" shows its length
+of membership).  A segment above (below) average on every amount it buys and High (Low) on
 at least half of them is "High spend across the basket"
 (:func:`~custseg.profiling.traits.breadth`), followed by what else sets it apart;
 likewise across all amounts of activity (bills and payments too, not limits or incomes):
@@ -190,14 +192,17 @@ def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
             stem = label_stem(p.labels.get(f) or label_for(f))
             stems.setdefault((stem, p.levels[f]), []).append(f)
         grouped, echoes, named = [], [], []
+        group_of: dict[str, str] = {}  # each feature -> the one its part is named by
         for (stem, level), fs in stems.items():
             echo = any(lv == level and _same_start(stem, s) for s, lv in named)
             (echoes if echo else grouped).append((fs[0], len(fs) > 1))
+            group_of.update((f, fs[0]) for f in fs)
             if not echo:
                 named.append((stem, level))
         grouped += echoes
         broad = breadth(p.z, basket, activity)
         parts = [_part(p, f, roles, g) for f, g in grouped]
+        part_of = {f: x for (f, _), x in zip(grouped, parts, strict=True)}
         if broad:
             # more (less) on every amount says it in one part, then what else sets the
             # segment apart; its amounts wait for uniqueness to ask for them
@@ -205,10 +210,12 @@ def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
             others = [x for (f, _), x in zip(grouped, parts, strict=True) if f not in columns]
             base = [f"{level} {dict(BREADTHS)[key]}", *others[:NAME_TRAITS - 1]]
         else:
+            columns = []
             base = parts[:NAME_TRAITS] or ["Close to average"]
         leads = basket_leads(p, basket)
         if leads:
             base.insert(0, f"Mostly {leads_text(p, leads)}")
+        base += _grounds_part(p, group_of, part_of, base, [*columns, *leads])
         base += cat_parts
         more = [x for x in parts if x not in base]
     more += [_part(p, t["feature"], roles) for t in p.traits if t["feature"] not in features]
@@ -220,6 +227,20 @@ def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
             more.append(f"Slightly {'higher' if p.z[f] > 0 else 'lower'} "
                         f"{p.labels.get(f) or label_for(f)}")
     return base, [m for m in dict.fromkeys(more) if m not in base]
+
+
+def _grounds_part(p: SegmentProfile, group_of: Mapping[str, str], part_of: Mapping[str, str],
+                  base: Sequence[str], said: Sequence[str]) -> list[str]:
+    """The part naming the trait the recommendation rests on (:attr:`SegmentProfile.grounds`)
+    when the name does not say it yet (at most one part): a segment named by its app use
+    alone and told "long-standing customers: thank them for their loyalty" shows its
+    length of membership too.  ``said``: the columns a part of ``base`` already speaks for
+    (the basket's, the leads')."""
+    for f in p.grounds:
+        part = part_of.get(group_of.get(f, ""))
+        if part is not None and part not in base and f not in said:
+            return [part]
+    return []
 
 
 def name_segments(profiles: list[SegmentProfile], features: list[str],

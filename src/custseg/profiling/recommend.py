@@ -235,6 +235,7 @@ def recommend(p: SegmentProfile, ctx: RecommendationContext,
             shown = [t for t in p.traits if t["feature"] in columns]
             if not any(is_shown(t, p.evidence) for t in shown):  # its strongest trait
                 p.evidence += [t["text"] for t in shown if t["level"] == level][:1]
+            p.grounds += [t["feature"] for t in shown if t["level"] == level][:1]
         return chosen.recommendation, chosen.kind or "custom"
     if p.defined_by_risk:
         risk = next((t["text"] for t in p.traits[:DEFINING_TRAITS]
