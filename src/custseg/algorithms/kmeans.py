@@ -47,7 +47,7 @@ True
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from numbers import Integral, Real
@@ -632,6 +632,40 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             w = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         sq = assign(X, self.cluster_centers_, n_threads=self.n_threads)[1]
         return -_weighted_sum(sq, w)
+
+
+@contextmanager
+def compilation_notice(notify: Callable[[], None]) -> Iterator[list[bool]]:
+    """Within the block, ``notify()`` once when Numba starts compiling one of custseg's
+    kernels: its cache holds none for this machine and this code (the first large run after
+    installing; about 15 s on an AVX-512 machine, a minute and more on others), where
+    loading them from the cache says nothing.  Yields a one-item list: whether it did.
+
+    >>> with compilation_notice(lambda: print("compiling")) as said:
+    ...     compile_kernels()  # loaded from the cache once compiled
+    >>> said
+    [False]
+    """
+    from numba.core import event
+
+    said = [False]
+
+    class Listener(event.Listener):  # type: ignore[misc]
+        def on_start(self, ev: Any) -> None:
+            func = getattr((ev.data or {}).get("dispatcher"), "py_func", None)
+            if not said[0] and getattr(func, "__module__", "").startswith("custseg."):
+                said[0] = True
+                notify()
+
+        def on_end(self, ev: Any) -> None:
+            pass
+
+    listener = Listener()
+    event.register("numba:compile", listener)
+    try:
+        yield said
+    finally:
+        event.unregister("numba:compile", listener)
 
 
 def compile_kernels() -> None:

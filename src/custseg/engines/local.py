@@ -70,6 +70,7 @@ import copy
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -242,7 +243,7 @@ def _read_and_segment(path: str | os.PathLike[str], o: dict[str, Any],
         stage("read", 0)
         table, info = read_columnar(path, delimiter=o["delimiter"], encoding=o["encoding"],
                                     sheet=o["sheet"], block_size=BLOCK_SIZE)
-        _warm_up_in_background()  # after the read, whose parser threads take every core
+        _warm_up_in_background(table.num_rows, stage)  # after the read (its parser threads)
         stage("read", 1)
         timings["read"] = time.perf_counter() - t0
         o = {**o, "useful": _useful_k(o["useful_k"], o["k"])}
@@ -261,27 +262,40 @@ def _useful_k(useful_k: tuple[int, int] | str | None, k: Any) -> tuple[int, int]
     return USEFUL_K if useful_k == "auto" else tuple(useful_k)  # type: ignore[return-value]
 
 
-def _warm_up() -> None:
+#: The stage shown while Numba compiles the kernels (once per machine and custseg version).
+COMPILE_STAGE = "compile K-Means kernels (first large run only)"
+
+
+def _warm_up(rows: int, stage: Callable[[str, int], None]) -> None:
     import numpy as np
 
-    from custseg.algorithms.kmeans import FastKMeans
+    from custseg.algorithms.kmeans import FastKMeans, compilation_notice, kernels_for
 
-    FastKMeans(2, random_state=0, n_threads=1).fit(np.arange(8, dtype=np.float32).reshape(4, 2))
+    if getattr(kernels_for(rows), "COMPILED", False):
+        # the compiled kernels of a table this large (the fit on every row, the choice of k
+        # on its sample): loaded from Numba's cache, or compiled, and the user told why the
+        # run waits
+        with compilation_notice(lambda: stage(COMPILE_STAGE, 0)) as said:
+            FastKMeans(2, random_state=0, n_threads=1, kernels="compiled").fit(
+                np.arange(8, dtype=np.float32).reshape(4, 2))
+        if said[0]:
+            stage(COMPILE_STAGE, 1)
     from custseg.bundle import skops_io
 
     skops_io()
     import custseg.report  # noqa: F401  (plotly, jinja2)
 
 
-def _warm_up_in_background() -> None:
-    """Load what the later stages need (the compiled K-Means kernels from Numba's cache,
+def _warm_up_in_background(rows: int, stage: Callable[[str, int], None]) -> None:
+    """Load what the later stages need (for a table of ``rows`` large enough to need them,
+    the compiled K-Means kernels from Numba's cache, or compiled with ``stage`` saying so;
     skops, plotly) in a thread, while the file is checked and preprocessed: that NumPy work
     runs on one core and releases the GIL, so about a second of imports overlaps with it.
     (Started after the read: beside Arrow's parser threads it slowed the read of a 10 M-row
     CSV on 2 cores by more than it saved.)"""
     def run() -> None:
         with contextlib.suppress(Exception):  # the main thread imports them again, and says
-            _warm_up()
+            _warm_up(rows, stage)
 
     threading.Thread(target=run, name="custseg-warm-up", daemon=True).start()
 
