@@ -282,6 +282,35 @@ def near_duplicates(frame: pd.DataFrame, columns: Sequence[str], *,
     return list(dropped.values())
 
 
+def echoes(frame: pd.DataFrame, features: Sequence[str], describing: Sequence[str], *,
+           threshold: float = NEAR_DUPLICATE_R, random_state: int = 0) -> dict[str, str]:
+    """The describing columns that move with a feature (|Spearman r| above ``threshold``,
+    as :func:`near_duplicates`), each with the feature it follows most closely: an RFM
+    score beside the recency, frequency and spend it scores, a count of purchase lines
+    beside the count of purchases.  Their traits repeat the feature's.
+
+    >>> df = pd.DataFrame({"spend": [5.0, 1, 9, 3, 7], "spend_score": [3, 1, 5, 2, 4],
+    ...                    "age": [30, 50, 20, 60, 40]})
+    >>> echoes(df, ["spend"], ["spend_score", "age"])
+    {'spend_score': 'spend'}
+    """
+    feats = [c for c in dict.fromkeys(features) if c in frame.columns]
+    desc = [c for c in dict.fromkeys(describing) if c in frame.columns and c not in feats]
+    if not feats or not desc:
+        return {}
+    data = frame[feats + desc].apply(pd.to_numeric, errors="coerce")
+    if len(data) > CORRELATION_SAMPLE:
+        data = data.sample(CORRELATION_SAMPLE, random_state=random_state)
+    corr = np.abs(_pairwise_corr(data.rank().to_numpy(dtype=np.float64)))
+    out = {}
+    for j, col in enumerate(desc, start=len(feats)):
+        with np.errstate(invalid="ignore"):
+            r = np.where(np.isfinite(corr[:len(feats), j]), corr[:len(feats), j], 0.0)
+        if r.max() > threshold:
+            out[col] = feats[int(r.argmax())]
+    return out
+
+
 def _pairwise_corr(X: np.ndarray) -> np.ndarray:
     """Pearson correlation of the columns of ``X`` over the rows where both are present
     (as ``DataFrame.corr``), by matrix products: thousands of columns in seconds.  NaN

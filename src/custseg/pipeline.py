@@ -198,6 +198,8 @@ def _feature_decisions(seg: Segmenter) -> dict[str, Any]:
     decisions = getattr(seg, "column_decisions_", [])
     given, values = getattr(seg, "labels_map_", {}), getattr(seg, "value_labels_", {})
     named = {"value_labels": {c: dict(v) for c, v in values.items()}} if values else {}
+    if echoes := getattr(seg, "echoes_", None):
+        named["echoes"] = dict(echoes)
     if not decisions:  # an engine without the column table: the labels given, if any
         roles = getattr(seg, "roles_", None)
         shown = [*roles.numeric, *roles.categorical] if roles is not None else []

@@ -104,6 +104,7 @@ from custseg.column_facts import (
     calendar_reason,
     count_reason,
     date_feature_name,
+    echoes,
     has_hint,
     identifier_reason,
     level_ranks,
@@ -216,6 +217,9 @@ class FeatureRoles:
     role_of: dict[str, str]
     derivations: list[Derivation] = field(default_factory=list)
     near_duplicates: list[dict[str, Any]] = field(default_factory=list)
+    #: describing columns that move with a feature, and that feature
+    #: (:func:`custseg.column_facts.echoes`): no evidence of their own
+    echoes: dict[str, str] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------ numeric roles
@@ -591,4 +595,6 @@ class _Assignment:
                             describe_numeric=self.describe_num,
                             describe_categorical=self.describe_cat,
                             categorical_features=self.cat_features, role_of=self.role_of,
-                            derivations=self.derivations, near_duplicates=near)
+                            derivations=self.derivations, near_duplicates=near,
+                            echoes=echoes(frame, features, self.describe_num,
+                                          random_state=random_state))

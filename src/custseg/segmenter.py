@@ -404,6 +404,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.column_decisions_ = fr.decisions
         self.derivations_ = fr.derivations
         self.near_duplicates_ = fr.near_duplicates
+        self.echoes_ = fr.echoes
         self.feature_roles_ = dict(fr.role_of)
         given = self._load_labels()
         check_value_columns(given.values, {d.column: d.role for d in fr.decisions})
@@ -726,7 +727,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 "log_columns": list(self.plan_.log_columns),
                 "level_names": {d.name: d.levels
                                 for d in getattr(self, "derivations_", [])
-                                if d.kind == "levels"}}
+                                if d.kind == "levels"},
+                "echoes": dict(getattr(self, "echoes_", {}))}
 
     def _find_outliers(self, train: pd.DataFrame, numeric: list[str],
                        rows: np.ndarray) -> dict[str, Any]:
@@ -977,7 +979,7 @@ def _set_attributes(seg: Segmenter, **attributes: Any) -> None:
 def _not_computed() -> dict[str, Any]:
     """The fitted attributes an engine's K-Means does not compute, as ``fit`` leaves them
     when there is nothing to say (no derived columns, no outliers, no feature groups)."""
-    return {"derivations_": [], "column_decisions_": [], "near_duplicates_": [],
+    return {"derivations_": [], "column_decisions_": [], "near_duplicates_": [], "echoes_": {},
             "feature_roles_": {}, "labels_map_": {}, "value_labels_": {},
             "outliers_": {"method": "none", "winsorized": False, "rows": 0, "share": 0.0,
                           "columns": {}},

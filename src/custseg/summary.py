@@ -717,6 +717,10 @@ class Summary(TypedDict):
         list[Annotated[NearDuplicateDoc, Schema(extra=True)]], Schema(
             "Feature columns dropped because they move with an earlier one (|Spearman r| > "
             "0.95): dropped, kept, r.")]]
+    echoes: NotRequired[Annotated[dict[str, str], Schema(
+        "Describing columns that move with a feature (|Spearman r| > 0.95), each with that "
+        "feature ({column: feature}): profiled, but not evidence of their own (they would "
+        "repeat the feature). Absent when there are none.")]]
     outliers: NotRequired[OutliersDoc]
     reduction: NotRequired[ReductionDoc]
     preprocessing: PreprocessingDoc

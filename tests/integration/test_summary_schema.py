@@ -111,6 +111,7 @@ def test_schema_is_draft_2020_12_and_valid(schema: dict[str, Any]) -> None:
                 # column roles, labels, outliers, feature weights: the standard engine
                 "columns", "derived", "labels", "near_duplicates", "outliers", "reduction",
                 "value_labels",  # only when a labels file names codes
+                "echoes",  # only when a describing column moves with a feature
                 "spend_columns"}  # only when the features hold amounts bought
     assert set(schema["properties"]) - set(schema["required"]) <= optional
     assert set(schema["required"]) <= set(schema["properties"])

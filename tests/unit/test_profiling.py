@@ -651,3 +651,36 @@ def test_the_name_shows_the_trait_the_recommendation_rests_on() -> None:
     # without the rule, the name is the two strongest traits
     plain, _ = profile_segments(df, labels, cols, rules=RuleTable([]))
     assert plain[1].name == "Low time on app · High average session length"
+
+
+def test_a_describing_column_that_repeats_a_feature_is_no_evidence() -> None:
+    """An RFM score beside the spend it scores says the same thing twice: it stays in the
+    profile, not in the evidence; a describing column that says something else stays in
+    both, and so does a numbered sibling of a feature (said with it: "likewise")."""
+    from custseg.column_facts import echoes
+
+    rng = np.random.RandomState(5)
+    n = 300
+    labels = np.repeat([0, 1, 2], n // 3)
+    spend = rng.lognormal(np.array([4.0, 5.0, 6.0])[labels], 0.3)
+    visits = rng.poisson(np.array([3, 5, 9])[labels]).astype(float)
+    df = pd.DataFrame({
+        "monetary": spend, "frequency": visits,
+        "m_score": pd.qcut(spend, 5, labels=False) + 1.0,  # moves with the spend
+        "bill_amt1": (bill := rng.lognormal(np.array([8.0, 5.5, 3.0])[labels], 0.3)),
+        "bill_amt2": bill * rng.uniform(0.99, 1.01, n),
+        "complaints": rng.poisson(np.array([4, 1, 0.2])[labels]).astype(float)})
+    features = ["monetary", "frequency", "bill_amt1"]
+    describing = ["m_score", "bill_amt2", "complaints"]
+    found = echoes(df, features, describing)
+    assert found == {"m_score": "monetary", "bill_amt2": "bill_amt1"}
+    profiles, table = profile_segments(df, labels, features, describe_numeric=describing,
+                                       echoes=found)
+    plain, _ = profile_segments(df, labels, features, describe_numeric=describing)
+    top = profiles[2]
+    assert any("m_score" in t["feature"] for t in top.traits)  # still profiled
+    assert any("m_score" in str(c) for c in table.columns)
+    assert not any("score" in e for e in top.evidence)
+    assert any("score" in e for e in plain[2].evidence)  # it was evidence before
+    assert any("(likewise " in e for e in top.evidence), top.evidence
+    assert any("complaints" in e for p in profiles for e in p.evidence)

@@ -312,6 +312,20 @@ def profile_roles(prep: Prepared, describe_num: dict[str, Any]) -> dict[str, str
                                         list(describe_num))
 
 
+def profile_echoes(prep: Prepared, numbers: dict[str, Any], describing: list[str]
+                   ) -> dict[str, str]:
+    """The describing columns that move with a feature
+    (:func:`custseg.column_facts.echoes`), on the selection sample's rows, as the standard
+    engine's :func:`custseg.roles.assign_roles` finds them on every row."""
+    from custseg.column_facts import echoes
+
+    if not describing:
+        return {}
+    cols = [*prep.feats, *describing]
+    values = column_rows([numbers[c] for c in cols], np.sort(prep.sample))
+    return echoes(pd.DataFrame(values, columns=cols), prep.feats, describing)
+
+
 def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
              labels: np.ndarray, dist: np.ndarray, centres: np.ndarray, inertia: float,
              rules: Any, o: dict[str, Any], stage: Any) -> Any:
@@ -327,6 +341,7 @@ def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
     describe_num, describe_cat = describe_columns(table, prep.roles, prep.feats)
     numbers: dict[str, Any] = {c: prep.sources[c] for c in prep.feats} | describe_num
     feature_roles = profile_roles(prep, describe_num)
+    echoed = profile_echoes(prep, numbers, list(describe_num))
     given = resolve_labels(o["labels"])
     check_value_columns(given.values, dict.fromkeys(table.column_names, "dropped")
                         | feature_roles | dict.fromkeys(describe_cat, "category"))
@@ -337,7 +352,7 @@ def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
     segments, profiles = profiles_from_statistics(
         stats, prep.feats, describe_numeric=list(describe_num),
         describe_categorical=list(describe_cat), rules=rules, roles=feature_roles,
-        labels=given.columns, value_labels=given.values)
+        labels=given.columns, value_labels=given.values, echoes=echoed)
     stage("profile", 1)
     selection.model = None
     if prep.sampled:
@@ -357,6 +372,7 @@ def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
                                              inertia, kk, prep.seed),
         labels=labels, distances=dist, fit_mask=prep.fit_rows)
     seg.outliers_ = prep.outliers
+    seg.echoes_ = echoed
     seg.reduction_ = feature_weighting(prep)
     seg.labels_map_, seg.value_labels_ = given.columns, given.values
     return seg

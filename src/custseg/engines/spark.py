@@ -337,7 +337,7 @@ class _SparkRun(SparkReading, SparkChecks, SparkFitting, SparkProfiles):
         describe_num = [c for c in data.numeric if c not in data.kept]
         segs, profiles_table, population = self.profile(
             assigned, data.cols, data.kept, describe_num, list(data.roles.categorical), sizes,
-            data.n, rules, data.role_of, plan.log_columns)
+            data.n, rules, data.role_of, plan.log_columns, data.echoes)
         self._step("profile", 1)
         self.timings["segment"] = time.perf_counter() - t1
         t2 = time.perf_counter()

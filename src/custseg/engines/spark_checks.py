@@ -37,7 +37,8 @@ class Checked:
     numeric columns, the features read (``feats``) and kept, the features whose role is
     ``money`` on the first rows (``money``: amounts the signed log may take), the role
     profiling words each column by (``role_of``: :func:`custseg.roles.assign_roles` on the
-    first rows, as the standard engine's on every row), cleaning and findings."""
+    first rows, as the standard engine's on every row) and the describing columns that
+    repeat a feature (``echoes``, likewise), cleaning and findings."""
 
     base: Any
     roles: Any
@@ -51,6 +52,8 @@ class Checked:
     kept: list[str] = field(default_factory=list)
     money: list[str] = field(default_factory=list)
     role_of: dict[str, str] = field(default_factory=dict)
+    #: describing columns that move with a feature (``echoes`` of the same roles)
+    echoes: dict[str, str] = field(default_factory=dict)
     cleaning: dict[str, Any] = field(default_factory=dict)
     warns: list[Problem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -93,7 +96,8 @@ class SparkChecks(SparkRunState):
         unmarked = scan_text_columns(data.base, list(data.cols.values()))
         data.cleaning = new_cleaning(n_rows, 0, checked.cleaning["columns_dropped"])
         data.feats = self._traits(data, checked, given=bool(features))
-        data.role_of = dict(assign_roles(checked, requested=features, exclude=exclude).role_of)
+        found = assign_roles(checked, requested=features, exclude=exclude)
+        data.role_of, data.echoes = dict(found.role_of), dict(found.echoes)
         check_value_columns(self.labels.values, dict.fromkeys(raw.columns, "dropped")
                             | data.role_of | dict.fromkeys(roles.categorical, "category"))
         # the money features, as the standard engine finds them (its feature_roles_)

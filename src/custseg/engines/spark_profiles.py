@@ -188,12 +188,12 @@ class SparkProfiles(SparkRunState):
     def profile(self, assigned: Any, cols: dict[str, NumericColumn], kept: list[str],
                 describe_num: list[str], categorical: list[str], sizes: list[int], n: int,
                 rules: Any, feature_roles: dict[str, str] | None = None,
-                log_columns: Sequence[str] = ()
+                log_columns: Sequence[str] = (), echoes: dict[str, str] | None = None
                 ) -> tuple[list[SegmentProfile], pd.DataFrame, dict[str, Any]]:
         """Per-segment and population statistics in Spark; profiles, names and
-        recommendations by the local engine's code (``feature_roles``: the role each column
-        is worded by, as the standard engine's ``feature_roles_``; ``log_columns``: those
-        profiled on the log scale, as :func:`custseg.profiling.segment_statistics` does)."""
+        recommendations by the local engine's code, with the standard engine's
+        ``feature_roles`` (the role each column is worded by), ``log_columns`` (profiled on
+        the log scale) and ``echoes`` (describing columns kept out of the evidence)."""
         from pyspark.sql import functions as F
 
         from custseg.profiling import SegmentStatistics, profiles_from_statistics
@@ -238,7 +238,7 @@ class SparkProfiles(SparkRunState):
         segs, table = profiles_from_statistics(
             stats, kept, describe_numeric=describe_num, describe_categorical=categorical,
             rules=rules, roles=feature_roles, labels=self.labels.columns,
-            value_labels=self.labels.values)
+            value_labels=self.labels.values, echoes=echoes)
         population = {"mean": stats.population_mean,
                       "median": {c: num((pop[f"q{i}"] or [None] * 3)[1])
                                  for i, c in enumerate(numeric)},

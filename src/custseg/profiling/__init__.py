@@ -8,7 +8,8 @@ a rule table (``data/rules.toml``, replaceable by the user's own file) with its 
 Levels follow the z-score of the segment's **mean** against the population (mean and
 standard deviation with ``ddof=0``): High when z >= +0.5, Low when z <= -0.5, Mid otherwise.
 A *trait* is a numeric column with |z| >= 0.5; traits are ordered by |z|, and the three first
-are the segment's *defining* traits (their text is the evidence of its recommendation).
+are the segment's *defining* traits (their text is the evidence of its recommendation; a
+describing column that moves with a feature, ``echoes``, is not evidence of its own).
 
 Names use readable labels (:mod:`custseg.labels`).  With at most three segmentation features
 a name gives the level of each, in the order of the features ("Low income · High spending");
@@ -387,7 +388,7 @@ def _profile(stats: SegmentStatistics, seg: int, ctx: RecommendationContext,
         distinguishing=distinct,
         categories=cats,
         traits=traits,
-        evidence=evidence_of(traits),
+        evidence=evidence_of([t for t in traits if not ctx.echoed(t["feature"])]),
         outlier_group=bool(n) and share < OUTLIER_SHARE,
         defined_by_risk=any(ctx.risky.get(t["feature"]) == t["level"]
                             for t in traits[:DEFINING_TRAITS]),
@@ -455,6 +456,7 @@ def profiles_from_statistics(
     rate_scale: Mapping[str, float] | None = None,
     value_labels: Mapping[str, Mapping[str, str]] | None = None,
     level_names: Mapping[str, Sequence[str]] | None = None,
+    echoes: Mapping[str, str] | None = None,
 ) -> tuple[list[SegmentProfile], pd.DataFrame]:
     """Profiles, names and recommendations from per-segment statistics.
 
@@ -487,6 +489,7 @@ def profiles_from_statistics(
     ctx = _context(stats, features, describe, categorical_features, label_map, role_map,
                    concepts, {c: (yes, pop_shares[c][yes]) for c, yes in yes_of.items()})
     ctx.level_names = {c: list(v) for c, v in (level_names or {}).items()}
+    ctx.echoes = dict(echoes or {})
     profiles: list[SegmentProfile] = []
     for seg in range(len(stats.sizes)):
         p = _profile(stats, seg, ctx, numeric, categorical, pop_shares, rate_scale or {},
@@ -507,15 +510,14 @@ def profile_segments(
     features: Sequence[str],
     *,
     categorical_features: Sequence[str] = (),
-    describe_numeric: Sequence[str] = (),
-    describe_categorical: Sequence[str] = (),
+    describe_numeric: Sequence[str] = (), describe_categorical: Sequence[str] = (),
     rules: Sequence[Rule] | None = None,
     roles: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
-    rate_scale: Mapping[str, float] | None = None,
-    log_columns: Sequence[str] = (),
+    rate_scale: Mapping[str, float] | None = None, log_columns: Sequence[str] = (),
     value_labels: Mapping[str, Mapping[str, str]] | None = None,
     level_names: Mapping[str, Sequence[str]] | None = None,
+    echoes: Mapping[str, str] | None = None,
 ) -> tuple[list[SegmentProfile], pd.DataFrame]:
     """Profile, name and recommend each segment.
 
@@ -528,15 +530,14 @@ def profile_segments(
     features : list of str
         Numeric segmentation features: they drive names and distinguishing features.
     categorical_features : list of str
-        Categorical segmentation features: a level held by at least 75% of a segment, and
-        1.3 times as often as overall, is added to its name ("Younger · Female").
+        Categorical features: a level held by 75% of a segment, 1.3x as often as overall,
+        joins its name ("Younger · Female").
     describe_numeric, describe_categorical : list of str
         Other columns shown in the profiles (e.g. ``Age``, ``Genre``).
     rules : list of Rule, optional
         Recommendation rules (a :class:`RuleTable`: with its concepts); the bundled ones.
     roles : mapping, optional
-        Role of each numeric column (count, money, rate, flag, measure, age, tenure): it
-        words the traits; guessed from the names when not given.
+        Role of each numeric column (count, money, rate, flag...), wording its traits.
     labels : mapping, optional
         Readable label of a column (a labels file); :func:`humanize` for the others.
     rate_scale : mapping, optional
@@ -547,6 +548,8 @@ def profile_segments(
         ``{column: {code: name}}``: a category's codes read by these names (``name_levels``).
     level_names : mapping, optional
         ``{column: levels}``: ordered levels read as their rank; their traits give the scale.
+    echoes : mapping, optional
+        ``{column: feature}``: describing columns repeating a feature; not evidence.
 
     Returns
     -------
@@ -556,11 +559,11 @@ def profile_segments(
     numeric = list(features) + [c for c in describe_numeric if c not in features]
     categorical = list(dict.fromkeys([*categorical_features, *describe_categorical]))
     stats = segment_statistics(frame, assignments, numeric, categorical, log_columns)
-    return profiles_from_statistics(stats, features, categorical_features=categorical_features,
-                                    describe_numeric=describe_numeric,
-                                    describe_categorical=describe_categorical, rules=rules,
-                                    roles=roles, labels=labels, rate_scale=rate_scale,
-                                    value_labels=value_labels, level_names=level_names)
+    return profiles_from_statistics(
+        stats, features, categorical_features=categorical_features,
+        describe_numeric=describe_numeric, describe_categorical=describe_categorical,
+        rules=rules, roles=roles, labels=labels, rate_scale=rate_scale,
+        value_labels=value_labels, level_names=level_names, echoes=echoes)
 
 
 def profiles_table(profiles: Sequence[SegmentProfile], numeric: Sequence[str],

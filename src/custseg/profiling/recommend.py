@@ -34,6 +34,7 @@ from custseg.profiling.traits import (
     breadth,
     is_capacity,
     is_shown,
+    label_stem,
     leads_text,
 )
 
@@ -77,6 +78,16 @@ class RecommendationContext:
     #: ordered levels read as their rank: ``{column: its levels, lowest first}`` (the
     #: traits name the levels)
     level_names: dict[str, list[str]] = field(default_factory=dict)
+    #: describing columns that move with a feature: ``{column: feature}``
+    #: (:func:`custseg.column_facts.echoes`); their traits are no evidence of their own
+    echoes: dict[str, str] = field(default_factory=dict)
+
+    def echoed(self, column: str) -> bool:
+        """Whether ``column`` only repeats a feature in the evidence: it moves with it and
+        is not its numbered sibling (those are said together: "likewise bill amount 2")."""
+        feature = self.echoes.get(column)
+        return feature is not None and (label_stem(self.labels.get(column, column))
+                                        != label_stem(self.labels.get(feature, feature)))
 
     def __post_init__(self) -> None:
         for name, concept in self.concepts.items():
