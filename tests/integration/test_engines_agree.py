@@ -539,3 +539,35 @@ def test_a_title_line_above_the_header_is_skipped_or_refused(spark_runs: Any,
             assignments(want).index)) == 1.0, name
     with pytest.raises(InputFileError, match=r"first 2 line\(s\) are a title"):
         spark_runs(titled, **opts)
+
+
+def echoed(path: Path, n: int = 900, seed: int = 4) -> Path:
+    """Three groups on three given features, and two describing columns: a spend score (the
+    spend's decile: it moves with the spend) and an age (it does not)."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 3, n)
+    spend = rng.lognormal(np.array([4.0, 5.0, 6.0])[group], 0.3).round(2)
+    pd.DataFrame({"customer_id": np.arange(1, n + 1),
+                  "visits": rng.poisson(np.array([2, 5, 9])[group]),
+                  "spend": spend,
+                  "tenure_years": rng.normal(np.array([8, 4, 2])[group], 1.0).round(1),
+                  "spend_score": pd.qcut(spend, 10, labels=False) + 1,
+                  "age": rng.normal(np.array([30, 45, 60])[group], 6).round()}
+                 ).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("engine", ["standard", "local", "spark"])
+def test_a_describing_column_that_repeats_a_feature_is_no_evidence_on_any_engine(
+        engine: str, tmp_path: Path, runs: Runs, spark_runs: Any) -> None:
+    path = echoed(tmp_path / "echoed.csv")
+    opts = {"random_state": 0, "k": 3, "features": ["visits", "spend", "tenure_years"]}
+    result = (spark_runs(path, **opts) if engine == "spark"
+              else get_engine(engine).segment(path, **opts))
+    s = result.summary
+    described = {t["feature"] for seg in s["segments"] for t in seg["traits"]}
+    assert {"spend_score", "age"} <= described  # both profiled
+    evidence = " ".join(e for seg in s["segments"] for e in seg["evidence"])
+    assert "spend score" not in evidence and "age" in evidence
+    if engine != "spark":  # (Spark's summary has no column table)
+        assert s["echoes"] == {"spend_score": "spend"}
