@@ -191,15 +191,15 @@ def _name_parts(p: SegmentProfile, features: list[str], categorical: list[str],
         for f in order:
             stem = label_stem(p.labels.get(f) or label_for(f))
             stems.setdefault((stem, p.levels[f]), []).append(f)
-        grouped, echoes, named = [], [], []
+        grouped, alike, named = [], [], []
         group_of: dict[str, str] = {}  # each feature -> the one its part is named by
         for (stem, level), fs in stems.items():
-            echo = any(lv == level and _same_start(stem, s) for s, lv in named)
-            (echoes if echo else grouped).append((fs[0], len(fs) > 1))
+            starts_alike = any(lv == level and _same_start(stem, s) for s, lv in named)
+            (alike if starts_alike else grouped).append((fs[0], len(fs) > 1))
             group_of.update((f, fs[0]) for f in fs)
-            if not echo:
+            if not starts_alike:
                 named.append((stem, level))
-        grouped += echoes
+        grouped += alike
         broad = breadth(p.z, basket, activity)
         parts = [_part(p, f, roles, g) for f, g in grouped]
         part_of = {f: x for (f, _), x in zip(grouped, parts, strict=True)}
