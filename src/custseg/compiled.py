@@ -177,12 +177,17 @@ def _apply(step: Step, Z: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown preprocessing step {kind!r}")
 
 
+def _check_kinds(steps: Sequence[Step]) -> None:
+    unknown = [s.get("step") for s in steps if s.get("step") not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown preprocessing steps {unknown}; known: {list(KINDS)}")
+
+
 def compile_steps(steps: Sequence[Step]) -> ArrayFn:
     """``steps`` (:func:`numeric_steps`) as one function of a float matrix (a column per
     numeric feature, NaN: missing) giving the rows in the space of the model's centres."""
-    unknown = [s.get("step") for s in steps if s.get("step") not in KINDS]
-    if unknown:  # here, not on the first customer
-        raise ValueError(f"unknown preprocessing steps {unknown}; known: {list(KINDS)}")
+    _check_kinds(steps)  # here, not on the first customer
+
     def transform(X: np.ndarray) -> np.ndarray:
         Z = np.array(X, dtype=np.float64, copy=True)
         for step in steps:
@@ -196,9 +201,7 @@ def check_section(section: Mapping[str, Any], k: int) -> None:
     """Refuse a ``scoring`` section (:func:`scoring_section`) whose arrays do not fit its
     features and the model's ``k`` segments: ValueError saying which."""
     n = len(section["numeric"])
-    unknown = [s.get("step") for s in section["steps"] if s.get("step") not in KINDS]
-    if unknown:
-        raise ValueError(f"unknown preprocessing steps {unknown}; known: {list(KINDS)}")
+    _check_kinds(section["steps"])
     for i, step in enumerate(section["steps"]):
         mask = step.get("mask")
         for key, value in step.items():
