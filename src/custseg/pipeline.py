@@ -203,7 +203,9 @@ def _feature_decisions(seg: Segmenter) -> dict[str, Any]:
     if not decisions:  # an engine without the column table: the labels given, if any
         roles = getattr(seg, "roles_", None)
         shown = [*roles.numeric, *roles.categorical] if roles is not None else []
-        return ({"labels": feature_labels(shown, given)} if given else {}) | named
+        near = getattr(seg, "near_duplicates_", None)
+        return (({"labels": feature_labels(shown, given)} if given else {}) | named
+                | ({"near_duplicates": list(near)} if near else {}))
     shown = [d.feature for d in decisions if d.feature and d.use != "dropped"]
     return {
         "columns": [d.to_dict() for d in decisions],

@@ -571,3 +571,20 @@ def test_a_describing_column_that_repeats_a_feature_is_no_evidence_on_any_engine
     assert "spend score" not in evidence and "age" in evidence
     if engine != "spark":  # (Spark's summary has no column table)
         assert s["echoes"] == {"spend_score": "spend"}
+
+
+@pytest.mark.parametrize("engine", ["standard", "local", "spark"])
+def test_a_feature_that_moves_with_an_earlier_one_describes_on_any_engine(
+        engine: str, tmp_path: Path, spark_runs: Any) -> None:
+    """Features not given: the spend score, which moves with the spend, is left out of the
+    features by every engine (the standard engine's rule: custseg.roles) and describes."""
+    path = echoed(tmp_path / "echoed.csv")
+    opts = {"random_state": 0, "k": 3}
+    result = (spark_runs(path, **opts) if engine == "spark"
+              else get_engine(engine).segment(path, **opts))
+    s = result.summary
+    assert s["features"] == ["visits", "spend", "tenure_years", "age"]
+    assert [(d["dropped"], d["kept"]) for d in s["near_duplicates"]] == [
+        ("spend_score", "spend")]
+    assert s["echoes"] == {"spend_score": "spend"}
+    assert not any("spend score" in e for seg in s["segments"] for e in seg["evidence"])

@@ -62,6 +62,9 @@ class Prepared:
     outliers: dict[str, Any]
     #: The features' roles (:func:`custseg.roles.numeric_roles` on the selection sample).
     role_of: dict[str, str] = field(default_factory=dict)
+    #: Features left out because they move with an earlier one (the standard engine's
+    #: rule, :func:`custseg.column_facts.near_duplicates`, on the selection sample).
+    near_duplicates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def n_fit(self) -> int:
@@ -77,6 +80,7 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     preprocessing planned and fitted on it and applied to every row (float32)."""
     from sklearn.utils import check_random_state
 
+    from custseg.column_facts import near_duplicates
     from custseg.preprocess import GROUP_R, build_preprocessor, plan_preprocessing
     from custseg.roles import money_columns, not_traits, numeric_roles
 
@@ -98,8 +102,11 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     gone = {} if o["features"] else not_traits(sample_frame, feats)  # row numbers
     if gone and len(gone) < len(feats):
         feats = [c for c in feats if c not in gone]
-        columns, sample_frame = [sources[c] for c in feats], sample_frame[feats]
         warns = [*warns, *not_trait_warnings(gone)]
+    near = [] if o["features"] else near_duplicates(sample_frame[feats], feats,
+                                                     random_state=seed)
+    feats = [c for c in feats if c not in {d["dropped"] for d in near}]
+    columns, sample_frame = [sources[c] for c in feats], sample_frame[feats]
     role_of = numeric_roles(sample_frame, feats)
     # the standard engine's rules (custseg.segmenter.Segmenter, defaults outliers="winsorize"
     # and feature_groups=True), their statistics taken on the sample
@@ -122,7 +129,7 @@ def prepare(table: Any, o: dict[str, Any], ks: list[int], stage: Any) -> Prepare
     stage("preprocess", 1)
     outliers = outliers_found(tally, preprocessor, plan, feats, columns)
     return Prepared(roles, feats, sources, warns, cleaning, plan, preprocessor, Z, sample,
-                     fit_rows, fit_idx, seed, outliers, role_of)
+                     fit_rows, fit_idx, seed, outliers, role_of, near)
 
 
 class OutlierTally:
@@ -373,6 +380,7 @@ def profile(table: Any, prep: Prepared, params: dict[str, Any], selection: Any,
         labels=labels, distances=dist, fit_mask=prep.fit_rows)
     seg.outliers_ = prep.outliers
     seg.echoes_ = echoed
+    seg.near_duplicates_ = prep.near_duplicates
     seg.reduction_ = feature_weighting(prep)
     seg.labels_map_, seg.value_labels_ = given.columns, given.values
     return seg

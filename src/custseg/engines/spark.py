@@ -322,11 +322,7 @@ class _SparkRun(SparkReading, SparkChecks, SparkFitting, SparkProfiles):
         plan, scaled, clipped, fitted, extras = self.preprocess(
             data.typed, data.kept, data.cols, data.n, clip, log, seed=seed,
             sample_size=sample_size, rows_known=data.key == "row", signed_log=data.money)
-        data.cleaning["imputed"] = dict(data.cleaning["missing_values"])
-        data.cleaning["log_transformed"] = list(plan.log_columns)
-        data.cleaning["clipped_at_quantile"] = plan.clip
-        if clipped is not None:
-            data.cleaning["clipped"] = clipped
+        extras |= _preprocessing_recorded(data, plan, clipped)
         self._step("preprocess", 1)
         selection, centres, sampled = self.choose_k(scaled, data.n, k_values, seed,
                                                               sample_size, n_init)
@@ -362,6 +358,19 @@ class _SparkRun(SparkReading, SparkChecks, SparkFitting, SparkProfiles):
         self.timings["prepare_outputs"] = time.perf_counter() - t2
         result.summary["timings"] = {k_: round(v, 4) for k_, v in self.timings.items()}
         return result
+
+
+def _preprocessing_recorded(data: Any, plan: Any, clipped: Any) -> dict[str, Any]:
+    """What the preprocessing did, in the cleaning report (imputed, log-transformed,
+    clipped); returns the summary's feature decisions (near duplicates, echoes), as the
+    standard engine's summary has them."""
+    data.cleaning["imputed"] = dict(data.cleaning["missing_values"])
+    data.cleaning["log_transformed"] = list(plan.log_columns)
+    data.cleaning["clipped_at_quantile"] = plan.clip
+    if clipped is not None:
+        data.cleaning["clipped"] = clipped
+    return {k: v for k, v in (("near_duplicates", data.near_duplicates),
+                              ("echoes", data.echoes)) if v}
 
 
 # ----------------------------------------------------------------------------- writing

@@ -54,6 +54,8 @@ class Checked:
     role_of: dict[str, str] = field(default_factory=dict)
     #: describing columns that move with a feature (``echoes`` of the same roles)
     echoes: dict[str, str] = field(default_factory=dict)
+    #: features left out because they move with an earlier one (the same roles')
+    near_duplicates: list[dict[str, Any]] = field(default_factory=list)
     cleaning: dict[str, Any] = field(default_factory=dict)
     warns: list[Problem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -72,7 +74,7 @@ class SparkChecks(SparkRunState):
         from pyspark.sql import functions as F
 
         from custseg.labels import check_value_columns
-        from custseg.roles import assign_roles, money_columns
+        from custseg.roles import money_columns
         from custseg.schema import validate_table
 
         head = raw.limit(ROLE_SAMPLE).toPandas()
@@ -95,9 +97,7 @@ class SparkChecks(SparkRunState):
                      for i, c in enumerate(data.numeric)}
         unmarked = scan_text_columns(data.base, list(data.cols.values()))
         data.cleaning = new_cleaning(n_rows, 0, checked.cleaning["columns_dropped"])
-        data.feats = self._traits(data, checked, given=bool(features))
-        found = assign_roles(checked, requested=features, exclude=exclude)
-        data.role_of, data.echoes = dict(found.role_of), dict(found.echoes)
+        self._features(data, checked, features, exclude)
         check_value_columns(self.labels.values, dict.fromkeys(raw.columns, "dropped")
                             | data.role_of | dict.fromkeys(roles.categorical, "category"))
         # the money features, as the standard engine finds them (its feature_roles_)
@@ -123,6 +123,20 @@ class SparkChecks(SparkRunState):
         if data.problems:
             raise DataError(data.problems)
         return data
+
+    def _features(self, data: Checked, checked: Any, features: Sequence[str] | None,
+                  exclude: Sequence[str] | None) -> None:
+        """The features and their roles, by the standard engine's rules on the first rows
+        (:func:`custseg.roles.assign_roles`): a feature that moves with an earlier one is
+        left out (``near_duplicates``) and describes the segments."""
+        from custseg.roles import assign_roles
+
+        found = assign_roles(checked, requested=features, exclude=exclude)
+        data.role_of, data.echoes = dict(found.role_of), dict(found.echoes)
+        data.feats = self._traits(data, checked, given=bool(features))
+        data.near_duplicates = list(found.near_duplicates)
+        moved = {d["dropped"] for d in data.near_duplicates}
+        data.feats = [c for c in data.feats if c not in moved] or data.feats
 
     def _deduplicate(self, raw: Any, roles: Any) -> Checked:
         """Exact duplicate rows dropped (counted with the checks: :meth:`_count_customers`);

@@ -94,8 +94,8 @@ def build_spark_summary(*, n: int, features: list[str], k: int, selection: Any,
     The segments, ``spend_columns`` and ``labels`` are built by the standard summary's code
     (:func:`custseg.pipeline.segment_entries`, :func:`~custseg.pipeline.spend_columns`,
     :func:`~custseg.pipeline.feature_labels`). What a Spark run does not have: segment
-    ``stability`` (no bootstrap refits), the ``columns``/``derived``/``near_duplicates``
-    decisions of custseg.roles' column table; it adds ``engine`` and pyspark's version."""
+    ``stability`` (no bootstrap refits), the ``columns``/``derived`` decisions of
+    custseg.roles' column table; it adds ``engine`` and pyspark's version."""
     import pyspark
 
     from custseg._version import __version__
