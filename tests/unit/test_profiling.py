@@ -479,6 +479,31 @@ def test_a_describing_0_1_flag_reads_like_a_yes_no_column():
         "Hold few of your products: cross-sell")
 
 
+def test_a_recommendation_resting_on_a_rare_answer_shows_it_in_the_evidence():
+    """Advice resting on a yes/no answer or a 0/1 flag whose share sets the segment apart
+    but whose z-score is too small to be a trait (9% leave against 6%) shows that share
+    among the evidence, as the terminal and the report show it; a segment whose advice does
+    not rest on it does not."""
+    rng = np.random.RandomState(11)
+    n = 2000
+    labels = np.repeat([0, 1, 2], n)
+    exited = _rare_exits(rng, n)
+    df = pd.DataFrame({"NumOfProducts": np.r_[np.full(n, 1.5), np.full(n, 2.5), np.ones(n)]
+                       + rng.rand(3 * n) * 0.2, "Exited": exited,
+                       "Attrition": np.where(exited > 0, "Attrited Customer",
+                                             "Existing Customer")})
+    flag, _ = profile_segments(df, labels, ["NumOfProducts"], describe_numeric=["Exited"],
+                               roles={"Exited": "flag"})
+    words, _ = profile_segments(df, labels, ["NumOfProducts"],
+                                describe_categorical=["Attrition"])
+    for profiles, label in ((flag, "exited"), (words, "attrition")):
+        mine = float(exited[labels == 2].mean())
+        said = f"{label}: {mine:.1%} vs {exited.mean():.1%} overall".replace(".0%", "%")
+        assert profiles[2].recommendation.startswith("Hold few of your products and leave")
+        assert said in profiles[2].evidence
+        assert not any(e.startswith(f"{label}:") for e in profiles[1].evidence)
+
+
 def test_products_held_is_not_spend_on_products():
     """``MntMeatProducts`` is spend on meat, not a number of products held."""
     n = 100
