@@ -300,6 +300,8 @@ def humanize(column: str, keep_filler: bool = False) -> str:
     ('income', 'age', 'card category')
     >>> humanize("Total_visits_bank"), humanize("purchases_web")
     ('bank visits', 'web purchases')
+    >>> humanize("Frequency of SMS"), humanize("Num_ATM_Withdrawals")
+    ('frequency of SMS', 'number of ATM withdrawals')
     """
     tokens = _split(column)
     if not tokens:
@@ -307,7 +309,22 @@ def humanize(column: str, keep_filler: bool = False) -> str:
     if tuple(tokens) in WHOLE_NAMES:
         return WHOLE_NAMES[tuple(tokens)]
     tokens = _singular_modifiers(_channel_first(_per_period(_expand(tokens))))
-    return " ".join(tokens if keep_filler else _drop_filler(tokens))
+    capitals = _acronyms(column)
+    return " ".join(capitals.get(t, t) for t in (tokens if keep_filler
+                                                  else _drop_filler(tokens)))
+
+
+def _acronyms(column: str) -> dict[str, str]:
+    """The words a name that is not all capitals writes in capitals (2-5 letters: "SMS" of
+    "Frequency of SMS", "ATM" of "Num_ATM_Withdrawals"), keyed by their lower case: its
+    label keeps them so.  A name in capitals only (``PRC_FULL_PAYMENT``) tells none."""
+    text = _BRACKETS.sub(" ", str(column)[:MAX_NAME_CHARS])
+    if not re.search(r"[a-z]", text):
+        return {}
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
+    return {w.lower(): w for w in re.split(r"[^A-Za-z]+", text)
+            if 2 <= len(w) <= 5 and w.isupper()}
 
 
 def table_labels(columns: Sequence[str], labels: Mapping[str, str] | None = None

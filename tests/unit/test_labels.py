@@ -71,9 +71,24 @@ def test_humanize_leaves_no_raw_tokens(name):
     label = humanize(name)
     assert label and label == label.strip()
     assert "_" not in label
-    assert not [w for w in label.split() if len(w) >= 2 and w.isupper()], label
-    assert not [w for w in re.split(r"[^a-z0-9-]+", label) if w in BARE], label
+    # capitals only where the name writes an acronym among lower-case words ("CustomerID")
+    acronyms = set(re.findall(r"[A-Z]{2,5}", name)) if re.search("[a-z]", name) else set()
+    assert not [w for w in label.split() if len(w) >= 2 and w.isupper()
+                and w not in acronyms], label
+    assert not [w for w in re.split(r"[^a-z0-9-]+", label.lower()) if w in BARE], label
     assert "(" not in label and "$" not in label
+
+
+@pytest.mark.parametrize(("name", "label"), [
+    ("Frequency of SMS", "frequency of SMS"),
+    ("Num_ATM_Withdrawals", "number of ATM withdrawals"),
+    ("CustomerID", "customer ID"),
+    ("VIPStatus", "VIP status"),
+    ("PRC_FULL_PAYMENT", "share of full payment"),  # all capitals: no acronym told
+    ("LIMIT_BAL", "credit limit"),
+])
+def test_an_acronym_among_lower_case_words_keeps_its_capitals(name, label):
+    assert humanize(name) == label
 
 
 def test_humanize_splits_camel_snake_and_caps_alike():

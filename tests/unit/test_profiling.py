@@ -278,7 +278,7 @@ def test_many_features_names_use_labels_and_are_unique():
     names = [p.name for p in profiles]
     assert names[1] == "High spend on wines · Low web visits per month"
     assert set(names[2].split(" · ")) == {"High spend on wines", "Low web visits per month",
-                                          "High time since last purchase"}
+                                          "Long since last purchase"}
     assert names[0] == "Low spend on wines · High web visits per month"
     assert len(set(names)) == 3 and not any("(" in n for n in names)
 
@@ -632,6 +632,22 @@ def test_a_count_of_things_reads_many_or_few():
     profiles, _ = profile_segments(df, np.repeat([0, 1], n), list(df), roles=roles)
     assert profiles[0].name == "Few children · Many deal purchases"
     assert profiles[1].name == "Many children · Few deal purchases"
+
+
+def test_a_count_of_a_singular_thing_and_other_last_events_read_in_plain_words():
+    """A count whose head noun is singular ("frequency of SMS") reads High or Low, never
+    "Few frequency"; the time since a last order reads like a recency ("Long since last
+    order", "Recent"), and since a last login says which ("Recent login")."""
+    n = 100
+    df = pd.DataFrame({"Frequency of SMS": np.r_[np.full(n, 5.0), np.full(n, 90.0)],
+                       "DaySinceLastOrder": np.r_[np.full(n, 2.0), np.full(n, 30.0)],
+                       "days_since_last_login": np.r_[np.full(n, 40.0), np.full(n, 1.0)]})
+    roles = {"Frequency of SMS": "count"}
+    profiles, _ = profile_segments(df, np.repeat([0, 1], n), list(df), roles=roles)
+    assert [p.name for p in profiles] == [
+        "Low frequency of SMS · Recent · Long since last login",
+        "High frequency of SMS · Long since last order · Recent login"]
+    assert profiles[1].evidence[0] == "frequency of SMS 1.9× the average"
 
 
 def test_numbered_siblings_are_one_line_of_evidence() -> None:

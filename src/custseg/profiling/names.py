@@ -19,6 +19,7 @@ group ("Outlier group: ...").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -112,22 +113,43 @@ AGE_WORDS = {"High": "Older", "Mid": "Middle-aged", "Low": "Younger"}
 #: A count of things named in the plural (children, web visits per month, "number of web
 #: purchases") in plain words: "Many web purchases".
 COUNT_WORDS = {"High": "Many", "Low": "Few"}
-#: The days since a customer's last purchase (a label "recency" or "days since last ...")
-#: in plain words: few days is recent.
+#: The time since a customer's last purchase (a label "recency", "days since last order",
+#: "time since last purchase") in plain words: a short time is recent.
 RECENCY_WORDS = {"High": "Long since last purchase", "Mid": "Fairly recent", "Low": "Recent"}
+#: The last events that are a purchase: "Recent" alone says it (the name of a segment of
+#: recent logins says "Recent login").
+PURCHASE_EVENTS = frozenset({"purchase", "order", "transaction", "invoice", "buy",
+                             "booking", "visit"})
+_SINCE_LAST = re.compile(r"^(?:days?|weeks?|months?|years?|hours?|time) since (?:the )?"
+                         r"(?:last|latest|most recent) ([a-z]+)")
 #: A label that says what the customer does ("uses app", "shops online": a never-to-always
 #: level, or a how-often score) reads with how often: "Often uses app", not "High uses app".
 DOING_VERBS = frozenset({"uses", "buys", "shops", "opens", "reads", "watches", "recommends",
                          "travels", "eats", "streams"})
 
 
-def _is_recency(label: str) -> bool:
-    """Whether a label says the days since the last purchase (or order, visit).
+def recency_words(label: str, level: str) -> str | None:
+    """A level of the time since a customer's last event (its label: "recency", "days since
+    last purchase", "day since last order", "time since last login") in plain words; None
+    for any other label.
 
-    >>> _is_recency("days since last purchase"), _is_recency("days since previous contact")
-    (True, False)
+    >>> recency_words("days since last purchase", "Low"), recency_words("recency", "High")
+    ('Recent', 'Long since last purchase')
+    >>> recency_words("day since last order", "High"), recency_words("time since last login",
+    ...                                                                  "Low")
+    ('Long since last order', 'Recent login')
+    >>> recency_words("days since previous contact", "Low") is None
+    True
     """
-    return label in ("recency", "recency days") or label.startswith("days since last ")
+    hit = _SINCE_LAST.match(label.lower())
+    if hit is None and label.lower() not in ("recency", "recency days"):
+        return None
+    event = hit.group(1) if hit else "purchase"
+    if event.endswith("s") and event[:-1] in PURCHASE_EVENTS:
+        event = event[:-1]
+    if level == "High":
+        return f"Long since last {event}"
+    return RECENCY_WORDS[level] + ("" if event in PURCHASE_EVENTS else f" {event}")
 
 
 def _part(p: SegmentProfile, f: str, roles: Mapping[str, str], group: bool = False) -> str:
@@ -141,8 +163,9 @@ def _part(p: SegmentProfile, f: str, roles: Mapping[str, str], group: bool = Fal
         return f"{'Often' if level == 'High' else 'Rarely'} {label}"
     if roles.get(f) == "age" and label == "age":  # "Older", not "High age"
         return AGE_WORDS[level]
-    if _is_recency(label):  # "Recent", not "Low days since last purchase"
-        return RECENCY_WORDS[level]
+    recency = recency_words(label, level)
+    if recency is not None:  # "Recent", not "Low days since last purchase"
+        return recency
     things = label.removeprefix("number of ")
     if roles.get(f) == "count" and level in COUNT_WORDS and plural_noun(things):
         return f"{COUNT_WORDS[level]} {things}"  # "Many children", not "High children"

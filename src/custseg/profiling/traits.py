@@ -120,11 +120,27 @@ def _ratio_text(r: float) -> str:
     return f"{r * 100:.0f}% of" if r >= 0.005 else "under 1% of"
 
 
+#: Words that end the head of a noun phrase: "frequency of SMS" counts a frequency, "web
+#: visits per month" visits.
+_HEAD_ENDS = frozenset({"of", "per", "at", "in", "on", "for", "from", "to", "with", "by",
+                        "since", "during", "over"})
+
+
 def plural_noun(text: str) -> bool:
     """Whether a noun phrase names things counted in the plural ("web visits per month",
-    "children at home"), not a singular ("campaign", "previous")."""
+    "children at home"), not a singular ("campaign", "previous", "frequency of SMS": its
+    head, before "of", is singular).
+
+    >>> plural_noun("web visits per month"), plural_noun("frequency of SMS")
+    (True, False)
+    """
+    head: list[str] = []
+    for w in text.lower().split():
+        if w in _HEAD_ENDS and head:
+            break
+        head.append(w)
     return any(w in _IRREGULAR_PLURALS or (w.endswith("s") and not w.endswith(
-        ("ss", "us", "is", "ous"))) for w in text.lower().split())
+        ("ss", "us", "is", "ous"))) for w in head)
 
 
 def _pct(x: float, scale: float) -> str:
