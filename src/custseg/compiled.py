@@ -234,25 +234,34 @@ def probe_rows(numeric: Sequence[str], reference: Mapping[str, Any]) -> pd.DataF
     return pd.DataFrame(rows, columns=list(numeric))
 
 
-def checked_steps(seg: Any, reference: Mapping[str, Any]) -> list[Step] | None:
+def checked_steps(seg: Any, reference: Mapping[str, Any], *,
+                  typed: bool = False) -> list[Step] | None:
     """:func:`numeric_steps` of the fitted Segmenter ``seg`` when their function gives
     exactly what ``seg``'s own preprocessing gives on :func:`probe_rows`; else None (and
-    None when ``seg`` is not K-Means on numeric features only)."""
+    None when ``seg`` is not K-Means on numeric features only).
+
+    ``typed``: the function is given the features as the model reads them
+    (:meth:`Segmenter.typed_features`: ordered levels as their ranks, derived features
+    computed, junk refused), as ``custseg score`` gives them; by default, the numbers as
+    they come (the service's few customers), which a model reading its features otherwise
+    (a rank of -2 is no level: missing, then imputed) does not pass."""
     if getattr(seg, "model_", 1) is not None or list(seg.plan_.categorical):
         return None
     try:
         steps = numeric_steps(seg.preprocessor_)
         if steps is None:
             return None
-        probes = probe_rows(list(seg.plan_.numeric), reference)
-        want = np.asarray(seg.preprocessor_.transform(seg.typed_features(probes)),
-                          dtype=np.float64)
-        got = compile_steps(steps)(probes.to_numpy(dtype=np.float64))
+        numeric = list(seg.plan_.numeric)
+        probes = probe_rows(numeric, reference)
+        read = seg.typed_features(probes)
+        want = np.asarray(seg.preprocessor_.transform(read), dtype=np.float64)
+        given = read[numeric] if typed else probes
+        got = compile_steps(steps)(given.to_numpy(dtype=np.float64, na_value=np.nan))
     except Exception as exc:  # anything unexpected: the model's own path
-        log.warning("fast scoring path not used: %s", exc)
+        log.info("fast scoring path not used: %s", exc)
         return None
     if want.shape != got.shape or not np.array_equal(want, got, equal_nan=True):
-        log.warning("fast scoring path not used: it differs from the model's preprocessing")
+        log.info("fast scoring path not used: it differs from the model's preprocessing")
         return None
     return steps
 
@@ -261,7 +270,7 @@ def scoring_section(seg: Any, reference: Mapping[str, Any]) -> dict[str, Any] | 
     """What scoring ``seg`` needs besides the features and segment names of
     ``bundle.json``: the numeric features, the derived ones, the junk accepted, the
     :func:`checked_steps` and the centres in their space; None when it needs the model."""
-    steps = checked_steps(seg, reference)
+    steps = checked_steps(seg, reference, typed=True)
     if steps is None:
         return None
     centres = np.asarray(seg.cluster_centers_, dtype=np.float64)

@@ -155,13 +155,21 @@ class ModelScorer:
                                         getattr(seg, "derivations_", [])
                                         if d.name in self.features and d.name != d.source}
         self.categorical: list[str] = list(seg.plan_.categorical)
+        #: the features of ordered levels read as their rank: ``{feature: its levels,
+        #: lowest first}`` (given by a level's name, as in a file)
+        self.levels: dict[str, list[str]] = {d.name: d.levels for d in
+                                             getattr(seg, "derivations_", [])
+                                             if d.kind == "levels" and d.name in self.features}
         self.names: list[str] = [s.name for s in seg.segments_]
         caps = capabilities(seg.algorithm)
         self.kmeans = caps.centres_only and getattr(seg, "model_", 1) is None
         self.probabilistic = caps.gives_probabilities
         self.centres: np.ndarray = np.array(seg.cluster_centers_, dtype=np.float64)
         self._fast: ArrayFn | None = None
-        if compiled and self.kmeans and not self.categorical:
+        # the numbers of a request as they come: not for a model that reads some of its
+        # features otherwise (ordered levels as ranks, dates, codes read as missing)
+        if compiled and self.kmeans and not self.categorical and not self.sources and not any(
+                d.name in self.features for d in getattr(seg, "derivations_", [])):
             steps = checked_steps(seg, (self.meta.get("training") or {}).get("features") or {})
             self._fast = compile_steps(steps) if steps is not None else None
 
@@ -179,12 +187,18 @@ class ModelScorer:
                           dtype=np.float64)
 
     def frame(self, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
-        """Feature dicts as a table of the model's features (numbers as floats)."""
-        data = {f: [r.get(f) for r in rows] for f in self.features}
-        frame = pd.DataFrame(data, columns=self.features)
-        for f in self.numeric:
-            frame[f] = pd.to_numeric(frame[f], errors="coerce").astype("float64")
-        return frame
+        """Feature dicts as a table of the model's features, their values as they come (the
+        model reads them as it reads a file's: "$1,200", an ordered level's name), a derived
+        feature's source column when the dicts give it instead (a date of birth for Age)."""
+        data: dict[str, list[Any]] = {}
+        for f in self.features:
+            src = self.sources.get(f)
+            # a feature computed from a column the request gives instead (a date of birth
+            # for Age): computed from it, as from a file's
+            key = src if src is not None and not any(f in r for r in rows) and any(
+                src in r for r in rows) else f
+            data[key] = [r.get(key) for r in rows]
+        return pd.DataFrame(data)
 
     def transform(self, rows: Sequence[dict[str, Any]]) -> np.ndarray:
         """Feature dicts in the scaled space of the centres (K-Means only)."""

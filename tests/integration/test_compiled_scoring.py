@@ -53,9 +53,29 @@ def _dob_table(path: Path, n: int = 400) -> Path:
     return path
 
 
+def _levels_table(path: Path, n: int = 400) -> Path:
+    """Customers with an income band of ordered levels (read as its rank: a feature), one
+    band left blank and one "Unknown", beside two amounts."""
+    rng = np.random.default_rng(2)
+    group = rng.integers(0, 3, n)
+    bands = np.array(["Less than $40K", "$40K - $60K", "$60K - $80K", "$80K - $120K",
+                      "$120K +"])
+    band = bands[np.clip(np.array([0, 2, 3])[group] + rng.integers(0, 2, n), 0, 4)].astype(object)
+    band[5], band[9] = None, "Unknown"
+    pd.DataFrame({"CLIENTNUM": np.arange(7_000_000, 7_000_000 + n),
+                  "Income_Category": band,
+                  "Credit_Limit": np.round(rng.lognormal(np.array([7.5, 8.5, 9.5])[group],
+                                                         0.3), 1),
+                  "Total_Trans_Amt": rng.poisson(np.array([2_000, 4_000, 9_000])[group])}
+                 ).to_csv(path, index=False)
+    return path
+
+
 def _table(name: str, shared: Path, tmp: Path) -> Path:
     if name == "dates of birth":
         return _dob_table(tmp / "dob.csv")
+    if name == "ordered levels":
+        return _levels_table(tmp / "levels.csv")
     if name == "credit_card_clients":  # the first 3,000 clients: the same columns, quicker
         path = tmp / "credit.csv"
         path.write_text("".join((shared / f"{name}.csv").open().readlines()[:3001]))
@@ -66,7 +86,8 @@ def _table(name: str, shared: Path, tmp: Path) -> Path:
 @pytest.mark.parametrize(("name", "engine"), [
     ("mall_customers", "standard"), ("wholesale_customers", "standard"),
     ("wholesale_customers", "local"), ("bank_marketing", "standard"),
-    ("credit_card_clients", "standard"), ("dates of birth", "standard")])
+    ("credit_card_clients", "standard"), ("dates of birth", "standard"),
+    ("ordered levels", "standard")])
 def test_the_section_scores_as_the_model_does(tmp_path: Path, shared_data: Path, name: str,
                                               engine: str) -> None:
     path = _table(name, shared_data, tmp_path)
@@ -77,6 +98,8 @@ def test_the_section_scores_as_the_model_does(tmp_path: Path, shared_data: Path,
     if "scoring" not in meta:  # categorical features: the model is needed
         assert "categorical" in meta["feature_types"].values()
         return
+    if name == "ordered levels":  # read as ranks: scored from the section too
+        assert "Income_Category" in meta["scoring"]["numeric"]
     full = _without_section(tmp_path / "run" / "model", tmp_path / "full")
     compiled = score_file(tmp_path / "run" / "model", path, tmp_path / "a.csv", chunk_size=999)
     loaded = score_file(full, path, tmp_path / "b.csv", chunk_size=999)

@@ -158,6 +158,71 @@ def test_the_service_answers_exactly_as_custseg_score(options, mall_path, mall_r
         assert [g[col] for g in got] == [float(x) for x in batch[col]], col
 
 
+def test_a_model_reading_ordered_levels_answers_level_names_as_score_does(tmp_path):
+    """A feature of ordered levels (an income band, read as its rank) comes to the service
+    as its level's name (it was refused as not a number, and a rank was read as missing):
+    the answers are custseg score's, to the last digit (its file scored from bundle.json)."""
+    from custseg import Segmenter
+    from custseg.bundle import save_bundle
+    from custseg.scoring import score_file
+
+    rng = np.random.default_rng(4)
+    n = 300
+    group = rng.integers(0, 3, n)
+    bands = ["Less than $40K", "$40K - $60K", "$60K - $80K", "$80K - $120K", "$120K +"]
+    table = pd.DataFrame({
+        "Income_Category": [bands[min(4, g * 2 + int(rng.integers(0, 2)))] for g in group],
+        "Credit_Limit": np.round(rng.lognormal(np.array([7.5, 8.5, 9.5])[group], 0.3), 1)})
+    table.loc[3, "Income_Category"] = None
+    seg = Segmenter(k=3, random_state=0).fit(table)
+    model = tmp_path / "model"
+    save_bundle(seg, model, training=table)
+    scorer = ModelScorer(load_bundle(model))
+    assert "Income_Category" in seg.plan_.numeric and not scorer.fast
+    table.to_csv(tmp_path / "customers.csv", index=False)
+    score_file(model, tmp_path / "customers.csv", tmp_path / "scored.csv")
+    batch = pd.read_csv(tmp_path / "scored.csv")
+    bodies = [{"features": {f: (None if pd.isna(v) else v) for f, v in r.items()}}
+              for r in table.to_dict("records")]
+    got = client(model, tmp_path).post("/v1/score", json={"customers": bodies})
+    assert got.status_code == 200, got.text
+    results = got.json()["results"]
+    assert [g["segment"] for g in results] == batch["segment"].tolist()
+    assert [g["distance"] for g in results] == batch["distance"].tolist()
+
+
+def test_the_scorer_reads_records_as_a_file_is_read(tmp_path):
+    """``ModelScorer.score`` of records as a file holds them (text: "$1,234.50", "n/a", a
+    date of birth for the feature Age, a last purchase date for the days since it) gives
+    ``custseg score``'s answers for the same file, to the last digit; a request giving the
+    derived feature itself (Age) is read as it is."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_compiled_scoring import _dob_table
+
+    from custseg import Segmenter, load_table
+    from custseg.bundle import save_bundle
+    from custseg.scoring import score_file
+
+    path = _dob_table(tmp_path / "dob.csv")
+    table = load_table(path)
+    seg = Segmenter(random_state=0, id_col="customer_id").fit(table)
+    save_bundle(seg, tmp_path / "model", training=table)
+    scorer = ModelScorer(load_bundle(tmp_path / "model"))
+    score_file(tmp_path / "model", path, tmp_path / "scored.csv")
+    batch = pd.read_csv(tmp_path / "scored.csv")
+    records = pd.read_csv(path, dtype=str).to_dict("records")
+    got = scorer.score(records)
+    assert [g["segment"] for g in got] == batch["segment"].tolist()
+    assert [g["distance"] for g in got] == batch["distance"].tolist()
+    typed = seg.typed_features(table.head(20))
+    given = scorer.score([{f: (None if pd.isna(v) else float(v)) for f, v in r.items()}
+                          for r in typed.to_dict("records")])
+    assert [g["segment"] for g in given] == batch["segment"].head(20).tolist()
+
+
 def test_every_library_error_has_one_http_answer():
     from custseg.errors import DataError, ErrorCode, Problem
     from custseg.service import HTTP_ANSWERS, http_answer

@@ -46,10 +46,16 @@ class ScoreModels:
 
 
 def _feature_fields(scorer: ModelScorer) -> dict[str, Any]:
-    """A field per feature of the model, aliased by its name (numbers or categories)."""
+    """A field per feature of the model, aliased by its name (numbers, categories, or the
+    name of an ordered level)."""
     fields: dict[str, Any] = {}
     for i, f in enumerate(scorer.features):
-        if f in scorer.numeric:
+        if f in scorer.levels:  # ordered levels: a level's name, read as its rank
+            fields[f"f{i}"] = (str | None, Field(
+                ..., alias=f, max_length=MAX_ID_LENGTH,
+                description=f"{f} (one of {', '.join(scorer.levels[f])}; another or null: "
+                            "missing, imputed as in the model)"))
+        elif f in scorer.numeric:
             fields[f"f{i}"] = (float | None, Field(
                 ..., alias=f, strict=True, allow_inf_nan=False, ge=-MAX_ABS_VALUE,
                 le=MAX_ABS_VALUE,
