@@ -605,7 +605,8 @@ def test_bundled_rules_are_documented_and_typed():
     rules = load_rules()
     assert all(r.kind for r in rules)
     assert {"spend", "income", "frequency", "recency", "tenure", "risk", "payment",
-            "complaints", "response", "visits", "deals"} <= set(rules.concepts)
+            "complaints", "service_problems", "response", "visits", "deals"
+            } <= set(rules.concepts)
     assert rules.concepts["risk"].risky == "High"
     assert rules.concepts["payment"].risky == "Low"
 
@@ -648,6 +649,27 @@ def test_a_count_of_a_singular_thing_and_other_last_events_read_in_plain_words()
         "Low frequency of SMS · Recent · Long since last login",
         "High frequency of SMS · Long since last order · Recent login"]
     assert profiles[1].evidence[0] == "frequency of SMS 1.9× the average"
+
+
+@pytest.mark.parametrize("column", ["Call  Failure", "app_errors_30d", "FailedDeliveries",
+                                    "Support_Tickets"])
+def test_a_segment_that_meets_more_service_problems_is_told_to_fix_them(column):
+    """Failed calls, errors, failed deliveries, support tickets: a segment High on them is
+    told to fix what fails for them, not to build offers around it, and is never rewarded;
+    a count of failed payments is the payment risk's, not a service problem."""
+    rng = np.random.RandomState(2)
+    n = 200
+    df = pd.DataFrame({column: np.r_[rng.poisson(2, n), rng.poisson(9, n)].astype(float),
+                       "Seconds of Use": rng.normal(3000, 500, 2 * n)})
+    profiles, _ = profile_segments(df, np.repeat([0, 1], n), list(df),
+                                   roles={column: "count"})
+    assert profiles[1].recommendation.startswith("More goes wrong for them than for most")
+    assert profiles[1].recommendation_kind == "service" and profiles[1].defined_by_risk
+    assert not profiles[0].recommendation.startswith("More goes wrong")
+    failed = df.rename(columns={column: "failed_payments"})
+    other, _ = profile_segments(failed, np.repeat([0, 1], n), list(failed),
+                                roles={"failed_payments": "count"})
+    assert not other[1].recommendation.startswith("More goes wrong")
 
 
 def test_numbered_siblings_are_one_line_of_evidence() -> None:
