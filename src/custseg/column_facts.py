@@ -44,9 +44,9 @@ NAME_HINTS: dict[str, tuple[str, ...]] = {
               "limit", "cost", "value", "fee", "fees", "profit", "purchases", "purchase",
               "monetary", "wage", "earnings", "debt", "loan", "credit", "advance", "deposit",
               "turnover", "expenditure"),
-    "measure": ("score", "rating", "index", "duration", "seconds", "minutes", "hours", "days",
-                "time", "length", "distance", "weight", "height", "day", "month", "week",
-                "recency", "tenure"),
+    "measure": ("score", "rating", "nps", "csat", "satisfaction", "index", "duration",
+                "seconds", "minutes", "hours", "days", "time", "length", "distance",
+                "weight", "height", "day", "month", "week", "recency", "tenure"),
     "age": ("age",),
     # a date of birth: the customer's age, not days since
     "birth_date": ("birth", "born", "dob", "birthday", "birthdate", "bday"),

@@ -100,6 +100,13 @@ ABBREVIATIONS: dict[str, str] = {
     "delicassen": "delicatessen",
     "nps": "NPS",
     "csat": "CSAT",
+    # subscription and retail value measures
+    "arr": "annual recurring revenue",
+    "mrr": "monthly recurring revenue",
+    "arpu": "average revenue per user",
+    "ltv": "lifetime value",
+    "clv": "customer lifetime value",
+    "aov": "average order value",
     "monetary": "spend",
     # RFM's recency: the time since the last purchase (in days, weeks or months)
     "recency": "time since last purchase",
@@ -147,6 +154,15 @@ WHOLE_NAMES: dict[tuple[str, ...], str] = {
     ("y",): "outcome (y)",
 }
 
+#: Currency codes a name gives its amounts in ("ARR_USD", "PT_Spend_EUR", "price in usd"):
+#: the unit, not the thing; dropped from the label (with an "in" before it).
+CURRENCY_CODES = frozenset({"usd", "eur", "gbp", "jpy", "inr", "cad", "aud", "chf", "cny",
+                            "rmb", "sek", "nok", "dkk", "pln", "brl", "mxn", "zar", "nzd",
+                            "sgd", "hkd", "krw", "czk", "huf", "ils", "aed", "sar"})
+#: A span written as a number and a unit letter ("tickets_90d", "logins_30d", "revenue_12m"):
+#: read "in 90 days".
+_SPAN = re.compile(r"^(\d+)(d|w|m|mo|y)$")
+_SPAN_UNITS = {"d": "days", "w": "weeks", "m": "months", "mo": "months", "y": "years"}
 #: Words that add nothing to a short label; dropped unless nothing specific would be left.
 FILLER_WORDS = frozenset({"annual", "yearly", "total", "the"})
 #: A band of a measure ("income category", "age group", "salary bracket") reads as the
@@ -302,16 +318,38 @@ def humanize(column: str, keep_filler: bool = False) -> str:
     ('bank visits', 'web purchases')
     >>> humanize("Frequency of SMS"), humanize("Num_ATM_Withdrawals")
     ('frequency of SMS', 'number of ATM withdrawals')
+    >>> humanize("ARR_USD"), humanize("support_tickets_90d"), humanize("price_in_eur")
+    ('recurring revenue', 'support tickets in 90 days', 'price')
     """
     tokens = _split(column)
     if not tokens:
         return str(column).strip() or str(column)
     if tuple(tokens) in WHOLE_NAMES:
         return WHOLE_NAMES[tuple(tokens)]
-    tokens = _singular_modifiers(_channel_first(_per_period(_expand(tokens))))
+    tokens = _singular_modifiers(_channel_first(_per_period(_units(_expand(tokens)))))
     capitals = _acronyms(column)
     return " ".join(capitals.get(t, t) for t in (tokens if keep_filler
                                                   else _drop_filler(tokens)))
+
+
+def _units(tokens: list[str]) -> list[str]:
+    """A name's units read as words or left out: a span "90d" reads "in 90 days" ("last
+    30d": "in the last 30 days"); a currency code ("usd", "in eur") is dropped, unless
+    nothing else is left."""
+    out: list[str] = []
+    for t in tokens:
+        span = _SPAN.match(t)
+        if span and out:
+            last = ["the", "last"] if out[-1] == "last" else []  # "logins last 30d"
+            if last:
+                out.pop()
+            out += ["in", *last, span.group(1), _SPAN_UNITS[span.group(2)]]
+        elif t in CURRENCY_CODES and out:
+            if out[-1] == "in" and len(out) > 1:
+                out.pop()
+        else:
+            out.append(t)
+    return out
 
 
 def _acronyms(column: str) -> dict[str, str]:

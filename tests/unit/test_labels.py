@@ -61,6 +61,14 @@ BARE = {k for k, v in ABBREVIATIONS.items() if k != v and k not in ("no", "n")}
     ("Recency", "time since last purchase"),  # RFM's recency, whatever its unit
     ("RecencyMonths", "time since last purchase in months"),
     ("Recency_Score", "recency score"),
+    # units: a currency code is left out, a span read in words
+    ("ARR_USD", "recurring revenue"),
+    ("MRR", "monthly recurring revenue"),
+    ("PT_Spend_EUR", "PT spend"),
+    ("price_in_eur", "price"),
+    ("support_tickets_90d", "support tickets in 90 days"),
+    ("logins_last_30d", "logins in last 30 days"),
+    ("revenue_12m", "revenue in 12 months"),
 ])
 def test_humanize_known_names(name, label):
     assert humanize(name) == label

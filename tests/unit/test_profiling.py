@@ -672,6 +672,42 @@ def test_a_segment_that_meets_more_service_problems_is_told_to_fix_them(column):
     assert not other[1].recommendation.startswith("More goes wrong")
 
 
+def test_members_who_come_often_but_buy_little_are_offered_what_goes_with_it():
+    """Attendance (classes attended, check-ins) is coming in person, not browsing: a segment
+    that attends much and spends little is offered what goes with what it attends, one that
+    seldom comes is checked on; the online visits' advice ("where they browse") is not
+    given to them."""
+    rng = np.random.RandomState(8)
+    n = 200
+    labels = np.repeat([0, 1, 2], n)
+    df = pd.DataFrame({
+        "Classes_Attended_Last_Month": np.r_[rng.poisson(2, n), rng.poisson(10, n),
+                                             rng.poisson(0.3, n)].astype(float),
+        "PT_Spend_EUR": np.r_[rng.lognormal(5, 0.4, n), rng.lognormal(2, 0.4, n),
+                              rng.lognormal(3.5, 0.4, n)]})
+    profiles, _ = profile_segments(df, labels, list(df),
+                                   roles={"Classes_Attended_Last_Month": "count",
+                                          "PT_Spend_EUR": "money"})
+    assert profiles[1].name == "Many classes attended last month · Low PT spend"
+    assert profiles[1].recommendation.startswith("Come often but buy little")
+    assert profiles[2].recommendation.startswith("Seldom come")
+    assert not any("browse" in p.recommendation for p in profiles)
+
+
+def test_a_score_named_like_one_reads_as_a_score():
+    """A satisfaction score of whole numbers (NPS 0-10) is a measure, read "NPS 8 vs 6.8 on
+    average" and "High NPS", not a count ("Many NPS", "1.2× as many NPS")."""
+    from custseg.roles import numeric_role
+
+    assert numeric_role("NPS", pd.Series([0.0, 3, 7, 9, 10, 8]))[0] == "measure"
+    assert numeric_role("csat_score", pd.Series([1.0, 2, 3, 4, 5]))[0] == "measure"
+    n = 100
+    df = pd.DataFrame({"NPS": np.r_[np.full(n, 9.0), np.full(n, 3.0)]})
+    profiles, _ = profile_segments(df, np.repeat([0, 1], n), ["NPS"],
+                                   roles={"NPS": "measure"})
+    assert profiles[0].name == "High NPS" and profiles[0].evidence == ["NPS 9 vs 6 on average"]
+
+
 def test_numbered_siblings_are_one_line_of_evidence() -> None:
     """Six monthly payment delays, all high, are one line; what else sets the segment apart
     gets the other two lines; a second column read with the very same label is left out."""

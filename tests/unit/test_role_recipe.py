@@ -62,7 +62,7 @@ def _fit() -> Segmenter:
 
 def test_without_the_role_the_answer_is_a_feature() -> None:
     seg = _fit()
-    assert _decision(seg, "NPS_answer").role == "count"
+    assert _decision(seg, "NPS_answer").role == "measure"  # a score: "NPS 8 vs 6.8"
     assert "NPS_answer" in seg.features_
     assert "nps" not in summary_schema()["properties"]["columns"]["items"]["properties"][
         "role"]["enum"]

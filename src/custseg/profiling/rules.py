@@ -176,7 +176,7 @@ def load_rules(path: str | Path | None = None) -> RuleTable:
     >>> rules[0].when, rules[0].kind
     ({'income': ('High',), 'spend': ('High',)}, 'reward')
     >>> sorted(rules.concepts)[:4]
-    ['capacity', 'churn', 'claims', 'complaints']
+    ['attendance', 'capacity', 'churn', 'claims']
     """
     data, where = _read_table(path)
     concepts = _parse_concepts(data, where)

@@ -43,7 +43,8 @@ _COUNT_PREFIXES = ("number of ",)
 _MONEY_NOUNS = ("amount", "balance", "income", "salary", "earnings", "wage", "limit", "value",
                 "revenue", "sales", "payment", "spend", "spending", "bill", "price", "cost",
                 "fee", "charge", "purchases", "turnover", "credit", "debt", "loan", "wealth",
-                "assets", "deposit", "savings", "premium", "monetary", "cash advance")
+                "assets", "deposit", "savings", "premium", "monetary", "cash advance",
+                "claims", "claim", "payout", "payouts")
 
 
 def infer_role(column: str, label: str, mean: float) -> str:
@@ -131,14 +132,15 @@ def plural_noun(text: str) -> bool:
     "children at home"), not a singular ("campaign", "previous", "frequency of SMS": its
     head, before "of", is singular).
 
-    >>> plural_noun("web visits per month"), plural_noun("frequency of SMS")
-    (True, False)
+    >>> plural_noun("web visits per month"), plural_noun("frequency of SMS"), plural_noun("NPS")
+    (True, False, False)
     """
     head: list[str] = []
-    for w in text.lower().split():
-        if w in _HEAD_ENDS and head:
+    for w in text.split():
+        if w.lower() in _HEAD_ENDS and head:
             break
-        head.append(w)
+        if not w.isupper():  # an acronym ("NPS", "SMS") says no number
+            head.append(w.lower())
     return any(w in _IRREGULAR_PLURALS or (w.endswith("s") and not w.endswith(
         ("ss", "us", "is", "ous"))) for w in head)
 
