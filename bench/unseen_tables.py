@@ -10,7 +10,8 @@ spend and advice.  Shapes (made up, the column names of the public tables they i
 telecom churn (7,043 x 21, ``TotalCharges`` with blanks), a marketing campaign table (2,240 x
 29, tab-separated), an e-commerce table (500 x 8, no real structure), an RFM table (4,000 x
 5), a SaaS subscription table (6,000 x 12), a hotel loyalty table (5,000 x 11,
-``;``-separated) and an insurance table (8,000 x 9).
+``;``-separated), an insurance table (8,000 x 9), and the five shapes of
+:func:`churn_and_membership`.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def telco_and_marketing() -> None:
     )
     inc = inc.astype(object)
     inc[rng.random(n) < 0.01] = ""
+
     def mk(base, s):
         return np.round(np.exp(rng.normal(np.log(base)[g], s))).astype(int)
 
@@ -329,6 +331,218 @@ def saas_hotel_insurance() -> None:
     df.to_csv("insurance.csv", index=False)
 
 
+def churn_and_membership() -> None:
+    """Five more shapes (session 34): a bank's card churners (10,127 x 21, an income band
+    of ordered levels), an e-commerce churn table (5,630 x 20, missing cells), an Iranian
+    telecom's churn table (3,150 x 14, call failures, SMS, an age group), B2B SaaS accounts
+    (3,000 x 10: ARR in USD, support tickets in 90 days, NPS, days since last login) and a
+    gym's members (2,500 x 9: classes attended, personal-training spend in EUR, missed
+    payments)."""
+    rng = np.random.default_rng(7)
+    # 1) BankChurners-like (10,127 x 21)
+    n = 10127
+    seg = rng.choice(4, n, p=[0.4, 0.25, 0.2, 0.15])
+    income_cat = np.array(
+        ["Less than $40K", "$40K - $60K", "$60K - $80K", "$80K - $120K", "$120K +", "Unknown"]
+    )
+    df = pd.DataFrame(
+        {
+            "CLIENTNUM": rng.choice(np.arange(700000000, 830000000), n, replace=False),
+            "Attrition_Flag": np.where(
+                rng.random(n) < np.where(seg == 3, 0.45, 0.08),
+                "Attrited Customer",
+                "Existing Customer",
+            ),
+            "Customer_Age": np.clip(rng.normal(46, 8, n).round(), 26, 73).astype(int),
+            "Gender": rng.choice(["M", "F"], n),
+            "Dependent_count": rng.integers(0, 6, n),
+            "Education_Level": rng.choice(
+                [
+                    "High School",
+                    "Graduate",
+                    "Uneducated",
+                    "Unknown",
+                    "College",
+                    "Post-Graduate",
+                    "Doctorate",
+                ],
+                n,
+            ),
+            "Marital_Status": rng.choice(["Married", "Single", "Unknown", "Divorced"], n),
+            "Income_Category": income_cat[np.clip(rng.integers(0, 5, n) + (seg == 1) * 2, 0, 5)],
+            "Card_Category": rng.choice(
+                ["Blue", "Silver", "Gold", "Platinum"], n, p=[0.93, 0.055, 0.012, 0.003]
+            ),
+            "Months_on_book": np.clip(rng.normal(36, 8, n).round(), 13, 56).astype(int),
+            "Total_Relationship_Count": rng.integers(1, 7, n),
+            "Months_Inactive_12_mon": np.clip(rng.poisson(2, n) + (seg == 3), 0, 6),
+            "Contacts_Count_12_mon": np.clip(rng.poisson(2.4, n) + (seg == 3), 0, 6),
+            "Credit_Limit": np.round(
+                np.where(seg == 1, rng.lognormal(10, 0.4, n), rng.lognormal(8.6, 0.6, n)), 1
+            ),
+        }
+    )
+    df["Total_Revolving_Bal"] = np.round(np.clip(rng.normal(1160, 800, n), 0, 2517)).astype(int) * (
+        rng.random(n) > 0.25
+    )
+    df["Avg_Open_To_Buy"] = np.maximum(df["Credit_Limit"] - df["Total_Revolving_Bal"], 0).round(1)
+    df["Total_Amt_Chng_Q4_Q1"] = np.round(rng.normal(0.76, 0.2, n).clip(0, 3.4), 3)
+    tr = np.where(
+        seg == 2,
+        rng.normal(14000, 2500, n),
+        np.where(seg == 3, rng.normal(2500, 800, n), rng.normal(4000, 1200, n)),
+    ).clip(510)
+    df["Total_Trans_Amt"] = tr.round().astype(int)
+    df["Total_Trans_Ct"] = np.round(tr / 60 + rng.normal(0, 8, n)).clip(10).astype(int)
+    df["Total_Ct_Chng_Q4_Q1"] = np.round(rng.normal(0.71, 0.23, n).clip(0, 3.7), 3)
+    df["Avg_Utilization_Ratio"] = np.round(df["Total_Revolving_Bal"] / df["Credit_Limit"], 3).clip(
+        0, 0.999
+    )
+    df.to_csv("bankchurners.csv", index=False)
+    # 2) E-commerce churn (5,630 x 20)
+    n = 5630
+    seg = rng.choice(3, n, p=[0.5, 0.3, 0.2])
+    ec = pd.DataFrame(
+        {
+            "CustomerID": np.arange(50001, 50001 + n),
+            "Churn": (rng.random(n) < np.where(seg == 2, 0.45, 0.1)).astype(int),
+            "Tenure": np.where(seg == 2, rng.integers(0, 4, n), rng.integers(0, 31, n)).astype(
+                float
+            ),
+            "PreferredLoginDevice": rng.choice(["Mobile Phone", "Phone", "Computer"], n),
+            "CityTier": rng.choice([1, 2, 3], n, p=[0.65, 0.05, 0.3]),
+            "WarehouseToHome": rng.integers(5, 37, n).astype(float),
+            "PreferredPaymentMode": rng.choice(
+                ["Debit Card", "Credit Card", "E wallet", "UPI", "COD", "CC", "Cash on Delivery"], n
+            ),
+            "Gender": rng.choice(["Male", "Female"], n),
+            "HourSpendOnApp": rng.integers(0, 5, n).astype(float),
+            "NumberOfDeviceRegistered": rng.integers(1, 7, n),
+            "PreferedOrderCat": rng.choice(
+                ["Laptop & Accessory", "Mobile Phone", "Fashion", "Mobile", "Grocery", "Others"], n
+            ),
+            "SatisfactionScore": rng.integers(1, 6, n),
+            "MaritalStatus": rng.choice(["Single", "Married", "Divorced"], n),
+            "NumberOfAddress": rng.integers(1, 12, n),
+            "Complain": (rng.random(n) < np.where(seg == 2, 0.5, 0.2)).astype(int),
+            "OrderAmountHikeFromlastYear": rng.integers(11, 27, n).astype(float),
+            "CouponUsed": np.where(seg == 1, rng.integers(2, 8, n), rng.integers(0, 3, n)).astype(
+                float
+            ),
+            "OrderCount": np.where(seg == 1, rng.integers(4, 16, n), rng.integers(1, 4, n)).astype(
+                float
+            ),
+            "DaySinceLastOrder": np.where(
+                seg == 2, rng.integers(0, 3, n), rng.integers(2, 18, n)
+            ).astype(float),
+            "CashbackAmount": np.round(
+                np.where(seg == 1, rng.normal(230, 40, n), rng.normal(160, 25, n)), 2
+            ),
+        }
+    )
+    for c in [
+        "Tenure",
+        "WarehouseToHome",
+        "HourSpendOnApp",
+        "OrderAmountHikeFromlastYear",
+        "CouponUsed",
+        "OrderCount",
+        "DaySinceLastOrder",
+    ]:
+        ec.loc[rng.random(n) < 0.05, c] = np.nan
+    ec.to_csv("ecommerce_churn.csv", index=False)
+    # 3) Iranian telecom churn (3,150 x 14)
+    n = 3150
+    seg = rng.choice(3, n, p=[0.55, 0.3, 0.15])
+    sec = np.where(
+        seg == 1,
+        rng.normal(9000, 2500, n),
+        np.where(seg == 2, rng.normal(700, 300, n), rng.normal(3500, 1200, n)),
+    ).clip(0)
+    tc = pd.DataFrame(
+        {
+            "Call  Failure": rng.poisson(7, n),
+            "Complains": (rng.random(n) < np.where(seg == 2, 0.35, 0.03)).astype(int),
+            "Subscription  Length": rng.integers(3, 48, n),
+            "Charge  Amount": np.clip(np.round(sec / 1500 + rng.normal(0, 1, n)), 0, 10).astype(
+                int
+            ),
+            "Seconds of Use": sec.round().astype(int),
+            "Frequency of use": np.round(sec / 60 + rng.normal(0, 10, n)).clip(0).astype(int),
+            "Frequency of SMS": np.where(
+                seg == 0, rng.poisson(20, n), rng.poisson(150, n) * (seg == 1) + rng.poisson(5, n)
+            ),
+            "Distinct Called Numbers": np.round(sec / 250 + rng.normal(0, 4, n))
+            .clip(0)
+            .astype(int),
+            "Age Group": rng.choice([1, 2, 3, 4, 5], n, p=[0.05, 0.4, 0.35, 0.12, 0.08]),
+            "Tariff Plan": rng.choice([1, 2], n, p=[0.92, 0.08]),
+            "Status": rng.choice([1, 2], n, p=[0.75, 0.25]),
+        }
+    )
+    tc["Age"] = tc["Age Group"].map({1: 15, 2: 25, 3: 30, 4: 45, 5: 55})
+    tc["Customer Value"] = np.round(
+        tc["Seconds of Use"] * 0.05 + tc["Frequency of SMS"] * 2 + rng.normal(0, 30, n), 3
+    ).clip(0)
+    tc["Churn"] = (rng.random(n) < np.where(seg == 2, 0.6, 0.05)).astype(int)
+    tc.to_csv("telecom_iran.csv", index=False)
+    rng = np.random.default_rng(11)
+    n = 3000
+    seg = rng.choice(4, n, p=[0.4, 0.3, 0.2, 0.1])
+    df = pd.DataFrame(
+        {
+            "account_id": [f"A{i:05d}" for i in range(n)],
+            "plan": rng.choice(
+                ["Starter", "Team", "Business", "Enterprise"], n, p=[0.4, 0.35, 0.2, 0.05]
+            ),
+            "ARR_USD": np.round(
+                np.where(seg == 2, rng.lognormal(10.5, 0.5, n), rng.lognormal(8.5, 0.6, n)), 0
+            ),
+            "seats": np.where(seg == 2, rng.integers(50, 400, n), rng.integers(1, 40, n)),
+            "days_since_last_login": np.where(
+                seg == 3, rng.integers(30, 120, n), rng.integers(0, 10, n)
+            ),
+            "support_tickets_90d": np.where(seg == 1, rng.poisson(9, n), rng.poisson(1.5, n)),
+            "NPS": np.clip(
+                np.where(seg == 1, rng.normal(4, 2, n), rng.normal(8, 1.5, n)).round(), 0, 10
+            ),
+            "feature_adoption_pct": np.clip(
+                np.where(seg == 3, rng.normal(15, 8, n), rng.normal(55, 15, n)), 0, 100
+            ).round(1),
+            "months_as_customer": rng.integers(1, 72, n),
+            "churned": (rng.random(n) < np.where(seg == 3, 0.4, 0.05)).astype(int),
+        }
+    )
+    df.to_csv("b2b_saas.csv", index=False)
+    n = 2500
+    seg = rng.choice(3, n, p=[0.5, 0.3, 0.2])
+    gym = pd.DataFrame(
+        {
+            "MemberID": np.arange(1, n + 1),
+            "Age": np.clip(rng.normal(35, 10, n), 16, 80).round(),
+            "Gender": rng.choice(["Male", "Female"], n),
+            "Membership_Months": rng.integers(1, 60, n),
+            "Visits_Per_Week": np.round(
+                np.where(
+                    seg == 0,
+                    rng.normal(4, 1, n),
+                    np.where(seg == 1, rng.normal(0.5, 0.4, n), rng.normal(2, 0.7, n)),
+                ).clip(0),
+                1,
+            ),
+            "Classes_Attended_Last_Month": np.where(
+                seg == 2, rng.poisson(10, n), rng.poisson(2, n)
+            ),
+            "PT_Spend_EUR": np.round(
+                np.where(seg == 0, rng.lognormal(5, 0.5, n), rng.lognormal(2, 1, n)), 2
+            ),
+            "Missed_Payments": np.where(seg == 1, rng.poisson(1.5, n), rng.poisson(0.1, n)),
+            "Membership_Type": rng.choice(["Basic", "Standard", "Premium"], n, p=[0.5, 0.35, 0.15]),
+        }
+    )
+    gym.to_csv("gym.csv", index=False)
+
+
 TABLES = [
     "telco.csv",
     "marketing_campaign.csv",
@@ -337,6 +551,11 @@ TABLES = [
     "saas.csv",
     "hotel.csv",
     "insurance.csv",
+    "bankchurners.csv",
+    "ecommerce_churn.csv",
+    "telecom_iran.csv",
+    "b2b_saas.csv",
+    "gym.csv",
 ]
 
 
@@ -349,6 +568,7 @@ def main() -> None:
         telco_and_marketing()
         ecommerce_and_rfm()
         saas_hotel_insurance()
+        churn_and_membership()
     finally:
         os.chdir(here)
     exe = Path(sys.executable).with_name("custseg")
@@ -380,7 +600,8 @@ def main() -> None:
             spend = f", {share:.0%} of spend" if share is not None else ""
             print(
                 f"  [{seg['id']}] ({seg['size']:,}{spend}) {seg['name']}\n"
-                f"      -> {seg.get('recommendation_kind')}: {seg['recommendation'][:150]}"
+                f"      -> {seg.get('recommendation_kind')}: {seg['recommendation'][:150]}\n"
+                f"      evidence: {'; '.join(seg.get('evidence') or [])}"
             )
 
 
