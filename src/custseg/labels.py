@@ -40,6 +40,16 @@ from pathlib import Path
 from typing import Any
 
 from custseg.errors import UsageError
+from custseg.label_words import (
+    BRACKETS,
+    FILLER_WORDS,
+    GENERIC_WORDS,
+    MAX_NAME_CHARS,
+    PERIOD_WORDS,
+    acronyms,
+    counted,
+    units,
+)
 
 #: Abbreviations found in column names, by lower-case token, and what they stand for.
 #: Extend it freely: it is data, not logic.
@@ -154,39 +164,20 @@ WHOLE_NAMES: dict[tuple[str, ...], str] = {
     ("y",): "outcome (y)",
 }
 
-#: Currency codes a name gives its amounts in ("ARR_USD", "PT_Spend_EUR", "price in usd"):
-#: the unit, not the thing; dropped from the label (with an "in" before it).
-CURRENCY_CODES = frozenset({"usd", "eur", "gbp", "jpy", "inr", "cad", "aud", "chf", "cny",
-                            "rmb", "sek", "nok", "dkk", "pln", "brl", "mxn", "zar", "nzd",
-                            "sgd", "hkd", "krw", "czk", "huf", "ils", "aed", "sar"})
-#: A span written as a number and a unit letter ("tickets_90d", "logins_30d", "revenue_12m"):
-#: read "in 90 days".
-_SPAN = re.compile(r"^(\d+)(d|w|m|mo|y)$")
-_SPAN_UNITS = {"d": "days", "w": "weeks", "m": "months", "mo": "months", "y": "years"}
-#: Words that add nothing to a short label; dropped unless nothing specific would be left.
-FILLER_WORDS = frozenset({"annual", "yearly", "total", "the"})
 #: A band of a measure ("income category", "age group", "salary bracket") reads as the
 #: measure: its levels are ranked (:func:`custseg.column_facts.ordered_levels`).
 BAND_WORDS = frozenset({"category", "bracket", "band", "group", "range", "class"})
 BANDED_MEASURES = frozenset({"income", "age", "salary", "wage", "spend", "spending", "price"})
-#: Generic words: a label made only of them keeps its filler ("total amount").
-GENERIC_WORDS = frozenset({"amount", "value", "count", "number", "sum", "of", "quantity"})
-#: Period words: "number of web visits month" reads "web visits per month".
-PERIOD_WORDS = frozenset({"day", "week", "month", "quarter", "year"})
 #: Unit words: "tenure days" reads "tenure in days".
 UNIT_WORDS = frozenset({"days", "weeks", "months", "years", "hours", "minutes", "seconds"})
 
-_BRACKETS = re.compile(r"\([^)]*\)|\[[^]]*\]|\{[^}]*\}")
 
 
-#: Characters of a column name read for words (the splitting rules are quadratic on long
-#: runs of capitals; no meaningful name is longer).
-MAX_NAME_CHARS = 200
 
 
 @lru_cache(maxsize=4096)
 def _split_cached(column: str) -> tuple[str, ...]:
-    text = _BRACKETS.sub(" ", column[:MAX_NAME_CHARS])
+    text = BRACKETS.sub(" ", column[:MAX_NAME_CHARS])
     text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
     # "AMT1" -> "AMT 1", "12mon" -> "12 mon", but "f4", "Q1" stay whole
@@ -326,43 +317,13 @@ def humanize(column: str, keep_filler: bool = False) -> str:
         return str(column).strip() or str(column)
     if tuple(tokens) in WHOLE_NAMES:
         return WHOLE_NAMES[tuple(tokens)]
-    tokens = _singular_modifiers(_channel_first(_per_period(_units(_expand(tokens)))))
-    capitals = _acronyms(column)
+    tokens = _singular_modifiers(_channel_first(_per_period(counted(units(
+        _expand(tokens))))))
+    capitals = acronyms(column)
     return " ".join(capitals.get(t, t) for t in (tokens if keep_filler
                                                   else _drop_filler(tokens)))
 
 
-def _units(tokens: list[str]) -> list[str]:
-    """A name's units read as words or left out: a span "90d" reads "in 90 days" ("last
-    30d": "in the last 30 days"); a currency code ("usd", "in eur") is dropped, unless
-    nothing else is left."""
-    out: list[str] = []
-    for t in tokens:
-        span = _SPAN.match(t)
-        if span and out:
-            last = ["the", "last"] if out[-1] == "last" else []  # "logins last 30d"
-            if last:
-                out.pop()
-            out += ["in", *last, span.group(1), _SPAN_UNITS[span.group(2)]]
-        elif t in CURRENCY_CODES and out:
-            if out[-1] == "in" and len(out) > 1:
-                out.pop()
-        else:
-            out.append(t)
-    return out
-
-
-def _acronyms(column: str) -> dict[str, str]:
-    """The words a name that is not all capitals writes in capitals (2-5 letters: "SMS" of
-    "Frequency of SMS", "ATM" of "Num_ATM_Withdrawals"), keyed by their lower case: its
-    label keeps them so.  A name in capitals only (``PRC_FULL_PAYMENT``) tells none."""
-    text = _BRACKETS.sub(" ", str(column)[:MAX_NAME_CHARS])
-    if not re.search(r"[a-z]", text):
-        return {}
-    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
-    return {w.lower(): w for w in re.split(r"[^A-Za-z]+", text)
-            if 2 <= len(w) <= 5 and w.isupper()}
 
 
 def table_labels(columns: Sequence[str], labels: Mapping[str, str] | None = None

@@ -69,6 +69,15 @@ BARE = {k for k, v in ABBREVIATIONS.items() if k != v and k not in ("no", "n")}
     ("support_tickets_90d", "support tickets in 90 days"),
     ("logins_last_30d", "logins in last 30 days"),
     ("revenue_12m", "revenue in 12 months"),
+    ("purchases_6_months", "purchases in 6 months"),
+    ("orders_1_year", "orders in 1 year"),
+    # a count named by its thing: a number of things ("Many orders" in names)
+    ("OrderCount", "number of orders"),
+    ("Total_Trans_Ct", "number of transactions"),
+    ("Dependent_count", "number of dependents"),
+    ("policy_count", "number of policies"),
+    ("Contacts_Count_12_mon", "number of contacts in 12 months"),
+    ("Count", "count"),
 ])
 def test_humanize_known_names(name, label):
     assert humanize(name) == label
