@@ -168,7 +168,7 @@ class ModelScorer:
         self._fast: ArrayFn | None = None
         # the numbers of a request as they come: not for a model that reads some of its
         # features otherwise (ordered levels as ranks, dates, codes read as missing)
-        if compiled and self.kmeans and not self.categorical and not self.sources and not any(
+        if compiled and self.kmeans and not self.categorical and not any(
                 d.name in self.features for d in getattr(seg, "derivations_", [])):
             steps = checked_steps(seg, (self.meta.get("training") or {}).get("features") or {})
             self._fast = compile_steps(steps) if steps is not None else None
@@ -199,6 +199,18 @@ class ModelScorer:
                 src in r for r in rows) else f
             data[key] = [r.get(key) for r in rows]
         return pd.DataFrame(data)
+
+    def as_read(self, values: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        """``{feature: values}`` of customers as given, with each feature of ordered levels
+        as its ranks (a name not among its levels: missing), as the model reads it and as
+        the training's reference holds it (drift compares the two)."""
+        if not self.levels:
+            return values
+        from custseg.derived import derive
+
+        kept = [d for d in getattr(self.seg, "derivations_", []) if d.name in self.levels]
+        ranks = derive(pd.DataFrame({d.source: values[d.name] for d in kept}), kept)
+        return values | {d.name: ranks[d.name].tolist() for d in kept}
 
     def transform(self, rows: Sequence[dict[str, Any]]) -> np.ndarray:
         """Feature dicts in the scaled space of the centres (K-Means only)."""

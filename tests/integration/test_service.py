@@ -184,11 +184,17 @@ def test_a_model_reading_ordered_levels_answers_level_names_as_score_does(tmp_pa
     batch = pd.read_csv(tmp_path / "scored.csv")
     bodies = [{"features": {f: (None if pd.isna(v) else v) for f, v in r.items()}}
               for r in table.to_dict("records")]
-    got = client(model, tmp_path).post("/v1/score", json={"customers": bodies})
+    c = client(model, tmp_path)
+    got = c.post("/v1/score", json={"customers": bodies})
     assert got.status_code == 200, got.text
     results = got.json()["results"]
     assert [g["segment"] for g in results] == batch["segment"].tolist()
     assert [g["distance"] for g in results] == batch["distance"].tolist()
+    # drift compares the ranks of the levels scored with the training's (it failed on names)
+    drift = c.get("/v1/drift", params={"population": "recent"})
+    assert drift.status_code == 200, drift.text
+    income = drift.json()["features"]["Income_Category"]
+    assert income["psi"] == 0.0 and income["missing"] == 1
 
 
 def test_the_scorer_reads_records_as_a_file_is_read(tmp_path):

@@ -25,7 +25,7 @@ def drift_population(ctx: ServiceContext, wanted: str) -> tuple[str, dict[str, l
     if wanted == "customers":
         raise HTTPException(409, "population=customers needs a model whose features are "
                             "computed from purchase events, and a store")
-    return "recent", ctx.recent.values(scorer.features, scorer.numeric)
+    return "recent", scorer.as_read(ctx.recent.values(scorer.features, scorer.numeric))
 
 
 def router(ctx: ServiceContext, auth: list[Any]) -> APIRouter:
