@@ -172,9 +172,6 @@ BANDED_MEASURES = frozenset({"income", "age", "salary", "wage", "spend", "spendi
 UNIT_WORDS = frozenset({"days", "weeks", "months", "years", "hours", "minutes", "seconds"})
 
 
-
-
-
 @lru_cache(maxsize=4096)
 def _split_cached(column: str) -> tuple[str, ...]:
     text = BRACKETS.sub(" ", column[:MAX_NAME_CHARS])
@@ -322,8 +319,6 @@ def humanize(column: str, keep_filler: bool = False) -> str:
     capitals = acronyms(column)
     return " ".join(capitals.get(t, t) for t in (tokens if keep_filler
                                                   else _drop_filler(tokens)))
-
-
 
 
 def table_labels(columns: Sequence[str], labels: Mapping[str, str] | None = None

@@ -666,10 +666,11 @@ def test_a_segment_that_meets_more_service_problems_is_told_to_fix_them(column):
     assert profiles[1].recommendation.startswith("More goes wrong for them than for most")
     assert profiles[1].recommendation_kind == "service" and profiles[1].defined_by_risk
     assert not profiles[0].recommendation.startswith("More goes wrong")
-    failed = df.rename(columns={column: "failed_payments"})
-    other, _ = profile_segments(failed, np.repeat([0, 1], n), list(failed),
-                                roles={"failed_payments": "count"})
-    assert not other[1].recommendation.startswith("More goes wrong")
+    for name in ("failed_payments", "days_since_last_failure"):  # a payment; a recency
+        other = df.rename(columns={column: name})
+        profiled, _ = profile_segments(other, np.repeat([0, 1], n), list(other),
+                                       roles={name: "count"})
+        assert not profiled[1].recommendation.startswith("More goes wrong"), name
 
 
 def test_members_who_come_often_but_buy_little_are_offered_what_goes_with_it():
