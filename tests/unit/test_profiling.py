@@ -709,6 +709,19 @@ def test_a_score_named_like_one_reads_as_a_score():
     assert profiles[0].name == "High NPS" and profiles[0].evidence == ["NPS 9 vs 6 on average"]
 
 
+def test_a_count_named_by_one_thing_reads_in_the_plural():
+    """A count whose name gives one thing and what was done with it ("CouponUsed") or one
+    thing after "number of" ("NumberOfAddress") counts them: "Many coupons used", "2.5× as
+    many coupons used", "Few addresses"."""
+    n = 100
+    df = pd.DataFrame({"CouponUsed": np.r_[np.full(n, 1.0), np.full(n, 5.0)],
+                       "NumberOfAddress": np.r_[np.full(n, 6.0), np.full(n, 1.0)]})
+    roles = {"CouponUsed": "count", "NumberOfAddress": "count"}
+    profiles, _ = profile_segments(df, np.repeat([0, 1], n), list(df), roles=roles)
+    assert profiles[1].name == "Many coupons used · Few addresses"
+    assert profiles[1].evidence[0] == "1.7× as many coupons used"
+
+
 def test_numbered_siblings_are_one_line_of_evidence() -> None:
     """Six monthly payment delays, all high, are one line; what else sets the segment apart
     gets the other two lines; a second column read with the very same label is left out."""

@@ -29,6 +29,7 @@ from custseg.profiling.traits import (
     BREADTHS,
     basket_leads,
     breadth,
+    counted_things,
     label_stem,
     leads_text,
     plural_noun,
@@ -166,7 +167,7 @@ def _part(p: SegmentProfile, f: str, roles: Mapping[str, str], group: bool = Fal
     recency = recency_words(label, level)
     if recency is not None:  # "Recent", not "Low days since last purchase"
         return recency
-    things = label.removeprefix("number of ")
+    things = counted_things(label)
     if roles.get(f) == "count" and level in COUNT_WORDS and plural_noun(things):
         return f"{COUNT_WORDS[level]} {things}"  # "Many children", not "High children"
     return f"{level} {label}"

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from custseg.label_words import plural
 from custseg.labels import label_for, words
 from custseg.profiling.rules import MIN_DISTINCT_Z, Concept, has_word, level_of
 
@@ -145,6 +146,32 @@ def plural_noun(text: str) -> bool:
         ("ss", "us", "is", "ous"))) for w in head)
 
 
+#: Participles that follow the thing counted ("coupon used", "device registered").
+_COUNTED_ACTS = frozenset({"used", "redeemed", "bought", "purchased", "opened", "clicked",
+                           "returned", "made", "sent", "received", "booked", "registered",
+                           "attended", "viewed", "visited", "placed", "cancelled"})
+
+
+def counted_things(label: str) -> str:
+    """What a count counts, in the plural when its name gives one thing and what was done
+    with it ("coupon used" -> "coupons used", "number of device registered" -> "devices
+    registered", "number of address" -> "addresses"); the label without "number of "
+    otherwise.
+
+    >>> counted_things("coupon used"), counted_things("number of web visits per month")
+    ('coupons used', 'web visits per month')
+    """
+    rest = label.removeprefix("number of ")
+    words = rest.split()
+    if not words or not words[0].isalpha() or not words[0].islower() or plural_noun(rest):
+        return rest
+    if len(words) == 2 and words[1] in _COUNTED_ACTS:
+        return f"{plural(words[0])} {words[1]}"
+    if len(words) == 1 and rest != label:  # "number of address"
+        return plural(rest)
+    return rest
+
+
 def _pct(x: float, scale: float) -> str:
     """A share as a percent; ``scale`` 1.0 for values 0-1, 100.0 for 0-100."""
     v = x * (100.0 / scale)
@@ -204,7 +231,7 @@ def trait_text(column: str, label: str, role: str, mean: float, pop_mean: float,
         return f"spends {_ratio_text(ratio)} the average on {label}"  # "on frozen", "on milk"
     if role == "count" and usable:
         assert ratio is not None
-        rest = label[len("number of "):] if label.startswith("number of ") else label
+        rest = counted_things(label)
         if ratio < 0.095 or not plural_noun(rest):
             return f"{rest} {_ratio_text(ratio)} the average"
         return f"{_ratio_text(ratio)} as many {rest}"
