@@ -117,6 +117,7 @@ ABBREVIATIONS: dict[str, str] = {
     "ltv": "lifetime value",
     "clv": "customer lifetime value",
     "aov": "average order value",
+    "fnb": "food and beverage",
     "monetary": "spend",
     # RFM's recency: the time since the last purchase (in days, weeks or months)
     "recency": "time since last purchase",
@@ -144,6 +145,9 @@ PHRASES: dict[tuple[str, ...], str] = {
     ("m", "score"): "monetary score",
     ("rfm", "score"): "recency frequency monetary score",
     ("cost", "contact"): "cost of contact",
+    # food and beverage (a hotel's, a venue's): "F&B", "FnB", "F_B"
+    ("f", "b"): "food and beverage",
+    ("fn", "b"): "food and beverage",
     # a bank's count of the products a customer holds (BankChurners' Total_Relationship_Count)
     ("relationship", "count"): "products held",
     # the credit a card holder can still use (a limit less the balance), not a spend

@@ -722,6 +722,36 @@ def test_a_count_named_by_one_thing_reads_in_the_plural():
     assert profiles[1].evidence[0] == "1.7× as many coupons used"
 
 
+def test_subscribers_are_advised_on_how_much_they_use_and_churn_comes_first():
+    """A subscription's use (feature adoption, logins): accounts that seldom log in and use
+    little are told their renewal is at risk, active users of much are offered the next
+    plan, and the largest accounts that use much are protected; a segment that also leaves
+    far more often (a risk) gets the advice on leaving, with its churn share shown."""
+    rng = np.random.RandomState(9)
+    n = 300
+    labels = np.repeat([0, 1, 2, 3], n)
+    df = pd.DataFrame({
+        "logins_last_30d": np.r_[rng.poisson(40, n), rng.poisson(200, n), rng.poisson(8, n),
+                                 rng.poisson(200, n)].astype(float),
+        "feature_adoption_pct": np.r_[rng.normal(50, 5, n), rng.normal(75, 5, n),
+                                      rng.normal(20, 5, n), rng.normal(75, 5, n)],
+        "monthly_fee": np.r_[rng.lognormal(4, 0.2, n), rng.lognormal(4, 0.2, n),
+                             rng.lognormal(4, 0.2, n), rng.lognormal(7, 0.2, n)],
+        "churned": np.r_[rng.rand(n) < 0.05, rng.rand(n) < 0.05, rng.rand(n) < 0.5,
+                         rng.rand(n) < 0.05].astype(float)})
+    feats = ["logins_last_30d", "feature_adoption_pct", "monthly_fee"]
+    roles = {"logins_last_30d": "count", "feature_adoption_pct": "rate",
+             "monthly_fee": "money"}
+    plain, _ = profile_segments(df, labels, feats, roles=roles)
+    assert plain[1].recommendation.startswith("Active users of much of what they pay for")
+    assert plain[2].recommendation.startswith("Seldom log in and use little")
+    assert plain[3].recommendation.startswith("Your largest accounts")
+    left, _ = profile_segments(df, labels, feats, describe_numeric=["churned"],
+                               roles={**roles, "churned": "flag"})
+    assert left[2].recommendation.startswith("At risk of leaving"), left[2].recommendation
+    assert any(e.startswith("churned: ") for e in left[2].evidence)
+
+
 def test_numbered_siblings_are_one_line_of_evidence() -> None:
     """Six monthly payment delays, all high, are one line; what else sets the segment apart
     gets the other two lines; a second column read with the very same label is left out."""

@@ -2,10 +2,12 @@
 
 A segment matches a rule when its levels meet all the rule's conditions; among the rules it
 matches, a rule on the whole basket (``basket = "High"``: more than average on every amount
-bought) wins, then the one whose conditions meet the most High or Low levels, then the one with
-most conditions, then the first in the file.  A segment whose defining traits include a risk
-in its risky direction (heavy cash advances, low full payment, complaints) is never rewarded
-or up-sold.  A segment under 2% of customers is to be reviewed customer by customer.
+bought) wins, then, for a segment defined by risk, a rule on its risk, then the one whose
+conditions meet the most High or Low levels, then the one with most conditions, then the one
+on the trait furthest from the average, then the first in the file.  A segment whose
+defining traits include a risk in its risky direction (heavy cash advances, low full
+payment, complaints) is never rewarded or up-sold.  A segment under 2% of customers is to
+be reviewed customer by customer.
 """
 
 from __future__ import annotations
@@ -214,18 +216,20 @@ def _choose_rule(rules: Sequence[Rule], z: Mapping[str, float], ctx: Recommendat
                  risky: bool) -> Rule | None:
     """The rule a segment matches best (None: none), leaving out for a risky segment
     the rules that would reward or up-sell it."""
-    best: tuple[bool, int, int, float, int] | None = None
+    best: tuple[bool, bool, int, int, float, int] | None = None
     chosen = None
     for order, rule in enumerate(rules):
         if risky and rule.kind not in RISK_SAFE_KINDS and not ctx.targets_risk(rule):
             continue
         found = [ctx.level(key, z) for key in rule.when]
         if all(lv in wanted for lv, wanted in zip(found, rule.when.values(), strict=True)):
-            # a rule on the whole basket first (the segment's name says it), then conditions
-            # met on a High or Low level (they say what sets the segment apart), then all
-            # conditions, then the rule on the trait furthest from the average (the name's
-            # order), then the order in the file
+            # a rule on the whole basket first (the segment's name says it), then, for a
+            # risky segment, a rule on its risk (40% who left outweigh a low use), then
+            # conditions met on a High or Low level (they say what sets the segment apart),
+            # then all conditions, then the rule on the trait furthest from the average
+            # (the name's order), then the order in the file
             rank = (any(ctx.is_breadth(key) for key in rule.when),
+                    risky and ctx.targets_risk(rule),
                     sum(lv != "Mid" for lv in found), len(rule.when),
                     _strength(rule, z, ctx), -order)
             if best is None or rank > best:

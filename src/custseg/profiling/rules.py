@@ -176,7 +176,7 @@ def load_rules(path: str | Path | None = None) -> RuleTable:
     >>> rules[0].when, rules[0].kind
     ({'income': ('High',), 'spend': ('High',)}, 'reward')
     >>> sorted(rules.concepts)[:4]
-    ['attendance', 'capacity', 'churn', 'claims']
+    ['adoption', 'attendance', 'capacity', 'churn']
     """
     data, where = _read_table(path)
     concepts = _parse_concepts(data, where)
