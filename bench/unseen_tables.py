@@ -11,7 +11,7 @@ telecom churn (7,043 x 21, ``TotalCharges`` with blanks), a marketing campaign t
 29, tab-separated), an e-commerce table (500 x 8, no real structure), an RFM table (4,000 x
 5), a SaaS subscription table (6,000 x 12), a hotel loyalty table (5,000 x 11,
 ``;``-separated), an insurance table (8,000 x 9), and the five shapes of
-:func:`churn_and_membership`.
+:func:`churn_and_membership`, and a CRM export (:func:`crm_export`).
 """
 
 from __future__ import annotations
@@ -543,6 +543,60 @@ def churn_and_membership() -> None:
     gym.to_csv("gym.csv", index=False)
 
 
+def crm_export() -> None:
+    """A CRM export (3,000 x 19, UTF-8 with BOM): names, e-mails, phone numbers, a city,
+    dates written day first, "£1,234.50" totals, a loyalty tier, free-text notes."""
+    rng = np.random.default_rng(21)
+    n = 3000
+    seg = rng.choice(4, n, p=[0.45, 0.25, 0.2, 0.1])
+    first = rng.choice(["Anna", "Ben", "Carla", "Dev", "Eva", "Finn", "Gita", "Hugo"], n)
+    last = rng.choice(["Smith", "Jones", "Khan", "Lopez", "Ng", "Olsen"], n)
+    signup = pd.Timestamp("2019-01-01") + pd.to_timedelta(rng.integers(0, 1800, n), "D")
+    lastp = pd.Timestamp("2024-06-30") - pd.to_timedelta(
+        np.where(seg == 3, rng.integers(200, 600, n), rng.integers(0, 90, n)), "D"
+    )
+    orders = (
+        np.where(
+            seg == 1, rng.poisson(25, n), np.where(seg == 3, rng.poisson(2, n), rng.poisson(6, n))
+        )
+        + 1
+    )
+    aov = np.round(np.where(seg == 2, rng.lognormal(5.5, 0.3, n), rng.lognormal(4, 0.3, n)), 2)
+    spent = np.round(orders * aov, 2)
+    df = pd.DataFrame(
+        {
+            "CustomerID": [f"CU-{i:06d}" for i in range(n)],
+            "First Name": first,
+            "Last Name": last,
+            "Email": [
+                f"{a.lower()}.{b.lower()}{i}@example.com"
+                for i, (a, b) in enumerate(zip(first, last, strict=True))
+            ],
+            "Phone": [
+                f"+44 7{rng.integers(100, 999)} {rng.integers(100000, 999999)}" for _ in range(n)
+            ],
+            "City": rng.choice(["London", "Leeds", "Bristol", "Glasgow"], n),
+            "Signup Date": signup.strftime("%d/%m/%Y"),
+            "Last Purchase Date": lastp.strftime("%d/%m/%Y"),
+            "Total Orders": orders,
+            "Total Spent": [f"£{v:,.2f}" for v in spent],
+            "Avg Order Value": aov,
+            "Loyalty Tier": np.where(seg == 1, "Gold", rng.choice(["Bronze", "Silver"], n)),
+            "Newsletter": rng.choice(["Yes", "No"], n),
+            "Preferred Channel": rng.choice(["Online", "Store", "App"], n),
+            "Returns Count": rng.poisson(np.where(seg == 2, 3, 0.5)),
+            "Support Tickets": rng.poisson(0.8, n),
+            "Age": np.clip(rng.normal(40, 12, n), 18, 85).round(),
+            "Gender": rng.choice(["F", "M", "Other"], n, p=[0.5, 0.47, 0.03]),
+            "Notes": rng.choice(
+                ["", "called about delivery", "VIP - handle with care", "prefers email", ""], n
+            ),
+        }
+    )
+    df.loc[rng.random(n) < 0.03, "Age"] = np.nan
+    df.to_csv("crm_export.csv", index=False, encoding="utf-8-sig")
+
+
 TABLES = [
     "telco.csv",
     "marketing_campaign.csv",
@@ -556,6 +610,7 @@ TABLES = [
     "telecom_iran.csv",
     "b2b_saas.csv",
     "gym.csv",
+    "crm_export.csv",
 ]
 
 
@@ -569,6 +624,7 @@ def main() -> None:
         ecommerce_and_rfm()
         saas_hotel_insurance()
         churn_and_membership()
+        crm_export()
     finally:
         os.chdir(here)
     exe = Path(sys.executable).with_name("custseg")

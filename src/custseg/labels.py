@@ -272,8 +272,11 @@ def _channel_first(tokens: list[str]) -> list[str]:
 
 
 def _singular_modifiers(tokens: list[str]) -> list[str]:
-    """'purchases transactions' -> 'purchase transactions' (:data:`PLURAL_MODIFIERS`)."""
-    return [PLURAL_MODIFIERS.get(t, t) if i + 1 < len(tokens) and tokens[i + 1].isalpha()
+    """'purchases transactions' -> 'purchase transactions' (:data:`PLURAL_MODIFIERS`); a
+    "spent" that follows no noun is the spend ('Total Spent' -> 'spend'; 'amount spent'
+    stays)."""
+    return ["spend" if t == "spent" and (i == 0 or tokens[i - 1] in FILLER_WORDS)
+            else PLURAL_MODIFIERS.get(t, t) if i + 1 < len(tokens) and tokens[i + 1].isalpha()
             and tokens[i + 1] not in _LINKS else t for i, t in enumerate(tokens)]
 
 

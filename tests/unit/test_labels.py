@@ -79,6 +79,8 @@ BARE = {k for k, v in ABBREVIATIONS.items() if k != v and k not in ("no", "n")}
     ("Contacts_Count_12_mon", "number of contacts in 12 months"),
     ("Count", "count"),
     ("FnBSpend", "food and beverage spend"),
+    ("Total Spent", "spend"),
+    ("Amount Spent", "amount spent"),
     ("F&B_Spend", "food and beverage spend"),  # its F is no one-letter prefix
 ])
 def test_humanize_known_names(name, label):
