@@ -712,7 +712,8 @@ class Summary(TypedDict):
         "were given.")]]
     spend_columns: NotRequired[Annotated[list[str], Schema(
         "The amounts bought that each segment's `spend_share` is a share of (the money "
-        "features that are not an income, a balance, a limit, a payment, a bill or a risk).")]]
+        "features that are not an income, a balance, a limit, a payment, a bill or a risk; "
+        "not an average per order or stay beside the amounts themselves).")]]
     near_duplicates: NotRequired[Annotated[
         list[Annotated[NearDuplicateDoc, Schema(extra=True)]], Schema(
             "Feature columns dropped because they move with an earlier one (|Spearman r| > "

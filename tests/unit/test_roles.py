@@ -390,6 +390,21 @@ def test_claims_paid_are_a_cost_not_spend():
     assert heavy.recommendation.startswith("Claim-heavy customers"), heavy.recommendation
 
 
+def test_an_average_per_order_is_no_amount_bought_beside_the_total():
+    """The basket (what the spend share adds up) holds the total spend, not the average
+    order value beside it; an average alone is still the basket."""
+    from custseg.profiling import load_rules
+    from custseg.profiling.recommend import RecommendationContext
+
+    labels = {"Total Spent": "spend", "Avg Order Value": "average order value"}
+    roles = dict.fromkeys(labels, "money")
+    both = RecommendationContext(list(labels), [], labels, roles, load_rules().concepts)
+    assert both.basket == ["Total Spent"]
+    alone = RecommendationContext(["Avg Order Value"], [], labels, roles,
+                                  load_rules().concepts)
+    assert alone.basket == ["Avg Order Value"]
+
+
 def test_stays_trips_and_bookings_are_purchase_frequency():
     """What a hotel, an airline or a mobility service sells is a stay, a flight or a trip:
     their counts are the purchase frequency; cancellations are not."""

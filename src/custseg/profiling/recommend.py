@@ -103,6 +103,10 @@ class RecommendationContext:
         self.basket = [c for c in self.features if self.roles.get(c) == "money"
                        and c not in self.risky
                        and not (spend and spend.excludes(c, self.labels[c]))]
+        # an average per order, stay or visit is no amount bought beside the amounts
+        # themselves (the total spend and the average order value are not added up)
+        totals = [c for c in self.basket if not self.labels[c].startswith("average ")]
+        self.basket = totals or self.basket
         self.activity = [c for c in self.features if self.roles.get(c) == "money"
                          and c not in self.risky
                          and not is_capacity(c, self.labels[c], self.concepts)]
