@@ -93,14 +93,22 @@ def units(tokens: list[str]) -> list[str]:
     return out
 
 
+#: Short words a name may write in capitals that are words, not acronyms ("Days_IN_Store").
+_NOT_ACRONYMS = frozenset({"in", "of", "on", "to", "at", "by", "or", "and", "the", "per",
+                           "for", "from", "with", "no", "yes", "all", "any", "is", "as", "an",
+                           "vs", "it", "not", "new", "old", "last", "first", "max", "min",
+                           "avg", "sum", "total"})
+
+
 def acronyms(column: str) -> dict[str, str]:
     """The words a name that is not all capitals writes in capitals (2-5 letters: "SMS" of
     "Frequency of SMS", "ATM" of "Num_ATM_Withdrawals"), keyed by their lower case: its
-    label keeps them so.  A name in capitals only (``PRC_FULL_PAYMENT``) tells none."""
+    label keeps them so.  A name in capitals only (``PRC_FULL_PAYMENT``) tells none, and a
+    short word in capitals is no acronym ("Days_IN_Store")."""
     text = BRACKETS.sub(" ", str(column)[:MAX_NAME_CHARS])
     if not re.search(r"[a-z]", text):
         return {}
     text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
     return {w.lower(): w for w in re.split(r"[^A-Za-z]+", text)
-            if 2 <= len(w) <= 5 and w.isupper()}
+            if 2 <= len(w) <= 5 and w.isupper() and w.lower() not in _NOT_ACRONYMS}

@@ -107,6 +107,7 @@ def test_humanize_leaves_no_raw_tokens(name):
     ("VIPStatus", "VIP status"),
     ("PRC_FULL_PAYMENT", "share of full payment"),  # all capitals: no acronym told
     ("LIMIT_BAL", "credit limit"),
+    ("Days_IN_Store", "days in store"),  # a word in capitals is no acronym
 ])
 def test_an_acronym_among_lower_case_words_keeps_its_capitals(name, label):
     assert humanize(name) == label
