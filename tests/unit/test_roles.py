@@ -405,6 +405,21 @@ def test_an_average_per_order_is_no_amount_bought_beside_the_total():
     assert alone.basket == ["Avg Order Value"]
 
 
+def test_how_long_a_customer_has_been_one_is_tenure_under_its_other_names():
+    """A subscription's length, an account's age, the months as a customer are tenure (the
+    new customers who leave early are told so); a contract's length is not."""
+    from custseg.profiling import load_rules
+    from custseg.profiling.recommend import RecommendationContext
+
+    labels = {"Subscription  Length": "subscription length",
+              "account_age_months": "account age months",
+              "months_as_customer": "months as customer", "contract_length": "contract length"}
+    ctx = RecommendationContext(list(labels), [], labels, dict.fromkeys(labels, "measure"),
+                                load_rules().concepts)
+    assert ctx.concept_columns["tenure"] == ["Subscription  Length", "account_age_months",
+                                             "months_as_customer"]
+
+
 def test_stays_trips_and_bookings_are_purchase_frequency():
     """What a hotel, an airline or a mobility service sells is a stay, a flight or a trip:
     their counts are the purchase frequency; cancellations are not."""
