@@ -11,7 +11,8 @@ telecom churn (7,043 x 21, ``TotalCharges`` with blanks), a marketing campaign t
 29, tab-separated), an e-commerce table (500 x 8, no real structure), an RFM table (4,000 x
 5), a SaaS subscription table (6,000 x 12), a hotel loyalty table (5,000 x 11,
 ``;``-separated), an insurance table (8,000 x 9), and the five shapes of
-:func:`churn_and_membership`, and a CRM export (:func:`crm_export`).
+:func:`churn_and_membership`, a CRM export (:func:`crm_export`) and a streaming
+service's subscribers (:func:`streaming`).
 """
 
 from __future__ import annotations
@@ -597,6 +598,44 @@ def crm_export() -> None:
     df.to_csv("crm_export.csv", index=False, encoding="utf-8-sig")
 
 
+def streaming() -> None:
+    """A streaming service's subscribers (2,500 x 11): a subscription type of ordered
+    levels, join and last payment dates written dd-mm-yy, watch hours per week."""
+    rng = np.random.default_rng(5)
+    n = 2500
+    seg = rng.choice(3, n, p=[0.5, 0.3, 0.2])
+    join = pd.Timestamp("2021-01-01") + pd.to_timedelta(
+        np.where(seg == 0, rng.integers(0, 300, n), rng.integers(300, 900, n)), "D"
+    )
+    lastpay = pd.Timestamp("2023-07-01") - pd.to_timedelta(
+        np.where(seg == 2, rng.integers(40, 200, n), rng.integers(0, 30, n)), "D"
+    )
+    df = pd.DataFrame(
+        {
+            "User ID": np.arange(1, n + 1),
+            "Subscription Type": np.where(
+                seg == 1,
+                rng.choice(["Premium", "Standard"], n, p=[0.7, 0.3]),
+                rng.choice(["Basic", "Standard"], n),
+            ),
+            "Monthly Revenue": np.where(seg == 1, rng.integers(13, 16, n), rng.integers(10, 13, n)),
+            "Join Date": join.strftime("%d-%m-%y"),
+            "Last Payment Date": lastpay.strftime("%d-%m-%y"),
+            "Country": rng.choice(
+                ["United States", "Spain", "Canada", "United Kingdom", "Australia"], n
+            ),
+            "Age": rng.integers(26, 52, n),
+            "Gender": rng.choice(["Male", "Female"], n),
+            "Device": rng.choice(["Smartphone", "Tablet", "Smart TV", "Laptop"], n),
+            "Plan Duration": "1 Month",
+            "Watch Hours Per Week": np.round(
+                np.where(seg == 1, rng.normal(15, 3, n), rng.normal(6, 2, n)).clip(0), 1
+            ),
+        }
+    )
+    df.to_csv("streaming.csv", index=False)
+
+
 TABLES = [
     "telco.csv",
     "marketing_campaign.csv",
@@ -611,6 +650,7 @@ TABLES = [
     "b2b_saas.csv",
     "gym.csv",
     "crm_export.csv",
+    "streaming.csv",
 ]
 
 
@@ -625,6 +665,7 @@ def main() -> None:
         saas_hotel_insurance()
         churn_and_membership()
         crm_export()
+        streaming()
     finally:
         os.chdir(here)
     exe = Path(sys.executable).with_name("custseg")

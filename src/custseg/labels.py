@@ -280,11 +280,20 @@ def _singular_modifiers(tokens: list[str]) -> list[str]:
             and tokens[i + 1] not in _LINKS else t for i, t in enumerate(tokens)]
 
 
+#: Words of a date that starts a customer's history ("Join Date", "signup_date"): its
+#: tenure is the tenure ("Join tenure (days)" reads "tenure").
+START_WORDS = frozenset({"join", "joined", "joining", "signup", "registration", "registered",
+                         "enrolment", "enrollment", "enrolled", "created", "creation",
+                         "opened", "opening", "start", "started", "activation", "activated"})
+
+
 def _drop_filler(tokens: list[str]) -> list[str]:
     kept = []
     for i, tok in enumerate(tokens):
         if tok in FILLER_WORDS:
             continue
+        if tok in START_WORDS and i + 1 < len(tokens) and tokens[i + 1] == "tenure":
+            continue  # "join tenure" -> "tenure"
         if tok == "score" and i > 0 and tokens[i - 1].endswith("ing"):
             continue  # "spending score" -> "spending"; "credit score" stays
         if tok in BAND_WORDS and i > 0 and tokens[i - 1] in BANDED_MEASURES:

@@ -80,6 +80,9 @@ BARE = {k for k, v in ABBREVIATIONS.items() if k != v and k not in ("no", "n")}
     ("Count", "count"),
     ("FnBSpend", "food and beverage spend"),
     ("Total Spent", "spend"),
+    ("Join tenure (days)", "tenure"),  # the feature made of a "Join Date"
+    ("Signup tenure (days)", "tenure"),
+    ("Customer tenure (days)", "customer tenure"),
     ("Amount Spent", "amount spent"),
     ("F&B_Spend", "food and beverage spend"),  # its F is no one-letter prefix
 ])
