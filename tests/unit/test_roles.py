@@ -420,6 +420,25 @@ def test_how_long_a_customer_has_been_one_is_tenure_under_its_other_names():
                                              "months_as_customer"]
 
 
+def test_late_payers_are_a_credit_risk_only_where_the_business_lends():
+    """A segment that pays late is told "Credit risk" (exposure, no limit increases) where
+    the table holds what a lender's does (a credit limit, a balance), and told to offer
+    payment plans and hold back rewards elsewhere (a gym's missed payments)."""
+    from custseg.profiling import profile_segments
+
+    rng = np.random.RandomState(4)
+    seg = np.repeat([0, 1], [300, 100])
+    df = pd.DataFrame({"Missed_Payments": np.r_[rng.poisson(0.1, 300), rng.poisson(2, 100)],
+                       "Visits_Per_Week": rng.normal(2.5, 0.7, 400),
+                       "Credit_Limit": rng.lognormal(8, 0.3, 400)}).astype(float)
+    roles = {"Missed_Payments": "count", "Visits_Per_Week": "measure", "Credit_Limit": "money"}
+    gym, _ = profile_segments(df, seg, ["Missed_Payments", "Visits_Per_Week"], roles=roles)
+    assert gym[1].recommendation.startswith("Pay late or miss payments more than most")
+    bank, _ = profile_segments(df, seg, list(df), roles=roles)
+    assert bank[1].recommendation.startswith("Credit risk"), bank[1].recommendation
+    assert gym[1].recommendation_kind == bank[1].recommendation_kind == "risk"
+
+
 def test_stays_trips_and_bookings_are_purchase_frequency():
     """What a hotel, an airline or a mobility service sells is a stay, a flight or a trip:
     their counts are the purchase frequency; cancellations are not."""
@@ -485,7 +504,7 @@ def test_happy_customers_and_rare_big_baskets(shift, advice):
 
 def test_an_unhappy_segment_is_advised_on_what_sets_it_apart_most():
     """A low satisfaction score (NPS) is a risk; between two rules met on one condition each
-    (unhappy; late invoices, a credit risk), the one on the trait furthest from the average
+    (unhappy; late invoices, a payment risk), the one on the trait furthest from the average
     wins, as in the segment's name."""
     from custseg.profiling import profile_segments
 
@@ -506,7 +525,9 @@ def test_an_unhappy_segment_is_advised_on_what_sets_it_apart_most():
     X[seg == 1, 1] += 6         # now far more late than unhappy: credit risk first
     X[seg == 1, 0] += 4.5
     profiles, _ = profile_segments(pd.DataFrame(X, columns=cols), seg, cols, roles=roles)
-    assert profiles[1].recommendation.startswith("Credit risk"), profiles[1].recommendation
+    # late invoices of a SaaS (no credit limit or balance): late payers, not credit risk
+    assert profiles[1].recommendation.startswith("Pay late or miss payments"), \
+        profiles[1].recommendation
 
 
 def test_low_on_every_bill_and_payment_is_little_activity():
