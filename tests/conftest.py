@@ -176,13 +176,16 @@ def run_custseg(*args: str, cwd: Path | None = None, timeout: float = 300
 #: The test session's Spark settings (local[2]: small data, no UI).  The JVM compiles with
 #: its quick compiler only (C1): the tests' queries are short and many, and on 2 busy cores
 #: C2's compile threads take CPU from them (a session and three small runs: 105 s -> 72 s at
-#: load 3-4; the same, 54 s, at load 2).
+#: load 3-4; the same, 54 s, at load 2).  C1 alone reserves 48 MB for compiled code, which
+#: the session's many generated queries filled in one run of session 34 ("CodeCache is
+#: full", then "Out of space in CodeCache for adapters": the JVM died and every later Spark
+#: test failed): 256 MB are reserved.
 SPARK_CONFIG = {
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "2",
     "spark.driver.memory": "1g",
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m",
     "spark.sql.adaptive.enabled": "false",
 }
 
