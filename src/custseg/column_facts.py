@@ -250,6 +250,14 @@ def as_numeric(frame: pd.DataFrame, col: str) -> pd.Series | None:
     return None
 
 
+def _spearman(data: pd.DataFrame, random_state: int) -> np.ndarray:
+    """Spearman correlations of the columns of ``data`` (pairwise complete), on a sample of
+    :data:`CORRELATION_SAMPLE` rows when it has more."""
+    if len(data) > CORRELATION_SAMPLE:
+        data = data.sample(CORRELATION_SAMPLE, random_state=random_state)
+    return _pairwise_corr(data.rank().to_numpy(dtype=np.float64))
+
+
 def near_duplicates(frame: pd.DataFrame, columns: Sequence[str], *,
                     threshold: float = NEAR_DUPLICATE_R,
                     random_state: int = 0) -> list[dict[str, Any]]:
@@ -264,10 +272,7 @@ def near_duplicates(frame: pd.DataFrame, columns: Sequence[str], *,
     cols = list(columns)
     if len(cols) < 2:
         return []
-    data = frame[cols]
-    if len(data) > CORRELATION_SAMPLE:
-        data = data.sample(CORRELATION_SAMPLE, random_state=random_state)
-    corr = _pairwise_corr(data.rank().to_numpy(dtype=np.float64))
+    corr = _spearman(frame[cols], random_state)
     dropped: dict[str, dict[str, Any]] = {}
     is_dropped = np.zeros(len(cols), dtype=bool)
     with np.errstate(invalid="ignore"):
@@ -298,10 +303,8 @@ def echoes(frame: pd.DataFrame, features: Sequence[str], describing: Sequence[st
     desc = [c for c in dict.fromkeys(describing) if c in frame.columns and c not in feats]
     if not feats or not desc:
         return {}
-    data = frame[feats + desc].apply(pd.to_numeric, errors="coerce")
-    if len(data) > CORRELATION_SAMPLE:
-        data = data.sample(CORRELATION_SAMPLE, random_state=random_state)
-    corr = np.abs(_pairwise_corr(data.rank().to_numpy(dtype=np.float64)))
+    corr = np.abs(_spearman(frame[feats + desc].apply(pd.to_numeric, errors="coerce"),
+                            random_state))
     out = {}
     for j, col in enumerate(desc, start=len(feats)):
         with np.errstate(invalid="ignore"):

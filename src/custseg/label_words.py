@@ -100,15 +100,22 @@ _NOT_ACRONYMS = frozenset({"in", "of", "on", "to", "at", "by", "or", "and", "the
                            "avg", "sum", "total"})
 
 
+def spaced(column: str) -> str:
+    """A column name with its brackets left out and its CamelCase words set apart, in their
+    own case ("ATMWithdrawals (k$)" -> "ATM Withdrawals "): what
+    :func:`custseg.labels.humanize` and :func:`acronyms` split into words."""
+    text = BRACKETS.sub(" ", str(column)[:MAX_NAME_CHARS])
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
+    return re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
+
+
 def acronyms(column: str) -> dict[str, str]:
     """The words a name that is not all capitals writes in capitals (2-5 letters: "SMS" of
     "Frequency of SMS", "ATM" of "Num_ATM_Withdrawals"), keyed by their lower case: its
     label keeps them so.  A name in capitals only (``PRC_FULL_PAYMENT``) tells none, and a
     short word in capitals is no acronym ("Days_IN_Store")."""
-    text = BRACKETS.sub(" ", str(column)[:MAX_NAME_CHARS])
+    text = spaced(column)
     if not re.search(r"[a-z]", text):
         return {}
-    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
     return {w.lower(): w for w in re.split(r"[^A-Za-z]+", text)
             if 2 <= len(w) <= 5 and w.isupper() and w.lower() not in _NOT_ACRONYMS}

@@ -41,13 +41,12 @@ from typing import Any
 
 from custseg.errors import UsageError
 from custseg.label_words import (
-    BRACKETS,
     FILLER_WORDS,
     GENERIC_WORDS,
-    MAX_NAME_CHARS,
     PERIOD_WORDS,
     acronyms,
     counted,
+    spaced,
     units,
 )
 
@@ -178,9 +177,7 @@ UNIT_WORDS = frozenset({"days", "weeks", "months", "years", "hours", "minutes", 
 
 @lru_cache(maxsize=4096)
 def _split_cached(column: str) -> tuple[str, ...]:
-    text = BRACKETS.sub(" ", column[:MAX_NAME_CHARS])
-    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
+    text = spaced(column)
     # "AMT1" -> "AMT 1", "12mon" -> "12 mon", but "f4", "Q1" stay whole
     text = re.sub(r"([A-Za-z]{2})([0-9])", r"\1 \2", text)
     text = re.sub(r"([0-9])([A-Za-z]{2})", r"\1 \2", text)

@@ -114,6 +114,12 @@ def nearest_centres(Z: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.
     return labels, dist
 
 
+def derived_sources(derivations: Sequence[Any]) -> dict[str, str]:
+    """The source column of each feature computed from another (Age from a date of birth,
+    days since a last purchase): a file gives the source."""
+    return {d.name: d.source for d in derivations if d.name != d.source}
+
+
 def nearest_segments(Z: np.ndarray, centres: np.ndarray, names: Sequence[str],
                      index: pd.Index) -> pd.DataFrame:
     """``segment``, ``segment_name`` and ``distance`` of the rows of ``Z`` (in the space of
@@ -149,17 +155,15 @@ class ModelScorer:
         self.meta = bundle.meta
         self.features: list[str] = list(seg.features_)
         self.numeric: list[str] = list(seg.plan_.numeric)
-        #: the source column of each feature computed from another (Age from a date of
-        #: birth, days since a last purchase): a file gives the source
-        self.sources: dict[str, str] = {d.name: d.source for d in
-                                        getattr(seg, "derivations_", [])
-                                        if d.name in self.features and d.name != d.source}
+        #: the features the model computes from a column (:class:`custseg.roles.Derivation`)
+        self.derivations = [d for d in getattr(seg, "derivations_", [])
+                            if d.name in self.features]
+        self.sources = derived_sources(self.derivations)
         self.categorical: list[str] = list(seg.plan_.categorical)
         #: the features of ordered levels read as their rank: ``{feature: its levels,
         #: lowest first}`` (given by a level's name, as in a file)
-        self.levels: dict[str, list[str]] = {d.name: d.levels for d in
-                                             getattr(seg, "derivations_", [])
-                                             if d.kind == "levels" and d.name in self.features}
+        self.levels: dict[str, list[str]] = {d.name: d.levels for d in self.derivations
+                                             if d.kind == "levels"}
         self.names: list[str] = [s.name for s in seg.segments_]
         caps = capabilities(seg.algorithm)
         self.kmeans = caps.centres_only and getattr(seg, "model_", 1) is None
@@ -168,8 +172,7 @@ class ModelScorer:
         self._fast: ArrayFn | None = None
         # the numbers of a request as they come: not for a model that reads some of its
         # features otherwise (ordered levels as ranks, dates, codes read as missing)
-        if compiled and self.kmeans and not self.categorical and not any(
-                d.name in self.features for d in getattr(seg, "derivations_", [])):
+        if compiled and self.kmeans and not self.categorical and not self.derivations:
             steps = checked_steps(seg, (self.meta.get("training") or {}).get("features") or {})
             self._fast = compile_steps(steps) if steps is not None else None
 
@@ -208,7 +211,7 @@ class ModelScorer:
             return values
         from custseg.derived import derive
 
-        kept = [d for d in getattr(self.seg, "derivations_", []) if d.name in self.levels]
+        kept = [d for d in self.derivations if d.name in self.levels]
         ranks = derive(pd.DataFrame({d.source: values[d.name] for d in kept}), kept)
         return values | {d.name: ranks[d.name].tolist() for d in kept}
 
@@ -269,9 +272,9 @@ class CompiledScorer:
         self.meta = meta
         self.features: list[str] = list(meta["features"])
         self.numeric: list[str] = list(section["numeric"])
-        self.derivations = [Derivation(**d) for d in section["derivations"]]
-        self.sources: dict[str, str] = {d.name: d.source for d in self.derivations
-                                        if d.name in self.features and d.name != d.source}
+        self.derivations = [Derivation(**d) for d in section["derivations"]
+                            if d["name"] in self.features]
+        self.sources = derived_sources(self.derivations)
         self.max_junk = float(section["max_junk"])
         self.names: list[str] = [s["name"] for s in meta["segments"]]
         self.centres = np.array(section["centres"], dtype=np.float64)

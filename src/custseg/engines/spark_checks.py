@@ -136,7 +136,7 @@ class SparkChecks(SparkRunState):
         data.feats = self._traits(data, checked, given=bool(features))
         data.near_duplicates = list(found.near_duplicates)
         moved = {d["dropped"] for d in data.near_duplicates}
-        data.feats = [c for c in data.feats if c not in moved] or data.feats
+        data.feats = [c for c in data.feats if c not in moved]
 
     def _deduplicate(self, raw: Any, roles: Any) -> Checked:
         """Exact duplicate rows dropped (counted with the checks: :meth:`_count_customers`);

@@ -116,7 +116,8 @@ AGE_WORDS = {"High": "Older", "Mid": "Middle-aged", "Low": "Younger"}
 COUNT_WORDS = {"High": "Many", "Low": "Few"}
 #: The time since a customer's last purchase (a label "recency", "days since last order",
 #: "time since last purchase") in plain words: a short time is recent.
-RECENCY_WORDS = {"High": "Long since last purchase", "Mid": "Fairly recent", "Low": "Recent"}
+#: (High: "Long since last purchase", "... order", "... login": said with the event.)
+RECENCY_WORDS = {"Mid": "Fairly recent", "Low": "Recent"}
 #: The last events that are a purchase: "Recent" alone says it (the name of a segment of
 #: recent logins says "Recent login").
 PURCHASE_EVENTS = frozenset({"purchase", "order", "transaction", "invoice", "buy",
